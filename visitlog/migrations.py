@@ -1,0 +1,197 @@
+"""Numbered schema migrations, recorded in the database.
+
+Never edit a migration that has been released: add a new one.  Each migration
+runs in its own transaction together with the record that it was applied
+(sqlite-utils' ``Migrations``), and bumps ``schema_version`` in ``settings``
+so that an older visitlog can refuse a database it does not understand.
+
+Synced tables (households, visits, items) carry ``id`` (UUIDv7 made on the
+device), ``hlc`` and ``device`` (stamp and author of the row's last change),
+``deleted`` (tombstone) and ``stamps``: the per-field stamps of fields changed
+after the row was made, as JSON ``{"*": [hlc, device], field: [hlc, device]}``
+(``NULL`` while every field still carries the row's creation stamp).  With
+``changes`` (one row per change, the fields it touched and the stamps they
+overwrote) this is what per-field last-writer-wins merging needs.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+#: The visitlog release that introduced each schema version, for the message
+#: shown when a database is newer than the running program.
+SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0"}
+
+migrations = Migrations("visitlog")
+
+_SYNC_COLUMNS = """
+    created_at TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    device TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    stamps TEXT
+"""
+
+
+def _set_version(db: Database, version: int) -> None:
+    db.execute(
+        "INSERT INTO settings(key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [str(version)],
+    )
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    """Households, visits, the four lists, the change log and the audit trail."""
+    db.executescript(
+        """
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+
+        CREATE TABLE households (
+            id TEXT PRIMARY KEY,
+            ref TEXT,
+            community TEXT,
+            micro_grid TEXT NOT NULL,
+            estate TEXT,
+            address TEXT NOT NULL,
+            address_key TEXT,
+            head TEXT,
+            phone TEXT,
+            members INTEGER,
+            occupancy TEXT NOT NULL DEFAULT '自住',
+            tags TEXT NOT NULL DEFAULT '[]',
+            note TEXT,
+            merged_into TEXT,
+            __SYNC_COLUMNS__
+        );
+        CREATE INDEX households_grid ON households(micro_grid);
+        CREATE INDEX households_ref ON households(ref);
+        CREATE INDEX households_address_key ON households(address_key);
+
+        CREATE TABLE visits (
+            id TEXT PRIMARY KEY,
+            household_id TEXT NOT NULL
+                REFERENCES households(id) DEFERRABLE INITIALLY DEFERRED,
+            visit_date TEXT NOT NULL,
+            visitor TEXT NOT NULL,
+            role TEXT,
+            mode TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            summary TEXT,
+            next_due TEXT,
+            merged_into TEXT,
+            __SYNC_COLUMNS__
+        );
+        CREATE INDEX visits_household ON visits(household_id, visit_date);
+        CREATE INDEX visits_date ON visits(visit_date);
+
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            visit_id TEXT NOT NULL REFERENCES visits(id) DEFERRABLE INITIALLY DEFERRED,
+            household_id TEXT NOT NULL
+                REFERENCES households(id) DEFERRABLE INITIALLY DEFERRED,
+            kind TEXT NOT NULL,
+            category TEXT NOT NULL,
+            description TEXT NOT NULL,
+            level TEXT,
+            owner TEXT,
+            deadline TEXT,
+            status TEXT NOT NULL DEFAULT '待办',
+            resolution TEXT,
+            satisfaction TEXT,
+            raised_date TEXT,
+            closed_date TEXT,
+            __SYNC_COLUMNS__
+        );
+        CREATE INDEX items_visit ON items(visit_id);
+        CREATE INDEX items_household ON items(household_id);
+        CREATE INDEX items_status ON items(status, deadline);
+
+        -- One row per change, made here or received from a peer.  (device, seq)
+        -- names a change everywhere; the highest seq per device is the
+        -- version vector.  data: JSON {field: new value} of the fields the
+        -- change touched; base: JSON {field: [hlc, device]} of the stamps
+        -- those fields had when the change was made (NULL for a new row), so
+        -- that a merge can tell an overwrite it saw from a concurrent one.
+        CREATE TABLE changes (
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            hlc TEXT NOT NULL,
+            op TEXT NOT NULL,
+            data TEXT NOT NULL,
+            base TEXT,
+            PRIMARY KEY (device, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX changes_row ON changes(tbl, row_id);
+
+        -- Who did what, when, from which device.  Append-only: the triggers
+        -- refuse UPDATE and DELETE.  Each entry carries the hash of the one
+        -- before it, so an edited or removed entry breaks the chain.
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            worker TEXT,
+            device TEXT NOT NULL,
+            action TEXT NOT NULL,
+            tbl TEXT,
+            row_id TEXT,
+            detail TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        """.replace("__SYNC_COLUMNS__", _SYNC_COLUMNS)
+    )
+    _set_version(db, 1)
+
+
+@migrations(name="m002_review_tables")
+def m002_review_tables(db: Database) -> None:
+    """Conflicts kept by sync, and drafts of forms in progress."""
+    db.executescript(
+        """
+        -- A losing value of a same-field concurrent edit, kept for review.
+        -- The id is derived from what it records, so every replica that
+        -- detects the same conflict makes the same row.
+        CREATE TABLE conflicts (
+            id TEXT PRIMARY KEY,
+            tbl TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            value TEXT,
+            hlc TEXT NOT NULL,
+            device TEXT NOT NULL,
+            winner_value TEXT,
+            winner_hlc TEXT NOT NULL,
+            winner_device TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            resolved INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX conflicts_open ON conflicts(resolved);
+
+        -- A form in progress (e.g. a new visit), saved as the worker types so
+        -- that a crash or a closed lid loses nothing.  Local only, not synced.
+        CREATE TABLE drafts (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+    _set_version(db, 2)
+
+
+LATEST = max(SCHEMA_RELEASES)
+
+
+def apply(db: Database) -> None:
+    """Bring the database to the latest schema."""
+    migrations.apply(db)

@@ -1,0 +1,32 @@
+"""Masking of personal data on anything printed or exported (个人信息保护法).
+
+Names keep their first character (张三 → 张*, 王小明 → 王**), phones keep the
+first three and last four digits (138****5678), and key-group tags are shown
+only as counts.  A worker's own screen may show full details; printed and
+exported output uses these functions unless ``--reveal`` was given.
+"""
+
+from __future__ import annotations
+
+
+def mask_name(name: str | None) -> str:
+    """张三 → 张*; empty stays empty."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_phone(phone: str | None) -> str:
+    """13812345678 → 138****5678; anything shorter than 7 digits is fully hidden."""
+    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    if not digits:
+        return ""
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def tag_count(tags: list[str] | None) -> str:
+    """Key-group tags only as a count (the tags themselves are sensitive)."""
+    return str(len(tags)) if tags else ""

@@ -1,0 +1,1043 @@
+"""The storage layer: one SQLite file per replica, opened through sqlite-utils.
+
+Every public method that writes is one transaction (``BEGIN IMMEDIATE`` …
+``COMMIT``): a crash at any moment leaves the operation wholly done or not
+done at all.  Each write of a synced row also appends to ``changes`` (with
+this device's next sequence number and the fields it touched) and each
+operation to the hash-chained ``audit`` table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlite_utils import Database
+
+from visitlog import migrations
+from visitlog.clock import HLC, new_id
+from visitlog.i18n import t
+from visitlog.model import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    SYNCED_FIELDS,
+    Category,
+    Household,
+    Item,
+    Kind,
+    Level,
+    Mode,
+    NotFoundError,
+    Occupancy,
+    Outcome,
+    Satisfaction,
+    Status,
+    ValidationError,
+    Visit,
+    VisitlogError,
+    parse_date,
+)
+
+APP_VERSION = "0.1.0"
+BUSY_TIMEOUT_MS = 10_000
+GENESIS_HASH = "0" * 64
+
+
+def default_db_path() -> Path:
+    """``VISITLOG_DB`` if set, else ``<user data dir>/visitlog/visitlog.db``."""
+    env = os.environ.get("VISITLOG_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("visitlog", appauthor=False)) / "visitlog.db"
+
+
+def explain_sqlite_error(exc: sqlite3.Error, path: Path | str | None = None) -> VisitlogError:
+    """Turn a SQLite error into one plain sentence a worker can act on."""
+    text = str(exc).lower()
+    where = str(path) if path else ""
+    if "locked" in text or "busy" in text:
+        return VisitlogError(t("err.db_locked", path=where))
+    if "full" in text:
+        return VisitlogError(t("err.disk_full", path=where))
+    if "readonly" in text or "read-only" in text:
+        return VisitlogError(t("err.db_readonly", path=where))
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return VisitlogError(t("err.not_a_database", path=where))
+    if "unable to open" in text:
+        return VisitlogError(t("err.cannot_open", path=where))
+    return VisitlogError(t("err.sqlite", path=where, detail=str(exc)))
+
+
+@contextlib.contextmanager
+def sqlite_errors(path: Path | str | None = None) -> Iterator[None]:
+    """Re-raise any SQLite error as a :class:`VisitlogError` with a plain message."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise explain_sqlite_error(exc, path) from exc
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _jdump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class Store:
+    """A visitlog database.
+
+    Args:
+        path: the SQLite file; created (with its folder) when absent unless
+            ``create`` is False.
+        create: make a new database when the file does not exist.
+
+    Raises:
+        VisitlogError: the file is not a visitlog database, was written by a
+            newer visitlog, or cannot be opened.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise VisitlogError(t("err.no_database", path=self.path))
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Owner-only from the first byte: the file holds personal data.
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        self._lock = threading.RLock()
+        with sqlite_errors(self.path):
+            conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self.conn = conn
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._check_header()
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                self.db = Database(conn)
+                self._guard_schema()
+                if migrations.migrations.pending(self.db):
+                    migrations.apply(self.db)
+            except BaseException:
+                conn.close()
+                raise
+        self._hlc: HLC | None = None
+        self._device: str | None = None
+
+    # -- opening ----------------------------------------------------------
+
+    def _check_header(self) -> None:
+        """Refuse a file that is not SQLite before SQLite tries to write to it."""
+        size = self.path.stat().st_size
+        if size == 0:
+            return
+        with open(self.path, "rb") as fh:
+            head = fh.read(16)
+        if head != b"SQLite format 3\x00":
+            raise VisitlogError(t("err.not_a_database", path=self.path))
+
+    def _guard_schema(self) -> None:
+        """Refuse a database made by a newer visitlog, before touching it."""
+        has_settings = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'"
+        ).fetchone()
+        if not has_settings:
+            tables = self.conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' "
+                "AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'"
+            ).fetchone()[0]
+            if tables:
+                raise VisitlogError(t("err.foreign_database", path=self.path))
+            return
+        row = self.conn.execute("SELECT value FROM settings WHERE key='schema_version'").fetchone()
+        version = int(row[0]) if row and str(row[0]).isdigit() else 0
+        if version > migrations.LATEST:
+            need = self.conn.execute(
+                "SELECT value FROM settings WHERE key='schema_release'"
+            ).fetchone()
+            raise VisitlogError(
+                t(
+                    "err.newer_schema",
+                    path=self.path,
+                    version=version,
+                    need=need[0] if need else f">{APP_VERSION}",
+                    have=APP_VERSION,
+                )
+            )
+
+    @property
+    def schema_version(self) -> int:
+        row = self.conn.execute("SELECT value FROM settings WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One write transaction; yields a :class:`Tx` that logs and audits changes.
+
+        ``BEGIN IMMEDIATE`` takes the write lock up front, so a second process
+        waits for it (busy_timeout) instead of failing half-way through.
+        """
+        with self._lock, sqlite_errors(self.path):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                tx = Tx(self)
+                yield tx
+                tx.finish()
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._hlc = None  # reload from the database next time
+                raise
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query and return rows addressable by column name."""
+        with self._lock, sqlite_errors(self.path):
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            return [_Row(names, r) for r in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock, sqlite_errors(self.path):
+            row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    # -- identity and settings ---------------------------------------------
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM settings WHERE key = ?", [key])
+        return default if value is None else value
+
+    def settings(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM settings")}
+
+    def set_settings(self, **values: str | None) -> None:
+        """Set (or, with None, remove) local settings, in one transaction."""
+        with self.transaction() as tx:
+            for key, value in values.items():
+                tx.set_setting(key, value)
+            tx.audit("settings", detail={k: v for k, v in values.items() if k != "station_key"})
+
+    @property
+    def device_id(self) -> str | None:
+        """This replica's device id, or None until its first write."""
+        return self._device or self.get_setting("device_id")
+
+    @property
+    def worker(self) -> str | None:
+        return self.get_setting("worker")
+
+    def init_identity(
+        self, worker: str, device_name: str | None = None, grid: str | None = None
+    ) -> dict[str, str]:
+        """Record this laptop's worker, device name and default 微网格."""
+        worker = (worker or "").strip()
+        if not worker:
+            raise ValidationError(t("err.required", field=t("field.worker")))
+        with self.transaction() as tx:
+            tx.set_setting("worker", worker)
+            if device_name:
+                tx.set_setting("device_name", device_name.strip())
+            if grid:
+                tx.set_setting("default_grid", grid.strip())
+            tx.audit("init", detail={"worker": worker, "device_name": device_name, "grid": grid})
+            device = tx.device
+        return {
+            "device_id": device,
+            "worker": worker,
+            "device_name": device_name or "",
+            "default_grid": grid or "",
+        }
+
+    # -- lookups ------------------------------------------------------------
+
+    def resolve_id(self, table: str, ident: str) -> str:
+        """The full id of a live row, given its id, a unique prefix (≥ 4 characters)
+        or a unique ending (≥ 6 characters, as the tables show it)."""
+        ident = (ident or "").strip()
+        if table not in SYNCED_FIELDS:
+            raise ValueError(table)
+        kind = t(f"noun.{table}")
+        if len(ident) < 4:
+            raise NotFoundError(t("err.not_found", kind=kind, id=ident))
+        rows = self.query(
+            f"SELECT id FROM {table} WHERE id >= ? AND id < ? AND deleted = 0 LIMIT 2",
+            [ident, ident + "\uffff"],
+        )
+        if not rows and len(ident) >= 6:
+            # UUIDv7 ids made close in time share their first characters, so
+            # tables show the last ones (the random part); accept those too.
+            rows = self.query(
+                f"SELECT id FROM {table} WHERE id LIKE ? AND deleted = 0 LIMIT 2",
+                ["%" + ident.replace("%", "").replace("_", "")],
+            )
+        if not rows:
+            raise NotFoundError(t("err.not_found", kind=kind, id=ident))
+        if len(rows) > 1 and rows[0]["id"] != ident:
+            raise NotFoundError(t("err.ambiguous", kind=kind, id=ident))
+        return rows[0]["id"]
+
+    # -- households ----------------------------------------------------------
+
+    def add_household(self, household: Household) -> Household:
+        """Validate and store a new household; returns it with its id."""
+        h = household.validated()
+        with self.transaction() as tx:
+            hid = tx.insert("households", _household_row(h))
+            tx.audit("household.add", "households", hid)
+        return self.get_household(hid)
+
+    def get_household(self, ident: str) -> Household:
+        hid = self.resolve_id("households", ident)
+        row = self.query("SELECT * FROM households WHERE id = ?", [hid])[0]
+        return household_from_row(row)
+
+    def update_household(self, ident: str, **fields: Any) -> Household:
+        """Change the given fields of a household (validated as a whole)."""
+        current = self.get_household(ident)
+        merged = asdict(current) | {k: v for k, v in fields.items() if v is not None}
+        h = Household(**merged).validated()
+        with self.transaction() as tx:
+            changed = tx.update("households", current.id, _household_row(h))
+            if changed:
+                tx.audit("household.edit", "households", current.id, {"fields": changed})
+        return self.get_household(current.id)
+
+    def list_households(
+        self,
+        grid: str | None = None,
+        unvisited: bool = False,
+        year: int | None = None,
+        community: str | None = None,
+    ) -> list[Household]:
+        """Live households (not deleted, not merged), ordered by grid and address.
+
+        Args:
+            grid: only this 微网格.
+            unvisited: only those not met (见面) in ``year`` (default: this year).
+        """
+        sql, params = self._household_filter(grid, unvisited, year, community)
+        rows = self.query(
+            f"SELECT h.* FROM households h WHERE {sql} ORDER BY micro_grid, address_key, address",
+            params,
+        )
+        return [household_from_row(r) for r in rows]
+
+    def _household_filter(
+        self, grid: str | None, unvisited: bool, year: int | None, community: str | None = None
+    ) -> tuple[str, list[Any]]:
+        where = ["h.deleted = 0", "h.merged_into IS NULL"]
+        params: list[Any] = []
+        if grid:
+            where.append("h.micro_grid = ?")
+            params.append(grid)
+        if community:
+            where.append("h.community = ?")
+            params.append(community)
+        if unvisited:
+            year = year or dt.date.today().year
+            where.append("h.occupancy != ?")
+            params.append(Occupancy.VACANT.value)
+            where.append(
+                "NOT EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id "
+                "AND v.deleted = 0 AND v.merged_into IS NULL AND v.outcome = ? "
+                "AND v.visit_date BETWEEN ? AND ?)"
+            )
+            params += [Outcome.MET.value, f"{year}-01-01", f"{year}-12-31"]
+        return " AND ".join(where), params
+
+    def household_overview(
+        self,
+        grid: str | None = None,
+        year: int | None = None,
+        unvisited: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Households with what the home screen shows beside them.
+
+        Each dict has the household's columns plus ``last_visit`` (date of the
+        latest live visit), ``visited_this_year`` (met in ``year``) and
+        ``open_items`` (待办 or 办理中), computed in one query.
+        """
+        year = year or dt.date.today().year
+        sql, params = self._household_filter(grid, unvisited, year)
+        rows = self.query(
+            f"""
+            WITH v AS (
+                SELECT household_id,
+                       max(visit_date) AS last_visit,
+                       max(outcome = ? AND visit_date BETWEEN ? AND ?) AS met
+                FROM visits WHERE deleted = 0 AND merged_into IS NULL
+                GROUP BY household_id
+            ), i AS (
+                SELECT household_id, count(*) AS open_items FROM items
+                WHERE deleted = 0 AND status IN (?, ?) GROUP BY household_id
+            )
+            SELECT h.id, h.ref, h.community, h.micro_grid, h.estate, h.address,
+                   h.address_key, h.head, h.phone, h.members, h.occupancy, h.tags,
+                   v.last_visit, coalesce(v.met, 0) AS visited_this_year,
+                   coalesce(i.open_items, 0) AS open_items
+            FROM households h
+            LEFT JOIN v ON v.household_id = h.id
+            LEFT JOIN i ON i.household_id = h.id
+            WHERE {sql}
+            ORDER BY h.micro_grid, h.address_key, h.address
+            """,
+            [
+                Outcome.MET.value,
+                f"{year}-01-01",
+                f"{year}-12-31",
+                *[s.value for s in OPEN_STATUSES],
+                *params,
+            ],
+        )
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["tags"] = json.loads(d["tags"] or "[]")
+            d["visited_this_year"] = bool(d["visited_this_year"])
+            out.append(d)
+        return out
+
+    def micro_grids(self) -> list[dict[str, Any]]:
+        """Every 微网格 with its 居民区 and live household count."""
+        rows = self.query(
+            "SELECT micro_grid, min(community) AS community, count(*) AS households "
+            "FROM households WHERE deleted = 0 AND merged_into IS NULL "
+            "GROUP BY micro_grid ORDER BY community, micro_grid"
+        )
+        return [dict(r) for r in rows]
+
+    def count_live(self) -> dict[str, int]:
+        """Live rows per synced table."""
+        return {
+            tbl: self.scalar(
+                f"SELECT count(*) FROM {tbl} WHERE deleted = 0"
+                + (" AND merged_into IS NULL" if tbl != "items" else "")
+            )
+            for tbl in SYNCED_FIELDS
+        }
+
+    # -- visits ---------------------------------------------------------------
+
+    def add_visit(self, visit: Visit) -> Visit:
+        """Validate and store a visit with its list items, in one transaction."""
+        household_id = self.resolve_id("households", visit.household_id)
+        v = Visit(**{**asdict(visit), "items": visit.items, "household_id": household_id})
+        v = v.validated()
+        with self.transaction() as tx:
+            vid = tx.insert("visits", _visit_row(v))
+            item_ids = []
+            for item in v.items:
+                item.visit_id, item.household_id = vid, household_id
+                item_ids.append(tx.insert("items", _item_row(item)))
+            tx.audit("visit.add", "visits", vid, {"household": household_id, "items": item_ids})
+        return self.get_visit(vid)
+
+    def get_visit(self, ident: str) -> Visit:
+        vid = self.resolve_id("visits", ident)
+        row = self.query("SELECT * FROM visits WHERE id = ?", [vid])[0]
+        items = self.query(
+            "SELECT * FROM items WHERE visit_id = ? AND deleted = 0 ORDER BY rowid", [vid]
+        )
+        return visit_from_row(row, [item_from_row(i) for i in items])
+
+    def edit_visit(self, ident: str, **fields: Any) -> Visit:
+        """Change only the given fields of a visit (None means "leave as is")."""
+        current = self.get_visit(ident)
+        given = {k: v for k, v in fields.items() if v is not None}
+        unknown = set(given) - set(SYNCED_FIELDS["visits"])
+        if unknown:
+            raise ValidationError(t("err.unknown_field", field=", ".join(sorted(unknown))))
+        merged = Visit(**{**asdict(current), "items": [], **given}).validated()
+        with self.transaction() as tx:
+            row = _visit_row(merged)
+            changed = tx.update("visits", current.id, {k: row[k] for k in given})
+            if changed:
+                tx.audit("visit.edit", "visits", current.id, {"fields": changed})
+        return self.get_visit(current.id)
+
+    def delete_visit(self, ident: str) -> str:
+        """Tombstone a visit and its items; the rows stay for sync."""
+        vid = self.resolve_id("visits", ident)
+        with self.transaction() as tx:
+            tx.update("visits", vid, {"deleted": 1})
+            for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted = 0", [vid]):
+                tx.update("items", r["id"], {"deleted": 1})
+            tx.audit("visit.delete", "visits", vid)
+        return vid
+
+    def list_visits(
+        self,
+        household: str | None = None,
+        grid: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        visitor: str | None = None,
+    ) -> list[Visit]:
+        """Live visits with their live items, oldest first."""
+        where = ["v.deleted = 0", "v.merged_into IS NULL"]
+        params: list[Any] = []
+        if household:
+            where.append("v.household_id = ?")
+            params.append(self.resolve_id("households", household))
+        if grid:
+            where.append("v.household_id IN (SELECT id FROM households WHERE micro_grid = ?)")
+            params.append(grid)
+        if date_from:
+            where.append("v.visit_date >= ?")
+            params.append(parse_date(date_from, "date_from").isoformat())
+        if date_to:
+            where.append("v.visit_date <= ?")
+            params.append(parse_date(date_to, "date_to").isoformat())
+        if visitor:
+            where.append("v.visitor = ?")
+            params.append(visitor)
+        cond = " AND ".join(where)
+        rows = self.query(
+            f"SELECT v.* FROM visits v WHERE {cond} ORDER BY v.visit_date, v.id", params
+        )
+        items: dict[str, list[Item]] = {}
+        for r in self.query(
+            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.visit_id "
+            f"WHERE i.deleted = 0 AND {cond} ORDER BY i.rowid",
+            params,
+        ):
+            items.setdefault(r["visit_id"], []).append(item_from_row(r))
+        return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
+
+    # -- items ----------------------------------------------------------------
+
+    def list_items(
+        self,
+        open_only: bool = False,
+        overdue: bool = False,
+        kind: str | None = None,
+        category: str | None = None,
+        grid: str | None = None,
+        household: str | None = None,
+        today: dt.date | None = None,
+    ) -> list[Item]:
+        """Live list items; overdue ones (open, deadline passed) first."""
+        today_s = (today or dt.date.today()).isoformat()
+        where = ["i.deleted = 0", "v.deleted = 0", "v.merged_into IS NULL"]
+        params: list[Any] = []
+        open_values = [s.value for s in OPEN_STATUSES]
+        if open_only or overdue:
+            where.append("i.status IN (?, ?)")
+            params += open_values
+        if overdue:
+            where.append("i.deadline IS NOT NULL AND i.deadline < ?")
+            params.append(today_s)
+        if kind:
+            where.append("i.kind = ?")
+            params.append(Kind.parse(kind).value)
+        if category:
+            where.append("i.category = ?")
+            params.append(Category.parse(category).value)
+        if grid:
+            where.append("h.micro_grid = ?")
+            params.append(grid)
+        if household:
+            where.append("i.household_id = ?")
+            params.append(self.resolve_id("households", household))
+        rows = self.query(
+            f"""
+            SELECT i.* FROM items i
+            JOIN visits v ON v.id = i.visit_id
+            JOIN households h ON h.id = i.household_id
+            WHERE {" AND ".join(where)}
+            ORDER BY (i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC,
+                     i.deadline IS NULL, i.deadline, i.raised_date, i.id
+            """,
+            [*params, *open_values, today_s],
+        )
+        return [item_from_row(r) for r in rows]
+
+    def get_item(self, ident: str) -> Item:
+        iid = self.resolve_id("items", ident)
+        return item_from_row(self.query("SELECT * FROM items WHERE id = ?", [iid])[0])
+
+    def update_item(
+        self,
+        ident: str,
+        status: str | None = None,
+        note: str | None = None,
+        satisfaction: str | None = None,
+        owner: str | None = None,
+        deadline: str | None = None,
+        today: dt.date | None = None,
+    ) -> Item:
+        """Move an item along 待办 → 办理中 → 已办结 → 已反馈 (or 无法解决).
+
+        Closing stamps ``closed_date`` (today); 无法解决 needs a note saying why.
+        """
+        current = self.get_item(ident)
+        fields: dict[str, Any] = {}
+        if status:
+            new_status = Status.parse(status)
+            fields["status"] = new_status.value
+            if new_status == Status.UNSOLVABLE and not (note or current.resolution):
+                raise ValidationError(t("err.unsolvable_needs_note"))
+            if new_status in CLOSED_STATUSES and not current.closed_date:
+                fields["closed_date"] = (today or dt.date.today()).isoformat()
+            if new_status in OPEN_STATUSES:
+                fields["closed_date"] = None
+        if note is not None:
+            fields["resolution"] = note.strip() or None
+        if satisfaction:
+            fields["satisfaction"] = Satisfaction.parse(satisfaction).value
+        if owner is not None:
+            fields["owner"] = owner.strip() or None
+        if deadline is not None:
+            d = parse_date(deadline, "deadline")
+            fields["deadline"] = d.isoformat() if d else None
+        if not fields:
+            raise ValidationError(t("err.nothing_to_change"))
+        with self.transaction() as tx:
+            changed = tx.update("items", current.id, fields)
+            if changed:
+                tx.audit("item.update", "items", current.id, {"fields": changed})
+        return self.get_item(current.id)
+
+    # -- drafts (local, not synced) --------------------------------------------
+
+    def save_draft(self, draft_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Keep a form in progress; one small transaction, cheap enough per keystroke."""
+        with self._lock, sqlite_errors(self.path):
+            self.conn.execute(
+                "INSERT INTO drafts(id, kind, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                [draft_id, kind, _jdump(data), _now_iso()],
+            )
+
+    def drafts(self, kind: str | None = None) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT * FROM drafts" + (" WHERE kind = ?" if kind else "") + " ORDER BY updated_at",
+            [kind] if kind else [],
+        )
+        return [{**dict(r), "data": json.loads(r["data"])} for r in rows]
+
+    def discard_draft(self, draft_id: str) -> None:
+        with self._lock, sqlite_errors(self.path):
+            self.conn.execute("DELETE FROM drafts WHERE id = ?", [draft_id])
+
+    # -- sync bookkeeping ---------------------------------------------------------
+
+    def version_vector(self) -> dict[str, int]:
+        """``{device: highest seq held}`` over the change log."""
+        rows = self.query("SELECT device, max(seq) AS seq FROM changes GROUP BY device")
+        return {r["device"]: r["seq"] for r in rows}
+
+    def unsynced_count(self) -> int:
+        """Local changes not yet acknowledged by the hub (``synced_seq`` setting)."""
+        device = self.device_id
+        if not device:
+            return 0
+        acked = int(self.get_setting("synced_seq", "0") or 0)
+        return self.scalar(
+            "SELECT count(*) FROM changes WHERE device = ? AND seq > ?", [device, acked]
+        )
+
+    # -- audit --------------------------------------------------------------------
+
+    def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        return [
+            {**dict(r), "detail": json.loads(r["detail"]) if r["detail"] else None}
+            for r in self.query(sql)
+        ]
+
+    def verify_audit(self) -> int | None:
+        """The id of the first entry whose hash chain is broken, or None."""
+        prev = GENESIS_HASH
+        expected_id = None
+        for r in self.query("SELECT * FROM audit ORDER BY id"):
+            if expected_id is not None and r["id"] != expected_id:
+                return expected_id  # an entry was removed
+            if r["prev_hash"] != prev or r["hash"] != _audit_hash(prev, r):
+                return r["id"]
+            prev = r["hash"]
+            expected_id = r["id"] + 1
+        return None
+
+    # -- maintenance ----------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """SQLite's integrity and foreign-key checks plus visitlog's own.
+
+        Returns:
+            One plain sentence per problem found; empty when all is well.
+        """
+        problems: list[str] = []
+        result = [r[0] for r in self.query("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems += [t("check.integrity", detail=x) for x in result[:10]]
+        for r in self.query("PRAGMA foreign_key_check"):
+            problems.append(t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2]))
+        enum_checks = {
+            ("households", "occupancy"): Occupancy,
+            ("visits", "mode"): Mode,
+            ("visits", "outcome"): Outcome,
+            ("items", "kind"): Kind,
+            ("items", "category"): Category,
+            ("items", "status"): Status,
+            ("items", "level"): Level,
+            ("items", "satisfaction"): Satisfaction,
+        }
+        for (tbl, col), enum_cls in enum_checks.items():
+            allowed = enum_cls.choices()
+            marks = ",".join("?" * len(allowed))
+            n = self.scalar(
+                f"SELECT count(*) FROM {tbl} WHERE {col} IS NOT NULL AND {col} NOT IN ({marks})",
+                allowed,
+            )
+            if n:
+                problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
+        orphans = self.scalar(
+            "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
+            "WHERE i.deleted = 0 AND v.deleted = 1"
+        )
+        if orphans:
+            problems.append(t("check.orphan_items", count=orphans))
+        for tbl in SYNCED_FIELDS:
+            n = self.scalar(
+                f"SELECT count(*) FROM {tbl} r WHERE NOT EXISTS "
+                f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
+            )
+            if n:
+                problems.append(t("check.unlogged", table=tbl, count=n))
+        broken = self.verify_audit()
+        if broken is not None:
+            problems.append(t("check.audit_broken", id=broken))
+        return problems
+
+    def backup(self, dest: Path | str) -> Path:
+        """Copy the database with SQLite's online backup API (safe while in use).
+
+        Written to a temporary file first and renamed, so a failed backup
+        never leaves a half-written file under the requested name.
+        """
+        dest = Path(dest)
+        if dest.resolve() == self.path.resolve():
+            raise VisitlogError(t("err.backup_same_file"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            os.close(fd)
+            with sqlite_errors(dest):
+                target = sqlite3.connect(str(tmp))
+                try:
+                    with self._lock:
+                        self.conn.backup(target)
+                    target.execute("PRAGMA journal_mode = DELETE")
+                finally:
+                    target.close()
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror)) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return dest
+
+
+class _Row(dict):
+    """A result row: a dict that can also be indexed by position."""
+
+    def __init__(self, names: list[str], values: Sequence[Any]):
+        super().__init__(zip(names, values, strict=True))
+        self._values = tuple(values)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int):
+            return self._values[key]
+        return super().__getitem__(key)
+
+
+def _audit_hash(prev: str, entry: dict[str, Any]) -> str:
+    payload = _jdump(
+        [
+            prev,
+            entry["at"],
+            entry["worker"],
+            entry["device"],
+            entry["action"],
+            entry["tbl"],
+            entry["row_id"],
+            entry["detail"],
+        ]
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class Tx:
+    """The write side of one transaction: inserts and updates that stamp,
+    log and audit themselves.  Obtain one from :meth:`Store.transaction`."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.conn = store.conn
+        self._device: str | None = None
+        self._seq: int | None = None
+        self._hlc: HLC | None = None
+        self._settings: dict[str, str | None] = {}
+
+    # identity, made on the first write
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            row = self.conn.execute("SELECT value FROM settings WHERE key='device_id'").fetchone()
+            if row:
+                self._device = row[0]
+            else:
+                self._device = secrets.token_hex(6)
+                self.set_setting("device_id", self._device)
+            self.store._device = self._device
+        return self._device
+
+    @property
+    def hlc(self) -> HLC:
+        if self._hlc is None:
+            row = self.conn.execute("SELECT value FROM settings WHERE key='hlc'").fetchone()
+            self._hlc = HLC(row[0] if row else None)
+        return self._hlc
+
+    def next_seq(self) -> int:
+        if self._seq is None:
+            row = self.conn.execute(
+                "SELECT max(seq) FROM changes WHERE device = ?", [self.device]
+            ).fetchone()
+            self._seq = row[0] or 0
+        self._seq += 1
+        return self._seq
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM settings WHERE key = ?", [key])
+        else:
+            self.conn.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[_Row]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description or ()]
+        return [_Row(names, r) for r in cur.fetchall()]
+
+    def insert(self, tbl: str, row: dict[str, Any]) -> str:
+        """Insert a new synced row (id made here unless given) and log it."""
+        return self.insert_many(tbl, [row])[0]
+
+    def insert_many(self, tbl: str, rows: Iterable[dict[str, Any]]) -> list[str]:
+        """Insert many new rows with one executemany each for the table and the log."""
+        fields = SYNCED_FIELDS[tbl]
+        device = self.device
+        now = _now_iso()
+        extra = ("address_key",) if tbl == "households" else ()
+        cols = ("id", *fields, *extra, "created_at", "hlc", "device")
+        table_rows, change_rows, ids = [], [], []
+        for row in rows:
+            rid = row.get("id") or new_id()
+            stamp = self.hlc.tick()
+            values = {f: row.get(f) for f in fields}
+            values["deleted"] = int(values.get("deleted") or 0)
+            table_rows.append(
+                (rid, *values.values(), *(row.get(e) for e in extra), now, stamp, device)
+            )
+            change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", _jdump(values)))
+            ids.append(rid)
+        marks = ",".join("?" * len(cols))
+        self.conn.executemany(f"INSERT INTO {tbl} ({','.join(cols)}) VALUES ({marks})", table_rows)
+        self.conn.executemany(
+            "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            change_rows,
+        )
+        return ids
+
+    def update(self, tbl: str, row_id: str, fields: dict[str, Any]) -> list[str]:
+        """Set the fields that differ from the stored row; log one change.
+
+        Returns:
+            The names of the fields that actually changed (empty: nothing
+            was written and nothing is logged, so sync ships nothing).
+        """
+        allowed = SYNCED_FIELDS[tbl]
+        cur = self.rows(f"SELECT * FROM {tbl} WHERE id = ?", [row_id])
+        if not cur:
+            raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=row_id))
+        current = cur[0]
+        extra = {k: v for k, v in fields.items() if k == "address_key"}
+        changed = {k: v for k, v in fields.items() if k in allowed and current[k] != v}
+        if not changed:
+            if extra and current["address_key"] != extra["address_key"]:
+                self.conn.execute(
+                    f"UPDATE {tbl} SET address_key = ? WHERE id = ?",
+                    [extra["address_key"], row_id],
+                )
+            return []
+        stamp = self.hlc.tick()
+        device = self.device
+        stamps = json.loads(current["stamps"]) if current["stamps"] else {}
+        default = stamps.get("*", [current["hlc"], current["device"]])
+        base = {k: stamps.get(k, default) for k in changed}
+        stamps.setdefault("*", default)
+        for k in changed:
+            stamps[k] = [stamp, device]
+        sets = {**changed, **extra, "hlc": stamp, "device": device, "stamps": _jdump(stamps)}
+        self.conn.execute(
+            f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+            [*sets.values(), row_id],
+        )
+        self.conn.execute(
+            "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data, base) "
+            "VALUES (?, ?, ?, ?, ?, 'update', ?, ?)",
+            [device, self.next_seq(), tbl, row_id, stamp, _jdump(changed), _jdump(base)],
+        )
+        return sorted(changed)
+
+    def audit(
+        self,
+        action: str,
+        tbl: str | None = None,
+        row_id: str | None = None,
+        detail: Any = None,
+    ) -> None:
+        """Append one entry to the hash-chained audit trail."""
+        row = self.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        prev = row[0] if row else GENESIS_HASH
+        worker = self.conn.execute("SELECT value FROM settings WHERE key='worker'").fetchone()
+        entry = {
+            "at": _now_iso(),
+            "worker": worker[0] if worker else None,
+            "device": self.device,
+            "action": action,
+            "tbl": tbl,
+            "row_id": row_id,
+            "detail": _jdump(detail) if detail is not None else None,
+        }
+        self.conn.execute(
+            "INSERT INTO audit(at, worker, device, action, tbl, row_id, detail, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*entry.values(), prev, _audit_hash(prev, entry)],
+        )
+
+    def finish(self) -> None:
+        """Persist the clock so the next process continues after our stamps."""
+        if self._hlc is not None:
+            self.set_setting("hlc", str(self._hlc.last))
+
+
+# -- row ↔ dataclass ---------------------------------------------------------------
+
+
+def _address_key(address: str) -> str:
+    from visitlog.address import normalize_address
+
+    return normalize_address(address)
+
+
+def _household_row(h: Household) -> dict[str, Any]:
+    return {
+        "ref": h.ref,
+        "community": h.community,
+        "micro_grid": h.micro_grid,
+        "estate": h.estate,
+        "address": h.address,
+        "address_key": _address_key(h.address),
+        "head": h.head,
+        "phone": h.phone,
+        "members": h.members,
+        "occupancy": h.occupancy,
+        "tags": _jdump(h.tags),
+        "note": h.note,
+        "merged_into": h.merged_into,
+        "deleted": int(h.deleted),
+    }
+
+
+def _visit_row(v: Visit) -> dict[str, Any]:
+    return {f: getattr(v, f) for f in SYNCED_FIELDS["visits"]} | {"deleted": int(v.deleted)}
+
+
+def _item_row(i: Item) -> dict[str, Any]:
+    return {f: getattr(i, f) for f in SYNCED_FIELDS["items"]} | {"deleted": int(i.deleted)}
+
+
+def household_from_row(r: dict[str, Any]) -> Household:
+    return Household(
+        id=r["id"],
+        ref=r["ref"],
+        community=r["community"],
+        micro_grid=r["micro_grid"],
+        estate=r["estate"],
+        address=r["address"],
+        head=r["head"],
+        phone=r["phone"],
+        members=r["members"],
+        occupancy=r["occupancy"],
+        tags=json.loads(r["tags"] or "[]"),
+        note=r["note"],
+        merged_into=r["merged_into"],
+        created_at=r["created_at"],
+        hlc=r["hlc"],
+        device=r["device"],
+        deleted=bool(r["deleted"]),
+    )
+
+
+def visit_from_row(r: dict[str, Any], items: list[Item]) -> Visit:
+    return Visit(
+        **{f: r[f] for f in SYNCED_FIELDS["visits"] if f != "deleted"},
+        id=r["id"],
+        items=items,
+        created_at=r["created_at"],
+        hlc=r["hlc"],
+        device=r["device"],
+        deleted=bool(r["deleted"]),
+    )
+
+
+def item_from_row(r: dict[str, Any]) -> Item:
+    return Item(
+        **{f: r[f] for f in SYNCED_FIELDS["items"] if f != "deleted"},
+        id=r["id"],
+        hlc=r["hlc"],
+        device=r["device"],
+        deleted=bool(r["deleted"]),
+    )
