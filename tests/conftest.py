@@ -1,0 +1,101 @@
+"""Shared fixtures: every test works in its own temporary data directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from visitlog.i18n import set_lang
+from visitlog.store import Store
+
+#: The demo street's "today" in tests, so data and snapshots never drift.
+DEMO_TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point platformdirs (HOME, XDG_*) at a temp folder: no test touches a real database."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.delenv("VISITLOG_DB", raising=False)
+    monkeypatch.delenv("VISITLOG_LANG", raising=False)
+    monkeypatch.delenv("VISITLOG_CLOCK_OFFSET_MS", raising=False)
+    set_lang("zh")
+    yield
+    set_lang("zh")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "visitlog.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 200-household demo street, made once per session and copied per test."""
+    from visitlog.demo import generate_into
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    s = Store(path)
+    s.init_identity("王丽华", "laptop-1", "曹杨一村1号网格")
+    generate_into(s, households=200, seed=7, today=DEMO_TODAY)
+    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo street database."""
+    dest = tmp_path / "demo.db"
+    dest.write_bytes(demo_template.read_bytes())
+    return dest
+
+
+@pytest.fixture
+def demo_store(demo_db: Path) -> Iterator[Store]:
+    s = Store(demo_db)
+    yield s
+    s.close()
+
+
+class Cli:
+    """Run ``visitlog --db DB …`` in-process and return the result."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        from visitlog.cli import app
+
+        return self.runner.invoke(app, ["--db", str(self.db), *args], input=input)
+
+    def json(self, *args: str):
+        result = self(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(db_path: Path) -> Cli:
+    return Cli(db_path)
+
+
+@pytest.fixture
+def demo_cli(demo_db: Path) -> Cli:
+    return Cli(demo_db)
