@@ -64,7 +64,12 @@ class ChoiceEnum(str, enum.Enum):
         for member in cls:
             if raw == member.value or raw.lower() == member.alias.lower():
                 return member
-        accepted = "、".join(f"{m.value}({m.alias})" for m in cls)
+        from visitlog.i18n import get_lang
+
+        if get_lang() == "en":
+            accepted = ", ".join(f"{m.alias} ({m.value})" for m in cls)
+        else:
+            accepted = "、".join(m.value for m in cls)
         raise ValidationError(t("err.enum", field=cls.label(), value=raw, accepted=accepted))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from visitlog.cli.common import State, err_console
@@ -35,7 +36,9 @@ class VisitlogGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except VisitlogError as exc:
-            err_console.print(f"[bold red]{t('err.prefix')}[/]{exc}", highlight=False)
+            err_console.print(
+                f"[bold red]{t('err.prefix')}[/]{escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print(t("err.interrupted"))
@@ -50,8 +53,9 @@ class VisitlogGroup(TyperGroup):
             _log_internal_error(exc)
             err_console.print(
                 f"[bold red]{t('err.prefix')}[/]"
-                + t("err.internal", detail=f"{type(exc).__name__}: {exc}"),
+                + escape(t("err.internal", detail=f"{type(exc).__name__}: {exc}")),
                 highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(1) from None
 
