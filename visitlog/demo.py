@@ -371,7 +371,7 @@ def _visits_for(
         )
         if outcome != Outcome.MET:
             continue
-        k = 0 if rng.random() < 0.55 else rng.choice((1, 1, 1, 2))
+        k = 0 if rng.random() < 0.5 else rng.choice((1, 1, 1, 2))
         for _ in range(k):
             kind = pick_kind()
             cat = pick_cat()
