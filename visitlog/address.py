@@ -52,9 +52,10 @@ _CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f"
 _KEEP = re.compile(f"[^0-9a-z{_CJK}-]+")
 
 _DASHES = re.compile("[\u2010-\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\u30fc~\u301c]")
-# Whitespace (or a slash) between two digit runs separates building and room
-# ("12 301", "12/301"); elsewhere it is just noise to drop.
-_DIGIT_GAP = re.compile(r"(?<=[0-9])(?:\s*[/\\]\s*|\s+)(?=[0-9])")
+# Whitespace or punctuation between two digit runs separates building and
+# room ("12 301", "12/301", "12，301"); dropping it would glue them into 12301.
+# Elsewhere such characters are just noise to drop.
+_DIGIT_GAP = re.compile(f"(?<=[0-9])[^0-9a-z{_CJK}-]+(?=[0-9])")
 # "12#301" and "12#楼" are common shorthand for 12号.
 _HASH = re.compile(r"(?<=[0-9a-z])\s*#")
 # A dash only means something between two alphanumerics (12-301, 12-1号).
@@ -153,14 +154,6 @@ def _convert_numerals(text: str) -> str:
     return _RUN_BEFORE_UNIT.sub(lambda m: _numeral_run_to_digits(m.group()), text)
 
 
-def _building_units(text: str) -> str:
-    """Make 号 the only building unit (号楼/幢/栋 → 号), then convert a bare room run."""
-    # 幢/栋 first, so 12幢楼 → 12号楼 → 12号 in one pass.
-    text = _ZHUANG_DONG.sub(r"\1号", text)
-    text = _HAO_LOU.sub("号", text)
-    return _ROOM_RUN.sub(lambda m: _numeral_run_to_digits(m.group()), text)
-
-
 # ---------------------------------------------------------------------------
 # Prefixes: 上海市, districts, 街道
 # ---------------------------------------------------------------------------
@@ -233,6 +226,14 @@ _DASH3 = re.compile(f"(路)([0-9]+)-({_BLD})-({_BLD})室?$")
 _DASH2 = re.compile(f"(?<![0-9a-z-])({_BLD})-({_BLD})室?$")
 # Building number followed by a bare room number at the end: 12号301.
 _ROOM_NO_SHI = re.compile(f"号({_BLD})$")
+
+
+def _building_units(text: str) -> str:
+    """Make 号 the only building unit (号楼/幢/栋 → 号), then convert a bare room run."""
+    # 幢/栋 first, so 12幢楼 → 12号楼 → 12号 in one pass.
+    text = _ZHUANG_DONG.sub(r"\1号", text)
+    text = _HAO_LOU.sub("号", text)
+    return _ROOM_RUN.sub(lambda m: _numeral_run_to_digits(m.group()), text)
 
 
 def _canonical_units(text: str) -> str:
