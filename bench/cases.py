@@ -1,0 +1,610 @@
+"""The benchmark cases, each timed as whole processes against its same-run baseline.
+
+A case is a function ``(ctx) -> list[Row]`` registered with :func:`case`.
+Cases run in the order they are declared, because later ones reuse what
+earlier ones made (the roster files, the hub of the initial sync).  A case
+whose feature has not landed yet reports "not available" instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.datasets import Dataset, checkpoint, copy_db, demo_command
+from bench.proc import BenchError, Run, Sample, command_exists, run
+from bench.report import Row
+
+VISITLOG = ["python", "-m", "visitlog"]
+CHILD = ["python", "-m", "bench.child"]
+
+#: The summary baseline: one hand-written GROUP BY over the same tables, in a
+#: fresh interpreter with nothing but sqlite3 and json imported.
+SUMMARY_BASELINE_SQL = """
+SELECT h.micro_grid,
+       count(DISTINCT h.id) AS households,
+       count(DISTINCT v.household_id) AS visited_households,
+       count(DISTINCT v.id) AS visits,
+       count(i.id) AS items,
+       sum(i.kind = '问题') AS problems,
+       sum(i.kind = '需求') AS demands,
+       sum(i.kind = '赋能') AS empower,
+       sum(i.kind = '措施') AS measures,
+       sum(i.status IN ('待办', '办理中')) AS open_items,
+       sum(i.status IN ('已办结', '已反馈', '无法解决')) AS closed_items,
+       sum(i.status IN ('待办', '办理中') AND i.deadline < date('now')) AS overdue_items,
+       sum(i.satisfaction IS NOT NULL) AS rated
+FROM households h
+LEFT JOIN visits v ON v.household_id = h.id AND v.deleted = 0 AND v.merged_into IS NULL
+LEFT JOIN items i ON i.visit_id = v.id AND i.deleted = 0
+WHERE h.deleted = 0 AND h.merged_into IS NULL
+GROUP BY h.micro_grid
+ORDER BY h.micro_grid
+"""
+SUMMARY_BASELINE_PY = (
+    "import json, sqlite3, sys\n"
+    "c = sqlite3.connect(sys.argv[1])\n"
+    "cur = c.execute(sys.argv[2])\n"
+    "names = [d[0] for d in cur.description]\n"
+    "print(json.dumps([dict(zip(names, r)) for r in cur], ensure_ascii=False))\n"
+)
+
+
+@dataclass
+class Ctx:
+    """What every case gets: the dataset, a scratch folder and shared artifacts."""
+
+    scale: str
+    repeat: int
+    work: Path
+    data: Dataset
+    shared: dict[str, Any] = field(default_factory=dict)
+    _available: dict[tuple[str, ...], bool] = field(default_factory=dict)
+
+    def has(self, *words: str) -> bool:
+        """Whether ``visitlog WORDS --help`` works (cached per run)."""
+        if words not in self._available:
+            self._available[words] = command_exists(words, self.work)
+        return self._available[words]
+
+    def has_tui(self) -> bool:
+        """Whether ``visitlog.tui.app.make_app`` can be imported."""
+        key = ("<tui>",)
+        if key not in self._available:
+            r = run(
+                ["python", "-c", "from visitlog.tui.app import make_app"], self.work, check=False
+            )
+            self._available[key] = r.code == 0
+        return self._available[key]
+
+    def path(self, name: str) -> Path:
+        return self.work / name
+
+    def fresh(self, name: str) -> Path:
+        """A path in the scratch folder with no database (or WAL) at it."""
+        p = self.work / name
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(p) + suffix).unlink(missing_ok=True)
+        return p
+
+    def copy(self, name: str = "run.db") -> Path:
+        """A private copy of the dataset for one run."""
+        return self.data.copy_to(self.fresh(name))
+
+    def times(self, n: int | None = None, cap: int | None = None) -> int:
+        """How many runs: the requested repeat, capped for heavy cases at large scale."""
+        n = n or self.repeat
+        return min(n, cap) if cap else n
+
+
+Case = Callable[[Ctx], list[Row]]
+CASES: dict[str, tuple[str, Case]] = {}
+
+
+def case(name: str, description: str) -> Callable[[Case], Case]:
+    """Register a case under ``name`` (what ``--only`` selects)."""
+
+    def deco(fn: Case) -> Case:
+        CASES[name] = (description, fn)
+        return fn
+
+    return deco
+
+
+def measure(
+    ctx: Ctx,
+    argv: Callable[[int], Sequence[str]] | Sequence[str],
+    *,
+    runs: int,
+    prepare: Callable[[int], None] | None = None,
+    ok_codes: Sequence[int] = (0,),
+    timeout: float = 600,
+) -> tuple[Sample, list[Run]]:
+    """Time ``runs`` whole processes; ``prepare(i)`` runs before each, untimed."""
+    results = []
+    for i in range(runs):
+        if prepare:
+            prepare(i)
+        args = argv(i) if callable(argv) else argv
+        results.append(run(args, ctx.work, ok_codes=ok_codes, timeout=timeout))
+    return Sample([r.seconds for r in results], [r.peak_mb for r in results]), results
+
+
+def row_from(sample: Sample, case_name: str, target: str, unit: str = "s", scale: float = 1) -> Row:
+    """A table row from a sample of seconds (``scale`` converts, e.g. 1000 for ms)."""
+    return Row(
+        case=case_name,
+        target=target,
+        value=sample.median * scale,
+        low=sample.low * scale,
+        high=sample.high * scale,
+        unit=unit,
+        peak_mb=sample.peak_mb,
+    )
+
+
+def unavailable(case_name: str, target: str, what: str) -> Row:
+    return Row(case=case_name, target=target, status="not available", notes=[f"{what} not found"])
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+# -- cases ---------------------------------------------------------------------------
+
+
+@case("demo", "demo generation (time and file size)")
+def demo(ctx: Ctx) -> list[Row]:
+    n = ctx.data.households
+    runs = ctx.times(cap=1 if ctx.scale == "district" else None)
+    target = ctx.fresh("demo.db")
+
+    def prepare(_: int) -> None:
+        ctx.fresh("demo.db")
+
+    if ctx.data.built is not None:
+        # The dataset was built by this very run: that build is the first measurement.
+        runs -= 1
+    sample, results = measure(ctx, demo_command(target, n), runs=runs, prepare=prepare)
+    if ctx.data.built is not None:
+        sample.values.append(ctx.data.built.seconds)
+        sample.peaks_mb.append(ctx.data.built.peak_mb)
+        results.append(ctx.data.built)
+    counts = results[-1].json()
+    size_mb = ctx.data.size_mb if ctx.data.built is not None else None
+    if target.exists():
+        checkpoint(target)
+        size_mb = target.stat().st_size / 1e6
+    row = row_from(sample, f"demo generation, {n:,} households", "— (info)")
+    row.notes.append(
+        f"file {size_mb:,.0f} MB; "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items() if isinstance(v, int))
+    )
+    target.unlink(missing_ok=True)
+    return [row]
+
+
+@case("save_visit", "save one visit through Store.add_visit (in-process)")
+def save_visit(ctx: Ctx) -> list[Row]:
+    target = "< 20 ms"
+    medians, peaks, p95 = [], [], []
+    for _ in range(ctx.times()):
+        db = ctx.copy()
+        r = run([*CHILD, "save_visits", str(db), "200"], ctx.work)
+        out = r.json()
+        medians.append(out["median_ms"])
+        p95.append(out["p95_ms"])
+        peaks.append(r.peak_mb)
+    s = Sample(medians, peaks)
+    row = Row(
+        case="save one visit (Store.add_visit, median of 200 saves)",
+        target=target,
+        value=s.median,
+        low=s.low,
+        high=s.high,
+        unit="ms",
+        peak_mb=s.peak_mb,
+        status=verdict(s.median < 20),
+        notes=[
+            "per run: median of 200 saves of a visit with one list item; min–max over the runs' "
+            f"medians; p95 of the saves {statistics.median(p95):.1f} ms"
+        ],
+    )
+    return [row]
+
+
+@case("roster", "roster export, then import of the file into an empty database (CSV, XLSX)")
+def roster(ctx: Ctx) -> list[Row]:
+    names = {"csv": "< 5 s", "xlsx": "< 20 s"}
+    limits = {"csv": 5.0, "xlsx": 20.0}
+    n = ctx.data.households
+    if not (ctx.has("roster", "export") and ctx.has("roster", "import")):
+        return [
+            unavailable(f"roster import, {n:,} rows {fmt.upper()}", names[fmt], "visitlog roster")
+            for fmt in names
+        ]
+    rows = []
+    src = ctx.copy("roster-src.db")
+    for fmt in names:
+        path = ctx.path(f"roster.{fmt}")
+        path.unlink(missing_ok=True)
+        export = run([*VISITLOG, "--db", str(src), "roster", "export", str(path)], ctx.work)
+        ctx.shared[f"roster_{fmt}"] = path
+        runs = ctx.times(cap=2 if (ctx.scale == "district" and fmt == "xlsx") else None)
+        sample, _ = measure(
+            ctx,
+            lambda _i, p=path: [
+                *VISITLOG,
+                "--db",
+                str(ctx.fresh("import.db")),
+                "roster",
+                "import",
+                str(p),
+            ],
+            runs=runs,
+            prepare=lambda _i: ctx.fresh("import.db"),
+        )
+        row = row_from(sample, f"roster import, {n:,} rows {fmt.upper()}", names[fmt])
+        row.status = verdict(sample.median < limits[fmt])
+        imported = _scalar(ctx.path("import.db"), "SELECT count(*) FROM households")
+        row.notes.append(
+            f"file {path.stat().st_size / 1e6:.1f} MB made by `roster export` in "
+            f"{export.seconds:.2f} s ({export.peak_mb:.0f} MB); {imported:,} households imported"
+        )
+        rows.append(row)
+    return rows
+
+
+def _scalar(db: Path, sql: str) -> Any:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _new_store(ctx: Ctx, name: str) -> Path:
+    """An empty visitlog database (schema only), as a new hub would be."""
+    p = ctx.fresh(name)
+    run(["python", "-c", f"from visitlog.store import Store; Store({str(p)!r}).close()"], ctx.work)
+    return p
+
+
+def _sync(local: Path, hub: Path) -> list[str]:
+    return [*VISITLOG, "--db", str(local), "sync", str(hub), "--json"]
+
+
+@case("sync_initial", "initial sync of the dataset into an empty hub vs executemany upsert")
+def sync_initial(ctx: Ctx) -> list[Row]:
+    title = f"initial sync into an empty hub ({ctx.scale})"
+    target = "≥ 40% of baseline rows/s, peak < 300 MB"
+    rows_total = run([*CHILD, "count_rows", str(ctx.data.path)], ctx.work).json()["rows"]
+    runs = ctx.times(cap=3)
+
+    # Baseline: plain executemany upsert of the same rows, one transaction.
+    base, _ = measure(
+        ctx,
+        lambda _i: [*CHILD, "upsert_baseline", str(ctx.data.path), str(ctx.fresh("upsert.db"))],
+        runs=runs,
+    )
+    base_rate = rows_total / base.median
+    if not ctx.has("sync"):
+        r = unavailable(title, target, "visitlog sync")
+        r.baseline, r.baseline_unit, r.baseline_name = base_rate, "rows/s", "executemany upsert"
+        return [r]
+
+    def prepare(_: int) -> None:
+        ctx.copy("local.db")
+        _new_store(ctx, "hub.db")
+
+    sample, results = measure(
+        ctx, _sync(ctx.path("local.db"), ctx.path("hub.db")), runs=runs, prepare=prepare
+    )
+    rate = rows_total / sample.median
+    ratio = rate / base_rate
+    row = row_from(sample, title, target)
+    row.baseline, row.baseline_unit, row.baseline_name = base_rate, "rows/s", "executemany upsert"
+    row.ratio = ratio
+    peak = sample.peak_mb or 0
+    row.status = verdict(ratio >= 0.4 and peak < 300)
+    hub_rows = run([*CHILD, "count_rows", str(ctx.path("hub.db"))], ctx.work).json()["rows"]
+    row.notes.append(
+        f"{rows_total:,} rows (households+visits+items): sync {rate:,.0f} rows/s; "
+        f"baseline {base.median:.2f} s ({base.low:.2f}–{base.high:.2f}), peak {base.peak_mb:.0f} MB; "
+        f"hub holds {hub_rows:,} rows after sync; sync said {results[-1].stdout.strip()[:200]}"
+    )
+    # Keep the converged pair for the no-op and incremental cases.
+    for name in ("local.db", "hub.db"):
+        checkpoint(ctx.path(name))
+        shutil.copyfile(ctx.path(name), ctx.path(f"synced-{name}"))
+    ctx.shared["synced"] = True
+    ctx.shared["sync_initial_s"] = sample.median
+    return [row]
+
+
+def _copy_synced(ctx: Ctx) -> tuple[Path, Path]:
+    local = copy_db(ctx.path("synced-local.db"), ctx.fresh("local.db"))
+    hub = copy_db(ctx.path("synced-hub.db"), ctx.fresh("hub.db"))
+    return local, hub
+
+
+def _tiny_pair(ctx: Ctx) -> tuple[Path, Path]:
+    """Two tiny replicas that have synced once: the no-op baseline."""
+    a, b = ctx.fresh("tiny-a.db"), ctx.fresh("tiny-b.db")
+    run(demo_command(a, 10, seed=2), ctx.work)
+    _new_store(ctx, "tiny-b.db")
+    run(_sync(a, b), ctx.work)
+    for p in (a, b):
+        checkpoint(p)
+        shutil.copyfile(p, ctx.path(f"synced-{p.name}"))
+    return a, b
+
+
+@case("sync_noop", "no-op sync of the dataset vs no-op sync of two tiny databases")
+def sync_noop(ctx: Ctx) -> list[Row]:
+    title = f"no-op sync ({ctx.scale})"
+    target = "≤ 1.2× baseline"
+    if not ctx.has("sync"):
+        return [unavailable(title, target, "visitlog sync")]
+    if not ctx.shared.get("synced"):
+        return [
+            Row(
+                case=title,
+                target=target,
+                status="not available",
+                notes=["needs the sync_initial case in the same run"],
+            )
+        ]
+    _tiny_pair(ctx)
+
+    def prep_tiny(_: int) -> None:
+        for n in ("tiny-a.db", "tiny-b.db"):
+            copy_db(ctx.path(f"synced-{n}"), ctx.fresh(n))
+
+    base, _ = measure(
+        ctx,
+        _sync(ctx.path("tiny-a.db"), ctx.path("tiny-b.db")),
+        runs=ctx.times(),
+        prepare=prep_tiny,
+    )
+    sample, results = measure(
+        ctx,
+        _sync(ctx.path("local.db"), ctx.path("hub.db")),
+        runs=ctx.times(),
+        prepare=lambda _i: _copy_synced(ctx),
+    )
+    row = row_from(sample, title, target)
+    row.baseline, row.baseline_name = base.median, "two tiny databases"
+    row.ratio = sample.median / base.median
+    row.status = verdict(row.ratio <= 1.2)
+    row.notes.append(f"sync said {results[-1].stdout.strip()[:200]}")
+    ctx.shared["noop_s"] = sample.median
+    return [row]
+
+
+@case("sync_changes", "sync of 1% and of 2% changed rows (cost should follow the changes)")
+def sync_changes(ctx: Ctx) -> list[Row]:
+    titles = {0.01: f"sync of 1% changes ({ctx.scale})", 0.02: f"sync of 2% changes ({ctx.scale})"}
+    target = "∝ changes"
+    if not ctx.has("sync"):
+        return [unavailable(t, target, "visitlog sync") for t in titles.values()]
+    if not ctx.shared.get("synced"):
+        return [
+            Row(
+                case=t,
+                target=target,
+                status="not available",
+                notes=["needs the sync_initial case in the same run"],
+            )
+            for t in titles.values()
+        ]
+    rows, medians, changed = [], {}, {}
+    for frac, title in titles.items():
+
+        def prepare(_i: int, frac: float = frac) -> None:
+            local, _ = _copy_synced(ctx)
+            changed[frac] = run([*CHILD, "make_changes", str(local), str(frac)], ctx.work).json()[
+                "changed"
+            ]
+
+        sample, results = measure(
+            ctx, _sync(ctx.path("local.db"), ctx.path("hub.db")), runs=ctx.times(), prepare=prepare
+        )
+        medians[frac] = sample.median
+        row = row_from(sample, title, target)
+        row.notes.append(
+            f"{changed[frac]:,} rows changed (one field each) before the sync; "
+            f"sync said {results[-1].stdout.strip()[:160]}"
+        )
+        rows.append(row)
+    noop = ctx.shared.get("noop_s")
+    initial = ctx.shared.get("sync_initial_s")
+    t1, t2 = medians[0.01], medians[0.02]
+    for r in rows:
+        r.baseline_name = "no-op sync" if noop else ""
+        r.baseline = noop
+    if noop:
+        d1, d2 = t1 - noop, t2 - noop
+        growth = d2 / d1 if d1 > 0 else float("inf")
+        rows[0].ratio = t1 / noop
+        rows[1].ratio = t2 / noop
+        # Proportional: doubling the changes about doubles the work above a no-op
+        # sync, and 1% of the changes costs far less than moving everything.
+        ok = 1.3 <= growth <= 2.7 and (initial is None or t1 < 0.25 * initial)
+        for r in rows:
+            r.status = verdict(ok)
+        rows[1].notes.append(
+            f"time above no-op: 1% {d1 * 1000:.0f} ms, 2% {d2 * 1000:.0f} ms → ×{growth:.2f} "
+            f"for ×2 changes (proportional: 1.3–2.7); per changed row "
+            f"{d1 / max(changed[0.01], 1) * 1e3:.2f} / {d2 / max(changed[0.02], 1) * 1e3:.2f} ms"
+            + (f"; 1% sync is {t1 / initial:.0%} of the initial sync" if initial else "")
+        )
+    else:
+        rows[1].notes.append(f"2%/1% time ratio {t2 / t1:.2f}")
+    return rows
+
+
+@case("summary", "summary --format json vs one hand-written GROUP BY; xlsx and html")
+def summary(ctx: Ctx) -> list[Row]:
+    title = f"summary, {ctx.scale}, JSON"
+    target = "≤ 2× baseline and < 1.5 s"
+    base, base_runs = measure(
+        ctx,
+        lambda _i: [
+            "python",
+            "-c",
+            SUMMARY_BASELINE_PY,
+            str(ctx.path("run.db")),
+            SUMMARY_BASELINE_SQL,
+        ],
+        runs=ctx.times(),
+        prepare=lambda _i: ctx.copy(),
+    )
+    groups = len(base_runs[-1].json())
+    if not ctx.has("summary"):
+        r = unavailable(title, target, "visitlog summary")
+        r.baseline, r.baseline_name = base.median, "SQL GROUP BY"
+        return [
+            r,
+            unavailable(f"summary, {ctx.scale}, XLSX", "< 5 s", "visitlog summary"),
+            unavailable(f"summary, {ctx.scale}, HTML", "< 5 s", "visitlog summary"),
+        ]
+    sample, results = measure(
+        ctx,
+        lambda _i: [*VISITLOG, "--db", str(ctx.path("run.db")), "summary", "--format", "json"],
+        runs=ctx.times(),
+        prepare=lambda _i: ctx.copy(),
+    )
+    row = row_from(sample, title, target)
+    row.baseline, row.baseline_name = base.median, "SQL GROUP BY"
+    row.ratio = sample.median / base.median
+    row.status = verdict(row.ratio <= 2 and sample.median < 1.5)
+    try:
+        out = json.loads(results[-1].stdout)
+        row.notes.append(
+            f"{len(out.get('groups', []))} groups in the summary, {groups} micro-grids in the "
+            f"baseline; period {out.get('period')}"
+        )
+    except (json.JSONDecodeError, AttributeError):
+        row.notes.append("summary output was not one JSON object")
+    rows = [row]
+    for fmt in ("xlsx", "html"):
+        out_file = ctx.path(f"summary.{fmt}")
+        s, _ = measure(
+            ctx,
+            lambda _i, f=fmt, o=out_file: [
+                *VISITLOG,
+                "--db",
+                str(ctx.path("run.db")),
+                "summary",
+                "--format",
+                f,
+                "-o",
+                str(o),
+            ],
+            runs=ctx.times(),
+            prepare=lambda _i, o=out_file: (ctx.copy(), o.unlink(missing_ok=True)),
+        )
+        r = row_from(s, f"summary, {ctx.scale}, {fmt.upper()}", "< 5 s")
+        r.status = verdict(s.median < 5)
+        if out_file.exists():
+            r.notes.append(f"file {out_file.stat().st_size / 1e3:,.0f} kB")
+        rows.append(r)
+    return rows
+
+
+@case("dedup", "dedup households --json on the whole dataset")
+def dedup(ctx: Ctx) -> list[Row]:
+    title = f"dedup households, {ctx.data.households:,}"
+    target = "< 10 s, < 500 MB"
+    if not ctx.has("dedup", "households"):
+        return [unavailable(title, target, "visitlog dedup households")]
+    sample, results = measure(
+        ctx,
+        lambda _i: [*VISITLOG, "--db", str(ctx.path("run.db")), "dedup", "households", "--json"],
+        runs=ctx.times(cap=3),
+        prepare=lambda _i: ctx.copy(),
+    )
+    row = row_from(sample, title, target)
+    row.status = verdict(sample.median < 10 and (sample.peak_mb or 0) < 500)
+    try:
+        out = json.loads(results[-1].stdout)
+        row.notes.append(
+            f"{len(out.get('pairs', []))} candidate pairs, {len(out.get('clusters', []))} clusters "
+            f"at threshold {out.get('threshold')}"
+        )
+    except (json.JSONDecodeError, AttributeError):
+        row.notes.append("dedup output was not one JSON object")
+    return [row]
+
+
+@case("tui_start", "TUI cold start to first paint vs a minimal 200-row DataTable app")
+def tui_start(ctx: Ctx) -> list[Row]:
+    title = f"TUI cold start to first paint ({ctx.scale})"
+    target = "≤ 1.5× baseline"
+
+    def painted(runs: list[Run]) -> Sample:
+        return Sample([r.json()["painted"] - r.started for r in runs], [r.peak_mb for r in runs])
+
+    _, base_runs = measure(ctx, [*CHILD, "tui_baseline"], runs=ctx.times())
+    base = painted(base_runs)
+    if not ctx.has_tui():
+        r = unavailable(title, target, "visitlog.tui.app.make_app")
+        r.baseline, r.baseline_name = base.median, "minimal DataTable app"
+        return [r]
+    _, runs = measure(
+        ctx,
+        lambda _i: [*CHILD, "tui_paint", str(ctx.path("run.db"))],
+        runs=ctx.times(),
+        prepare=lambda _i: ctx.copy(),
+    )
+    sample = painted(runs)
+    row = row_from(sample, title, target)
+    row.baseline, row.baseline_name = base.median, "minimal DataTable app"
+    row.ratio = sample.median / base.median
+    row.status = verdict(row.ratio <= 1.5)
+    row.notes.append(
+        "process start until a DataTable on screen has rows and the screen has refreshed "
+        f"(headless run_test, 80×24); home table showed {runs[-1].json()['rows']:,} rows"
+    )
+    return [row]
+
+
+def run_cases(
+    ctx: Ctx, only: Sequence[str] | None = None, log: Callable[[str], None] = print
+) -> list[Row]:
+    """Run the selected cases in order; a crashing case becomes an "error" row."""
+    import time
+
+    rows: list[Row] = []
+    for name, (description, fn) in CASES.items():
+        if only and name not in only:
+            continue
+        log(f"… {name}: {description}")
+        t0 = time.perf_counter()
+        try:
+            got = fn(ctx)
+        except BenchError as exc:
+            got = [Row(case=name, status="error", notes=[_one_line(str(exc))])]
+        except Exception as exc:  # a harness bug must not hide the other cases
+            got = [Row(case=name, status="error", notes=[_one_line(traceback.format_exc(limit=3))])]
+            log(f"   {type(exc).__name__}: {exc}")
+        for r in got:
+            log(f"   {r.case}: {r.status} {r.value if r.value is not None else ''}")
+        log(f"   ({time.perf_counter() - t0:.1f} s)")
+        rows.extend(got)
+    return rows
+
+
+def _one_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return " / ".join(lines[-6:]).replace("|", "\\|")[:600]

@@ -1,0 +1,244 @@
+"""Work that runs inside a measured child process: ``python -m bench.child WHAT …``.
+
+Each entry point prints one JSON object on stdout with what it measured
+itself (for in-process timings) or what it did (row counts), so the parent
+can time the whole process and still read the child's own figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+SYNCED = ("households", "visits", "items")
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# -- store -------------------------------------------------------------------------
+
+
+def save_visits(db: str, count: str) -> None:
+    """Time ``Store.add_visit`` for ``count`` visits (one list item each), in process."""
+    from visitlog.model import Item, Visit
+    from visitlog.store import Store
+
+    n = int(count)
+    store = Store(db)
+    ids = [
+        r[0]
+        for r in store.query(
+            "SELECT id FROM households WHERE deleted = 0 AND merged_into IS NULL "
+            "ORDER BY rowid LIMIT ?",
+            [n + 1],
+        )
+    ]
+    today = dt.date.today().isoformat()
+
+    def one(hid: str, i: int) -> None:
+        store.add_visit(
+            Visit(
+                household_id=hid,
+                visit_date=today,
+                visitor="基准测试员",
+                mode="入户",
+                outcome="见面",
+                summary=f"基准测试走访 {i}：老人身体尚可，反映楼道灯不亮。",
+                items=[
+                    Item(
+                        kind="问题",
+                        category="公共设施",
+                        description="楼道灯不亮",
+                        level="居委自办",
+                        deadline=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
+                    )
+                ],
+            )
+        )
+
+    # The first write of a process makes the device id and reads the clock;
+    # a worker saving visits all afternoon pays that once, so it is not counted.
+    one(ids[0], 0)
+    times = []
+    for i, hid in enumerate(ids[1 : n + 1], start=1):
+        t0 = time.perf_counter()
+        one(hid, i)
+        times.append((time.perf_counter() - t0) * 1000)
+    store.close()
+    _emit(
+        {
+            "saves": len(times),
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "p95_ms": sorted(times)[int(len(times) * 0.95) - 1],
+        }
+    )
+
+
+def make_changes(db: str, fraction: str) -> None:
+    """Change ``fraction`` of every synced table's rows through the Store (not timed).
+
+    Rows are picked by rowid stride so the same fraction always changes the
+    same rows; each change is one field, like a worker correcting a record.
+    """
+    from visitlog.store import Store
+
+    step = max(1, round(1 / float(fraction)))
+    store = Store(db)
+    fields = {
+        "households": lambda r: {"note": f"{r['note'] or ''}（复核）"},
+        "visits": lambda r: {"summary": f"{r['summary'] or ''}（补记）"},
+        "items": lambda r: {"resolution": f"{r['resolution'] or ''}（跟进）"},
+    }
+    changed = 0
+    with store.transaction() as tx:
+        for tbl, make in fields.items():
+            rows = tx.rows(
+                f"SELECT * FROM {tbl} WHERE deleted = 0 AND rowid % ? = 0 ORDER BY rowid", [step]
+            )
+            for r in rows:
+                if tx.update(tbl, r["id"], make(r)):
+                    changed += 1
+    store.close()
+    _emit({"changed": changed, "step": step})
+
+
+# -- baselines -----------------------------------------------------------------------
+
+
+def upsert_baseline(src: str, dest: str) -> None:
+    """Copy the synced tables with plain sqlite3 ``executemany`` upserts, one transaction.
+
+    The destination gets the same table and index definitions, read from the
+    source's ``sqlite_master``; this is the floor any sync into an empty hub
+    is compared with.
+    """
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    target = sqlite3.connect(dest, isolation_level=None)
+    target.execute("PRAGMA journal_mode = WAL")
+    target.execute("PRAGMA synchronous = NORMAL")
+    total = 0
+    target.execute("BEGIN IMMEDIATE")
+    for tbl in SYNCED:
+        for (sql,) in source.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY type = 'index'",
+            [tbl],
+        ):
+            target.execute(sql)
+        cur = source.execute(f"SELECT * FROM {tbl}")
+        cols = [d[0] for d in cur.description]
+        upsert = (
+            f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT(id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+        )
+        while batch := cur.fetchmany(10_000):
+            target.executemany(upsert, batch)
+            total += len(batch)
+    target.execute("COMMIT")
+    target.close()
+    _emit({"rows": total})
+
+
+def count_rows(db: str) -> None:
+    """Rows of the synced tables (live and tombstoned), for rows/s figures."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SYNCED}
+    _emit({"rows": sum(counts.values()), **counts})
+
+
+# -- TUI -----------------------------------------------------------------------------
+
+
+async def _first_table_rows(app: Any, pilot: Any, timeout: float = 120) -> int:
+    """Wait until a DataTable on screen shows rows and the screen has refreshed."""
+    from textual.widgets import DataTable
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        tables = [t for t in app.screen.query(DataTable) if t.row_count > 0]
+        if tables:
+            await pilot.pause()
+            return tables[0].row_count
+        await pilot.pause(0.005)
+    raise RuntimeError("no DataTable with rows appeared")
+
+
+def _run_painted(make: Callable[[], Any]) -> None:
+    async def main() -> None:
+        app = make()
+        async with app.run_test(size=(80, 24)) as pilot:
+            rows = await _first_table_rows(app, pilot)
+            painted = time.time()
+        _emit({"painted": painted, "rows": rows})
+
+    asyncio.run(main())
+
+
+def tui_paint(db: str) -> None:
+    """Start the visitlog TUI headless on ``db`` and report when the home table painted."""
+    from visitlog.tui.app import make_app
+
+    from visitlog.store import Store
+
+    _run_painted(lambda: make_app(Store(db)))
+
+
+def tui_baseline() -> None:
+    """A minimal Textual app with a 200-row DataTable, under the same harness."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    class Minimal(App):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("微网格", "地址", "户主", "电话", "标签", "上次走访")
+            table.add_rows(
+                (
+                    f"网格{i % 7}",
+                    f"曹杨一村{i // 6 + 1}号{i % 6 + 1}01室",
+                    "张**",
+                    "138****0000",
+                    "",
+                    "",
+                )
+                for i in range(200)
+            )
+
+    _run_painted(Minimal)
+
+
+ENTRY_POINTS: dict[str, Callable[..., None]] = {
+    "save_visits": save_visits,
+    "make_changes": make_changes,
+    "upsert_baseline": upsert_baseline,
+    "count_rows": count_rows,
+    "tui_paint": tui_paint,
+    "tui_baseline": tui_baseline,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch ``python -m bench.child WHAT ARGS…``."""
+    ENTRY_POINTS[argv[0]](*argv[1:])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,109 @@
+"""Deterministic benchmark databases, built with the real CLI and cached.
+
+A cached database is named after its scale, seed and a hash of the code that
+decides its contents (the demo generator and the schema migrations), so a
+change to either rebuilds it instead of measuring a stale file.  Cases never
+touch the cached file: each run works on its own copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.proc import ROOT, Run, run
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+#: Households per scale.
+SCALES = {"street": 5_000, "district": 50_000}
+SEED = 1
+
+
+def code_hash() -> str:
+    """Hash of the files that decide what ``visitlog demo`` writes."""
+    h = hashlib.sha256()
+    for rel in ("visitlog/demo.py", "visitlog/migrations.py"):
+        h.update(rel.encode())
+        h.update((ROOT / rel).read_bytes())
+    return h.hexdigest()[:12]
+
+
+@dataclass
+class Dataset:
+    """A cached demo database and how it was made."""
+
+    scale: str
+    households: int
+    path: Path
+    built: Run | None  # the measured demo run when this call built it, else None
+
+    @property
+    def size_mb(self) -> float:
+        return self.path.stat().st_size / 1e6
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private copy for one run (the cached file stays untouched)."""
+        for suffix in ("-wal", "-shm"):
+            Path(str(dest) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(self.path, dest)
+        return dest
+
+
+def demo_command(db: Path, households: int, seed: int = SEED) -> list[str]:
+    """The command line that builds a demo database."""
+    return [
+        "python",
+        "-m",
+        "visitlog",
+        "--db",
+        str(db),
+        "demo",
+        "--households",
+        str(households),
+        "--seed",
+        str(seed),
+        "--json",
+    ]
+
+
+def dataset(scale: str, workdir: Path, *, rebuild: bool = False) -> Dataset:
+    """The cached database of ``scale``, built (and timed) when absent or stale."""
+    households = SCALES[scale]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{scale}-seed{SEED}-{code_hash()}.db"
+    if path.exists() and not rebuild:
+        return Dataset(scale, households, path, None)
+    # Remove caches of older code for this scale: they can never be used again.
+    for old in CACHE.glob(f"{scale}-seed{SEED}-*.db*"):
+        old.unlink()
+    tmp = CACHE / f"{path.name}.building"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    result = run(demo_command(tmp, households), workdir, timeout=900)
+    checkpoint(tmp)
+    tmp.rename(path)
+    return Dataset(scale, households, path, result)
+
+
+def checkpoint(db: Path) -> None:
+    """Fold the WAL into the main file so one file copy holds everything."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+
+
+def copy_db(src: Path, dest: Path) -> Path:
+    """Copy a (checkpointed) database file, dropping any stale WAL at ``dest``."""
+    for suffix in ("-wal", "-shm"):
+        Path(str(dest) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(src, dest)
+    return dest
