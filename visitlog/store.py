@@ -334,6 +334,104 @@ class Store:
                 tx.audit("household.edit", "households", current.id, {"fields": changed})
         return self.get_household(current.id)
 
+    def upsert_households(
+        self,
+        households: Sequence[Household],
+        *,
+        dry_run: bool = False,
+        detail: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Insert or update many households in one transaction (a roster import).
+
+        A household with a 编号 (``ref``) updates the live household with that
+        ref; if that one was merged away by de-duplication it is left alone
+        (counted as ``merged``) so the merge is not undone.  The rest — no ref,
+        or a ref not stored yet — are paired, per (微网格, normalised address),
+        with live unmerged households *without* ref: identical ones first, then
+        the same 户主, then, when exactly one is left on each side, those two.
+        Anything unpaired is inserted.  Only fields that differ are written, so
+        a repeated import changes nothing and sync ships only what changed.
+
+        Args:
+            households: validated households; their refs must be unique.
+            dry_run: count what would happen, write nothing.
+            detail: extra detail for the audit entry (e.g. the file name).
+
+        Returns:
+            ``{"imported", "updated", "unchanged", "merged", "fields": {field: n}}``.
+        """
+        compare = [f for f in SYNCED_FIELDS["households"] if f not in ("merged_into", "deleted")]
+        counts: dict[str, Any] = {"imported": 0, "updated": 0, "unchanged": 0, "merged": 0}
+        fields: dict[str, int] = {}
+        with self.transaction() as tx:
+            by_ref: dict[str, _Row] = {}
+            free: dict[tuple[str, str], list[_Row]] = {}
+            keys: dict[str, str] = {}  # address → stored key: normalising is the slow part
+            for r in tx.rows("SELECT * FROM households WHERE deleted = 0 ORDER BY rowid"):
+                keys[r["address"]] = r["address_key"]
+                if r["ref"]:
+                    old = by_ref.get(r["ref"])
+                    if old is None or (old["merged_into"] and not r["merged_into"]):
+                        by_ref[r["ref"]] = r
+                elif not r["merged_into"]:
+                    free.setdefault((r["micro_grid"], r["address_key"]), []).append(r)
+            pairs: list[tuple[_Row, dict[str, Any]]] = []
+            inserts: list[dict[str, Any]] = []
+            loose: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            seen: set[str] = set()
+            for h in households:
+                row = _household_row(h, keys.get(h.address))
+                if h.ref in seen:
+                    raise ValueError(f"ref {h.ref!r} given twice")
+                if h.ref:
+                    seen.add(h.ref)
+                cur = by_ref.get(h.ref) if h.ref else None
+                if cur is not None and cur["merged_into"]:
+                    counts["merged"] += 1
+                elif cur is not None:
+                    pairs.append((cur, row))
+                else:
+                    loose.setdefault((row["micro_grid"], row["address_key"]), []).append(row)
+            for key, rows in loose.items():
+                cands = free.get(key, [])
+                for same in (lambda r: tuple(r[f] for f in compare), lambda r: r["head"]):
+                    index: dict[Any, list[_Row]] = {}
+                    for c in reversed(cands):
+                        index.setdefault(same(c), []).append(c)
+                    left, used = [], set()
+                    for r in rows:
+                        bucket = index.get(same(r)) if same(r) else None
+                        if bucket:
+                            c = bucket.pop()
+                            used.add(id(c))
+                            pairs.append((c, r))
+                        else:
+                            left.append(r)
+                    cands, rows = [c for c in cands if id(c) not in used], left
+                if len(rows) == 1 and len(cands) == 1:
+                    pairs.append((cands[0], rows.pop()))
+                inserts += rows
+            counts["imported"] = len(inserts)
+            if inserts and not dry_run:
+                tx.insert_many("households", inserts)
+            for cur, row in pairs:
+                changed = {f: row[f] for f in compare if cur[f] != row[f]}
+                if not changed:
+                    counts["unchanged"] += 1
+                    continue
+                counts["updated"] += 1
+                for f in changed:
+                    fields[f] = fields.get(f, 0) + 1
+                if not dry_run:
+                    tx.update(
+                        "households", cur["id"], {**changed, "address_key": row["address_key"]}
+                    )
+            counts["fields"] = fields
+            if not dry_run and (inserts or counts["updated"]):
+                audit = {k: v for k, v in counts.items() if k != "fields"}
+                tx.audit("roster.import", "households", None, {**(detail or {}), **audit})
+        return counts
+
     def list_households(
         self,
         grid: str | None = None,
@@ -967,14 +1065,14 @@ def _address_key(address: str) -> str:
     return normalize_address(address)
 
 
-def _household_row(h: Household) -> dict[str, Any]:
+def _household_row(h: Household, address_key: str | None = None) -> dict[str, Any]:
     return {
         "ref": h.ref,
         "community": h.community,
         "micro_grid": h.micro_grid,
         "estate": h.estate,
         "address": h.address,
-        "address_key": _address_key(h.address),
+        "address_key": address_key if address_key is not None else _address_key(h.address),
         "head": h.head,
         "phone": h.phone,
         "members": h.members,

@@ -26,6 +26,7 @@ from visitlog.model import VisitlogError
 #: Command modules, each with ``register(app)``.
 COMMAND_MODULES = [
     "visitlog.cli.core",
+    "visitlog.cli.roster",
 ]
 
 

@@ -1,0 +1,645 @@
+"""Household rosters (住户名册) in and out: CSV and XLSX files as offices have them.
+
+Reading is forgiving about the *file* and strict about the *values*:
+
+* **Encodings** (CSV): UTF-8, UTF-8 with BOM and GBK/GB18030 (what Excel writes
+  on Chinese Windows) are told apart without asking: the bytes are decoded as
+  UTF-8 strictly, then as GB18030 strictly.  Excel's "Unicode text" (UTF-16 with
+  a BOM, tab-separated) is read too.  Anything else, and binary files, are
+  refused with a message saying how to save the file from Excel.
+* **Layout**: the header row is the row among the first
+  :data:`HEADER_SCAN_ROWS` with the most known headers that names both 地址 and
+  微网格, so title rows above it ("曹杨新村街道花溪园居民区住户名册") are skipped.
+  Headers are matched after NFKC (full-width → half-width), without spaces, a
+  trailing ``*`` or a bracketed remark, and English aliases are accepted.
+  In an XLSX, a merged cell written once for a block of rows (a 居民区 or
+  微网格) is filled down into every row of the block; numbers Excel stored as
+  floats (人数 ``3.0``, phone ``13812345678.0``) read back as intended; empty
+  rows and columns are ignored.
+* **Unknown columns** are never dropped: their values go into 备注 as
+  ``列名: 值`` and the report names them.  ``序号`` (a running number) and the
+  two columns a rejects file adds (原行号, 拒收原因) are ignored and reported,
+  so a corrected rejects file can be imported as it is.
+* **Values** are checked row by row with :meth:`Household.validated`; a row that
+  fails is not imported but written, with its line number (as Excel numbers
+  rows) and the reason, to ``FILE.rejects.csv`` (UTF-8 with BOM).  Merged cells
+  appear there filled in, so each rejected row stands on its own.
+* **Matching** (upsert) is :meth:`Store.upsert_households`: by 编号 when the row
+  has one; otherwise (or for a 编号 the database does not know yet) with a live
+  household without 编号 in the same 微网格 at the same normalised address —
+  identical rows first, then the same 户主, then the one remaining household
+  when exactly one remains on each side; every other row is a new household.
+  Only fields that differ are written, so importing a file twice changes
+  nothing and sync ships only what changed.
+* ``dry_run`` reads, checks and matches everything and reports the same counts
+  without touching the database; it still writes the rejects file, because that
+  is what a worker needs to fix the file before the real import.
+
+All good rows go into the database in one transaction, after the rejects file
+is written, so a failure leaves either the whole import or none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import io
+import os
+import re
+import secrets
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from visitlog.i18n import get_lang, t
+from visitlog.model import Household, Tag, ValidationError, VisitlogError
+from visitlog.roster_files import HEADER_SCAN_ROWS, RawRow, cell_text, col_letter, open_table
+from visitlog.store import Store
+
+#: Roster columns in file order: field name → Chinese header (the contract).
+HEADERS: dict[str, str] = {
+    "ref": "编号",
+    "community": "居民区",
+    "micro_grid": "微网格",
+    "estate": "小区",
+    "address": "地址",
+    "head": "户主",
+    "phone": "联系电话",
+    "members": "人数",
+    "occupancy": "居住状态",
+    "tags": "标签",
+    "note": "备注",
+}
+#: Columns a file must have.
+REQUIRED = ("address", "micro_grid")
+#: Extra columns of a rejects file (ignored on import, so a fixed file re-imports).
+REJECT_LINE_HEADER = "原行号"
+REJECT_REASON_HEADER = "拒收原因"
+#: Tags in an exported file are joined with this; on import 、,，;； all separate.
+TAG_SEPARATOR = "、"
+#: Unknown columns' values are appended to 备注 with this separator.
+NOTE_SEPARATOR = "；"
+
+#: Header spellings (after :func:`normalize_header`) → field.
+_ALIASES: dict[str, str] = {
+    **{zh: f for f, zh in HEADERS.items()},
+    "ref": "ref",
+    "id": "ref",
+    "外部编号": "ref",
+    "户编号": "ref",
+    "住户编号": "ref",
+    "community": "community",
+    "居委": "community",
+    "居委会": "community",
+    "社区": "community",
+    "microgrid": "micro_grid",
+    "grid": "micro_grid",
+    "网格": "micro_grid",
+    "estate": "estate",
+    "小区名称": "estate",
+    "address": "address",
+    "住址": "address",
+    "家庭住址": "address",
+    "门牌地址": "address",
+    "head": "head",
+    "户主姓名": "head",
+    "姓名": "head",
+    "phone": "phone",
+    "电话": "phone",
+    "手机": "phone",
+    "手机号": "phone",
+    "手机号码": "phone",
+    "联系方式": "phone",
+    "members": "members",
+    "家庭人数": "members",
+    "人口数": "members",
+    "居住人数": "members",
+    "occupancy": "occupancy",
+    "居住情况": "occupancy",
+    "tags": "tags",
+    "tag": "tags",
+    "重点人群": "tags",
+    "人群标签": "tags",
+    "note": "note",
+    "notes": "note",
+    "remark": "note",
+    "remarks": "note",
+    "说明": "note",
+}
+#: Columns that carry nothing about a household: ignored, and reported.
+_IGNORED = {"序号", "no", REJECT_LINE_HEADER, REJECT_REASON_HEADER}
+
+_BRACKETED_TAIL = re.compile(r"\([^()]*\)$")
+_FLOAT_INT = re.compile(r"^\s*([+-]?\d+)\.0*\s*$")
+_SCIENTIFIC = re.compile(r"^\s*([+-]?\d(?:\.(\d+))?)[eE]\+?(\d+)\s*$")
+_TAG_SPLIT = re.compile(r"[、,，;；]")
+#: Characters XML 1.0 forbids; openpyxl refuses them in a cell.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+Progress = Callable[[int, int | None], object]
+
+
+def normalize_header(text: Any) -> str:
+    """The matching form of a header cell: NFKC, no spaces, no ``*`` or ``(…)`` tail, lower case.
+
+    ``" 联系电话（手机）"``, ``"地址*"``, ``"Micro Grid"`` and ``"micro_grid"`` become
+    ``联系电话``, ``地址``, ``microgrid`` and ``microgrid``.
+    """
+    raw = unicodedata.normalize("NFKC", cell_text(text)).lower()
+    raw = re.sub(r"[\s_\-]+", "", raw).strip("*※:")
+    return _BRACKETED_TAIL.sub("", raw).strip("*※:")
+
+
+def header_field(text: Any) -> str | None:
+    """The roster field a header names, or None when it names none."""
+    return _ALIASES.get(normalize_header(text))
+
+
+@dataclass
+class RosterReport:
+    """What an import did (or, with ``dry_run``, would do).
+
+    Attributes:
+        path: the file read.
+        imported: new households.
+        updated: existing households with at least one field changed.
+        unchanged: rows identical to the household already stored.
+        rejected: rows not imported (see ``rejects_path``).
+        merged: rows whose 编号 belongs to a household that de-duplication merged
+            into another; left alone so the merge is not undone.
+        rows: household rows read (blank rows and title rows not counted).
+        rejects_path: the rejects file written, or None when nothing was rejected.
+        warnings: unknown or ignored columns, unknown tags and the like.
+        updated_fields: how many households had each field changed.
+        dry_run: nothing was written to the database.
+        source: "UTF-8", "UTF-8 BOM", "GBK/GB18030", "UTF-16" or "XLSX".
+        sheet: the worksheet read (XLSX).
+        header_line: the line of the header row.
+    """
+
+    path: Path
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    merged: int = 0
+    rows: int = 0
+    rejects_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    updated_fields: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    source: str = ""
+    sheet: str | None = None
+    header_line: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was rejected (the command's exit code is 0)."""
+        return self.rejected == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (keys are English, like every ``--json`` output)."""
+        return {
+            "path": str(self.path),
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "merged": self.merged,
+            "rows": self.rows,
+            "rejects_path": str(self.rejects_path) if self.rejects_path else None,
+            "warnings": list(self.warnings),
+            "updated_fields": dict(self.updated_fields),
+            "dry_run": self.dry_run,
+            "source": self.source,
+            "sheet": self.sheet,
+            "header_line": self.header_line,
+        }
+
+    def lines(self) -> list[str]:
+        """The report as plain lines in the current language, for the CLI and the TUI."""
+        where = self.sheet if self.sheet else self.source
+        out = [
+            t(
+                "roster.read",
+                path=self.path.name,
+                source=where,
+                line=self.header_line,
+                rows=self.rows,
+            ),
+            t(
+                "roster.counts",
+                imported=self.imported,
+                updated=self.updated,
+                unchanged=self.unchanged,
+                rejected=self.rejected,
+            ),
+        ]
+        if self.updated_fields:
+            names = "、".join(f"{field_label(f)} {n}" for f, n in self.updated_fields.items())
+            out.append(t("roster.updated_fields", fields=names))
+        if self.merged:
+            out.append(t("roster.merged", count=self.merged))
+        if self.rejects_path:
+            out.append(t("roster.rejects_written", path=self.rejects_path))
+        out += [t("roster.warning", text=w) for w in self.warnings]
+        if self.dry_run:
+            out.append(t("roster.dry_run"))
+        return out
+
+
+def field_label(name: str) -> str:
+    """A roster field as the worker reads it: the Chinese header, or the English alias."""
+    return HEADERS.get(name, name) if get_lang() == "zh" else name
+
+
+def rejects_path_for(path: Path | str) -> Path:
+    """Where the rejected rows of *path* go: ``FILE.rejects.csv`` next to it."""
+    path = Path(path)
+    return path.with_name(path.name + ".rejects.csv")
+
+
+# -- header ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Where each field sits in a row, and which columns go into 备注."""
+
+    fields: list[tuple[int, str]]  # (column, field)
+    extras: list[tuple[int, str]]  # (column, label) of unknown columns, kept in 备注
+    width: int  # cells right of this have no header at all
+
+
+def _find_header(rows: list[RawRow]) -> int | None:
+    """Index (in *rows*) of the header row: most known headers, 地址 and 微网格 among them."""
+    best, best_score = None, 0
+    for i, (_line, cells, blank) in enumerate(rows):
+        if blank:
+            continue
+        fields = {header_field(c) for c in cells} - {None}
+        if not all(f in fields for f in REQUIRED):
+            continue
+        if len(fields) > best_score:
+            best, best_score = i, len(fields)
+    return best
+
+
+def _best_partial_header(rows: list[RawRow]) -> list[str]:
+    """The known headers of the row that looks most like a header (for the error)."""
+    best: list[str] = []
+    for _line, cells, _blank in rows:
+        fields = [f for f in (header_field(c) for c in cells) if f]
+        if len(fields) > len(best):
+            best = fields
+    return best
+
+
+def _layout(header: list[str]) -> tuple[_Layout, list[str]]:
+    """Map the header row's columns to fields; name the unknown and ignored ones."""
+    layout = _Layout(fields=[], extras=[], width=len(header))
+    seen: set[str] = set()
+    unknown: list[str] = []
+    ignored: list[str] = []
+    for i, cell in enumerate(header):
+        label = cell.strip()
+        f = header_field(cell)
+        if f and f not in seen:
+            seen.add(f)
+            layout.fields.append((i, f))
+        elif normalize_header(cell) in _IGNORED:
+            ignored.append(label)
+        elif label:
+            # An unknown header, or a second column with a known one: kept in 备注.
+            layout.extras.append((i, label))
+            unknown.append(label)
+        else:
+            layout.extras.append((i, t("roster.col_unnamed", col=col_letter(i))))
+    warnings: list[str] = []
+    if unknown:
+        warnings.append(t("roster.warn_unknown_columns", columns="、".join(unknown)))
+    if ignored:
+        warnings.append(t("roster.warn_ignored_columns", columns="、".join(ignored)))
+    return layout, warnings
+
+
+# -- rows → households ---------------------------------------------------------------------
+
+
+def _members_text(text: str) -> str:
+    if text.isascii() and text.isdigit():
+        return text
+    m = _FLOAT_INT.match(unicodedata.normalize("NFKC", text))
+    return m.group(1) if m else text
+
+
+def _check_phone(text: str) -> None:
+    """Refuse a phone Excel shortened to scientific form (1.38123E+10 lost digits)."""
+    if text.isdigit():
+        return
+    m = _SCIENTIFIC.match(unicodedata.normalize("NFKC", text))
+    if m:
+        digits = (m.group(1).lstrip("+-").replace(".", "")).rstrip("0") or "0"
+        if len(digits) < 11:
+            raise ValidationError(t("roster.err_phone_scientific", value=text.strip()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_tags(text: str) -> tuple[str, ...]:
+    """Unknown tag words in *text* (the model would refuse them one at a time).
+
+    Cached: a roster repeats a handful of tag combinations thousands of times.
+    """
+    unknown: list[str] = []
+    for word in _TAG_SPLIT.split(text):
+        word = word.strip()
+        if not word:
+            continue
+        try:
+            Tag.parse(word)
+        except ValidationError:
+            unknown.append(word)
+    return tuple(unknown)
+
+
+def _household(cells: list[str], layout: _Layout, unknown_tags: Counter) -> Household:
+    """One row as a validated Household.
+
+    Raises:
+        ValidationError: with the reason the row is refused.
+    """
+    n = len(cells)
+    values = {f: cells[i].strip() for i, f in layout.fields if i < n}
+    extra = [f"{label}: {v}" for i, label in layout.extras if i < n and (v := cells[i].strip())]
+    for i in range(layout.width, n):
+        # a cell right of the last header: a column without a name
+        if v := cells[i].strip():
+            extra.append(f"{t('roster.col_unnamed', col=col_letter(i))}: {v}")
+    if extra:
+        values["note"] = NOTE_SEPARATOR.join(
+            ([values["note"]] if values.get("note") else []) + extra
+        )
+    if values.get("members"):
+        values["members"] = _members_text(values["members"])
+    if values.get("ref"):
+        m = _FLOAT_INT.match(values["ref"])
+        if m:
+            values["ref"] = m.group(1)
+    if values.get("phone"):
+        _check_phone(values["phone"])
+    if values.get("tags"):
+        bad = _check_tags(values["tags"])
+        if bad:
+            unknown_tags.update(bad)
+            raise ValidationError(
+                t("roster.err_tags", tags="、".join(bad), accepted="、".join(Tag.choices()))
+            )
+    return Household(
+        address=values.get("address", ""),
+        micro_grid=values.get("micro_grid", ""),
+        community=values.get("community") or None,
+        estate=values.get("estate") or None,
+        ref=values.get("ref") or None,
+        head=values.get("head") or None,
+        phone=values.get("phone") or None,
+        members=values.get("members") or None,  # type: ignore[arg-type]  # validated() parses it
+        occupancy=values.get("occupancy") or "",
+        tags=values.get("tags") or [],  # type: ignore[arg-type]
+        note=values.get("note") or None,
+    ).validated()
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def import_roster(
+    store: Store,
+    path: Path | str,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> RosterReport:
+    """Import a roster file (CSV or XLSX) into *store*.
+
+    Args:
+        store: the database.
+        path: the roster file.
+        sheet: the worksheet to read (XLSX); default: the first with a header row.
+        dry_run: read, check and match, report, write the rejects file, but do
+            not change the database.
+        progress: called as ``progress(rows_done, rows_total)`` while rows are
+            read (total None when unknown), from the calling thread.
+
+    Returns:
+        The report; ``report.ok`` is False when some rows were rejected.
+
+    Raises:
+        VisitlogError: the file cannot be read at all (missing, binary, unknown
+            encoding, damaged XLSX, no header row with 地址 and 微网格); nothing
+            is imported.
+    """
+    path = Path(path)
+    source = open_table(path, sheet, lambda rows: _find_header(rows) is not None)
+    report = RosterReport(path=path, dry_run=dry_run, source=source.kind, sheet=source.sheet)
+    report.warnings += source.warnings
+
+    head: list[RawRow] = []
+    for row in source.rows:
+        head.append(row)
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    if not any(not blank for _l, _c, blank in head):
+        raise VisitlogError(t("roster.err_empty", path=path.name))
+    at = _find_header(head)
+    if at is None:
+        found = _best_partial_header(head)
+        missing = [HEADERS[f] for f in REQUIRED if f not in found]
+        raise VisitlogError(
+            t(
+                "roster.err_missing_columns",
+                path=path.name,
+                missing="、".join(missing),
+                found="、".join(HEADERS[f] for f in dict.fromkeys(found)) or t("roster.none"),
+                rows=HEADER_SCAN_ROWS,
+            )
+        )
+    header_line, header, _ = head[at]
+    report.header_line = header_line
+    layout, col_warnings = _layout(header)
+    report.warnings += col_warnings
+
+    def data_rows() -> Iterator[RawRow]:
+        yield from head[at + 1 :]
+        yield from source.rows
+
+    good: list[Household] = []
+    rejects: list[tuple[int, str, list[str]]] = []
+    ref_lines: dict[str, int] = {}
+    unknown_tags: Counter[str] = Counter()
+    total = (source.total - header_line) if source.total else None
+    done = 0
+    for line, cells, blank in data_rows():
+        done += 1
+        if progress is not None and done % 500 == 0:
+            progress(done, max(total, done) if total else None)
+        if blank:
+            continue
+        report.rows += 1
+        try:
+            h = _household(cells, layout, unknown_tags)
+            if h.ref:
+                if h.ref in ref_lines:
+                    raise ValidationError(
+                        t("roster.err_duplicate_ref", ref=h.ref, line=ref_lines[h.ref])
+                    )
+                ref_lines[h.ref] = line
+        except ValidationError as exc:
+            rejects.append((line, str(exc), cells))
+            continue
+        good.append(h)
+    if progress is not None:
+        progress(done, done)
+    if unknown_tags:
+        words = "、".join(f"{w}（{n}）" for w, n in unknown_tags.most_common())
+        report.warnings.append(t("roster.warn_unknown_tags", tags=words))
+    if report.rows == 0:
+        report.warnings.append(t("roster.warn_no_rows"))
+
+    # The rejects file first: if it cannot be written, nothing is imported.
+    report.rejected = len(rejects)
+    rejects_file = rejects_path_for(path)
+    if rejects:
+        _write_rejects(rejects_file, header, rejects)
+        report.rejects_path = rejects_file
+    elif not dry_run:
+        # A stale list from an earlier run would describe rows that are now in.
+        with contextlib.suppress(OSError):
+            rejects_file.unlink(missing_ok=True)
+
+    if good:
+        result = store.upsert_households(
+            good,
+            dry_run=dry_run,
+            detail={"file": path.name, "rows": report.rows, "rejected": report.rejected},
+        )
+        report.imported = result["imported"]
+        report.updated = result["updated"]
+        report.unchanged = result["unchanged"]
+        report.merged = result["merged"]
+        report.updated_fields = {f: result["fields"][f] for f in HEADERS if result["fields"].get(f)}
+    return report
+
+
+def _write_rejects(
+    dest: Path, header: list[str], rejects: list[tuple[int, str, list[str]]]
+) -> None:
+    rows: list[list[str]] = [[REJECT_LINE_HEADER, REJECT_REASON_HEADER, *header]]
+    rows += [[str(line), reason, *cells] for line, reason, cells in rejects]
+    _write_csv(dest, rows)
+
+
+def _write_csv(dest: Path, rows: Iterable[list[Any]]) -> None:
+    """UTF-8 with BOM (so Excel on Chinese Windows opens it right), written atomically."""
+
+    def write(fh: Any) -> None:
+        with io.TextIOWrapper(fh, encoding="utf-8-sig", newline="") as text:
+            csv.writer(text).writerows(rows)
+
+    _atomic_write(dest, write)
+
+
+def _atomic_write(dest: Path, write: Callable[[Any], None]) -> None:
+    """Write through a temporary file and rename, owner-only (rosters are personal data)."""
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror or exc)) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+def _export_row(h: Household) -> list[Any]:
+    return [
+        h.ref or "",
+        h.community or "",
+        h.micro_grid,
+        h.estate or "",
+        h.address,
+        h.head or "",
+        h.phone or "",
+        h.members if h.members is not None else "",
+        h.occupancy,
+        TAG_SEPARATOR.join(h.tags),
+        h.note or "",
+    ]
+
+
+def export_roster(store: Store, path: Path | str, grid: str | None = None) -> int:
+    """Write live households to *path* (``.csv`` UTF-8 with BOM, or ``.xlsx``) in roster headers.
+
+    The file imports back unchanged: same headers, phones and 编号 as text,
+    tags joined with 、.  It holds full names, phones and tags (it is a roster,
+    the worker's own data for their grid) and is created owner-only.
+
+    Args:
+        store: the database.
+        path: the file to write; its suffix chooses the format.
+        grid: only this 微网格.
+
+    Returns:
+        The number of households written.
+
+    Raises:
+        VisitlogError: unknown suffix, an unknown 微网格, or the file cannot be written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise VisitlogError(t("roster.err_export_suffix", path=path.name))
+    households = store.list_households(grid=grid)
+    if grid and not households:
+        raise VisitlogError(t("roster.err_no_grid", grid=grid))
+    header = list(HEADERS.values())
+    rows = [_export_row(h) for h in households]
+    if suffix == ".csv":
+        _write_csv(path, [header, *rows])
+    else:
+        _write_xlsx(path, header, rows)
+    return len(rows)
+
+
+def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    # A normal (not write-only) workbook: it records the sheet's dimension,
+    # which lets a read-only reader skip a full pass over the file.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "住户名册"
+    ws.append(header)
+    text_cols = {i for i, f in enumerate(HEADERS) if f != "members"}
+    for values in rows:
+        ws.append([_ILLEGAL_XML.sub("", v) if isinstance(v, str) else v for v in values])
+    for row in ws.iter_rows(min_row=2):
+        for i, cell in enumerate(row):
+            if i in text_cols and isinstance(cell.value, str) and cell.value.startswith("="):
+                # text that looks like a formula stays text
+                cell.data_type = "s"
+    ws.freeze_panes = "A2"
+    widths = {"address": 28, "note": 30, "micro_grid": 16, "community": 14, "phone": 14}
+    for i, f in enumerate(HEADERS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = widths.get(f, 10)
+    _atomic_write(path, wb.save)
