@@ -162,7 +162,7 @@ def count_rows(db: str) -> None:
 # -- TUI -----------------------------------------------------------------------------
 
 
-async def _first_table_rows(app: Any, pilot: Any, timeout: float = 120) -> int:
+async def _first_table_rows(app: Any, pilot: Any, timeout: float = 60) -> int:
     """Wait until a DataTable on screen shows rows and the screen has refreshed."""
     from textual.widgets import DataTable
 
@@ -189,9 +189,8 @@ def _run_painted(make: Callable[[], Any]) -> None:
 
 def tui_paint(db: str) -> None:
     """Start the visitlog TUI headless on ``db`` and report when the home table painted."""
-    from visitlog.tui.app import make_app
-
     from visitlog.store import Store
+    from visitlog.tui.app import make_app
 
     _run_painted(lambda: make_app(Store(db)))
 
@@ -225,6 +224,96 @@ def tui_baseline() -> None:
     _run_painted(Minimal)
 
 
+#: Searches typed one key at a time: pinyin initials (as the design promises),
+#: Chinese as an input method delivers it (whole characters), a head's name,
+#: digits of a phone number.
+SEARCHES = ("cy1c12", "曹杨一村", "张伟", "1380", "zyl100")
+
+
+def tui_search(db: str) -> None:
+    """Type searches into the home screen's box; time each keystroke until re-filtered.
+
+    A keystroke counts as done when the home screen has shown the result for
+    the box's new text and the screen has then been composited (``App._display``
+    is called even headless, only the terminal write is skipped).  Near
+    matches arrive later from a worker; the time until the last of them is
+    shown is reported separately.
+    """
+    from visitlog.store import Store
+    from visitlog.tui.app import make_app
+    from visitlog.tui.screens.home import HomeScreen
+
+    async def main() -> None:
+        app = make_app(Store(db))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _first_table_rows(app, pilot)
+            home = next(s for s in app.screen_stack if isinstance(s, HomeScreen))
+            deadline = time.perf_counter() + 120
+            while home.index is None and time.perf_counter() < deadline:
+                await pilot.pause(0.01)
+            if home.index is None:
+                raise RuntimeError("search index never became ready")
+            search = home.query_one("#search")
+            shown: list[tuple[float, str]] = []
+            displays: list[float] = []
+            show, display = home._show, app._display
+
+            def spy_show(result: Any, *args: Any, **kwargs: Any) -> None:
+                show(result, *args, **kwargs)
+                shown.append((time.perf_counter(), result.query))
+
+            def spy_display(*args: Any) -> None:
+                display(*args)
+                displays.append(time.perf_counter())
+
+            home._show = spy_show
+            app._display = spy_display
+            filtered, settled = [], []
+            for text in SEARCHES:
+                await pilot.press("escape", "slash")
+                await pilot.pause()
+                for ch in text:
+                    n_shown = len(shown)
+                    t0 = time.perf_counter()
+                    await pilot.press(ch)
+                    wanted = search.value
+                    done = None
+                    limit = time.perf_counter() + 5
+                    while time.perf_counter() < limit:
+                        hits = [ts for ts, q in shown[n_shown:] if q == wanted]
+                        if hits:
+                            painted = [d for d in displays if d >= hits[0]]
+                            if painted:
+                                done = painted[0]
+                                break
+                        await pilot.pause(0.001)
+                    if done is None:
+                        raise RuntimeError(f"table never re-filtered for {wanted!r}")
+                    filtered.append((done - t0) * 1000)
+                    # Let the near-match worker finish before the next key.
+                    while any(w.group == "home-near" and not w.is_finished for w in app.workers):
+                        await pilot.pause(0.005)
+                    await pilot.pause()
+                    last = [ts for ts, q in shown[n_shown:] if q == wanted]
+                    settled.append((last[-1] - t0) * 1000)
+            rows = home.table.row_count
+        ordered = sorted(filtered)
+        _emit(
+            {
+                "keystrokes": len(filtered),
+                "median_ms": statistics.median(filtered),
+                "p95_ms": ordered[max(0, int(len(ordered) * 0.95) - 1)],
+                "max_ms": ordered[-1],
+                "near_median_ms": statistics.median(settled),
+                "near_max_ms": max(settled),
+                "households": len(home.index.rows),
+                "rows_after_last": rows,
+            }
+        )
+
+    asyncio.run(main())
+
+
 ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "save_visits": save_visits,
     "make_changes": make_changes,
@@ -232,6 +321,7 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "count_rows": count_rows,
     "tui_paint": tui_paint,
     "tui_baseline": tui_baseline,
+    "tui_search": tui_search,
 }
 
 
