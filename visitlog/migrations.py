@@ -21,7 +21,7 @@ from sqlite_utils.migrations import Migrations
 
 #: The visitlog release that introduced each schema version, for the message
 #: shown when a database is newer than the running program.
-SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 6: "0.1.0"}
+SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 3: "0.1.0", 6: "0.1.0"}
 
 migrations = Migrations("visitlog")
 
@@ -220,6 +220,36 @@ def m006_summary_indexes(db: Database) -> None:
     # never move the recorded version backwards.
     current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
     _set_version(db, max(6, int(current[0]) if current and str(current[0]).isdigit() else 0))
+
+
+@migrations(name="m003_sync")
+def m003_sync(db: Database) -> None:
+    """What sync keeps besides the change log: peers and a conflict index.
+
+    ``peers`` remembers, per replica this one has exchanged changes with
+    (by sync or bundle), the version vector that replica is known to hold,
+    so ``bundle export --for`` can leave out what it already has.  Local
+    bookkeeping: it is not synced.  ``conflicts_row`` lets a merge find the
+    conflicts recorded for one row without scanning the table.
+    """
+    # One statement at a time: executescript would commit before the record
+    # of this migration, and a crash between them would leave it half-done.
+    for sql in (
+        """CREATE TABLE IF NOT EXISTS peers (
+            device TEXT PRIMARY KEY,
+            name TEXT,
+            kind TEXT NOT NULL DEFAULT 'device',
+            path TEXT,
+            vv TEXT NOT NULL DEFAULT '{}',
+            last_sync TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(tbl, row_id, field)",
+    ):
+        db.execute(sql)
+    # Migrations of other numbers may run after this one on an old database;
+    # never move the recorded version backwards.
+    current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
+    _set_version(db, max(3, int(current[0]) if current and str(current[0]).isdigit() else 0))
 
 
 LATEST = max(SCHEMA_RELEASES)
