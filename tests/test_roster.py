@@ -513,3 +513,30 @@ def test_report_lines_in_both_languages(store: Store, tmp_path: Path):
     set_lang("en")
     assert report.lines()[1] == "3 imported, 0 updated, 0 unchanged, 0 rejected"
     assert report.as_dict()["imported"] == 3
+
+
+def test_rejects_file_that_cannot_be_written_stops_the_import(store: Store, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
+    rejects_path_for(path).mkdir()  # something in the way of the rejects file
+    with pytest.raises(VisitlogError, match="无法写入"):
+        import_roster(store, path)
+    assert store.count_live()["households"] == 0
+
+
+def test_second_column_with_a_known_header_is_kept_in_note(store: Store, tmp_path: Path):
+    path = write_csv(tmp_path / "twice.csv", [[*HEADER, "联系电话"], [*GOOD[0], "13900001111"]])
+    report = import_roster(store, path)
+    h = households(store)[0]
+    assert (h["phone"], h["note"]) == ("13812345678", "联系电话: 13900001111")
+    assert any("联系电话" in w for w in report.warnings)
+
+
+def test_xlsx_suffix_on_a_text_file_and_sheet_option_on_csv(store: Store, tmp_path: Path):
+    fake = tmp_path / "text.xlsx"
+    fake.write_text("地址,微网格\n花溪路1号,1号网格\n", encoding="utf-8")
+    with pytest.raises(VisitlogError, match="不是 Excel 文件"):
+        import_roster(store, fake)
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0]])
+    report = import_roster(store, path, sheet="Sheet1")
+    assert report.imported == 1
+    assert any("--sheet" in w for w in report.warnings)

@@ -37,6 +37,8 @@ Reading is forgiving about the *file* and strict about the *values*:
 
 All good rows go into the database in one transaction, after the rejects file
 is written, so a failure leaves either the whole import or none of it.
+Turning bytes into rows of text is :mod:`visitlog.roster_files`' job; this
+module gives the columns their meaning.
 """
 
 from __future__ import annotations
@@ -57,7 +59,14 @@ from typing import Any
 
 from visitlog.i18n import get_lang, t
 from visitlog.model import Household, Tag, ValidationError, VisitlogError
-from visitlog.roster_files import HEADER_SCAN_ROWS, RawRow, cell_text, col_letter, open_table
+from visitlog.roster_files import (
+    HEADER_SCAN_ROWS,
+    RawRow,
+    Table,
+    cell_text,
+    col_letter,
+    open_table,
+)
 from visitlog.store import Store
 
 #: Roster columns in file order: field name → Chinese header (the contract).
@@ -444,6 +453,15 @@ def import_roster(
     """
     path = Path(path)
     source = open_table(path, sheet, lambda rows: _find_header(rows) is not None)
+    try:
+        return _import(store, path, source, dry_run, progress)
+    finally:
+        source.close()
+
+
+def _import(
+    store: Store, path: Path, source: Table, dry_run: bool, progress: Progress | None
+) -> RosterReport:
     report = RosterReport(path=path, dry_run=dry_run, source=source.kind, sheet=source.sheet)
     report.warnings += source.warnings
 

@@ -107,6 +107,12 @@ class Table:
     total: int | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def close(self) -> None:
+        """Release the file (an XLSX stays open while its rows are read)."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
+
 
 def _read_bytes(path: Path) -> bytes:
     try:

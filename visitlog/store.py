@@ -393,14 +393,18 @@ class Store:
                 else:
                     loose.setdefault((row["micro_grid"], row["address_key"]), []).append(row)
             for key, rows in loose.items():
-                cands = free.get(key, [])
+                cands = free.get(key)
+                if not cands:
+                    inserts += rows
+                    continue
                 for same in (lambda r: tuple(r[f] for f in compare), lambda r: r["head"]):
                     index: dict[Any, list[_Row]] = {}
                     for c in reversed(cands):
                         index.setdefault(same(c), []).append(c)
                     left, used = [], set()
                     for r in rows:
-                        bucket = index.get(same(r)) if same(r) else None
+                        k = same(r)
+                        bucket = index.get(k) if k else None
                         if bucket:
                             c = bucket.pop()
                             used.add(id(c))
