@@ -21,7 +21,7 @@ from sqlite_utils.migrations import Migrations
 
 #: The visitlog release that introduced each schema version, for the message
 #: shown when a database is newer than the running program.
-SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 3: "0.1.0", 6: "0.1.0"}
+SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 3: "0.1.0", 4: "0.1.0", 6: "0.1.0"}
 
 migrations = Migrations("visitlog")
 
@@ -251,6 +251,53 @@ def m003_sync(db: Database) -> None:
     current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
     _set_version(db, max(3, int(current[0]) if current and str(current[0]).isdigit() else 0))
 
+
+@migrations(name="m004_dedup")
+def m004_dedup(db: Database) -> None:
+    """De-duplication: merge records and "not a duplicate" decisions, both synced.
+
+    ``dedup_merges`` keeps, per merge, the survivor, the merged records and
+    every field the merge changed with its value before and after
+    (``changes`` JSON ``{table: {row_id: {field: [before, after]}}}``), so
+    ``dedup undo`` restores them exactly on any replica.  ``dedup_decisions``
+    records pairs a worker declared distinct; its id is derived from the
+    sorted pair, so two replicas deciding the same pair make the same row.
+    Both carry the sync columns of the other synced tables.
+    """
+    # One statement at a time: executescript would commit before the record
+    # of this migration.
+    for sql in (
+        f"""CREATE TABLE IF NOT EXISTS dedup_merges (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            survivor TEXT NOT NULL,
+            members TEXT NOT NULL,
+            score REAL,
+            reasons TEXT,
+            changes TEXT NOT NULL,
+            worker TEXT,
+            undone INTEGER NOT NULL DEFAULT 0,
+            undone_at TEXT,
+            {_SYNC_COLUMNS}
+        )""",
+        "CREATE INDEX IF NOT EXISTS dedup_merges_survivor ON dedup_merges(survivor)",
+        f"""CREATE TABLE IF NOT EXISTS dedup_decisions (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            a TEXT NOT NULL,
+            b TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            worker TEXT,
+            note TEXT,
+            {_SYNC_COLUMNS}
+        )""",
+        "CREATE INDEX IF NOT EXISTS dedup_decisions_kind ON dedup_decisions(kind, decision)",
+    ):
+        db.execute(sql)
+    # Migrations of other numbers may run after this one on an old database;
+    # never move the recorded version backwards.
+    current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
+    _set_version(db, max(4, int(current[0]) if current and str(current[0]).isdigit() else 0))
 
 LATEST = max(SCHEMA_RELEASES)
 

@@ -461,10 +461,27 @@ ITEM_FIELDS = (
     "closed_date",
     "deleted",
 )
+#: De-duplication records (migration m004): merges with the before/after of
+#: every field they changed, and pairs declared "not a duplicate".
+DEDUP_MERGE_FIELDS = (
+    "kind",
+    "survivor",
+    "members",
+    "score",
+    "reasons",
+    "changes",
+    "worker",
+    "undone",
+    "undone_at",
+    "deleted",
+)
+DEDUP_DECISION_FIELDS = ("kind", "a", "b", "decision", "worker", "note", "deleted")
 SYNCED_FIELDS: dict[str, tuple[str, ...]] = {
     "households": HOUSEHOLD_FIELDS,
     "visits": VISIT_FIELDS,
     "items": ITEM_FIELDS,
+    "dedup_merges": DEDUP_MERGE_FIELDS,
+    "dedup_decisions": DEDUP_DECISION_FIELDS,
 }
 
 

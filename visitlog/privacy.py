@@ -30,3 +30,23 @@ def mask_phone(phone: str | None) -> str:
 def tag_count(tags: list[str] | None) -> str:
     """Key-group tags only as a count (the tags themselves are sensitive)."""
     return str(len(tags)) if tags else ""
+
+
+def mask_tags(tags: list[str] | None, reveal: bool = False) -> str:
+    """Tags as shown on a printed list: their count, or (``--reveal``) the tags."""
+    if reveal:
+        return "、".join(tags or [])
+    return tag_count(tags)
+
+
+def present_person(
+    head: str | None, phone: str | None, tags: list[str] | None, reveal: bool = False
+) -> tuple[str, str, str]:
+    """(name, phone, tags) of one household as printed or exported.
+
+    Masked unless ``reveal``; the caller that reveals records it in the audit
+    log (see :func:`visitlog.cli.summary.summary`).
+    """
+    if reveal:
+        return (head or "", phone or "", mask_tags(tags, reveal=True))
+    return (mask_name(head), mask_phone(phone), tag_count(tags))

@@ -103,14 +103,20 @@ class Store:
         path: the SQLite file; created (with its folder) when absent unless
             ``create`` is False.
         create: make a new database when the file does not exist.
+        upgrade: apply pending migrations to an existing database (the
+            default).  With False an older database is opened as it is and
+            ``pending_upgrade`` names what it lacks, so a caller (sync) can
+            ask before upgrading someone else's file.
 
     Raises:
         VisitlogError: the file is not a visitlog database, was written by a
             newer visitlog, or cannot be opened.
     """
 
-    def __init__(self, path: Path | str, *, create: bool = True):
+    def __init__(self, path: Path | str, *, create: bool = True, upgrade: bool = True):
         self.path = Path(path)
+        #: Migrations not applied because ``upgrade=False`` (see :meth:`upgrade`).
+        self.pending_upgrade: list[str] = []
         if not self.path.exists():
             if not create:
                 raise VisitlogError(t("err.no_database", path=self.path))
@@ -135,8 +141,16 @@ class Store:
                 conn.execute("PRAGMA foreign_keys = ON")
                 self.db = Database(conn)
                 self._guard_schema()
-                if migrations.migrations.pending(self.db):
-                    migrations.apply(self.db)
+                pending = migrations.migrations.pending(self.db)
+                if pending:
+                    blank = not conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'"
+                    ).fetchone()
+                    # A blank file is being created, not upgraded: always migrate it.
+                    if upgrade or blank:
+                        migrations.apply(self.db)
+                    else:
+                        self.pending_upgrade = [m.name for m in pending]
             except BaseException:
                 conn.close()
                 raise
@@ -183,6 +197,12 @@ class Store:
                     have=APP_VERSION,
                 )
             )
+
+    def upgrade(self) -> None:
+        """Apply the migrations left pending by ``Store(path, upgrade=False)``."""
+        with self._lock, sqlite_errors(self.path):
+            migrations.apply(self.db)
+        self.pending_upgrade = []
 
     @property
     def schema_version(self) -> int:

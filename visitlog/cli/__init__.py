@@ -26,7 +26,10 @@ from visitlog.model import VisitlogError
 #: Command modules, each with ``register(app)``.
 COMMAND_MODULES = [
     "visitlog.cli.core",
+    "visitlog.cli.summary",
     "visitlog.cli.roster",
+    "visitlog.cli.sync",
+    "visitlog.cli.dedup",
 ]
 
 

@@ -1,0 +1,145 @@
+"""``visitlog summary``: the grid summary on the terminal or in a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from visitlog.cli.common import console, err_console
+from visitlog.i18n import t
+from visitlog.model import ValidationError
+
+#: Formats guessed from the file name given with -o when --format is not.
+_SUFFIX_FORMATS = {
+    ".json": "json",
+    ".csv": "csv",
+    ".md": "md",
+    ".markdown": "md",
+    ".xlsx": "xlsx",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "table",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("summary")(summary)
+
+
+def _format(fmt: str | None, output: Path | None) -> str:
+    from visitlog.render import FORMATS
+
+    if fmt is None:
+        return _SUFFIX_FORMATS.get(output.suffix.lower(), "table") if output else "table"
+    value = fmt.strip().lower()
+    if value == "markdown":
+        value = "md"
+    if value not in FORMATS:
+        raise ValidationError(t("summary.err.format", value=fmt, accepted="|".join(FORMATS)))
+    return value
+
+
+def summary(
+    ctx: typer.Context,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by", help="汇总层级 micro-grid|community|street (微网格|居民区|街道; level)."
+        ),
+    ] = "micro-grid",
+    date_from: Annotated[
+        str | None,
+        typer.Option("--from", help="开始日期 YYYY-MM-DD，默认当年 1 月 1 日 (from, inclusive)."),
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="结束日期，默认今天 (to, inclusive; default today).")
+    ] = None,
+    grid: Annotated[
+        str | None, typer.Option("--grid", "-g", help="只看这个微网格 (only this micro-grid).")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="输出格式 table|json|csv|md|xlsx|html；默认 table，或按 -o 的扩展名 (format).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="写入文件（仅本人可读）(write to FILE, owner-only).",
+            dir_okay=False,
+        ),
+    ] = None,
+    reveal: Annotated[
+        bool,
+        typer.Option(
+            "--reveal",
+            help="显示完整姓名、电话和标签，并记入审计日志 (show full details; audited).",
+        ),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="同 --format json (same as --format json).")
+    ] = False,
+) -> None:
+    """按微网格汇总四百走访：覆盖率、四个清单、办结与满意率 (the grid summary)."""
+    from visitlog.render import FILE_FORMATS, render, render_json, render_table, write_private
+    from visitlog.summary import compute_summary, parse_level, resolve_period
+
+    chosen = "json" if json_out else _format(fmt, output)
+    level = parse_level(by)
+    resolve_period(date_from, date_to)  # a bad date fails before anything is read
+    if chosen in FILE_FORMATS and output is None:
+        raise ValidationError(t("summary.err.needs_output", format=chosen))
+    store = ctx.find_root().obj.store()
+    worker = store.worker
+    if reveal and not worker:
+        raise ValidationError(t("summary.err.reveal_worker"))
+    result = compute_summary(
+        store,
+        by=level,
+        date_from=date_from,
+        date_to=date_to,
+        grid=grid,
+        details=chosen in FILE_FORMATS,
+    )
+    if reveal:
+        # Recorded before anything is shown: a reveal is never unaccounted for.
+        with store.transaction() as tx:
+            tx.audit(
+                "summary.reveal",
+                detail={
+                    "worker": worker,
+                    "by": level,
+                    "from": result.date_from.isoformat(),
+                    "to": result.date_to.isoformat(),
+                    "grid": result.grid,
+                    "format": chosen,
+                    "output": str(output) if output else None,
+                },
+            )
+        err_console.print(t("summary.reveal_logged", worker=worker))
+    if output is not None:
+        path = write_private(output, render(result, chosen, reveal))
+        console.print(t("summary.written", path=path.resolve()), highlight=False)
+    elif chosen == "table":
+        console.print(render_table(result))
+    elif chosen == "json":
+        sys.stdout.write(render_json(result))
+    else:
+        data = render(result, chosen, reveal)
+        if isinstance(data, bytes):
+            # CSV keeps its BOM on stdout too: `> week.csv` must open in Excel.
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+    sys.stdout.flush()

@@ -1,0 +1,286 @@
+"""Sync commands: ``sync``, ``bundle export/import``, ``conflicts``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from visitlog.cli.common import console, emit_json, err_console
+from visitlog.i18n import has, t
+from visitlog.model import SYNCED_FIELDS
+from visitlog.privacy import mask_name, mask_phone
+from visitlog.sync import (
+    SyncReport,
+    export_bundle,
+    import_bundle,
+    list_conflicts,
+    restore_conflict,
+    sync_with,
+)
+from visitlog.sync.replica import ProgressFn
+
+_CORE_TABLES = ("households", "visits", "items")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
+
+bundle_app = typer.Typer(
+    help="同步包：用文件（U 盘、邮件）交换改动 (bundles: exchange changes by file).",
+    no_args_is_help=True,
+)
+conflicts_app = typer.Typer(
+    help="同步冲突：落选的值，可恢复 (conflicts: losing values kept by sync, restorable).",
+    invoke_without_command=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync)
+    app.add_typer(bundle_app, name="bundle")
+    app.add_typer(conflicts_app, name="conflicts")
+
+
+def _store(ctx: typer.Context):
+    return ctx.find_root().obj.store()
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[ProgressFn | None]:
+    """A progress bar on stderr for long work, only on a terminal."""
+    if not err_console.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase == "commit" or total < 1:
+            return
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(t(f"sync.phase.{phase}"), total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _label(key: str, fallback: str) -> str:
+    """A translated name, or the raw name for tables and fields added later."""
+    return t(key) if has(key) else fallback
+
+
+def _show_value(field: str, value: Any, reveal: bool) -> str:
+    if value is None:
+        return "—"
+    text = str(value)
+    if not reveal and field == "head":
+        text = mask_name(text)
+    elif not reveal and field == "phone":
+        text = mask_phone(text)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _print_report(report: SyncReport, title: str) -> None:
+    if not report.sent_total and not report.received_total:
+        console.print(title)
+        console.print(t("sync.nothing"))
+    else:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column(t("sync.col.table"))
+        table.add_column(t("sync.col.sent"), justify="right")
+        table.add_column(t("sync.col.received"), justify="right")
+        for tbl in SYNCED_FIELDS:
+            if tbl not in _CORE_TABLES and not (report.sent.get(tbl) or report.received.get(tbl)):
+                continue  # tables of later features appear when something moved
+            table.add_row(
+                _label(f"noun.{tbl}", tbl),
+                str(report.sent.get(tbl, 0)),
+                str(report.received.get(tbl, 0)),
+            )
+        table.add_section()
+        table.add_row(t("sync.total"), str(report.sent_total), str(report.received_total))
+        console.print(table)
+    if report.estimated:
+        console.print(t("sync.estimated"))
+    if report.conflicts:
+        console.print(t("sync.conflicts_found", count=len(report.conflicts)))
+        for c in report.conflicts[:10]:
+            console.print(
+                "  "
+                + t(
+                    "sync.conflict_line",
+                    id=c["id"][:8],
+                    kind=_label(f"noun.{c['tbl']}", c["tbl"]),
+                    row=c["row_id"][-8:],
+                    field=_label(f"sync.field.{c['field']}", c["field"]),
+                    value=escape(_show_value(c["field"], c["value"], False)),
+                ),
+                highlight=False,
+            )
+        console.print(t("sync.conflicts_hint"))
+    for s in report.skewed:
+        err_console.print(
+            t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
+        )
+
+
+def sync(
+    ctx: typer.Context,
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="另一个副本：集中库或另一台电脑的数据库文件，不存在时新建空的集中库 "
+            "(the other replica: a hub or another laptop's database; created empty if absent)."
+        ),
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="只说明会交换什么，不做改动 (say what would move)."),
+    ] = False,
+    upgrade_target: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade-target",
+            help="对方数据库版本较旧时允许升级它 (allow upgrading an older target's schema).",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """与另一个副本双向同步 (two-way sync with another replica)."""
+    store = _store(ctx)
+    with _progress_bar() as progress:
+        report = sync_with(
+            store, target, dry_run=dry_run, upgrade_target=upgrade_target, progress=progress
+        )
+    if json_out:
+        emit_json(report.to_json())
+        return
+    if report.schema_upgraded and not dry_run:
+        console.print(t("sync.upgraded", path=target))
+    key = "sync.title_dry" if dry_run else "sync.title"
+    _print_report(report, t(key, path=escape(str(target))))
+
+
+@bundle_app.command("export")
+def bundle_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="要写出的同步包文件 (bundle file to write).")],
+    for_peer: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            help="只导出对方还没有的改动：集中库路径、设备编号或设备名 "
+            "(only what that hub or device lacks, as of the last exchange).",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """把改动写进一个同步包文件 (write changes to one bundle file)."""
+    store = _store(ctx)
+    with _progress_bar() as progress:
+        info = export_bundle(store, file, for_peer=for_peer, progress=progress)
+    if json_out:
+        emit_json(info.to_json())
+    else:
+        console.print(
+            t(
+                "bundle.exported",
+                path=escape(info.file),
+                count=info.total,
+                devices=len(info.devices),
+            )
+        )
+
+
+@bundle_app.command("import")
+def bundle_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="要导入的同步包文件 (bundle file to read).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """导入同步包，按同步的规则合并 (apply a bundle with the same merge rules)."""
+    store = _store(ctx)
+    with _progress_bar() as progress:
+        report = import_bundle(store, file, progress=progress)
+    if json_out:
+        emit_json(report.to_json())
+        return
+    _print_report(report, t("bundle.imported", path=escape(str(file))))
+
+
+@conflicts_app.callback()
+def conflicts(
+    ctx: typer.Context,
+    all_: Annotated[
+        bool, typer.Option("--all", help="也列出已处理的 (include resolved ones).")
+    ] = False,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="显示完整姓名和电话 (show full names and phones).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """列出同步冲突中落选的值 (list the losing values kept by sync)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = list_conflicts(_store(ctx), include_resolved=all_)
+    if json_out:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print(t("conflicts.none"))
+        return
+    table = Table(
+        title=t("conflicts.title", count=len(rows)),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("id", "record", "field", "lost", "current", "device", "resolved"):
+        table.add_column(
+            t(f"conflicts.col.{col}"), overflow="fold", no_wrap=col in ("id", "device")
+        )
+    for c in rows:
+        field = c["field"]
+        table.add_row(
+            c["id"][:8],
+            f"{_label('noun.' + c['tbl'], c['tbl'])} {c['row_id'][-8:]}",
+            _label(f"sync.field.{field}", field),
+            escape(_show_value(field, c["value"], reveal)),
+            escape(_show_value(field, c["current_value"], reveal)),
+            c.get("device_name") or c["device"],
+            "✓" if c["resolved"] else "",
+        )
+    console.print(table)
+    console.print(t("conflicts.hint"))
+
+
+@conflicts_app.command("restore")
+def conflicts_restore(
+    ctx: typer.Context,
+    conflict_id: Annotated[
+        str, typer.Argument(help="冲突编号，可只写前几位 (conflict id, a prefix is enough).")
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """把字段恢复成落选的值（作为一次新修改同步出去）(restore the losing value as a new edit)."""
+    rec = restore_conflict(_store(ctx), conflict_id)
+    if json_out:
+        emit_json(rec)
+    elif rec["restored"]:
+        console.print(t("conflicts.restored", id=rec["id"][:8], field=rec["field"]))
+    else:
+        console.print(t("conflicts.already", id=rec["id"][:8]))
