@@ -540,3 +540,23 @@ def test_xlsx_suffix_on_a_text_file_and_sheet_option_on_csv(store: Store, tmp_pa
     report = import_roster(store, path, sheet="Sheet1")
     assert report.imported == 1
     assert any("--sheet" in w for w in report.warnings)
+
+
+def test_merged_ranges_found_across_chunks_and_by_the_slow_path(tmp_path: Path, monkeypatch):
+    import types
+
+    from visitlog import roster_files
+
+    path = merged_xlsx(tmp_path / "m.xlsx", [*GOOD, *GOOD[2:]] * 3 + GOOD[:1])
+    expected = {
+        (r.min_row, r.min_col, r.max_row, r.max_col)
+        for r in openpyxl.load_workbook(path).active.merged_cells.ranges
+    }
+    assert len(expected) > 5
+    wb = openpyxl.load_workbook(path, read_only=True)
+    monkeypatch.setattr(roster_files, "MERGE_SCAN_CHUNK", 7)  # elements cut at every edge
+    fast = roster_files._merged_ranges(wb, wb.active, path)
+    wb.close()
+    # without openpyxl's read-only internals, a full load answers the same
+    slow = roster_files._merged_ranges(types.SimpleNamespace(), wb.active, path)
+    assert set(fast) == set(slow) == expected

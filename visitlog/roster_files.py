@@ -37,6 +37,8 @@ RawRow = tuple[int, list[str], bool]
 #: Whether some first rows of a sheet contain a header row.
 HeaderTest = Callable[[list[RawRow]], bool]
 
+#: Bytes of sheet XML searched at a time for merged ranges.
+MERGE_SCAN_CHUNK = 1 << 20
 #: ``<mergeCell ref="B3:B402"/>`` (with or without a namespace prefix).
 _MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]+\d+):([A-Za-z]+\d+)\"")
 
@@ -313,7 +315,7 @@ def _merged_ranges(wb: Any, ws: Any, path: Path) -> list[tuple[int, int, int, in
         return ranges
     with archive.open(member) as fh:
         tail = b""
-        while chunk := fh.read(1 << 20):
+        while chunk := fh.read(MERGE_SCAN_CHUNK):
             buf = tail + chunk
             last = 0
             for m in _MERGE_CELL.finditer(buf):
