@@ -29,7 +29,6 @@ COMMAND_MODULES = [
     "visitlog.cli.summary",
     "visitlog.cli.roster",
     "visitlog.cli.sync",
-    "visitlog.cli.dedup",
 ]
 
 
