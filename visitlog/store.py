@@ -560,7 +560,7 @@ class Store:
         return {
             tbl: self.scalar(
                 f"SELECT count(*) FROM {tbl} WHERE deleted = 0"
-                + (" AND merged_into IS NULL" if tbl != "items" else "")
+                + (" AND merged_into IS NULL" if "merged_into" in SYNCED_FIELDS[tbl] else "")
             )
             for tbl in SYNCED_FIELDS
         }

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "visitlog.cli.summary",
     "visitlog.cli.roster",
     "visitlog.cli.sync",
+    "visitlog.cli.dedup",
 ]
 
 

@@ -1,0 +1,214 @@
+"""``visitlog dedup``: find, merge, undo and dismiss duplicate households and visits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from visitlog.cli.common import console, emit_json, err_console
+from visitlog.i18n import t
+from visitlog.model import ValidationError
+from visitlog.privacy import mask_name, mask_phone
+
+dedup_app = typer.Typer(
+    help="去重：找出重复的住户或走访记录，合并、撤销、标记“不是重复”"
+    " (de-duplicate households and visits: find, merge, undo, mark as not a duplicate).",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
+ThresholdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--threshold",
+        help="合并阈值 0–1，默认 0.9 (score at and above which pairs are merged; default 0.9).",
+        show_default=False,
+    ),
+]
+ApplyOpt = Annotated[
+    bool,
+    typer.Option("--apply", help="合并达到阈值的每一组 (merge every cluster at the threshold)."),
+]
+RevealOpt = Annotated[
+    bool, typer.Option("--reveal", help="显示完整姓名和电话 (show full names and phones).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dedup_app, name="dedup")
+
+
+def _store(ctx: typer.Context):
+    return ctx.find_root().obj.store()
+
+
+def _threshold(text: str | None) -> float:
+    from visitlog.dedup import DEFAULT_THRESHOLD
+
+    if text is None:
+        return DEFAULT_THRESHOLD
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValidationError(t("dedup.err.threshold", value=text)) from None
+    if not 0 < value <= 1:
+        raise ValidationError(t("dedup.err.threshold", value=text))
+    return value
+
+
+def _run(
+    ctx: typer.Context, kind: str, threshold: str | None, apply: bool, json_out: bool, reveal: bool
+) -> None:
+    from visitlog import dedup, dedup_merge
+
+    store = _store(ctx)
+    result = dedup.find(store, kind, _threshold(threshold))
+    merges: list[str] = []
+    if apply and result.clusters:
+        merges = dedup_merge.apply(store, result)
+    if json_out:
+        out = result.to_json()
+        if apply:
+            out["merges"] = merges
+        emit_json(out)
+        return
+    _print(store, result, reveal)
+    if apply:
+        if merges:
+            console.print(t("dedup.applied", count=len(merges)))
+            for mid in merges:
+                console.print(mid)
+    elif result.clusters:
+        console.print(t("dedup.apply_hint", clusters=len(result.clusters)))
+
+
+def _label(kind: str, info: dict[str, Any] | None, reveal: bool) -> str:
+    if info is None:
+        return ""
+    if kind == "households":
+        head = info["head"] if reveal else mask_name(info["head"])
+        phone = info["phone"] if reveal else mask_phone(info["phone"])
+        return " ".join(x for x in (info["address"], head, phone) if x)
+    parts = [info["visit_date"], info["visitor"], info["mode"], info["outcome"]]
+    summary = info["summary"] or ""
+    return " ".join(parts) + (f"\n{summary}" if summary else "")
+
+
+def _print(store: Any, result: Any, reveal: bool) -> None:
+    from visitlog.cli.core import short_id
+    from visitlog.dedup import describe
+
+    noun = t(f"noun.{result.kind}")
+    if not result.pairs:
+        console.print(t("dedup.none", kind=noun))
+    else:
+        cluster_no = {rid: n for n, c in enumerate(result.clusters, 1) for rid in c}
+        info = describe(store, result.kind, {i for p in result.pairs for i in (p.a, p.b)})
+        table = Table(
+            title=t(
+                "dedup.title",
+                kind=noun,
+                pairs=len(result.pairs),
+                clusters=len(result.clusters),
+                threshold=result.threshold,
+            ),
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        table.add_column(t("dedup.col.score"), justify="right", no_wrap=True)
+        table.add_column(t("dedup.col.cluster"), justify="right", no_wrap=True)
+        table.add_column(t("dedup.col.a"), overflow="fold")
+        table.add_column(t("dedup.col.b"), overflow="fold")
+        table.add_column(t("dedup.col.reasons"), overflow="fold")
+        for p in result.pairs:
+            n = cluster_no.get(p.a) if cluster_no.get(p.a) == cluster_no.get(p.b) else None
+            table.add_row(
+                f"{p.score:.3f}",
+                str(n) if n else "",
+                f"{short_id(p.a)} {_label(result.kind, info.get(p.a), reveal)}",
+                f"{short_id(p.b)} {_label(result.kind, info.get(p.b), reveal)}",
+                "；".join(p.reasons),
+            )
+        console.print(table)
+    stats = result.stats
+    err_console.print(t("dedup.stats", **stats))
+    if stats.get("skipped_blocks"):
+        err_console.print(
+            t(
+                "dedup.skipped",
+                blocks=stats["skipped_blocks"],
+                records=stats.get("skipped_block_records", "?"),
+            )
+        )
+
+
+@dedup_app.command("households")
+def households(
+    ctx: typer.Context,
+    threshold: ThresholdOpt = None,
+    apply: ApplyOpt = False,
+    reveal: RevealOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """找出可能重复的住户；--apply 合并 (find duplicate households; --apply merges them)."""
+    _run(ctx, "households", threshold, apply, json_out, reveal)
+
+
+@dedup_app.command("visits")
+def visits(
+    ctx: typer.Context,
+    threshold: ThresholdOpt = None,
+    apply: ApplyOpt = False,
+    reveal: RevealOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """找出重复录入的走访记录；--apply 合并 (find visits entered twice; --apply merges them)."""
+    _run(ctx, "visits", threshold, apply, json_out, reveal)
+
+
+@dedup_app.command("undo")
+def undo(
+    ctx: typer.Context,
+    merge_id: Annotated[str, typer.Argument(help="合并编号 (merge id, as --apply printed it).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """撤销一次合并，恢复合并前的每个字段 (undo a merge, restoring every field it changed)."""
+    from visitlog.dedup_merge import undo as undo_merge
+
+    result = undo_merge(_store(ctx), merge_id)
+    if json_out:
+        emit_json(result)
+        return
+    console.print(t("dedup.undone", id=result["id"], rows=result["rows"], fields=result["fields"]))
+    if result["skipped"]:
+        console.print(
+            t(
+                "dedup.undone_skipped",
+                count=len(result["skipped"]),
+                fields="、".join(result["skipped"]),
+            )
+        )
+
+
+@dedup_app.command("ignore")
+def ignore(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="一条记录的编号 (one record's id).")],
+    b: Annotated[str, typer.Argument(help="另一条记录的编号 (the other record's id).")],
+    note: Annotated[
+        str | None, typer.Option("--note", help="说明，例如“合住两户” (why, e.g. shared unit).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """记录两条记录不是重复，以后不再提示 (record that A and B are not duplicates)."""
+    from visitlog.dedup_merge import mark_distinct
+
+    result = mark_distinct(_store(ctx), a, b, note)
+    if json_out:
+        emit_json(result)
+        return
+    console.print(t("dedup.ignored", a=result["a"], b=result["b"]))

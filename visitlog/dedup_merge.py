@@ -1,0 +1,487 @@
+"""Merging duplicates, undoing merges, and recording "not a duplicate".
+
+A merge is one transaction.  It picks a survivor (the richest record), fills
+the survivor's empty fields from the others, re-points the others' visits and
+list items to it, and marks the others ``merged_into`` the survivor (they stay
+as rows, so sync and undo can still see them).  Every field it changes goes
+through :meth:`Tx.update`, so the change log carries the merge to other
+replicas like any edit, and is written down with its value before and after
+in a ``dedup_merges`` row (itself synced).  ``undo`` puts the "before" values
+back, again through :meth:`Tx.update`, so an undo syncs too.
+
+"Not a duplicate" decisions live in ``dedup_decisions``; the id of a decision
+is derived from the sorted pair, so two replicas deciding the same pair make
+the same row, and candidates never propose a decided pair again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from visitlog.i18n import t
+from visitlog.model import NotFoundError, Status, Tag, ValidationError, VisitlogError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from visitlog.dedup import Candidates
+    from visitlog.store import Store, Tx
+
+__all__ = [
+    "apply",
+    "decision_id",
+    "get_merge",
+    "list_merges",
+    "mark_distinct",
+    "merge",
+    "resolve_kind",
+    "undo",
+]
+
+#: Namespace of decision ids (uuid5 of "kind|a|b" with a < b).
+_DECISION_NS = uuid.UUID("5b0f6a52-3c1e-4f55-9a57-0d8f2a6c1e11")
+#: Household fields the survivor takes from another record when it has none.
+_FILL_HOUSEHOLD = ("ref", "community", "estate", "head", "phone", "members", "note")
+_FILL_VISIT = ("summary", "role", "next_due")
+_FILL_ITEM = ("level", "owner", "deadline", "resolution", "satisfaction", "closed_date")
+_STATUS_RANK = {
+    Status.TODO.value: 0,
+    Status.DOING.value: 1,
+    Status.DONE.value: 2,
+    Status.UNSOLVABLE.value: 2,
+    Status.FED_BACK.value: 3,
+}
+_TAG_ORDER = {tag.value: i for i, tag in enumerate(Tag)}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _jdump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == "[]"
+
+
+def decision_id(kind: str, a: str, b: str) -> str:
+    """The id of the decision about a pair: the same on every replica, either order."""
+    lo, hi = sorted((a, b))
+    return str(uuid.uuid5(_DECISION_NS, f"{kind}|{lo}|{hi}"))
+
+
+def resolve_kind(store: Store, ident: str) -> tuple[str, str]:
+    """``(kind, full id)`` of a household or visit id (prefix / suffix accepted).
+
+    Raises:
+        NotFoundError: the id names neither a household nor a visit.
+    """
+    for kind in ("households", "visits"):
+        try:
+            return kind, store.resolve_id(kind, ident)
+        except NotFoundError:
+            continue
+    raise NotFoundError(t("err.not_found", kind=t("noun.households"), id=ident))
+
+
+class _Recorder:
+    """Applies updates through the transaction and remembers before/after."""
+
+    def __init__(self, tx: Tx):
+        self.tx = tx
+        self.changes: dict[str, dict[str, dict[str, list[Any]]]] = {}
+
+    def update(self, tbl: str, row: dict[str, Any], fields: dict[str, Any]) -> None:
+        changed = {k: v for k, v in fields.items() if row[k] != v}
+        if not changed:
+            return
+        self.tx.update(tbl, row["id"], changed)
+        slot = self.changes.setdefault(tbl, {}).setdefault(row["id"], {})
+        for k, v in changed.items():
+            # The first "before" wins: a row touched twice keeps its original.
+            before = slot[k][0] if k in slot else row[k]
+            slot[k] = [before, v]
+        row.update(changed)
+
+
+# -- merge --------------------------------------------------------------------------
+
+
+def merge(
+    store: Store,
+    ids: list[str],
+    *,
+    kind: str | None = None,
+    score: float | None = None,
+    reasons: list[str] | None = None,
+) -> str:
+    """Merge one group of duplicate records, in one transaction.
+
+    Args:
+        store: the database.
+        ids: two or more household ids, or two or more visit ids (full ids,
+            unique prefixes or endings).
+        kind: ``households`` or ``visits``; guessed from the first id if None.
+        score: the pair score that justified the merge, kept in the record.
+        reasons: the reasons shown to the worker, kept in the record.
+
+    Returns:
+        The merge id (for ``dedup undo``).
+
+    Raises:
+        VisitlogError: an id is unknown, deleted or already merged, or the
+            ids are of different kinds or fewer than two records.
+    """
+    full = _resolve_group(store, ids, kind)
+    kind = full[0]
+    with store.transaction() as tx:
+        return _merge_in(tx, kind, full[1], score, reasons)
+
+
+def apply(store: Store, result: Candidates) -> list[str]:
+    """Merge every cluster of a de-duplication run, all in one transaction.
+
+    Returns:
+        The merge ids, one per cluster, in the order of ``result.clusters``.
+    """
+    if not result.clusters:
+        return []
+    # The best-scored pair inside each cluster is what the worker would have
+    # seen; it is kept in the merge record.
+    cluster_of = {rid: n for n, cluster in enumerate(result.clusters) for rid in cluster}
+    best: dict[int, Any] = {}
+    for pair in result.cluster_evidence:
+        n = cluster_of.get(pair.a)
+        if n is not None and cluster_of.get(pair.b) == n:
+            if n not in best or pair.score > best[n].score:
+                best[n] = pair
+    merge_ids = []
+    with store.transaction() as tx:
+        for n, cluster in enumerate(result.clusters):
+            pair = best.get(n)
+            merge_ids.append(
+                _merge_in(
+                    tx,
+                    result.kind,
+                    cluster,
+                    pair.score if pair else None,
+                    pair.reasons if pair else None,
+                )
+            )
+    return merge_ids
+
+
+def _resolve_group(store: Store, ids: list[str], kind: str | None) -> tuple[str, list[str]]:
+    resolved: list[str] = []
+    kinds = set()
+    for ident in ids:
+        if kind:
+            rid = store.resolve_id(kind, ident)
+            k = kind
+        else:
+            k, rid = resolve_kind(store, ident)
+        kinds.add(k)
+        if rid not in resolved:
+            resolved.append(rid)
+    if len(kinds) > 1:
+        raise ValidationError(t("dedup.err.mixed_kinds", a=ids[0], b=ids[-1]))
+    if len(resolved) < 2:
+        if ids and len(ids) >= 2:
+            raise ValidationError(t("dedup.err.same_record", id=resolved[0]))
+        raise ValidationError(t("dedup.err.cluster_too_small"))
+    return kinds.pop(), resolved
+
+
+def _live_rows(tx: Tx, tbl: str, ids: list[str]) -> list[dict[str, Any]]:
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: dict(r) for r in tx.rows(f"SELECT * FROM {tbl} WHERE id IN ({marks})", ids)}
+    out = []
+    for rid in ids:
+        row = rows.get(rid)
+        if row is None:
+            raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=rid))
+        if row["deleted"] or row["merged_into"]:
+            raise VisitlogError(t("dedup.err.not_live", kind=t(f"noun.{tbl}"), id=rid))
+        out.append(row)
+    return out
+
+
+def _merge_in(
+    tx: Tx, kind: str, ids: list[str], score: float | None, reasons: list[str] | None
+) -> str:
+    rec = _Recorder(tx)
+    if kind == "households":
+        survivor, others = _merge_households(tx, rec, ids)
+    elif kind == "visits":
+        survivor, others = _merge_visits(tx, rec, ids)
+    else:
+        raise ValidationError(t("dedup.err.kind", value=kind))
+    worker = tx.rows("SELECT value FROM settings WHERE key = 'worker'")
+    merge_id = tx.insert(
+        "dedup_merges",
+        {
+            "kind": kind,
+            "survivor": survivor,
+            "members": _jdump(others),
+            "score": score,
+            "reasons": _jdump(reasons or []),
+            "changes": _jdump(rec.changes),
+            "worker": worker[0]["value"] if worker else None,
+            "undone": 0,
+            "undone_at": None,
+        },
+    )
+    tx.audit(
+        "dedup.merge",
+        "dedup_merges",
+        merge_id,
+        {"kind": kind, "survivor": survivor, "merged": others},
+    )
+    return merge_id
+
+
+def _merge_households(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str]]:
+    rows = _live_rows(tx, "households", ids)
+    marks = ",".join("?" * len(ids))
+    visits = {
+        r["household_id"]: r["n"]
+        for r in tx.rows(
+            f"SELECT household_id, count(*) AS n FROM visits WHERE household_id IN ({marks}) "
+            "AND deleted = 0 AND merged_into IS NULL GROUP BY household_id",
+            ids,
+        )
+    }
+
+    def richness(r: dict[str, Any]) -> tuple[Any, ...]:
+        filled = sum(not _empty(r[f]) for f in (*_FILL_HOUSEHOLD, "tags"))
+        # Most filled fields, then most visits, then the oldest record.
+        return (filled, visits.get(r["id"], 0), _neg(r["created_at"]), _neg(r["id"]))
+
+    ranked = sorted(rows, key=richness, reverse=True)
+    survivor, others = ranked[0], ranked[1:]
+    fill: dict[str, Any] = {}
+    for f in _FILL_HOUSEHOLD:
+        if _empty(survivor[f]):
+            donor = next((o[f] for o in others if not _empty(o[f])), None)
+            if donor is not None:
+                fill[f] = donor
+    tags: list[str] = []
+    for r in ranked:
+        for tag in json.loads(r["tags"] or "[]"):
+            if tag not in tags:
+                tags.append(tag)
+    tags.sort(key=lambda x: _TAG_ORDER.get(x, len(_TAG_ORDER)))
+    fill["tags"] = _jdump(tags)
+    if fill["tags"] == survivor["tags"] or (not tags and _empty(survivor["tags"])):
+        fill.pop("tags")
+    rec.update("households", survivor, fill)
+    other_ids = [o["id"] for o in others]
+    for o in others:
+        rec.update("households", o, {"merged_into": survivor["id"]})
+    omarks = ",".join("?" * len(other_ids))
+    # Every row that points at a merged record moves, tombstones included, so
+    # nothing is left pointing at a household that is no longer live.
+    for v in tx.rows(f"SELECT * FROM visits WHERE household_id IN ({omarks})", other_ids):
+        rec.update("visits", dict(v), {"household_id": survivor["id"]})
+    for i in tx.rows(f"SELECT * FROM items WHERE household_id IN ({omarks})", other_ids):
+        rec.update("items", dict(i), {"household_id": survivor["id"]})
+    return survivor["id"], other_ids
+
+
+def _neg(text: str | None) -> tuple[int, ...]:
+    """Sort key that puts smaller strings first when sorting in reverse."""
+    return tuple(-ord(c) for c in (text or ""))
+
+
+def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str]]:
+    rows = _live_rows(tx, "visits", ids)
+    marks = ",".join("?" * len(ids))
+    items: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in rows}
+    for i in tx.rows(
+        f"SELECT * FROM items WHERE visit_id IN ({marks}) AND deleted = 0 ORDER BY rowid", ids
+    ):
+        items[i["visit_id"]].append(dict(i))
+
+    def richness(r: dict[str, Any]) -> tuple[Any, ...]:
+        filled = sum(not _empty(r[f]) for f in _FILL_VISIT)
+        return (
+            len(items[r["id"]]),
+            len(r["summary"] or ""),
+            filled,
+            _neg(r["created_at"]),
+            _neg(r["id"]),
+        )
+
+    ranked = sorted(rows, key=richness, reverse=True)
+    survivor, others = ranked[0], ranked[1:]
+    fill = {}
+    for f in _FILL_VISIT:
+        if _empty(survivor[f]):
+            donor = next((o[f] for o in others if not _empty(o[f])), None)
+            if donor is not None:
+                fill[f] = donor
+    rec.update("visits", survivor, fill)
+    kept = items[survivor["id"]]
+    for o in others:
+        rec.update("visits", o, {"merged_into": survivor["id"]})
+        for item in items[o["id"]]:
+            twin = _matching_item(item, kept)
+            if twin is None:
+                # An item only the other copy has: it moves to the survivor.
+                rec.update(
+                    "items",
+                    item,
+                    {"visit_id": survivor["id"], "household_id": survivor["household_id"]},
+                )
+                kept.append(item)
+                continue
+            # The same item entered twice: the survivor's copy takes what
+            # only this one knows, and this one becomes a tombstone.
+            update = {f: item[f] for f in _FILL_ITEM if _empty(twin[f]) and not _empty(item[f])}
+            if _STATUS_RANK.get(item["status"], 0) > _STATUS_RANK.get(twin["status"], 0):
+                update["status"] = item["status"]
+                update["closed_date"] = item["closed_date"] or twin["closed_date"]
+            rec.update("items", twin, update)
+            rec.update("items", item, {"deleted": 1})
+    return survivor["id"], [o["id"] for o in others]
+
+
+def _matching_item(item: dict[str, Any], kept: list[dict[str, Any]]) -> dict[str, Any] | None:
+    best, best_score = None, 0.0
+    for other in kept:
+        if other["kind"] == item["kind"] and other["category"] == item["category"]:
+            s = fuzz.ratio(item["description"] or "", other["description"] or "")
+            if s >= 90 and s > best_score:
+                best, best_score = other, s
+    return best
+
+
+# -- undo -----------------------------------------------------------------------------
+
+
+def get_merge(store: Store, ident: str) -> dict[str, Any]:
+    """One merge record with its JSON fields decoded."""
+    mid = store.resolve_id("dedup_merges", ident)
+    row = dict(store.query("SELECT * FROM dedup_merges WHERE id = ?", [mid])[0])
+    for f in ("members", "reasons", "changes"):
+        row[f] = json.loads(row[f]) if row[f] else None
+    return row
+
+
+def list_merges(store: Store, kind: str | None = None) -> list[dict[str, Any]]:
+    """Merge records, newest first."""
+    rows = store.query(
+        "SELECT id, kind, survivor, members, score, worker, undone, created_at "
+        "FROM dedup_merges WHERE deleted = 0"
+        + (" AND kind = ?" if kind else "")
+        + " ORDER BY id DESC",
+        [kind] if kind else [],
+    )
+    return [{**dict(r), "members": json.loads(r["members"])} for r in rows]
+
+
+def undo(store: Store, ident: str) -> dict[str, Any]:
+    """Undo a merge: every field it changed gets its value from before the merge.
+
+    A field changed again since the merge (someone edited the survivor's
+    phone afterwards) keeps its newer value and is reported, so an undo
+    never destroys later work.  A merge whose survivor has since been merged
+    into another record must wait until that later merge is undone.
+
+    Returns:
+        ``{"id", "rows", "fields", "skipped": [ "table.row.field", … ]}``.
+
+    Raises:
+        VisitlogError: unknown id, already undone, or a later merge on top.
+    """
+    record = get_merge(store, ident)
+    mid = record["id"]
+    if record["undone"]:
+        raise VisitlogError(t("dedup.err.already_undone", id=mid))
+    tbl = record["kind"]
+    with store.transaction() as tx:
+        surv = tx.rows(f"SELECT merged_into FROM {tbl} WHERE id = ?", [record["survivor"]])
+        if surv and surv[0]["merged_into"]:
+            later = tx.rows(
+                "SELECT id FROM dedup_merges WHERE survivor = ? AND undone = 0 AND deleted = 0 "
+                "AND members LIKE ? ORDER BY id DESC LIMIT 1",
+                [surv[0]["merged_into"], f'%"{record["survivor"]}"%'],
+            )
+            raise VisitlogError(
+                t(
+                    "dedup.err.survivor_merged_since",
+                    id=mid,
+                    other=surv[0]["merged_into"],
+                    merge=later[0]["id"] if later else "?",
+                )
+            )
+        restored_rows = 0
+        restored_fields = 0
+        skipped: list[str] = []
+        for table, rows in (record["changes"] or {}).items():
+            for row_id, fields in rows.items():
+                current = tx.rows(f"SELECT * FROM {table} WHERE id = ?", [row_id])
+                if not current:
+                    skipped += [f"{table}.{row_id}.{f}" for f in fields]
+                    continue
+                restore = {}
+                for f, (before, after) in fields.items():
+                    if current[0][f] == after:
+                        restore[f] = before
+                    else:
+                        skipped.append(f"{table}.{row_id}.{f}")
+                if restore:
+                    tx.update(table, row_id, restore)
+                    restored_rows += 1
+                    restored_fields += len(restore)
+        tx.update("dedup_merges", mid, {"undone": 1, "undone_at": _now()})
+        tx.audit("dedup.undo", "dedup_merges", mid, {"skipped": skipped})
+    return {"id": mid, "rows": restored_rows, "fields": restored_fields, "skipped": skipped}
+
+
+# -- decisions ----------------------------------------------------------------------
+
+
+def mark_distinct(store: Store, a: str, b: str, note: str | None = None) -> dict[str, str]:
+    """Record that two households (or two visits) are not duplicates.
+
+    The decision is a synced row whose id comes from the sorted pair, so the
+    same decision made on two laptops converges to one row; candidates skip
+    the pair from then on, on every replica.
+
+    Returns:
+        ``{"id", "kind", "a", "b"}`` with full ids, a < b.
+    """
+    kind_a, full_a = resolve_kind(store, a)
+    kind_b, full_b = resolve_kind(store, b)
+    if kind_a != kind_b:
+        raise ValidationError(t("dedup.err.mixed_kinds", a=a, b=b))
+    if full_a == full_b:
+        raise ValidationError(t("dedup.err.same_record", id=full_a))
+    lo, hi = sorted((full_a, full_b))
+    did = decision_id(kind_a, lo, hi)
+    with store.transaction() as tx:
+        worker = tx.rows("SELECT value FROM settings WHERE key = 'worker'")
+        fields = {
+            "kind": kind_a,
+            "a": lo,
+            "b": hi,
+            "decision": "distinct",
+            "worker": worker[0]["value"] if worker else None,
+            "note": (note or "").strip() or None,
+            "deleted": 0,
+        }
+        existing = tx.rows("SELECT id FROM dedup_decisions WHERE id = ?", [did])
+        if existing:
+            # Decided before (here or on another laptop): keep one row.
+            fields.pop("worker")
+            tx.update("dedup_decisions", did, fields)
+        else:
+            tx.insert("dedup_decisions", {"id": did, **fields})
+        tx.audit("dedup.distinct", "dedup_decisions", did, {"kind": kind_a, "a": lo, "b": hi})
+    return {"id": did, "kind": kind_a, "a": lo, "b": hi}
