@@ -1,0 +1,88 @@
+"""Merges, undos and "not a duplicate" decisions travel to other replicas by sync."""
+
+from __future__ import annotations
+
+from visitlog import dedup, dedup_merge
+from visitlog.model import SYNCED_FIELDS, Household, Item, Visit
+from visitlog.store import Store
+from visitlog.sync import sync_with
+
+DOMAIN = ("households", "visits", "items", "dedup_merges", "dedup_decisions")
+
+
+def content(store) -> dict[str, list[dict]]:
+    out = {}
+    for tbl in DOMAIN:
+        cols = ", ".join(("id", *SYNCED_FIELDS[tbl]))
+        out[tbl] = [dict(r) for r in store.query(f"SELECT {cols} FROM {tbl} ORDER BY id")]
+    return out
+
+
+def _replicas(tmp_path) -> tuple[Store, Store, dict[str, str]]:
+    a = Store(tmp_path / "a.db")
+    a.init_identity("王丽华", "laptop-a")
+    ids = {
+        "x": a.add_household(
+            Household(
+                address="曹杨一村12号301室", micro_grid="g", head="王建国", phone="13812345678"
+            )
+        ).id,
+        "y": a.add_household(
+            Household(address="曹杨1村12-301", micro_grid="g", head="王建国", members=2)
+        ).id,
+    }
+    ids["v"] = a.add_visit(
+        Visit(
+            household_id=ids["y"],
+            visit_date="2026-03-18",
+            visitor="陈静",
+            items=[Item(kind="问题", category="房屋修缮", description="卫生间漏水")],
+        )
+    ).id
+    sync_with(a, tmp_path / "b.db")
+    b = Store(tmp_path / "b.db")
+    b.init_identity("陈静", "laptop-b")
+    return a, b, ids
+
+
+def test_every_dedup_table_is_synced():
+    assert {"dedup_merges", "dedup_decisions"} <= set(SYNCED_FIELDS)
+
+
+def test_a_merge_made_on_one_replica_appears_on_another(tmp_path):
+    a, b, ids = _replicas(tmp_path)
+    (mid,) = dedup_merge.apply(a, dedup.find_households(a))
+    report = sync_with(a, tmp_path / "b.db")
+    assert report.sent["dedup_merges"] == 1 and report.sent["households"] >= 1
+    assert content(b) == content(a)
+    merged = b.query("SELECT merged_into FROM households WHERE merged_into IS NOT NULL")
+    assert len(merged) == 1
+    survivor = merged[0]["merged_into"]
+    assert b.get_visit(ids["v"]).household_id == survivor
+    assert [h.id for h in b.list_households()] == [survivor]
+    assert dedup_merge.get_merge(b, mid)["survivor"] == survivor
+    assert dedup.find_households(b).clusters == []
+
+    # Undone on the other laptop: the undo syncs back like any change.
+    dedup_merge.undo(b, mid)
+    sync_with(b, tmp_path / "a.db")
+    assert content(a) == content(b)
+    assert len(a.list_households()) == 2
+    assert a.get_visit(ids["v"]).household_id == ids["y"]
+    assert dedup_merge.get_merge(a, mid)["undone"] == 1
+
+
+def test_the_same_decision_on_two_replicas_converges(tmp_path):
+    a, b, ids = _replicas(tmp_path)
+    on_a = dedup_merge.mark_distinct(a, ids["x"], ids["y"], note="父子同名")
+    on_b = dedup_merge.mark_distinct(b, ids["y"], ids["x"])
+    assert on_a["id"] == on_b["id"]
+    sync_with(a, tmp_path / "b.db")
+    sync_with(b, tmp_path / "a.db")
+    for s in (a, b):
+        assert s.scalar("SELECT count(*) FROM dedup_decisions") == 1
+        assert dedup.find_households(s).clusters == []
+    assert content(a)["dedup_decisions"] == content(b)["dedup_decisions"]
+    # Once converged, syncing again moves nothing.
+    again = sync_with(a, tmp_path / "b.db")
+    assert not any(again.sent.values()) and not any(again.received.values())
