@@ -797,16 +797,25 @@ class Store:
         ]
 
     def verify_audit(self) -> int | None:
-        """The id of the first entry whose hash chain is broken, or None."""
+        """The id of the first entry whose hash chain is broken, or None.
+
+        An edited entry is named by its id; a removed one by the id it had
+        (ids are AUTOINCREMENT, so they start at 1, never repeat, and
+        ``sqlite_sequence`` remembers the highest one ever used, which
+        reveals removed newest entries too).
+        """
         prev = GENESIS_HASH
-        expected_id = None
+        expected_id = 1
         for r in self.query("SELECT * FROM audit ORDER BY id"):
-            if expected_id is not None and r["id"] != expected_id:
+            if r["id"] != expected_id:
                 return expected_id  # an entry was removed
             if r["prev_hash"] != prev or r["hash"] != _audit_hash(prev, r):
                 return r["id"]
             prev = r["hash"]
             expected_id = r["id"] + 1
+        highest = self.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
+        if highest is not None and int(highest) >= expected_id:
+            return expected_id  # the newest entries were removed
         return None
 
     # -- maintenance ----------------------------------------------------------

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "visitlog.cli.roster",
     "visitlog.cli.sync",
     "visitlog.cli.dedup",
+    "visitlog.cli.security",
 ]
 
 

@@ -174,6 +174,10 @@ def household_list(
         emit_json(store.list_households(grid=grid, unvisited=unvisited))
         return
     rows = store.household_overview(grid=grid, unvisited=unvisited)
+    if reveal:
+        from visitlog.security import record_reveal
+
+        record_reveal(store, "household", grid=grid, unvisited=unvisited or None, count=len(rows))
     table = _table(
         t("cli.households_title", count=len(rows)),
         ["id", "grid", "address", "head", "phone", "tags", "last_visit", "visited"],

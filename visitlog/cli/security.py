@@ -1,0 +1,223 @@
+"""``visitlog key init|show|import`` and ``visitlog audit verify|list``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from visitlog.cli.common import console, emit_json, err_console
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.security import (
+    audit_break,
+    import_key,
+    init_key,
+    key_path,
+    read_key_source,
+    show_key,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="替换本机已有的站点密钥 (replace the key this laptop holds)."),
+]
+
+key_app = typer.Typer(
+    help="站点密钥：生成、显示、导入；用于同步包签名和中心库 (station key: signs bundles, binds hubs).",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(
+    help="审计记录：谁在何时改了什么，防篡改 (audit trail: who changed what and when, tamper-evident).",
+    no_args_is_help=True,
+)
+
+#: Entries shown by ``audit list`` without ``--limit`` (table output).
+DEFAULT_LIMIT = 50
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(key_app, name="key")
+    app.add_typer(audit_app, name="audit")
+
+
+def _store(ctx: typer.Context):
+    return ctx.find_root().obj.store()
+
+
+# -- key ------------------------------------------------------------------------------------
+
+
+@key_app.command("init")
+def key_init(ctx: typer.Context, force: ForceOpt = False, json_out: JsonOpt = False) -> None:
+    """生成本站点的密钥（第一台电脑上做一次）(make this station's key, once, on the first laptop)."""
+    store = _store(ctx)
+    key, path = init_key(store, force=force)
+    if json_out:
+        emit_json({"fingerprint": key.fingerprint, "path": str(path)})
+        return
+    console.print(t("key.created", fingerprint=key.fingerprint, path=path), markup=False)
+    err_console.print(t("key.created_hint"), markup=False)
+
+
+@key_app.command("show")
+def key_show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """把站点密钥显示为一行文字，拷到本站点其他电脑 (print the key as one line to carry)."""
+    store = _store(ctx)
+    key = show_key(store)
+    if json_out:
+        emit_json(
+            {
+                "key": key.to_line(),
+                "fingerprint": key.fingerprint,
+                "path": str(key_path(store.path)),
+            }
+        )
+        return
+    # Only the line on stdout, so `visitlog key show > station.key` writes a key file.
+    console.print(key.to_line(), markup=False, soft_wrap=True)
+    err_console.print(t("key.show_hint", fingerprint=key.fingerprint), markup=False)
+
+
+@key_app.command("import")
+def key_import(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="含密钥那一行的文件，- 表示标准输入 (file with the key line, - for stdin)."
+        ),
+    ],
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """导入站点密钥（本站点的其他电脑上）(read the station key on the station's other laptops)."""
+    key = read_key_source(file)
+    store = _store(ctx)
+    path, changed = import_key(store, key, force=force)
+    if json_out:
+        emit_json({"fingerprint": key.fingerprint, "path": str(path), "changed": changed})
+        return
+    msg = "key.imported" if changed else "key.already"
+    console.print(t(msg, fingerprint=key.fingerprint, path=path), markup=False)
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """检查审计记录的哈希链，指出第一条被改动或删除的记录 (verify the hash chain)."""
+    store = _store(ctx)
+    broken = audit_break(store)
+    count = len(store.audit_entries())
+    if json_out:
+        emit_json({"ok": broken is None, "entries": count, "broken": broken})
+        if broken is not None:
+            raise typer.Exit(1)
+        return
+    if broken is None:
+        console.print(t("audit.ok", count=count), markup=False)
+        return
+    if not broken["removed"]:
+        raise VisitlogError(t("audit.broken", **broken))
+    prev = broken["prev"]
+    if prev is None:
+        raise VisitlogError(t("audit.removed_first", id=broken["id"]))
+    raise VisitlogError(
+        t("audit.removed", id=broken["id"], prev=prev["id"], at=prev["at"], action=prev["action"])
+    )
+
+
+@audit_app.command("list")
+def audit_list(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            min=0,
+            help=f"最多显示几条，最新的在前；0 表示全部 (latest N; 0 = all). 默认表格 {DEFAULT_LIMIT} 条，JSON 全部.",
+            show_default=False,
+        ),
+    ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action",
+            help="只看这类操作，可写前缀，如 summary.reveal、visit (only actions starting with this).",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """谁在何时改了什么，包括每次 --reveal 显示全名 (who changed what and when, every --reveal included)."""
+    store = _store(ctx)
+    entries = store.audit_entries()
+    if action:
+        entries = [e for e in entries if _matches(e["action"], action)]
+    total = len(entries)
+    if limit is None:
+        limit = 0 if json_out else DEFAULT_LIMIT
+    shown = entries[:limit] if limit else entries
+    if json_out:
+        emit_json([_entry_json(e) for e in shown])
+        return
+    if not shown:
+        console.print(t("audit.none"), markup=False)
+        return
+    table = Table(
+        title=t("audit.title", shown=len(shown), total=total),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("id", "at", "worker", "device", "action", "record", "detail"):
+        table.add_column(
+            t(f"audit.col.{col}"),
+            no_wrap=col in ("id", "at", "action"),
+            overflow="fold",
+            justify="right" if col == "id" else "left",
+        )
+    for e in shown:
+        record = f"{e['tbl']}:{e['row_id'][-8:]}" if e["tbl"] and e["row_id"] else e["tbl"] or ""
+        table.add_row(
+            str(e["id"]),
+            e["at"][:16].replace("T", " "),
+            e["worker"] or "",
+            e["device"] or "",
+            e["action"],
+            record,
+            _detail_text(e["detail"]),
+        )
+    console.print(table)
+    if total > len(shown):
+        err_console.print(t("audit.more", count=total - len(shown)), markup=False)
+
+
+def _matches(name: str, wanted: str) -> bool:
+    return name == wanted or name.startswith(wanted.rstrip(".") + ".")
+
+
+def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "at", "worker", "device", "action", "tbl", "row_id", "detail", "hash")
+    return {k: e.get(k) for k in keys}
+
+
+def _detail_text(detail: Any) -> str:
+    if detail is None:
+        return ""
+    if isinstance(detail, dict):
+        return ", ".join(
+            f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
+            for k, v in detail.items()
+            if v is not None
+        )
+    return json.dumps(detail, ensure_ascii=False)
+
+
+__all__ = ["register"]

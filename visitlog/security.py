@@ -1,0 +1,467 @@
+"""Station keys: signed bundles and hubs that know which station they belong to.
+
+A *station* is one 居委 / 街道 office whose laptops exchange visits.  Its
+*station key* is 256 random bits shared by those laptops and nobody else:
+
+- ``visitlog key init`` makes one on the first laptop;
+- ``visitlog key show`` prints it as one line of text,
+  ``visitlog-key:v1:<43 characters of base64url>:<8 hex checksum>``, that a
+  worker carries (on paper, a USB stick, a message) to the other laptops;
+- ``visitlog key import FILE`` (or ``-`` for stdin) reads it there and
+  refuses a line that was mangled on the way (the checksum catches a
+  mistyped or missing character).
+
+**Where it lives.** Beside the database it belongs to, as
+``<database file>.key`` (``visitlog.db`` → ``visitlog.db.key``), created
+owner-only (0600, its folder 0700 when visitlog makes it).  It is never
+stored *in* the database, so a backup, a hub file or a copied database does
+not carry the key; a replica "holds a key" when this file is beside it.
+
+**What it does.**
+
+- Bundles written by a replica that holds a key carry an HMAC-SHA256
+  signature of their checksum (:func:`bundle_signature`); a replica that
+  holds a key refuses a bundle that is unsigned, signed with another key or
+  altered (:func:`check_bundle`).  A replica without a key accepts
+  checksummed bundles, signed or not.
+- A hub synced from a laptop that holds a key records the key's
+  *fingerprint* (never the key) in its settings (``station_key_fp``); from
+  then on a laptop with another key, or with none, is refused
+  (:func:`bind_replicas`).
+
+The fingerprint is an HMAC of a fixed label, so it names a key without
+revealing anything about it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+
+if TYPE_CHECKING:
+    from visitlog.store import Store
+
+KEY_PREFIX = "visitlog-key"
+KEY_VERSION = "v1"
+KEY_BYTES = 32
+#: Settings key under which a replica records the fingerprint of its station's key.
+STATION_SETTING = "station_key_fp"
+
+_LINE = re.compile(r"visitlog-key:v1:([A-Za-z0-9_-]{43}):([0-9a-f]{8})")
+_FINGERPRINT_LABEL = b"visitlog station key fingerprint v1"
+_BUNDLE_LABEL = b"visitlog-bundle 1 sha256:"
+_MAX_KEY_FILE = 64 * 1024
+
+
+class KeyFileError(VisitlogError):
+    """A key line or key file that cannot be used (mangled, missing, unreadable)."""
+
+
+class SignatureError(VisitlogError):
+    """A bundle refused because of its signature; nothing was applied."""
+
+
+class StationMismatch(VisitlogError):
+    """A replica of another station (or one that needs a key this one lacks)."""
+
+
+@dataclass(frozen=True)
+class StationKey:
+    """A station key: 32 secret bytes."""
+
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) != KEY_BYTES:
+            raise ValueError("a station key is 32 bytes")
+
+    def __repr__(self) -> str:  # never print the secret by accident
+        return f"StationKey(fingerprint={self.fingerprint!r})"
+
+    @classmethod
+    def generate(cls) -> StationKey:
+        """A new random key from the operating system's CSPRNG."""
+        return cls(secrets.token_bytes(KEY_BYTES))
+
+    @property
+    def fingerprint(self) -> str:
+        """16 hex characters naming the key (safe to show, log and store)."""
+        return hmac.new(self.secret, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+    def to_line(self) -> str:
+        """The key as one line of text: ``visitlog-key:v1:<base64url>:<checksum>``."""
+        body = base64.urlsafe_b64encode(self.secret).rstrip(b"=").decode("ascii")
+        return f"{KEY_PREFIX}:{KEY_VERSION}:{body}:{_checksum(body)}"
+
+    @classmethod
+    def from_line(cls, text: str) -> StationKey:
+        """Read a key line; whitespace and line breaks inside it are ignored
+        (mail programs wrap long lines).
+
+        Raises:
+            KeyFileError: not a key line, a newer format, or a mangled one.
+        """
+        compact = "".join((text or "").split())
+        if not compact:
+            raise KeyFileError(t("key.err.empty"))
+        if not compact.startswith(f"{KEY_PREFIX}:"):
+            raise KeyFileError(t("key.err.not_key"))
+        if not compact.startswith(f"{KEY_PREFIX}:{KEY_VERSION}:"):
+            raise KeyFileError(t("key.err.version"))
+        m = _LINE.fullmatch(compact)
+        if not m:
+            raise KeyFileError(t("key.err.mangled"))
+        body, check = m.groups()
+        if not hmac.compare_digest(_checksum(body), check):
+            raise KeyFileError(t("key.err.checksum"))
+        secret = base64.urlsafe_b64decode(body + "=")
+        # 43 base64 characters carry 258 bits; the last 2 must be zero, or
+        # two different lines would read as the same key.
+        if base64.urlsafe_b64encode(secret).rstrip(b"=").decode("ascii") != body:
+            raise KeyFileError(t("key.err.mangled"))
+        return cls(secret)
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha256(f"{KEY_PREFIX}:{KEY_VERSION}:{body}".encode("ascii")).hexdigest()[:8]
+
+
+# -- the key file -------------------------------------------------------------------------
+
+
+def key_path(db_path: Path | str) -> Path:
+    """Where the station key of the database at ``db_path`` is kept."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".key")
+
+
+def load_key(db_path: Path | str) -> StationKey | None:
+    """The station key held beside ``db_path``, or None when there is none.
+
+    Raises:
+        KeyFileError: the key file exists but is unreadable or damaged.
+    """
+    path = key_path(db_path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_KEY_FILE)
+            if os.name == "posix":
+                mode = os.fstat(fh.fileno()).st_mode
+                if mode & 0o077:
+                    # Someone loosened it (a copy, an unzip): owner-only again.
+                    with contextlib.suppress(OSError):
+                        os.fchmod(fh.fileno(), 0o600)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise KeyFileError(t("key.err.read", path=path, detail=exc.strerror or exc)) from exc
+    try:
+        return StationKey.from_line(raw.decode("utf-8", errors="replace"))
+    except KeyFileError as exc:
+        raise KeyFileError(t("key.err.file_damaged", path=path, detail=exc)) from None
+
+
+def save_key(db_path: Path | str, key: StationKey) -> Path:
+    """Write the key file beside ``db_path``: owner-only, atomically (temp file + rename).
+
+    Raises:
+        VisitlogError: the file cannot be written.
+    """
+    path = key_path(db_path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # O_EXCL on a fresh random name: no one can have planted the file
+        # with looser permissions before we write the secret into it.
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write((key.to_line() + "\n").encode("ascii"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise VisitlogError(t("err.write_file", path=path, detail=exc.strerror or exc)) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_key_source(source: str) -> StationKey:
+    """Read a key line from a file, or from stdin when ``source`` is ``-``.
+
+    Raises:
+        KeyFileError: the file is missing, unreadable or holds no valid key line.
+    """
+    if source == "-":
+        return StationKey.from_line(sys.stdin.read(_MAX_KEY_FILE))
+    path = Path(source).expanduser()
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_KEY_FILE)
+    except FileNotFoundError:
+        raise KeyFileError(t("key.err.missing_file", path=path)) from None
+    except IsADirectoryError:
+        raise KeyFileError(t("key.err.is_dir", path=path)) from None
+    except OSError as exc:
+        raise KeyFileError(t("key.err.read", path=path, detail=exc.strerror or exc)) from exc
+    text = raw.decode("utf-8-sig", errors="replace")
+    return StationKey.from_line(text)
+
+
+# -- signing --------------------------------------------------------------------------------
+
+
+def sign(content: bytes, key: StationKey) -> str:
+    """HMAC-SHA256 of ``content`` with the station key, as 64 hex characters."""
+    return hmac.new(key.secret, content, hashlib.sha256).hexdigest()
+
+
+def verify(content: bytes, signature: str | None, key: StationKey) -> bool:
+    """Whether ``signature`` is :func:`sign` of ``content`` with ``key`` (constant time)."""
+    if not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(sign(content, key), signature)
+
+
+def bundle_signature(key: StationKey, checksum: str) -> dict[str, str]:
+    """The trailer fields that sign a bundle whose body has SHA-256 ``checksum``.
+
+    The signature covers the checksum, which covers every byte of the
+    bundle before the trailer, so one changed byte anywhere breaks it.
+    """
+    return {
+        "signature": sign(_BUNDLE_LABEL + checksum.encode("ascii"), key),
+        "key": key.fingerprint,
+    }
+
+
+def check_bundle(db_path: Path | str, bundle: Path | str, checksum: str) -> None:
+    """Refuse a bundle this replica must not apply, before anything is applied.
+
+    A replica holding a station key accepts only bundles signed with it; a
+    replica without one accepts any bundle whose checksum matched (already
+    checked by the caller).
+
+    Raises:
+        SignatureError: unsigned, signed with another key, or the signature
+            does not match the content.
+    """
+    key = load_key(db_path)
+    if key is None:
+        return
+    bundle = Path(bundle)
+    trailer = _trailer(bundle)
+    signature, fp = trailer.get("signature"), trailer.get("key")
+    if not signature:
+        raise SignatureError(t("key.err.unsigned", path=bundle, mine=key.fingerprint))
+    if isinstance(fp, str) and fp != key.fingerprint:
+        raise SignatureError(t("key.err.other_key", path=bundle, theirs=fp, mine=key.fingerprint))
+    if not verify(_BUNDLE_LABEL + checksum.encode("ascii"), signature, key):
+        raise SignatureError(t("key.err.bad_signature", path=bundle))
+
+
+def _trailer(bundle: Path) -> dict[str, Any]:
+    """The last line of a bundle (its trailer), already checked to be JSON by the reader."""
+    try:
+        with open(bundle, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - 4096))
+            tail = fh.read()
+        cut = tail.rfind(b"\n", 0, len(tail) - 1)
+        trailer = json.loads(tail[cut + 1 :])
+    except (OSError, ValueError):
+        trailer = None
+    if not isinstance(trailer, dict):
+        raise SignatureError(t("key.err.bad_signature", path=bundle))
+    return trailer
+
+
+# -- key operations (with their audit entries) ----------------------------------------------
+
+
+def init_key(store: Store, *, force: bool = False) -> tuple[StationKey, Path]:
+    """Make a new station key beside ``store``'s database (``visitlog key init``).
+
+    Raises:
+        VisitlogError: a key is already held (without ``force``), or the
+            key file cannot be written.
+    """
+    old = _held(store, force)
+    key = StationKey.generate()
+    return key, _install(store, key, "key.init", old)
+
+
+def import_key(store: Store, key: StationKey, *, force: bool = False) -> tuple[Path, bool]:
+    """Hold ``key`` from now on (``visitlog key import``).
+
+    Returns:
+        ``(key file, changed)``; ``changed`` is False when this key was
+        already held.
+
+    Raises:
+        VisitlogError: another key is held (without ``force``), or the key
+            file cannot be written.
+    """
+    held = load_key(store.path)
+    if held == key:
+        return key_path(store.path), False
+    old = _held(store, force)
+    return _install(store, key, "key.import", old), True
+
+
+def show_key(store: Store) -> StationKey:
+    """The held key, for ``visitlog key show``; showing it is audited.
+
+    Raises:
+        VisitlogError: no key is held.
+    """
+    key = load_key(store.path)
+    if key is None:
+        raise KeyFileError(t("key.err.none"))
+    with store.transaction() as tx:
+        tx.audit("key.show", detail={"fingerprint": key.fingerprint})
+    return key
+
+
+def _held(store: Store, force: bool) -> StationKey | None:
+    held = load_key(store.path)
+    if held is not None and not force:
+        raise KeyFileError(t("key.err.exists", fingerprint=held.fingerprint))
+    return held
+
+
+def _install(store: Store, key: StationKey, action: str, old: StationKey | None) -> Path:
+    detail = {"fingerprint": key.fingerprint}
+    if old is not None:
+        detail["replaced"] = old.fingerprint
+    # The file is written last inside the transaction: if it cannot be
+    # written, the audit entry is rolled back with it.
+    with store.transaction() as tx:
+        tx.set_setting(STATION_SETTING, key.fingerprint)
+        tx.audit(action, detail=detail)
+        path = save_key(store.path, key)
+    return path
+
+
+def record_reveal(store: Store, command: str, **detail: Any) -> None:
+    """Audit that ``command`` showed full names and phones (``<command>.reveal``).
+
+    Call it before showing anything, so a reveal is never unaccounted for.
+    """
+    given = {k: v for k, v in detail.items() if v is not None}
+    with store.transaction() as tx:
+        tx.audit(f"{command}.reveal", detail={"worker": store.worker, **given})
+
+
+def audit_break(store: Store) -> dict[str, Any] | None:
+    """The first broken link of the audit trail, or None when it is whole.
+
+    Returns:
+        ``{"id", "at", "action", "removed", "prev"}``: the entry that was
+        edited (``removed`` False), or the id of one that is missing with
+        the entry before it as ``prev`` (``{"id","at","action"}`` or None).
+    """
+    broken = store.verify_audit()
+    if broken is None:
+        return None
+    entries = {e["id"]: e for e in store.audit_entries()}
+    entry = entries.get(broken)
+    if entry is not None:
+        return {
+            "id": broken,
+            "at": entry["at"],
+            "action": entry["action"],
+            "removed": False,
+            "prev": None,
+        }
+    before = [i for i in entries if i < broken]
+    prev = entries[max(before)] if before else None
+    return {
+        "id": broken,
+        "at": None,
+        "action": None,
+        "removed": True,
+        "prev": {"id": prev["id"], "at": prev["at"], "action": prev["action"]} if prev else None,
+    }
+
+
+# -- hubs and other replicas ------------------------------------------------------------------
+
+
+class _TxLike(Protocol):
+    store: Any
+
+    def set_setting(self, key: str, value: str | None) -> None: ...
+
+
+def _setting(tx: _TxLike, key: str) -> str | None:
+    # The Store reads on the transaction's own connection: it sees the
+    # transaction's writes and takes no second lock.
+    return tx.store.get_setting(key)
+
+
+def bind_replicas(
+    local_db: Path | str, local_tx: _TxLike, target_db: Path | str, target_tx: _TxLike
+) -> None:
+    """Check that two replicas about to sync belong to one station, and record it.
+
+    Called inside both sync transactions, so a refusal rolls both back.  The
+    target's station is its own key file's fingerprint, else the one it
+    recorded (a hub); this laptop's is its key file's.
+
+    Raises:
+        StationMismatch: the target belongs to another station, or to a
+            station while this laptop holds no key.
+    """
+    key = load_key(local_db)
+    mine = key.fingerprint if key else None
+    target_key = load_key(target_db)
+    recorded = _setting(target_tx, STATION_SETTING)
+    theirs = target_key.fingerprint if target_key else recorded
+    if theirs and not mine:
+        raise StationMismatch(t("key.err.hub_needs_key", path=target_db, theirs=theirs))
+    if theirs and mine and theirs != mine:
+        raise StationMismatch(
+            t("key.err.hub_other_station", path=target_db, theirs=theirs, mine=mine)
+        )
+    if mine and recorded != mine:
+        target_tx.set_setting(STATION_SETTING, mine)
+    if mine and _setting(local_tx, STATION_SETTING) != mine:
+        local_tx.set_setting(STATION_SETTING, mine)
+
+
+__all__ = [
+    "STATION_SETTING",
+    "KeyFileError",
+    "SignatureError",
+    "StationKey",
+    "StationMismatch",
+    "audit_break",
+    "bind_replicas",
+    "bundle_signature",
+    "check_bundle",
+    "import_key",
+    "init_key",
+    "key_path",
+    "load_key",
+    "read_key_source",
+    "record_reveal",
+    "save_key",
+    "show_key",
+    "sign",
+    "verify",
+]
