@@ -1,0 +1,624 @@
+"""The visitlog terminal app and its factory :func:`make_app`.
+
+Start-up: the home screen (households of my 微网格) loads in a worker; on a
+laptop without an identity the worker's name is asked once; an empty database
+shows the welcome screen; an unsaved form left by a crash is offered back.
+Long work (sync, roster import, the demo street, the summary) runs in
+``@work(thread=True)`` workers that report back by message, each on its own
+database connection, so the keyboard never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.message import Message
+from textual.screen import Screen
+
+from visitlog.i18n import get_lang, set_lang, t
+from visitlog.model import Outcome, Visit, VisitlogError
+from visitlog.store import Store
+from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
+from visitlog.tui.screens.confirm import ChoiceDialog, ConfirmDialog
+from visitlog.tui.screens.details import HouseholdScreen
+from visitlog.tui.screens.form import FormScreen
+from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.screens.household_form import HouseholdFormScreen
+from visitlog.tui.screens.identity import IdentityDialog
+from visitlog.tui.screens.items import ItemsScreen
+from visitlog.tui.screens.progress import ProgressDialog
+from visitlog.tui.screens.prompt import PromptDialog
+from visitlog.tui.screens.report import ReportDialog
+from visitlog.tui.screens.summary import SummaryScreen
+from visitlog.tui.screens.visit_form import VisitFormScreen
+from visitlog.tui.screens.welcome import WelcomeScreen
+
+#: Households in the demo street loaded from the welcome screen.
+DEMO_HOUSEHOLDS = 2000
+
+
+class VisitlogApp(Localized, App[None]):
+    """The app; build it with :func:`make_app`."""
+
+    CSS_PATH = "visitlog.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "request_quit", "tui.key.quit"),
+        Binding("ctrl+p", "command_palette", "tui.key.palette", show=False, priority=True),
+    ]
+
+    class Progress(Message):
+        """A worker's progress, for the progress dialog."""
+
+        def __init__(self, stage: str, done: int | None, total: int | None):
+            super().__init__()
+            self.stage, self.done, self.total = stage, done, total
+
+    class Finished(Message):
+        """A long operation ended (``error`` set when it failed)."""
+
+        def __init__(self, kind: str, report: dict[str, Any] | None, error: str | None = None):
+            super().__init__()
+            self.kind, self.report, self.error = kind, report, error
+
+    def __init__(self, store: Store, today: dt.date | Callable[[], dt.date] | None = None):
+        super().__init__()
+        self.store = store
+        self._today = today
+        self.unsynced: int | None = None
+        self._progress: ProgressDialog | None = None
+        self._started = False
+        self._welcome_shown = False
+        self.title = t("tui.title")
+
+    # -- basics -----------------------------------------------------------------
+
+    def today(self) -> dt.date:
+        """Today's date (injectable, so tests and snapshots never drift)."""
+        if self._today is None:
+            return dt.date.today()
+        return self._today() if callable(self._today) else self._today
+
+    def my_grid(self) -> str | None:
+        return self.store.get_setting("default_grid")
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Store]:
+        """A second connection to the same database, for a worker thread.
+
+        The app's own connection serialises its users with a lock; a long
+        query or transaction on it would make the UI wait for the lock.
+        """
+        store = Store(self.store.path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def theme_color(self, name: str) -> str:
+        """A colour of the current theme (so text stays readable in light and dark)."""
+        theme = self.current_theme
+        value = getattr(theme, name, None) or theme.primary
+        return str(value)
+
+    @property
+    def home(self) -> HomeScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, HomeScreen):
+                return screen
+        return None
+
+    def home_row(self, household_id: str) -> dict[str, Any] | None:
+        home = self.home
+        return home.row_by_id(household_id) if home else None
+
+    def current_grid(self) -> str:
+        home = self.home
+        return home.grid if home else (self.my_grid() or ALL_GRIDS)
+
+    def set_unsynced(self, count: int | None) -> None:
+        self.unsynced = count
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        parts = []
+        worker = self.store.worker
+        if worker:
+            parts.append(worker)
+        if self.unsynced is not None:
+            parts.append(t("tui.unsynced", n=self.unsynced))
+        self.sub_title = " · ".join(parts)
+
+    def get_default_screen(self) -> Screen:
+        return HomeScreen()
+
+    # -- start-up -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._update_subtitle()
+        if self.store.worker is None:
+            grids = [g["micro_grid"] for g in self.store.micro_grids()]
+            self.push_screen(IdentityDialog(grids), self._identity_given)
+        else:
+            self._after_identity()
+
+    def _identity_given(self, answer: tuple[str, str | None] | None) -> None:
+        if answer is None:
+            return
+        name, grid = answer
+        try:
+            self.store.init_identity(name, grid=grid)
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+        self._update_subtitle()
+        home = self.home
+        if home is not None and grid and home.grid != grid:
+            home.set_grid(grid)
+        self._after_identity()
+
+    def _after_identity(self) -> None:
+        self._started = True
+        home = self.home
+        if home is not None and home.loaded:
+            self.home_loaded(home)
+        self._offer_drafts()
+
+    def home_loaded(self, home: HomeScreen) -> None:
+        """The home screen has rows (or found none): show the welcome screen if empty."""
+        if not self._started:
+            return
+        empty = not home.grids
+        if empty and not self._welcome_shown:
+            self._welcome_shown = True
+            self.push_screen(WelcomeScreen())
+        elif not empty:
+            self._close_welcome()
+
+    def _close_welcome(self) -> None:
+        if isinstance(self.screen, WelcomeScreen):
+            self.pop_screen()
+        self._welcome_shown = False
+
+    def _offer_drafts(self, skip: Iterable[str] = ()) -> None:
+        skipped = set(skip)
+        try:
+            drafts = [d for d in self.store.drafts() if d["id"] not in skipped]
+        except VisitlogError:
+            return
+        if not drafts:
+            return
+        draft = drafts[-1]
+        data = draft["data"]
+        when = (draft.get("updated_at") or "")[:16].replace("T", " ")
+        if draft["kind"] == "visit":
+            what = t("tui.draft.visit", address=data.get("address") or "")
+        else:
+            what = t("tui.draft.household", address=data.get("address") or "")
+
+        def answer(choice: str | None) -> None:
+            if choice == "restore":
+                self._restore_draft(draft)
+            elif choice == "discard":
+                with contextlib.suppress(VisitlogError):
+                    self.store.discard_draft(draft["id"])
+                self._offer_drafts(skipped)
+            else:
+                self._offer_drafts(skipped | {draft["id"]})
+
+        self.push_screen(
+            ChoiceDialog(
+                t("tui.draft.title"),
+                t("tui.draft.body", what=what, when=when),
+                [
+                    ("restore", t("tui.draft.restore")),
+                    ("discard", t("tui.draft.discard")),
+                    ("later", t("tui.draft.later")),
+                ],
+            ),
+            answer,
+        )
+
+    def _restore_draft(self, draft: dict[str, Any]) -> None:
+        data = draft["data"]
+        if draft["kind"] == "visit":
+            household = {
+                "id": data.get("household_id"),
+                "address": data.get("address"),
+                "head": data.get("head"),
+            }
+            self.push_screen(VisitFormScreen(household, draft=data), self._visit_saved)
+        else:
+            self.push_screen(
+                HouseholdFormScreen(self._grid_names(), self.my_grid(), draft=data),
+                self._household_saved,
+            )
+
+    def _grid_names(self) -> list[str]:
+        home = self.home
+        if home is not None and home.grids:
+            return [g["micro_grid"] for g in home.grids]
+        return [g["micro_grid"] for g in self.store.micro_grids()]
+
+    # -- opening screens ----------------------------------------------------------------
+
+    def open_household(self, household_id: str) -> None:
+        self.push_screen(HouseholdScreen(household_id))
+
+    def new_visit(self, household: dict[str, Any]) -> None:
+        """Open the new-visit form (with its draft, if one was left)."""
+        draft = None
+        with contextlib.suppress(VisitlogError):
+            for d in self.store.drafts("visit"):
+                if d["id"] == f"visit:{household['id']}":
+                    draft = d["data"]
+        self.push_screen(VisitFormScreen(household, draft=draft), self._visit_saved)
+
+    def _visit_saved(self, visit: Visit | None) -> None:
+        if visit is None:
+            return
+        self.notify(t("tui.visit.saved", date=visit.visit_date))
+        self.data_changed(visit.household_id)
+        if visit.outcome == Outcome.MOVED.value:
+            self._offer_vacant(visit.household_id)
+
+    def _offer_vacant(self, household_id: str) -> None:
+        def answer(choice: str | None) -> None:
+            if choice == "yes":
+                try:
+                    self.store.update_household(household_id, occupancy="空置")
+                except VisitlogError as exc:
+                    self.notify(str(exc), severity="error")
+                    return
+                self.data_changed(household_id)
+
+        self.push_screen(ConfirmDialog(t("tui.vacant.title"), t("tui.vacant.body")), answer)
+
+    def data_changed(self, household_id: str | None = None) -> None:
+        """Something was written: refresh what is on the screens."""
+        home = self.home
+        if home is not None:
+            home.reload(keep=household_id)
+        for screen in self.screen_stack:
+            if isinstance(screen, HouseholdScreen) and (
+                household_id is None or screen.household_id == household_id
+            ):
+                screen.refresh_data()
+
+    def action_open_items(self) -> None:
+        self.push_screen(ItemsScreen(self.current_grid()))
+
+    def action_open_summary(self) -> None:
+        if optional("visitlog.summary", "compute_summary") is None:
+            self.notify(t("tui.unavailable", feature=t("tui.key.summary")), severity="warning")
+            return
+        self.push_screen(SummaryScreen(self.current_grid()))
+
+    def action_go_home(self) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    def action_focus_search(self) -> None:
+        self.action_go_home()
+        home = self.home
+        if home is not None:
+            home.action_focus_search()
+
+    def action_new_visit(self) -> None:
+        home = self.home
+        if home is not None:
+            self.action_go_home()
+            home.action_new_visit()
+
+    def action_toggle_due(self) -> None:
+        self.action_go_home()
+        home = self.home
+        if home is not None:
+            home.action_toggle_due()
+
+    def action_set_grid(self, grid: str) -> None:
+        self.action_go_home()
+        home = self.home
+        if home is not None:
+            home.set_grid(grid)
+
+    def action_add_household(self) -> None:
+        self.push_screen(
+            HouseholdFormScreen(self._grid_names(), self.my_grid()), self._household_saved
+        )
+
+    def _household_saved(self, household: Any) -> None:
+        if household is None:
+            return
+        self.notify(t("tui.household.saved", address=household.address))
+        self._close_welcome()
+        home = self.home
+        if home is not None:
+            if home.grid not in (ALL_GRIDS, household.micro_grid):
+                home.set_grid(household.micro_grid)
+            home.reload(keep=household.id)
+
+    def action_identity(self) -> None:
+        def given(answer: tuple[str, str | None] | None) -> None:
+            if answer is not None:
+                self._identity_given(answer)
+
+        self.push_screen(
+            IdentityDialog(self._grid_names(), self.store.worker or "", self.my_grid()), given
+        )
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_command_palette(self) -> None:
+        if not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(placeholder=t("tui.palette.placeholder"), id="--command-palette")
+            )
+
+    # -- long work in workers -------------------------------------------------------
+
+    def _start_progress(self, title: str) -> None:
+        self._progress = ProgressDialog(title)
+        self.push_screen(self._progress)
+
+    def _reporter(self, stage_key: str) -> Callable[..., None]:
+        """A progress callback that a worker thread may call as often as it likes."""
+
+        def report(*args: Any) -> None:
+            stage, done, total = t(stage_key), None, None
+            if len(args) >= 3:
+                stage, done, total = str(args[0]), args[1], args[2]
+            elif len(args) == 2:
+                done, total = args
+            self.post_message(self.Progress(stage, done, total))
+
+        return report
+
+    def on_visitlog_app_progress(self, message: Progress) -> None:
+        if self._progress is not None:
+            self._progress.report(message.stage, message.done, message.total)
+
+    def on_visitlog_app_finished(self, message: Finished) -> None:
+        if self._progress is not None:
+            if self._progress.is_attached and self.screen is self._progress:
+                self._progress.dismiss(None)
+            self._progress = None
+        title = t(f"tui.{message.kind}.title")
+        if message.error:
+            self.push_screen(ReportDialog(title, message=message.error, error=True))
+            return
+        report = message.report or {}
+        if message.kind == "demo":
+            self.notify(
+                t(
+                    "tui.demo.done",
+                    **{k: report.get(k, 0) for k in ("households", "visits", "items")},
+                )
+            )
+            self._close_welcome()
+        elif message.kind == "import":
+            lines = [
+                (t(f"tui.import.{k}"), str(report[k]))
+                for k in ("imported", "updated", "unchanged", "rejected")
+                if k in report
+            ]
+            if report.get("rejected") and report.get("rejects_path"):
+                lines.append((t("tui.import.rejects_path"), str(report["rejects_path"])))
+            self.push_screen(ReportDialog(title, lines))
+        elif message.kind == "sync":
+            lines = [
+                (t(f"tui.sync.{k}"), str(report.get(k, 0)))
+                for k in ("sent", "received", "conflicts")
+            ]
+            self.push_screen(ReportDialog(title, lines))
+        self.data_changed()
+
+    def action_load_demo(self) -> None:
+        if self.home is not None and self.home.grids:
+            self.notify(t("tui.demo.not_empty"), severity="warning")
+            return
+        self._start_progress(t("tui.demo.title"))
+        self._run_demo()
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_demo(self) -> None:
+        from visitlog.demo import generate_into
+
+        report = self._reporter("tui.demo.progress")
+        try:
+            with self.reader() as store:
+                counts = generate_into(
+                    store, households=DEMO_HOUSEHOLDS, seed=1, today=self.today(), progress=report
+                )
+        except VisitlogError as exc:
+            self.post_message(self.Finished("demo", None, str(exc)))
+            return
+        self.post_message(self.Finished("demo", dict(counts)))
+
+    def action_import_roster(self) -> None:
+        importer = optional("visitlog.roster", "import_roster")
+        if importer is None:
+            self.notify(t("tui.unavailable", feature=t("tui.key.import")), severity="warning")
+            return
+
+        def check(text: str) -> None:
+            if not Path(text).expanduser().is_file():
+                raise VisitlogError(t("tui.import.no_file", path=text))
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._start_progress(t("tui.import.title"))
+                self._run_import(Path(path).expanduser())
+
+        self.push_screen(
+            PromptDialog(
+                t("tui.import.title"),
+                t("tui.import.prompt"),
+                placeholder="~/花名册.xlsx",
+                check=check,
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_import(self, path: Path) -> None:
+        importer = optional("visitlog.roster", "import_roster")
+        try:
+            with self.reader() as store:
+                report = importer(store, path, progress=self._reporter("tui.import.progress"))
+        except VisitlogError as exc:
+            self.post_message(self.Finished("import", None, str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(self.Finished("import", None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Finished("import", as_dict(report)))
+
+    def action_sync(self) -> None:
+        sync_with = optional("visitlog.sync", "sync_with")
+        if sync_with is None:
+            count = self.unsynced if self.unsynced is not None else "?"
+            self.notify(t("tui.sync.unavailable", n=count), severity="warning")
+            return
+        hub = self.store.get_setting("hub_path")
+        if hub:
+            self._start_sync(hub)
+        else:
+            self.action_set_hub(then_sync=True)
+
+    def action_set_hub(self, then_sync: bool = False) -> None:
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            try:
+                self.store.set_settings(hub_path=path)
+            except VisitlogError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if then_sync:
+                self._start_sync(path)
+
+        self.push_screen(
+            PromptDialog(
+                t("tui.sync.hub_title"),
+                t("tui.sync.hub_prompt"),
+                value=self.store.get_setting("hub_path") or "",
+                placeholder="/media/usb/hub.db",
+            ),
+            chosen,
+        )
+
+    def _start_sync(self, hub: str) -> None:
+        self._start_progress(t("tui.sync.title"))
+        self._run_sync(Path(hub).expanduser())
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_sync(self, hub: Path) -> None:
+        sync_with = optional("visitlog.sync", "sync_with")
+        try:
+            with self.reader() as store:
+                report = sync_with(store, hub, progress=self._reporter("tui.sync.progress"))
+        except VisitlogError as exc:
+            self.post_message(self.Finished("sync", None, str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(self.Finished("sync", None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Finished("sync", as_dict(report)))
+
+    # -- command palette ------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p): every screen and action, and one entry per 微网格."""
+        yield SystemCommand(t("tui.cmd.home"), t("tui.cmd.home_help"), self.action_go_home)
+        yield SystemCommand(t("tui.cmd.search"), t("tui.cmd.search_help"), self.action_focus_search)
+        yield SystemCommand(
+            t("tui.cmd.new_visit"), t("tui.cmd.new_visit_help"), self.action_new_visit
+        )
+        yield SystemCommand(t("tui.cmd.items"), t("tui.cmd.items_help"), self.action_open_items)
+        yield SystemCommand(
+            t("tui.cmd.summary"), t("tui.cmd.summary_help"), self.action_open_summary
+        )
+        yield SystemCommand(t("tui.cmd.due"), t("tui.cmd.due_help"), self.action_toggle_due)
+        yield SystemCommand(t("tui.cmd.sync"), t("tui.cmd.sync_help"), self.action_sync)
+        yield SystemCommand(t("tui.cmd.hub"), t("tui.cmd.hub_help"), self.action_set_hub)
+        yield SystemCommand(
+            t("tui.cmd.import"), t("tui.cmd.import_help"), self.action_import_roster
+        )
+        yield SystemCommand(
+            t("tui.cmd.add_household"), t("tui.cmd.add_household_help"), self.action_add_household
+        )
+        home = self.home
+        if home is not None and home.loaded and not home.grids:
+            yield SystemCommand(t("tui.cmd.demo"), t("tui.cmd.demo_help"), self.action_load_demo)
+        yield SystemCommand(
+            t("tui.cmd.grid_all"), t("tui.cmd.grid_help"), lambda: self.action_set_grid(ALL_GRIDS)
+        )
+        for g in home.grids if home is not None else []:
+            name = g["micro_grid"]
+            yield SystemCommand(
+                t("tui.cmd.grid", grid=name),
+                t("tui.cmd.grid_help"),
+                lambda name=name: self.action_set_grid(name),
+            )
+        conflicts = optional("visitlog.sync", "list_conflicts")
+        if conflicts is not None and optional("visitlog.sync", "restore_conflict") is not None:
+            yield SystemCommand(
+                t("tui.cmd.conflicts"), t("tui.cmd.conflicts_help"), self.action_conflicts
+            )
+        yield SystemCommand(
+            t("dedup.tui.command"), t("dedup.tui.command_help"), self.action_dedup_review
+        )
+        yield SystemCommand(t("tui.cmd.identity"), t("tui.cmd.identity_help"), self.action_identity)
+        yield SystemCommand(t("tui.cmd.theme"), t("tui.cmd.theme_help"), self.action_toggle_dark)
+        yield SystemCommand(t("tui.cmd.keys"), t("tui.cmd.keys_help"), self.action_show_help_panel)
+        yield SystemCommand(t("tui.cmd.quit"), t("tui.cmd.quit_help"), self.action_quit)
+
+    def action_request_quit(self) -> None:
+        """``q``: quit, except from a form (a stray q must not close it; ctrl+q still does)."""
+        if isinstance(self.screen, FormScreen):
+            self.notify(t("tui.quit_in_form"), severity="warning")
+            return
+        self.exit()
+
+    def action_show_help_panel(self) -> None:
+        with contextlib.suppress(Exception):
+            super().action_show_help_panel()  # type: ignore[misc]
+
+    def action_conflicts(self) -> None:
+        from visitlog.tui.screens.conflicts import ConflictsScreen
+
+        self.push_screen(ConflictsScreen())
+
+    def action_dedup_review(self) -> None:
+        from visitlog.tui.screens.dedup_review import DedupReviewScreen
+
+        self.push_screen(DedupReviewScreen())
+
+
+def make_app(
+    store: Store,
+    lang: str | None = None,
+    today: dt.date | Callable[[], dt.date] | None = None,
+) -> VisitlogApp:
+    """Build the terminal app over *store*.
+
+    Args:
+        store: the open database.
+        lang: "zh" or "en"; None keeps the language already chosen (``--lang``
+            or ``VISITLOG_LANG``).
+        today: the date the app treats as today (a date or a callable);
+            default the real date.  Tests pass a fixed one.
+    """
+    if lang is not None:
+        set_lang(lang)
+    else:
+        set_lang(get_lang())
+    return VisitlogApp(store, today=today)

@@ -1,0 +1,130 @@
+"""Small helpers shared by the screens: translated key bindings, labels, bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import replace
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.binding import BindingsMap
+from textual.dom import DOMNode
+
+from visitlog.i18n import get_lang, t
+from visitlog.model import ChoiceEnum, ValidationError
+
+#: Select value meaning "every 微网格".
+ALL_GRIDS = "\x00all"
+
+
+def localize_bindings(node: DOMNode) -> None:
+    """Translate the descriptions of *node*'s key bindings with :func:`t`.
+
+    Textual merges ``BINDINGS`` when a class is created, which may be before
+    the language was chosen; so classes write i18n keys as descriptions and
+    every instance translates its own copy here, in the language of the day.
+    """
+    keys = {
+        key: [replace(b, description=t(b.description)) if b.description else b for b in bindings]
+        for key, bindings in node._bindings.key_to_bindings.items()
+    }
+    node._bindings = BindingsMap.from_keys(keys)
+
+
+class Localized:
+    """Mixin for screens and apps whose BINDINGS descriptions are i18n keys."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        localize_bindings(self)  # type: ignore[arg-type]
+
+
+def enum_label(value: str | ChoiceEnum | None, enum_cls: type[ChoiceEnum] | None = None) -> str:
+    """An enumeration value as the worker reads it: Chinese, or its alias in English."""
+    if value is None or value == "":
+        return ""
+    if get_lang() == "zh":
+        return str(value)
+    if enum_cls is not None:
+        try:
+            return enum_cls.parse(value).alias
+        except ValidationError:
+            return str(value)
+    return str(value)
+
+
+def enum_options(enum_cls: type[ChoiceEnum]) -> list[tuple[str, str]]:
+    """``(label, stored value)`` pairs for a Select of *enum_cls*."""
+    return [(enum_label(m.value, enum_cls), m.value) for m in enum_cls]
+
+
+def clip(text: str, width: int) -> str:
+    """Cut *text* to *width* terminal cells (CJK counts 2), marking the cut with …."""
+    if cell_len(text) <= width:
+        return text
+    out = Text(text)
+    out.truncate(width, overflow="ellipsis")
+    return out.plain
+
+
+def pct(value: float | None) -> str:
+    """A rate as a percentage; ``—`` when there was nothing to divide."""
+    if value is None:
+        return "—"
+    ratio = value if value <= 1 else value / 100
+    return f"{ratio * 100:.1f}%"
+
+
+def bar(value: float | None, width: int = 20, style: str = "", empty_style: str = "") -> Text:
+    """A drawn bar (█ and ░) for a rate between 0 and 1 (or a percentage)."""
+    ratio = 0.0 if value is None else (value if value <= 1 else value / 100)
+    ratio = max(0.0, min(1.0, ratio))
+    filled = round(ratio * width)
+    out = Text()
+    out.append("█" * filled, style=style)
+    out.append("░" * (width - filled), style=empty_style)
+    return out
+
+
+def optional(module: str, name: str) -> Any | None:
+    """``module.name`` if that module is installed yet, else None.
+
+    Some features (summary, sync, roster import) live in core modules that may
+    not exist in this build; the screens then say so instead of crashing.
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    return getattr(mod, name, None)
+
+
+def as_dict(report: Any) -> dict[str, Any]:
+    """A core module's report as a dict (``to_json()``, a dataclass, or a dict)."""
+    if report is None:
+        return {}
+    if isinstance(report, dict):
+        return report
+    to_json = getattr(report, "to_json", None)
+    if callable(to_json):
+        data = to_json()
+        if isinstance(data, str):
+            import json
+
+            data = json.loads(data)
+        return dict(data)
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(report) and not isinstance(report, type):
+        return asdict(report)
+    return dict(getattr(report, "__dict__", {}))
+
+
+def short_date(value: str | None) -> str:
+    return value or "—"
+
+
+def is_overdue(deadline: str | None, today: dt.date) -> bool:
+    return bool(deadline) and str(deadline) < today.isoformat()

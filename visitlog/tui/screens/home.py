@@ -1,0 +1,321 @@
+"""Home: the households of my 微网格, searchable as you type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, Static
+from textual.worker import get_current_worker
+
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.tui.common import ALL_GRIDS, Localized
+from visitlog.tui.search import HouseholdIndex, SearchResult
+from visitlog.tui.widgets.household_table import HouseholdTable
+
+if TYPE_CHECKING:
+    from visitlog.tui.app import VisitlogApp
+
+
+class HomeScreen(Localized, Screen[None]):
+    """The households table with a grid switcher, a still-due toggle and the search box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "tui.key.search", key_display="/"),
+        Binding("enter", "open_household", "tui.key.details"),
+        Binding("n", "new_visit", "tui.key.new_visit"),
+        Binding("i", "app.open_items", "tui.key.items"),
+        Binding("s", "app.open_summary", "tui.key.summary"),
+        Binding("y", "app.sync", "tui.key.sync"),
+        Binding("u", "toggle_due", "tui.key.due"),
+        Binding("escape", "clear_search", "tui.key.clear", show=False),
+    ]
+
+    class Loaded(Message):
+        """Rows of one grid came back from the loader worker."""
+
+        def __init__(
+            self,
+            generation: int,
+            grid: str,
+            rows: list[dict[str, Any]],
+            grids: list[dict[str, Any]],
+            unsynced: int | None,
+            keep: str | None,
+        ):
+            super().__init__()
+            self.generation, self.grid, self.rows = generation, grid, rows
+            self.grids, self.unsynced, self.keep = grids, unsynced, keep
+
+    class Indexed(Message):
+        """Search keys of the loaded rows are ready."""
+
+        def __init__(self, generation: int, index: HouseholdIndex):
+            super().__init__()
+            self.generation, self.index = generation, index
+
+    class Near(Message):
+        """Near matches for a query, computed off the UI thread."""
+
+        def __init__(self, query_id: int, indices: list[int]):
+            super().__init__()
+            self.query_id, self.indices = query_id, indices
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grid: str = ALL_GRIDS
+        self.rows: list[dict[str, Any]] = []
+        self.grids: list[dict[str, Any]] = []
+        self.index: HouseholdIndex | None = None
+        self.loaded = False
+        self.result = SearchResult()
+        self._generation = 0
+        self._query_id = 0
+        self._setting_grid = False
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._pending_keep: str | None = None
+
+    @property
+    def vapp(self) -> VisitlogApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="toolbar"):
+            yield Select([], prompt=t("tui.grid.all"), id="grid", compact=True)
+            yield Checkbox(t("tui.due_toggle"), id="due", compact=True)
+            yield Input(placeholder=t("tui.search.placeholder"), id="search", compact=True)
+        yield Static(t("tui.loading"), id="status")
+        yield HouseholdTable(id="households")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.grid = self.vapp.my_grid() or ALL_GRIDS
+        self.query_one(HouseholdTable).focus()
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------
+
+    def reload(self, keep: str | None = None) -> None:
+        """Load the rows of the current grid again (after a change), in a worker."""
+        self._generation += 1
+        self._load(self._generation, self.grid, keep)
+
+    @work(thread=True, exclusive=True, group="home-load")
+    def _load(self, generation: int, grid: str, keep: str | None) -> None:
+        app = self.vapp
+        worker = get_current_worker()
+        try:
+            with app.reader() as store:
+                grids = store.micro_grids()
+                rows = store.household_overview(
+                    grid=None if grid == ALL_GRIDS else grid, year=app.today().year
+                )
+                unsynced = None if worker.is_cancelled else store.unsynced_count()
+        except VisitlogError as exc:
+            app.call_from_thread(app.notify, str(exc), severity="error")
+            return
+        if worker.is_cancelled:
+            return
+        self.post_message(self.Loaded(generation, grid, rows, grids, unsynced, keep))
+        index = HouseholdIndex(rows, previous=self.index)
+        if not worker.is_cancelled:
+            self.post_message(self.Indexed(generation, index))
+
+    def on_home_screen_loaded(self, message: Loaded) -> None:
+        if message.generation != self._generation:
+            return
+        self.rows = message.rows
+        self._by_id = {r["id"]: r for r in self.rows}
+        self.grids = message.grids
+        self.loaded = True
+        self._pending_keep = message.keep
+        self._fill_grid_select()
+        if message.unsynced is not None:
+            self.vapp.set_unsynced(message.unsynced)
+        # Until the search keys are ready, an unfiltered table can already be
+        # shown; a filtered one keeps its old rows a moment longer.
+        if not self._query() and not self._due():
+            n = len(self.rows)
+            self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=message.keep)
+        self.vapp.home_loaded(self)
+
+    def on_home_screen_indexed(self, message: Indexed) -> None:
+        if message.generation != self._generation:
+            return
+        self.index = message.index
+        self.apply_filter(keep=self._pending_keep or self.table.current_id())
+        self._pending_keep = None
+
+    def _fill_grid_select(self) -> None:
+        select = self.query_one("#grid", Select)
+        names = [g["micro_grid"] for g in self.grids]
+        options = [(t("tui.grid.all"), ALL_GRIDS)] + [
+            (t("tui.grid.option", grid=g["micro_grid"], n=g["households"]), g["micro_grid"])
+            for g in self.grids
+        ]
+        self._setting_grid = True
+        select.set_options(options)
+        select.value = self.grid if self.grid in names else ALL_GRIDS
+        self.call_after_refresh(self._grid_set)
+
+    def _grid_set(self) -> None:
+        self._setting_grid = False
+
+    # -- filtering ------------------------------------------------------------------
+
+    def _query(self) -> str:
+        return self.query_one("#search", Input).value
+
+    def _due(self) -> bool:
+        return self.query_one("#due", Checkbox).value
+
+    def apply_filter(self, keep: str | None = None) -> None:
+        """Filter the rows by the search box and the still-due toggle."""
+        if self.index is None:
+            return
+        self._query_id += 1
+        result = self.index.search(
+            self._query(), still_due=self._due(), near_limit=HouseholdTable.PAGE
+        )
+        self._show(result, self.index.rows, keep=keep)
+        if result.near_pending:
+            self._near(self._query_id, self.index, result, self._due())
+
+    @work(thread=True, exclusive=True, group="home-near")
+    def _near(self, query_id: int, index: HouseholdIndex, result: SearchResult, due: bool) -> None:
+        worker = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled or query_id != self._query_id
+
+        indices = index.near(result, due, HouseholdTable.PAGE, cancelled=cancelled)
+        if not cancelled() and indices:
+            self.post_message(self.Near(query_id, indices))
+
+    def on_home_screen_near(self, message: Near) -> None:
+        if message.query_id != self._query_id or self.index is None:
+            return
+        result = self.result
+        result.indices = result.indices[: result.exact] + message.indices
+        self._show(result, self.index.rows, keep=self.table.current_id())
+
+    def _show(
+        self, result: SearchResult, rows: list[dict[str, Any]], keep: str | None = None
+    ) -> None:
+        self.result = result
+        self.table.show(rows, result.indices, result.exact, keep=keep)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        result = self.result
+        near = len(result.indices) - result.exact
+        parts = []
+        if not self.rows:
+            parts.append(
+                t("tui.status.empty_grid") if self.grid != ALL_GRIDS else t("tui.status.empty")
+            )
+        elif result.query:
+            parts.append(t("tui.status.found", n=result.exact, total=result.total))
+            if near:
+                parts.append(t("tui.status.near", n=near))
+        else:
+            parts.append(t("tui.status.all", total=result.total))
+        shown = self.table.loaded
+        if shown < len(result.indices):
+            parts.append(t("tui.status.showing", n=shown, total=len(result.indices)))
+        self.query_one("#status", Static).update("  ".join(parts))
+
+    @property
+    def table(self) -> HouseholdTable:
+        return self.query_one(HouseholdTable)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.apply_filter()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        table = self.table
+        table.focus()
+        if table.row_count:
+            table.move_cursor(row=0)
+
+    @on(Checkbox.Changed, "#due")
+    def _due_changed(self) -> None:
+        self.apply_filter(keep=self.table.current_id())
+
+    @on(Select.Changed, "#grid")
+    def _grid_changed(self, event: Select.Changed) -> None:
+        if self._setting_grid or event.value is Select.NULL:
+            return
+        value = str(event.value)
+        if value != self.grid:
+            self.set_grid(value)
+
+    def set_grid(self, grid: str) -> None:
+        """Show another 微网格 (or :data:`ALL_GRIDS`)."""
+        self.grid = grid
+        self._setting_grid = True
+        select = self.query_one("#grid", Select)
+        if any(value == grid for _, value in select._options):
+            select.value = grid
+        self.call_after_refresh(self._grid_set)
+        self.index = None
+        self.rows = []
+        self._by_id = {}
+        self.loaded = False
+        self.query_one("#status", Static).update(t("tui.loading"))
+        self._show(SearchResult(), [])
+        self.query_one("#status", Static).update(t("tui.loading"))
+        self.reload()
+
+    @on(DataTable.RowHighlighted, "#households")
+    def _highlighted(self) -> None:
+        self._update_status()
+
+    @on(DataTable.RowSelected, "#households")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_household()
+
+    # -- actions --------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        had_text = bool(search.value)
+        search.value = ""
+        self.table.focus()
+        if had_text:
+            self.apply_filter()
+
+    def action_toggle_due(self) -> None:
+        box = self.query_one("#due", Checkbox)
+        box.value = not box.value
+
+    def action_open_household(self) -> None:
+        row = self.table.current_row()
+        if row is None:
+            self.notify(t("tui.no_household"), severity="warning")
+            return
+        self.vapp.open_household(row["id"])
+
+    def action_new_visit(self) -> None:
+        row = self.table.current_row()
+        if row is None:
+            self.notify(t("tui.no_household"), severity="warning")
+            return
+        self.vapp.new_visit(row)
+
+    def row_by_id(self, household_id: str) -> dict[str, Any] | None:
+        """The loaded row of a household, if it is in the current grid."""
+        return self._by_id.get(household_id)

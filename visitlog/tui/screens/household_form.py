@@ -1,0 +1,141 @@
+"""Add one household by hand (the welcome screen and the command palette)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Header, Input, Label, Select, Static
+
+from visitlog.address import normalize_phone
+from visitlog.i18n import t
+from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
+from visitlog.tui.common import enum_options
+from visitlog.tui.screens.form import FormScreen
+
+TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
+
+
+def _check_phone(value: str) -> None:
+    if value and normalize_phone(value) is None:
+        raise ValidationError(t("err.phone", value=value))
+
+
+class HouseholdFormScreen(FormScreen):
+    """Dismisses with the stored :class:`Household`.
+
+    Args:
+        grids: existing 微网格 names, offered as completions.
+        grid: the 微网格 filled in to start with (my grid).
+        draft: values of an unsaved form to restore.
+    """
+
+    DRAFT_KIND = "household"
+
+    def __init__(
+        self, grids: list[str], grid: str | None = None, draft: dict[str, Any] | None = None
+    ):
+        super().__init__(draft)
+        self._grids = grids
+        self._grid = grid or ""
+
+    @property
+    def draft_id(self) -> str:
+        return "household:new"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("tui.household.title"), id="form-title")
+        with VerticalScroll(id="form"):
+            suggest = SuggestFromList(self._grids) if self._grids else None
+            fields: list[tuple[str, str, Any]] = [
+                ("address", t("tui.col.address") + " *", {"placeholder": "曹杨一村12号301室"}),
+                (
+                    "micro_grid",
+                    t("tui.household.grid") + " *",
+                    {"value": self._grid, "suggester": suggest},
+                ),
+                ("community", t("tui.details.community"), {}),
+                ("head", t("tui.col.head"), {}),
+                ("phone", t("tui.details.phone"), {}),
+                ("members", t("tui.details.members"), {"restrict": r"[0-9]*", "max_length": 2}),
+            ]
+            for name, label, kwargs in fields:
+                with Horizontal(classes="row"):
+                    yield Label(label, classes="field-label wide")
+                    yield Input(id=name, compact=True, **kwargs)
+                yield Static("", id=f"err-{name}", classes="error")
+            with Horizontal(classes="row"):
+                yield Label(t("tui.details.occupancy"), classes="field-label wide")
+                yield Select(
+                    enum_options(Occupancy),
+                    value=Occupancy.OWNER.value,
+                    allow_blank=False,
+                    id="occupancy",
+                    compact=True,
+                    classes="occupancy",
+                )
+            with Horizontal(classes="row"):
+                yield Label(t("tui.col.tags"), classes="field-label wide")
+                yield Input(
+                    id="tags", compact=True, placeholder=t("tui.household.tags_placeholder")
+                )
+            yield Static("", id="err-tags", classes="error")
+            with Horizontal(classes="row"):
+                yield Label(t("tui.details.note"), classes="field-label wide")
+                yield Input(id="note", compact=True)
+            yield Static("", id="err-form", classes="error")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#address", Input).focus()
+
+    def collect(self) -> dict[str, Any]:
+        data = {name: self.query_one(f"#{name}", Input).value.strip() for name in TEXT_FIELDS}
+        data["occupancy"] = str(self.query_one("#occupancy", Select).value)
+        return data
+
+    def fill(self, data: dict[str, Any]) -> None:
+        for name in TEXT_FIELDS:
+            if name in data:
+                self.query_one(f"#{name}", Input).value = data[name] or ""
+        if data.get("occupancy"):
+            self.query_one("#occupancy", Select).value = data["occupancy"]
+
+    def save(self) -> Household | None:
+        data = self.collect()
+        ok = True
+        checks = {
+            "address": lambda v: require_text(v, "address", 200),
+            "micro_grid": lambda v: require_text(v, "micro_grid", 60),
+            "phone": _check_phone,
+            "tags": parse_tags,
+        }
+        for name, check in checks.items():
+            try:
+                check(data[name])
+            except ValidationError as exc:
+                self.field_error(name, str(exc))
+                ok = False
+        if not ok:
+            return None
+        household = Household(
+            address=data["address"],
+            micro_grid=data["micro_grid"],
+            community=data["community"] or None,
+            head=data["head"] or None,
+            phone=data["phone"] or None,
+            members=data["members"] or None,
+            occupancy=data["occupancy"],
+            tags=parse_tags(data["tags"]),
+            note=data["note"] or None,
+        )
+        try:
+            household = household.validated()
+        except ValidationError as exc:
+            self.field_error("form", str(exc))
+            return None
+        return self.vapp.store.add_household(household)

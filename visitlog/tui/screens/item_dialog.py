@@ -1,0 +1,126 @@
+"""Change one item's status, with a resolution note and the resident's satisfaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from visitlog.i18n import t
+from visitlog.model import Category, Item, Kind, Satisfaction, Status, VisitlogError
+from visitlog.tui.common import Localized, enum_label, enum_options
+
+if TYPE_CHECKING:
+    from visitlog.tui.app import VisitlogApp
+
+#: The statuses a worker moves an item to from this dialog.
+TARGETS = (Status.DOING, Status.DONE, Status.FED_BACK, Status.UNSOLVABLE)
+
+
+class ItemDialog(Localized, ModalScreen[Item | None]):
+    """Dismisses with the updated item, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "tui.key.save", priority=True),
+        Binding("escape", "cancel", "tui.key.cancel"),
+    ]
+
+    def __init__(self, item: Item, address: str = ""):
+        super().__init__()
+        self.item = item
+        self.address = address
+
+    @property
+    def vapp(self) -> VisitlogApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        item = self.item
+        # Suggest the next step: 待办 → 办理中, 办理中 → 已办结.
+        default = Status.DOING.value if item.status == Status.TODO.value else Status.DONE.value
+        with Vertical(classes="dialog", id="item-dialog"):
+            yield Static(t("tui.item_dialog.title"), classes="dialog-title")
+            head = f"{enum_label(item.kind, Kind)} · {enum_label(item.category, Category)}"
+            yield Static(
+                Text.assemble((head, "bold"), "  ", item.description), classes="dialog-body"
+            )
+            if self.address:
+                yield Static(self.address, classes="hint")
+            with Horizontal(classes="row"):
+                yield Label(t("tui.item_dialog.status"), classes="field-label wide")
+                yield Select(
+                    [(enum_label(s.value, Status), s.value) for s in TARGETS],
+                    value=default,
+                    allow_blank=False,
+                    id="status",
+                    compact=True,
+                )
+            yield Static("", id="err-status", classes="error")
+            with Horizontal(classes="row"):
+                yield Label(t("tui.item_dialog.note"), classes="field-label wide")
+                yield Input(
+                    item.resolution or "",
+                    id="note",
+                    compact=True,
+                    placeholder=t("tui.item_dialog.note_placeholder"),
+                )
+            yield Static("", id="err-note", classes="error")
+            with Horizontal(classes="row"):
+                yield Label(t("tui.item_dialog.satisfaction"), classes="field-label wide")
+                yield Select(
+                    enum_options(Satisfaction),
+                    value=item.satisfaction or Select.NULL,
+                    prompt=t("tui.item_dialog.not_asked"),
+                    id="satisfaction",
+                    compact=True,
+                )
+            yield Static("", id="err-satisfaction", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(t("tui.save"), id="save", variant="primary")
+                yield Button(t("tui.cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#status", Select).focus()
+
+    def _error(self, name: str, message: str) -> None:
+        error = self.query_one(f"#err-{name}", Static)
+        error.update(message)
+        error.add_class("-shown")
+
+    def action_save(self) -> None:
+        for error in self.query(".error"):
+            error.remove_class("-shown")
+        status = str(self.query_one("#status", Select).value)
+        note = self.query_one("#note", Input).value.strip()
+        sat = self.query_one("#satisfaction", Select).value
+        if status == Status.UNSOLVABLE.value and not note:
+            self._error("note", t("tui.item_dialog.note_required"))
+            self.query_one("#note", Input).focus()
+            return
+        try:
+            updated = self.vapp.store.update_item(
+                self.item.id or "",
+                status=status,
+                note=note if note != (self.item.resolution or "") else None,
+                satisfaction=None if sat is Select.NULL else str(sat),
+                today=self.vapp.today(),
+            )
+        except VisitlogError as exc:
+            self._error("status", str(exc))
+            return
+        self.dismiss(updated)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()

@@ -1,0 +1,193 @@
+"""Open items of my 微网格, overdue first, and moving them along."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, Select, Static
+from textual.widgets.data_table import ColumnKey
+
+from visitlog.i18n import t
+from visitlog.model import Category, Item, Kind, Status, VisitlogError
+from visitlog.tui.common import ALL_GRIDS, Localized, enum_label, enum_options, is_overdue
+from visitlog.tui.screens.item_dialog import ItemDialog
+
+if TYPE_CHECKING:
+    from visitlog.tui.app import VisitlogApp
+
+
+class ItemsScreen(Localized, Screen[None]):
+    """A table of open items; ``enter`` changes the highlighted item's status.
+
+    Args:
+        grid: the 微网格 to show (:data:`ALL_GRIDS` for all).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "tui.key.back"),
+        Binding("enter", "edit_item", "tui.key.handle"),
+        Binding("k", "focus_kind", "tui.key.kind"),
+        Binding("c", "focus_category", "tui.key.category"),
+    ]
+
+    def __init__(self, grid: str):
+        super().__init__()
+        self.grid = grid
+        self.items: list[Item] = []
+        self._addresses: dict[str, str] = {}
+
+    @property
+    def vapp(self) -> VisitlogApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="toolbar"):
+            yield Label(t("tui.items.kind"), classes="field-label")
+            yield Select(enum_options(Kind), prompt=t("tui.items.all"), id="kind", compact=True)
+            yield Label(t("tui.items.category"), classes="field-label")
+            yield Select(
+                enum_options(Category), prompt=t("tui.items.all"), id="category", compact=True
+            )
+        yield Static("", id="status")
+        table: DataTable = DataTable(id="items", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, width in (
+            ("tui.items.col.deadline", 12),
+            ("tui.items.col.kind", 6),
+            ("tui.items.col.category", 12),
+            ("tui.items.col.description", None),
+            ("tui.col.address", 20),
+            ("tui.items.col.status", 8),
+        ):
+            table.add_column(t(key), width=width, key=key)
+        table.focus()
+        self.refresh_data()
+
+    def on_resize(self) -> None:
+        # The description takes what the other columns leave.
+        table = self.query_one(DataTable)
+        width = self.size.width
+        if width:
+            col = table.columns.get(ColumnKey("tui.items.col.description"))
+            if col is not None:
+                col.width = max(12, width - (12 + 6 + 12 + 20 + 8) - 2 * 6 - 2)
+                col.auto_width = False
+                table.refresh()
+
+    def _address(self, household_id: str | None) -> str:
+        if not household_id:
+            return ""
+        if household_id not in self._addresses:
+            row = self.vapp.home_row(household_id)
+            if row is not None:
+                self._addresses[household_id] = row.get("address") or ""
+            else:
+                try:
+                    self._addresses[household_id] = self.vapp.store.get_household(
+                        household_id
+                    ).address
+                except VisitlogError:
+                    self._addresses[household_id] = ""
+        return self._addresses[household_id]
+
+    def refresh_data(self, keep: str | None = None) -> None:
+        """Read the open items again (a grid has a few hundred at most)."""
+        kind = self.query_one("#kind", Select).value
+        category = self.query_one("#category", Select).value
+        try:
+            self.items = self.vapp.store.list_items(
+                open_only=True,
+                kind=None if kind is Select.NULL else str(kind),
+                category=None if category is Select.NULL else str(category),
+                grid=None if self.grid == ALL_GRIDS else self.grid,
+                today=self.vapp.today(),
+            )
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        today = self.vapp.today()
+        error = self.vapp.theme_color("error")
+        table = self.query_one(DataTable)
+        table.clear()
+        overdue = 0
+        for item in self.items:
+            late = is_overdue(item.deadline, today)
+            overdue += late
+            style = f"bold {error}" if late else ""
+            deadline = (("⚠ " if late else "") + item.deadline) if item.deadline else "—"
+            cells: list[Any] = [
+                Text(deadline, style=style),
+                Text(enum_label(item.kind, Kind), style=style),
+                Text(
+                    enum_label(item.category, Category),
+                    style=style,
+                    no_wrap=True,
+                    overflow="ellipsis",
+                ),
+                Text(item.description, style=style, no_wrap=True, overflow="ellipsis"),
+                Text(self._address(item.household_id), no_wrap=True, overflow="ellipsis"),
+                Text(
+                    enum_label(item.status, Status),
+                    style="bold" if item.status == Status.DOING.value else "",
+                ),
+            ]
+            table.add_row(*cells, key=item.id)
+        if keep is not None:
+            for pos, item in enumerate(self.items):
+                if item.id == keep:
+                    table.move_cursor(row=pos)
+                    break
+        grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
+        self.query_one("#status", Static).update(
+            t("tui.items.status", grid=grid, n=len(self.items), overdue=overdue)
+        )
+
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        self.refresh_data()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_edit_item()
+
+    def action_focus_kind(self) -> None:
+        self.query_one("#kind", Select).focus()
+
+    def action_focus_category(self) -> None:
+        self.query_one("#category", Select).focus()
+
+    def current_item(self) -> Item | None:
+        table = self.query_one(DataTable)
+        if not table.row_count or not 0 <= table.cursor_row < len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    def action_edit_item(self) -> None:
+        item = self.current_item()
+        if item is None:
+            self.notify(t("tui.items.none_selected"), severity="warning")
+            return
+
+        def done(updated: Item | None) -> None:
+            if updated is not None:
+                self.notify(t("tui.items.updated", status=enum_label(updated.status, Status)))
+                self.vapp.data_changed(updated.household_id)
+                pos = self.query_one(DataTable).cursor_row
+                self.refresh_data()
+                table = self.query_one(DataTable)
+                if table.row_count:
+                    table.move_cursor(row=min(pos, table.row_count - 1))
+
+        self.app.push_screen(ItemDialog(item, self._address(item.household_id)), done)

@@ -1,0 +1,170 @@
+"""The households table of the home screen, filled one page at a time.
+
+A district has 50,000 households; a DataTable holding all of them takes
+seconds to build.  This table only ever holds the rows the worker can see
+plus a page of slack: the first :attr:`HouseholdTable.PAGE` matches, and the
+next page whenever the cursor comes near the bottom.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import DataTable
+
+from visitlog.i18n import t
+from visitlog.model import Tag
+from visitlog.tui.common import enum_label
+
+#: (i18n key of the header, minimum width in cells)
+COLUMNS = (
+    ("tui.col.address", 20),
+    ("tui.col.head", 8),
+    ("tui.col.tags", 12),
+    ("tui.col.last_visit", 10),
+    ("tui.col.visited", 4),
+    ("tui.col.open_items", 4),
+)
+
+
+class HouseholdTable(DataTable):
+    """Rows of ``Store.household_overview`` dicts, shown a page at a time."""
+
+    PAGE = 200
+    #: Load the next page when the cursor is this close to the last loaded row.
+    SLACK = 10
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._rows: list[dict[str, Any]] = []
+        self._order: list[int] = []
+        self._exact = 0
+        self._loaded = 0
+        self._year = dt.date.today().year
+        self._columns_made_for = -1
+
+    # -- columns ---------------------------------------------------------------
+
+    def _make_columns(self, width: int) -> None:
+        """Size the address column to what is left of *width* (CJK is 2 cells)."""
+        labels = [t(key) for key, _ in COLUMNS]
+        widths = [
+            max(cell_len(label), low) for label, (_, low) in zip(labels, COLUMNS, strict=True)
+        ]
+        # Each column has one cell of padding either side; keep 2 for the scrollbar.
+        others = sum(widths[1:]) + 2 * len(widths) + 2
+        widths[0] = max(widths[0], width - others)
+        self.clear(columns=True)
+        for label, w in zip(labels, widths, strict=True):
+            self.add_column(label, width=w)
+        self._columns_made_for = width
+
+    def on_resize(self) -> None:
+        if self.size.width and self.size.width != self._columns_made_for:
+            self._make_columns(self.size.width)
+            self._refill(keep=self.current_id())
+
+    # -- rows ------------------------------------------------------------------
+
+    def show(
+        self,
+        rows: list[dict[str, Any]],
+        order: list[int],
+        exact: int | None = None,
+        keep: str | None = None,
+        year: int | None = None,
+    ) -> None:
+        """Show ``rows[i] for i in order``: the first page now, more on demand.
+
+        Args:
+            rows: all loaded rows.
+            order: which of them match, in display order.
+            exact: how many of ``order`` are exact matches (the rest are
+                near matches, shown dimmed); default all.
+            keep: id of a household to keep the cursor on, if still shown.
+            year: the year "visited this year" refers to.
+        """
+        self._rows, self._order = rows, order
+        self._exact = len(order) if exact is None else exact
+        if year is not None:
+            self._year = year
+        self._refill(keep)
+
+    def _refill(self, keep: str | None = None) -> None:
+        if self._columns_made_for < 0:
+            if not self.size.width:
+                return  # on_resize fills it once the table has a size
+            self._make_columns(self.size.width)
+        self.clear()
+        self._loaded = 0
+        target = None
+        if keep:
+            target = next(
+                (pos for pos, i in enumerate(self._order) if self._rows[i].get("id") == keep),
+                None,
+            )
+        need = self.PAGE if target is None else max(self.PAGE, target + self.SLACK + 1)
+        self._load_more(need)
+        if target is not None:
+            self.move_cursor(row=target, animate=False, scroll=True)
+
+    def _load_more(self, count: int) -> None:
+        end = min(len(self._order), self._loaded + count)
+        batch = []
+        for pos in range(self._loaded, end):
+            row = self._rows[self._order[pos]]
+            batch.append((self._cells(row, near=pos >= self._exact), row["id"]))
+        for cells, key in batch:
+            self.add_row(*cells, key=key)
+        self._loaded = end
+
+    def _cells(self, row: dict[str, Any], near: bool) -> list[Text]:
+        dim = "dim italic" if near else ""
+        tags = row.get("tags") or []
+        tag_text = enum_label(tags[0], Tag) if tags else ""
+        if len(tags) > 1:
+            tag_text += f"+{len(tags) - 1}"
+        visited = bool(row.get("visited_this_year"))
+        open_items = int(row.get("open_items") or 0)
+        return [
+            Text(row.get("address") or "", style=dim, no_wrap=True, overflow="ellipsis"),
+            Text(row.get("head") or "", style=dim, no_wrap=True, overflow="ellipsis"),
+            Text(tag_text, style="dim" if near else "", no_wrap=True, overflow="ellipsis"),
+            Text(row.get("last_visit") or "—", style=dim),
+            Text("✓" if visited else "✗", style="bold" if visited else "dim", justify="center"),
+            Text(str(open_items) if open_items else "", style="bold", justify="right"),
+        ]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self._loaded < len(self._order) and event.cursor_row >= self._loaded - self.SLACK:
+            self._load_more(self.PAGE)
+
+    # -- queries -----------------------------------------------------------------
+
+    @property
+    def loaded(self) -> int:
+        """Rows currently built into the table."""
+        return self._loaded
+
+    @property
+    def matches(self) -> int:
+        """Rows the current filter matches (loaded or not)."""
+        return len(self._order)
+
+    def current_id(self) -> str | None:
+        """Id of the household under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return key.value
+
+    def current_row(self) -> dict[str, Any] | None:
+        if not self.row_count or not 0 <= self.cursor_row < self._loaded:
+            return None
+        return self._rows[self._order[self.cursor_row]]
