@@ -1,0 +1,319 @@
+"""Every output format parsed back: values, layout, and no unmasked personal data."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from rich.cells import cell_len
+from rich.console import Console
+from rich.table import Table
+
+from visitlog.demo import WORKER_NAMES
+from visitlog.i18n import set_lang
+from visitlog.privacy import mask_name, mask_phone
+from visitlog.render import render_csv, render_html, render_md, render_table, render_xlsx
+from visitlog.store import Store
+from visitlog.summary import compute_summary
+
+FROM, TO = dt.date(2026, 1, 1), dt.date(2026, 10, 31)
+#: The demo street's "today" (as in conftest.py).
+DEMO_TODAY = dt.date(2026, 11, 27)
+PERIOD = ("--from", FROM.isoformat(), "--to", TO.isoformat())
+
+
+@pytest.fixture
+def summary(demo_store: Store):
+    return compute_summary(demo_store, date_from=FROM, date_to=TO, today=DEMO_TODAY, details=True)
+
+
+# -- personal data ---------------------------------------------------------------------
+
+
+def personal_data(store: Store) -> tuple[list[str], list[str]]:
+    """Heads and phones of the demo street that must never appear unmasked.
+
+    Heads that also occur in text that is not personal (a worker's name, an
+    address, a description) are left out, or the check would fail on them.
+    """
+    rows = store.query("SELECT head, phone FROM households")
+    public = " ".join(
+        [
+            *WORKER_NAMES,
+            *(r["address"] for r in store.query("SELECT address FROM households")),
+            *(r["description"] for r in store.query("SELECT description FROM items")),
+            *(r["micro_grid"] for r in store.query("SELECT micro_grid FROM households")),
+        ]
+    )
+    heads = sorted({r["head"] for r in rows if r["head"] and r["head"] not in public})
+    phones = sorted({r["phone"] for r in rows if r["phone"]})
+    assert len(heads) > 100 and len(phones) > 100  # the check below means something
+    return heads, phones
+
+
+def assert_masked(text: str, store: Store) -> None:
+    heads, phones = personal_data(store)
+    leaked = [h for h in heads if h in text] + [p for p in phones if p in text]
+    assert not leaked, leaked[:5]
+
+
+# -- terminal table ----------------------------------------------------------------------
+
+
+def _table_text(summary, width: int = 80) -> str:
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(render_table(summary))
+    return console.export_text()
+
+
+@pytest.mark.parametrize("level", ["micro-grid", "community", "street"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_table_fits_80_columns(summary, level, lang):
+    set_lang(lang)
+    text = _table_text(summary.at(level))
+    lines = text.splitlines()
+    assert len(lines) > 10
+    too_wide = [line for line in lines if cell_len(line) > 80]
+    assert not too_wide, too_wide[:3]
+
+
+def test_table_cells_match_an_independent_count(summary, demo_store: Store):
+    """The row of one grid shows figures counted here from the household and visit lists."""
+    grid = demo_store.list_households()[0].micro_grid
+    households = demo_store.list_households(grid=grid)
+    visits = demo_store.list_visits(grid=grid, date_from=FROM.isoformat(), date_to=TO.isoformat())
+    due = [h for h in households if h.occupancy != "空置"]
+    met = {v.household_id for v in visits if v.outcome == "见面"}
+    visited = [h for h in due if h.id in met]
+    key_due = [h for h in due if h.tags]
+    key_met = [h for h in key_due if h.id in met]
+    expected = [
+        grid,
+        str(len(due)),
+        str(len(visited)),
+        f"{len(visited) / len(due) * 100:.1f}%",
+        str(len(due) - len(visited)),
+        str(len(visits)),
+        str(len({v.visitor for v in visits})),
+        f"{len(key_met) / len(key_due) * 100:.1f}%",
+    ]
+    text = _table_text(summary, width=120)
+    row = next(line.split() for line in text.splitlines() if line.split()[:1] == [grid])
+    assert row == expected
+
+
+def test_table_colours_coverage_by_threshold(summary):
+    tables = [r for r in render_table(summary).renderables if isinstance(r, Table)]
+    visits_table = tables[0]
+    coverage_cells = visits_table.columns[3]._cells
+    assert coverage_cells, "no coverage column"
+    for cell in coverage_cells:
+        text = cell.plain
+        if not text.endswith("%"):
+            continue
+        value = float(text[:-1]) / 100
+        colour = "green" if value >= 0.9 else "yellow" if value >= 0.6 else "red"
+        assert colour in str(cell.style), (text, cell.style)
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def test_csv_has_a_bom_and_parses_back(summary, demo_store: Store):
+    data = render_csv(summary)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["微网格", "居民区", "应访户数"]
+    groups = summary.to_json()["groups"]
+    assert len(body) == len(groups) + 1 and body[-1][0] == "合计"
+    col = {name: i for i, name in enumerate(header)}
+    for row, g in zip(body, groups, strict=False):
+        assert row[0] == g["micro_grid"] and row[1] == g["community"]
+        assert int(row[col["应访户数"]]) == g["households"]
+        assert int(row[col["已访户数"]]) == g["visited_households"]
+        assert row[col["走访覆盖率"]] == f"{g['coverage'] * 100:.1f}%"
+        assert int(row[col["问题清单"]]) == g["items"]["问题"]
+        assert int(row[col["超期未办"]]) == g["overdue_items"]
+    totals = summary.to_json()["totals"]
+    assert int(body[-1][col["走访次数"]]) == totals["visits"]
+    assert_masked(data.decode("utf-8-sig"), demo_store)
+
+
+# -- Markdown ----------------------------------------------------------------------------
+
+
+def test_markdown_tables_parse_back(summary, demo_store: Store):
+    text = render_md(summary)
+    assert text.startswith("# ")
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+    header = rows[0]
+    assert header[:3] == ["微网格", "应访", "已访"]
+    totals = summary.to_json()["totals"]
+    total_row = next(r for r in rows if r[0] == "**合计**")
+    assert total_row[1] == f"**{totals['households']}**"
+    assert total_row[3] == f"**{totals['coverage'] * 100:.1f}%**"
+    assert_masked(text, demo_store)
+
+
+# -- XLSX --------------------------------------------------------------------------------
+
+
+def test_xlsx_sheets_styles_and_values(summary, demo_store: Store):
+    wb = load_workbook(io.BytesIO(render_xlsx(summary)))
+    assert wb.sheetnames == ["微网格", "居民区", "街道", "未访住户", "超期条目", "说明"]
+    ws = wb["微网格"]
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["微网格", "居民区", "应访户数", "已访户数"]
+    assert ws.freeze_panes == "B2"
+    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("1F4E79")
+    coverage = header.index("走访覆盖率") + 1
+    groups = summary.to_json()["groups"]
+    for n, g in enumerate(groups, start=2):
+        assert ws.cell(n, 1).value == g["micro_grid"]
+        assert ws.cell(n, 3).value == g["households"]
+        cell = ws.cell(n, coverage)
+        assert cell.value == pytest.approx(g["coverage"])
+        assert cell.number_format == "0.0%"
+    total_row = len(groups) + 2
+    assert ws.cell(total_row, 1).value == "合计" and ws.cell(total_row, 3).font.b
+    # Widths fit the longest Chinese text of the column (2 cells per character).
+    longest = max(cell_len(str(ws.cell(r, 1).value)) for r in range(1, total_row + 1))
+    assert ws.column_dimensions["A"].width >= longest
+    street = wb["街道"]
+    assert street.cell(2, 2).value == summary.to_json()["totals"]["households"]
+    # The list of households still due: one row each, masked.
+    due = wb["未访住户"]
+    rows = list(due.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == summary.totals.still_due
+    heads = {r["head"] for r in summary.still_due_list}
+    phones = {r["phone"] for r in summary.still_due_list if r["phone"]}
+    assert {r[3] for r in rows} == {mask_name(h) for h in heads}
+    assert {r[4] for r in rows if r[4]} == {mask_phone(p) for p in phones}
+    assert len(list(wb["超期条目"].iter_rows(min_row=2))) == len(summary.overdue_list)
+    text = "\n".join(
+        str(v) for sheet in wb for row in sheet.iter_rows(values_only=True) for v in row if v
+    )
+    assert_masked(text, demo_store)
+
+
+def test_xlsx_reveal_shows_full_details(summary):
+    wb = load_workbook(io.BytesIO(render_xlsx(summary, reveal=True)))
+    rows = list(wb["未访住户"].iter_rows(min_row=2, values_only=True))
+    assert {r[3] for r in rows} == {r["head"] or "" for r in summary.still_due_list}
+    tagged = [r for r in summary.still_due_list if r["tags"]]
+    assert tagged and any("、".join(r["tags"]) in {row[5] for row in rows} for r in tagged)
+
+
+# -- HTML --------------------------------------------------------------------------------
+
+
+class _Report(HTMLParser):
+    """Collects the text, the tags, and per grid page its headings and table rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.style = ""
+        self.pages: list[dict] = []
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in.append(tag)
+        classes = dict(attrs).get("class") or ""
+        if tag == "section" and "grid" in classes.split():
+            self.pages.append({"h2": "", "h3": [], "rows": {}})
+        if tag == "tr" and self.pages and self.pages[-1]["h3"] and "tbody" in self._in:
+            heading = self.pages[-1]["h3"][-1]
+            self.pages[-1]["rows"][heading] = self.pages[-1]["rows"].get(heading, 0) + 1
+
+    def handle_endtag(self, tag):
+        while self._in and self._in.pop() != tag:
+            pass
+
+    def handle_data(self, data):
+        self.text.append(data)
+        where = self._in[-1] if self._in else ""
+        if where == "style":
+            self.style += data
+        elif self.pages and where in ("h2", "h3"):
+            page = self.pages[-1]
+            if where == "h2":
+                page["h2"] += data
+            else:
+                page["h3"].append(data)
+
+
+def _parse(html_text: str) -> _Report:
+    parser = _Report()
+    parser.feed(html_text)
+    parser.close()
+    return parser
+
+
+def test_html_is_print_ready_without_javascript(summary, demo_store: Store):
+    text = render_html(summary)
+    report = _parse(text)
+    assert "script" not in report.tags
+    assert not re.search(r"\son\w+=", text)  # no inline event handlers either
+    assert "@page" in report.style and "A4" in report.style
+    assert "Microsoft YaHei" in report.style and "Noto Sans CJK SC" in report.style
+    assert "page-break-after" in report.style
+    grids = summary.to_json()["groups"]
+    assert [p["h2"] for p in report.pages] == [g["micro_grid"] for g in grids]
+    assert report.tags.count("svg") == len(grids) + 1
+    for page, g in zip(report.pages, grids, strict=True):
+        due_heading = f"未访住户（{g['still_due']}）"
+        assert due_heading in page["h3"]
+        assert page["rows"].get(due_heading, 0) == g["still_due"]
+        late_heading = f"超期条目（{g['overdue_items']}）"
+        assert late_heading in page["h3"]
+        assert page["rows"].get(late_heading, 0) == g["overdue_items"]
+    assert_masked("".join(report.text), demo_store)
+
+
+def test_html_reveal_shows_heads(summary):
+    text = "".join(_parse(render_html(summary, reveal=True)).text)
+    heads = [r["head"] for r in summary.still_due_list if r["head"] and len(r["head"]) > 1]
+    assert heads and all(h in text for h in heads)
+
+
+def test_html_coverage_bars_are_proportional(summary):
+    text = render_html(summary)
+    grid = summary.to_json()["groups"][0]
+    # Each bar is drawn over a 410-unit track; the first grid's bar in the overview.
+    widths = re.findall(r'<rect x="170" y="5" width="([\d.]+)"', text)
+    assert float(widths[1]) == pytest.approx(grid["coverage"] * 410, abs=0.1)
+
+
+# -- the same through the CLI: every file parsed back, nothing unmasked -----------------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "md", "xlsx", "html"])
+def test_cli_outputs_mask_personal_data(demo_cli, demo_store: Store, tmp_path: Path, fmt):
+    target = tmp_path / f"out.{'txt' if fmt == 'table' else fmt}"
+    result = demo_cli("summary", *PERIOD, "--format", fmt, "-o", str(target))
+    assert result.exit_code == 0, result.output
+    if fmt == "xlsx":
+        wb = load_workbook(target)
+        text = "\n".join(
+            str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v
+        )
+    else:
+        text = target.read_bytes().decode("utf-8-sig")
+    if fmt == "json":
+        assert json.loads(text)["period"]["from"] == FROM.isoformat()
+    assert_masked(text, demo_store)
