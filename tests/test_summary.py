@@ -648,3 +648,38 @@ def test_details_list_the_households_still_due_and_the_overdue_items(store: Stor
         ("李四", "拒访", "2025-04-02")
     ]
     assert [(r["description"], r["days_overdue"]) for r in s.overdue_list] == [("门禁坏", 82)]
+
+
+def _small_street(store: Store) -> None:
+    for n in range(6):
+        hid = _add(store, grid=f"甲{n % 2 + 1}号网格", tags=["高龄"] if n % 3 == 0 else [])
+        store.add_visit(
+            Visit(
+                household_id=hid,
+                visit_date=f"2025-0{3 + n % 4}-1{n}",
+                visitor=VISITORS[n % 3],
+                outcome="见面" if n % 2 else "不在家",
+                items=[
+                    Item(kind="问题", category="物业", description="门禁坏", deadline="2025-05-01")
+                ],
+            )
+        )
+
+
+def test_parallel_connections_give_the_same_figures(store: Store, monkeypatch):
+    """Large databases read on several connections at once; the figures do not change."""
+    import visitlog.summary as summary_module
+
+    _small_street(store)
+    one = _summary(store)
+    monkeypatch.setattr(summary_module, "PARALLEL_FROM_ROWS", 0)
+    assert _summary(store) == one
+    assert_matches(store, *PERIOD, TODAY)
+
+
+def test_without_the_summary_indexes_the_figures_are_the_same(store: Store):
+    _small_street(store)
+    before = _summary(store)
+    for name in ("visits_summary", "visits_dead", "households_summary", "items_summary"):
+        store.conn.execute(f"DROP INDEX {name}")
+    assert _summary(store) == before

@@ -244,7 +244,7 @@ def render_table(summary: Summary) -> RenderableType:
             collapse_padding=True,
             show_footer=False,
         )
-        table.add_column(_level_label(summary.by), overflow="fold", ratio=None)
+        table.add_column(_level_label(summary.by), overflow="fold")
         for col in cols:
             table.add_column(col.label, justify="right", overflow="fold")
         community: Any = object()

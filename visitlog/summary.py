@@ -38,6 +38,7 @@ added numerators and denominators; no ratio is ever averaged.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -822,8 +823,6 @@ def still_due_households(store: Any, params: dict[str, Any]) -> list[dict[str, A
         """,
         params,
     )
-    import json
-
     return [{**dict(r), "tags": json.loads(r["tags"] or "[]")} for r in rows]
 
 
