@@ -151,6 +151,8 @@ ZH = {
     "tui.summary.closure": "办结率",
     "tui.summary.satisfaction": "满意率",
     "tui.summary.lists": "四个清单",
+    "tui.summary.key_coverage": "重点户走访率",
+    "tui.summary.on_spot": "当场解决率",
     "tui.summary.col.grid": "微网格",
     "tui.summary.col.households": "应访",
     # long work
@@ -360,6 +362,8 @@ EN = {
     "tui.summary.closure": "Closure rate",
     "tui.summary.satisfaction": "Satisfaction",
     "tui.summary.lists": "Four lists",
+    "tui.summary.key_coverage": "Key households met",
+    "tui.summary.on_spot": "Solved on the spot",
     "tui.summary.col.grid": "Micro-grid",
     "tui.summary.col.households": "Due",
     "tui.progress.starting": "Starting…",

@@ -28,7 +28,7 @@ class HomeScreen(Localized, Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "tui.key.search", key_display="/"),
-        Binding("enter", "open_household", "tui.key.details"),
+        Binding("enter", "open_household", "tui.key.details", show=False),
         Binding("n", "new_visit", "tui.key.new_visit"),
         Binding("i", "app.open_items", "tui.key.items"),
         Binding("s", "app.open_summary", "tui.key.summary"),

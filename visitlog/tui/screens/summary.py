@@ -154,6 +154,13 @@ class SummaryScreen(Localized, Screen[None]):
             t("tui.summary.satisfaction"),
             pct(g.get("satisfaction_rate")),
         )
+        if "key_coverage" in g or "on_spot_rate" in g:
+            facts.add_row(
+                t("tui.summary.key_coverage"),
+                pct(g.get("key_coverage")),
+                t("tui.summary.on_spot"),
+                pct(g.get("on_spot_rate")),
+            )
         parts: list[Any] = [
             title,
             Text(""),

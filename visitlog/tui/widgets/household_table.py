@@ -9,15 +9,16 @@ next page whenever the cursor comes near the bottom.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from visitlog.i18n import t
 from visitlog.model import Tag
-from visitlog.tui.common import enum_label
+from visitlog.tui.common import Localized, enum_label
 
 #: (i18n key of the header, minimum width in cells)
 COLUMNS = (
@@ -30,10 +31,16 @@ COLUMNS = (
 )
 
 
-class HouseholdTable(DataTable):
+class HouseholdTable(Localized, DataTable):
     """Rows of ``Store.household_overview`` dicts, shown a page at a time."""
 
-    PAGE = 200
+    # Shown in the Footer: the table has the focus, so its enter binding is
+    # the one the Footer lists.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "tui.key.details"),
+    ]
+
+    PAGE = 100
     #: Load the next page when the cursor is this close to the last loaded row.
     SLACK = 10
 

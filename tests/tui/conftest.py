@@ -1,0 +1,55 @@
+"""Fixtures of the terminal-app tests: the demo street, a fixed today, settling helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from visitlog.store import Store
+
+#: The demo street's today (tests/conftest.py DEMO_TODAY), so dates never drift.
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture
+def today() -> dt.date:
+    return TODAY
+
+
+@pytest.fixture
+def tui_store(demo_db: Path) -> Iterator[Store]:
+    """The 200-household demo street; worker 王丽华, my grid 曹杨一村1号网格."""
+    s = Store(demo_db)
+    yield s
+    s.close()
+
+
+async def _settle(pilot) -> None:
+    """Let workers finish and their messages be handled (loads chain two messages)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _plain(widget) -> str:
+    """The text a Static shows (rich renderables rendered without styles)."""
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+@pytest.fixture
+def plain() -> Callable[[object], str]:
+    return _plain
+
+
+@pytest.fixture
+def settle() -> Callable[[object], Awaitable[None]]:
+    return _settle

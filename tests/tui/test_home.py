@@ -1,0 +1,187 @@
+"""Home screen: my grid's households, live search, grid switch, still-due toggle, paging."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input
+
+from visitlog.address import normalize_address
+from visitlog.tui.app import make_app
+from visitlog.tui.common import ALL_GRIDS
+from visitlog.tui.screens.details import HouseholdScreen
+from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.widgets.household_table import HouseholdTable
+
+
+def _shown(home: HomeScreen) -> list[dict]:
+    """Rows in the table, in order (exact matches, then near ones)."""
+    table = home.table
+    return [home.index.rows[i] for i in home.result.indices[: table.row_count]]
+
+
+def _exact(home: HomeScreen) -> list[str]:
+    """Ids of the rows that contain the query."""
+    return [home.index.rows[i]["id"] for i in home.result.indices[: home.result.exact]]
+
+
+def test_home_opens_on_my_grid_with_table_focused(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            assert isinstance(home, HomeScreen)
+            assert isinstance(app.focused, HouseholdTable)
+            assert home.grid == "曹杨一村1号网格"
+            expected = tui_store.household_overview(grid="曹杨一村1号网格", year=today.year)
+            assert home.table.row_count == len(expected) > 0
+            assert {r["micro_grid"] for r in _shown(home)} == {"曹杨一村1号网格"}
+            # The header says how many local changes wait for sync.
+            assert str(tui_store.unsynced_count()) in app.sub_title
+            assert "王丽华" in app.sub_title
+
+    asyncio.run(run())
+
+
+def test_slash_focuses_search_and_filters_as_you_type(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            app.action_set_grid(ALL_GRIDS)
+            await settle(pilot)
+            total = home.table.row_count
+            assert total == 200
+            await pilot.press("slash")
+            search = home.query_one("#search", Input)
+            assert app.focused is search
+            assert search.value == ""  # the slash moved the cursor, it was not typed
+            await pilot.press(*"cy1c12h")
+            await settle(pilot)
+            assert search.value == "cy1c12h"
+            rows = _shown(home)[: home.result.exact]
+            assert 0 < len(rows) < total
+            assert all("曹杨1村12号" in normalize_address(r["address"]) for r in rows)
+            found = _exact(home)
+            # 一村, 1村, full-width digits and 号楼 all find the same households.
+            for query in ("曹杨一村十二号", "曹杨1村12号", "曹杨一村１２号", "一村12号楼"):
+                search.value = query
+                await settle(pilot)
+                assert _exact(home) == found, query
+                # near matches (曹杨1村13号 …) come after every exact one
+                assert [r["id"] for r in _shown(home)][: len(found)] == found
+            # enter moves to the first row of the table.
+            await pilot.press("enter")
+            assert isinstance(app.focused, HouseholdTable)
+            assert home.table.cursor_row == 0
+            # escape clears the search: every household again.
+            await pilot.press("slash")
+            await pilot.press("escape")
+            await settle(pilot)
+            assert search.value == ""
+            assert home.table.row_count == total
+            assert isinstance(app.focused, HouseholdTable)
+
+    asyncio.run(run())
+
+
+def test_search_by_head_name_and_near_matches(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            app.action_set_grid(ALL_GRIDS)
+            await settle(pilot)
+            target = next(r for r in home.rows if r["head"] and len(r["head"]) == 3)
+            await pilot.press("slash", *target["head"])
+            await settle(pilot)
+            assert target["id"] in [r["id"] for r in _shown(home)[: home.result.exact]]
+            # A typo (扬 for 杨) finds nothing exactly, but near matches are listed after.
+            home.query_one("#search", Input).value = "曹扬一村"
+            await settle(pilot)
+            assert home.result.exact == 0
+            near = _shown(home)
+            assert near and all("曹杨1村" in normalize_address(r["address"]) for r in near)
+
+    asyncio.run(run())
+
+
+def test_enter_opens_details_of_the_highlighted_household(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            await pilot.press("down", "down")
+            row = home.table.current_row()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, HouseholdScreen)
+            assert app.screen.household_id == row["id"]
+            assert app.screen.visits == tui_store.list_visits(household=row["id"])
+            await pilot.press("escape")
+            assert app.screen is home
+
+    asyncio.run(run())
+
+
+def test_still_due_toggle_shows_only_households_not_met_this_year(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            await pilot.press("u")
+            await settle(pilot)
+            due = tui_store.household_overview(grid=home.grid, year=today.year, unvisited=True)
+            assert sorted(r["id"] for r in _shown(home)) == sorted(r["id"] for r in due)
+            assert 0 < len(due) < len(home.rows)
+            await pilot.press("u")
+            await settle(pilot)
+            assert home.table.row_count == len(home.rows)
+
+    asyncio.run(run())
+
+
+def test_switch_grid_from_the_palette(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            other = next(g["micro_grid"] for g in home.grids if g["micro_grid"] != home.grid)
+            await pilot.press("ctrl+p")
+            await pilot.press(*other)
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is home
+            assert home.grid == other
+            assert {r["micro_grid"] for r in _shown(home)} == {other}
+
+    asyncio.run(run())
+
+
+def test_table_holds_one_page_and_loads_more_at_the_bottom(tui_store, today, settle, monkeypatch):
+    monkeypatch.setattr(HouseholdTable, "PAGE", 40)
+
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            app.action_set_grid(ALL_GRIDS)
+            await settle(pilot)
+            table = home.table
+            assert table.matches == 200
+            assert table.row_count == 40  # not every row is built into the table
+            status = str(home.query_one("#status").render())
+            assert "40" in status and "200" in status
+            await pilot.press("ctrl+end")
+            await pilot.pause()
+            assert 40 < table.row_count <= 120
+
+    asyncio.run(run())

@@ -1,0 +1,210 @@
+"""New visit: cursor in 民情摘要, ctrl+s saves, escape asks first, drafts survive a crash."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, TextArea
+
+from visitlog.tui.app import make_app
+from visitlog.tui.screens.confirm import ChoiceDialog, ConfirmDialog
+from visitlog.tui.screens.details import HouseholdScreen
+from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.screens.visit_form import VisitFormScreen
+from visitlog.tui.widgets.item_editor import ItemEditor
+
+
+async def _open_form(app, pilot, settle, downs: int = 3) -> dict:
+    await settle(pilot)
+    for _ in range(downs):
+        await pilot.press("down")
+    row = app.screen.table.current_row()
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(app.screen, VisitFormScreen)
+    return row
+
+
+def test_new_visit_is_saved_and_shows_in_the_history(tui_store, today, settle, plain):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            row = await _open_form(app, pilot, settle)
+            form = app.screen
+            # The cursor starts in 民情摘要; the other fields have their defaults.
+            assert isinstance(app.focused, TextArea) and app.focused.id == "summary"
+            assert form.query_one("#visit_date", Input).value == today.isoformat()
+            assert form.query_one("#visitor", Input).value == "王丽华"
+            await pilot.press(*"老人腿脚不便")
+            # one list item: a problem with a deadline
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            editor = form.query_one(ItemEditor)
+            assert app.focused is editor.query_one("#description", Input)
+            await pilot.press(*"楼道灯不亮")
+            editor.query_one("#deadline", Input).value = "2026-12-15"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            visits = tui_store.list_visits(household=row["id"])
+            new = [v for v in visits if v.summary == "老人腿脚不便"]
+            assert len(new) == 1
+            visit = new[0]
+            assert (visit.visit_date, visit.visitor, visit.mode, visit.outcome) == (
+                today.isoformat(),
+                "王丽华",
+                "入户",
+                "见面",
+            )
+            assert [(i.kind, i.description, i.deadline, i.status) for i in visit.items] == [
+                ("问题", "楼道灯不亮", "2026-12-15", "待办")
+            ]
+            assert tui_store.drafts() == []
+            # the row is updated: visited this year, last visit today, one more open item
+            updated = app.screen.row_by_id(row["id"])
+            assert updated["last_visit"] == today.isoformat()
+            assert updated["visited_this_year"] is True
+            assert updated["open_items"] == row["open_items"] + 1
+            # and the visit is in the household's history
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, HouseholdScreen)
+            assert "老人腿脚不便" in [v.summary for v in app.screen.visits]
+            assert "楼道灯不亮" in plain(app.screen.query_one("#history"))
+
+    asyncio.run(run())
+
+
+def test_validation_errors_show_next_to_the_field(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            row = await _open_form(app, pilot, settle)
+            before = len(tui_store.list_visits(household=row["id"]))
+            form = app.screen
+            form.query_one("#visit_date", Input).value = "2026-13-45"
+            form.query_one("#next_due", Input).value = "明天"
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+            form.query_one(ItemEditor).query_one("#deadline", Input).value = "下周"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form  # nothing crashed, nothing saved
+            date_error = form.query_one("#err-visit_date")
+            assert date_error.has_class("-shown") and "2026-13-45" in str(date_error.render())
+            assert form.query_one("#err-next_due").has_class("-shown")
+            item_error = form.query_one(ItemEditor).query_one(".item-error")
+            assert item_error.has_class("-shown")
+            assert not form.query_one("#err-visitor").has_class("-shown")
+            assert len(tui_store.list_visits(household=row["id"])) == before
+            # fixing the fields lets it save
+            form.query_one("#visit_date", Input).value = today.isoformat()
+            form.query_one("#next_due", Input).value = ""
+            form.query_one(ItemEditor).query_one("#deadline", Input).value = ""
+            form.query_one(ItemEditor).query_one("#description", Input).value = "漏水"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            assert len(tui_store.list_visits(household=row["id"])) == before + 1
+
+    asyncio.run(run())
+
+
+def test_escape_asks_before_discarding_what_was_typed(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            row = await _open_form(app, pilot, settle)
+            before = len(tui_store.list_visits(household=row["id"]))
+            await pilot.press(*"不在家")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.click("#choice-no")  # keep editing
+            await pilot.pause()
+            assert isinstance(app.screen, VisitFormScreen)
+            assert app.screen.query_one("#summary", TextArea).text == "不在家"
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.click("#choice-yes")  # discard
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            assert len(tui_store.list_visits(household=row["id"])) == before
+            assert tui_store.drafts() == []
+
+    asyncio.run(run())
+
+
+def test_escape_on_an_untouched_form_just_closes_it(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _open_form(app, pilot, settle)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, HomeScreen)
+
+    asyncio.run(run())
+
+
+def test_draft_is_restored_after_the_app_dies_mid_form(tui_store, demo_db, today, settle):
+    from visitlog.store import Store
+
+    async def crash():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            row = await _open_form(app, pilot, settle)
+            await pilot.press(*"漏水严重")
+            form = app.screen
+            form.query_one("#next_due", Input).value = "2026-12-20"
+            await pilot.pause(0.6)  # the draft is written ~0.3 s after the last change
+            await settle(pilot)
+            # the app goes away without saving or cancelling (a crash, a closed terminal)
+            app.exit()
+        return row
+
+    row = asyncio.run(crash())
+    drafts = tui_store.drafts()
+    assert [d["id"] for d in drafts] == [f"visit:{row['id']}"]
+    assert drafts[0]["data"]["summary"] == "漏水严重"
+    assert tui_store.list_visits(household=row["id"])[-1].summary != "漏水严重"
+
+    async def restart():
+        store = Store(demo_db)
+        app = make_app(store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, ChoiceDialog)  # the draft is offered back
+            await pilot.click("#choice-restore")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, VisitFormScreen)
+            assert form.household["id"] == row["id"]
+            assert form.query_one("#summary", TextArea).text == "漏水严重"
+            assert form.query_one("#next_due", Input).value == "2026-12-20"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+        saved = store.list_visits(household=row["id"])
+        assert [v.next_due for v in saved if v.summary == "漏水严重"] == ["2026-12-20"]
+        assert store.drafts() == []
+        store.close()
+
+    asyncio.run(restart())
+
+
+def test_pressing_n_again_picks_up_the_draft_of_that_household(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _open_form(app, pilot, settle)
+            await pilot.press(*"草稿")
+            await pilot.pause(0.6)
+            await settle(pilot)
+            app.pop_screen()  # leave without the cancel question, as a crash would
+            await pilot.pause()
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.screen.query_one("#summary", TextArea).text == "草稿"
+
+    asyncio.run(run())
