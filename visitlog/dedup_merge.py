@@ -39,6 +39,7 @@ __all__ = [
     "merge",
     "resolve_kind",
     "undo",
+    "unmark_distinct",
 ]
 
 #: Namespace of decision ids (uuid5 of "kind|a|b" with a < b).
@@ -485,3 +486,23 @@ def mark_distinct(store: Store, a: str, b: str, note: str | None = None) -> dict
             tx.insert("dedup_decisions", {"id": did, **fields})
         tx.audit("dedup.distinct", "dedup_decisions", did, {"kind": kind_a, "a": lo, "b": hi})
     return {"id": did, "kind": kind_a, "a": lo, "b": hi}
+
+
+def unmark_distinct(store: Store, a: str, b: str) -> bool:
+    """Withdraw a "not a duplicate" decision (the review screen's undo).
+
+    The decision row becomes a tombstone, which syncs like any change; the
+    pair may be proposed again.
+
+    Returns:
+        Whether there was a decision to withdraw.
+    """
+    kind, full_a = resolve_kind(store, a)
+    full_b = store.resolve_id(kind, b)
+    did = decision_id(kind, full_a, full_b)
+    with store.transaction() as tx:
+        if not tx.rows("SELECT 1 FROM dedup_decisions WHERE id = ? AND deleted = 0", [did]):
+            return False
+        tx.update("dedup_decisions", did, {"deleted": 1})
+        tx.audit("dedup.distinct_withdrawn", "dedup_decisions", did)
+    return True
