@@ -1,0 +1,105 @@
+"""``visitlog sync`` killed with SIGKILL at random moments leaves both databases
+whole; running it again completes the exchange with nothing duplicated."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from visitlog.demo import generate_into
+from visitlog.store import Store
+from visitlog.sync import version_vector
+
+DEMO_TODAY = __import__("datetime").date(2026, 11, 27)
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "VISITLOG_LANG": "en"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "visitlog", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def _vv(path: Path) -> dict[str, int]:
+    with Store(path) as s:
+        assert s.check() == [], f"{path.name} fails its check"
+        return version_vector(s.conn)
+
+
+def _rows(path: Path) -> dict[str, tuple[int, int]]:
+    with Store(path) as s:
+        return {
+            tbl: (
+                s.scalar(f"SELECT count(*) FROM {tbl}"),
+                s.scalar(f"SELECT count(DISTINCT id) FROM {tbl}"),
+            )
+            for tbl in ("households", "visits", "items")
+        }
+
+
+@pytest.mark.slow
+def test_sync_killed_at_random_moments_then_completed(tmp_path: Path):
+    laptop, other, hub = tmp_path / "laptop.db", tmp_path / "other.db", tmp_path / "hub.db"
+    for path, n, seed in ((laptop, 2500, 11), (other, 40, 12)):
+        with Store(path) as s:
+            s.init_identity("社工", path.stem)
+            generate_into(s, households=n, seed=seed, today=DEMO_TODAY)
+    for args in (("--db", str(other), "sync", str(hub)),):
+        assert (
+            subprocess.run([sys.executable, "-m", "visitlog", *args], check=False).returncode == 0
+        )
+    full_laptop, full_hub = _vv(laptop), _vv(hub)
+    me = next(iter(full_laptop))
+    them = next(iter(full_hub))
+    rng = random.Random(int(os.environ.get("SYNC_KILL_SEED", "20261127")))
+    kills = 0
+    for _attempt in range(4):
+        proc = _cli("--db", str(laptop), "sync", str(hub))
+        time.sleep(rng.uniform(0.3, 2.5))
+        if proc.poll() is not None:
+            break  # finished before the kill: nothing left to interrupt
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        # each side is whole: it holds all of the other's changes or none
+        assert _vv(hub).get(me, 0) in (0, full_laptop[me])
+        assert _vv(laptop).get(them, 0) in (0, full_hub[them])
+    done = subprocess.run(
+        [sys.executable, "-m", "visitlog", "--db", str(laptop), "sync", str(hub), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for path in (laptop, hub):
+        check = subprocess.run(
+            [sys.executable, "-m", "visitlog", "--db", str(path), "check"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+    assert _vv(laptop) == _vv(hub) == {me: full_laptop[me], them: full_hub[them]}
+    rows = _rows(laptop)
+    assert rows == _rows(hub)
+    assert all(total == distinct for total, distinct in rows.values())
+    with Store(laptop) as s:
+        assert s.count_live()["households"] == 2540
+    again = subprocess.run(
+        [sys.executable, "-m", "visitlog", "--db", str(laptop), "sync", str(hub), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert '"sent": 0' in again.stdout and '"received": 0' in again.stdout
+    assert kills >= 1, "the sync always finished before the first kill"
