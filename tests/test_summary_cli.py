@@ -183,3 +183,15 @@ def test_summary_of_an_empty_database(cli):
     out = json.loads(result.stdout)
     assert out["groups"] == [] and out["totals"]["coverage"] is None
     assert cli("summary", *PERIOD).exit_code == 0
+
+
+def test_json_flag_is_the_json_format(demo_cli):
+    out = demo_cli.json("summary", *PERIOD)
+    assert out == _json(demo_cli)
+
+
+def test_format_follows_the_output_suffix(demo_cli, tmp_path: Path):
+    target = tmp_path / "week.xlsx"
+    result = demo_cli("summary", *PERIOD, "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:2] == b"PK"  # a zip container: an XLSX workbook
