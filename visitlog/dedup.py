@@ -10,8 +10,11 @@ compared:
 
 * ``a``  the normalised address (estate + building + room);
 * ``y``  the same with the estate read as pinyin, so 曹扬一村 meets 曹杨一村;
-* ``r``  estate + building with one room digit masked or the room digits
-  sorted, so 302 meets 320 and 301 meets 311 (room typos, and neighbours);
+* ``b``  estate + building, probed only by a record whose room the building
+  does not have (320 where the floors hold 01–04), which meets the rooms one
+  swap or one digit away (302): a slip between two rooms that both exist is
+  two neighbours unless a name or phone says otherwise, and those meet in
+  the ``n`` and ``p`` blocks;
 * ``p``  the phone;
 * ``n``  estate + building + the pinyin of the head (王晓明 meets 王小明);
 * ``g``  micro-grid + building + room, only for an address with no estate
@@ -78,6 +81,9 @@ DEFAULT_THRESHOLD = 0.9
 REVIEW_FLOOR = 0.5
 #: Blocks with more members than this are skipped (see module docstring).
 MAX_BLOCK = 60
+#: A building block is only scanned by its odd rooms, so it may be this many
+#: times larger (a 30-storey tower) before it is skipped.
+_BUILDING_BLOCK_FACTOR = 20
 KINDS = ("households", "visits")
 
 # -- weights (log2 odds) ---------------------------------------------------------
@@ -543,13 +549,6 @@ def _digits(text: str | None) -> str:
     return "".join(ch for ch in text or "" if ch.isdigit())
 
 
-def _room_masks(room: str) -> Iterable[str]:
-    """Keys shared by rooms one substitution or one adjacent swap apart."""
-    for i in range(len(room)):
-        yield f"{room[:i]}?{room[i + 1 :]}"
-    yield "~" + "".join(sorted(room))
-
-
 def _blocks(houses: list[_House]) -> dict[str, list[int]]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for h in houses:
@@ -562,8 +561,7 @@ def _blocks(houses: list[_House]) -> dict[str, list[int]]:
                 # By the estate's pinyin, so 曹扬一村 still meets 曹杨一村.
                 bld = f"{h.estate_py}|{h.building}"
                 blocks[f"y|{h.estate_py}|{h.building}|{h.room}"].append(i)
-                for mask in _room_masks(h.room):
-                    blocks[f"r|{bld}|{mask}"].append(i)
+                blocks[f"b|{bld}"].append(i)
                 if h.head_py:
                     blocks[f"n|{bld}|{h.head_py}"].append(i)
             blocks[f"g|{h.grid}|{h.building}|{h.room}"].append(i)
@@ -571,7 +569,7 @@ def _blocks(houses: list[_House]) -> dict[str, list[int]]:
 
 
 def _candidate_pairs(
-    houses: list[_House], max_block: int
+    houses: list[_House], max_block: int, scorer: _HouseholdScorer
 ) -> tuple[set[tuple[int, int]], dict[str, int]]:
     pairs: set[tuple[int, int]] = set()
     skipped_blocks = 0
@@ -580,18 +578,35 @@ def _candidate_pairs(
         n = len(members)
         if n < 2:
             continue
+        if name[0] == "b":
+            # A whole building: only its records at a room the building does
+            # not have probe it, for the rooms one swap or one digit away.
+            # (A slip between two rooms that both exist is two neighbours
+            # unless a name or a phone says otherwise, and those meet in the
+            # n and p blocks.)  Linear per probe, so a tower may be large.
+            if n > max_block * _BUILDING_BLOCK_FACTOR:
+                skipped_blocks += 1
+                skipped_records += n
+                continue
+            for i in members:
+                x = houses[i]
+                if not x.odd_room:
+                    continue
+                for j in members:
+                    y = houses[j]
+                    if i != j and x.room and y.room:
+                        if scorer.room_kind(x.room, y.room) in ("swap", "typo"):
+                            pairs.add((min(i, j), max(i, j)))
+            continue
         if n > max_block:
             skipped_blocks += 1
             skipped_records += n
             continue
-        if name.startswith("g|"):
-            # Micro-grid + building + room only stands in for an unknown
-            # estate: two records that both name their estate are compared
-            # (or not) through the other keys.
-            unknown = [i for i in members if houses[i].estate is None]
-            if not unknown:
-                continue
-            pairs.update((min(i, j), max(i, j)) for i in unknown for j in members if i != j)
+        if name[0] == "g":
+            # Micro-grid + building + room stands in for an unknown estate:
+            # only pairs with an estate-less member.
+            probes = [i for i in members if houses[i].estate is None]
+            pairs.update((min(i, j), max(i, j)) for i in probes for j in members if i != j)
             continue
         pairs.update(combinations(sorted(members), 2))
     return pairs, {"skipped_blocks": skipped_blocks, "skipped_block_records": skipped_records}
@@ -622,7 +637,7 @@ def find_households(
     helpers = _Helpers()
     houses = [_House(i, row, helpers) for i, row in enumerate(_load_households(store))]
     scorer = _HouseholdScorer(houses)
-    pairs_idx, stats = _candidate_pairs(houses, max_block)
+    pairs_idx, stats = _candidate_pairs(houses, max_block, scorer)
     distinct = distinct_pairs(store, "households")
 
     def scored(i: int, j: int) -> tuple[float, list[tuple[str, dict[str, Any]]]]:
