@@ -1,0 +1,109 @@
+"""The duplicate review screen: pairs side by side, m merge, x not a duplicate, u undo."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from visitlog.model import Household
+from visitlog.tui.app import make_app
+from visitlog.tui.screens.dedup_review import DedupReviewScreen
+
+TODAY = dt.date(2026, 11, 27)
+
+
+def _households(store) -> dict[str, str]:
+    store.init_identity("王丽华", "laptop-1", "曹杨一村1号网格")
+
+    def add(address, head=None, phone=None):
+        h = Household(address=address, micro_grid="曹杨一村1号网格", head=head, phone=phone)
+        return store.add_household(h).id
+
+    return {
+        # A clear duplicate (same phone) and a doubtful one (a spouse, no phone).
+        "a": add("曹杨一村12号301室", "王建国", "13812345678"),
+        "a2": add("普陀区曹杨一村十二号301室", "王建国", "+86 138 1234 5678"),
+        "c": add("曹杨一村14号502室", "赵桂英", "13900001111"),
+        "c2": add("曹杨一村14号502", "钱志明"),
+    }
+
+
+async def _open(pilot, app) -> DedupReviewScreen:
+    await pilot.press("ctrl+p")
+    await pilot.press(*"去重核对")
+    await pilot.press("enter")
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, DedupReviewScreen) and app.screen.loaded:
+            break
+    screen = app.screen
+    assert isinstance(screen, DedupReviewScreen)
+    assert screen.loaded
+    return screen
+
+
+def _status(screen) -> str:
+    return str(screen.query_one("#dedup-status").render())
+
+
+def test_review_from_the_palette_merge_undo_and_not_a_duplicate(store):
+    asyncio.run(_review_merge_undo_distinct(store))
+
+
+async def _review_merge_undo_distinct(store):
+    ids = _households(store)
+    app = make_app(store, lang="zh", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, app)
+        assert len(screen.pairs) == 2
+        first = screen.pairs[0]
+        assert {first.a, first.b} == {ids["a"], ids["a2"]}
+        assert "第 1/2 对" in _status(screen)
+        # Spellings of one address are not a difference; the phones are equal too.
+        assert screen.differ == set()
+        await pilot.press("n")
+        assert {screen.current().a, screen.current().b} == {ids["c"], ids["c2"]}
+        assert {"head", "phone"} <= screen.differ and "address" not in screen.differ
+        await pilot.press("p")
+
+        await pilot.press("m")
+        await pilot.pause()
+        assert len(store.list_households()) == 3
+        assert len(screen.pairs) == 1
+        await pilot.press("u")
+        await pilot.pause()
+        assert len(store.list_households()) == 4
+        assert len(screen.pairs) == 2 and screen.index == 0
+
+        await pilot.press("x")
+        await pilot.pause()
+        assert store.scalar("SELECT count(*) FROM dedup_decisions WHERE deleted = 0") == 1
+        assert [(p.a, p.b) for p in screen.pairs] == [tuple(sorted((ids["c"], ids["c2"])))]
+        await pilot.press("u")
+        await pilot.pause()
+        assert store.scalar("SELECT count(*) FROM dedup_decisions WHERE deleted = 0") == 0
+        assert len(screen.pairs) == 2
+
+        await pilot.press("u")  # nothing left to undo: a warning, no change
+        await pilot.pause()
+        assert len(store.list_households()) == 4
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DedupReviewScreen)
+
+
+def test_review_with_nothing_to_review(store):
+    asyncio.run(_nothing_to_review(store))
+
+
+async def _nothing_to_review(store):
+    store.init_identity("王丽华", "laptop-1", "曹杨一村1号网格")
+    store.add_household(Household(address="曹杨一村12号301室", micro_grid="曹杨一村1号网格"))
+    app = make_app(store, lang="zh", today=TODAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, app)
+        assert screen.pairs == []
+        assert "没有待核对的重复住户" in _status(screen)
+        await pilot.press("m", "x")  # nothing to act on: no error, no change
+        await pilot.pause()
+        assert store.scalar("SELECT count(*) FROM dedup_merges") == 0

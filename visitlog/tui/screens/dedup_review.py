@@ -1,0 +1,280 @@
+"""Review possible duplicate households pair by pair: ``m`` merge, ``x`` not a duplicate, ``u`` undo.
+
+The candidates are computed off the UI thread (a district takes seconds).
+Each pair is shown side by side, field by field, with the fields that differ
+highlighted and the reasons for the score underneath.  Every decision is
+written at once through the core (a merge record or a "not a duplicate"
+decision, both synced) and can be taken back with ``u``, last first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from visitlog.address import normalize_address, normalize_phone
+from visitlog.i18n import t
+from visitlog.model import Occupancy, VisitlogError
+from visitlog.tui.common import Localized, enum_label
+
+if TYPE_CHECKING:
+    from visitlog.dedup import Pair
+    from visitlog.tui.app import VisitlogApp
+
+#: Fields shown for each household, in this order.
+FIELDS = ("address", "head", "phone", "members", "micro_grid", "occupancy", "tags", "visits")
+
+
+@dataclass
+class _Done:
+    """One decision taken on this screen, for ``u``."""
+
+    kind: str  # "merge" or "distinct"
+    ref: str  # merge id, or ""
+    pair: Pair
+    pairs_before: list[Pair]
+    index_before: int
+
+
+class DedupReviewScreen(Localized, Screen[None]):
+    """Possible duplicate households, one pair at a time."""
+
+    DEFAULT_CSS = """
+    DedupReviewScreen #dedup-status { height: 1; padding: 0 1; }
+    DedupReviewScreen #dedup-sides { height: auto; }
+    DedupReviewScreen .dedup-side { width: 1fr; height: auto; padding: 0 1; border: round $primary; }
+    DedupReviewScreen #dedup-reasons { height: auto; padding: 0 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "dedup.tui.back"),
+        Binding("m", "merge", "dedup.tui.merge"),
+        Binding("x", "distinct", "dedup.tui.distinct"),
+        Binding("u", "undo", "dedup.tui.undo"),
+        Binding("n,right,down", "move(1)", "dedup.tui.next"),
+        Binding("p,left,up", "move(-1)", "dedup.tui.prev"),
+    ]
+
+    class Found(Message):
+        """The candidates, computed in a worker."""
+
+        def __init__(
+            self,
+            pairs: list[Pair] | None,
+            info: dict[str, dict[str, Any]] | None,
+            error: str | None = None,
+        ):
+            super().__init__()
+            self.pairs, self.info, self.error = pairs, info, error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: list[Pair] = []
+        self.info: dict[str, dict[str, Any]] = {}
+        self.index = 0
+        self.done: list[_Done] = []
+        self.loaded = False
+        #: Fields of the shown pair whose values differ (highlighted).
+        self.differ: set[str] = set()
+
+    @property
+    def vapp(self) -> VisitlogApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(t("dedup.tui.loading"), id="dedup-status")
+        with VerticalScroll(id="dedup-scroll"):
+            with Horizontal(id="dedup-sides"):
+                yield Static("", id="dedup-a", classes="dedup-side")
+                yield Static("", id="dedup-b", classes="dedup-side")
+            yield Static("", id="dedup-reasons")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = t("dedup.tui.title")
+        self.query_one("#dedup-scroll").focus()
+        self._find()
+
+    # -- loading ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="dedup")
+    def _find(self) -> None:
+        from visitlog import dedup
+
+        try:
+            with self.vapp.reader() as store:
+                result = dedup.find_households(store)
+                ids = {i for p in result.pairs for i in (p.a, p.b)}
+                info = dedup.describe(store, "households", ids)
+        except VisitlogError as exc:
+            self.post_message(self.Found(None, None, str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(self.Found(None, None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.Found(result.pairs, info))
+
+    def on_dedup_review_screen_found(self, message: Found) -> None:
+        if message.error is not None:
+            self.query_one("#dedup-status", Static).update(Text(message.error, style="bold"))
+            return
+        self.pairs = message.pairs or []
+        self.info = message.info or {}
+        self.index = 0
+        self.loaded = True
+        self.show()
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def current(self) -> Pair | None:
+        if not self.pairs:
+            return None
+        self.index = max(0, min(self.index, len(self.pairs) - 1))
+        return self.pairs[self.index]
+
+    def show(self) -> None:
+        status = self.query_one("#dedup-status", Static)
+        pair = self.current()
+        a_side = self.query_one("#dedup-a", Static)
+        b_side = self.query_one("#dedup-b", Static)
+        reasons = self.query_one("#dedup-reasons", Static)
+        if pair is None:
+            self.differ = set()
+            status.update(t("dedup.tui.empty"))
+            for widget in (a_side, b_side, reasons):
+                widget.update("")
+            return
+        status.update(
+            t(
+                "dedup.tui.progress",
+                n=self.index + 1,
+                total=len(self.pairs),
+                score=f"{pair.score:.3f}",
+            )
+        )
+        a, b = self.info.get(pair.a, {}), self.info.get(pair.b, {})
+        self.differ = {f for f in FIELDS if _key(f, a.get(f)) != _key(f, b.get(f))}
+        a_side.update(self._side("A", pair.a, a, self.differ))
+        b_side.update(self._side("B", pair.b, b, self.differ))
+        body = Text()
+        for line in pair.reasons:
+            body.append("· " + line + "\n")
+        reasons.update(body)
+
+    def _side(self, label: str, rid: str, info: dict[str, Any], differ: set[str]) -> Table:
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True, style="dim")
+        table.add_column(overflow="fold")
+        table.add_row(label, Text(rid[-8:], style="dim"))
+        accent = f"bold {self.vapp.theme_color('warning')}"
+        for f in FIELDS:
+            value = _shown(f, info.get(f))
+            text = Text(value or "—", style=accent if f in differ else "")
+            if not value:
+                text.stylize("dim")
+            table.add_row(t(f"dedup.field.{f}"), text)
+        return table
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        if self.pairs:
+            self.index = (self.index + step) % len(self.pairs)
+            self.show()
+
+    def action_merge(self) -> None:
+        from visitlog import dedup_merge
+
+        pair = self.current()
+        if pair is None:
+            return
+        try:
+            merge_id = dedup_merge.merge(
+                self.vapp.store, [pair.a, pair.b], kind="households", score=pair.score,
+                reasons=pair.reasons,
+            )  # fmt: skip
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._remember("merge", merge_id, pair)
+        # The merged-away record is no longer live: its other pairs go too.
+        gone = {pair.a, pair.b} - {dedup_merge.get_merge(self.vapp.store, merge_id)["survivor"]}
+        self.pairs = [p for p in self.pairs if not ({p.a, p.b} & gone) and p is not pair]
+        self.notify(t("dedup.tui.merged", id=merge_id[-8:]))
+        self._changed()
+
+    def action_distinct(self) -> None:
+        from visitlog import dedup_merge
+
+        pair = self.current()
+        if pair is None:
+            return
+        try:
+            dedup_merge.mark_distinct(self.vapp.store, pair.a, pair.b)
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._remember("distinct", "", pair)
+        self.pairs = [p for p in self.pairs if p is not pair]
+        self.notify(t("dedup.tui.marked"))
+        self._changed()
+
+    def action_undo(self) -> None:
+        from visitlog import dedup_merge
+
+        if not self.done:
+            self.notify(t("dedup.tui.nothing_to_undo"), severity="warning")
+            return
+        last = self.done[-1]
+        try:
+            if last.kind == "merge":
+                dedup_merge.undo(self.vapp.store, last.ref)
+            else:
+                dedup_merge.unmark_distinct(self.vapp.store, last.pair.a, last.pair.b)
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.done.pop()
+        self.pairs = last.pairs_before
+        self.index = last.index_before
+        self.notify(t("dedup.tui.undone"))
+        self._changed()
+
+    def _remember(self, kind: str, ref: str, pair: Pair) -> None:
+        self.done.append(_Done(kind, ref, pair, list(self.pairs), self.index))
+
+    def _changed(self) -> None:
+        self.vapp.data_changed()
+        self.show()
+
+
+def _shown(field: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if field == "tags":
+        return "、".join(value) if value else ""
+    if field == "occupancy":
+        return enum_label(value, Occupancy)
+    return str(value)
+
+
+def _key(field: str, value: Any) -> Any:
+    """What two values are compared on (spellings of one address are not a difference)."""
+    if field == "address":
+        return normalize_address(value)
+    if field == "phone":
+        return normalize_phone(value) if value else None
+    if field == "tags":
+        return sorted(value or [])
+    return value
