@@ -24,28 +24,45 @@ def state(store: Store) -> tuple:
     return (*counts, store.scalar("SELECT max(hlc) FROM changes"), store.settings())
 
 
-@pytest.fixture
-def source(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "src.db")
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A source database, its full bundle and an empty receiver, made once per module."""
+    d = tmp_path_factory.mktemp("bundle-template")
+    s = Store(d / "src.db")
     s.init_identity("张三", "laptop-A")
     for n in range(30):
         hid = s.add_household(Household(address=f"曹杨一村{n}号101室", micro_grid="一网格")).id
         s.add_visit(Visit(household_id=hid, visit_date="2026-11-01", visitor="张三", summary="好"))
+    export_bundle(s, d / "out.vlb")
+    r = Store(d / "dst.db")
+    r.init_identity("李四", "laptop-B")
+    for db in (s, r):
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    return d
+
+
+def _copy(template: Path, name: str, tmp_path: Path) -> Path:
+    dest = tmp_path / name
+    dest.write_bytes((template / name).read_bytes())
+    return dest
+
+
+@pytest.fixture
+def source(template: Path, tmp_path: Path) -> Store:
+    s = Store(_copy(template, "src.db", tmp_path))
     yield s
     s.close()
 
 
 @pytest.fixture
-def bundle(source: Store, tmp_path: Path) -> Path:
-    path = tmp_path / "out.vlb"
-    export_bundle(source, path)
-    return path
+def bundle(template: Path, tmp_path: Path) -> Path:
+    return _copy(template, "out.vlb", tmp_path)
 
 
 @pytest.fixture
-def receiver(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "dst.db")
-    s.init_identity("李四", "laptop-B")
+def receiver(template: Path, tmp_path: Path) -> Store:
+    s = Store(_copy(template, "dst.db", tmp_path))
     yield s
     s.close()
 

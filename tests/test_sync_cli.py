@@ -159,8 +159,8 @@ def test_bundle_commands_round_trip(office):
         (("conflicts", "restore", "ab"), "找不到冲突"),
     ],
 )
-def test_bad_input_is_one_plain_line(office, tmp_path, args, message):
-    (l0, _, _), _hub = office
+def test_bad_input_is_one_plain_line(tmp_path, args, message):
+    l0 = Laptop(tmp_path / "laptop.db")
     argv = [a.format(db=l0.db, tmp=tmp_path) for a in args]
     result = l0(*argv, ok=False)
     assert result.exit_code == 1

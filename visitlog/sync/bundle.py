@@ -352,7 +352,8 @@ def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
             pending += data
             *whole, pending = pending.split(b"\n")
             yield from whole
-        pending += z.flush()
+        *whole, pending = (pending + z.flush()).split(b"\n")
+        yield from whole
     except zlib.error:
         raise _damaged(path) from None
     if not z.eof or pending:

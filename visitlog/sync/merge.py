@@ -244,13 +244,13 @@ class Applier:
         cols = ["id", *fields, "created_at", "hlc", "device"]
         if households:
             cols.append("address_key")
-        before = self.conn.total_changes
-        self.conn.executemany(
+        cur = self.conn.executemany(
             f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             "ON CONFLICT(id) DO NOTHING",
             values,
         )
-        if self.conn.total_changes - before == len(values):
+        # rowcount sums the rows each statement inserted (trigger writes excluded)
+        if cur.rowcount == len(values):
             return []
         # Some ids were already here (two inserts under one id, or a row that
         # came another way): merge those field by field like any other change.
