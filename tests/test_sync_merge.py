@@ -415,6 +415,16 @@ def test_sync_refuses_a_foreign_file(trio, tmp_path):
     assert junk.read_bytes() == before
 
 
+def test_a_copied_database_is_refused(trio, tmp_path):
+    a, *_ = trio
+    copy = tmp_path / "copy.db"
+    a.backup(copy)
+    before = content(a)
+    with pytest.raises(VisitlogError, match="拷贝"):
+        sync_with(a, copy)
+    assert content(a) == before
+
+
 # -- schema guard -------------------------------------------------------------------
 
 
@@ -434,6 +444,13 @@ def test_newer_target_is_refused_naming_the_version(trio):
     conn = sqlite3.connect(hub)
     assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == hub_changes
     conn.close()
+
+
+def test_databases_record_the_release_their_schema_needs(tmp_path):
+    from visitlog.migrations import LATEST, SCHEMA_RELEASES
+
+    with Store(tmp_path / "x.db") as s:
+        assert s.get_setting("schema_release") == SCHEMA_RELEASES[LATEST]
 
 
 def _make_old(path: Path) -> None:

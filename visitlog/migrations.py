@@ -35,11 +35,19 @@ _SYNC_COLUMNS = """
 
 
 def _set_version(db: Database, version: int) -> None:
-    db.execute(
-        "INSERT INTO settings(key, value) VALUES ('schema_version', ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [str(version)],
-    )
+    # schema_release lets an older visitlog say which release a newer
+    # database (or sync target) needs, instead of just "a newer one".
+    for key, value in (
+        ("schema_version", str(version)),
+        ("schema_release", SCHEMA_RELEASES.get(version)),
+    ):
+        if value is None:
+            continue
+        db.execute(
+            "INSERT INTO settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
 
 
 @migrations(name="m001_initial")
@@ -304,6 +312,7 @@ def m004_dedup(db: Database) -> None:
     # never move the recorded version backwards.
     current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
     _set_version(db, max(4, int(current[0]) if current and str(current[0]).isdigit() else 0))
+
 
 LATEST = max(SCHEMA_RELEASES)
 

@@ -23,6 +23,7 @@ ZH = {
     "sync.err.is_dir": "{path} 是一个文件夹，请给出数据库或同步包的文件名。",
     "sync.err.no_dir": "文件夹 {path} 不存在：请检查路径，或先插好 U 盘、连上共享盘。",
     "sync.err.older_target": "{path} 的数据库结构较旧（版本 {version}），需要升级到 visitlog {have} 的结构才能同步。确认后请加 --upgrade-target 再试；本次未做任何改动。",
+    "sync.err.same_device": "{path} 和本机数据库的设备编号相同（{device}），其中一个是另一个拷贝出来的；这样同步会丢改动，已拒绝，未做任何改动。集中库请用 visitlog sync 新建，不要拷贝数据库文件。",
     "sync.err.gap": "缺少设备 {device} 第 {have} 号之后、第 {first} 号之前的改动，无法按顺序合并；未做任何改动。",
     "sync.err.unknown_table": "收到未知数据表“{table}”的改动，可能来自更新版本的 visitlog；未做任何改动。",
     # bundles
@@ -112,6 +113,7 @@ EN = {
     "sync.err.is_dir": "{path} is a folder; give the file name of a database or bundle.",
     "sync.err.no_dir": "The folder {path} does not exist: check the path, or plug in the USB stick / connect the share first.",
     "sync.err.older_target": "{path} has an older database schema (version {version}); it must be upgraded to visitlog {have}'s schema to sync. If that is fine, run again with --upgrade-target; nothing was changed.",
+    "sync.err.same_device": "{path} has the same device id as this database ({device}): one is a copy of the other, and syncing them would lose changes. Refused; nothing was changed. Create a hub with visitlog sync instead of copying a database file.",
     "sync.err.gap": "Changes of device {device} after no. {have} and before no. {first} are missing, so they cannot be merged in order; nothing was changed.",
     "sync.err.unknown_table": "Received changes to an unknown table '{table}', perhaps from a newer visitlog; nothing was changed.",
     "bundle.exported": "Wrote bundle {path}: {count} change(s) from {devices} device(s).",

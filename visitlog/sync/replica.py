@@ -187,6 +187,11 @@ def _exchange(
     batch_size: int,
 ) -> None:
     with contextlib.suppress(_DryRun), _both(local, target, progress) as (ltx, ttx):
+        lid, tid = setting(ltx, "device_id"), setting(ttx, "device_id")
+        if lid and lid == tid:
+            # A copied database file: both would number their changes alike
+            # and silently drop each other's.
+            raise VisitlogError(t("sync.err.same_device", path=target.path, device=lid))
         at_local, at_target = Applier(ltx), Applier(ttx)
         lvv, tvv = dict(at_local.vv), dict(at_target.vv)
         for phase, src_tx, src, dst, ranges in (
