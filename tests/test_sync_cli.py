@@ -176,7 +176,7 @@ def test_refused_sync_with_newer_hub_says_which_version(office):
     l0("sync", hub)
     conn = sqlite3.connect(hub)
     conn.execute("UPDATE settings SET value = '42' WHERE key = 'schema_version'")
-    conn.execute("INSERT INTO settings(key, value) VALUES ('schema_release', '2.0.0')")
+    conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '2.0.0')")
     conn.commit()
     conn.close()
     result = l0("sync", hub, ok=False)
