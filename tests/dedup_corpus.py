@@ -71,11 +71,20 @@ FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
 
 def _cn_number(n: int) -> str:
-    """1..99 as spoken: 十二, 二十八."""
+    """1..999 as spoken: 十二, 二十八, 一百零五, 三百一十."""
     if n < 10:
         return CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else CN_DIGITS[tens]) + "十" + (CN_DIGITS[ones] if ones else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else CN_DIGITS[tens]) + "十" + (CN_DIGITS[ones] if ones else "")
+    hundreds, rest = divmod(n, 100)
+    head = CN_DIGITS[hundreds] + "百"
+    if rest == 0:
+        return head
+    if rest < 10:
+        return head + "零" + CN_DIGITS[rest]
+    tail = _cn_number(rest)
+    return head + (tail if rest >= 20 else "一" + tail)
 
 
 @dataclass

@@ -358,21 +358,7 @@ class _HouseholdScorer:
             if h.head_py and h.bld:
                 h.common_here = len(name_rooms.get((h.bld, h.head_py), ())) > 1
         self._rooms: dict[tuple[str, str], str] = {}
-        # An address whose records all agree on who lives there (one name
-        # reading, one phone) holds one household: a bare record there (no
-        # name, no phone) can only be that household.  Where two names or two
-        # phones appear, it may be a shared unit and a bare record is ambiguous.
-        names_at: dict[str, set[str]] = defaultdict(set)
-        phones_at: dict[str, set[str]] = defaultdict(set)
-        for h in houses:
-            if h.head_py:
-                names_at[h.key].add(h.head_py)
-            if h.phone:
-                phones_at[h.key].add(h.phone)
-        self.ambiguous_address = {
-            key for key in set(names_at) | set(phones_at)
-            if len(names_at.get(key, ())) > 1 or len(phones_at.get(key, ())) > 1
-        }  # fmt: skip
+        self.ambiguous_address = _ambiguous_addresses(houses)
 
     def common_name(self, h: _House) -> bool:
         assert h.head is not None and h.head_py is not None
@@ -511,6 +497,44 @@ class _HouseholdScorer:
             w += _W_ONLY_HOUSEHOLD
             why.append(("only_household", {}))
         return w, why
+
+
+def _ambiguous_addresses(houses: list[_House]) -> set[str]:
+    """Addresses where the records may stand for more than one household.
+
+    The records of one address that carry a name or a phone are joined when
+    they share the name's reading or the phone (a spouse's record with the
+    family phone joins the head's).  One group: one household lives there,
+    and a bare record (no name, no phone) can only be that household.  Two or
+    more groups: maybe a shared unit, and a bare record is ambiguous.
+    """
+    by_key: dict[str, list[_House]] = defaultdict(list)
+    for h in houses:
+        if h.head_py or h.phone:
+            by_key[h.key].append(h)
+    ambiguous = set()
+    for key, group in by_key.items():
+        if len(group) < 2:
+            continue
+        parent = list(range(len(group)))
+
+        def root(i: int, parent: list[int] = parent) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        first: dict[str, int] = {}
+        for i, h in enumerate(group):
+            for token in (f"n{h.head_py}" if h.head_py else "", f"p{h.phone}" if h.phone else ""):
+                if not token:
+                    continue
+                if token in first:
+                    parent[root(i)] = root(first[token])
+                else:
+                    first[token] = i
+        if len({root(i) for i in range(len(group))}) > 1:
+            ambiguous.add(key)
+    return ambiguous
 
 
 class _Layout:

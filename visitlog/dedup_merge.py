@@ -163,6 +163,10 @@ def apply(store: Store, result: Candidates) -> list[str]:
                 best[n] = pair
     merge_ids = []
     with store.transaction() as tx:
+        pre = None
+        if result.kind == "households":
+            pre = _Prefetch(tx, [rid for cluster in result.clusters for rid in cluster])
+        worker = _worker(tx)
         for n, cluster in enumerate(result.clusters):
             pair = best.get(n)
             merge_ids.append(
@@ -172,6 +176,8 @@ def apply(store: Store, result: Candidates) -> list[str]:
                     cluster,
                     pair.score if pair else None,
                     pair.reasons if pair else None,
+                    pre,
+                    worker,
                 )
             )
     return merge_ids
@@ -201,28 +207,30 @@ def _resolve_group(store: Store, ids: list[str], kind: str | None) -> tuple[str,
 def _live_rows(tx: Tx, tbl: str, ids: list[str]) -> list[dict[str, Any]]:
     marks = ",".join("?" * len(ids))
     rows = {r["id"]: dict(r) for r in tx.rows(f"SELECT * FROM {tbl} WHERE id IN ({marks})", ids)}
-    out = []
-    for rid in ids:
-        row = rows.get(rid)
-        if row is None:
-            raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=rid))
-        if row["deleted"] or row["merged_into"]:
-            raise VisitlogError(t("dedup.err.not_live", kind=t(f"noun.{tbl}"), id=rid))
-        out.append(row)
-    return out
+    return _check_live(tbl, ids, rows)
+
+
+def _worker(tx: Tx) -> str | None:
+    row = tx.rows("SELECT value FROM settings WHERE key = 'worker'")
+    return row[0]["value"] if row else None
 
 
 def _merge_in(
-    tx: Tx, kind: str, ids: list[str], score: float | None, reasons: list[str] | None
+    tx: Tx,
+    kind: str,
+    ids: list[str],
+    score: float | None,
+    reasons: list[str] | None,
+    pre: _Prefetch | None = None,
+    worker: str | None = None,
 ) -> str:
     rec = _Recorder(tx)
     if kind == "households":
-        survivor, others = _merge_households(tx, rec, ids)
+        survivor, others = _merge_households(tx, rec, ids, pre or _Prefetch(tx, ids))
     elif kind == "visits":
         survivor, others = _merge_visits(tx, rec, ids)
     else:
         raise ValidationError(t("dedup.err.kind", value=kind))
-    worker = tx.rows("SELECT value FROM settings WHERE key = 'worker'")
     merge_id = tx.insert(
         "dedup_merges",
         {
@@ -232,7 +240,7 @@ def _merge_in(
             "score": score,
             "reasons": _jdump(reasons or []),
             "changes": _jdump(rec.changes),
-            "worker": worker[0]["value"] if worker else None,
+            "worker": worker if worker is not None else _worker(tx),
             "undone": 0,
             "undone_at": None,
         },
@@ -246,24 +254,61 @@ def _merge_in(
     return merge_id
 
 
-def _merge_households(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str]]:
-    rows = _live_rows(tx, "households", ids)
-    marks = ",".join("?" * len(ids))
-    visits = {
-        r["household_id"]: r["n"]
-        for r in tx.rows(
-            f"SELECT household_id, count(*) AS n FROM visits WHERE household_id IN ({marks}) "
-            "AND deleted = 0 AND merged_into IS NULL GROUP BY household_id",
-            ids,
-        )
-    }
+class _Prefetch:
+    """The rows a batch of household merges reads, fetched in a few queries.
+
+    ``--apply`` on a district may merge thousands of clusters in one
+    transaction; reading each cluster's rows one query at a time would
+    dominate its cost.  Clusters are disjoint, so rows read up front stay
+    valid while earlier clusters are merged.
+    """
+
+    def __init__(self, tx: Tx, ids: list[str]):
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.visit_counts: dict[str, int] = {}
+        self.visits: dict[str, list[dict[str, Any]]] = {}
+        self.items: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for r in tx.rows(f"SELECT * FROM households WHERE id IN ({marks})", part):
+                self.rows[r["id"]] = dict(r)
+            for r in tx.rows(
+                f"SELECT household_id, count(*) AS n FROM visits WHERE household_id IN ({marks}) "
+                "AND deleted = 0 AND merged_into IS NULL GROUP BY household_id",
+                part,
+            ):
+                self.visit_counts[r["household_id"]] = r["n"]
+            for tbl, into in (("visits", self.visits), ("items", self.items)):
+                for r in tx.rows(
+                    f"SELECT * FROM {tbl} WHERE household_id IN ({marks}) ORDER BY rowid", part
+                ):
+                    into.setdefault(r["household_id"], []).append(dict(r))
+
+
+def _check_live(tbl: str, ids: list[str], rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for rid in ids:
+        row = rows.get(rid)
+        if row is None:
+            raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=rid))
+        if row["deleted"] or row["merged_into"]:
+            raise VisitlogError(t("dedup.err.not_live", kind=t(f"noun.{tbl}"), id=rid))
+        out.append(row)
+    return out
+
+
+def _merge_households(
+    tx: Tx, rec: _Recorder, ids: list[str], pre: _Prefetch
+) -> tuple[str, list[str]]:
+    rows = _check_live("households", ids, pre.rows)
 
     def richness(r: dict[str, Any]) -> tuple[Any, ...]:
         filled = sum(not _empty(r[f]) for f in (*_FILL_HOUSEHOLD, "tags"))
         # Most filled fields, then most visits, then the oldest record.
-        return (filled, visits.get(r["id"], 0), _neg(r["created_at"]), _neg(r["id"]))
+        return (-filled, -pre.visit_counts.get(r["id"], 0), r["created_at"] or "", r["id"])
 
-    ranked = sorted(rows, key=richness, reverse=True)
+    ranked = sorted(rows, key=richness)
     survivor, others = ranked[0], ranked[1:]
     fill: dict[str, Any] = {}
     for f in _FILL_HOUSEHOLD:
@@ -284,19 +329,14 @@ def _merge_households(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list
     other_ids = [o["id"] for o in others]
     for o in others:
         rec.update("households", o, {"merged_into": survivor["id"]})
-    omarks = ",".join("?" * len(other_ids))
     # Every row that points at a merged record moves, tombstones included, so
     # nothing is left pointing at a household that is no longer live.
-    for v in tx.rows(f"SELECT * FROM visits WHERE household_id IN ({omarks})", other_ids):
-        rec.update("visits", dict(v), {"household_id": survivor["id"]})
-    for i in tx.rows(f"SELECT * FROM items WHERE household_id IN ({omarks})", other_ids):
-        rec.update("items", dict(i), {"household_id": survivor["id"]})
+    for oid in other_ids:
+        for v in pre.visits.get(oid, []):
+            rec.update("visits", v, {"household_id": survivor["id"]})
+        for i in pre.items.get(oid, []):
+            rec.update("items", i, {"household_id": survivor["id"]})
     return survivor["id"], other_ids
-
-
-def _neg(text: str | None) -> tuple[int, ...]:
-    """Sort key that puts smaller strings first when sorting in reverse."""
-    return tuple(-ord(c) for c in (text or ""))
 
 
 def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str]]:
@@ -309,16 +349,17 @@ def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str
         items[i["visit_id"]].append(dict(i))
 
     def richness(r: dict[str, Any]) -> tuple[Any, ...]:
+        # Most items, longest summary, most filled fields, then the oldest.
         filled = sum(not _empty(r[f]) for f in _FILL_VISIT)
         return (
-            len(items[r["id"]]),
-            len(r["summary"] or ""),
-            filled,
-            _neg(r["created_at"]),
-            _neg(r["id"]),
+            -len(items[r["id"]]),
+            -len(r["summary"] or ""),
+            -filled,
+            r["created_at"] or "",
+            r["id"],
         )
 
-    ranked = sorted(rows, key=richness, reverse=True)
+    ranked = sorted(rows, key=richness)
     survivor, others = ranked[0], ranked[1:]
     fill = {}
     for f in _FILL_VISIT:
