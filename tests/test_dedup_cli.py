@@ -118,3 +118,15 @@ def test_bad_input_is_one_line_and_exit_1(cli, db_path):
 def test_missing_argument_is_a_usage_error(cli):
     assert cli("dedup", "undo").exit_code == 2
     assert cli("dedup", "ignore", "onlyone").exit_code == 2
+
+
+def test_merges_lists_ids_that_undo_accepts(cli, db_path):
+    _messy(db_path)
+    (merge_id,) = cli.json("dedup", "households", "--apply")["merges"]
+    listed = cli.json("dedup", "merges")
+    assert [m["id"] for m in listed] == [merge_id]
+    assert listed[0]["undone"] == 0 and len(listed[0]["members"]) == 1
+    table = cli("dedup", "merges")
+    assert merge_id[-8:] in table.stdout
+    assert cli("dedup", "undo", merge_id[-8:]).exit_code == 0
+    assert cli.json("dedup", "merges")[0]["undone"] == 1

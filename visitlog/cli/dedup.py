@@ -212,3 +212,36 @@ def ignore(
         emit_json(result)
         return
     console.print(t("dedup.ignored", a=result["a"], b=result["b"]))
+
+
+@dedup_app.command("merges")
+def merges(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+) -> None:
+    """列出合并记录（最新在前），用于 dedup undo (list merges, newest first)."""
+    from visitlog.cli.core import short_id
+    from visitlog.dedup_merge import list_merges
+
+    rows = list_merges(_store(ctx))
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table(
+        title=t("dedup.merges_title", count=len(rows)),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("id", "kind", "survivor", "merged", "state", "at"):
+        table.add_column(t(f"dedup.col.{col}"), no_wrap=col != "merged", overflow="fold")
+    for r in rows:
+        table.add_row(
+            short_id(r["id"]),
+            t(f"noun.{r['kind']}"),
+            short_id(r["survivor"]),
+            " ".join(short_id(m) for m in r["members"]),
+            t("dedup.undone_state") if r["undone"] else "",
+            (r["created_at"] or "")[:16].replace("T", " "),
+        )
+    console.print(table)
