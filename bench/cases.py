@@ -136,7 +136,9 @@ def measure(
             prepare(i)
         args = argv(i) if callable(argv) else argv
         results.append(run(args, ctx.work, ok_codes=ok_codes, timeout=timeout))
-    return Sample([r.seconds for r in results], [r.peak_mb for r in results]), results
+    return Sample(
+        [r.seconds for r in results], [r.peak_mb for r in results], [r.cpu for r in results]
+    ), results
 
 
 def row_from(sample: Sample, case_name: str, target: str, unit: str = "s", scale: float = 1) -> Row:
@@ -149,6 +151,7 @@ def row_from(sample: Sample, case_name: str, target: str, unit: str = "s", scale
         high=sample.high * scale,
         unit=unit,
         peak_mb=sample.peak_mb,
+        cpu=sample.cpu,
     )
 
 
@@ -179,6 +182,7 @@ def demo(ctx: Ctx) -> list[Row]:
     if ctx.data.built is not None:
         sample.values.append(ctx.data.built.seconds)
         sample.peaks_mb.append(ctx.data.built.peak_mb)
+        sample.cpus.append(ctx.data.built.cpu)
         results.append(ctx.data.built)
     counts = results[-1].json()
     size_mb = ctx.data.size_mb if ctx.data.built is not None else None
@@ -240,7 +244,7 @@ def roster(ctx: Ctx) -> list[Row]:
         path.unlink(missing_ok=True)
         export = run([*VISITLOG, "--db", str(src), "roster", "export", str(path)], ctx.work)
         ctx.shared[f"roster_{fmt}"] = path
-        runs = ctx.times(cap=2 if (ctx.scale == "district" and fmt == "xlsx") else None)
+        runs = ctx.times(cap=1 if (ctx.scale == "district" and fmt == "xlsx") else None)
         sample, _ = measure(
             ctx,
             lambda _i, p=path: [
@@ -268,7 +272,7 @@ def roster(ctx: Ctx) -> list[Row]:
 def _scalar(db: Path, sql: str) -> Any:
     import sqlite3
 
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
     try:
         return conn.execute(sql).fetchone()[0]
     finally:
@@ -291,7 +295,8 @@ def sync_initial(ctx: Ctx) -> list[Row]:
     title = f"initial sync into an empty hub ({ctx.scale})"
     target = "≥ 40% of baseline rows/s, peak < 300 MB"
     rows_total = run([*CHILD, "count_rows", str(ctx.data.path)], ctx.work).json()["rows"]
-    runs = ctx.times(cap=3)
+    # At district scale both the sync and its baseline take about a minute each.
+    runs = ctx.times(cap=1 if ctx.scale == "district" else None)
 
     # Baseline: plain executemany upsert of the same rows, one transaction.
     base, _ = measure(
@@ -323,7 +328,7 @@ def sync_initial(ctx: Ctx) -> list[Row]:
     row.notes.append(
         f"{rows_total:,} rows (households+visits+items): sync {rate:,.0f} rows/s; "
         f"baseline {base.median:.2f} s ({base.low:.2f}–{base.high:.2f}), peak {base.peak_mb:.0f} MB; "
-        f"hub holds {hub_rows:,} rows after sync; sync said {results[-1].stdout.strip()[:200]}"
+        f"hub holds {hub_rows:,} rows after sync; sync said {_said(results[-1])}"
     )
     # Keep the converged pair for the no-op and incremental cases.
     for name in ("local.db", "hub.db"):
@@ -332,6 +337,15 @@ def sync_initial(ctx: Ctx) -> list[Row]:
     ctx.shared["synced"] = True
     ctx.shared["sync_initial_s"] = sample.median
     return [row]
+
+
+def _said(r: Run) -> str:
+    """The headline of sync's JSON answer, on one line."""
+    try:
+        out = r.json()
+        return json.dumps({k: out.get(k) for k in ("sent", "received", "conflicts")})
+    except (json.JSONDecodeError, AttributeError, IndexError):
+        return r.stdout.strip().replace("\n", " ")[:120]
 
 
 def _copy_synced(ctx: Ctx) -> tuple[Path, Path]:
@@ -389,7 +403,7 @@ def sync_noop(ctx: Ctx) -> list[Row]:
     row.baseline, row.baseline_name = base.median, "two tiny databases"
     row.ratio = sample.median / base.median
     row.status = verdict(row.ratio <= 1.2)
-    row.notes.append(f"sync said {results[-1].stdout.strip()[:200]}")
+    row.notes.append(f"sync said {_said(results[-1])}")
     ctx.shared["noop_s"] = sample.median
     return [row]
 
@@ -426,7 +440,7 @@ def sync_changes(ctx: Ctx) -> list[Row]:
         row = row_from(sample, title, target)
         row.notes.append(
             f"{changed[frac]:,} rows changed (one field each) before the sync; "
-            f"sync said {results[-1].stdout.strip()[:160]}"
+            f"sync said {_said(results[-1])}"
         )
         rows.append(row)
     noop = ctx.shared.get("noop_s")
@@ -556,7 +570,11 @@ def tui_start(ctx: Ctx) -> list[Row]:
     target = "≤ 1.5× baseline"
 
     def painted(runs: list[Run]) -> Sample:
-        return Sample([r.json()["painted"] - r.started for r in runs], [r.peak_mb for r in runs])
+        return Sample(
+            [r.json()["painted"] - r.started for r in runs],
+            [r.peak_mb for r in runs],
+            [r.json()["cpu"] for r in runs],
+        )
 
     _, base_runs = measure(ctx, [*CHILD, "tui_baseline"], runs=ctx.times())
     base = painted(base_runs)
@@ -578,7 +596,8 @@ def tui_start(ctx: Ctx) -> list[Row]:
     row.status = verdict(row.ratio <= 1.5)
     row.notes.append(
         "process start until a DataTable on screen has rows and the screen has refreshed "
-        f"(headless run_test, 80×24); home table showed {runs[-1].json()['rows']:,} rows"
+        "(headless run_test, 80×24; CPU is the process's until then); worker identity set, "
+        f"no default grid, so every household is listed; home table showed {runs[-1].json()['rows']:,} rows"
     )
     return [row]
 
@@ -627,7 +646,8 @@ def tui_search(ctx: Ctx) -> list[Row]:
         f"{last['keystrokes']} keystrokes per run over {last['households']:,} households "
         f"(searches: {', '.join(SEARCHES)}); per run: median of the keystrokes, min–max over "
         f"the runs' medians; worst keystroke p95 {max(o['p95_ms'] for o in outs):.1f} ms, "
-        f"max {max(o['max_ms'] for o in outs):.1f} ms; until near matches were also shown: "
+        f"max {max(o['max_ms'] for o in outs):.1f} ms; process CPU per keystroke (median) "
+        f"{statistics.median(o['cpu_median_ms'] for o in outs):.1f} ms; until near matches were also shown: "
         f"median {statistics.median(o['near_median_ms'] for o in outs):.1f} ms, "
         f"max {max(o['near_max_ms'] for o in outs):.1f} ms"
     )

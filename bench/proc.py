@@ -37,6 +37,7 @@ class Run:
     stdout: str
     started: float  # time.time() just before the child was started
     code: int = 0
+    cpu: float = 0.0  # user + system CPU seconds of the child (its threads included)
 
     def json(self) -> Any:
         """The child's stdout parsed as JSON (its last line when it printed several)."""
@@ -53,6 +54,7 @@ class Sample:
 
     values: list[float]
     peaks_mb: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -65,6 +67,10 @@ class Sample:
     @property
     def high(self) -> float:
         return max(self.values)
+
+    @property
+    def cpu(self) -> float | None:
+        return statistics.median(self.cpus) if self.cpus else None
 
     @property
     def peak_mb(self) -> float | None:
@@ -133,7 +139,12 @@ def run(
         raise BenchError(f"exit {code}: {' '.join(argv)}\n{tail}")
     # Linux reports ru_maxrss in KiB.
     return Run(
-        seconds=seconds, peak_mb=usage.ru_maxrss / 1024, stdout=stdout, started=started, code=code
+        seconds=seconds,
+        peak_mb=usage.ru_maxrss / 1024,
+        stdout=stdout,
+        started=started,
+        code=code,
+        cpu=usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -33,6 +33,7 @@ class Row:
     high: float | None = None
     unit: str = "s"
     peak_mb: float | None = None
+    cpu: float | None = None  # median CPU seconds (user + system) of the runs' processes
     baseline: float | None = None
     baseline_unit: str = "s"
     baseline_name: str = ""
@@ -65,8 +66,8 @@ def _spread(row: Row) -> str:
 
 def table(rows: list[Row]) -> str:
     """The results as a Markdown table, then the notes of each case."""
-    head = "| case | median | min–max | peak mem | baseline | ratio | target | result |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    head = "| case | median | min–max | CPU | peak mem | baseline | ratio | target | result |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         base = "—"
         if r.baseline is not None:
@@ -76,7 +77,8 @@ def table(rows: list[Row]) -> str:
         ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
         status = {"pass": "✅ pass", "FAIL": "❌ FAIL"}.get(r.status, r.status)
         lines.append(
-            f"| {r.case} | {fmt(r.value, r.unit)} | {_spread(r)} | {fmt(r.peak_mb, 'MB')} "
+            f"| {r.case} | {fmt(r.value, r.unit)} | {_spread(r)} | {fmt(r.cpu, 's')} "
+            f"| {fmt(r.peak_mb, 'MB')} "
             f"| {base} | {ratio} | {r.target} | {status} |"
         )
     notes = [f"- **{r.case}**: {n}" for r in rows for n in r.notes]
@@ -138,7 +140,9 @@ def header(scale: str, households: int, repeat: int, dataset: str, load: str = "
             f"- Code: git {_git_revision()}",
             *([f"- Load average (1 min) at start → end: {load}"] if load else []),
             f"- Dataset: {dataset}",
-            f"- Runs per case: {repeat} (median; min–max over the runs); peak memory is the "
-            "largest resident set of one run's process",
+            f"- Runs per case: {repeat} (median; min–max over the runs; fewer for the heaviest "
+            "district cases, see bench/README.md). CPU is the median user+system time of the "
+            "measured processes (threads included): unlike wall time it barely moves when other "
+            "work shares the machine. Peak memory is the largest resident set of one run's process.",
         ]
     )
