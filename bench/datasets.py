@@ -8,6 +8,7 @@ touch the cached file: each run works on its own copy.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -70,9 +71,22 @@ def demo_command(db: Path, households: int, seed: int = SEED) -> list[str]:
 
 
 def dataset(scale: str, workdir: Path, *, rebuild: bool = False) -> Dataset:
-    """The cached database of ``scale``, built (and timed) when absent or stale."""
-    households = SCALES[scale]
+    """The cached database of ``scale``, built (and timed) when absent or stale.
+
+    Two benchmark runs started at once take turns: the second waits for the
+    first one's build instead of building (and deleting) the same file.
+    """
     CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{scale}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _dataset(scale, workdir, rebuild)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _dataset(scale: str, workdir: Path, rebuild: bool) -> Dataset:
+    households = SCALES[scale]
     path = CACHE / f"{scale}-seed{SEED}-{code_hash()}.db"
     if path.exists() and not rebuild:
         return Dataset(scale, households, path, None)

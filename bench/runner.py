@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("--repeat must be at least 1")
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
-    work = CACHE / f"work-{args.scale}"
+    # One scratch folder per run, so two runs at once never delete each other's files.
+    work = CACHE / f"work-{args.scale}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "xdg").mkdir(parents=True)
 
