@@ -113,6 +113,9 @@ def test_text_output_dry_run_and_restore(office):
     assert "冲突" in text and "conflicts restore" in text
     table = l1("conflicts").stdout
     assert "民情摘要" in table
+    audits = len(l1.json("audit", "list"))
+    l1("conflicts", "--reveal")
+    assert len(l1.json("audit", "list")) == audits + 1
     (c,) = l1.json("conflicts")
     restored = l1.json("conflicts", "restore", c["id"][:8])
     assert restored["restored"] is True

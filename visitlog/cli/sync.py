@@ -236,7 +236,12 @@ def conflicts(
     """列出同步冲突中落选的值 (list the losing values kept by sync)."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = list_conflicts(_store(ctx), include_resolved=all_)
+    store = _store(ctx)
+    rows = list_conflicts(store, include_resolved=all_)
+    if reveal and not json_out:
+        from visitlog.security import record_reveal
+
+        record_reveal(store, "conflicts", count=len(rows))
     if json_out:
         emit_json(rows)
         return
