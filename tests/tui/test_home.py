@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.command import CommandPalette
 from textual.widgets import Input
 
 from visitlog.address import normalize_address
@@ -52,7 +53,7 @@ def test_slash_focuses_search_and_filters_as_you_type(tui_store, today, settle):
             home = app.screen
             app.action_set_grid(ALL_GRIDS)
             await settle(pilot)
-            total = home.table.row_count
+            total = home.table.matches
             assert total == 200
             await pilot.press("slash")
             search = home.query_one("#search", Input)
@@ -81,7 +82,7 @@ def test_slash_focuses_search_and_filters_as_you_type(tui_store, today, settle):
             await pilot.press("escape")
             await settle(pilot)
             assert search.value == ""
-            assert home.table.row_count == total
+            assert home.table.matches == total
             assert isinstance(app.focused, HouseholdTable)
 
     asyncio.run(run())
@@ -154,9 +155,13 @@ def test_switch_grid_from_the_palette(tui_store, today, settle):
             home = app.screen
             other = next(g["micro_grid"] for g in home.grids if g["micro_grid"] != home.grid)
             await pilot.press("ctrl+p")
-            await pilot.press(*other)
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press("escape")
+            await pilot.pause()
+            commands = {c.title: c for c in app.get_system_commands(home)}
+            assert "显示全部微网格" in commands and "汇总" in commands
+            commands[f"切换到微网格：{other}"].callback()
             await settle(pilot)
             assert app.screen is home
             assert home.grid == other

@@ -23,7 +23,7 @@ from textual.command import CommandPalette
 from textual.message import Message
 from textual.screen import Screen
 
-from visitlog.i18n import get_lang, set_lang, t
+from visitlog.i18n import get_lang, has, set_lang, t
 from visitlog.model import Outcome, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
@@ -374,7 +374,9 @@ class VisitlogApp(Localized, App[None]):
         def report(*args: Any) -> None:
             stage, done, total = t(stage_key), None, None
             if len(args) >= 3:
-                stage, done, total = str(args[0]), args[1], args[2]
+                phase = f"tui.phase.{args[0]}"
+                stage = t(phase) if has(phase) else f"{stage}：{args[0]}"
+                done, total = args[1], args[2]
             elif len(args) == 2:
                 done, total = args
             self.post_message(self.Progress(stage, done, total))

@@ -21,8 +21,15 @@ from visitlog.tui.common import Localized, as_dict, optional
 if TYPE_CHECKING:
     from visitlog.tui.app import VisitlogApp
 
-#: Fields shown, in this order, when a conflict has them.
-SHOWN = ("tbl", "table", "row_id", "field", "value", "winner", "loser", "hlc", "device")
+#: (field of a conflict record, i18n key of its column), in display order.
+COLUMNS = (
+    ("detected_at", "tui.conflicts.col.when"),
+    ("tbl", "tui.conflicts.col.table"),
+    ("field", "tui.conflicts.col.field"),
+    ("value", "tui.conflicts.col.lost"),
+    ("winner_value", "tui.conflicts.col.kept"),
+    ("device_name", "tui.conflicts.col.device"),
+)
 
 
 class ConflictsScreen(Localized, Screen[None]):
@@ -60,13 +67,19 @@ class ConflictsScreen(Localized, Screen[None]):
         except Exception as exc:  # the sync module's problem must not close the app
             self.query_one("#status", Static).update(Text(str(exc), style="bold"))
             return
-        keys = [k for k in SHOWN if any(k in c for c in self.conflicts)]
-        for key in keys:
-            table.add_column(key)
+        for _, label in COLUMNS:
+            table.add_column(t(label))
         for c in self.conflicts:
-            table.add_row(
-                *[Text(str(c.get(k, "")), no_wrap=True, overflow="ellipsis") for k in keys]
-            )
+            cells = []
+            for key, _ in COLUMNS:
+                value = c.get(key)
+                if key == "device_name":
+                    value = value or c.get("device")
+                if key == "detected_at":
+                    value = str(value or "")[:16].replace("T", " ")
+                text = "—" if value is None else str(value)
+                cells.append(Text(text, no_wrap=True, overflow="ellipsis"))
+            table.add_row(*cells)
         self.query_one("#status", Static).update(t("tui.conflicts.status", n=len(self.conflicts)))
 
     @on(DataTable.RowSelected)

@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from visitlog.tui.app import VisitlogApp
 
 
+class ItemsTable(Localized, DataTable):
+    """The items table; its enter binding is the one the Footer shows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "tui.key.handle"),
+    ]
+
+
 class ItemsScreen(Localized, Screen[None]):
     """A table of open items; ``enter`` changes the highlighted item's status.
 
@@ -31,7 +39,7 @@ class ItemsScreen(Localized, Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "tui.key.back"),
-        Binding("enter", "edit_item", "tui.key.handle"),
+        Binding("enter", "edit_item", "tui.key.handle", show=False),
         Binding("k", "focus_kind", "tui.key.kind"),
         Binding("c", "focus_category", "tui.key.category"),
     ]
@@ -56,8 +64,7 @@ class ItemsScreen(Localized, Screen[None]):
                 enum_options(Category), prompt=t("tui.items.all"), id="category", compact=True
             )
         yield Static("", id="status")
-        table: DataTable = DataTable(id="items", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield ItemsTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

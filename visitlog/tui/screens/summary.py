@@ -118,7 +118,7 @@ class SummaryScreen(Localized, Screen[None]):
             for k, v in period.items()
             if v and k in ("from", "to", "date_from", "date_to", "start", "end")
         ]
-        title = Text(grid, style="bold")
+        title = Text(t("tui.summary.title", grid=grid), style="bold")
         if dates:
             title.append("   " + " — ".join(dates), style="dim")
         households = int(g.get("households") or 0)

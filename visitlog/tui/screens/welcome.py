@@ -39,6 +39,13 @@ class WelcomeScreen(Localized, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#import", Button).focus()
 
+    def on_screen_resume(self) -> None:
+        # Households may have arrived while a dialog covered this screen
+        # (the import report): then there is nothing left to welcome.
+        home = getattr(self.app, "home", None)
+        if home is not None and home.grids:
+            self.dismiss(None)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         action = {"import": "import_roster", "add": "add_household", "demo": "load_demo"}

@@ -1,0 +1,176 @@
+"""First run: identity once, the welcome screen on an empty database, English labels."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from textual.widgets import Input
+
+from visitlog.tui.app import make_app
+from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.screens.household_form import HouseholdFormScreen
+from visitlog.tui.screens.identity import IdentityDialog
+from visitlog.tui.screens.progress import ProgressDialog
+from visitlog.tui.screens.welcome import WelcomeScreen
+from visitlog.tui.widgets.household_table import HouseholdTable
+
+
+def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle):
+    async def run():
+        app = make_app(store, today=today)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            dialog = app.screen
+            assert isinstance(dialog, IdentityDialog)
+            await pilot.click("#ok")  # no name yet: the error shows by the field
+            await pilot.pause()
+            assert app.screen is dialog
+            assert dialog.query_one("#err-worker").has_class("-shown")
+            dialog.query_one("#worker", Input).value = "李晓燕"
+            dialog.query_one("#grid", Input).value = "曹杨一村2号网格"
+            await pilot.click("#ok")
+            await settle(pilot)
+            assert isinstance(app.screen, WelcomeScreen)
+        assert store.worker == "李晓燕"
+        assert store.get_setting("default_grid") == "曹杨一村2号网格"
+
+    asyncio.run(run())
+
+    async def again():
+        app = make_app(store, today=today)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, WelcomeScreen)  # not asked twice
+
+    asyncio.run(again())
+
+
+def test_welcome_on_empty_database_then_add_a_household(store, today, settle):
+    store.init_identity("王丽华", grid="曹杨一村1号网格")
+
+    async def run():
+        app = make_app(store, today=today)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            welcome = app.screen
+            assert isinstance(welcome, WelcomeScreen)
+            labels = [str(b.label) for b in welcome.query("Button")]
+            assert any("花名册" in x for x in labels)
+            assert any("添加" in x for x in labels)
+            assert any("示范" in x for x in labels)
+            await pilot.press("a")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, HouseholdFormScreen)
+            assert form.query_one("#micro_grid", Input).value == "曹杨一村1号网格"
+            await pilot.press(*"曹杨一村12号301室")
+            form.query_one("#phone", Input).value = "123"
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form
+            assert form.query_one("#err-phone").has_class("-shown")
+            form.query_one("#phone", Input).value = "138 1234 5678"
+            form.query_one("#head", Input).value = "王建国"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, HomeScreen)
+            assert app.screen.table.row_count == 1
+        [h] = store.list_households()
+        assert (h.address, h.head, h.phone) == ("曹杨一村12号301室", "王建国", "13812345678")
+
+    asyncio.run(run())
+
+
+def test_ui_stays_responsive_while_the_demo_loads(store, today, settle, monkeypatch):
+    """The demo street is made in a worker thread; the keyboard keeps working meanwhile."""
+    store.init_identity("王丽华")
+    from visitlog import demo
+
+    started, release = threading.Event(), threading.Event()
+    real = demo.generate_into
+
+    def slow_generate(store, households, **kwargs):
+        started.set()
+        assert release.wait(10), "the test never released the worker"
+        return real(store, households=30, **kwargs)
+
+    monkeypatch.setattr(demo, "generate_into", slow_generate)
+
+    async def run():
+        app = make_app(store, today=today)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert isinstance(app.screen, WelcomeScreen)
+            await pilot.press("d")
+            await pilot.pause()
+            assert isinstance(app.screen, ProgressDialog)
+            assert started.wait(5)
+            # The worker is blocked; keys are still handled at once.
+            await pilot.press("escape")  # hide the progress dialog
+            assert isinstance(app.screen, WelcomeScreen)
+            await pilot.press("a")
+            assert isinstance(app.screen, HouseholdFormScreen)
+            await pilot.press(*"测试")
+            assert app.screen.query_one("#address", Input).value == "测试"
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.click("#choice-yes")
+            await pilot.pause()
+            assert isinstance(app.screen, WelcomeScreen)
+            release.set()
+            await settle(pilot)
+            # done: the welcome screen made way for the households
+            assert isinstance(app.screen, HomeScreen)
+            assert app.screen.table.row_count == 30
+
+    asyncio.run(run())
+    assert store.count_live()["households"] == 30
+
+
+def test_english_labels_with_lang_en(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, lang="en", today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            headers = [str(c.label) for c in home.query_one(HouseholdTable).columns.values()]
+            assert headers[:3] == ["Address", "Head", "Tags"]
+            descriptions = {b.description for _, b, _, _ in home.active_bindings.values()}
+            assert {"Search", "New visit", "Items", "Summary", "Sync", "Quit"} <= descriptions
+            assert "unsynced" in app.sub_title
+            await pilot.press("n")
+            await pilot.pause()
+            assert "New visit" in str(app.screen.query_one("#form-title").render())
+
+    asyncio.run(run())
+
+
+def test_demo_refused_when_households_exist(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            app.action_load_demo()
+            await pilot.pause()
+            assert isinstance(app.screen, HomeScreen)
+            assert any("示范" in n.message for n in app._notifications)
+
+    asyncio.run(run())
+
+
+def test_household_form_for_an_existing_grid(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            before = app.screen.table.row_count
+            app.action_add_household()
+            await pilot.pause()
+            await pilot.press(*"曹杨一村99号101室")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.screen.table.row_count == before + 1
+            assert app.screen.table.current_row()["address"] == "曹杨一村99号101室"
+
+    asyncio.run(run())

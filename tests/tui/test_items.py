@@ -1,0 +1,108 @@
+"""Open items of my grid: overdue first, filters, status changes with errors by the field."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, Select
+
+from visitlog.tui.app import make_app
+from visitlog.tui.screens.item_dialog import ItemDialog
+from visitlog.tui.screens.items import ItemsScreen
+
+
+async def _open_items(app, pilot, settle) -> ItemsScreen:
+    await settle(pilot)
+    await pilot.press("i")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, ItemsScreen)
+    return screen
+
+
+def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _open_items(app, pilot, settle)
+            expected = tui_store.list_items(open_only=True, grid="曹杨一村1号网格", today=today)
+            assert [i.id for i in screen.items] == [i.id for i in expected]
+            assert screen.query_one("#items").row_count == len(expected) > 0
+            overdue = [bool(i.deadline and i.deadline < today.isoformat()) for i in screen.items]
+            assert any(overdue), "the demo street has overdue items"
+            # every overdue item comes before every other one
+            assert overdue == sorted(overdue, reverse=True)
+            n_overdue = sum(overdue)
+            status = plain(screen.query_one("#status"))
+            assert str(len(expected)) in status and str(n_overdue) in status
+            # filter by kind, then by category
+            screen.query_one("#kind", Select).value = "需求"
+            await pilot.pause()
+            assert screen.items and {i.kind for i in screen.items} == {"需求"}
+            category = screen.items[0].category
+            screen.query_one("#category", Select).value = category
+            await pilot.pause()
+            assert {(i.kind, i.category) for i in screen.items} == {("需求", category)}
+
+    asyncio.run(run())
+
+
+def test_change_status_with_note_and_satisfaction(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _open_items(app, pilot, settle)
+            item = screen.items[0]
+            await pilot.press("enter")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ItemDialog)
+            dialog.query_one("#status", Select).value = "已办结"
+            dialog.query_one("#note", Input).value = "已联系物业修好"
+            dialog.query_one("#satisfaction", Select).value = "满意"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert app.screen is screen
+            stored = tui_store.get_item(item.id)
+            assert (stored.status, stored.resolution, stored.satisfaction) == (
+                "已办结",
+                "已联系物业修好",
+                "满意",
+            )
+            assert stored.closed_date == today.isoformat()
+            # closed items leave the open list
+            assert item.id not in [i.id for i in screen.items]
+
+    asyncio.run(run())
+
+
+def test_unsolvable_without_a_note_shows_the_error_by_the_note(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _open_items(app, pilot, settle)
+            item = screen.items[0]
+            await pilot.press("enter")
+            await pilot.pause()
+            dialog = app.screen
+            dialog.query_one("#status", Select).value = "无法解决"
+            dialog.query_one("#note", Input).value = ""
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is dialog  # still open, nothing crashed
+            assert dialog.query_one("#err-note").has_class("-shown")
+            assert tui_store.get_item(item.id).status == item.status
+            dialog.query_one("#note", Input).value = "产权不清，居委无法处理"
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert tui_store.get_item(item.id).status == "无法解决"
+            # escape on the dialog changes nothing
+            await pilot.press("enter")
+            await pilot.pause()
+            other = app.screen.item
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+            assert tui_store.get_item(other.id).status == other.status
+
+    asyncio.run(run())
