@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -51,6 +53,11 @@ from visitlog.model import (
 
 APP_VERSION = "0.1.0"
 BUSY_TIMEOUT_MS = 10_000
+#: How long a write waits for another process's write transaction (a large
+#: roster import, a first sync with a district hub) before giving up with a
+#: plain "database is busy" message.  SQLite's busy handler waits
+#: BUSY_TIMEOUT_MS per attempt; :meth:`Store.transaction` retries until this.
+WRITE_WAIT_S = 180.0
 GENESIS_HASH = "0" * 64
 
 
@@ -77,6 +84,48 @@ def explain_sqlite_error(exc: sqlite3.Error, path: Path | str | None = None) -> 
     if "unable to open" in text:
         return VisitlogError(t("err.cannot_open", path=where))
     return VisitlogError(t("err.sqlite", path=where, detail=str(exc)))
+
+
+def _sqlite_target(path: Path) -> tuple[str, bool]:
+    """How to open ``path``: ``(name or URI, read-only)``.
+
+    A database on a read-only medium (write-protected USB stick, read-only
+    mount) is opened ``mode=ro``, and ``immutable`` when no ``-wal`` file
+    holds changes not yet in it (SQLite could not create the ``-shm`` file
+    a WAL database otherwise needs); a file its owner cannot write is
+    opened ``mode=ro``.  Either way reads work and writes are refused with
+    one message instead of "unable to open".
+    """
+    medium_ro = False
+    with contextlib.suppress(OSError, AttributeError):  # no statvfs on Windows
+        medium_ro = bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    if not medium_ro and os.access(path, os.W_OK):
+        return str(path), False
+    uri = path.resolve().as_uri() + "?mode=ro"
+    wal = Path(f"{path}-wal")
+    if medium_ro and not (wal.exists() and wal.stat().st_size):
+        uri += "&immutable=1"
+    return uri, True
+
+
+def _test_hooks(conn: sqlite3.Connection) -> None:
+    """Test-only: ``VISITLOG_TEST_MAX_PAGE_GROWTH=N`` lets every database opened
+    grow by at most N pages (``PRAGMA max_page_count``), which is how the tests
+    simulate a full disk under a real ``visitlog`` process."""
+    growth = os.environ.get("VISITLOG_TEST_MAX_PAGE_GROWTH")
+    if growth and growth.isdigit():
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + int(growth)}")
+
+
+def explain_os_error(exc: OSError, path: Path | str | None = None) -> VisitlogError:
+    """Turn a file-system error on the database into one plain sentence."""
+    where = str(path) if path else ""
+    if exc.errno == errno.ENOSPC:
+        return VisitlogError(t("err.disk_full", path=where))
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return VisitlogError(t("err.db_readonly", path=where))
+    return VisitlogError(t("err.cannot_open", path=where))
 
 
 @contextlib.contextmanager
@@ -120,21 +169,29 @@ class Store:
         if not self.path.exists():
             if not create:
                 raise VisitlogError(t("err.no_database", path=self.path))
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Owner-only from the first byte: the file holds personal data.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+            self._create()
+        elif self.path.is_file() and self.path.stat().st_size == 0:
+            self._create()  # an empty file: nothing to keep, build it whole
         self._lock = threading.RLock()
+        #: True when the file or its medium cannot be written: reads work,
+        #: every write is refused with one plain message.
+        self.read_only = False
         with sqlite_errors(self.path):
+            target, self.read_only = _sqlite_target(self.path)
             conn = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+                target,
+                uri=self.read_only,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=30,
             )
             self.conn = conn
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 self._check_header()
+                _test_hooks(conn)
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-                if mode != "wal":
+                if mode != "wal" and not self.read_only:
                     with contextlib.suppress(sqlite3.OperationalError):
                         conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -146,6 +203,8 @@ class Store:
                     blank = not conn.execute(
                         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'"
                     ).fetchone()
+                    if self.read_only:
+                        raise VisitlogError(t("err.db_readonly", path=self.path))
                     # A blank file is being created, not upgraded: always migrate it.
                     if upgrade or blank:
                         migrations.apply(self.db)
@@ -156,8 +215,50 @@ class Store:
                 raise
         self._hlc: HLC | None = None
         self._device: str | None = None
+        #: Seconds a write waits for another process's write (see WRITE_WAIT_S).
+        self.write_wait = WRITE_WAIT_S
 
     # -- opening ----------------------------------------------------------
+
+    def _create(self) -> None:
+        """Build a new database under a temporary name and move it into place whole.
+
+        The first migrations run through ``executescript``, which commits
+        statement by statement; built in place, a kill in the middle would
+        leave a file with half a schema that no later open could repair.
+        The file is owner-only from its first byte: it holds personal data.
+        """
+        path = self.path
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+            with sqlite_errors(path):
+                conn = sqlite3.connect(str(tmp), isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    migrations.apply(Database(conn))
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                finally:
+                    conn.close()
+            try:
+                # link, not rename: never replaces a database another
+                # process created meanwhile
+                os.link(tmp, path)
+            except FileExistsError:
+                if path.stat().st_size == 0:
+                    os.replace(tmp, path)
+            except OSError:
+                # no hard links here (FAT/exFAT USB sticks): rename instead
+                if not (path.exists() and path.stat().st_size):
+                    os.replace(tmp, path)
+        except OSError as exc:
+            raise explain_os_error(exc, path) from exc
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(f"{tmp}{suffix}").unlink(missing_ok=True)
 
     def _check_header(self) -> None:
         """Refuse a file that is not SQLite before SQLite tries to write to it."""
@@ -228,8 +329,10 @@ class Store:
         ``BEGIN IMMEDIATE`` takes the write lock up front, so a second process
         waits for it (busy_timeout) instead of failing half-way through.
         """
+        if self.read_only:
+            raise VisitlogError(t("err.db_readonly", path=self.path))
         with self._lock, sqlite_errors(self.path):
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 tx = Tx(self)
                 yield tx
@@ -240,6 +343,23 @@ class Store:
                     self.conn.execute("ROLLBACK")
                 self._hlc = None  # reload from the database next time
                 raise
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, retried while another process holds the write lock.
+
+        One bulk operation is one transaction and may hold the lock longer
+        than the busy timeout; a visit saved meanwhile waits for it (up to
+        ``write_wait`` seconds) instead of failing.
+        """
+        deadline = time.monotonic() + self.write_wait
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                    raise
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read query and return rows addressable by column name."""
@@ -878,9 +998,9 @@ class Store:
         dest = Path(dest)
         if dest.resolve() == self.path.resolve():
             raise VisitlogError(t("err.backup_same_file"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
             os.close(fd)
             with sqlite_errors(dest):
@@ -893,9 +1013,12 @@ class Store:
                     target.close()
             os.replace(tmp, dest)
         except OSError as exc:
-            raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror)) from exc
+            detail = exc.strerror or str(exc)
+            raise VisitlogError(t("err.write_file", path=dest, detail=detail)) from exc
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            # OSError, not just FileNotFoundError: on a read-only medium the
+            # unlink fails too, and must not hide the message above.
+            with contextlib.suppress(OSError):
                 tmp.unlink()
         return dest
 
