@@ -252,9 +252,10 @@ def bundle_signature(key: StationKey, checksum: str) -> dict[str, str]:
 def check_bundle(db_path: Path | str, bundle: Path | str, checksum: str) -> None:
     """Refuse a bundle this replica must not apply, before anything is applied.
 
-    A replica holding a station key accepts only bundles signed with it; a
-    replica without one accepts any bundle whose checksum matched (already
-    checked by the caller).
+    A replica holding a station key accepts only bundles whose trailer is
+    exactly the one its key makes for the bundle's checksum (so one changed
+    byte anywhere, the trailer included, is refused); a replica without a
+    key accepts any bundle whose checksum matched (checked by the caller).
 
     Raises:
         SignatureError: unsigned, signed with another key, or the signature
@@ -264,30 +265,40 @@ def check_bundle(db_path: Path | str, bundle: Path | str, checksum: str) -> None
     if key is None:
         return
     bundle = Path(bundle)
-    trailer = _trailer(bundle)
-    signature, fp = trailer.get("signature"), trailer.get("key")
-    if not signature:
+    raw = _trailer_line(bundle)
+    expected = {"sha256": checksum, **bundle_signature(key, checksum)}
+    if raw == _canonical(expected):
+        return
+    try:
+        trailer = json.loads(raw)
+    except ValueError:
+        trailer = None
+    if not isinstance(trailer, dict):
+        raise SignatureError(t("key.err.bad_signature", path=bundle))
+    fp = trailer.get("key")
+    if not trailer.get("signature"):
         raise SignatureError(t("key.err.unsigned", path=bundle, mine=key.fingerprint))
     if isinstance(fp, str) and fp != key.fingerprint:
         raise SignatureError(t("key.err.other_key", path=bundle, theirs=fp, mine=key.fingerprint))
-    if not verify(_BUNDLE_LABEL + checksum.encode("ascii"), signature, key):
-        raise SignatureError(t("key.err.bad_signature", path=bundle))
+    raise SignatureError(t("key.err.bad_signature", path=bundle))
 
 
-def _trailer(bundle: Path) -> dict[str, Any]:
-    """The last line of a bundle (its trailer), already checked to be JSON by the reader."""
+def _canonical(trailer: dict[str, Any]) -> bytes:
+    """A trailer as bundles write it: compact JSON on one line."""
+    return (json.dumps(trailer, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def _trailer_line(bundle: Path) -> bytes:
+    """The last line of a bundle (its trailer), with its newline."""
     try:
         with open(bundle, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - 4096))
             tail = fh.read()
-        cut = tail.rfind(b"\n", 0, len(tail) - 1)
-        trailer = json.loads(tail[cut + 1 :])
-    except (OSError, ValueError):
-        trailer = None
-    if not isinstance(trailer, dict):
-        raise SignatureError(t("key.err.bad_signature", path=bundle))
-    return trailer
+    except OSError:
+        raise SignatureError(t("key.err.bad_signature", path=bundle)) from None
+    cut = tail.rfind(b"\n", 0, len(tail) - 1)
+    return tail[cut + 1 :]
 
 
 # -- key operations (with their audit entries) ----------------------------------------------

@@ -11,14 +11,19 @@ of them), applied on import with the same merge as a sync.  The file is:
                                              {"end": {"count": n}}
     \\n
     {"sha256": "<hex>", "signature": null}\\n  SHA-256 of every byte before this line
+                                             (signed: "signature": "<hex>", "key": "<fingerprint>")
 
 The checksum covers every byte before the trailer, the gzip header
 included, and the trailer must parse and match, so a truncated file or one
 altered anywhere by a single byte is refused before anything is applied;
 the import itself is one transaction, so a file that changes while being
-read is refused with nothing applied either.  ``signature`` is reserved for
-an HMAC-SHA256 of the checksum with a station key; readers of this version
-accept bundles without one.
+read is refused with nothing applied either.  A replica that holds a
+station key signs its bundles: ``signature`` is an HMAC-SHA256 of the
+checksum with that key and ``key`` names the key by its fingerprint; a
+replica that holds a key refuses bundles unsigned, signed with another key,
+or whose signature does not match, before anything is applied (see
+:mod:`visitlog.security`).  A replica without a key accepts any bundle whose
+checksum matches.
 
 The manifest names the source replica, its version vector, the per-device
 seq ranges and per-table counts in the file, the schema and the synced
@@ -43,6 +48,7 @@ from typing import Any, BinaryIO
 from visitlog import migrations
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
+from visitlog.security import StationKey, bundle_signature, check_bundle, load_key
 from visitlog.store import APP_VERSION, Store, Tx, sqlite_errors
 from visitlog.sync.merge import (
     Applier,
@@ -171,12 +177,14 @@ def export_bundle(
         }
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
         try:
-            _write(tmp, manifest, changes_since(tx.conn, ranges, batch_size), total, progress)
+            batches = changes_since(tx.conn, ranges, batch_size)
+            _write(tmp, manifest, batches, total, progress, key=load_key(store.path))
             os.replace(tmp, dest)
         except OSError as exc:
             raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror)) from exc
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            # OSError: on a read-only medium the unlink fails too
+            with contextlib.suppress(OSError):
                 tmp.unlink()
         tx.audit("bundle.export", detail={"file": dest.name, "for": peer, "changes": total})
     return BundleInfo(
@@ -201,6 +209,7 @@ def _write(
     batches: Iterable[list[Change]],
     total: int,
     progress: ProgressFn | None,
+    key: StationKey | None = None,
 ) -> None:
     digest = hashlib.sha256()
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
@@ -223,7 +232,9 @@ def _write(
         out(z.compress(_jline({"end": {"count": done}})))
         out(z.flush())
         out(b"\n")
-        fh.write(_jline({"sha256": digest.hexdigest(), "signature": None}))
+        checksum = digest.hexdigest()
+        signed = bundle_signature(key, checksum) if key else {"signature": None}
+        fh.write(_jline({"sha256": checksum, **signed}))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -450,6 +461,7 @@ def import_bundle(
     """
     path = Path(path).expanduser()
     manifest, body_end, expected = verify_bundle(path)
+    check_bundle(store.path, path, expected)  # the station key's say, before anything is applied
     report = SyncReport(target=str(path))
     source = manifest["source"]
     total = int(manifest.get("total") or 0)

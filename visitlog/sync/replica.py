@@ -24,6 +24,7 @@ from typing import Any
 
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
+from visitlog.security import bind_replicas
 from visitlog.store import APP_VERSION, Store, Tx
 from visitlog.sync.merge import (
     Applier,
@@ -192,6 +193,8 @@ def _exchange(
             # A copied database file: both would number their changes alike
             # and silently drop each other's.
             raise VisitlogError(t("sync.err.same_device", path=target.path, device=lid))
+        # One station per hub: refused here, both sides roll back.
+        bind_replicas(local.path, ltx, target.path, ttx)
         at_local, at_target = Applier(ltx), Applier(ttx)
         lvv, tvv = dict(at_local.vv), dict(at_target.vv)
         for phase, src_tx, src, dst, ranges in (
