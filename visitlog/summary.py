@@ -625,15 +625,11 @@ def _merged_visits_sql(grid_filter: str) -> str:
 #: on their own read-only connections (one per query, so SQLite works on
 #: several cores); below it, one connection is quicker than opening more.
 PARALLEL_FROM_ROWS = 20_000
-MMAP_BYTES = 1 << 30
 
 
 def _read_connection(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     conn.execute("PRAGMA busy_timeout = 10000")
-    # Read the file through the OS page cache (mmap) rather than copying
-    # every page into this short-lived connection's own cache.
-    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     return conn
 
 
@@ -704,13 +700,14 @@ _ITEM_COUNTS = (
 )
 
 
-def _base_groups(store: Any, params: dict[str, Any]) -> list[Group]:
-    """The (居民区, 微网格) groups with every count, from four aggregate queries.
+def _base_groups(
+    households: list[Any], items: list[Any], visitors: list[Any], merged: list[Any]
+) -> list[Group]:
+    """The (居民区, 微网格) groups with every count, from the four aggregate queries.
 
     The queries return a few rows per grid (one per household state, one
     per item category); adding those up here is the only work Python does.
     """
-    grid_filter = " AND h.micro_grid = :grid" if params.get("grid") is not None else ""
     groups: dict[tuple[str | None, str], Group] = {}
 
     def group(row: Any) -> Group:
@@ -725,16 +722,6 @@ def _base_groups(store: Any, params: dict[str, Any]) -> list[Group]:
             )
         return g
 
-    households, items, visitors, merged = run_queries(
-        store,
-        [
-            _households_sql(grid_filter),
-            _items_sql(grid_filter),
-            _visitors_sql(grid_filter),
-            _merged_visits_sql(grid_filter),
-        ],
-        params,
-    )
     modes, tags = Mode.choices(), Tag.choices()
     for r in households:
         g, state, count = group(r), r["state"], r["households"]
@@ -808,11 +795,9 @@ def street_name(store: Any) -> str:
     return names.pop() if len(names) == 1 else ALL
 
 
-def still_due_households(store: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Due households not met in the period, with their reason (unmasked)."""
-    grid_filter = " AND h.micro_grid = :grid" if params.get("grid") is not None else ""
-    rows = store.query(
-        f"""
+def _still_due_sql(grid_filter: str) -> str:
+    """Due households not met in the period, with their reason and last attempt."""
+    return f"""
         WITH hv AS ({_per_household_visits_sql(with_last=True)})
         SELECT h.id, h.community, h.micro_grid, h.address, h.head, h.phone, h.tags,
                hv.last_visit, {_REASON} AS reason
@@ -820,17 +805,12 @@ def still_due_households(store: Any, params: dict[str, Any]) -> list[dict[str, A
         WHERE {_LIVE_H} AND h.occupancy != {_lit(Occupancy.VACANT.value)}
           AND coalesce(hv.met, 0) = 0 {grid_filter}
         ORDER BY h.community, h.micro_grid, h.address_key, h.address, h.id
-        """,
-        params,
-    )
-    return [{**dict(r), "tags": json.loads(r["tags"] or "[]")} for r in rows]
+    """
 
 
-def overdue_items(store: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _overdue_sql(grid_filter: str) -> str:
     """Open items raised in the period whose deadline is before the cut-off."""
-    grid_filter = " AND h.micro_grid = :grid" if params.get("grid") is not None else ""
-    rows = store.query(
-        f"""
+    return f"""
         SELECT i.id, h.community, h.micro_grid, h.address, i.kind, i.category,
                i.description, i.status, i.owner, i.deadline, i.raised_date,
                CAST(julianday(:cutoff) - julianday(i.deadline) AS INTEGER) AS days_overdue
@@ -842,10 +822,11 @@ def overdue_items(store: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
           AND i.status IN {_in(s.value for s in OPEN_STATUSES)}
           AND i.deadline IS NOT NULL AND i.deadline < :cutoff {grid_filter}
         ORDER BY h.community, h.micro_grid, i.deadline, i.id
-        """,
-        params,
-    )
-    return [dict(r) for r in rows]
+    """
+
+
+def _still_due_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    return [{**dict(r), "tags": json.loads(r["tags"] or "[]")} for r in rows]
 
 
 def compute_summary(
@@ -881,7 +862,17 @@ def compute_summary(
         "cutoff": min(end, today).isoformat(),
         "grid": grid,
     }
-    base = _base_groups(store, params)
+    grid_filter = " AND h.micro_grid = :grid" if grid is not None else ""
+    queries = [
+        _households_sql(grid_filter),
+        _items_sql(grid_filter),
+        _visitors_sql(grid_filter),
+        _merged_visits_sql(grid_filter),
+    ]
+    if details:
+        queries += [_still_due_sql(grid_filter), _overdue_sql(grid_filter)]
+    results = run_queries(store, queries, params)
+    base = _base_groups(*results[:4])
     if grid is not None and not base:
         raise ValidationError(t("summary.err.grid", grid=grid))
     street = street_name(store)
@@ -902,6 +893,6 @@ def compute_summary(
         base=base,
     )
     if details:
-        summary.still_due_list = still_due_households(store, params)
-        summary.overdue_list = overdue_items(store, params)
+        summary.still_due_list = _still_due_rows(results[4])
+        summary.overdue_list = [dict(r) for r in results[5]]
     return summary
