@@ -114,18 +114,21 @@ def content_digest(db: Path) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    tables = [
-        r[0]
-        for r in peek(
-            db,
-            "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-    ]
-    for tbl in tables:
-        h.update(tbl.encode())
-        for row in peek(db, f"SELECT * FROM {tbl} ORDER BY 1"):
-            h.update(repr(row).encode())
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        for tbl in tables:
+            h.update(tbl.encode())
+            for row in conn.execute(f"SELECT * FROM {tbl} ORDER BY 1"):
+                h.update(repr(row).encode())
+    finally:
+        conn.close()
     return h.hexdigest()
 
 
