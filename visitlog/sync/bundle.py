@@ -63,6 +63,7 @@ from visitlog.sync.replica import (
     SyncReport,
     decode_conflict,
     is_hub,
+    open_replica,
     record_peer,
     setting,
 )
@@ -150,7 +151,7 @@ def export_bundle(
         raise VisitlogError(t("sync.err.is_dir", path=dest))
     if not dest.parent.is_dir():
         raise VisitlogError(t("sync.err.no_dir", path=dest.parent))
-    with contextlib.closing(Store(store.path)) as own, own.transaction() as tx:
+    with contextlib.closing(open_replica(store.path)) as own, own.transaction() as tx:
         vv = version_vector(tx.conn)
         peer, base = find_peer(tx, for_peer) if for_peer else (None, {})
         ranges = missing(vv, base)
@@ -465,7 +466,7 @@ def import_bundle(
     report = SyncReport(target=str(path))
     source = manifest["source"]
     total = int(manifest.get("total") or 0)
-    with contextlib.closing(Store(store.path)) as own, own.transaction() as tx:
+    with contextlib.closing(open_replica(store.path)) as own, own.transaction() as tx:
         applier = Applier(tx)
         for d, (first, _last) in manifest["devices"].items():
             have = applier.vv.get(d, 0)

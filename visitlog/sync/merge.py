@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from sqlite3 import Connection
@@ -233,10 +234,16 @@ class Applier:
         fields = SYNCED_FIELDS[tbl]
         households = tbl == "households"
         deleted = 1 + fields.index("deleted")
+        pick = operator.itemgetter(*fields) if len(fields) > 1 else None
+        loads = json.loads
         values = []
         for row_id, hlc, device, data in rows:
-            v = json.loads(data)
-            tup = [row_id, *[v.get(f) for f in fields], created_at_of(hlc), hlc, device]
+            v = loads(data)
+            try:
+                picked = pick(v)  # an insert carries every field: the fast way
+            except (KeyError, TypeError):
+                picked = tuple(v.get(f) for f in fields)
+            tup = [row_id, *picked, created_at_of(hlc), hlc, device]
             tup[deleted] = int(tup[deleted] or 0)  # NOT NULL
             if households:
                 tup.append(address_key(v.get("address")))
@@ -356,11 +363,20 @@ def merge_rows(conn: Connection, tbl: str, ids: Sequence[str]) -> dict[str, dict
         for r in cur:
             rec = dict(zip(cnames, r, strict=True))
             existing.setdefault(rec["row_id"], []).append(rec)
+        # Rows that change the same columns are written with one executemany.
+        updates: dict[tuple[str, ...], list[list[Any]]] = {}
         for rid in part:
             log = logs.get(rid)
             if not log:
                 continue
-            new.update(_merge_row(conn, tbl, rid, rows.get(rid), log, existing.get(rid, [])))
+            sets, found = _merge_row(conn, tbl, rid, rows.get(rid), log, existing.get(rid, []))
+            if sets:
+                updates.setdefault(tuple(sets), []).append([*sets.values(), rid])
+            new.update(found)
+        for cols, params in updates.items():
+            conn.executemany(
+                f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?", params
+            )
     return new
 
 
@@ -371,59 +387,66 @@ def _merge_row(
     row: dict[str, Any] | None,
     log: list[tuple[Any, ...]],
     existing: list[dict[str, Any]],
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The columns to write for one row, and the conflicts first recorded for it."""
     fields = SYNCED_FIELDS[tbl]
-    cands: dict[str, list[tuple[tuple[str, str], Any]]] = {f: [] for f in fields}
-    based: dict[str, set[tuple[str, str]]] = {f: set() for f in fields}
-    inserts: list[tuple[str, str]] = []
-    for hlc, device, op, data, base in log:
-        stamp = (hlc, device)
-        if op == "insert":
-            inserts.append(stamp)
-        for f, v in json.loads(data).items():
-            if f in cands:
-                cands[f].append((stamp, v))
-        for f, b in (json.loads(base) if base else {}).items():
+    parsed = [
+        ((hlc, device), op, json.loads(data), json.loads(base) if base else None)
+        for hlc, device, op, data, base in log
+    ]
+    inserts = [stamp for stamp, op, _, _ in parsed if op == "insert"]
+    old_stamps = json.loads(row["stamps"]) if row and row["stamps"] else {}
+    # Only fields some update touched can have changed: with one insert,
+    # every other field keeps the insert's value and stamp.
+    if row is None or len(inserts) != 1:
+        relevant = set(fields)
+    else:
+        relevant = {f for _, op, data, _ in parsed if op != "insert" for f in data}
+        relevant = (relevant | old_stamps.keys()) & set(fields)
+    cands: dict[str, list[tuple[tuple[str, str], Any]]] = {f: [] for f in relevant}
+    based: dict[str, set[tuple[str, str]]] = {f: set() for f in relevant}
+    for stamp, _op, data, base in parsed:
+        for f in relevant.intersection(data):
+            cands[f].append((stamp, data[f]))
+        for f, b in (base or {}).items():
             if f in based and isinstance(b, list) and len(b) == 2:
                 based[f].add((b[0], b[1]))
 
     if row is None:
-        if not inserts:
-            return {}  # its insert has not arrived; a later merge will build it
-        _insert_folded(conn, tbl, rid, cands, max(inserts))
-        return {}
+        if inserts:
+            _insert_folded(conn, tbl, rid, cands, max(inserts))
+        # else its insert has not arrived; a later merge will build it
+        return {}, {}
 
-    old_stamps = json.loads(row["stamps"]) if row["stamps"] else {}
     old_default = tuple(old_stamps.get("*") or (row["hlc"], row["device"]))
     # With two inserts under one id, every replica takes the later as the
     # default stamp, so all of them write the same stamps.
     default = max(inserts) if inserts else old_default
     winners: dict[str, tuple[tuple[str, str], Any]] = {}
-    for f in fields:
+    for f in relevant:
         current = (tuple(old_stamps.get(f) or old_default), row[f])
         pool = cands[f] or [current]
-        best = max(pool, key=lambda c: c[0])
+        best = max(pool, key=_by_stamp)
         if current[0] > best[0]:
             best = current  # state from outside the log (should not happen): keep it
         winners[f] = best
     stamps: dict[str, list[str]] = {
         f: list(w[0]) for f, w in winners.items() if w[0] != tuple(default)
     }
-    new_stamps = _jdump({"*": list(default), **stamps}) if stamps else None
+    new_stamps = {"*": list(default), **stamps} if stamps else None
     top = max([tuple(default), *(w[0] for w in winners.values())])
     sets: dict[str, Any] = {f: w[1] for f, w in winners.items() if row[f] != w[1]}
     if tbl == "households" and "address" in sets:
         sets["address_key"] = address_key(sets["address"])
     if (row["hlc"], row["device"]) != top:
         sets["hlc"], sets["device"] = top
-    if (old_stamps or None) != (json.loads(new_stamps) if new_stamps else None):
-        sets["stamps"] = new_stamps
-    if sets:
-        conn.execute(
-            f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
-            [*sets.values(), rid],
-        )
-    return _settle_conflicts(conn, tbl, rid, cands, based, existing)
+    if (old_stamps or None) != new_stamps:
+        sets["stamps"] = _jdump(new_stamps) if new_stamps else None
+    return sets, _settle_conflicts(conn, tbl, rid, cands, based, existing)
+
+
+def _by_stamp(cand: tuple[tuple[str, str], Any]) -> tuple[str, str]:
+    return cand[0]
 
 
 def _insert_folded(
@@ -434,7 +457,7 @@ def _insert_folded(
     default: tuple[str, str],
 ) -> None:
     fields = SYNCED_FIELDS[tbl]
-    winners = {f: max(cands[f], key=lambda c: c[0]) for f in fields if cands[f]}
+    winners = {f: max(cands[f], key=_by_stamp) for f in fields if cands.get(f)}
     stamps = {f: list(w[0]) for f, w in winners.items() if w[0] != default}
     top = max([default, *(w[0] for w in winners.values())])
     values: dict[str, Any] = {f: w[1] for f, w in winners.items()}
@@ -467,7 +490,7 @@ def _settle_conflicts(
     for f, pool in cands.items():
         if len(pool) < 2:
             continue
-        win_stamp, win_value = max(pool, key=lambda c: c[0])
+        win_stamp, win_value = max(pool, key=_by_stamp)
         for stamp, value in pool:
             if stamp == win_stamp or stamp in based[f]:
                 continue  # the winner, or overwritten by someone who saw it
