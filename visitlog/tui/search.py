@@ -90,6 +90,26 @@ def row_key(row: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+_NUMBER = re.compile(r"([0-9]+)")
+
+
+def natural_key(text: str | None) -> tuple[Any, ...]:
+    """Sort key in which numbers compare as numbers: 2号 before 10号."""
+    parts = _NUMBER.split(text or "")
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def display_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows sorted by grid, then address, numbers read as numbers."""
+    return sorted(
+        rows,
+        key=lambda r: (
+            natural_key(r.get("micro_grid")),
+            natural_key(r.get("address_key") or r.get("address")),
+        ),
+    )
+
+
 @dataclass
 class SearchResult:
     """Which rows match, best first.

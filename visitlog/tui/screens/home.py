@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.tui.common import ALL_GRIDS, Localized
-from visitlog.tui.search import HouseholdIndex, SearchResult
+from visitlog.tui.search import HouseholdIndex, SearchResult, display_order, natural_key
 from visitlog.tui.widgets.household_table import HouseholdTable
 
 if TYPE_CHECKING:
@@ -46,12 +46,11 @@ class HomeScreen(Localized, Screen[None]):
             grid: str,
             rows: list[dict[str, Any]],
             grids: list[dict[str, Any]],
-            unsynced: int | None,
             keep: str | None,
         ):
             super().__init__()
             self.generation, self.grid, self.rows = generation, grid, rows
-            self.grids, self.unsynced, self.keep = grids, unsynced, keep
+            self.grids, self.keep = grids, keep
 
     class Indexed(Message):
         """Search keys of the loaded rows are ready."""
@@ -59,6 +58,20 @@ class HomeScreen(Localized, Screen[None]):
         def __init__(self, generation: int, index: HouseholdIndex):
             super().__init__()
             self.generation, self.index = generation, index
+
+    class Unsynced(Message):
+        """How many local changes wait for sync (counted after the rows)."""
+
+        def __init__(self, count: int):
+            super().__init__()
+            self.count = count
+
+    class Failed(Message):
+        """The loader could not read the database."""
+
+        def __init__(self, error: str):
+            super().__init__()
+            self.error = error
 
     class Near(Message):
         """Near matches for a query, computed off the UI thread."""
@@ -117,16 +130,23 @@ class HomeScreen(Localized, Screen[None]):
                 rows = store.household_overview(
                     grid=None if grid == ALL_GRIDS else grid, year=app.today().year
                 )
-                unsynced = None if worker.is_cancelled else store.unsynced_count()
+                if worker.is_cancelled:
+                    return
+                grids.sort(
+                    key=lambda g: (natural_key(g["community"]), natural_key(g["micro_grid"]))
+                )
+                rows = display_order(rows)
+                self.post_message(self.Loaded(generation, grid, rows, grids, keep))
+                index = HouseholdIndex(rows, previous=self.index)
+                if worker.is_cancelled:
+                    return
+                self.post_message(self.Indexed(generation, index))
+                # Last: on a large change log this count is the slowest query.
+                unsynced = store.unsynced_count()
         except VisitlogError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error")
+            self.post_message(self.Failed(str(exc)))
             return
-        if worker.is_cancelled:
-            return
-        self.post_message(self.Loaded(generation, grid, rows, grids, unsynced, keep))
-        index = HouseholdIndex(rows, previous=self.index)
-        if not worker.is_cancelled:
-            self.post_message(self.Indexed(generation, index))
+        self.post_message(self.Unsynced(unsynced))
 
     def on_home_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self._generation:
@@ -137,14 +157,19 @@ class HomeScreen(Localized, Screen[None]):
         self.loaded = True
         self._pending_keep = message.keep
         self._fill_grid_select()
-        if message.unsynced is not None:
-            self.vapp.set_unsynced(message.unsynced)
         # Until the search keys are ready, an unfiltered table can already be
         # shown; a filtered one keeps its old rows a moment longer.
         if not self._query() and not self._due():
             n = len(self.rows)
             self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=message.keep)
         self.vapp.home_loaded(self)
+
+    def on_home_screen_unsynced(self, message: Unsynced) -> None:
+        self.vapp.set_unsynced(message.count)
+
+    def on_home_screen_failed(self, message: Failed) -> None:
+        self.query_one("#status", Static).update(message.error)
+        self.notify(message.error, severity="error")
 
     def on_home_screen_indexed(self, message: Indexed) -> None:
         if message.generation != self._generation:

@@ -83,7 +83,7 @@ class VisitFormScreen(FormScreen):
             yield TextArea(id="summary", placeholder=t("tui.visit.summary_placeholder"))
             yield Static("", id="err-summary", classes="error")
             yield Label(t("tui.visit.items"), classes="section-title")
-            yield Vertical(id="items")
+            yield Vertical(id="item-list")
             yield Button(t("tui.visit.add_item"), id="add-item", compact=True)
             yield Static("", id="err-form", classes="error")
         yield Footer(compact=True)
@@ -99,7 +99,7 @@ class VisitFormScreen(FormScreen):
 
     def _add_editor(self, data: dict[str, Any] | None = None, focus: bool = True) -> None:
         self._items += 1
-        self.query_one("#items", Vertical).mount(ItemEditor(self._items, data, focus=focus))
+        self.query_one("#item-list", Vertical).mount(ItemEditor(self._items, data, focus=focus))
         self._schedule_draft()
 
     def action_add_item(self) -> None:

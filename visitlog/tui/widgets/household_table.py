@@ -31,6 +31,10 @@ COLUMNS = (
 )
 
 
+#: The address column grows up to this many cells before the tags column does.
+ADDRESS_MAX = 28
+
+
 class HouseholdTable(Localized, DataTable):
     """Rows of ``Store.household_overview`` dicts, shown a page at a time."""
 
@@ -62,8 +66,12 @@ class HouseholdTable(Localized, DataTable):
             max(cell_len(label), low) for label, (_, low) in zip(labels, COLUMNS, strict=True)
         ]
         # Each column has one cell of padding either side; keep 2 for the scrollbar.
-        others = sum(widths[1:]) + 2 * len(widths) + 2
-        widths[0] = max(widths[0], width - others)
+        spare = width - (sum(widths) + 2 * len(widths) + 2)
+        if spare > 0:
+            # Addresses rarely need more than 28 cells; the rest goes to the tags.
+            grow = min(spare, max(0, ADDRESS_MAX - widths[0]))
+            widths[0] += grow
+            widths[2] += spare - grow
         self.clear(columns=True)
         for label, w in zip(labels, widths, strict=True):
             self.add_column(label, width=w)
