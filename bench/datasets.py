@@ -8,8 +8,10 @@ touch the cached file: each run works on its own copy.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +42,24 @@ class Dataset:
     households: int
     path: Path
     built: Run | None  # the measured demo run when this call built it, else None
+    record: dict | None = None  # how the cached file's build went (seconds, cpu, peak_mb, …)
 
     @property
     def size_mb(self) -> float:
         return self.path.stat().st_size / 1e6
+
+    def save_record(self, result: Run) -> None:
+        """Remember a measured demo run of this dataset's code beside the cached file."""
+        self.record = {
+            "seconds": result.seconds,
+            "cpu": result.cpu,
+            "peak_mb": result.peak_mb,
+            "output": result.json(),
+            "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        }
+        Path(f"{self.path}.build.json").write_text(
+            json.dumps(self.record, ensure_ascii=False), "utf-8"
+        )
 
     def copy_to(self, dest: Path) -> Path:
         """A private copy for one run (the cached file stays untouched)."""
@@ -88,8 +104,10 @@ def dataset(scale: str, workdir: Path, *, rebuild: bool = False) -> Dataset:
 def _dataset(scale: str, workdir: Path, rebuild: bool) -> Dataset:
     households = SCALES[scale]
     path = CACHE / f"{scale}-seed{SEED}-{code_hash()}.db"
+    sidecar = Path(f"{path}.build.json")
     if path.exists() and not rebuild:
-        return Dataset(scale, households, path, None)
+        record = json.loads(sidecar.read_text("utf-8")) if sidecar.exists() else None
+        return Dataset(scale, households, path, None, record)
     # Remove caches of older code for this scale: they can never be used again.
     for old in CACHE.glob(f"{scale}-seed{SEED}-*.db*"):
         old.unlink()
@@ -99,7 +117,9 @@ def _dataset(scale: str, workdir: Path, rebuild: bool) -> Dataset:
     result = run(demo_command(tmp, households), workdir, timeout=900)
     checkpoint(tmp)
     tmp.rename(path)
-    return Dataset(scale, households, path, result)
+    data = Dataset(scale, households, path, result)
+    data.save_record(result)
+    return data
 
 
 def checkpoint(db: Path) -> None:

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         data = dataset(args.scale, work, rebuild=args.rebuild)
         if data.built:
             log(f"   built in {data.built.seconds:.1f} s → {data.path.name}")
-        ctx = Ctx(scale=args.scale, repeat=args.repeat, work=work, data=data)
+        ctx = Ctx(scale=args.scale, repeat=args.repeat, work=work, data=data, only=args.only or ())
         rows = run_cases(ctx, args.only, log=log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
