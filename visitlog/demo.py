@@ -472,6 +472,9 @@ def generate_into(
                         bar.update(task, completed=counts["households"])
                     elif callable(progress):
                         progress(counts["households"], households)
+            if not store.get_setting("street"):
+                # The summary's street-level title; a real laptop sets its own.
+                tx.set_setting("street", "曹杨新村街道")
             tx.audit("demo", detail={**counts, "seed": seed})
     finally:
         if bar is not None:
