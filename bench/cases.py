@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 from bench.child import SEARCHES
 from bench.datasets import Dataset, checkpoint, copy_db, demo_command
-from bench.proc import BenchError, Run, Sample, command_exists, run
+from bench.proc import ROOT, BenchError, Run, Sample, command_exists, run
 from bench.report import Row
 
 VISITLOG = ["python", "-m", "visitlog"]
@@ -734,5 +735,7 @@ def run_cases(
 
 
 def _one_line(text: str) -> str:
+    """The last lines of an error, on one table-safe line, without this machine's paths."""
+    text = text.replace(str(ROOT) + "/", "").replace(sys.prefix, "<python>")
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return " / ".join(lines[-6:]).replace("|", "\\|")[:600]
