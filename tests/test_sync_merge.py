@@ -434,7 +434,9 @@ def test_newer_target_is_refused_naming_the_version(trio):
     a, _b, hub, vid = trio
     with Store(hub) as h:
         h.conn.execute("UPDATE settings SET value = '99' WHERE key = 'schema_version'")
-        h.conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '0.9.0')")
+        h.conn.execute(
+            "INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '0.9.0')"
+        )
     hub_changes = sqlite3.connect(hub).execute("SELECT count(*) FROM changes").fetchone()[0]
     a.edit_visit(vid, summary="不会发出去")
     before = content(a), a.scalar("SELECT count(*) FROM audit")
