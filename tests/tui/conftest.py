@@ -15,6 +15,16 @@ from visitlog.store import Store
 TODAY = dt.date(2026, 11, 27)
 
 
+@pytest.fixture(autouse=True)
+def _no_start_delays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The home screen waits a moment before building search keys (so the first
+    paint is not slowed); tests need not wait for that timer."""
+    from visitlog.tui.screens import home
+
+    monkeypatch.setattr(home, "INDEX_DELAY", 0.001)
+    monkeypatch.setattr(home, "FULL_LOAD_DELAY", 0.0)
+
+
 @pytest.fixture
 def today() -> dt.date:
     return TODAY

@@ -23,13 +23,15 @@ def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle)
             await settle(pilot)
             dialog = app.screen
             assert isinstance(dialog, IdentityDialog)
-            await pilot.click("#ok")  # no name yet: the error shows by the field
+            assert app.focused is dialog.query_one("#worker", Input)
+            await pilot.press("tab", "enter")  # no name yet: the error shows by the field
             await pilot.pause()
             assert app.screen is dialog
             assert dialog.query_one("#err-worker").has_class("-shown")
-            dialog.query_one("#worker", Input).value = "李晓燕"
-            dialog.query_one("#grid", Input).value = "曹杨一村2号网格"
-            await pilot.click("#ok")
+            dialog.query_one("#worker", Input).focus()
+            await pilot.press(*"李晓燕", "enter")  # enter moves on to the grid
+            assert app.focused is dialog.query_one("#grid", Input)
+            await pilot.press(*"曹杨一村2号网格", "enter")
             await settle(pilot)
             assert isinstance(app.screen, WelcomeScreen)
         assert store.worker == "李晓燕"
@@ -164,13 +166,13 @@ def test_household_form_for_an_existing_grid(tui_store, today, settle):
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            before = app.screen.table.row_count
+            before = app.screen.table.matches
             app.action_add_household()
             await pilot.pause()
             await pilot.press(*"曹杨一村99号101室")
             await pilot.press("ctrl+s")
             await settle(pilot)
-            assert app.screen.table.row_count == before + 1
+            assert app.screen.table.matches == before + 1
             assert app.screen.table.current_row()["address"] == "曹杨一村99号101室"
 
     asyncio.run(run())

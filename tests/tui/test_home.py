@@ -21,6 +21,11 @@ def _shown(home: HomeScreen) -> list[dict]:
     return [home.index.rows[i] for i in home.result.indices[: table.row_count]]
 
 
+def _matched(home: HomeScreen) -> list[dict]:
+    """Every row the filter matched, loaded into the table or not yet."""
+    return [home.index.rows[i] for i in home.result.indices]
+
+
 def _exact(home: HomeScreen) -> list[str]:
     """Ids of the rows that contain the query."""
     return [home.index.rows[i]["id"] for i in home.result.indices[: home.result.exact]]
@@ -36,8 +41,9 @@ def test_home_opens_on_my_grid_with_table_focused(tui_store, today, settle):
             assert isinstance(app.focused, HouseholdTable)
             assert home.grid == "曹杨一村1号网格"
             expected = tui_store.household_overview(grid="曹杨一村1号网格", year=today.year)
-            assert home.table.row_count == len(expected) > 0
-            assert {r["micro_grid"] for r in _shown(home)} == {"曹杨一村1号网格"}
+            assert home.table.matches == len(expected) > 0
+            assert home.table.row_count == min(len(expected), HouseholdTable.PAGE)
+            assert {r["micro_grid"] for r in _matched(home)} == {"曹杨一村1号网格"}
             # The header says how many local changes wait for sync.
             assert str(tui_store.unsynced_count()) in app.sub_title
             assert "王丽华" in app.sub_title
@@ -138,11 +144,11 @@ def test_still_due_toggle_shows_only_households_not_met_this_year(tui_store, tod
             await pilot.press("u")
             await settle(pilot)
             due = tui_store.household_overview(grid=home.grid, year=today.year, unvisited=True)
-            assert sorted(r["id"] for r in _shown(home)) == sorted(r["id"] for r in due)
+            assert sorted(r["id"] for r in _matched(home)) == sorted(r["id"] for r in due)
             assert 0 < len(due) < len(home.rows)
             await pilot.press("u")
             await settle(pilot)
-            assert home.table.row_count == len(home.rows)
+            assert home.table.matches == len(home.rows)
 
     asyncio.run(run())
 
@@ -165,13 +171,13 @@ def test_switch_grid_from_the_palette(tui_store, today, settle):
             await settle(pilot)
             assert app.screen is home
             assert home.grid == other
-            assert {r["micro_grid"] for r in _shown(home)} == {other}
+            assert {r["micro_grid"] for r in _matched(home)} == {other}
 
     asyncio.run(run())
 
 
 def test_table_holds_one_page_and_loads_more_at_the_bottom(tui_store, today, settle, monkeypatch):
-    monkeypatch.setattr(HouseholdTable, "PAGE", 40)
+    monkeypatch.setattr(HouseholdTable, "PAGE", 25)
 
     async def run():
         app = make_app(tui_store, today=today)
@@ -182,11 +188,33 @@ def test_table_holds_one_page_and_loads_more_at_the_bottom(tui_store, today, set
             await settle(pilot)
             table = home.table
             assert table.matches == 200
-            assert table.row_count == 40  # not every row is built into the table
+            assert table.row_count == 25  # not every row is built into the table
             status = str(home.query_one("#status").render())
-            assert "40" in status and "200" in status
+            assert "25" in status and "200" in status
             await pilot.press("ctrl+end")
             await pilot.pause()
-            assert 40 < table.row_count <= 120
+            assert 25 < table.row_count <= 75
+
+    asyncio.run(run())
+
+
+def test_typing_at_once_after_start_waits_for_the_keys(tui_store, today, settle, monkeypatch):
+    """With the real start-up delay: `/` builds the search keys at once, and what was
+    typed before they were ready is applied when they are."""
+    from visitlog.tui.screens import home as home_module
+
+    monkeypatch.setattr(home_module, "INDEX_DELAY", 30.0)  # the timer never fires in time
+
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            home = app.screen
+            assert home.index is None
+            await pilot.press("slash", *"cy1c3h")
+            await settle(pilot)
+            assert home.index is not None
+            rows = _shown(home)[: home.result.exact]
+            assert rows and all("曹杨1村3号" in normalize_address(r["address"]) for r in rows)
 
     asyncio.run(run())

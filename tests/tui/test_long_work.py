@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 from textual.widgets import DataTable, Input
 
@@ -152,6 +153,7 @@ def test_conflicts_review_restores_the_overwritten_value(tmp_path, today, settle
     b.init_identity("李晓燕", "laptop-b")
     sync_with(b, hub)
     a.update_household(h.id, head="王建华")
+    time.sleep(0.01)  # b's stamp is certainly the later one
     b.update_household(h.id, head="王建民")
     sync_with(a, hub)
     sync_with(b, hub)  # b's edit is later: it wins, a's value is kept as a conflict

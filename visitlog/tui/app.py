@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -27,19 +27,13 @@ from visitlog.i18n import get_lang, has, set_lang, t
 from visitlog.model import Outcome, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
-from visitlog.tui.screens.confirm import ChoiceDialog, ConfirmDialog
-from visitlog.tui.screens.details import HouseholdScreen
-from visitlog.tui.screens.form import FormScreen
 from visitlog.tui.screens.home import HomeScreen
-from visitlog.tui.screens.household_form import HouseholdFormScreen
-from visitlog.tui.screens.identity import IdentityDialog
-from visitlog.tui.screens.items import ItemsScreen
-from visitlog.tui.screens.progress import ProgressDialog
-from visitlog.tui.screens.prompt import PromptDialog
-from visitlog.tui.screens.report import ReportDialog
-from visitlog.tui.screens.summary import SummaryScreen
-from visitlog.tui.screens.visit_form import VisitFormScreen
-from visitlog.tui.screens.welcome import WelcomeScreen
+
+if TYPE_CHECKING:
+    from visitlog.tui.screens.progress import ProgressDialog
+
+# The other screens are imported where they are opened: the first paint of
+# the home screen should not wait for modules it does not need.
 
 #: Households in the demo street loaded from the welcome screen.
 DEMO_HOUSEHOLDS = 2000
@@ -144,6 +138,8 @@ class VisitlogApp(Localized, App[None]):
     def on_mount(self) -> None:
         self._update_subtitle()
         if self.store.worker is None:
+            from visitlog.tui.screens.identity import IdentityDialog
+
             grids = [g["micro_grid"] for g in self.store.micro_grids()]
             self.push_screen(IdentityDialog(grids), self._identity_given)
         else:
@@ -176,13 +172,15 @@ class VisitlogApp(Localized, App[None]):
             return
         empty = not home.grids
         if empty and not self._welcome_shown:
+            from visitlog.tui.screens.welcome import WelcomeScreen
+
             self._welcome_shown = True
             self.push_screen(WelcomeScreen())
         elif not empty:
             self._close_welcome()
 
     def _close_welcome(self) -> None:
-        if isinstance(self.screen, WelcomeScreen):
+        if type(self.screen).__name__ == "WelcomeScreen":
             self.pop_screen()
         self._welcome_shown = False
 
@@ -194,6 +192,8 @@ class VisitlogApp(Localized, App[None]):
             return
         if not drafts:
             return
+        from visitlog.tui.screens.confirm import ChoiceDialog
+
         draft = drafts[-1]
         data = draft["data"]
         when = (draft.get("updated_at") or "")[:16].replace("T", " ")
@@ -226,6 +226,9 @@ class VisitlogApp(Localized, App[None]):
         )
 
     def _restore_draft(self, draft: dict[str, Any]) -> None:
+        from visitlog.tui.screens.household_form import HouseholdFormScreen
+        from visitlog.tui.screens.visit_form import VisitFormScreen
+
         data = draft["data"]
         if draft["kind"] == "visit":
             household = {
@@ -249,10 +252,14 @@ class VisitlogApp(Localized, App[None]):
     # -- opening screens ----------------------------------------------------------------
 
     def open_household(self, household_id: str) -> None:
+        from visitlog.tui.screens.details import HouseholdScreen
+
         self.push_screen(HouseholdScreen(household_id))
 
     def new_visit(self, household: dict[str, Any]) -> None:
         """Open the new-visit form (with its draft, if one was left)."""
+        from visitlog.tui.screens.visit_form import VisitFormScreen
+
         draft = None
         with contextlib.suppress(VisitlogError):
             for d in self.store.drafts("visit"):
@@ -269,6 +276,8 @@ class VisitlogApp(Localized, App[None]):
             self._offer_vacant(visit.household_id)
 
     def _offer_vacant(self, household_id: str) -> None:
+        from visitlog.tui.screens.confirm import ConfirmDialog
+
         def answer(choice: str | None) -> None:
             if choice == "yes":
                 try:
@@ -286,15 +295,19 @@ class VisitlogApp(Localized, App[None]):
         if home is not None:
             home.reload(keep=household_id)
         for screen in self.screen_stack:
-            if isinstance(screen, HouseholdScreen) and (
-                household_id is None or screen.household_id == household_id
-            ):
-                screen.refresh_data()
+            # A household's details screen shows the change too.
+            shown = getattr(screen, "household_id", None)
+            if shown is not None and household_id in (None, shown):
+                screen.refresh_data()  # type: ignore[attr-defined]
 
     def action_open_items(self) -> None:
+        from visitlog.tui.screens.items import ItemsScreen
+
         self.push_screen(ItemsScreen(self.current_grid()))
 
     def action_open_summary(self) -> None:
+        from visitlog.tui.screens.summary import SummaryScreen
+
         if optional("visitlog.summary", "compute_summary") is None:
             self.notify(t("tui.unavailable", feature=t("tui.key.summary")), severity="warning")
             return
@@ -329,6 +342,8 @@ class VisitlogApp(Localized, App[None]):
             home.set_grid(grid)
 
     def action_add_household(self) -> None:
+        from visitlog.tui.screens.household_form import HouseholdFormScreen
+
         self.push_screen(
             HouseholdFormScreen(self._grid_names(), self.my_grid()), self._household_saved
         )
@@ -345,6 +360,8 @@ class VisitlogApp(Localized, App[None]):
             home.reload(keep=household.id)
 
     def action_identity(self) -> None:
+        from visitlog.tui.screens.identity import IdentityDialog
+
         def given(answer: tuple[str, str | None] | None) -> None:
             if answer is not None:
                 self._identity_given(answer)
@@ -365,6 +382,8 @@ class VisitlogApp(Localized, App[None]):
     # -- long work in workers -------------------------------------------------------
 
     def _start_progress(self, title: str) -> None:
+        from visitlog.tui.screens.progress import ProgressDialog
+
         self._progress = ProgressDialog(title)
         self.push_screen(self._progress)
 
@@ -388,6 +407,8 @@ class VisitlogApp(Localized, App[None]):
             self._progress.report(message.stage, message.done, message.total)
 
     def on_visitlog_app_finished(self, message: Finished) -> None:
+        from visitlog.tui.screens.report import ReportDialog
+
         if self._progress is not None:
             if self._progress.is_attached and self.screen is self._progress:
                 self._progress.dismiss(None)
@@ -445,6 +466,8 @@ class VisitlogApp(Localized, App[None]):
         self.post_message(self.Finished("demo", dict(counts)))
 
     def action_import_roster(self) -> None:
+        from visitlog.tui.screens.prompt import PromptDialog
+
         importer = optional("visitlog.roster", "import_roster")
         if importer is None:
             self.notify(t("tui.unavailable", feature=t("tui.key.import")), severity="warning")
@@ -496,6 +519,8 @@ class VisitlogApp(Localized, App[None]):
             self.action_set_hub(then_sync=True)
 
     def action_set_hub(self, then_sync: bool = False) -> None:
+        from visitlog.tui.screens.prompt import PromptDialog
+
         def chosen(path: str | None) -> None:
             if not path:
                 return
@@ -585,6 +610,8 @@ class VisitlogApp(Localized, App[None]):
 
     def action_request_quit(self) -> None:
         """``q``: quit, except from a form (a stray q must not close it; ctrl+q still does)."""
+        from visitlog.tui.screens.form import FormScreen
+
         if isinstance(self.screen, FormScreen):
             self.notify(t("tui.quit_in_form"), severity="warning")
             return

@@ -180,6 +180,7 @@ class HouseholdIndex:
             self.fuzzy.append(f"{key} {head}".strip())
         self.by_id: dict[str, int] = {r["id"]: i for i, r in enumerate(self.rows) if "id" in r}
         self._due: list[int] | None = None
+        self._last: tuple[str, bool, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -211,11 +212,17 @@ class HouseholdIndex:
             indices = list(pool) if pool is not None else list(range(len(self.rows)))
             return SearchResult(q, indices, len(indices), total)
         keys = self.keys
-        if pool is None:
+        last = self._last
+        if last is not None and last[1] == still_due and last[0] in q:
+            # Typing one more character: every row matching the longer query
+            # matched the shorter one, so only those need looking at.
+            exact = [i for i in last[2] if q in keys[i]]
+        elif pool is None:
             exact = [i for i, k in enumerate(keys) if q in k]
         else:
             exact = [i for i in pool if q in keys[i]]
-        result = SearchResult(q, exact, len(exact), total)
+        self._last = (q, still_due, exact)
+        result = SearchResult(q, list(exact), len(exact), total)
         if self.wants_near(result, near_limit):
             if total <= self.SYNC_NEAR_MAX:
                 result.indices = exact + self.near(result, still_due, near_limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -10,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
@@ -21,6 +23,18 @@ from visitlog.tui.widgets.household_table import HouseholdTable
 
 if TYPE_CHECKING:
     from visitlog.tui.app import VisitlogApp
+
+
+#: Seconds after the rows are shown before the search keys are built (at
+#: once when the search box is used first).
+INDEX_DELAY = 0.4
+#: Seconds of quiet in the search box before near matches are looked for
+#: (only in large lists; small ones get them with the exact matches).
+NEAR_DELAY = 0.15
+#: Seconds between showing the first grids' rows and reading all of them.
+FULL_LOAD_DELAY = 0.8
+#: Above this many households, "every grid" shows the first grids' rows first.
+FIRST_PAGE_GRIDS = 2000
 
 
 class HomeScreen(Localized, Screen[None]):
@@ -47,10 +61,11 @@ class HomeScreen(Localized, Screen[None]):
             rows: list[dict[str, Any]],
             grids: list[dict[str, Any]],
             keep: str | None,
+            partial: bool = False,
         ):
             super().__init__()
             self.generation, self.grid, self.rows = generation, grid, rows
-            self.grids, self.keep = grids, keep
+            self.grids, self.keep, self.partial = grids, keep, partial
 
     class Indexed(Message):
         """Search keys of the loaded rows are ready."""
@@ -92,6 +107,9 @@ class HomeScreen(Localized, Screen[None]):
         self._query_id = 0
         self._setting_grid = False
         self._by_id: dict[str, dict[str, Any]] = {}
+        self._near_timer: Timer | None = None
+        self._index_timer: Timer | None = None
+        self._index_args: tuple[int, list[dict[str, Any]]] | None = None
         self._pending_keep: str | None = None
 
     @property
@@ -111,58 +129,135 @@ class HomeScreen(Localized, Screen[None]):
     def on_mount(self) -> None:
         self.grid = self.vapp.my_grid() or ALL_GRIDS
         self.query_one(HouseholdTable).focus()
-        self.reload()
+        self.reload(quick=True)
 
     # -- loading ------------------------------------------------------------------
 
-    def reload(self, keep: str | None = None) -> None:
-        """Load the rows of the current grid again (after a change), in a worker."""
+    def reload(self, keep: str | None = None, quick: bool = False) -> None:
+        """Load the rows of the current grid again, in a worker.
+
+        Args:
+            keep: a household to keep the cursor on.
+            quick: first read the first page on the UI thread (one grid's
+                rows take milliseconds), so the table is never empty while
+                a whole district is read in the background.
+        """
         self._generation += 1
-        self._load(self._generation, self.grid, keep)
+        generation = self._generation
+        if quick:
+            try:
+                done = self._first_page(generation, keep)
+            except VisitlogError as exc:
+                self.on_home_screen_failed(self.Failed(str(exc)))
+                return
+            if done:
+                return
+        self._load(generation, self.grid, keep, FULL_LOAD_DELAY if quick else 0.0)
+
+    def _first_page(self, generation: int, keep: str | None) -> bool:
+        """Show my grid's rows, or the first grids' rows when listing every grid.
+
+        Returns:
+            True when that was everything (one grid, or a small database).
+        """
+        store, year = self.vapp.store, self.vapp.today().year
+        grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
+        if self.grid != ALL_GRIDS or sum(g["households"] for g in grids) <= FIRST_PAGE_GRIDS:
+            rows = store.household_overview(
+                grid=None if self.grid == ALL_GRIDS else self.grid, year=year
+            )
+            self.on_home_screen_loaded(
+                self.Loaded(generation, self.grid, display_order(rows), grids, keep)
+            )
+            return True
+        first: list[dict[str, Any]] = []
+        for g in grids:
+            first += store.household_overview(grid=g["micro_grid"], year=year)
+            if len(first) >= HouseholdTable.PAGE:
+                break
+        self.on_home_screen_loaded(
+            self.Loaded(generation, self.grid, display_order(first), grids, keep, True)
+        )
+        return False
 
     @work(thread=True, exclusive=True, group="home-load")
-    def _load(self, generation: int, grid: str, keep: str | None) -> None:
+    def _load(self, generation: int, grid: str, keep: str | None, delay: float = 0.0) -> None:
+        """Read every row of the grid (on a second connection, off the UI thread)."""
         app = self.vapp
         worker = get_current_worker()
+        if delay:
+            # Let the first page be drawn before the long read competes with it.
+            time.sleep(delay)
+        if worker.is_cancelled:
+            return
         try:
             with app.reader() as store:
                 grids = store.micro_grids()
+                grids.sort(key=lambda g: natural_key(g["micro_grid"]))
                 rows = store.household_overview(
                     grid=None if grid == ALL_GRIDS else grid, year=app.today().year
                 )
-                if worker.is_cancelled:
-                    return
-                grids.sort(
-                    key=lambda g: (natural_key(g["community"]), natural_key(g["micro_grid"]))
-                )
-                rows = display_order(rows)
-                self.post_message(self.Loaded(generation, grid, rows, grids, keep))
-                index = HouseholdIndex(rows, previous=self.index)
-                if worker.is_cancelled:
-                    return
-                self.post_message(self.Indexed(generation, index))
-                # Last: on a large change log this count is the slowest query.
-                unsynced = store.unsynced_count()
         except VisitlogError as exc:
             self.post_message(self.Failed(str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(generation, grid, display_order(rows), grids, keep))
+
+    @work(thread=True, exclusive=True, group="home-index")
+    def _index(self, generation: int, rows: list[dict[str, Any]]) -> None:
+        """Build the search keys, then count the unsynced changes (after the first paint)."""
+        worker = get_current_worker()
+        index = HouseholdIndex(rows, previous=self.index)
+        if worker.is_cancelled:
+            return
+        self.post_message(self.Indexed(generation, index))
+        try:
+            with self.vapp.reader() as store:
+                # On a large change log this is the slowest query of all.
+                unsynced = store.unsynced_count()
+        except VisitlogError:
             return
         self.post_message(self.Unsynced(unsynced))
 
     def on_home_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self._generation:
             return
+        self.grids = message.grids
+        self._fill_grid_select()
+        if message.partial:
+            # The first page of a long list: show it unless a filter is on.
+            if self.index is None and not self._query() and not self._due():
+                n = len(message.rows)
+                self._show(SearchResult("", list(range(n)), n, n), message.rows)
+                self.query_one("#status", Static).update(t("tui.status.reading"))
+            return
         self.rows = message.rows
         self._by_id = {r["id"]: r for r in self.rows}
-        self.grids = message.grids
         self.loaded = True
         self._pending_keep = message.keep
-        self._fill_grid_select()
         # Until the search keys are ready, an unfiltered table can already be
         # shown; a filtered one keeps its old rows a moment longer.
         if not self._query() and not self._due():
             n = len(self.rows)
             self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=message.keep)
         self.vapp.home_loaded(self)
+        # The keys need pinyin, whose dictionaries take a few hundred
+        # milliseconds to load; a thread doing that while the first screen is
+        # drawn slows the drawing down, so wait a moment (or for the search box).
+        if self._index_timer is not None:
+            self._index_timer.stop()
+        self._index_args = (message.generation, message.rows)
+        self._index_timer = self.set_timer(INDEX_DELAY, self._start_index)
+
+    def _start_index(self) -> None:
+        """Build the search keys now (once per load)."""
+        if self._index_timer is not None:
+            self._index_timer.stop()
+            self._index_timer = None
+        if self._index_args is not None:
+            generation, rows = self._index_args
+            self._index_args = None
+            self._index(generation, rows)
 
     def on_home_screen_unsynced(self, message: Unsynced) -> None:
         self.vapp.set_unsynced(message.count)
@@ -175,8 +270,13 @@ class HomeScreen(Localized, Screen[None]):
         if message.generation != self._generation:
             return
         self.index = message.index
-        self.apply_filter(keep=self._pending_keep or self.table.current_id())
-        self._pending_keep = None
+        keep, self._pending_keep = self._pending_keep, None
+        if self._query() or self._due():
+            self.apply_filter(keep=keep or self.table.current_id())
+        else:
+            # The table already lists these rows unfiltered; keep it as it is.
+            n = len(self.index.rows)
+            self.result = SearchResult("", list(range(n)), n, n)
 
     def _fill_grid_select(self) -> None:
         select = self.query_one("#grid", Select)
@@ -210,8 +310,16 @@ class HomeScreen(Localized, Screen[None]):
             self._query(), still_due=self._due(), near_limit=HouseholdTable.PAGE
         )
         self._show(result, self.index.rows, keep=keep)
+        if self._near_timer is not None:
+            self._near_timer.stop()
+            self._near_timer = None
         if result.near_pending:
-            self._near(self._query_id, self.index, result, self._due())
+            # Near matches of a large list cost some tens of milliseconds: look
+            # for them once typing pauses, so each keystroke stays quick.
+            query_id, index, due = self._query_id, self.index, self._due()
+            self._near_timer = self.set_timer(
+                NEAR_DELAY, lambda: self._near(query_id, index, result, due)
+            )
 
     @work(thread=True, exclusive=True, group="home-near")
     def _near(self, query_id: int, index: HouseholdIndex, result: SearchResult, due: bool) -> None:
@@ -255,7 +363,7 @@ class HomeScreen(Localized, Screen[None]):
         shown = self.table.loaded
         if shown < len(result.indices):
             parts.append(t("tui.status.showing", n=shown, total=len(result.indices)))
-        self.query_one("#status", Static).update("  ".join(parts))
+        self.query_one("#status", Static).update("  ".join(parts), layout=False)
 
     @property
     def table(self) -> HouseholdTable:
@@ -263,6 +371,7 @@ class HomeScreen(Localized, Screen[None]):
 
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
+        self._start_index()
         self.apply_filter()
 
     @on(Input.Submitted, "#search")
@@ -296,10 +405,9 @@ class HomeScreen(Localized, Screen[None]):
         self.rows = []
         self._by_id = {}
         self.loaded = False
-        self.query_one("#status", Static).update(t("tui.loading"))
         self._show(SearchResult(), [])
         self.query_one("#status", Static).update(t("tui.loading"))
-        self.reload()
+        self.reload(quick=True)
 
     @on(DataTable.RowHighlighted, "#households")
     def _highlighted(self) -> None:
@@ -314,6 +422,7 @@ class HomeScreen(Localized, Screen[None]):
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
+        self._start_index()
 
     def action_clear_search(self) -> None:
         search = self.query_one("#search", Input)

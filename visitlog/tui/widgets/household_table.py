@@ -44,9 +44,9 @@ class HouseholdTable(Localized, DataTable):
         Binding("enter", "select_cursor", "tui.key.details"),
     ]
 
-    PAGE = 100
+    PAGE = 40
     #: Load the next page when the cursor is this close to the last loaded row.
-    SLACK = 10
+    SLACK = 15
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
