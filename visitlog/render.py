@@ -9,6 +9,7 @@ outputs, and there it is masked through :mod:`visitlog.privacy` unless
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -767,7 +768,8 @@ def write_private(path: Path, data: str | bytes) -> Path:
         os.replace(tmp, path)
         os.chmod(path, 0o600)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise VisitlogError(
             t("err.write_file", path=path, detail=exc.strerror or str(exc))
         ) from exc

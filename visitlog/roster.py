@@ -531,7 +531,13 @@ def _import(
     report.rejected = len(rejects)
     rejects_file = rejects_path_for(path)
     if rejects:
-        _write_rejects(rejects_file, header, rejects)
+        try:
+            _write_rejects(rejects_file, header, rejects)
+        except VisitlogError:
+            # A roster on a write-protected stick or share: keep the list in
+            # visitlog's own data folder instead of refusing the import.
+            rejects_file = _fallback_rejects_path(path)
+            _write_rejects(rejects_file, header, rejects)
         report.rejects_path = rejects_file
     elif not dry_run:
         # A stale list from an earlier run would describe rows that are now in.
@@ -550,6 +556,15 @@ def _import(
         report.merged = result["merged"]
         report.updated_fields = {f: result["fields"][f] for f in HEADERS if result["fields"].get(f)}
     return report
+
+
+def _fallback_rejects_path(path: Path) -> Path:
+    """``<user data dir>/visitlog/rejects/FILE.rejects.csv`` for read-only roster folders."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("visitlog", appauthor=False)) / "rejects"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder / (Path(path).name + ".rejects.csv")
 
 
 def _write_rejects(

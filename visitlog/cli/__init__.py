@@ -48,7 +48,7 @@ class VisitlogGroup(TyperGroup):
         except KeyboardInterrupt:
             err_console.print(t("err.interrupted"))
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, SystemExit, BrokenPipeError):
             raise
         except Exception as exc:
             if getattr(exc, "exit_code", None) is not None and type(exc).__name__.endswith(
@@ -128,4 +128,12 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     """Console entry point."""
-    app()
+    try:
+        app()
+    except BrokenPipeError:
+        # `visitlog … | head` closed the pipe: not an error worth a word.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

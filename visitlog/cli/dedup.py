@@ -75,6 +75,10 @@ def _run(
             out["merges"] = merges
         emit_json(out)
         return
+    if reveal:
+        from visitlog.security import record_reveal
+
+        record_reveal(store, "dedup", kind=kind)
     _print(store, result, reveal)
     if apply:
         if merges:
