@@ -32,13 +32,35 @@ def test_init_sets_identity(cli):
 
 
 def test_household_add_and_list(cli):
-    hid = cli("household", "add", "--address", "曹杨一村１２号３０１室", "--grid", "1号网格",
-              "--head", "张伟", "--phone", "138 1234 5678", "--tags", "独居老人、高龄").stdout.strip()
+    hid = cli(
+        "household",
+        "add",
+        "--address",
+        "曹杨一村１２号３０１室",
+        "--grid",
+        "1号网格",
+        "--head",
+        "张伟",
+        "--phone",
+        "138 1234 5678",
+        "--tags",
+        "独居老人、高龄",
+    ).stdout.strip()
     data = cli.json("household", "list")
     assert [h["id"] for h in data] == [hid]
     h = data[0]
-    for key in ("id", "ref", "community", "micro_grid", "address", "head", "phone", "members",
-                "occupancy", "tags"):
+    for key in (
+        "id",
+        "ref",
+        "community",
+        "micro_grid",
+        "address",
+        "head",
+        "phone",
+        "members",
+        "occupancy",
+        "tags",
+    ):
         assert key in h
     assert h["phone"] == "13812345678" and h["tags"] == ["独居老人", "高龄"]
     table = cli("household", "list").stdout
@@ -51,18 +73,42 @@ def test_visit_lifecycle_done_when(demo_cli):
     households = demo_cli.json("household", "list")
     hid = households[0]["id"]
     before = len(demo_cli.json("visit", "list"))
-    r = demo_cli("visit", "add", "--household", hid[-8:], "--date", "2026-11-20", "--visitor", "陈静",
-                 "--mode", "phone", "--outcome", "met", "--summary", "老人身体好",
-                 "--problem", "物业:楼道灯坏了", "--demand", "配药不方便")
+    r = demo_cli(
+        "visit",
+        "add",
+        "--household",
+        hid[-8:],
+        "--date",
+        "2026-11-20",
+        "--visitor",
+        "陈静",
+        "--mode",
+        "phone",
+        "--outcome",
+        "met",
+        "--summary",
+        "老人身体好",
+        "--problem",
+        "物业:楼道灯坏了",
+        "--demand",
+        "配药不方便",
+    )
     assert r.exit_code == 0, r.output
     vid = r.stdout.strip()
     visits = demo_cli.json("visit", "list")
     assert len(visits) == before + 1
     v = next(v for v in visits if v["id"] == vid)
     assert (v["household_id"], v["visit_date"], v["visitor"], v["mode"], v["outcome"]) == (
-        hid, "2026-11-20", "陈静", "电话", "见面")
+        hid,
+        "2026-11-20",
+        "陈静",
+        "电话",
+        "见面",
+    )
     assert [(i["kind"], i["category"], i["description"]) for i in v["items"]] == [
-        ("问题", "物业", "楼道灯坏了"), ("需求", "其他", "配药不方便")]
+        ("问题", "物业", "楼道灯坏了"),
+        ("需求", "其他", "配药不方便"),
+    ]
 
     edited = demo_cli.json("visit", "edit", vid, "--summary", "老人身体很好")
     assert edited["summary"] == "老人身体很好" and edited["mode"] == "电话"
@@ -84,11 +130,20 @@ def test_visit_add_uses_worker_from_settings(cli):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["visit", "add", "--household", "{hid}", "--date", "2026-02-30", "--visitor", "x"], "不是有效日期"),
+        (
+            ["visit", "add", "--household", "{hid}", "--date", "2026-02-30", "--visitor", "x"],
+            "不是有效日期",
+        ),
         (["visit", "add", "--household", "nosuchhousehold", "--visitor", "x"], "找不到住户"),
         (["visit", "add", "--household", "{hid}", "--mode", "飞鸽", "--visitor", "x"], "走访方式"),
-        (["visit", "add", "--household", "{hid}", "--outcome", "maybe", "--visitor", "x"], "走访结果"),
-        (["visit", "add", "--household", "{hid}", "--visitor", "x", "--problem", " "], "描述不能为空"),
+        (
+            ["visit", "add", "--household", "{hid}", "--outcome", "maybe", "--visitor", "x"],
+            "走访结果",
+        ),
+        (
+            ["visit", "add", "--household", "{hid}", "--visitor", "x", "--problem", " "],
+            "描述不能为空",
+        ),
         (["visit", "edit", "nosuchvisit", "--summary", "x"], "找不到走访记录"),
         (["visit", "edit", "{vid}"], "没有要修改的内容"),
         (["visit", "edit", "{vid}", "--date", "tomorrow"], "不是有效日期"),
@@ -135,10 +190,22 @@ def test_item_update_and_lists(demo_cli):
     overdue = demo_cli.json("item", "list", "--overdue")
     assert overdue and all(i["status"] in ("待办", "办理中") for i in overdue)
     iid = overdue[0]["id"]
-    updated = demo_cli.json("item", "update", iid, "--status", "已办结", "--note", "已修复",
-                            "--satisfaction", "基本满意")
+    updated = demo_cli.json(
+        "item",
+        "update",
+        iid,
+        "--status",
+        "已办结",
+        "--note",
+        "已修复",
+        "--satisfaction",
+        "基本满意",
+    )
     assert (updated["status"], updated["resolution"], updated["satisfaction"]) == (
-        "已办结", "已修复", "基本满意")
+        "已办结",
+        "已修复",
+        "基本满意",
+    )
     assert iid not in {i["id"] for i in demo_cli.json("item", "list", "--open")}
     problems = demo_cli.json("item", "list", "--kind", "problem")
     assert problems and {i["kind"] for i in problems} == {"问题"}
@@ -147,8 +214,9 @@ def test_item_update_and_lists(demo_cli):
 def test_unreadable_database_file(tmp_path, cli):
     bad = tmp_path / "broken.db"
     bad.write_bytes(b"\x00\x01garbage" * 100)
-    from visitlog.cli import app
     from typer.testing import CliRunner
+
+    from visitlog.cli import app
 
     result = CliRunner().invoke(app, ["--db", str(bad), "household", "list"])
     assert result.exit_code == 1 and "不是 visitlog 数据库" in result.stderr
@@ -187,17 +255,22 @@ def test_demo_refuses_non_empty_database(demo_cli):
 
 
 def test_demo_is_deterministic(tmp_path):
-    from visitlog.cli import app
     from typer.testing import CliRunner
+
+    from visitlog.cli import app
 
     outs = []
     for name in ("a.db", "b.db"):
         path = tmp_path / name
-        result = CliRunner().invoke(app, ["--db", str(path), "demo", "--households", "120", "--seed", "5", "--json"])
+        result = CliRunner().invoke(
+            app, ["--db", str(path), "demo", "--households", "120", "--seed", "5", "--json"]
+        )
         assert result.exit_code == 0, result.output
         outs.append(json.loads(result.stdout))
         conn = sqlite3.connect(path)
-        outs.append(conn.execute("SELECT id, address, head, phone FROM households ORDER BY id").fetchall())
+        outs.append(
+            conn.execute("SELECT id, address, head, phone FROM households ORDER BY id").fetchall()
+        )
     assert outs[1] == outs[3] and outs[0]["visits"] == outs[2]["visits"]
 
 
@@ -218,9 +291,29 @@ def test_env_var_and_default_location(tmp_path, monkeypatch):
 
 def test_python_dash_m_runs_as_a_real_process(tmp_path):
     db = tmp_path / "p.db"
-    out = subprocess.run([sys.executable, "-m", "visitlog", "--db", str(db), "visit", "list", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "visitlog", "--db", str(db), "visit", "list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and json.loads(out.stdout) == []
-    out = subprocess.run([sys.executable, "-m", "visitlog", "--db", str(db), "visit", "add",
-                          "--household", "zzzzzz", "--visitor", "x"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "visitlog",
+            "--db",
+            str(db),
+            "visit",
+            "add",
+            "--household",
+            "zzzzzz",
+            "--visitor",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1 and "Traceback" not in out.stderr and "找不到住户" in out.stderr

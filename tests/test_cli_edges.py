@@ -43,8 +43,9 @@ def test_rejects_go_to_the_data_folder_when_the_roster_folder_is_unwritable(
     result = cli("roster", "import", str(src))
     assert result.exit_code == 1  # a row was rejected, and said so
     assert [h["address"] for h in cli.json("household", "list")] == ["曹杨一村1号101室"]
-    import platformdirs
     from pathlib import Path
+
+    import platformdirs
 
     fallback = (
         Path(platformdirs.user_data_dir("visitlog", appauthor=False))

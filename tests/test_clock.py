@@ -26,7 +26,9 @@ def test_observe_moves_past_remote_and_reports_far_future():
     assert HLC(now=lambda: 10_000).observe(near) is False
 
 
-@given(st.lists(st.tuples(st.integers(0, 10**13 - 1), st.integers(0, 99_999)), min_size=2, max_size=20))
+@given(
+    st.lists(st.tuples(st.integers(0, 10**13 - 1), st.integers(0, 99_999)), min_size=2, max_size=20)
+)
 def test_stamp_text_order_matches_numeric_order(pairs):
     stamps = [Stamp(ms, c) for ms, c in pairs]
     assert sorted(stamps) == sorted(stamps, key=str)

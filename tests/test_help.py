@@ -22,8 +22,20 @@ COMMANDS = sorted(_walk(ROOT), key=lambda x: x[0])
 
 def test_core_commands_exist():
     names = {" ".join(p) for p, _ in COMMANDS}
-    assert {"init", "demo", "household add", "household list", "visit add", "visit list",
-            "visit edit", "visit delete", "item list", "item update", "check", "backup"} <= names
+    assert {
+        "init",
+        "demo",
+        "household add",
+        "household list",
+        "visit add",
+        "visit list",
+        "visit edit",
+        "visit delete",
+        "item list",
+        "item update",
+        "check",
+        "backup",
+    } <= names
 
 
 @pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=" ".join)

@@ -25,4 +25,6 @@ def test_core_module_does_not_import_textual(module):
 
 
 def test_core_modules_were_found():
-    assert {"visitlog.store", "visitlog.model", "visitlog.cli", "visitlog.clock"} <= set(CORE_MODULES)
+    assert {"visitlog.store", "visitlog.model", "visitlog.cli", "visitlog.clock"} <= set(
+        CORE_MODULES
+    )

@@ -12,11 +12,19 @@ from visitlog.store import Store
 
 def _schema(path) -> dict[str, set[str]]:
     conn = sqlite3.connect(path)
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     out = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in tables}
-    out["_indexes"] = {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('index','trigger') AND name NOT LIKE 'sqlite_%'")}
+    out["_indexes"] = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('index','trigger') AND name NOT LIKE 'sqlite_%'"
+        )
+    }
     conn.close()
     return out
 
@@ -27,8 +35,16 @@ def test_blank_database_reaches_latest(tmp_path):
     assert store.schema_version == migrations.LATEST
     applied = [m.name for m in migrations.migrations.applied(store.db)]
     assert applied == [m.name for m in migrations.migrations._migrations]
-    assert {"households", "visits", "items", "changes", "audit", "settings", "conflicts",
-            "drafts"} <= set(_schema(path))
+    assert {
+        "households",
+        "visits",
+        "items",
+        "changes",
+        "audit",
+        "settings",
+        "conflicts",
+        "drafts",
+    } <= set(_schema(path))
     store.close()
 
 
@@ -39,8 +55,10 @@ def test_first_schema_upgrades_and_keeps_data(tmp_path):
     second = migrations.migrations._migrations[1].name
     migrations.migrations.apply(db, stop_before=second)
     assert [m.name for m in migrations.migrations.applied(db)] == [first]
-    db.execute("INSERT INTO households (id, micro_grid, address, created_at, hlc, device) "
-               "VALUES ('hh0001', 'g', '曹杨一村1号101室', 'now', '0000000000001.00000', 'dev')")
+    db.execute(
+        "INSERT INTO households (id, micro_grid, address, created_at, hlc, device) "
+        "VALUES ('hh0001', 'g', '曹杨一村1号101室', 'now', '0000000000001.00000', 'dev')"
+    )
     db.conn.close()
 
     store = Store(old)

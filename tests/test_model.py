@@ -71,9 +71,19 @@ def test_parse_tags_separators_and_unknown():
 
 
 def test_household_validation_cleans_phone_and_members():
-    h = Household(address=" 曹杨一村1号101室 ", micro_grid="1号网格", phone="+86 138-1234-5678",
-                  members="3", tags="高龄、独居老人").validated()
-    assert (h.address, h.phone, h.members, h.tags) == ("曹杨一村1号101室", "13812345678", 3, ["高龄", "独居老人"])
+    h = Household(
+        address=" 曹杨一村1号101室 ",
+        micro_grid="1号网格",
+        phone="+86 138-1234-5678",
+        members="3",
+        tags="高龄、独居老人",
+    ).validated()
+    assert (h.address, h.phone, h.members, h.tags) == (
+        "曹杨一村1号101室",
+        "13812345678",
+        3,
+        ["高龄", "独居老人"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,8 +106,12 @@ def test_household_validation_errors(kwargs, fragment):
 
 def test_visit_validation_future_date_and_defaults():
     today = dt.date(2026, 11, 27)
-    v = Visit(household_id="h1", visit_date="2026/11/2", visitor="王丽华",
-              items=[Item(kind="problem", category="物业", description="门禁坏了")]).validated(today)
+    v = Visit(
+        household_id="h1",
+        visit_date="2026/11/2",
+        visitor="王丽华",
+        items=[Item(kind="problem", category="物业", description="门禁坏了")],
+    ).validated(today)
     assert v.visit_date == "2026-11-02" and v.mode == "入户" and v.outcome == "见面"
     assert v.items[0].raised_date == "2026-11-02" and v.items[0].status == "待办"
     with pytest.raises(ValidationError, match="将来"):
