@@ -21,9 +21,20 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from visitlog.address import name_initials, name_pinyin, normalize_address, normalize_query
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+@lru_cache(maxsize=1)
+def _address() -> ModuleType:
+    """visitlog.address, imported on first use: the home screen's first paint
+    does not need it (nor rapidfuzz, which it imports)."""
+    import visitlog.address
+
+    return visitlog.address
+
 
 # Runs of CJK ideographs (and 〇) versus everything else.
 _RUNS = re.compile("([\u3007\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+)")
@@ -37,7 +48,7 @@ FUZZY_MIN_CHARS = 4
 
 @lru_cache(maxsize=65536)
 def _run_initials(run: str) -> str:
-    return name_initials(run)
+    return _address().name_initials(run)
 
 
 def _initials(text: str) -> str:
@@ -54,7 +65,7 @@ def _initials(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _char_pinyin(ch: str) -> str:
-    return name_pinyin(ch)
+    return _address().name_pinyin(ch)
 
 
 def _name_keys(name: str) -> str:
@@ -77,7 +88,7 @@ def address_keys(address: str | None, address_key: str | None = None) -> str:
         address_key: its :func:`normalize_address` key when already known
             (the store keeps it), to save normalising again.
     """
-    key = address_key if address_key is not None else normalize_address(address)
+    key = address_key if address_key is not None else _address().normalize_address(address)
     candidates = (key, _initials(key), _initials(address or ""))
     return " ".join(dict.fromkeys(k for k in candidates if k))
 
@@ -175,7 +186,7 @@ class HouseholdIndex:
             self.keys.append(row_key(r))
             # Near matches are scored against the readable keys only: a typo
             # in the initials (cy1c) matches too much to be useful.
-            key = r.get("address_key") or normalize_address(r.get("address"))
+            key = r.get("address_key") or _address().normalize_address(r.get("address"))
             head = _name_keys(r["head"]) if r.get("head") else ""
             self.fuzzy.append(f"{key} {head}".strip())
         self.by_id: dict[str, int] = {r["id"]: i for i, r in enumerate(self.rows) if "id" in r}
@@ -207,7 +218,7 @@ class HouseholdIndex:
         """
         pool = self.due_indices() if still_due else None
         total = len(pool) if pool is not None else len(self.rows)
-        q = normalize_query(query)
+        q = _address().normalize_query(query)
         if not q:
             indices = list(pool) if pool is not None else list(range(len(self.rows)))
             return SearchResult(q, indices, len(indices), total)
