@@ -55,6 +55,7 @@ ZH = {
     "tui.status.showing": "已列出 {n} / {total}，向下翻页可看更多",
     "tui.status.empty": "还没有住户。",
     "tui.status.reading": "正在读取全部住户……（先列出前几个微网格）",
+    "tui.status.indexing": "正在准备搜索……",
     "tui.status.empty_grid": "这个微网格还没有住户。",
     # welcome
     "tui.welcome.title": "欢迎使用走访记录",
@@ -286,6 +287,7 @@ EN = {
     "tui.status.showing": "listing {n} of {total}; page down for more",
     "tui.status.empty": "No households yet.",
     "tui.status.reading": "Reading every household… (the first grids are listed already)",
+    "tui.status.indexing": "Preparing the search…",
     "tui.status.empty_grid": "This micro-grid has no households yet.",
     "tui.welcome.title": "Welcome to visitlog",
     "tui.welcome.body": "The database has no households yet. Import the committee's roster, add households one by one, or load a demo street to try things out.",

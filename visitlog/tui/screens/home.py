@@ -121,7 +121,14 @@ class HomeScreen(Localized, Screen[None]):
         with Horizontal(id="toolbar"):
             yield Select([], prompt=t("tui.grid.all"), id="grid", compact=True)
             yield Checkbox(t("tui.due_toggle"), id="due", compact=True)
-            yield Input(placeholder=t("tui.search.placeholder"), id="search", compact=True)
+            # Not select_on_focus: keys typed right after `/` must not replace
+            # each other when the focus arrives a moment after them.
+            yield Input(
+                placeholder=t("tui.search.placeholder"),
+                id="search",
+                compact=True,
+                select_on_focus=False,
+            )
         yield Static(t("tui.loading"), id="status")
         yield HouseholdTable(id="households")
         yield Footer(compact=True)
@@ -229,7 +236,6 @@ class HomeScreen(Localized, Screen[None]):
             if self.index is None and not self._query() and not self._due():
                 n = len(message.rows)
                 self._show(SearchResult("", list(range(n)), n, n), message.rows)
-                self.query_one("#status", Static).update(t("tui.status.reading"))
             return
         self.rows = message.rows
         self._by_id = {r["id"]: r for r in self.rows}
@@ -304,6 +310,8 @@ class HomeScreen(Localized, Screen[None]):
     def apply_filter(self, keep: str | None = None) -> None:
         """Filter the rows by the search box and the still-due toggle."""
         if self.index is None:
+            # Applied when the keys are ready (see on_home_screen_indexed).
+            self._update_status()
             return
         self._query_id += 1
         result = self.index.search(
@@ -350,7 +358,13 @@ class HomeScreen(Localized, Screen[None]):
         result = self.result
         near = len(result.indices) - result.exact
         parts = []
-        if not self.rows:
+        if not self.loaded:
+            # Nothing yet, or the first page of a district while the rest is read.
+            partial = self.grid == ALL_GRIDS and self.table.matches
+            parts.append(t("tui.status.reading") if partial else t("tui.loading"))
+        elif self.index is None and (self._query() or self._due()):
+            parts.append(t("tui.status.indexing"))
+        elif not self.rows:
             parts.append(
                 t("tui.status.empty_grid") if self.grid != ALL_GRIDS else t("tui.status.empty")
             )

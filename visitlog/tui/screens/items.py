@@ -82,15 +82,22 @@ class ItemsScreen(Localized, Screen[None]):
         self.refresh_data()
 
     def on_resize(self) -> None:
-        # The description takes what the other columns leave.
+        # The description takes what the other columns leave; on a narrow
+        # terminal the address gives up a few cells first.
         table = self.query_one(DataTable)
         width = self.size.width
-        if width:
-            col = table.columns.get(ColumnKey("tui.items.col.description"))
-            if col is not None:
-                col.width = max(12, width - (12 + 6 + 12 + 20 + 8) - 2 * 6 - 2)
-                col.auto_width = False
-                table.refresh()
+        if not width:
+            return
+        address = table.columns.get(ColumnKey("tui.col.address"))
+        description = table.columns.get(ColumnKey("tui.items.col.description"))
+        if address is None or description is None:
+            return
+        address.width = 20 if width >= 90 else 16
+        fixed = 12 + 6 + 12 + address.width + 8
+        description.width = max(10, width - fixed - 2 * 6 - 2)
+        for col in (address, description):
+            col.auto_width = False
+        table.refresh()
 
     def _address(self, household_id: str | None) -> str:
         if not household_id:
