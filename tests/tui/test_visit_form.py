@@ -208,3 +208,18 @@ def test_pressing_n_again_picks_up_the_draft_of_that_household(tui_store, today,
             assert app.screen.query_one("#summary", TextArea).text == "草稿"
 
     asyncio.run(run())
+
+
+def test_closing_the_app_right_after_typing_keeps_the_last_keys(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            row = await _open_form(app, pilot, settle)
+            await pilot.press(*"最后几个字")
+            app.exit()  # well within the draft's debounce delay
+        return row
+
+    row = asyncio.run(run())
+    [draft] = tui_store.drafts()
+    assert draft["id"] == f"visit:{row['id']}"
+    assert draft["data"]["summary"] == "最后几个字"

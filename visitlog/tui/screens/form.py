@@ -9,6 +9,7 @@ offer it back.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,6 +51,8 @@ class FormScreen(Localized, Screen[Any]):
         self._draft_seq = 0
         self._written_seq = 0
         self._form_closing = False
+        #: The values at the last change (written on unmount if still pending).
+        self._latest: dict[str, Any] | None = None
 
     @property
     def vapp(self) -> VisitlogApp:
@@ -107,6 +110,8 @@ class FormScreen(Localized, Screen[Any]):
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
+        with contextlib.suppress(NoMatches):  # a part still being mounted
+            self._latest = self.collect()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self.write_draft)
 
     def write_draft(self) -> None:
@@ -114,7 +119,11 @@ class FormScreen(Localized, Screen[Any]):
         self._draft_timer = None
         if self._form_closing:
             return
-        data = self.collect()
+        try:
+            data = self.collect()
+        except NoMatches:  # a part still being mounted: try again shortly
+            self._schedule_draft()
+            return
         keep = bool(self._draft) or data != self._initial
         self._queue_draft(data if keep else None)
 
@@ -143,6 +152,17 @@ class FormScreen(Localized, Screen[Any]):
                 self._written_seq = seq
 
         self.vapp.run_worker(write, thread=True, group="draft", name="draft")
+
+    def on_unmount(self) -> None:
+        # The app is closing with a change not yet written (ctrl+q within the
+        # debounce delay, a closed terminal): write it now, on this thread.
+        # The widgets are already gone, so the values kept at the last change are used.
+        if self._draft_timer is not None and not self._form_closing and self._latest is not None:
+            self._draft_timer.stop()
+            data = self._latest
+            if bool(self._draft) or data != self._initial:
+                with self._draft_lock, contextlib.suppress(VisitlogError):
+                    self.vapp.store.save_draft(self.draft_id, self.DRAFT_KIND, data)
 
     def _close(self, result: Any) -> None:
         self._form_closing = True
