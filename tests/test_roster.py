@@ -515,12 +515,29 @@ def test_report_lines_in_both_languages(store: Store, tmp_path: Path):
     assert report.as_dict()["imported"] == 3
 
 
-def test_rejects_file_that_cannot_be_written_stops_the_import(store: Store, tmp_path: Path):
+def test_rejects_file_that_cannot_be_written_anywhere_stops_the_import(
+    store: Store, tmp_path: Path, monkeypatch
+):
+    from visitlog import roster
+
     path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
     rejects_path_for(path).mkdir()  # something in the way of the rejects file
+    blocked = tmp_path / "blocked.csv"
+    blocked.mkdir()  # ... and in the way of the fallback in the data folder
+    monkeypatch.setattr(roster, "_fallback_rejects_path", lambda p: blocked)
     with pytest.raises(VisitlogError, match="无法写入"):
         import_roster(store, path)
     assert store.count_live()["households"] == 0
+
+
+def test_rejects_file_blocked_beside_the_roster_goes_to_the_data_folder(
+    store: Store, tmp_path: Path
+):
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
+    rejects_path_for(path).mkdir()  # something in the way of the rejects file
+    report = import_roster(store, path)
+    assert report.imported == 1 and report.rejected == 1
+    assert report.rejects_path != rejects_path_for(path) and report.rejects_path.is_file()
 
 
 def test_second_column_with_a_known_header_is_kept_in_note(store: Store, tmp_path: Path):
