@@ -345,3 +345,19 @@ def test_household_overview_flags(demo_store):
     assert unvisited == {
         r["id"] for r in rows if not r["visited_this_year"] and r["occupancy"] != "空置"
     }
+
+
+def test_unsynced_count_follows_changes_and_the_hub_ack(store):
+    assert store.unsynced_count() == 0
+    hid = _household(store)
+    store.add_visit(
+        Visit(
+            household_id=hid,
+            visit_date="2026-03-01",
+            visitor="x",
+            items=[Item(kind="问题", category="物业", description="漏水")],
+        )
+    )
+    assert store.unsynced_count() == store.scalar("SELECT count(*) FROM changes") == 3
+    store.set_settings(synced_seq="2")
+    assert store.unsynced_count() == 1
