@@ -35,6 +35,10 @@ _SYNC_COLUMNS = """
 
 
 def _set_version(db: Database, version: int) -> None:
+    """Record the schema version (never lowering it) and the release that made it."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
+    if row and str(row[0]).isdigit() and int(row[0]) > version:
+        return
     # schema_release lets an older visitlog say which release a newer
     # database (or sync target) needs, instead of just "a newer one".
     for key, value in (
@@ -197,45 +201,6 @@ def m002_review_tables(db: Database) -> None:
     _set_version(db, 2)
 
 
-@migrations(name="m006_summary_indexes")
-def m006_summary_indexes(db: Database) -> None:
-    """Covering indexes for the grid summary (summary.py).
-
-    The summary reads every live visit and item of the period; on a district
-    (50,000 households, 300,000 visits) reading them through the wide table
-    rows is several times slower than reading these narrow indexes, which
-    hold exactly the columns the aggregates use (the partial ones also
-    hold the columns of their WHERE clause, or SQLite would not treat them
-    as covering).
-    """
-    # One statement at a time (not executescript, which would commit early):
-    # the indexes and the record of this migration land together or not at all.
-    for sql in (
-        "CREATE INDEX IF NOT EXISTS visits_summary"
-        " ON visits(household_id, visitor, visit_date, outcome, mode, deleted, merged_into)"
-        " WHERE deleted = 0 AND merged_into IS NULL",
-        # Dead (deleted or merged) visits: few, so excluding their items is a
-        # probe into a tiny index instead of a lookup per item.
-        "CREATE INDEX IF NOT EXISTS visits_dead"
-        " ON visits(id) WHERE deleted != 0 OR merged_into IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS visits_merged"
-        " ON visits(household_id) WHERE merged_into IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS households_summary"
-        " ON households(id, community, micro_grid, occupancy, deleted, merged_into, tags)",
-        "CREATE INDEX IF NOT EXISTS items_summary"
-        " ON items(household_id, raised_date, visit_id, kind, category, status,"
-        " satisfaction, deadline, closed_date, deleted) WHERE deleted = 0",
-        # Counting this device's unsynced changes reads this narrow index
-        # instead of the change log's wide rows.
-        "CREATE INDEX IF NOT EXISTS changes_device_seq ON changes(device, seq)",
-    ):
-        db.execute(sql)
-    # Migrations of other numbers may run after this one on an old database;
-    # never move the recorded version backwards.
-    current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
-    _set_version(db, max(6, int(current[0]) if current and str(current[0]).isdigit() else 0))
-
-
 @migrations(name="m003_sync")
 def m003_sync(db: Database) -> None:
     """What sync keeps besides the change log: peers and a conflict index.
@@ -260,10 +225,7 @@ def m003_sync(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS conflicts_row ON conflicts(tbl, row_id, field)",
     ):
         db.execute(sql)
-    # Migrations of other numbers may run after this one on an old database;
-    # never move the recorded version backwards.
-    current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
-    _set_version(db, max(3, int(current[0]) if current and str(current[0]).isdigit() else 0))
+    _set_version(db, 3)
 
 
 @migrations(name="m004_dedup")
@@ -308,10 +270,40 @@ def m004_dedup(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS dedup_decisions_kind ON dedup_decisions(kind, decision)",
     ):
         db.execute(sql)
-    # Migrations of other numbers may run after this one on an old database;
-    # never move the recorded version backwards.
-    current = db.execute("SELECT value FROM settings WHERE key = 'schema_version'").fetchone()
-    _set_version(db, max(4, int(current[0]) if current and str(current[0]).isdigit() else 0))
+    _set_version(db, 4)
+
+
+@migrations(name="m006_summary_indexes")
+def m006_summary_indexes(db: Database) -> None:
+    """Covering indexes for the grid summary (summary.py).
+
+    The summary reads every live visit and item of the period; on a district
+    (50,000 households, 300,000 visits) reading them through the wide table
+    rows is several times slower than reading these narrow indexes, which
+    hold exactly the columns the aggregates use (the partial ones also
+    hold the columns of their WHERE clause, or SQLite would not treat them
+    as covering).
+    """
+    # One statement at a time (not executescript, which would commit early):
+    # the indexes and the record of this migration land together or not at all.
+    for sql in (
+        "CREATE INDEX IF NOT EXISTS visits_summary"
+        " ON visits(household_id, visitor, visit_date, outcome, mode, deleted, merged_into)"
+        " WHERE deleted = 0 AND merged_into IS NULL",
+        # Dead (deleted or merged) visits: few, so excluding their items is a
+        # probe into a tiny index instead of a lookup per item.
+        "CREATE INDEX IF NOT EXISTS visits_dead"
+        " ON visits(id) WHERE deleted != 0 OR merged_into IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS visits_merged"
+        " ON visits(household_id) WHERE merged_into IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS households_summary"
+        " ON households(id, community, micro_grid, occupancy, deleted, merged_into, tags)",
+        "CREATE INDEX IF NOT EXISTS items_summary"
+        " ON items(household_id, raised_date, visit_id, kind, category, status,"
+        " satisfaction, deadline, closed_date, deleted) WHERE deleted = 0",
+    ):
+        db.execute(sql)
+    _set_version(db, 6)
 
 
 LATEST = max(SCHEMA_RELEASES)
