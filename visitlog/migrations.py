@@ -16,14 +16,81 @@ overwrote) this is what per-field last-writer-wins merging needs.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 #: The visitlog release that introduced each schema version, for the message
 #: shown when a database is newer than the running program.
 SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 3: "0.1.0", 4: "0.1.0", 6: "0.1.0"}
 
-migrations = Migrations("visitlog")
+
+class _MigrationSet:
+    """sqlite-utils' ``Migrations``, built only when first used.
+
+    Importing sqlite-utils costs about a tenth of a second; opening an
+    up-to-date database (every start of the app) only needs the migration
+    names (:func:`pending_names`), so the registry keeps them itself and the
+    real ``Migrations`` is made, with every migration, when applying or
+    inspecting them.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._defs: list[tuple[str, Callable[..., Any], bool]] = []
+        self._real: Migrations | None = None
+
+    def __call__(
+        self, *, name: str | None = None, transactional: bool = True
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def inner(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._defs.append((name or fn.__name__, fn, transactional))
+            self._real = None
+            return fn
+
+        return inner
+
+    def names(self) -> list[str]:
+        """The registered migration names, in order."""
+        return [n for n, _, _ in self._defs]
+
+    def __getattr__(self, attr: str) -> Any:
+        # Everything else (apply, pending, applied, _migrations) is the real set's.
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if self._real is None:
+            from sqlite_utils.migrations import Migrations
+
+            real = Migrations(self.name)
+            for n, fn, transactional in self._defs:
+                real(name=n, transactional=transactional)(fn)
+            self._real = real
+        return getattr(self._real, attr)
+
+
+migrations = _MigrationSet("visitlog")
+
+
+def pending_names(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations not yet applied, read with plain sqlite3 (cheap)."""
+    known = migrations.names()
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    ).fetchone()
+    if not has_table:
+        return known
+    done = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [migrations.name]
+        )
+    }
+    return [n for n in known if n not in done]
+
 
 _SYNC_COLUMNS = """
     created_at TEXT NOT NULL,

@@ -22,10 +22,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-from sqlite_utils import Database
 
 from visitlog import migrations
 from visitlog.clock import HLC, new_id
@@ -50,6 +49,9 @@ from visitlog.model import (
     VisitlogError,
     parse_date,
 )
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 APP_VERSION = "0.1.0"
 BUSY_TIMEOUT_MS = 10_000
@@ -196,9 +198,11 @@ class Store:
                         conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
-                self.db = Database(conn)
+                self._db: Database | None = None
                 self._guard_schema()
-                pending = migrations.migrations.pending(self.db)
+                # Plain sqlite3, so that opening an up-to-date database never
+                # imports sqlite-utils (slow to import; see the ``db`` property).
+                pending = migrations.pending_names(conn)
                 if pending:
                     blank = not conn.execute(
                         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='settings'"
@@ -209,7 +213,7 @@ class Store:
                     if upgrade or blank:
                         migrations.apply(self.db)
                     else:
-                        self.pending_upgrade = [m.name for m in pending]
+                        self.pending_upgrade = pending
             except BaseException:
                 conn.close()
                 raise
@@ -238,6 +242,8 @@ class Store:
                 conn = sqlite3.connect(str(tmp), isolation_level=None)
                 try:
                     conn.execute("PRAGMA journal_mode = WAL")
+                    from sqlite_utils import Database
+
                     migrations.apply(Database(conn))
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 finally:
@@ -298,6 +304,15 @@ class Store:
                     have=APP_VERSION,
                 )
             )
+
+    @property
+    def db(self) -> Database:
+        """The connection as a sqlite-utils ``Database`` (made on first use)."""
+        if self._db is None:
+            from sqlite_utils import Database
+
+            self._db = Database(self.conn)
+        return self._db
 
     def upgrade(self) -> None:
         """Apply the migrations left pending by ``Store(path, upgrade=False)``."""
