@@ -604,6 +604,8 @@ class Store:
             grid: only this 微网格.
             unvisited: only those not met (见面) in ``year`` (default: this year).
         """
+        if grid:
+            self.check_grid(grid)
         sql, params = self._household_filter(grid, unvisited, year, community)
         rows = self.query(
             f"SELECT h.* FROM households h WHERE {sql} ORDER BY micro_grid, address_key, address",
@@ -680,6 +682,29 @@ class Store:
             d["visited_this_year"] = bool(d["visited_this_year"])
             out.append(d)
         return out
+
+    def check_grid(self, grid: str) -> str:
+        """The 微网格 name if some live household is in it.
+
+        Raises:
+            ValidationError: naming the closest existing grids, so a typo
+                (曹杨一村1网格) is not silently answered with an empty list.
+        """
+        exists = self.scalar(
+            "SELECT 1 FROM households WHERE micro_grid = ? AND deleted = 0 "
+            "AND merged_into IS NULL LIMIT 1",
+            [grid],
+        )
+        if exists:
+            return grid
+        from rapidfuzz import process
+
+        names = [g["micro_grid"] for g in self.micro_grids()]
+        close = [name for name, _, _ in process.extract(grid, names, limit=3, score_cutoff=50)]
+        close = close or names[:5]
+        raise ValidationError(
+            t("err.unknown_grid", grid=grid, close="、".join(close) or t("err.no_grids"))
+        )
 
     def micro_grids(self) -> list[dict[str, Any]]:
         """Every 微网格 with its 居民区 and live household count."""
@@ -764,6 +789,7 @@ class Store:
             where.append("v.household_id = ?")
             params.append(self.resolve_id("households", household))
         if grid:
+            self.check_grid(grid)
             where.append("v.household_id IN (SELECT id FROM households WHERE micro_grid = ?)")
             params.append(grid)
         if date_from:
@@ -818,6 +844,7 @@ class Store:
             where.append("i.category = ?")
             params.append(Category.parse(category).value)
         if grid:
+            self.check_grid(grid)
             where.append("h.micro_grid = ?")
             params.append(grid)
         if household:

@@ -874,6 +874,7 @@ def compute_summary(
     results = run_queries(store, queries, params)
     base = _base_groups(*results[:4])
     if grid is not None and not base:
+        store.check_grid(grid)  # a typo: raises, naming the closest grids
         raise ValidationError(t("summary.err.grid", grid=grid))
     street = street_name(store)
     totals = Group(name=street)

@@ -173,6 +173,8 @@ def household_list(
     if json_out:
         emit_json(store.list_households(grid=grid, unvisited=unvisited))
         return
+    if grid:
+        store.check_grid(grid)
     rows = store.household_overview(grid=grid, unvisited=unvisited)
     if reveal:
         from visitlog.security import record_reveal
