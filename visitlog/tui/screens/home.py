@@ -40,6 +40,12 @@ FIRST_PAGE_GRIDS = 2000
 class HomeScreen(Localized, Screen[None]):
     """The households table with a grid switcher, a still-due toggle and the search box."""
 
+    # The table has the focus from the start: focusing the grid switcher
+    # first (Textual's default, the first focusable widget) and then the
+    # table would make the footer rebuild its keys once more before the
+    # first paint.
+    AUTO_FOCUS = "#households"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "tui.key.search", key_display="/"),
         Binding("enter", "open_household", "tui.key.details", show=False),
