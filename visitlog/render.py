@@ -9,13 +9,10 @@ outputs, and there it is masked through :mod:`visitlog.privacy` unless
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import html
 import io
 import json
-import os
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from visitlog import files
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Mode, Outcome, Satisfaction, Tag, VisitlogError
 from visitlog.privacy import present_person
@@ -759,21 +757,7 @@ def write_private(path: Path, data: str | bytes) -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise VisitlogError(t("summary.err.is_dir", path=path))
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-        os.chmod(path, 0o600)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise VisitlogError(
-            t("err.write_file", path=path, detail=exc.strerror or str(exc))
-        ) from exc
-    return path
+    return files.write_private(path, data)
 
 
 __all__ = [

@@ -47,9 +47,7 @@ import contextlib
 import csv
 import functools
 import io
-import os
 import re
-import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -57,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visitlog import files
 from visitlog.i18n import get_lang, t
 from visitlog.model import Household, Tag, ValidationError, VisitlogError
 from visitlog.roster_files import (
@@ -587,17 +586,8 @@ def _write_csv(dest: Path, rows: Iterable[list[Any]]) -> None:
 
 def _atomic_write(dest: Path, write: Callable[[Any], None]) -> None:
     """Write through a temporary file and rename, owner-only (rosters are personal data)."""
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, dest)
-    except OSError as exc:
-        raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror or exc)) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    with files.replacing(dest) as tmp, open(tmp, "wb") as fh:
+        write(fh)
 
 
 # -- export ----------------------------------------------------------------------------------

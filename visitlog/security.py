@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from visitlog import files
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 
@@ -181,23 +182,11 @@ def save_key(db_path: Path | str, key: StationKey) -> Path:
         VisitlogError: the file cannot be written.
     """
     path = key_path(db_path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # O_EXCL on a fresh random name: no one can have planted the file
-        # with looser permissions before we write the secret into it.
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write((key.to_line() + "\n").encode("ascii"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         raise VisitlogError(t("err.write_file", path=path, detail=exc.strerror or exc)) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-    return path
+    return files.write_private(path, (key.to_line() + "\n").encode("ascii"), fsync=True)
 
 
 def read_key_source(source: str) -> StationKey:

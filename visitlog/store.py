@@ -1042,28 +1042,21 @@ class Store:
         dest = Path(dest)
         if dest.resolve() == self.path.resolve():
             raise VisitlogError(t("err.backup_same_file"))
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+        from visitlog.files import replacing
+
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            os.close(fd)
-            with sqlite_errors(dest):
-                target = sqlite3.connect(str(tmp))
-                try:
-                    with self._lock:
-                        self.conn.backup(target)
-                    target.execute("PRAGMA journal_mode = DELETE")
-                finally:
-                    target.close()
-            os.replace(tmp, dest)
         except OSError as exc:
             detail = exc.strerror or str(exc)
             raise VisitlogError(t("err.write_file", path=dest, detail=detail)) from exc
-        finally:
-            # OSError, not just FileNotFoundError: on a read-only medium the
-            # unlink fails too, and must not hide the message above.
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        with replacing(dest) as tmp, sqlite_errors(dest):
+            target = sqlite3.connect(str(tmp))
+            try:
+                with self._lock:
+                    self.conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                target.close()
         return dest
 
 

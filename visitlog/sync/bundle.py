@@ -38,7 +38,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from visitlog import migrations
+from visitlog.files import replacing
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.security import StationKey, bundle_signature, check_bundle, load_key
@@ -176,17 +176,9 @@ def export_bundle(
             "counts": dict(sorted(counts.items())),
             "total": total,
         }
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-        try:
+        with replacing(dest) as tmp:
             batches = changes_since(tx.conn, ranges, batch_size)
             _write(tmp, manifest, batches, total, progress, key=load_key(store.path))
-            os.replace(tmp, dest)
-        except OSError as exc:
-            raise VisitlogError(t("err.write_file", path=dest, detail=exc.strerror)) from exc
-        finally:
-            # OSError: on a read-only medium the unlink fails too
-            with contextlib.suppress(OSError):
-                tmp.unlink()
         tx.audit("bundle.export", detail={"file": dest.name, "for": peer, "changes": total})
     return BundleInfo(
         file=str(dest),
