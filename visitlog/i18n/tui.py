@@ -365,7 +365,7 @@ EN = {
     "tui.item_dialog.note": "Resolution",
     "tui.item_dialog.note_placeholder": "what was done, and the result",
     "tui.item_dialog.note_required": "Say why when marking an item unsolvable.",
-    "tui.item_dialog.satisfaction": "Satisfaction",
+    "tui.item_dialog.satisfaction": "Rating",
     "tui.item_dialog.not_asked": "not asked",
     "tui.summary.computing": "Computing…",
     "tui.summary.title": "Summary · {grid}",
