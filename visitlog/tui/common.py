@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -14,6 +14,9 @@ from textual.dom import DOMNode
 
 from visitlog.i18n import get_lang, t
 from visitlog.model import ChoiceEnum, ValidationError
+
+if TYPE_CHECKING:
+    from visitlog.tui.app import VisitlogApp
 
 #: Select value meaning "every 微网格".
 ALL_GRIDS = "\x00all"
@@ -39,6 +42,14 @@ class Localized:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         localize_bindings(self)  # type: ignore[arg-type]
+
+
+class VisitlogScreen(Localized):
+    """Mixin for visitlog's screens: translated bindings, and the app typed as ours."""
+
+    @property
+    def vapp(self) -> VisitlogApp:
+        return self.app  # type: ignore[attr-defined]
 
 
 def enum_label(value: str | ChoiceEnum | None, enum_cls: type[ChoiceEnum] | None = None) -> str:

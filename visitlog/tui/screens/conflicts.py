@@ -6,7 +6,7 @@ The palette lists this screen only when ``visitlog.sync`` has both
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -16,10 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized, as_dict, optional
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
+from visitlog.tui.common import VisitlogScreen, as_dict, optional
 
 #: (field of a conflict record, i18n key of its column), in display order.
 COLUMNS = (
@@ -32,7 +29,7 @@ COLUMNS = (
 )
 
 
-class ConflictsScreen(Localized, Screen[None]):
+class ConflictsScreen(VisitlogScreen, Screen[None]):
     """A table of conflicts; ``enter`` restores the losing value of the highlighted one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -43,10 +40,6 @@ class ConflictsScreen(Localized, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.conflicts: list[dict[str, Any]] = []
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

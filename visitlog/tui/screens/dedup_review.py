@@ -25,11 +25,10 @@ from textual.widgets import Footer, Header, Static
 from visitlog.address import normalize_address, normalize_phone
 from visitlog.i18n import t
 from visitlog.model import Occupancy, VisitlogError
-from visitlog.tui.common import Localized, enum_label
+from visitlog.tui.common import VisitlogScreen, enum_label
 
 if TYPE_CHECKING:
     from visitlog.dedup import Pair
-    from visitlog.tui.app import VisitlogApp
 
 #: Fields shown for each household, in this order.
 FIELDS = ("address", "head", "phone", "members", "micro_grid", "occupancy", "tags", "visits")
@@ -46,7 +45,7 @@ class _Done:
     index_before: int
 
 
-class DedupReviewScreen(Localized, Screen[None]):
+class DedupReviewScreen(VisitlogScreen, Screen[None]):
     """Possible duplicate households, one pair at a time."""
 
     DEFAULT_CSS = """
@@ -86,10 +85,6 @@ class DedupReviewScreen(Localized, Screen[None]):
         self.loaded = False
         #: Fields of the shown pair whose values differ (highlighted).
         self.differ: set[str] = set()
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -29,13 +29,10 @@ from visitlog.model import (
     Visit,
     VisitlogError,
 )
-from visitlog.tui.common import Localized, enum_label, is_overdue
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
+from visitlog.tui.common import VisitlogScreen, enum_label, is_overdue
 
 
-class HouseholdScreen(Localized, Screen[None]):
+class HouseholdScreen(VisitlogScreen, Screen[None]):
     """Read-only view of a household; ``n`` records a new visit to it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -48,10 +45,6 @@ class HouseholdScreen(Localized, Screen[None]):
         self.household_id = household_id
         self.household: Household | None = None
         self.visits: list[Visit] = []
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

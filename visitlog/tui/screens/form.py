@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -21,17 +21,14 @@ from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.tui.common import Localized
+from visitlog.tui.common import VisitlogScreen
 from visitlog.tui.screens.confirm import ConfirmDialog
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
 
 #: Seconds of quiet after a change before the draft is written.
 DRAFT_DELAY = 0.3
 
 
-class FormScreen(Localized, Screen[Any]):
+class FormScreen(VisitlogScreen, Screen[Any]):
     """Base of the forms; subclasses implement :meth:`collect`, :meth:`fill`, :meth:`save`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -53,10 +50,6 @@ class FormScreen(Localized, Screen[Any]):
         self._form_closing = False
         #: The values at the last change (written on unmount if still pending).
         self._latest: dict[str, Any] | None = None
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     # -- to implement -----------------------------------------------------------------
 

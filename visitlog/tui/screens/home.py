@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,13 +17,9 @@ from textual.worker import get_current_worker
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.tui.common import ALL_GRIDS, Localized
+from visitlog.tui.common import ALL_GRIDS, VisitlogScreen
 from visitlog.tui.search import HouseholdIndex, SearchResult, display_order, natural_key
 from visitlog.tui.widgets.household_table import HouseholdTable
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
-
 
 #: Seconds after the rows are shown before the search keys are built (at
 #: once when the search box is used first).
@@ -37,7 +33,7 @@ FULL_LOAD_DELAY = 0.8
 FIRST_PAGE_GRIDS = 2000
 
 
-class HomeScreen(Localized, Screen[None]):
+class HomeScreen(VisitlogScreen, Screen[None]):
     """The households table with a grid switcher, a still-due toggle and the search box."""
 
     # The table has the focus from the start: focusing the grid switcher
@@ -117,10 +113,6 @@ class HomeScreen(Localized, Screen[None]):
         self._index_timer: Timer | None = None
         self._index_args: tuple[int, list[dict[str, Any]]] | None = None
         self._pending_keep: str | None = None
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

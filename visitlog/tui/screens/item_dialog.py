@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,16 +13,13 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Satisfaction, Status, VisitlogError
-from visitlog.tui.common import Localized, enum_label, enum_options
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
+from visitlog.tui.common import VisitlogScreen, enum_label, enum_options
 
 #: The statuses a worker moves an item to from this dialog.
 TARGETS = (Status.DOING, Status.DONE, Status.FED_BACK, Status.UNSOLVABLE)
 
 
-class ItemDialog(Localized, ModalScreen[Item | None]):
+class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
     """Dismisses with the updated item, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -34,10 +31,6 @@ class ItemDialog(Localized, ModalScreen[Item | None]):
         super().__init__()
         self.item = item
         self.address = address
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         item = self.item

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -15,11 +15,15 @@ from textual.widgets.data_table import ColumnKey
 
 from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Status, VisitlogError
-from visitlog.tui.common import ALL_GRIDS, Localized, enum_label, enum_options, is_overdue
+from visitlog.tui.common import (
+    ALL_GRIDS,
+    Localized,
+    VisitlogScreen,
+    enum_label,
+    enum_options,
+    is_overdue,
+)
 from visitlog.tui.screens.item_dialog import ItemDialog
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
 
 
 class ItemsTable(Localized, DataTable):
@@ -30,7 +34,7 @@ class ItemsTable(Localized, DataTable):
     ]
 
 
-class ItemsScreen(Localized, Screen[None]):
+class ItemsScreen(VisitlogScreen, Screen[None]):
     """A table of open items; ``enter`` changes the highlighted item's status.
 
     Args:
@@ -49,10 +53,6 @@ class ItemsScreen(Localized, Screen[None]):
         self.grid = grid
         self.items: list[Item] = []
         self._addresses: dict[str, str] = {}
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

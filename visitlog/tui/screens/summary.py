@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -17,16 +17,21 @@ from textual.widgets import Footer, Header, Static
 
 from visitlog.i18n import t
 from visitlog.model import Kind
-from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, bar, enum_label, optional, pct
-
-if TYPE_CHECKING:
-    from visitlog.tui.app import VisitlogApp
+from visitlog.tui.common import (
+    ALL_GRIDS,
+    VisitlogScreen,
+    as_dict,
+    bar,
+    enum_label,
+    optional,
+    pct,
+)
 
 #: Column of ``groups`` naming the grid (the --by level).
 GROUP_KEYS = ("micro_grid", "community", "street", "name", "group")
 
 
-class SummaryScreen(Localized, Screen[None]):
+class SummaryScreen(VisitlogScreen, Screen[None]):
     """Coverage bar, households still due, items per list, 办结率, overdue, 满意率.
 
     Args:
@@ -47,10 +52,6 @@ class SummaryScreen(Localized, Screen[None]):
         super().__init__()
         self.grid = grid
         self.data: dict[str, Any] | None = None
-
-    @property
-    def vapp(self) -> VisitlogApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
