@@ -11,6 +11,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
+from textual.widgets import Select
 
 from visitlog.i18n import get_lang, t
 from visitlog.model import ChoiceEnum, ValidationError
@@ -69,6 +70,13 @@ def enum_label(value: str | ChoiceEnum | None, enum_cls: type[ChoiceEnum] | None
 def enum_options(enum_cls: type[ChoiceEnum]) -> list[tuple[str, str]]:
     """``(label, stored value)`` pairs for a Select of *enum_cls*."""
     return [(enum_label(m.value, enum_cls), m.value) for m in enum_cls]
+
+
+def enum_choice(enum_cls: type[ChoiceEnum], value: str, name: str) -> Select[str]:
+    """A compact Select of *enum_cls* that always holds a value; *name* is its id and class."""
+    return Select(
+        enum_options(enum_cls), value=value, allow_blank=False, id=name, compact=True, classes=name
+    )
 
 
 def clip(text: str, width: int) -> str:

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, Input, Label, Select, Static
 from visitlog.address import normalize_phone
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
-from visitlog.tui.common import enum_options
+from visitlog.tui.common import enum_choice
 from visitlog.tui.screens.form import FormScreen
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
@@ -69,14 +69,7 @@ class HouseholdFormScreen(FormScreen):
                 yield Static("", id=f"err-{name}", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.details.occupancy"), classes="field-label wide")
-                yield Select(
-                    enum_options(Occupancy),
-                    value=Occupancy.OWNER.value,
-                    allow_blank=False,
-                    id="occupancy",
-                    compact=True,
-                    classes="occupancy",
-                )
+                yield enum_choice(Occupancy, Occupancy.OWNER.value, "occupancy")
             with Horizontal(classes="row"):
                 yield Label(t("tui.col.tags"), classes="field-label wide")
                 yield Input(

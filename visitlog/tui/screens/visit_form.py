@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_date, require_text
-from visitlog.tui.common import enum_options
+from visitlog.tui.common import enum_choice
 from visitlog.tui.screens.form import FormScreen
 from visitlog.tui.widgets.item_editor import ItemEditor
 
@@ -48,23 +48,9 @@ class VisitFormScreen(FormScreen):
                 yield Label(t("tui.visit.date"), classes="field-label")
                 yield Input(app.today().isoformat(), id="visit_date", compact=True, classes="date")
                 yield Label(t("tui.visit.mode"), classes="field-label")
-                yield Select(
-                    enum_options(Mode),
-                    value=Mode.HOME.value,
-                    allow_blank=False,
-                    id="mode",
-                    compact=True,
-                    classes="mode",
-                )
+                yield enum_choice(Mode, Mode.HOME.value, "mode")
                 yield Label(t("tui.visit.outcome"), classes="field-label")
-                yield Select(
-                    enum_options(Outcome),
-                    value=Outcome.MET.value,
-                    allow_blank=False,
-                    id="outcome",
-                    compact=True,
-                    classes="outcome",
-                )
+                yield enum_choice(Outcome, Outcome.MET.value, "outcome")
             yield Static("", id="err-visit_date", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.visitor"), classes="field-label")

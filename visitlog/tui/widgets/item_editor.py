@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Level
-from visitlog.tui.common import enum_options
+from visitlog.tui.common import enum_choice, enum_options
 
 FIELDS = ("kind", "category", "level", "description", "owner", "deadline")
 
@@ -41,22 +41,8 @@ class ItemEditor(Vertical):
         d = self._data
         with Horizontal(classes="row"):
             yield Label(t("tui.item.number", n=self.number), classes="item-number")
-            yield Select(
-                enum_options(Kind),
-                value=d.get("kind") or Kind.PROBLEM.value,
-                allow_blank=False,
-                id="kind",
-                compact=True,
-                classes="kind",
-            )
-            yield Select(
-                enum_options(Category),
-                value=d.get("category") or Category.OTHER.value,
-                allow_blank=False,
-                id="category",
-                compact=True,
-                classes="category",
-            )
+            yield enum_choice(Kind, d.get("kind") or Kind.PROBLEM.value, "kind")
+            yield enum_choice(Category, d.get("category") or Category.OTHER.value, "category")
             yield Select(
                 enum_options(Level),
                 value=d.get("level") or Select.NULL,
