@@ -135,6 +135,23 @@ def test_escape_asks_before_discarding_what_was_typed(tui_store, today, settle):
     asyncio.run(run())
 
 
+def test_enter_on_the_discard_question_keeps_editing(tui_store, today, settle):
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _open_form(app, pilot, settle)
+            await pilot.press(*"楼道灯坏了")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, VisitFormScreen)
+            assert app.screen.query_one("#summary", TextArea).text == "楼道灯坏了"
+
+    asyncio.run(run())
+
+
 def test_escape_on_an_untouched_form_just_closes_it(tui_store, today, settle):
     async def run():
         app = make_app(tui_store, today=today)

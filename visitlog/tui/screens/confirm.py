@@ -20,29 +20,41 @@ class ChoiceDialog(Localized, ModalScreen[str | None]):
     Args:
         title: one line at the top.
         message: the question.
-        choices: ``(key, label)`` pairs, the first one focused.
+        choices: ``(key, label)`` pairs.
+        default: the key of the answer that has the focus (so ``enter``
+            chooses it); the first one when not given.  Questions whose first
+            answer loses work default to the safe one.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "tui.key.cancel")]
 
-    def __init__(self, title: str, message: str, choices: list[tuple[str, str]]):
+    def __init__(
+        self,
+        title: str,
+        message: str,
+        choices: list[tuple[str, str]],
+        default: str | None = None,
+    ):
         super().__init__()
         self._title = title
         self._message = message
         self._choices = choices
+        self._default = default or choices[0][0]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self._title, classes="dialog-title")
             yield Static(self._message, classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
-                for i, (key, label) in enumerate(self._choices):
+                for key, label in self._choices:
                     yield Button(
-                        label, id=f"choice-{key}", variant="primary" if i == 0 else "default"
+                        label,
+                        id=f"choice-{key}",
+                        variant="primary" if key == self._default else "default",
                     )
 
     def on_mount(self) -> None:
-        self.query(Button).first().focus()
+        self.query_one(f"#choice-{self._default}", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -55,5 +67,14 @@ class ChoiceDialog(Localized, ModalScreen[str | None]):
 class ConfirmDialog(ChoiceDialog):
     """A yes/no question; dismisses with "yes", "no" or None."""
 
-    def __init__(self, title: str, message: str, yes: str | None = None, no: str | None = None):
-        super().__init__(title, message, [("yes", yes or t("tui.yes")), ("no", no or t("tui.no"))])
+    def __init__(
+        self,
+        title: str,
+        message: str,
+        yes: str | None = None,
+        no: str | None = None,
+        default: str = "yes",
+    ):
+        super().__init__(
+            title, message, [("yes", yes or t("tui.yes")), ("no", no or t("tui.no"))], default
+        )

@@ -207,6 +207,8 @@ class FormScreen(VisitlogScreen, Screen[Any]):
                 t("tui.cancel.body"),
                 yes=t("tui.cancel.yes"),
                 no=t("tui.cancel.no"),
+                # A reflexive enter must not throw away what was typed.
+                default="no",
             ),
             answer,
         )
