@@ -166,3 +166,153 @@ def test_export_command(demo_cli, tmp_path: Path):
     assert path.stat().st_mode & 0o077 == 0  # owner-only: it holds personal data
     data = demo_cli.json("roster", "import", str(path))
     assert data["imported"] == data["updated"] == data["rejected"] == 0
+
+
+# -- formulas and control characters ------------------------------------------------------
+
+#: Values a spreadsheet would run, or that really begin with a quote, in every text column.
+HOSTILE_HOUSEHOLDS = [
+    Household(
+        address='=HYPERLINK("http://evil.example","曹杨一村1号")',
+        micro_grid="@网格",
+        community="=cmd|' /C calc'!A0",
+        estate="'=引号小区",
+        ref="-0001",
+        head="+张三",
+        note="-1+2",
+    ),
+    Household(
+        address="'花溪路1号",  # a real leading quote before ordinary text
+        micro_grid="1号网格",
+        head="''+李四",
+        tags=["高龄"],
+        note="#N/A",
+    ),
+    Household(address="花溪路\x1b[2J2号", micro_grid="1号网格", note="控制\x07字符"),
+]
+
+
+def _raw_csv_cells(path: Path) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
+
+
+def test_csv_export_neutralises_formulas_and_round_trips(store: Store, tmp_path: Path):
+    for h in HOSTILE_HOUSEHOLDS:
+        store.add_household(h)
+    path = tmp_path / "out.csv"
+    export_roster(store, path)
+    cells = [c for row in _raw_csv_cells(path) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://evil.example","曹杨一村1号")' in cells
+    assert "''=引号小区" in cells and "'''+李四" in cells and "'-0001" in cells
+    assert "'花溪路1号" in cells  # a quote before ordinary text is data, written as it is
+    before = households(store)
+    report = import_roster(store, path)
+    assert (report.imported, report.updated, report.unchanged) == (0, 0, 3)
+    assert households(store) == before
+    with Store(tmp_path / "fresh.db") as fresh:
+        import_roster(fresh, path)
+        assert households(fresh) == before
+
+
+def test_xlsx_export_writes_text_cells_only_and_round_trips(store: Store, tmp_path: Path):
+    import zipfile
+
+    for h in HOSTILE_HOUSEHOLDS[:2]:
+        store.add_household(h)
+    path = tmp_path / "out.xlsx"
+    export_roster(store, path)
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet
+    ws = openpyxl.load_workbook(path).active
+    by_value = {c.value: c for row in ws.iter_rows(min_row=2) for c in row if c.value}
+    cell = by_value["=cmd|' /C calc'!A0"]
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert by_value["#N/A"].data_type == "s"
+    before = households(store)
+    report = import_roster(store, path)
+    assert (report.imported, report.updated, report.unchanged) == (0, 0, 2)
+    with Store(tmp_path / "fresh.db") as fresh:
+        import_roster(fresh, path)
+        assert households(fresh) == before
+
+
+def test_xlsx_export_shows_control_characters_instead_of_failing(store: Store, tmp_path: Path):
+    store.add_household(HOSTILE_HOUSEHOLDS[2])
+    path = tmp_path / "out.xlsx"
+    assert export_roster(store, path) == 1
+    ws = openpyxl.load_workbook(path).active
+    values = [c.value for c in ws[2]]
+    assert "花溪路␛[2J2号" in values and "控制␇字符" in values
+
+
+def test_rejects_file_neutralises_formulas_and_reads_back_verbatim(store: Store, tmp_path: Path):
+    from visitlog.roster_files import open_table
+
+    bad = [
+        "=1+1",
+        '=HYPERLINK("http://x")',
+        "1号网格",
+        "",
+        "花溪路1号",
+        "@张三",
+        "",
+        "",
+        "",
+        "不存在的标签",
+        "-备注",
+    ]
+    path = write_csv(tmp_path / "in.csv", [HEADER, bad])
+    report = import_roster(store, path)
+    assert report.rejected == 1
+    raw = _raw_csv_cells(report.rejects_path)[1]
+    assert raw[2:] == [
+        "'=1+1",
+        '\'=HYPERLINK("http://x")',
+        "1号网格",
+        "",
+        "花溪路1号",
+        "'@张三",
+        "",
+        "",
+        "",
+        "不存在的标签",
+        "'-备注",
+    ]
+    table = open_table(report.rejects_path)
+    rows = list(table.rows)
+    table.close()
+    assert rows[1][1][2:] == bad  # what the importer reads is what the roster said
+
+
+def test_xlsx_export_prints_landscape_one_page_wide_with_fitted_columns(
+    demo_store: Store, tmp_path: Path
+):
+    from rich.cells import cell_len
+
+    path = tmp_path / "street.xlsx"
+    export_roster(demo_store, path, grid="曹杨一村1号网格")
+    ws = openpyxl.load_workbook(path).active
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.oddHeader.left.text == "曹杨一村居民区 曹杨一村1号网格"
+    assert ws.oddHeader.center.text == "住户名册"
+    assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+    header = [c.value for c in ws[1]]
+    width = {h: ws.column_dimensions[chr(65 + i)].width for i, h in enumerate(header)}
+    for h in ("微网格", "居民区", "联系电话", "编号"):
+        col = header.index(h)
+        longest = max(cell_len(str(r[col].value or "")) for r in ws.iter_rows(min_row=2))
+        assert width[h] >= longest, h  # two units per CJK character: nothing cut off
+    assert width["地址"] <= 36 and width["人数"] < 10
+    # Text longer than its capped column wraps instead of running into the next.
+    addr = header.index("地址")
+    for row in ws.iter_rows(min_row=2):
+        if cell_len(row[addr].value) > width["地址"] - 2:
+            assert row[addr].alignment.wrap_text

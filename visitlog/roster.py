@@ -44,7 +44,7 @@ module gives the columns their meaning.
 from __future__ import annotations
 
 import contextlib
-import csv
+import datetime as dt
 import functools
 import io
 import re
@@ -55,7 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visitlog import files
+from rich.cells import cell_len
+
+from visitlog import files, spreadsheet
 from visitlog.i18n import get_lang, t
 from visitlog.model import Household, Tag, ValidationError, VisitlogError
 from visitlog.roster_files import (
@@ -145,8 +147,6 @@ _BRACKETED_TAIL = re.compile(r"\([^()]*\)$")
 _FLOAT_INT = re.compile(r"^\s*([+-]?\d+)\.0*\s*$")
 _SCIENTIFIC = re.compile(r"^\s*([+-]?\d(?:\.(\d+))?)[eE]\+?(\d+)\s*$")
 _TAG_SPLIT = re.compile(r"[、,，;；]")
-#: Characters XML 1.0 forbids; openpyxl refuses them in a cell.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Progress = Callable[[int, int | None], object]
 
@@ -575,11 +575,16 @@ def _write_rejects(
 
 
 def _write_csv(dest: Path, rows: Iterable[list[Any]]) -> None:
-    """UTF-8 with BOM (so Excel on Chinese Windows opens it right), written atomically."""
+    """UTF-8 with BOM (so Excel on Chinese Windows opens it right), written atomically.
+
+    Text that a spreadsheet would run as a formula gets a ``'`` in front
+    (:func:`visitlog.spreadsheet.neutralise`); the CSV reader takes it off
+    again, so the file still imports back unchanged.
+    """
 
     def write(fh: Any) -> None:
         with io.TextIOWrapper(fh, encoding="utf-8-sig", newline="") as text:
-            csv.writer(text).writerows(rows)
+            spreadsheet.write_csv(text, rows)
 
     _atomic_write(dest, write)
 
@@ -613,8 +618,11 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
     """Write live households to *path* (``.csv`` UTF-8 with BOM, or ``.xlsx``) in roster headers.
 
     The file imports back unchanged: same headers, phones and 编号 as text,
-    tags joined with 、.  It holds full names, phones and tags (it is a roster,
-    the worker's own data for their grid) and is created owner-only.
+    tags joined with 、, text that looks like a formula kept as text (see
+    :mod:`visitlog.spreadsheet`).  It holds full names, phones and tags (it is
+    a roster, the worker's own data for their grid) and is created
+    owner-only.  The XLSX prints on A4 landscape, one page wide, with the
+    header row on every page.
 
     Args:
         store: the database.
@@ -639,30 +647,63 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
     if suffix == ".csv":
         _write_csv(path, [header, *rows])
     else:
-        _write_xlsx(path, header, rows)
+        page = spreadsheet.PageHeader(
+            left=_export_scope(store, households, grid),
+            center=t("roster.print_title"),
+            right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
+        )
+        _write_xlsx(path, header, rows, page)
     return len(rows)
 
 
-def _write_xlsx(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+def _export_scope(store: Store, households: list[Household], grid: str | None) -> str:
+    """What an exported roster covers, for its page header: the grid, 居民区 or street."""
+    communities = sorted({h.community for h in households if h.community})
+    if grid:
+        return " ".join([*communities[:1], grid])
+    if len(communities) == 1:
+        return communities[0]
+    from visitlog.summary import ALL, street_name
+
+    street = street_name(store)
+    return t("roster.print_all") if street == ALL else street
+
+
+#: Roster columns whose text may be long: capped width, wrapped past it.
+_LONG_COLUMNS = {"address": 36, "tags": 24, "note": 40, "head": 16, "estate": 20}
+
+
+def _write_xlsx(
+    path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
+) -> None:
     import openpyxl
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     # A normal (not write-only) workbook: it records the sheet's dimension,
-    # which lets a read-only reader skip a full pass over the file.
+    # which a reader uses for its progress bar.
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "住户名册"
+    fields = list(HEADERS)
+    caps = {i: _LONG_COLUMNS[f] for i, f in enumerate(fields) if f in _LONG_COLUMNS}
+    widths = spreadsheet.fit_widths(header, rows, caps=caps, header_lines=1)
+    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     ws.append(header)
-    text_cols = {i for i, f in enumerate(HEADERS) if f != "members"}
-    for values in rows:
-        ws.append([_ILLEGAL_XML.sub("", v) if isinstance(v, str) else v for v in values])
-    for row in ws.iter_rows(min_row=2):
-        for i, cell in enumerate(row):
-            if i in text_cols and isinstance(cell.value, str) and cell.value.startswith("="):
-                # text that looks like a formula stays text
-                cell.data_type = "s"
-    ws.freeze_panes = "A2"
-    widths = {"address": 28, "note": 30, "micro_grid": 16, "community": 14, "phone": 14}
-    for i, f in enumerate(HEADERS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = widths.get(f, 10)
+    for cell in ws[1]:
+        cell.font = bold
+    long_cols = [(i, widths[i]) for i in caps]
+    for n, values in enumerate(rows, start=2):
+        ws.append([spreadsheet.xml_text(v) if isinstance(v, str) else v for v in values])
+        for i, v in enumerate(values):
+            if spreadsheet.needs_put(v):
+                spreadsheet.put(ws.cell(row=n, column=i + 1), v)
+        for i, width in long_cols:
+            v = values[i]
+            if isinstance(v, str) and (cell_len(v) > width - 2 or "\n" in v):
+                ws.cell(row=n, column=i + 1).alignment = wrap
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    spreadsheet.print_setup(ws, page)
     _atomic_write(path, wb.save)

@@ -4,7 +4,11 @@
   strictly as UTF-8, then as GB18030; Excel's "Unicode 文本" (UTF-16 with BOM,
   tab-separated) is read too.  Binary files and other encodings are refused
   with a message saying how to save the file from Excel.  A record is one row
-  as Excel numbers it, even when a quoted cell spans several lines.
+  as Excel numbers it, even when a quoted cell spans several lines.  The
+  ``'`` that visitlog puts in front of formula-like text when it writes a CSV
+  (``'=SUM(A1)``, ``'+8613812345678``) is taken off again
+  (:func:`visitlog.spreadsheet.restore`), so its exports and rejects files
+  read back as they were.
 * XLSX (openpyxl, read-only for speed): cells read as the text Excel shows
   (``3.0`` → ``3``, ``13812345678.0`` → ``13812345678``), vertically merged
   cells filled down, every row read whatever dimension the file declares.
@@ -28,6 +32,7 @@ from typing import Any
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
+from visitlog.spreadsheet import restore
 
 #: How many rows from the top may hold titles above the header row.
 HEADER_SCAN_ROWS = 20
@@ -207,7 +212,8 @@ def _read_csv(path: Path, data: bytes) -> Table:
     try:
         # Each record is one Excel row, even when a quoted cell spans lines.
         for line, record in enumerate(reader, start=1):
-            records.append((line, record, not any(c.strip() for c in record)))
+            cells = [restore(c) for c in record]
+            records.append((line, cells, not any(c.strip() for c in cells)))
     except csv.Error as exc:
         raise VisitlogError(
             t("roster.err_csv", path=path.name, line=len(records) + 1, detail=exc)

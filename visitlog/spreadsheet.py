@@ -1,0 +1,290 @@
+"""Spreadsheets written for people: cells that never run, sheets that print.
+
+Every CSV and XLSX file visitlog writes (the summary, the roster export, the
+``*.rejects.csv`` of an import) goes through this module, so one rule holds
+for all of them.
+
+**Formulas** (OWASP "CSV Injection"): a spreadsheet program runs a cell that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a
+formula, so a household named ``=HYPERLINK(…)`` could otherwise put a live
+link, or worse, in front of the worker who opens the file.
+
+* CSV: a text cell that begins with one of those characters, possibly after
+  some single quotes, gets one more single quote in front (``=SUM(A1)`` →
+  ``'=SUM(A1)``, ``+8613812345678`` → ``'+8613812345678``, ``'=x`` →
+  ``''=x``).  Reading a CSV back (:func:`restore`) removes exactly that one
+  quote again, and only from cells of that shape, so every text value comes
+  back as it was — also one that really begins with a quote.  A quote in
+  front of anything else (``'0123``) is data and is left alone both ways.
+* XLSX: text is always written as a text cell (never a formula, whatever it
+  begins with); a text that begins with a formula character is also marked
+  "quote prefix", as Excel marks text typed after a ``'``, so editing the cell
+  does not turn it into a formula either.  The value itself is unchanged, so
+  an XLSX file needs no un-quoting when read back.
+* Numbers that are numbers (counts, ratios, dates) are written as numbers and
+  dates, never as text.
+
+**Characters XML cannot hold** (control characters other than tab and line
+breaks) cannot be stored in an XLSX file: each is written as its Unicode
+"control picture" (ESC → ␛), so it stays visible instead of breaking the file.
+CSV files keep them as they are.
+
+**Printing**: :func:`print_setup` gives a sheet what a secretary needs to pin
+it on the wall: A4 landscape, fitted to the page width, the header row
+repeated on every page, a page header naming what and when, and "第 N 页 共 M
+页" in the footer.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len
+
+from visitlog.i18n import t
+
+#: Characters that make a spreadsheet program read a cell as a formula.
+FORMULA_START = frozenset("=+-@\t\r")
+#: The mark that keeps a CSV cell text (Excel's own "this is text" prefix).
+QUOTE = "'"
+#: Characters XML 1.0 forbids (tab, LF and CR are allowed); openpyxl refuses them.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Date cells are shown like the dates everywhere else in visitlog.
+DATE_FORMAT = "yyyy-mm-dd"
+PERCENT_FORMAT = "0.0%"
+DECIMAL_FORMAT = "0.0"
+#: Column widths are measured on at most this many rows.
+WIDTH_SAMPLE = 2000
+#: Widths (in Excel's character units: one per Latin letter, two per CJK character).
+MIN_WIDTH, MAX_WIDTH = 6, 40
+#: Excel refuses a page header or footer longer than this.
+HEADER_LIMIT = 250
+
+
+# -- formulas ------------------------------------------------------------------------
+
+
+def looks_like_formula(text: str) -> bool:
+    """True when *text*, after any leading single quotes, begins with a formula character."""
+    body = text.lstrip(QUOTE)
+    return bool(body) and body[0] in FORMULA_START
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell that no spreadsheet program runs: one ``'`` in front when needed.
+
+    See the module docstring for the rule; :func:`restore` undoes it exactly.
+    """
+    return QUOTE + text if looks_like_formula(text) else text
+
+
+def restore(text: str) -> str:
+    """The value a CSV cell written by :func:`neutralise` stood for (its first ``'`` removed)."""
+    if text.startswith(QUOTE) and looks_like_formula(text):
+        return text[1:]
+    return text
+
+
+def csv_cell(value: Any) -> Any:
+    """A value ready for :mod:`csv`: text neutralised, numbers as they are, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_csv(text: Any, rows: Iterable[Sequence[Any]]) -> None:
+    """Write *rows* to the text stream *text* as CSV, every cell through :func:`csv_cell`."""
+    csv.writer(text).writerows([csv_cell(v) for v in row] for row in rows)
+
+
+# -- XLSX cells --------------------------------------------------------------------------
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\ufffd"
+
+
+def xml_text(text: str) -> str:
+    """*text* with every character XML cannot hold replaced by a visible stand-in."""
+    return _ILLEGAL_XML.sub(_picture, text) if _ILLEGAL_XML.search(text) else text
+
+
+def put(cell: Any, value: Any, number_format: str | None = None) -> Any:
+    """Give an openpyxl cell a typed value: text stays text, a date a date, a number a number.
+
+    Text is never a formula (data type ``s``, quote prefix when it looks like
+    one) and holds no character XML forbids.  A date gets
+    :data:`DATE_FORMAT` unless *number_format* says otherwise.
+    """
+    if value is None:
+        cell.value = None
+        return cell
+    if isinstance(value, str):
+        cell.value = xml_text(value)
+        # openpyxl takes a str beginning with "=" for a formula and "#N/A" for
+        # an error value; both are data here.
+        cell.data_type = "s"
+        if value[:1] == QUOTE or looks_like_formula(value):
+            # Excel's own mark for typed text: editing the cell keeps it text
+            # (and keeps a leading quote as part of the value).
+            cell.quotePrefix = True
+        return cell
+    if isinstance(value, bool):
+        cell.value = int(value)
+        return cell
+    cell.value = value
+    if isinstance(value, dt.date):
+        cell.number_format = number_format or DATE_FORMAT
+    elif number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def needs_put(value: Any) -> bool:
+    """True for text that a plain openpyxl assignment would not store as the same text.
+
+    For writers that append rows of plain values (much quicker) and fix up
+    the few cells this finds with :func:`put`.
+    """
+    return isinstance(value, str) and value[:1] in _SPECIAL_START
+
+
+#: First characters of text that openpyxl would misread or Excel would run.
+_SPECIAL_START = FORMULA_START | {QUOTE, "#"}
+
+
+# -- widths ----------------------------------------------------------------------------------
+
+
+def shown(value: Any, number_format: str | None = None) -> str:
+    """The text a cell shows (to measure it): 0.853 as 85.3%, a date as 2026-03-18."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, float):
+        if number_format == PERCENT_FORMAT:
+            return f"{value * 100:.1f}%"
+        return f"{value:.1f}"
+    return str(value)
+
+
+def header_width(label: str, lines: int = 2) -> int:
+    """Width that shows *label* on at most *lines* lines (CJK characters are 2 wide)."""
+    if lines <= 1 or cell_len(label) <= 8:
+        return cell_len(label) + 2
+    chars = list(label)
+    per_line = math.ceil(len(chars) / lines)
+    widest = max(cell_len("".join(chars[i : i + per_line])) for i in range(0, len(chars), per_line))
+    return widest + 2
+
+
+def fit_widths(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    formats: Sequence[str | None] | None = None,
+    caps: dict[int, int] | None = None,
+    header_lines: int = 2,
+) -> list[int]:
+    """Column widths that fit the text: two units per CJK character, one per Latin one.
+
+    The header may wrap onto *header_lines* lines; data is measured on the
+    first :data:`WIDTH_SAMPLE` rows; a column is capped at ``caps[i]`` (or
+    :data:`MAX_WIDTH`), and longer text wraps there.
+    """
+    caps = caps or {}
+    formats = formats or [None] * len(header)
+    widths = [max(MIN_WIDTH, header_width(h, header_lines)) for h in header]
+    for row in rows[:WIDTH_SAMPLE]:
+        for i, v in enumerate(row):
+            if v is not None and v != "":
+                widths[i] = max(widths[i], cell_len(shown(v, formats[i])) + 2)
+    return [min(caps.get(i, MAX_WIDTH), w) for i, w in enumerate(widths)]
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageHeader:
+    """The three parts of a printed page's header: what (left), title (centre), when (right)."""
+
+    left: str = ""
+    center: str = ""
+    right: str = ""
+
+
+def _header_part(text: str, limit: int) -> str:
+    # "&" starts a code in Excel's header language; a literal one is doubled.
+    text = xml_text(" ".join(text.split()))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("&", "&&")
+
+
+def print_setup(
+    ws: Any, header: PageHeader, title_rows: int = 1, freeze: str | None = "A2"
+) -> None:
+    """Make *ws* print well: A4 landscape, one page wide, header row on every page, page header.
+
+    Args:
+        ws: an openpyxl worksheet (of a normal, not write-only, workbook).
+        header: the page header's three parts.
+        title_rows: how many rows at the top repeat on every printed page.
+        freeze: the cell below and right of what stays in view on screen.
+    """
+    from openpyxl.worksheet.page import PageMargins
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    # One page wide, as many pages tall as the rows need.
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_options.horizontalCentered = True
+    ws.print_options.gridLines = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.75, bottom=0.6, header=0.3, footer=0.3)
+    if title_rows:
+        ws.print_title_rows = f"1:{title_rows}"
+    if freeze:
+        ws.freeze_panes = freeze
+    third = HEADER_LIMIT // 3
+    ws.oddHeader.left.text = _header_part(header.left, third) or None
+    ws.oddHeader.center.text = _header_part(header.center, third) or None
+    ws.oddHeader.right.text = _header_part(header.right, third) or None
+    ws.oddFooter.center.text = t("sheet.footer")
+
+
+__all__ = [
+    "DATE_FORMAT",
+    "DECIMAL_FORMAT",
+    "FORMULA_START",
+    "PERCENT_FORMAT",
+    "PageHeader",
+    "csv_cell",
+    "fit_widths",
+    "header_width",
+    "looks_like_formula",
+    "needs_put",
+    "neutralise",
+    "print_setup",
+    "put",
+    "restore",
+    "shown",
+    "write_csv",
+    "xml_text",
+]
