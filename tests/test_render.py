@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from visitlog.demo import WORKER_NAMES
 from visitlog.i18n import set_lang
 from visitlog.privacy import mask_name, mask_phone
 from visitlog.render import render_csv, render_html, render_md, render_table, render_xlsx
+from visitlog.render.common import flat_columns
 from visitlog.store import Store
 from visitlog.summary import compute_summary
 
@@ -170,42 +172,178 @@ def test_markdown_tables_parse_back(summary, demo_store: Store):
 # -- XLSX --------------------------------------------------------------------------------
 
 
-def test_xlsx_sheets_styles_and_values(summary, demo_store: Store):
+SHEETS = [
+    "微网格",
+    "居民区",
+    "街道",
+    "走访明细",
+    "走访方式",
+    "清单类别",
+    "办理情况",
+    "重点人群",
+    "未访住户",
+    "超期条目",
+    "说明",
+]
+MEETING = [
+    "微网格",
+    "居民区",
+    "应访户数",
+    "已访户数",
+    "走访覆盖率",
+    "未访户数",
+    "重点户走访率",
+    "走访次数",
+    "问题清单",
+    "需求清单",
+    "赋能清单",
+    "措施清单",
+    "未办结",
+    "超期未办",
+    "办结率",
+    "按时办结率",
+    "满意率",
+]
+
+
+def _header(ws) -> list[str]:
+    """A sheet's header row as labels (the line breaks written into long ones removed)."""
+    return [str(c.value).replace("\n", "") for c in ws[1]]
+
+
+def test_xlsx_meeting_sheet_has_the_committees_columns_as_numbers(summary, demo_store: Store):
     wb = load_workbook(io.BytesIO(render_xlsx(summary)))
-    assert wb.sheetnames == ["微网格", "居民区", "街道", "未访住户", "超期条目", "说明"]
+    assert wb.sheetnames == SHEETS
     ws = wb["微网格"]
-    header = [c.value for c in ws[1]]
-    assert header[:4] == ["微网格", "居民区", "应访户数", "已访户数"]
+    assert _header(ws) == MEETING
     assert ws.freeze_panes == "B2"
-    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("1F4E79")
-    coverage = header.index("走访覆盖率") + 1
+    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb.endswith("DDEBF7")
     groups = summary.to_json()["groups"]
+    col = {h: i + 1 for i, h in enumerate(MEETING)}
     for n, g in enumerate(groups, start=2):
         assert ws.cell(n, 1).value == g["micro_grid"]
-        assert ws.cell(n, 3).value == g["households"]
-        cell = ws.cell(n, coverage)
-        assert cell.value == pytest.approx(g["coverage"])
-        assert cell.number_format == "0.0%"
+        assert ws.cell(n, col["应访户数"]).value == g["households"]
+        assert ws.cell(n, col["问题清单"]).value == g["items"]["问题"]
+        assert ws.cell(n, col["超期未办"]).value == g["overdue_items"]
+        for label, key in (("走访覆盖率", "coverage"), ("满意率", "satisfaction_rate")):
+            cell = ws.cell(n, col[label])
+            assert cell.value == pytest.approx(g[key])
+            assert cell.number_format == "0.0%"
     total_row = len(groups) + 2
     assert ws.cell(total_row, 1).value == "合计" and ws.cell(total_row, 3).font.b
-    # Widths fit the longest Chinese text of the column (2 cells per character).
-    longest = max(cell_len(str(ws.cell(r, 1).value)) for r in range(1, total_row + 1))
+    # Widths fit the longest Chinese text of the column (2 units per character).
+    longest = max(cell_len(str(ws.cell(r, 1).value)) for r in range(2, total_row + 1))
     assert ws.column_dimensions["A"].width >= longest
-    street = wb["街道"]
-    assert street.cell(2, 2).value == summary.to_json()["totals"]["households"]
-    # The list of households still due: one row each, masked.
+    assert wb["街道"].cell(2, 2).value == summary.to_json()["totals"]["households"]
+
+
+def test_xlsx_detail_sheets_hold_every_other_figure(summary):
+    """Every column of the CSV is in the workbook, with the same value, for a grid and the total."""
+    wb = load_workbook(io.BytesIO(render_xlsx(summary)))
+    data = summary.to_json()
+    checked = 0
+    for g, key in ((data["groups"][0], data["groups"][0]["micro_grid"]), (data["totals"], "合计")):
+        found: dict[str, object] = {}
+        for name in ("微网格", "走访明细", "走访方式", "清单类别", "办理情况"):
+            ws = wb[name]
+            row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == key)
+            found.update(zip(_header(ws), row, strict=True))
+        tags = [r for r in wb["重点人群"].iter_rows(min_row=2, values_only=True) if r[0] == key]
+        for c in flat_columns():
+            value = c.value(g)
+            if c.path[0] == "key_groups":
+                tag, what = c.path[1], c.path[2]
+                if g["key_groups"][tag]["households"] == 0:
+                    assert not [r for r in tags if r[2] == tag]
+                    continue
+                row = next(r for r in tags if r[2] == tag)
+                assert row[3 if what == "households" else 4] == value, c.label
+            elif c.path[0] in ("key_households", "key_visited"):
+                row = next(r for r in tags if r[2] == "全部重点户")
+                assert row[3 if c.path[0] == "key_households" else 4] == value
+            else:
+                label = c.label.removeprefix("类别·")
+                assert label in found, label
+                assert found[label] == (pytest.approx(value) if value is not None else None), label
+            checked += 1
+    assert checked > 100
+
+
+def test_xlsx_lists_hold_dates_and_numbers_masked(summary, demo_store: Store):
+    wb = load_workbook(io.BytesIO(render_xlsx(summary)))
     due = wb["未访住户"]
-    rows = list(due.iter_rows(min_row=2, values_only=True))
+    assert _header(due)[-1] == "最近一次上门"
+    rows = list(due.iter_rows(min_row=2))
     assert len(rows) == summary.totals.still_due
     heads = {r["head"] for r in summary.still_due_list}
     phones = {r["phone"] for r in summary.still_due_list if r["phone"]}
-    assert {r[3] for r in rows} == {mask_name(h) for h in heads}
-    assert {r[4] for r in rows if r[4]} == {mask_phone(p) for p in phones}
-    assert len(list(wb["超期条目"].iter_rows(min_row=2))) == len(summary.overdue_list)
+    assert {r[3].value for r in rows} == {mask_name(h) for h in heads}
+    assert {r[4].value for r in rows if r[4].value} == {mask_phone(p) for p in phones}
+    # Key groups are a count, a number; the last attempt a real date.
+    counts = [r[5].value for r in rows if r[5].value is not None]
+    assert counts and all(isinstance(v, int) and v > 0 for v in counts)
+    dated = [r[7] for r in rows if r[7].value is not None]
+    assert dated and all(c.is_date and c.number_format == "yyyy-mm-dd" for c in dated)
+    expected = {r["last_visit"] for r in summary.still_due_list if r["last_visit"]}
+    assert {c.value.date() for c in dated} == expected
+    late = wb["超期条目"]
+    assert _header(late)[8:] == ["办理期限", "超期天数"]
+    rows = list(late.iter_rows(min_row=2))
+    assert len(rows) == len(summary.overdue_list)
+    assert all(r[8].is_date for r in rows)
+    assert all(isinstance(r[9].value, int) for r in rows)
+    for row, item in zip(rows, summary.overdue_list, strict=True):
+        assert row[8].value.date() == item["deadline"]
+        assert (item["deadline"] - summary.overdue_cutoff).days == -row[9].value
+    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
+    assert notes["统计期起"].date() == FROM and notes["统计期止"].date() == TO
     text = "\n".join(
         str(v) for sheet in wb for row in sheet.iter_rows(values_only=True) for v in row if v
     )
     assert_masked(text, demo_store)
+
+
+def test_xlsx_every_sheet_prints_landscape_one_page_wide(summary):
+    wb = load_workbook(io.BytesIO(render_xlsx(summary)))
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_title_rows == "$1:$1"
+        assert ws.oddHeader.left.text == summary.street
+        assert ws.oddHeader.center.text == f"四百走访汇总 · {ws.title}"
+        assert ws.oddHeader.right.text == "统计期 2026-01-01 至 2026-10-31"
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+    # A grid's own summary names the grid (and its 居民区) on every page.
+    grid = summary.to_json()["groups"][0]
+    one = summary.at("micro-grid")
+    one.grid = grid["micro_grid"]
+    ws = load_workbook(io.BytesIO(render_xlsx(one, reveal=True)))["未访住户"]
+    assert ws.oddHeader.left.text == f"{grid['community']} {grid['micro_grid']} 内部资料 注意保密"
+
+
+def test_xlsx_and_csv_neutralise_formulas_from_the_data(summary):
+    """A grid named like a formula stays text: never a live formula, in XLSX or CSV."""
+    hostile = '=HYPERLINK("http://evil.example","点我")'
+    for g in summary.base:
+        if g.name == summary.groups[0].name:
+            g.name = hostile
+            g.community = "@cmd|' /C calc'!A0"
+    summary.groups = summary.at("micro-grid").groups
+    for r in summary.still_due_list:
+        r["address"] = "-1+1 " + r["address"]
+    data = render_xlsx(summary)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = "".join(z.read(n).decode() for n in z.namelist() if "worksheets/sheet" in n)
+    assert "<f>" not in xml and "<f " not in xml
+    wb = load_workbook(io.BytesIO(data))
+    names = [c for c in wb["微网格"]["A"] if c.value == hostile]
+    assert names and all(c.data_type == "s" and c.quotePrefix for c in names)
+    rows = list(csv.reader(io.StringIO(render_csv(summary).decode("utf-8-sig"), newline="")))
+    cells = [c for row in rows for c in row]
+    assert "'" + hostile in cells and "'@cmd|' /C calc'!A0" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 
 def test_xlsx_reveal_shows_full_details(summary):

@@ -16,10 +16,14 @@ from visitlog.spreadsheet import (
     PageHeader,
     csv_cell,
     fit_widths,
+    header_lines,
+    header_text,
+    needs_wrap,
     neutralise,
     print_setup,
     put,
     restore,
+    wrapped_height,
     xml_text,
 )
 
@@ -122,7 +126,7 @@ def test_put_writes_text_cells_never_formulas_and_dates_as_dates():
     assert ws["B3"].value == 42 and ws["B3"].data_type == "n"
 
 
-def test_widths_count_two_per_cjk_character_and_headers_may_wrap():
+def test_widths_count_two_per_cjk_character_and_headers_break_where_split():
     widths = fit_widths(
         ["地址", "走访覆盖率", "n"],
         [["曹杨一村12号301室", 0.853, 3], ["x" * 80, 0.1, 12345]],
@@ -130,9 +134,23 @@ def test_widths_count_two_per_cjk_character_and_headers_may_wrap():
         caps={0: 30},
     )
     assert widths[0] == 30  # capped: the long one wraps there
-    assert widths[1] == 8  # 走访 / 覆盖率 on two lines (6 cells) + padding
-    assert widths[2] == 7  # 12345 and padding, at least the minimum
-    assert fit_widths(["地址"], [["曹杨一村12号301室"]])[0] == 6 * 2 + 5 + 2
+    assert widths[1] == 8  # 走访 / 覆盖率 on two lines: 6 units and a margin
+    assert widths[2] == 8  # 12345 and a margin
+    # 6 CJK characters (12 units) and 5 digits, a CJK glyph a little over 2 units.
+    assert fit_widths(["地址"], [["曹杨一村12号301室"]])[0] == 19 + 2
+    assert header_lines("应访户数") == ["应访", "户数"]
+    assert header_lines("办结率") == ["办结率"]
+    assert header_lines("方式·楼组活动") == ["方式·", "楼组活动"]  # after the separator
+    assert header_lines("Households due") == ["Households", "due"]
+    assert header_text("走访覆盖率") == "走访\n覆盖率"  # the break written in
+
+
+def test_wrapped_text_gets_a_row_tall_enough():
+    assert not needs_wrap("曹杨一村", 12)
+    assert needs_wrap("曹杨一村" * 10, 30) and needs_wrap("两行\n备注", 30)
+    one = wrapped_height("a", 30)
+    assert wrapped_height("曹杨一村" * 10, 30) == pytest.approx(3 * (one - 2) + 2)
+    assert wrapped_height("两行\n备注", 30) == pytest.approx(2 * (one - 2) + 2)
 
 
 def test_print_setup_gives_every_part_of_the_printed_page():

@@ -644,10 +644,13 @@ def test_details_list_the_households_still_due_and_the_overdue_items(store: Stor
         )
     )
     s = compute_summary(store, date_from=PERIOD[0], date_to=PERIOD[1], today=TODAY, details=True)
+    # Dates are dates (a spreadsheet shows them as dates, not text).
     assert [(r["head"], r["reason"], r["last_visit"]) for r in s.still_due_list] == [
-        ("李四", "拒访", "2025-04-02")
+        ("李四", "拒访", dt.date(2025, 4, 2))
     ]
-    assert [(r["description"], r["days_overdue"]) for r in s.overdue_list] == [("门禁坏", 82)]
+    assert [(r["description"], r["days_overdue"], r["deadline"]) for r in s.overdue_list] == [
+        ("门禁坏", 82, dt.date(2025, 4, 9))
+    ]
 
 
 def _small_street(store: Store) -> None:

@@ -55,8 +55,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.cells import cell_len
-
 from visitlog import files, spreadsheet
 from visitlog.i18n import get_lang, t
 from visitlog.model import Household, Tag, ValidationError, VisitlogError
@@ -677,7 +675,7 @@ def _write_xlsx(
     path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
 ) -> None:
     import openpyxl
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
     # A normal (not write-only) workbook: it records the sheet's dimension,
@@ -687,8 +685,8 @@ def _write_xlsx(
     ws.title = "住户名册"
     fields = list(HEADERS)
     caps = {i: _LONG_COLUMNS[f] for i, f in enumerate(fields) if f in _LONG_COLUMNS}
-    widths = spreadsheet.fit_widths(header, rows, caps=caps, header_lines=1)
-    bold = Font(bold=True)
+    widths = spreadsheet.fit_widths(header, rows, caps=caps, wrap_header=False)
+    bold = spreadsheet.bold_font()
     wrap = Alignment(wrap_text=True, vertical="top")
     ws.append(header)
     for cell in ws[1]:
@@ -699,10 +697,14 @@ def _write_xlsx(
         for i, v in enumerate(values):
             if spreadsheet.needs_put(v):
                 spreadsheet.put(ws.cell(row=n, column=i + 1), v)
+        height = 0.0
         for i, width in long_cols:
             v = values[i]
-            if isinstance(v, str) and (cell_len(v) > width - 2 or "\n" in v):
+            if isinstance(v, str) and spreadsheet.needs_wrap(v, width):
                 ws.cell(row=n, column=i + 1).alignment = wrap
+                height = max(height, spreadsheet.wrapped_height(v, width))
+        if height:
+            ws.row_dimensions[n].height = height
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     spreadsheet.print_setup(ws, page)

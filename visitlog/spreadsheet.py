@@ -62,7 +62,9 @@ DECIMAL_FORMAT = "0.0"
 #: Column widths are measured on at most this many rows.
 WIDTH_SAMPLE = 2000
 #: Widths (in Excel's character units: one per Latin letter, two per CJK character).
-MIN_WIDTH, MAX_WIDTH = 6, 40
+MIN_WIDTH, MAX_WIDTH = 5, 40
+#: Points per printed line of 11 pt text, CJK glyphs included.
+LINE_HEIGHT = 16
 #: Excel refuses a page header or footer longer than this.
 HEADER_LIMIT = 250
 
@@ -151,6 +153,13 @@ def put(cell: Any, value: Any, number_format: str | None = None) -> Any:
     return cell
 
 
+def bold_font() -> Any:
+    """The workbook's own font in bold (a bare bold font prints in another typeface)."""
+    from openpyxl.styles import Font
+
+    return Font(name="Calibri", size=11, family=2, scheme="minor", bold=True)
+
+
 def needs_put(value: Any) -> bool:
     """True for text that a plain openpyxl assignment would not store as the same text.
 
@@ -180,14 +189,74 @@ def shown(value: Any, number_format: str | None = None) -> str:
     return str(value)
 
 
-def header_width(label: str, lines: int = 2) -> int:
-    """Width that shows *label* on at most *lines* lines (CJK characters are 2 wide)."""
-    if lines <= 1 or cell_len(label) <= 8:
-        return cell_len(label) + 2
-    chars = list(label)
-    per_line = math.ceil(len(chars) / lines)
-    widest = max(cell_len("".join(chars[i : i + per_line])) for i in range(0, len(chars), per_line))
-    return widest + 2
+#: Characters after which a header is best broken onto its second line.
+_BREAK_AFTER = frozenset("·：:、/ ")
+
+
+def header_lines(label: str) -> list[str]:
+    """*label* as printed in a header cell: one line if short, else two balanced lines.
+
+    The break goes after a separator (·, space, 、) when there is one near the
+    middle, never inside a Latin word or a number.
+    """
+    if cell_len(label) <= 6:
+        return [label]
+    best: tuple[float, int] | None = None
+    for i in range(1, len(label)):
+        left, right = label[i - 1], label[i]
+        if left.isascii() and left.isalnum() and right.isascii() and right.isalnum():
+            continue
+        score = max(cell_len(label[:i].rstrip()), cell_len(label[i:].lstrip()))
+        if left in _BREAK_AFTER:
+            score -= 1.5
+        if best is None or score < best[0]:
+            best = (score, i)
+    if best is None:
+        return [label]
+    return [label[: best[1]].rstrip(), label[best[1] :].lstrip()]
+
+
+def header_width(label: str) -> int:
+    """The width that prints *label* as :func:`header_lines` splits it (see :func:`header_text`)."""
+    return max(cell_len(line) for line in header_lines(label)) + 2
+
+
+def header_text(label: str) -> str:
+    """*label* with its line break written in, so every program wraps it in the same place.
+
+    (Left to the program, a header wraps wherever the column's width runs out,
+    which differs between Excel and LibreOffice and leaves one character alone
+    on the second line.)
+    """
+    return "\n".join(header_lines(label))
+
+
+def text_width(text: str) -> int:
+    """The width a line of data text needs (CJK glyphs are a little over two units)."""
+    return math.ceil(cell_len(text) * 1.06) + 2
+
+
+def header_height(label: str) -> float:
+    """Row height (points) of a header cell holding :func:`header_text` of *label*."""
+    return LINE_HEIGHT * len(header_lines(label)) + 4
+
+
+def needs_wrap(text: str, width: float) -> bool:
+    """True when *text* does not fit on one line of a column *width* units wide."""
+    return "\n" in text or text_width(text) > width
+
+
+def wrapped_height(text: str, width: float) -> float:
+    """Row height (points) that shows all of *text* wrapped in a column *width* units wide.
+
+    Spreadsheet programs do not all grow a row for wrapped text when they
+    open a file (LibreOffice does not), so the writer sets it.
+    """
+    room = max(1.0, width - 1.5)
+    lines = sum(
+        max(1, math.ceil(cell_len(part) * 1.06 / room)) for part in text.splitlines() or [""]
+    )
+    return LINE_HEIGHT * lines + 2
 
 
 def fit_widths(
@@ -195,21 +264,21 @@ def fit_widths(
     rows: Sequence[Sequence[Any]],
     formats: Sequence[str | None] | None = None,
     caps: dict[int, int] | None = None,
-    header_lines: int = 2,
+    wrap_header: bool = True,
 ) -> list[int]:
     """Column widths that fit the text: two units per CJK character, one per Latin one.
 
-    The header may wrap onto *header_lines* lines; data is measured on the
-    first :data:`WIDTH_SAMPLE` rows; a column is capped at ``caps[i]`` (or
-    :data:`MAX_WIDTH`), and longer text wraps there.
+    A long header wraps onto two lines (unless not *wrap_header*); data is
+    measured on the first :data:`WIDTH_SAMPLE` rows; a column is capped at
+    ``caps[i]`` (or :data:`MAX_WIDTH`), and longer text wraps there.
     """
     caps = caps or {}
     formats = formats or [None] * len(header)
-    widths = [max(MIN_WIDTH, header_width(h, header_lines)) for h in header]
+    widths = [max(MIN_WIDTH, header_width(h) if wrap_header else cell_len(h) + 2) for h in header]
     for row in rows[:WIDTH_SAMPLE]:
         for i, v in enumerate(row):
             if v is not None and v != "":
-                widths[i] = max(widths[i], cell_len(shown(v, formats[i])) + 2)
+                widths[i] = max(widths[i], text_width(shown(v, formats[i])))
     return [min(caps.get(i, MAX_WIDTH), w) for i, w in enumerate(widths)]
 
 
@@ -248,7 +317,7 @@ def print_setup(
     from openpyxl.worksheet.properties import PageSetupProperties
 
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = "9"  # A4 (Worksheet.PAPERSIZE_A4; write-only sheets lack the name)
     # One page wide, as many pages tall as the rows need.
     if ws.sheet_properties.pageSetUpPr is None:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties()
@@ -275,16 +344,23 @@ __all__ = [
     "FORMULA_START",
     "PERCENT_FORMAT",
     "PageHeader",
+    "bold_font",
     "csv_cell",
     "fit_widths",
+    "header_height",
+    "header_lines",
+    "header_text",
     "header_width",
     "looks_like_formula",
     "needs_put",
+    "needs_wrap",
     "neutralise",
     "print_setup",
     "put",
     "restore",
     "shown",
+    "text_width",
+    "wrapped_height",
     "write_csv",
     "xml_text",
 ]

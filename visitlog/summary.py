@@ -337,7 +337,9 @@ class Summary:
         overdue_cutoff: open items with a deadline before this are overdue.
         still_due_list / overdue_list: the households still due and the
             overdue items, row by row (only when computed with
-            ``details=True``; unmasked — mask with :mod:`visitlog.privacy`).
+            ``details=True``; unmasked — mask with :mod:`visitlog.privacy`);
+            their dates (``last_visit``, ``deadline``, ``raised_date``) are
+            :class:`datetime.date` values.
     """
 
     by: str
@@ -825,8 +827,28 @@ def _overdue_sql(grid_filter: str) -> str:
     """
 
 
+def _as_date(value: Any) -> dt.date | str | None:
+    """A stored ISO date as a date (what a spreadsheet shows as one); anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value  # a malformed stored value is shown as written, never an error
+
+
 def _still_due_rows(rows: list[Any]) -> list[dict[str, Any]]:
-    return [{**dict(r), "tags": json.loads(r["tags"] or "[]")} for r in rows]
+    return [
+        {**dict(r), "tags": json.loads(r["tags"] or "[]"), "last_visit": _as_date(r["last_visit"])}
+        for r in rows
+    ]
+
+
+def _overdue_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {**dict(r), "deadline": _as_date(r["deadline"]), "raised_date": _as_date(r["raised_date"])}
+        for r in rows
+    ]
 
 
 def compute_summary(
@@ -895,5 +917,5 @@ def compute_summary(
     )
     if details:
         summary.still_due_list = _still_due_rows(results[4])
-        summary.overdue_list = [dict(r) for r in results[5]]
+        summary.overdue_list = _overdue_rows(results[5])
     return summary

@@ -111,6 +111,95 @@ def flat_columns() -> list[Column]:
     return cols
 
 
+def meeting_columns() -> list[Column]:
+    """What the committee reads at the meeting, in reading order, one printed page wide.
+
+    Coverage first (due, met, coverage, still due, key groups, visits), then
+    the four lists, then how they are handled (open, overdue, 办结率, 按时办结率,
+    满意率).  Everything else is on the detail sheets (:func:`detail_views`).
+    """
+    return [
+        _c("households", "households"),
+        _c("visited_households", "visited"),
+        _c("coverage", "coverage", "pct"),
+        _c("still_due", "still_due"),
+        _c("key_coverage", "key_coverage", "pct"),
+        _c("visits", "visits"),
+        *[_c(f"items.{k}", "kind", kind=k) for k in Kind.choices()],
+        _c("open_items", "open"),
+        _c("overdue_items", "overdue"),
+        _c("closure_rate", "closure_rate", "pct"),
+        _c("on_time_rate", "on_time_rate", "pct"),
+        _c("satisfaction_rate", "satisfaction_rate", "pct"),
+    ]
+
+
+def detail_views() -> list[tuple[str, list[Column]]]:
+    """The rest of the figures per group, a sheet per theme that prints one page wide.
+
+    Together with :func:`meeting_columns` and the key groups (a sheet of their
+    own, a row per tag) they hold every column of :func:`flat_columns`.
+    """
+    return [
+        (
+            t("summary.sheet.visits"),
+            [
+                _c("live_households", "live"),
+                _c("vacant_households", "vacant"),
+                _c("households", "households"),
+                _c("visited_households", "visited"),
+                _c("still_due", "still_due"),
+                *[
+                    _c(f"still_due_reasons.{r}", "still_due_reason", reason=r)
+                    for r in STILL_DUE_REASONS
+                ],
+                _c("visits", "visits"),
+                _c("active_visitors", "visitors"),
+                _c("merged_households", "merged_households"),
+                _c("merged_visits", "merged_visits"),
+            ],
+        ),
+        (
+            t("summary.sheet.modes"),
+            [
+                _c("visits", "visits"),
+                *[_c(f"visits_by_mode.{m}", "visits_mode", mode=m) for m in Mode.choices()],
+                *[
+                    _c(f"visits_by_outcome.{o}", "visits_outcome", outcome=o)
+                    for o in Outcome.choices()
+                ],
+            ],
+        ),
+        (
+            t("summary.sheet.categories"),
+            [
+                _c("items_total", "items"),
+                # The sheet is the categories: a header is the category alone.
+                *[
+                    _c(f"items_by_category.{c}", "category_short", category=c)
+                    for c in Category.choices()
+                ],
+            ],
+        ),
+        (
+            t("summary.sheet.handling"),
+            [
+                _c("items_total", "items"),
+                _c("open_items", "open"),
+                _c("closed_items", "closed"),
+                _c("overdue_items", "overdue"),
+                _c("on_spot_rate", "on_spot_rate", "pct"),
+                _c("closure_rate", "closure_rate", "pct"),
+                _c("on_time_rate", "on_time_rate", "pct"),
+                _c("avg_days_to_close", "avg_days", "days"),
+                _c("feedback_rate", "feedback_rate", "pct"),
+                *[_c(f"satisfaction.{s}", "satisfaction", value=s) for s in Satisfaction.choices()],
+                _c("satisfaction_rate", "satisfaction_rate", "pct"),
+            ],
+        ),
+    ]
+
+
 def views() -> list[tuple[str, list[Column]]]:
     """The short tables of the terminal, Markdown and HTML overview (each fits 80 columns)."""
     return [
@@ -220,7 +309,11 @@ def still_due_columns() -> list[str]:
 
 
 def still_due_rows(summary: Summary, reveal: bool) -> Iterable[list[Any]]:
-    """The households still due, masked unless ``reveal``."""
+    """The households still due, masked unless ``reveal``.
+
+    Key groups are a count (a number, None for none) unless ``reveal``, when
+    they are the tags; the last attempt is a date or None.
+    """
     for r in summary.still_due_list or []:
         head, phone, tags = present_person(r["head"], r["phone"], r["tags"], reveal)
         yield [
@@ -229,9 +322,9 @@ def still_due_rows(summary: Summary, reveal: bool) -> Iterable[list[Any]]:
             r["address"],
             head,
             phone,
-            tags,
+            tags if reveal else (len(r["tags"]) or None),
             r["reason"],
-            r["last_visit"] or "",
+            r["last_visit"],
         ]
 
 
@@ -251,6 +344,7 @@ def overdue_columns() -> list[str]:
 
 
 def overdue_rows(summary: Summary) -> Iterable[list[Any]]:
+    """The overdue items; the deadline is a date, the days overdue a number."""
     for r in summary.overdue_list or []:
         yield [
             r["community"] or "",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from visitlog.render.common import (
     period_text,
     views,
 )
+from visitlog.spreadsheet import write_csv
 from visitlog.summary import Summary
 
 
@@ -44,21 +44,27 @@ def _flat_row(
 
 
 def render_csv(summary: Summary) -> bytes:
-    """One row per group and a totals row, UTF-8 with a BOM (Excel on Chinese Windows)."""
-    groups, totals = group_rows(summary)
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf)
-    writer.writerow(_flat_header(summary))
+    """One row per group and a totals row, UTF-8 with a BOM (Excel on Chinese Windows).
 
-    def fmt(c: Column, g: dict[str, Any]) -> str:
+    Counts are written as numbers, ratios as percentages; names from the data
+    that a spreadsheet would run as a formula get a ``'`` in front
+    (:func:`visitlog.spreadsheet.neutralise`).
+    """
+    groups, totals = group_rows(summary)
+
+    def fmt(c: Column, g: dict[str, Any]) -> Any:
+        if c.kind == "int" and c.value(g) is not None:
+            return c.value(g)
         return c.text(g, empty="")
 
-    for g in groups:
-        writer.writerow(_flat_row(summary, g, group_name(summary, g), fmt))
+    rows = [_flat_header(summary)]
+    rows += [_flat_row(summary, g, group_name(summary, g), fmt) for g in groups]
     totals_row = _flat_row(summary, totals, t("summary.totals"), fmt)
     if summary.by == "micro-grid":
         totals_row[1] = ""
-    writer.writerow(totals_row)
+    rows.append(totals_row)
+    buf = io.StringIO(newline="")
+    write_csv(buf, rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
