@@ -358,7 +358,11 @@ def test_xlsx_reveal_shows_full_details(summary):
 
 
 class _Report(HTMLParser):
-    """Collects the text, the tags, and per grid page its headings and table rows."""
+    """Collects the text, the tags, and per grid page its headings, list captions and rows.
+
+    A list's heading is the first row of its table head (``tr.cap``), so it is
+    counted with the h3 headings; the grid's name beside it is kept apart.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -367,18 +371,30 @@ class _Report(HTMLParser):
         self.style = ""
         self.pages: list[dict] = []
         self._in: list[str] = []
+        self._cap = False
+        self._span = False
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         self._in.append(tag)
-        classes = dict(attrs).get("class") or ""
-        if tag == "section" and "grid" in classes.split():
-            self.pages.append({"h2": "", "h3": [], "rows": {}})
-        if tag == "tr" and self.pages and self.pages[-1]["h3"] and "tbody" in self._in:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "section" and "grid" in classes:
+            self.pages.append({"h2": "", "h3": [], "rows": {}, "grid_names": [], "style": a})
+        if tag == "tr" and "cap" in classes and self.pages:
+            self._cap = True
+            self.pages[-1]["h3"].append("")
+        elif tag == "tr" and self.pages and self.pages[-1]["h3"] and "tbody" in self._in:
             heading = self.pages[-1]["h3"][-1]
             self.pages[-1]["rows"][heading] = self.pages[-1]["rows"].get(heading, 0) + 1
+        if tag == "span" and self._cap:
+            self._span = True
 
     def handle_endtag(self, tag):
+        if tag == "tr":
+            self._cap = False
+        if tag == "span":
+            self._span = False
         while self._in and self._in.pop() != tag:
             pass
 
@@ -387,6 +403,12 @@ class _Report(HTMLParser):
         where = self._in[-1] if self._in else ""
         if where == "style":
             self.style += data
+        elif self.pages and self._cap:
+            page = self.pages[-1]
+            if self._span:
+                page["grid_names"].append(data)
+            else:
+                page["h3"][-1] += data
         elif self.pages and where in ("h2", "h3"):
             page = self.pages[-1]
             if where == "h2":
@@ -408,7 +430,6 @@ def test_html_is_print_ready_without_javascript(summary, demo_store: Store):
     assert "script" not in report.tags
     assert not re.search(r"\son\w+=", text)  # no inline event handlers either
     assert "@page" in report.style and "A4" in report.style
-    assert "Microsoft YaHei" in report.style and "Noto Sans CJK SC" in report.style
     assert "page-break-after" in report.style
     grids = summary.to_json()["groups"]
     assert [p["h2"] for p in report.pages] == [g["micro_grid"] for g in grids]
@@ -421,6 +442,95 @@ def test_html_is_print_ready_without_javascript(summary, demo_store: Store):
         assert late_heading in page["h3"]
         assert page["rows"].get(late_heading, 0) == g["overdue_items"]
     assert_masked("".join(report.text), demo_store)
+
+
+def test_html_names_a_cjk_font_for_every_system(summary):
+    style = _parse(render_html(summary)).style
+    fonts = re.search(r"html \{ font-family: ([^;]+);", style).group(1)
+    for font in (
+        "Microsoft YaHei",  # Windows
+        "SimHei",
+        "SimSun",
+        "PingFang SC",  # macOS
+        "Hiragino Sans GB",
+        "STHeiti",
+        "Noto Sans CJK SC",  # Linux
+        "Noto Serif CJK SC",
+        "WenQuanYi Micro Hei",
+        "Source Han Sans SC",
+    ):
+        assert f'"{font}"' in fonts, font
+    assert fonts.rstrip().endswith("sans-serif")
+
+
+def test_html_repeats_the_grid_on_every_page_and_keeps_headings_with_tables(summary):
+    report = _parse(render_html(summary))
+    grids = summary.to_json()["groups"]
+    for n, (page, g) in enumerate(zip(report.pages, grids, strict=True), start=1):
+        # Every printed page of the grid is the named page g<n>, whose running
+        # header is the grid and its 居民区 ...
+        assert page["style"]["style"] == f"page: g{n}"
+        rule = re.search(rf"@page g{n} \{{ @top-left \{{ content: \"([^\"]*)\"", report.style)
+        assert rule.group(1) == f"{g['micro_grid']} · {g['community']}"
+        # ... and each list's caption, repeated with the table head, names it too.
+        lists = [h for h in page["h3"] if h.startswith(("未访住户", "超期条目"))]
+        tables = sum(1 for h in lists if page["rows"].get(h))
+        assert page["grid_names"] == [f"{g['micro_grid']} · {g['community']}"] * tables
+    assert "break-after: avoid" in report.style
+    assert "thead { display: table-header-group; }" in report.style
+    assert '@bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页"' in (
+        report.style
+    )
+
+
+def test_html_list_columns_are_never_narrower_than_a_word():
+    from visitlog.render.html import OVERDUE_LAYOUT, column_widths, text_em
+
+    header = ["地址", "清单", "类别", "描述", "状态", "责任人", "办理期限", "超期天数"]
+    rows = [
+        [
+            "曹杨一村12号楼301室",
+            "问题",
+            "养老助餐助医",
+            "很长的描述" * 30,
+            "办理中",
+            "王丽华",
+            "2026-02-17",
+            289,
+        ],
+        [
+            "上海市普陀区曹杨新村街道枣阳路100弄12号楼301室",
+            "需求",
+            "物业",
+            "短",
+            "待办",
+            "王丽华、陈静（物业对接）",
+            "2026-10-09",
+            5,
+        ],
+    ]
+    widths = column_widths(header, rows, OVERDUE_LAYOUT)
+    assert widths[3] is None  # the description takes what is left
+    assert widths[2] >= text_em("养老助餐助医")  # a category is never broken
+    assert widths[4] >= text_em("办理中")
+    assert widths[6] >= text_em("2026-10-09")  # nor a date
+    assert widths[7] >= text_em("超期天数")  # nor the header of a short column
+    assert widths[5] >= text_em("物业对接）")  # a name breaks only at punctuation
+    assert widths[0] <= 9 + 1.2  # a long address wraps within a bounded width
+    assert sum(w for w in widths if w) < 58.5 - 10  # ≥ 10 em left for the description at 9 pt
+
+
+def test_html_escapes_names_in_text_and_in_the_style_sheet(summary):
+    hostile = 'x</style><script>alert(1)</script>"; } body { display: none'
+    for g in summary.base:
+        if g.name == summary.groups[0].name:
+            g.name = hostile
+    summary.groups = summary.at("micro-grid").groups
+    text = render_html(summary)
+    report = _parse(text)
+    assert "script" not in report.tags
+    assert "display: none" not in report.style
+    assert hostile in "".join(report.text)
 
 
 def test_html_reveal_shows_heads(summary):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+import re
 from typing import Any
+
+from rich.cells import cell_len
 
 from visitlog.i18n import t
 from visitlog.render.common import (
@@ -26,38 +28,84 @@ from visitlog.render.common import (
 )
 from visitlog.summary import Summary
 
-#: The CJK font stack of the printed page (Windows, macOS, Linux, then serif).
+#: The CJK font stack of the printed page: Windows (Microsoft YaHei, SimHei,
+#: SimSun), macOS (PingFang SC, Hiragino Sans GB, STHeiti), Linux (Noto Sans
+#: CJK SC, Source Han Sans, WenQuanYi Micro Hei, Noto Serif CJK SC), so that
+#: no system falls back to a font without Chinese (printed as empty boxes).
 CJK_FONTS = (
-    '"Microsoft YaHei", "微软雅黑", "PingFang SC", "Hiragino Sans GB", '
-    '"Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", '
-    '"SimHei", "SimSun", sans-serif'
+    '"Microsoft YaHei", "微软雅黑", "PingFang SC", "Hiragino Sans GB", "STHeiti", '
+    '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", '
+    '"WenQuanYi Micro Hei", "SimHei", "黑体", "Noto Serif CJK SC", "Source Han Serif SC", '
+    '"SimSun", "宋体", sans-serif'
 )
 
-
+# Print rules, in short:
+# * every page has a running header (report, or the grid on a grid's pages,
+#   through a named @page per grid) and "第 N 页 共 M 页" at the foot;
+# * a list's heading is the first row of its <thead>, so it is never left at
+#   the foot of a page without its table and is repeated, with the grid's name,
+#   on every page the table continues on;
+# * short columns (dates, status, category, names, numbers) never wrap inside
+#   a word and take only the width they need; the long text column takes the
+#   rest.
 _CSS = """
-@page { size: A4 portrait; margin: 14mm 12mm 16mm 12mm; }
+@page {
+  size: A4 portrait; margin: 16mm 12mm 16mm 12mm;
+  @top-left { content: __TITLE__; font-size: 8.5pt; color: #555; }
+  @top-right { content: __PERIOD__; font-size: 8.5pt; color: #555; }
+  @bottom-center { content: __FOOTER__; font-size: 8.5pt; color: #555; }
+}
+__GRID_PAGES__
 * { box-sizing: border-box; }
-body { font-family: __FONTS__; font-size: 10pt; color: #111; margin: 0; line-height: 1.35; }
-.page { page-break-after: always; break-after: page; padding: 0 0 6mm 0; }
-.page:last-child { page-break-after: auto; break-after: auto; }
+html { font-family: __FONTS__; }
+body { font-size: 10pt; color: #111; margin: 0; line-height: 1.35;
+  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.page { break-after: page; page-break-after: always; padding: 0 0 6mm 0; }
+.page:last-child { break-after: auto; page-break-after: auto; }
 h1 { font-size: 16pt; margin: 0 0 2mm 0; }
 h2 { font-size: 13pt; margin: 0 0 2mm 0; }
 h3 { font-size: 11pt; margin: 4mm 0 1.5mm 0; }
+h1, h2, h3, .meta { break-after: avoid; page-break-after: avoid; }
 .meta { color: #444; margin: 0 0 3mm 0; }
 table { border-collapse: collapse; width: 100%; margin: 0 0 3mm 0; }
 thead { display: table-header-group; }
-tr { page-break-inside: avoid; break-inside: avoid; }
+tr { break-inside: avoid; page-break-inside: avoid; }
 th, td { border: 0.5pt solid #888; padding: 1mm 1.5mm; vertical-align: top; }
-th { background: #1f4e79; color: #fff; font-weight: bold; text-align: center; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { background: #dde8f3; font-weight: bold; text-align: center; }
+tr.cap th { background: none; border: none; text-align: left; font-size: 11pt;
+  padding: 4mm 0 1.5mm 0; }
+tr.cap .grid { float: right; font-size: 9pt; font-weight: normal; color: #444; padding-top: 1.5mm; }
+table.list { table-layout: fixed; font-size: 9pt; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.num, .nowrap { white-space: nowrap; }
+.words { word-break: keep-all; overflow-wrap: anywhere; }
+td.long, td.addr { overflow-wrap: anywhere; }
 tr.total td { font-weight: bold; background: #eef3f8; }
 .good { color: #1a7f37; } .fair { color: #9a6700; } .poor { color: #cf222e; }
-.metrics td:first-child { width: 45%; }
-.chart { display: block; margin: 1mm 0 3mm 0; }
+.metrics { break-inside: avoid; }
+.metrics td:nth-child(odd) { white-space: nowrap; }
+.metrics td:first-child { width: 35%; }
+.chart { display: block; margin: 1mm 0 3mm 0; break-inside: avoid; }
 .note { color: #444; font-size: 9pt; margin: 0.5mm 0; }
 .empty { color: #666; font-style: italic; }
 @media screen { body { max-width: 190mm; margin: 8mm auto; } .page { border-bottom: 1px dashed #bbb; margin-bottom: 8mm; } }
-""".replace("__FONTS__", CJK_FONTS)
+"""
+
+
+def css_string(text: str) -> str:
+    """*text* as a CSS string literal: ASCII punctuation and control characters escaped.
+
+    Names from the data go into the style sheet (the running header of a
+    grid's pages); escaping everything but letters, digits and spaces keeps
+    them from ending the string, the rule or the ``<style>`` element.
+    """
+    out = []
+    for ch in text:
+        if ch == " " or (ch.isalnum() and ch.isascii()) or (not ch.isascii() and ch.isprintable()):
+            out.append(ch)
+        else:
+            out.append(f"\\{ord(ch):x} ")
+    return '"' + "".join(out) + '"'
 
 
 def _e(value: Any) -> str:
@@ -97,15 +145,84 @@ def svg_bars(bars: list[tuple[str, float | None]], width: int = 640) -> str:
     return "".join(out)
 
 
-def _html_table(header: list[str], rows: Iterable[list[Any]], num: set[int]) -> str:
-    out = ["<table><thead><tr>", *[f"<th>{_e(h)}</th>" for h in header], "</tr></thead><tbody>"]
+#: How each column of a list is laid out.  "nowrap" (dates, codes, status,
+#: category) and "num" never break; "words" (names, revealed key groups) break
+#: only between words (CJK text only at punctuation such as 、); "addr" wraps
+#: within a bounded width; "long" (the address of the still-due list, the
+#: description of an overdue item) takes all the width left over.
+DUE_LAYOUT = ["long", "words", "nowrap", "num", "nowrap", "nowrap"]
+DUE_LAYOUT_REVEALED = ["long", "words", "nowrap", "words", "nowrap", "nowrap"]
+OVERDUE_LAYOUT = ["addr", "nowrap", "nowrap", "long", "nowrap", "words", "nowrap", "num"]
+#: Widest a "words" / "addr" column may be, in em of the list's font.
+MAX_WORDS_EM, MAX_ADDR_EM = 6.0, 9.0
+#: Cell padding and border, in em of the list's font (1.5 mm a side at 9 pt).
+PAD_EM = 1.2
+#: Where "words" columns may break (punctuation and spaces).
+_WORD_BREAK = re.compile(r"(?<=[、，,；;/（(）)\s])")
+
+
+def text_em(text: str) -> float:
+    """The printed width of *text* in em: 1 per CJK character, a little over ½ per other."""
+    wide = cell_len(text) - len(text)  # CJK characters are two cells, others one
+    return wide + (len(text) - wide) * 0.58
+
+
+def column_widths(
+    header: list[str], rows: list[list[Any]], layout: list[str]
+) -> list[float | None]:
+    """Each list column's width in em (None for the "long" one, which takes the rest).
+
+    A column is never narrower than what may not break in it: a whole date,
+    number or status; the longest word of a name.  Headers of short columns
+    do not wrap either (bold text is a little wider).
+    """
+    widths: list[float | None] = []
+    for i, kind in enumerate(layout):
+        if kind == "long":
+            widths.append(None)
+            continue
+        texts = ["" if r[i] is None else str(r[i]) for r in rows]
+        head = text_em(header[i]) * 1.08
+        if kind == "words":
+            word = max((text_em(w) for x in texts for w in _WORD_BREAK.split(x)), default=0.0)
+            whole = max((text_em(x) for x in texts), default=0.0)
+            width = max(head, word, min(whole, MAX_WORDS_EM))
+        elif kind == "addr":
+            width = min(max((text_em(x) for x in texts), default=0.0), MAX_ADDR_EM)
+            width = max(width, head)
+        else:
+            width = max(head, *(text_em(x) for x in texts))
+        widths.append(round(width + PAD_EM, 2))
+    return widths
+
+
+def _list_table(
+    caption: str, grid: str, header: list[str], rows: list[list[Any]], layout: list[str]
+) -> str:
+    """A list with its caption and the grid's name in the repeated <thead>."""
+    cols = "".join(
+        "<col>" if w is None else f'<col style="width: {w}em">'
+        for w in column_widths(header, rows, layout)
+    )
+    out = [f'<table class="list"><colgroup>{cols}</colgroup>']
+    out.append(
+        f'<thead><tr class="cap"><th colspan="{len(header)}">{_e(caption)}'
+        f'<span class="grid">{_e(grid)}</span></th></tr><tr>'
+    )
+    out += [f'<th class="{_th_class(c)}">{_e(h)}</th>' for h, c in zip(header, layout, strict=True)]
+    out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
-        for i, v in enumerate(row):
-            out.append(f'<td class="num">{_e(v)}</td>' if i in num else f"<td>{_e(v)}</td>")
+        out += [f'<td class="{c}">{_e(v)}</td>' for v, c in zip(row, layout, strict=True)]
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _th_class(layout: str) -> str:
+    # A short column's header does not wrap either: "超期天数" one character a
+    # line would make the header row as tall as the column is narrow.
+    return "" if layout in ("long", "addr") else "nowrap"
 
 
 def render_html(summary: Summary, reveal: bool = False) -> str:
@@ -116,12 +233,14 @@ def render_html(summary: Summary, reveal: bool = False) -> str:
     """
     groups, totals = group_rows(summary)
     title = t("summary.title", street=summary.street)
+    grid_summary = summary.at("micro-grid") if summary.by != "micro-grid" else summary
+    grids = grid_summary.to_json()["groups"]
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)} {_e(period_text(summary))}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_style(summary, grids)}</style></head><body>",
     ]
     # Overview: the chosen level, its coverage chart, the totals.
     parts.append('<section class="page overview">')
@@ -137,30 +256,54 @@ def render_html(summary: Summary, reveal: bool = False) -> str:
     parts.append("</section>")
 
     # One page per 微网格, with its lists.
-    grid_summary = summary.at("micro-grid") if summary.by != "micro-grid" else summary
     due_by_grid: dict[tuple[Any, Any], list[list[Any]]] = {}
     for row in still_due_rows(summary, reveal):
         due_by_grid.setdefault((row[0], row[1]), []).append(row[2:])
     late_by_grid: dict[tuple[Any, Any], list[list[Any]]] = {}
     for row in overdue_rows(summary):
         late_by_grid.setdefault((row[0], row[1]), []).append(row[2:])
-    for g in grid_summary.to_json()["groups"]:
+    for n, g in enumerate(grids, start=1):
         key = (g.get("community") or "", g["micro_grid"])
-        parts.append(_grid_page(g, due_by_grid.get(key, []), late_by_grid.get(key, [])))
+        parts.append(_grid_page(n, g, due_by_grid.get(key, []), late_by_grid.get(key, [])))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _grid_label(g: dict[str, Any]) -> str:
+    """A grid as its pages name it: 微网格 · 居民区."""
+    return f"{g['micro_grid']} · {g.get('community') or t('summary.no_community')}"
+
+
+def _style(summary: Summary, grids: list[dict[str, Any]]) -> str:
+    """The style sheet, with the running headers of the report and of each grid's pages."""
+    pages = "\n".join(
+        f"@page g{n} {{ @top-left {{ content: {css_string(_grid_label(g))}; }} }}"
+        for n, g in enumerate(grids, start=1)
+    )
+    footer = " ".join(
+        {"{page}": "counter(page)", "{pages}": "counter(pages)"}.get(part) or css_string(part)
+        for part in re.split(r"(\{pages?\})", t("summary.print_footer"))
+        if part
+    )
+    return (
+        _CSS.replace("__FONTS__", CJK_FONTS)
+        .replace("__TITLE__", css_string(t("summary.title", street=summary.street)))
+        .replace("__PERIOD__", css_string(period_text(summary)))
+        .replace("__FOOTER__", footer)
+        .replace("__GRID_PAGES__", pages)
+    )
 
 
 def _overview_table(
     summary: Summary, cols: list[Column], groups: list[dict[str, Any]], totals: dict[str, Any]
 ) -> str:
-    out = ["<table><thead><tr>", f"<th>{_e(level_label(summary.by))}</th>"]
-    out += [f"<th>{_e(c.label)}</th>" for c in cols]
+    out = ["<table><thead><tr>", f'<th class="nowrap">{_e(level_label(summary.by))}</th>']
+    out += [f'<th class="nowrap">{_e(c.label)}</th>' for c in cols]
     out.append("</tr></thead><tbody>")
     for g, total in [*((g, False) for g in groups), (totals, True)]:
         name = t("summary.totals") if total else group_name(summary, g)
         out.append('<tr class="total">' if total else "<tr>")
-        out.append(f"<td>{_e(name)}</td>")
+        out.append(f'<td class="nowrap">{_e(name)}</td>')
         for c in cols:
             cls = "num"
             if c.path[-1] in ("coverage", "key_coverage"):
@@ -171,9 +314,10 @@ def _overview_table(
     return "".join(out)
 
 
-def _grid_page(g: dict[str, Any], due: list[list[Any]], late: list[list[Any]]) -> str:
+def _grid_page(n: int, g: dict[str, Any], due: list[list[Any]], late: list[list[Any]]) -> str:
+    """A 微网格's pages: figures, coverage chart, then its lists (named page ``g<n>``)."""
     community = g.get("community") or t("summary.no_community")
-    out = ['<section class="page grid">', f"<h2>{_e(g['micro_grid'])}</h2>"]
+    out = [f'<section class="page grid" style="page: g{n}">', f"<h2>{_e(g['micro_grid'])}</h2>"]
     out.append(f'<p class="meta">{_e(community)}</p>')
     metrics = [
         (t("summary.col.households"), g["households"]),
@@ -215,15 +359,23 @@ def _grid_page(g: dict[str, Any], due: list[list[Any]], late: list[list[Any]]) -
     out.append(svg_bars(bars))
     items = "，".join(f"{k} {n}" for k, n in g["items"].items())
     out.append(f'<p class="note">{_e(t("summary.note.kinds"))}：{_e(items)}</p>')
-    out.append(f"<h3>{_e(t('summary.sheet.still_due'))}（{len(due)}）</h3>")
-    if due:
-        out.append(_html_table(still_due_columns()[2:], due, num=set()))
-    else:
-        out.append(f'<p class="empty">{_e(t("summary.none"))}</p>')
-    out.append(f"<h3>{_e(t('summary.sheet.overdue'))}（{len(late)}）</h3>")
-    if late:
-        out.append(_html_table(overdue_columns()[2:], late, num={7}))
-    else:
-        out.append(f'<p class="empty">{_e(t("summary.none"))}</p>')
+    label = _grid_label(g)
+    lists = [
+        (t("summary.sheet.still_due"), still_due_columns()[2:], due, _due_layout(due)),
+        (t("summary.sheet.overdue"), overdue_columns()[2:], late, OVERDUE_LAYOUT),
+    ]
+    for name, header, rows, layout in lists:
+        caption = f"{name}（{len(rows)}）"
+        if rows:
+            out.append(_list_table(caption, label, header, rows, layout))
+        else:
+            out.append(f"<h3>{_e(caption)}</h3>")
+            out.append(f'<p class="empty">{_e(t("summary.none"))}</p>')
     out.append("</section>")
     return "".join(out)
+
+
+def _due_layout(rows: list[list[Any]]) -> list[str]:
+    """Masked lists count key groups (a number); revealed ones name them (words)."""
+    revealed = any(isinstance(r[3], str) for r in rows)
+    return DUE_LAYOUT_REVEALED if revealed else DUE_LAYOUT
