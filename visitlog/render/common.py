@@ -9,7 +9,7 @@ numbers), masked through :mod:`visitlog.privacy` unless ``reveal``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from visitlog.i18n import t
@@ -111,6 +111,12 @@ def flat_columns() -> list[Column]:
     return cols
 
 
+def _columns(paths: Iterable[str]) -> list[Column]:
+    """The columns of :func:`flat_columns` at *paths* (``items.问题``), in that order."""
+    every = {".".join(c.path): c for c in flat_columns()}
+    return [every[p] for p in paths]
+
+
 def meeting_columns() -> list[Column]:
     """What the committee reads at the meeting, in reading order, one printed page wide.
 
@@ -118,20 +124,22 @@ def meeting_columns() -> list[Column]:
     the four lists, then how they are handled (open, overdue, 办结率, 按时办结率,
     满意率).  Everything else is on the detail sheets (:func:`detail_views`).
     """
-    return [
-        _c("households", "households"),
-        _c("visited_households", "visited"),
-        _c("coverage", "coverage", "pct"),
-        _c("still_due", "still_due"),
-        _c("key_coverage", "key_coverage", "pct"),
-        _c("visits", "visits"),
-        *[_c(f"items.{k}", "kind", kind=k) for k in Kind.choices()],
-        _c("open_items", "open"),
-        _c("overdue_items", "overdue"),
-        _c("closure_rate", "closure_rate", "pct"),
-        _c("on_time_rate", "on_time_rate", "pct"),
-        _c("satisfaction_rate", "satisfaction_rate", "pct"),
-    ]
+    return _columns(
+        [
+            "households",
+            "visited_households",
+            "coverage",
+            "still_due",
+            "key_coverage",
+            "visits",
+            *(f"items.{k}" for k in Kind.choices()),
+            "open_items",
+            "overdue_items",
+            "closure_rate",
+            "on_time_rate",
+            "satisfaction_rate",
+        ]
+    )
 
 
 def detail_views() -> list[tuple[str, list[Column]]]:
@@ -140,63 +148,46 @@ def detail_views() -> list[tuple[str, list[Column]]]:
     Together with :func:`meeting_columns` and the key groups (a sheet of their
     own, a row per tag) they hold every column of :func:`flat_columns`.
     """
+    visits = [
+        "live_households",
+        "vacant_households",
+        "households",
+        "visited_households",
+        "still_due",
+        *(f"still_due_reasons.{r}" for r in STILL_DUE_REASONS),
+        "visits",
+        "active_visitors",
+        "merged_households",
+        "merged_visits",
+    ]
+    modes = [
+        "visits",
+        *(f"visits_by_mode.{m}" for m in Mode.choices()),
+        *(f"visits_by_outcome.{o}" for o in Outcome.choices()),
+    ]
+    handling = [
+        "items_total",
+        "open_items",
+        "closed_items",
+        "overdue_items",
+        "on_spot_rate",
+        "closure_rate",
+        "on_time_rate",
+        "avg_days_to_close",
+        "feedback_rate",
+        *(f"satisfaction.{v}" for v in Satisfaction.choices()),
+        "satisfaction_rate",
+    ]
+    # On the sheet of categories a header is the category alone.
+    categories = [_columns(["items_total"])[0]] + [
+        replace(c, label=t("summary.col.category_short", category=c.path[1]))
+        for c in _columns(f"items_by_category.{c}" for c in Category.choices())
+    ]
     return [
-        (
-            t("summary.sheet.visits"),
-            [
-                _c("live_households", "live"),
-                _c("vacant_households", "vacant"),
-                _c("households", "households"),
-                _c("visited_households", "visited"),
-                _c("still_due", "still_due"),
-                *[
-                    _c(f"still_due_reasons.{r}", "still_due_reason", reason=r)
-                    for r in STILL_DUE_REASONS
-                ],
-                _c("visits", "visits"),
-                _c("active_visitors", "visitors"),
-                _c("merged_households", "merged_households"),
-                _c("merged_visits", "merged_visits"),
-            ],
-        ),
-        (
-            t("summary.sheet.modes"),
-            [
-                _c("visits", "visits"),
-                *[_c(f"visits_by_mode.{m}", "visits_mode", mode=m) for m in Mode.choices()],
-                *[
-                    _c(f"visits_by_outcome.{o}", "visits_outcome", outcome=o)
-                    for o in Outcome.choices()
-                ],
-            ],
-        ),
-        (
-            t("summary.sheet.categories"),
-            [
-                _c("items_total", "items"),
-                # The sheet is the categories: a header is the category alone.
-                *[
-                    _c(f"items_by_category.{c}", "category_short", category=c)
-                    for c in Category.choices()
-                ],
-            ],
-        ),
-        (
-            t("summary.sheet.handling"),
-            [
-                _c("items_total", "items"),
-                _c("open_items", "open"),
-                _c("closed_items", "closed"),
-                _c("overdue_items", "overdue"),
-                _c("on_spot_rate", "on_spot_rate", "pct"),
-                _c("closure_rate", "closure_rate", "pct"),
-                _c("on_time_rate", "on_time_rate", "pct"),
-                _c("avg_days_to_close", "avg_days", "days"),
-                _c("feedback_rate", "feedback_rate", "pct"),
-                *[_c(f"satisfaction.{s}", "satisfaction", value=s) for s in Satisfaction.choices()],
-                _c("satisfaction_rate", "satisfaction_rate", "pct"),
-            ],
-        ),
+        (t("summary.sheet.visits"), _columns(visits)),
+        (t("summary.sheet.modes"), _columns(modes)),
+        (t("summary.sheet.categories"), categories),
+        (t("summary.sheet.handling"), _columns(handling)),
     ]
 
 
