@@ -688,6 +688,7 @@ def _write_xlsx(
     widths = spreadsheet.fit_widths(header, rows, caps=caps, wrap_header=False)
     bold = spreadsheet.bold_font()
     wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
     ws.append(header)
     for cell in ws[1]:
         cell.font = bold
@@ -697,14 +698,20 @@ def _write_xlsx(
         for i, v in enumerate(values):
             if spreadsheet.needs_put(v):
                 spreadsheet.put(ws.cell(row=n, column=i + 1), v)
-        height = 0.0
-        for i, width in long_cols:
-            v = values[i]
-            if isinstance(v, str) and spreadsheet.needs_wrap(v, width):
+        wraps = [
+            (i, width)
+            for i, width in long_cols
+            if isinstance(values[i], str) and spreadsheet.needs_wrap(values[i], width)
+        ]
+        if wraps:
+            # A row grown for wrapped text reads from the top, all of it.
+            for cell in ws[n]:
+                cell.alignment = top
+            for i, _width in wraps:
                 ws.cell(row=n, column=i + 1).alignment = wrap
-                height = max(height, spreadsheet.wrapped_height(v, width))
-        if height:
-            ws.row_dimensions[n].height = height
+            ws.row_dimensions[n].height = max(
+                spreadsheet.wrapped_height(values[i], width) for i, width in wraps
+            )
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     spreadsheet.print_setup(ws, page)

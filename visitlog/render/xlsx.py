@@ -244,6 +244,7 @@ class _Styles:
         self.head_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
         self.bold = bold_font()
         self.wrap = Alignment(wrap_text=True, vertical="top")
+        self.top = Alignment(vertical="top")
 
 
 def _write(wb: Any, sheet: Sheet, page: PageHeader, styles: _Styles) -> None:
@@ -281,11 +282,14 @@ def _write(wb: Any, sheet: Sheet, page: PageHeader, styles: _Styles) -> None:
             shared[i].number_format = fmt
     for n, row in enumerate(sheet.rows):
         bold = n in sheet.bold
+        wraps = {
+            i
+            for i, value in enumerate(row)
+            if i in sheet.caps and isinstance(value, str) and needs_wrap(value, widths[i])
+        }
         out: list[Any] = []
-        height = 0.0
         for i, value in enumerate(row):
-            wrap = i in sheet.caps and isinstance(value, str) and needs_wrap(value, widths[i])
-            if not (bold or wrap):
+            if not (bold or wraps):
                 if i in shared and isinstance(value, int | float | dt.date) and value is not True:
                     shared[i].value = value
                     out.append(shared[i])
@@ -296,10 +300,11 @@ def _write(wb: Any, sheet: Sheet, page: PageHeader, styles: _Styles) -> None:
             cell = put(WriteOnlyCell(ws), value, sheet.formats[i])
             if bold:
                 cell.font = styles.bold
-            if wrap:
-                cell.alignment = styles.wrap
-                height = max(height, wrapped_height(value, widths[i]))
+            if wraps:
+                # A row grown for wrapped text reads from the top, all of it.
+                cell.alignment = styles.wrap if i in wraps else styles.top
             out.append(cell)
-        if height:
+        if wraps:
+            height = max(wrapped_height(row[i], widths[i]) for i in wraps)
             ws.row_dimensions[n + 2].height = height
         ws.append(out)
