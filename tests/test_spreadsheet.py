@@ -142,6 +142,7 @@ def test_widths_count_two_per_cjk_character_and_headers_break_where_split():
     assert header_lines("办结率") == ["办结率"]
     assert header_lines("方式·楼组活动") == ["方式·", "楼组活动"]  # after the separator
     assert header_lines("Households due") == ["Households", "due"]
+    assert header_lines("Micro-grid") == ["Micro-grid"]  # no break inside a word
     assert header_text("走访覆盖率") == "走访\n覆盖率"  # the break written in
 
 

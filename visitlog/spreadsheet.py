@@ -193,18 +193,32 @@ def shown(value: Any, number_format: str | None = None) -> str:
 _BREAK_AFTER = frozenset("·：:、/ ")
 
 
+def _can_break(left: str, right: str) -> bool:
+    """Whether a line may break between two characters: after a separator, or
+    between CJK characters, never inside a Latin word, a number or ``Micro-grid``."""
+    if left in _BREAK_AFTER:
+        return True
+    wide_left, wide_right = cell_len(left) == 2, cell_len(right) == 2
+    if wide_left and wide_right:
+        return True
+    if wide_left or wide_right:
+        return not any(ch.isascii() and ch.isalnum() for ch in (left, right))
+    return False
+
+
 def header_lines(label: str) -> list[str]:
     """*label* as printed in a header cell: one line if short, else two balanced lines.
 
     The break goes after a separator (·, space, 、) when there is one near the
-    middle, never inside a Latin word or a number.
+    middle, else between two CJK characters; never inside a Latin word or a
+    number.
     """
     if cell_len(label) <= 6:
         return [label]
     best: tuple[float, int] | None = None
     for i in range(1, len(label)):
         left, right = label[i - 1], label[i]
-        if left.isascii() and left.isalnum() and right.isascii() and right.isalnum():
+        if not _can_break(left, right):
             continue
         score = max(cell_len(label[:i].rstrip()), cell_len(label[i:].lstrip()))
         if left in _BREAK_AFTER:
