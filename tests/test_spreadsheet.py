@@ -175,3 +175,8 @@ def test_print_setup_gives_every_part_of_the_printed_page():
     assert ws.oddHeader.right.text.endswith("2026-10-31")
     assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
     assert ws.freeze_panes == "A2"
+
+
+def test_widths_are_measured_over_the_whole_list_not_its_first_rows():
+    rows = [["一村"]] * 5000 + [["曹杨新村街道花溪园居民区"]] * 5  # the last 居民区, longest
+    assert fit_widths(["居民区"], rows)[0] >= 2 * 12

@@ -705,10 +705,10 @@ def _write_xlsx(
         ]
         if wraps:
             # A row grown for wrapped text reads from the top, all of it.
-            for cell in ws[n]:
-                cell.alignment = top
-            for i, _width in wraps:
-                ws.cell(row=n, column=i + 1).alignment = wrap
+            wrapped = {i for i, _width in wraps}
+            for i in range(len(values)):
+                # ws.cell, not ws[n]: a row lookup measures the whole sheet.
+                ws.cell(row=n, column=i + 1).alignment = wrap if i in wrapped else top
             ws.row_dimensions[n].height = max(
                 spreadsheet.wrapped_height(values[i], width) for i, width in wraps
             )

@@ -59,7 +59,7 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 DATE_FORMAT = "yyyy-mm-dd"
 PERCENT_FORMAT = "0.0%"
 DECIMAL_FORMAT = "0.0"
-#: Column widths are measured on at most this many rows.
+#: Column widths are measured on at most this many rows, spread over the list.
 WIDTH_SAMPLE = 2000
 #: Widths (in Excel's character units: one per Latin letter, two per CJK character).
 MIN_WIDTH, MAX_WIDTH = 5, 40
@@ -257,7 +257,10 @@ def header_height(label: str) -> float:
 
 def needs_wrap(text: str, width: float) -> bool:
     """True when *text* does not fit on one line of a column *width* units wide."""
-    return "\n" in text or text_width(text) > width
+    if "\n" in text:
+        return True
+    # Quick answer for the many short texts: no character is wider than two units.
+    return math.ceil(len(text) * 2.12) + 2 > width and text_width(text) > width
 
 
 def wrapped_height(text: str, width: float) -> float:
@@ -283,13 +286,15 @@ def fit_widths(
     """Column widths that fit the text: two units per CJK character, one per Latin one.
 
     A long header wraps onto two lines (unless not *wrap_header*); data is
-    measured on the first :data:`WIDTH_SAMPLE` rows; a column is capped at
+    measured on :data:`WIDTH_SAMPLE` rows spread over all; a column is capped at
     ``caps[i]`` (or :data:`MAX_WIDTH`), and longer text wraps there.
     """
     caps = caps or {}
     formats = formats or [None] * len(header)
     widths = [max(MIN_WIDTH, header_width(h) if wrap_header else cell_len(h) + 2) for h in header]
-    for row in rows[:WIDTH_SAMPLE]:
+    # A sample spread over the whole list: the last 居民区 may have the longest names.
+    step = max(1, math.ceil(len(rows) / WIDTH_SAMPLE))
+    for row in rows[::step]:
         for i, v in enumerate(row):
             if v is not None and v != "":
                 widths[i] = max(widths[i], text_width(shown(v, formats[i])))
