@@ -16,8 +16,8 @@ class Laptop:
         self.db = db
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, ok: bool = True):
-        result = self.runner.invoke(app, ["--db", str(self.db), *map(str, args)])
+    def __call__(self, *args: str, ok: bool = True, input: str | None = None):
+        result = self.runner.invoke(app, ["--db", str(self.db), *map(str, args)], input=input)
         if ok:
             assert result.exit_code == 0, result.output
         return result
@@ -117,8 +117,8 @@ def test_text_output_dry_run_and_restore(office):
     l1("conflicts", "--reveal")
     assert len(l1.json("audit", "list")) == audits + 1
     (c,) = l1.json("conflicts")
-    restored = l1.json("conflicts", "restore", c["id"][:8])
-    assert restored["restored"] is True
+    restored = l1.json("conflicts", "restore", c["id"][:8], "--yes")
+    assert restored["restored"] is True and restored["changed"] is True
     assert l1.json("visit", "list")[0]["summary"] == c["value"]
     assert "没有待处理的冲突" in l1("conflicts").stdout
     assert l1.json("conflicts", "--all")[0]["resolved"] is True
@@ -201,3 +201,53 @@ def test_older_hub_needs_upgrade_flag(office):
     assert refused.exit_code == 1 and "--upgrade-target" in refused.output
     done = l0.json("sync", hub, "--upgrade-target")
     assert done["schema_upgraded"] is True
+
+
+def test_restore_asks_first_keeps_the_replaced_value_and_can_be_taken_back(office):
+    (l0, l1, _), hub = office
+    hub.parent.mkdir()
+    hid = l0("household", "add", "--address", "兰溪路9弄9号101室", "--grid", "四网格")
+    hid = hid.stdout.strip()
+    l0("sync", hub)
+    l1("sync", hub)
+    l0("household", "add", "--address", "兰溪路9弄9号102室", "--grid", "四网格")
+    vid = l0("visit", "add", "--household", hid, "--summary", "零号看过").stdout.strip()
+    l0("sync", hub)
+    l1("sync", hub)
+    l0("visit", "edit", vid, "--summary", "零号写的")
+    l1("visit", "edit", vid, "--summary", "一号写的")
+    l0("sync", hub)
+    l1("sync", hub)  # l1's edit is later: it wins, l0's value is the conflict
+    (c,) = l1.json("conflicts")
+    assert (c["value"], c["current_value"]) == ("零号写的", "一号写的")
+    # who made the losing value: worker and device (the device's name when known)
+    table = l1("conflicts").stdout
+    assert "社工0" in table and "民情摘要" in table and "summary" not in table
+
+    # asked first; "no" (the default) changes nothing
+    answer_no = l1("conflicts", "restore", c["id"][:8], input="\n")
+    assert "一号写的" in answer_no.stderr and "零号写的" in answer_no.stderr
+    assert "没有恢复" in answer_no.stderr
+    assert l1.json("visit", "list")[-1]["summary"] == "一号写的"
+
+    out = l1("conflicts", "restore", c["id"][:8], input="y\n").stdout
+    assert "零号写的" in out and "一号写的" in out
+    assert l1.json("visit", "list")[-1]["summary"] == "零号写的"
+    # the value it replaced stays in the record, which says it was restored
+    [rec] = l1.json("conflicts", "--all")
+    assert rec["restored"] is True and rec["winner_value"] == "一号写的"
+    assert "已恢复" in l1("conflicts", "--all").stdout
+
+    # restoring it again brings the replaced value back, and once more the other
+    back = l1.json("conflicts", "restore", c["id"][:8], "--yes")
+    assert back["restored"] is False and back["replaced_value"] == "零号写的"
+    assert l1.json("visit", "list")[-1]["summary"] == "一号写的"
+    again = l1.json("conflicts", "restore", c["id"][:8], "--yes")
+    assert again["restored"] is True and again["current_value"] == "零号写的"
+    assert l1.json("conflicts") == []  # handled: nothing waits for review
+
+    # the last restore travels; both laptops end with the same value and no new conflict
+    l1("sync", hub)
+    l0("sync", hub)
+    assert l0.json("visit", "list")[-1]["summary"] == "零号写的"
+    assert l0.json("conflicts") == [] and l1.json("conflicts") == []

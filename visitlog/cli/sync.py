@@ -14,17 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from visitlog.cli.common import console, emit_json, err_console
-from visitlog.i18n import has, t
+from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS
 from visitlog.privacy import mask_name, mask_phone
 from visitlog.sync import (
     SyncReport,
     export_bundle,
+    get_conflict,
     import_bundle,
     list_conflicts,
     restore_conflict,
     sync_with,
 )
+from visitlog.sync.conflicts import field_label, made_by, table_label
 from visitlog.sync.replica import ProgressFn
 
 _CORE_TABLES = ("households", "visits", "items")
@@ -78,11 +80,6 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
         yield update
 
 
-def _label(key: str, fallback: str) -> str:
-    """A translated name, or the raw name for tables and fields added later."""
-    return t(key) if has(key) else fallback
-
-
 def _show_value(field: str, value: Any, reveal: bool) -> str:
     if value is None:
         return "—"
@@ -107,7 +104,7 @@ def _print_report(report: SyncReport, title: str) -> None:
             if tbl not in _CORE_TABLES and not (report.sent.get(tbl) or report.received.get(tbl)):
                 continue  # tables of later features appear when something moved
             table.add_row(
-                _label(f"noun.{tbl}", tbl),
+                table_label(tbl),
                 str(report.sent.get(tbl, 0)),
                 str(report.received.get(tbl, 0)),
             )
@@ -124,9 +121,9 @@ def _print_report(report: SyncReport, title: str) -> None:
                 + t(
                     "sync.conflict_line",
                     id=c["id"][:8],
-                    kind=_label(f"noun.{c['tbl']}", c["tbl"]),
+                    kind=table_label(c["tbl"]),
                     row=c["row_id"][-8:],
-                    field=_label(f"sync.field.{c['field']}", c["field"]),
+                    field=field_label(c["tbl"], c["field"]),
                     value=escape(_show_value(c["field"], c["value"], False)),
                 ),
                 highlight=False,
@@ -254,7 +251,7 @@ def conflicts(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for col in ("id", "record", "field", "lost", "current", "device", "resolved"):
+    for col in ("id", "record", "field", "lost", "current", "who", "resolved"):
         table.add_column(
             t(f"conflicts.col.{col}"), overflow="fold", no_wrap=col in ("id", "device")
         )
@@ -262,12 +259,14 @@ def conflicts(
         field = c["field"]
         table.add_row(
             c["id"][:8],
-            f"{_label('noun.' + c['tbl'], c['tbl'])} {c['row_id'][-8:]}",
-            _label(f"sync.field.{field}", field),
+            f"{table_label(c['tbl'])} {c['row_id'][-8:]}",
+            field_label(c["tbl"], field),
             escape(_show_value(field, c["value"], reveal)),
             escape(_show_value(field, c["current_value"], reveal)),
-            c.get("device_name") or c["device"],
-            "✓" if c["resolved"] else "",
+            escape(made_by(c)),
+            t("conflicts.state.restored")
+            if c["restored"]
+            else (t("conflicts.state.done") if c["resolved"] else ""),
         )
     console.print(table)
     console.print(t("conflicts.hint"))
@@ -279,13 +278,42 @@ def conflicts_restore(
     conflict_id: Annotated[
         str, typer.Argument(help="冲突编号，可只写前几位 (conflict id, a prefix is enough).")
     ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="不再询问 (do not ask before restoring).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """把字段恢复成落选的值（作为一次新修改同步出去）(restore the losing value as a new edit)."""
-    rec = restore_conflict(_store(ctx), conflict_id)
+    """恢复落选的值（作为一次新修改同步出去；被替换的值留在冲突记录里，可再恢复）
+    (restore the losing value as a new edit; the value it replaces stays restorable)."""
+    store = _store(ctx)
+    rec = get_conflict(store, conflict_id)
+    field = rec["field"]
+    new = rec["winner_value"] if rec["restored"] else rec["value"]
+    if not yes:
+        question = t(
+            "conflicts.confirm",
+            id=rec["id"][:8],
+            record=f"{table_label(rec['tbl'])} {rec['row_id'][-8:]}",
+            field=field_label(rec["tbl"], field),
+            current=_show_value(field, rec["current_value"], True),
+            value=_show_value(field, new, True),
+            who=made_by(rec, winner=rec["restored"]),
+        )
+        if not typer.confirm(question, default=False, err=True):
+            err_console.print(t("conflicts.kept"))
+            return
+    rec = restore_conflict(store, rec["id"])
     if json_out:
         emit_json(rec)
-    elif rec["restored"]:
-        console.print(t("conflicts.restored", id=rec["id"][:8], field=rec["field"]))
+    elif rec["changed"]:
+        console.print(
+            t(
+                "conflicts.restored",
+                id=rec["id"][:8],
+                field=field_label(rec["tbl"], field),
+                value=escape(_show_value(field, rec["current_value"], True)),
+                old=escape(_show_value(field, rec["replaced_value"], True)),
+            )
+        )
     else:
         console.print(t("conflicts.already", id=rec["id"][:8]))
