@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,29 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     set_lang("zh")
     yield
     set_lang("zh")
+
+
+@pytest.fixture
+def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[int | None], None]:
+    """``full_disk(n)``: every database opened from then on in this process may grow
+    by at most *n* pages (``PRAGMA max_page_count``), as on a disk about to fill up;
+    ``full_disk(None)`` gives the room back.  The product has no switch for this:
+    the test wraps ``Store.__init__``."""
+    room: dict[str, int | None] = {"pages": None}
+    real_init = Store.__init__
+
+    def init(self: Store, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        if room["pages"] is not None:
+            pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+            self.conn.execute(f"PRAGMA max_page_count = {pages + room['pages']}")
+
+    monkeypatch.setattr(Store, "__init__", init)
+
+    def set_room(pages: int | None) -> None:
+        room["pages"] = pages
+
+    return set_room
 
 
 @pytest.fixture

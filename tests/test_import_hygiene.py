@@ -28,3 +28,19 @@ def test_core_modules_were_found():
     assert {"visitlog.store", "visitlog.model", "visitlog.cli", "visitlog.clock"} <= set(
         CORE_MODULES
     )
+
+
+def test_the_product_reads_no_test_switch():
+    """Test hooks live in tests/ (fixtures, test-only entries), never behind an
+    environment variable the installed program would obey."""
+    import re
+    from pathlib import Path
+
+    sources = Path(visitlog.__file__).parent.rglob("*.py")
+    found = {
+        (path.name, name)
+        for path in sources
+        for name in re.findall(r"VISITLOG_[A-Z_]+", path.read_text(encoding="utf-8"))
+        if "TEST" in name
+    }
+    assert found == set()

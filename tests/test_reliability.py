@@ -148,46 +148,46 @@ def test_a_write_gives_up_with_a_plain_message_after_the_deadline(demo_db):
 # -- full disk ----------------------------------------------------------------------------------
 
 
-def test_roster_import_on_a_full_disk(demo_cli, tmp_path, monkeypatch):
+def test_roster_import_on_a_full_disk(demo_cli, tmp_path, full_disk):
     roster = write_roster(tmp_path / "big.csv", 2000, "FULL")
     before = content_digest(demo_cli.db)
-    monkeypatch.setenv("VISITLOG_TEST_MAX_PAGE_GROWTH", "4")
+    full_disk(4)
     _fails_cleanly(demo_cli("roster", "import", str(roster)), "磁盘已满")
-    monkeypatch.delenv("VISITLOG_TEST_MAX_PAGE_GROWTH")
+    full_disk(None)
     assert content_digest(demo_cli.db) == before
     assert demo_cli("check").exit_code == 0
     # with room again, the same import goes through
     assert demo_cli("roster", "import", str(roster)).exit_code == 0
 
 
-def test_visit_add_on_a_full_disk(demo_cli, monkeypatch):
+def test_visit_add_on_a_full_disk(demo_cli, full_disk):
     hid = _first_household(demo_cli.db)
     before = content_digest(demo_cli.db)
-    monkeypatch.setenv("VISITLOG_TEST_MAX_PAGE_GROWTH", "0")
+    full_disk(0)
     r = demo_cli("--lang", "en", "visit", "add", "-H", hid, "--summary", "长" * 5000)
     assert r.exit_code == 1 and "disk is full" in r.stderr and "Traceback" not in r.output
     assert content_digest(demo_cli.db) == before
 
 
-def test_sync_with_a_hub_on_a_full_disk(demo_cli, tmp_path, monkeypatch):
+def test_sync_with_a_hub_on_a_full_disk(demo_cli, tmp_path, full_disk):
     hub = tmp_path / "hub.db"
     Store(hub).close()  # an empty hub, made while there is room
     before = (content_digest(demo_cli.db), content_digest(hub))
-    monkeypatch.setenv("VISITLOG_TEST_MAX_PAGE_GROWTH", "8")
+    full_disk(8)
     _fails_cleanly(demo_cli("sync", str(hub)), "磁盘已满")
-    monkeypatch.delenv("VISITLOG_TEST_MAX_PAGE_GROWTH")
+    full_disk(None)
     assert (content_digest(demo_cli.db), content_digest(hub)) == before
     assert demo_cli("sync", str(hub)).exit_code == 0
     assert live_counts(hub) == live_counts(demo_cli.db)
 
 
-def test_bundle_import_on_a_full_disk(demo_cli, tmp_path, monkeypatch):
+def test_bundle_import_on_a_full_disk(demo_cli, tmp_path, full_disk):
     bundle = tmp_path / "street.bundle"
     assert demo_cli("bundle", "export", str(bundle)).exit_code == 0
     other = type(demo_cli)(tmp_path / "other.db")
     assert other("check").exit_code == 0
     before = content_digest(other.db)
-    monkeypatch.setenv("VISITLOG_TEST_MAX_PAGE_GROWTH", "8")
+    full_disk(8)
     _fails_cleanly(other("bundle", "import", str(bundle)), "磁盘已满")
     assert content_digest(other.db) == before
 

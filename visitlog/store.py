@@ -110,16 +110,6 @@ def _sqlite_target(path: Path) -> tuple[str, bool]:
     return uri, True
 
 
-def _test_hooks(conn: sqlite3.Connection) -> None:
-    """Test-only: ``VISITLOG_TEST_MAX_PAGE_GROWTH=N`` lets every database opened
-    grow by at most N pages (``PRAGMA max_page_count``), which is how the tests
-    simulate a full disk under a real ``visitlog`` process."""
-    growth = os.environ.get("VISITLOG_TEST_MAX_PAGE_GROWTH")
-    if growth and growth.isdigit():
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages + int(growth)}")
-
-
 def explain_os_error(exc: OSError, path: Path | str | None = None) -> VisitlogError:
     """Turn a file-system error on the database into one plain sentence."""
     where = str(path) if path else ""
@@ -191,7 +181,6 @@ class Store:
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 self._check_header()
-                _test_hooks(conn)
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if mode != "wal" and not self.read_only:
                     with contextlib.suppress(sqlite3.OperationalError):
