@@ -156,7 +156,9 @@ def test_bundle_commands_round_trip(office):
         (("sync", "{tmp}/no/such/dir/hub.db"), "不存在"),
         (("sync", "{tmp}"), "文件夹"),
         (("bundle", "import", "{tmp}/none.vlb"), "不存在"),
-        (("bundle", "import", "{db}"), "是数据库文件"),
+        (("bundle", "import", "{db}"), "是正在使用的 visitlog 数据库"),
+        (("bundle", "import", "{db}-wal"), "工作文件"),
+        (("bundle", "import", "{tmp}/other.db"), "是数据库文件"),
         (("bundle", "export", "{tmp}/x.vlb", "--for", "nobody"), "不认识"),
         (("conflicts", "restore", "abcd"), "找不到冲突"),
         (("conflicts", "restore", "ab"), "找不到冲突"),
@@ -164,6 +166,8 @@ def test_bundle_commands_round_trip(office):
 )
 def test_bad_input_is_one_plain_line(tmp_path, args, message):
     l0 = Laptop(tmp_path / "laptop.db")
+    l0("check")  # the database exists (and its -wal beside it)
+    Laptop(tmp_path / "other.db")("check")
     argv = [a.format(db=l0.db, tmp=tmp_path) for a in args]
     result = l0(*argv, ok=False)
     assert result.exit_code == 1

@@ -1,10 +1,19 @@
-"""Files visitlog writes for people: whole or not at all, readable by their owner only.
+"""Files visitlog writes for people, and the database files it never touches itself.
 
 Rosters, reports, bundles, backups and key files hold personal data, so each
 is written to a fresh temporary file beside its destination (created with
 O_EXCL and mode 0600, so nobody can have planted it with looser rights) and
 renamed over the destination only once it is complete: a full disk, an
 unplugged stick or a kill never leaves half a file under the requested name.
+
+A database open in this process, its ``-wal`` and its ``-shm`` are opened by
+SQLite only.  On POSIX, closing *any* descriptor of a file releases every lock
+the process holds on it (sqlite.org, "How To Corrupt An SQLite Database File",
+2.2); another process then believes it is alone, checkpoints and deletes the
+WAL under our open connections, and what they write afterwards is lost.  So
+:class:`~visitlog.store.Store` registers each database it opens here, and
+every file named by a user (roster, bundle, key file, report, backup, sync
+target) goes through :func:`check_user_file` before anything opens it.
 """
 
 from __future__ import annotations
@@ -12,22 +21,132 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 
+#: Files SQLite keeps beside a database (WAL, shared memory, rollback journal).
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+#: The first 16 bytes of every SQLite database.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# (st_dev, st_ino) of each database file open in this process → open connections.
+_open_databases: dict[tuple[int, int], int] = {}
+_registry_lock = threading.Lock()
+
+
+def _identity(path: Path | str) -> tuple[int, int] | None:
+    """The file's (device, inode), by ``stat`` (which opens nothing), or None."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def database_opened(path: Path | str) -> tuple[int, int] | None:
+    """Record that a connection of this process has the database at *path* open.
+
+    Returns:
+        The key to pass to :func:`database_closed`.
+    """
+    key = _identity(path)
+    if key is not None:
+        with _registry_lock:
+            _open_databases[key] = _open_databases.get(key, 0) + 1
+    return key
+
+
+def database_closed(key: tuple[int, int] | None) -> None:
+    """Forget one connection recorded by :func:`database_opened`."""
+    if key is None:
+        return
+    with _registry_lock:
+        left = _open_databases.get(key, 0) - 1
+        if left > 0:
+            _open_databases[key] = left
+        else:
+            _open_databases.pop(key, None)
+
+
+def is_open_database(path: Path | str) -> bool:
+    """Is *path* (under any name or link) a database open in this process?"""
+    key = _identity(path)
+    with _registry_lock:
+        return key is not None and key in _open_databases
+
+
+def side_file_of(path: Path | str) -> Path | None:
+    """The database that *path* is the ``-wal``, ``-shm`` or ``-journal`` of, if it exists."""
+    path = Path(path)
+    for suffix in SIDE_SUFFIXES:
+        if path.name.endswith(suffix) and len(path.name) > len(suffix):
+            base = path.with_name(path.name[: -len(suffix)])
+            if base.is_file():
+                return base
+    return None
+
+
+def check_user_file(path: Path | str) -> Path:
+    """Refuse a file a user named (to read or to write) that is a database's own.
+
+    Args:
+        path: a roster, bundle, key file, report, backup or sync target, as given.
+
+    Returns:
+        The path, with ``~`` expanded.
+
+    Raises:
+        VisitlogError: *path* is a database open in this process, or the
+            ``-wal``/``-shm``/``-journal`` of a database.
+    """
+    path = Path(path).expanduser()
+    base = side_file_of(path)
+    if base is not None:
+        raise VisitlogError(t("err.side_file", path=path, db=base))
+    if is_open_database(path):
+        raise VisitlogError(t("err.open_database", path=path))
+    return path
+
+
+def check_destination(dest: Path | str, *, replace_database: bool = False) -> Path:
+    """:func:`check_user_file` for a file about to be replaced, which must not be a database.
+
+    Args:
+        dest: the file to write.
+        replace_database: the caller writes a database (a backup) and may
+            replace one that no connection of this process has open.
+
+    Reading the header of *dest* is safe here: no connection of this process
+    has it open (checked first), so closing it releases no lock of ours.
+    """
+    dest = check_user_file(dest)
+    if not replace_database and dest.is_file():
+        try:
+            with open(dest, "rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError:
+            head = b""
+        if head == SQLITE_MAGIC:
+            raise VisitlogError(t("err.replace_database", path=dest))
+    return dest
+
 
 @contextlib.contextmanager
-def replacing(dest: Path | str) -> Iterator[Path]:
+def replacing(dest: Path | str, *, replace_database: bool = False) -> Iterator[Path]:
     """Yield an empty owner-only temporary file beside *dest*; on success it replaces *dest*.
 
     The caller writes the temporary file by path (SQLite's backup, a stream).
     Any failure removes it; an ``OSError`` becomes one plain
-    :class:`VisitlogError` naming *dest*.
+    :class:`VisitlogError` naming *dest*.  *dest* is checked first with
+    :func:`check_destination`: a database, its WAL or its shared memory is
+    never replaced by accident (*replace_database*: a backup may replace an
+    older backup).
     """
-    dest = Path(dest)
+    dest = check_destination(dest, replace_database=replace_database)
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     try:
         os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visitlog.files import check_user_file
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.spreadsheet import restore
@@ -145,6 +146,7 @@ def open_table(path: Path, sheet: str | None = None, has_header: HeaderTest | No
         VisitlogError: missing, binary, in an unknown encoding, an old .xls, a
             damaged .xlsx, or no such sheet.
     """
+    path = check_user_file(path)
     suffix = path.suffix.lower()
     if not path.exists():
         raise VisitlogError(t("roster.err_not_found", path=path))

@@ -197,7 +197,7 @@ def read_key_source(source: str) -> StationKey:
     """
     if source == "-":
         return StationKey.from_line(sys.stdin.read(_MAX_KEY_FILE))
-    path = Path(source).expanduser()
+    path = files.check_user_file(source)
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_KEY_FILE)
@@ -280,7 +280,7 @@ def _canonical(trailer: dict[str, Any]) -> bytes:
 def _trailer_line(bundle: Path) -> bytes:
     """The last line of a bundle (its trailer), with its newline."""
     try:
-        with open(bundle, "rb") as fh:
+        with open(files.check_user_file(bundle), "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             fh.seek(max(0, size - 4096))
             tail = fh.read()

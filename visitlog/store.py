@@ -19,6 +19,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from visitlog import migrations
+from visitlog import files, migrations
 from visitlog.clock import HLC, new_id
 from visitlog.i18n import t
 from visitlog.model import (
@@ -158,6 +159,12 @@ class Store:
         self.path = Path(path)
         #: Migrations not applied because ``upgrade=False`` (see :meth:`upgrade`).
         self.pending_upgrade: list[str] = []
+        self._registered: weakref.finalize | None = None
+        # Even SQLite must not open a -wal or -shm as a database of its own:
+        # closing that descriptor would drop the locks this process holds on it.
+        side_of = files.side_file_of(self.path)
+        if side_of is not None:
+            raise VisitlogError(t("err.side_file", path=self.path, db=side_of))
         if not self.path.exists():
             if not create:
                 raise VisitlogError(t("err.no_database", path=self.path))
@@ -178,9 +185,17 @@ class Store:
                 timeout=30,
             )
             self.conn = conn
+            # Registered as soon as SQLite holds a descriptor of the file, and
+            # forgotten on close() or when the Store is dropped without one.
+            self._registered = weakref.finalize(
+                self, files.database_closed, files.database_opened(self.path)
+            )
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                self._check_header()
+                # The first read: a file that is not SQLite fails here with
+                # "file is not a database" (explained by sqlite_errors) before
+                # anything is written.  Its header is never read with open():
+                # see visitlog.files on why no descriptor but SQLite's may exist.
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if mode != "wal" and not self.read_only:
                     with contextlib.suppress(sqlite3.OperationalError):
@@ -204,7 +219,7 @@ class Store:
                     else:
                         self.pending_upgrade = pending
             except BaseException:
-                conn.close()
+                self.close()
                 raise
         self._hlc: HLC | None = None
         self._device: str | None = None
@@ -254,16 +269,6 @@ class Store:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(OSError):
                     Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-
-    def _check_header(self) -> None:
-        """Refuse a file that is not SQLite before SQLite tries to write to it."""
-        size = self.path.stat().st_size
-        if size == 0:
-            return
-        with open(self.path, "rb") as fh:
-            head = fh.read(16)
-        if head != b"SQLite format 3\x00":
-            raise VisitlogError(t("err.not_a_database", path=self.path))
 
     def _guard_schema(self) -> None:
         """Refuse a database made by a newer visitlog, before touching it."""
@@ -317,6 +322,8 @@ class Store:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
+        if self._registered is not None:
+            self._registered()  # runs database_closed once, whatever calls it
 
     def __enter__(self) -> Store:
         return self
@@ -1028,17 +1035,17 @@ class Store:
         Written to a temporary file first and renamed, so a failed backup
         never leaves a half-written file under the requested name.
         """
-        dest = Path(dest)
-        if dest.resolve() == self.path.resolve():
+        dest = Path(dest).expanduser()
+        if dest.resolve() == self.path.resolve() or files.is_open_database(dest):
             raise VisitlogError(t("err.backup_same_file"))
-        from visitlog.files import replacing
-
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             detail = exc.strerror or str(exc)
             raise VisitlogError(t("err.write_file", path=dest, detail=detail)) from exc
-        with replacing(dest) as tmp, sqlite_errors(dest):
+        # An older backup may be replaced; the database, its WAL or another
+        # database this process has open may not (files.check_destination).
+        with files.replacing(dest, replace_database=True) as tmp, sqlite_errors(dest):
             target = sqlite3.connect(str(tmp))
             try:
                 with self._lock:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from visitlog import migrations
-from visitlog.files import replacing
+from visitlog.files import check_user_file, replacing
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.security import StationKey, bundle_signature, check_bundle, load_key
@@ -240,6 +240,7 @@ def _damaged(path: Path) -> BundleError:
 
 
 def _open(path: Path) -> tuple[BinaryIO, int]:
+    path = check_user_file(path)
     try:
         fh = open(path, "rb")
         return fh, os.fstat(fh.fileno()).st_size
