@@ -322,15 +322,51 @@ def test_backup_is_a_consistent_copy(demo_store, tmp_path):
         demo_store.backup(demo_store.path)
 
 
-def test_drafts_survive_reopen(store, db_path):
-    store.save_draft("visit:abc", "visit", {"summary": "写了一半"})
-    store.save_draft("visit:abc", "visit", {"summary": "写了一半，又写了一点"})
+def test_drafts_survive_reopen_and_never_touch_the_database(store, db_path):
+    from reliability_support import content_digest
+
+    from visitlog.drafts import DraftBox
+
+    before = content_digest(db_path)
+    box = DraftBox(db_path)
+    box.save("visit:abc", "visit", {"summary": "写了一半"})
+    box.save("visit:abc", "visit", {"summary": "写了一半，又写了一点"})
+    box.save("household:new", "household", {"address": "曹杨一村1号"})
     store.close()
-    again = Store(db_path)
-    drafts = again.drafts("visit")
-    assert [d["data"]["summary"] for d in drafts] == ["写了一半，又写了一点"]
-    again.discard_draft("visit:abc")
-    assert again.drafts() == []
+    again = DraftBox(db_path)
+    assert [d.data["summary"] for d in again.list("visit")] == ["写了一半，又写了一点"]
+    assert {d.id for d in again.list()} == {"visit:abc", "household:new"}
+    # beside the database, readable by its owner only, and not the database
+    assert content_digest(db_path) == before
+    assert again.folder.parent == db_path.parent and again.folder.stat().st_mode & 0o077 == 0
+    assert all(p.stat().st_mode & 0o077 == 0 for p in again.folder.iterdir())
+    again.discard("visit:abc")
+    again.discard("visit:abc")  # twice: nothing to discard, no error
+    assert [d.id for d in again.list()] == ["household:new"]
+
+
+def test_a_damaged_draft_file_is_skipped(db_path):
+    from visitlog.drafts import DraftBox
+
+    box = DraftBox(db_path)
+    box.save("visit:ok", "visit", {"summary": "好的"})
+    (box.folder / "broken.json").write_text("{not json", encoding="utf-8")
+    assert [d.id for d in box.list()] == ["visit:ok"]
+
+
+def test_a_visit_or_household_given_its_id_is_stored_once(store):
+    from visitlog.clock import new_id
+
+    hid = new_id()
+    h = store.add_household(Household(id=hid, address="曹杨一村1号101室", micro_grid="一网格"))
+    assert h.id == hid
+    assert store.add_household(Household(id=hid, address="曹杨一村1号101室", micro_grid="一网格"))
+    vid = new_id()
+    v = Visit(id=vid, household_id=hid, visit_date="2026-11-20", visitor="王丽华", summary="看望")
+    assert store.add_visit(v).id == vid
+    assert store.add_visit(v).id == vid  # a retried save: still one visit
+    assert [x.id for x in store.list_visits(household=hid)] == [vid]
+    assert store.count_live()["households"] == 1
 
 
 def test_household_overview_flags(demo_store):
@@ -361,3 +397,30 @@ def test_unsynced_count_follows_changes_and_the_hub_ack(store):
     assert store.unsynced_count() == store.scalar("SELECT count(*) FROM changes") == 3
     store.set_settings(synced_seq="2")
     assert store.unsynced_count() == 1
+
+
+def test_a_write_reports_its_waits_and_can_give_up(store, db_path):
+    import sqlite3
+
+    store.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格"))
+    waits: list[float] = []
+
+    def on_wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return len(waits) < 3  # give up at the third report
+
+    store.report_waits(on_wait, step_ms=20, limit_s=float("inf"))
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program's long write
+    try:
+        with pytest.raises(VisitlogError, match="另一个程序"):
+            store.add_household(Household(address="曹杨一村1号102室", micro_grid="一网格"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert len(waits) == 3 and waits == sorted(waits)
+    assert store.count_live()["households"] == 1
+    # with the lock free, the same write goes through without a report
+    waits.clear()
+    store.add_household(Household(address="曹杨一村1号102室", micro_grid="一网格"))
+    assert waits == [] and store.count_live()["households"] == 2

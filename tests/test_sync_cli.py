@@ -227,6 +227,10 @@ def test_restore_asks_first_keeps_the_replaced_value_and_can_be_taken_back(offic
     # who made the losing value: worker and device (the device's name when known)
     table = l1("conflicts").stdout
     assert "社工0" in table and "民情摘要" in table and "summary" not in table
+    # the hub knows every laptop that synced with it, by worker and device name
+    [on_hub] = Laptop(hub).json("conflicts")
+    assert (on_hub["worker"], on_hub["device_name"]) == ("社工0", "laptop-0")
+    assert (on_hub["winner_worker"], on_hub["winner_device_name"]) == ("社工1", "laptop-1")
 
     # asked first; "no" (the default) changes nothing
     answer_no = l1("conflicts", "restore", c["id"][:8], input="\n")

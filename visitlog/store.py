@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +225,8 @@ class Store:
         self._device: str | None = None
         #: Seconds a write waits for another process's write (see WRITE_WAIT_S).
         self.write_wait = WRITE_WAIT_S
+        #: See :meth:`report_waits`.
+        self.on_wait: Callable[[float], bool] | None = None
 
     # -- opening ----------------------------------------------------------
 
@@ -355,6 +357,28 @@ class Store:
                 self._hlc = None  # reload from the database next time
                 raise
 
+    def report_waits(
+        self, on_wait: Callable[[float], bool], step_ms: int = 250, limit_s: float | None = None
+    ) -> None:
+        """Say when a write waits for another process's write, and let it be given up.
+
+        After each *step_ms* of waiting for the write lock, ``on_wait(seconds
+        waited so far)`` is called; returning False gives up (the write then
+        fails with the "database is busy" message and nothing is written).
+        The terminal app uses this to show what it waits for and to stop
+        waiting when it is closed.
+
+        Args:
+            on_wait: the callback (called on the thread that writes).
+            step_ms: the busy timeout of this connection, in milliseconds.
+            limit_s: seconds to wait in all (default: :data:`WRITE_WAIT_S`).
+        """
+        with self._lock:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(step_ms)}")
+        self.on_wait = on_wait
+        if limit_s is not None:
+            self.write_wait = limit_s
+
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``, retried while another process holds the write lock.
 
@@ -362,14 +386,17 @@ class Store:
         than the busy timeout; a visit saved meanwhile waits for it (up to
         ``write_wait`` seconds) instead of failing.
         """
-        deadline = time.monotonic() + self.write_wait
+        started = time.monotonic()
         while True:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
                 text = str(exc).lower()
-                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                waited = time.monotonic() - started
+                if ("locked" not in text and "busy" not in text) or waited >= self.write_wait:
+                    raise
+                if self.on_wait is not None and not self.on_wait(waited):
                     raise
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
@@ -462,11 +489,18 @@ class Store:
     # -- households ----------------------------------------------------------
 
     def add_household(self, household: Household) -> Household:
-        """Validate and store a new household; returns it with its id."""
+        """Validate and store a new household; returns it with its id.
+
+        A household given with an ``id`` (a form that made it in advance) is
+        stored under that id, once: saving it again returns the stored one.
+        """
         h = household.validated()
         with self.transaction() as tx:
-            hid = tx.insert("households", _household_row(h))
-            tx.audit("household.add", "households", hid)
+            if h.id and tx.rows("SELECT 1 FROM households WHERE id = ?", [h.id]):
+                hid = h.id  # saved before (a retried save): nothing more to do
+            else:
+                hid = tx.insert("households", {**_household_row(h), "id": h.id})
+                tx.audit("household.add", "households", hid)
         return self.get_household(hid)
 
     def get_household(self, ident: str) -> Household:
@@ -724,12 +758,18 @@ class Store:
     # -- visits ---------------------------------------------------------------
 
     def add_visit(self, visit: Visit) -> Visit:
-        """Validate and store a visit with its list items, in one transaction."""
+        """Validate and store a visit with its list items, in one transaction.
+
+        A visit given with an ``id`` (a form that made it in advance) is
+        stored under that id, once: saving it again returns the stored one.
+        """
         household_id = self.resolve_id("households", visit.household_id)
         v = Visit(**{**asdict(visit), "items": visit.items, "household_id": household_id})
         v = v.validated()
         with self.transaction() as tx:
-            vid = tx.insert("visits", _visit_row(v))
+            if v.id and tx.rows("SELECT 1 FROM visits WHERE id = ?", [v.id]):
+                return self.get_visit(v.id)  # saved before (a retried save)
+            vid = tx.insert("visits", {**_visit_row(v), "id": v.id})
             item_ids = []
             for item in v.items:
                 item.visit_id, item.household_id = vid, household_id
@@ -905,19 +945,10 @@ class Store:
                 tx.audit("item.update", "items", current.id, {"fields": changed})
         return self.get_item(current.id)
 
-    # -- drafts (local, not synced) --------------------------------------------
-
-    def save_draft(self, draft_id: str, kind: str, data: dict[str, Any]) -> None:
-        """Keep a form in progress; one small transaction, cheap enough per keystroke."""
-        with self._lock, sqlite_errors(self.path):
-            self.conn.execute(
-                "INSERT INTO drafts(id, kind, data, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET data = excluded.data, "
-                "updated_at = excluded.updated_at",
-                [draft_id, kind, _jdump(data), _now_iso()],
-            )
+    # -- drafts of older versions (now kept by visitlog.drafts) --------------------
 
     def drafts(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Drafts older versions kept in the database (see :mod:`visitlog.drafts`)."""
         rows = self.query(
             "SELECT * FROM drafts" + (" WHERE kind = ?" if kind else "") + " ORDER BY updated_at",
             [kind] if kind else [],

@@ -8,6 +8,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pilot_support import click as _click
+from pilot_support import settle as _settle
+from pilot_support import wait_for as _wait_for
 
 from visitlog.store import Store
 
@@ -38,14 +41,6 @@ def tui_store(demo_db: Path) -> Iterator[Store]:
     s.close()
 
 
-async def _settle(pilot) -> None:
-    """Let workers finish and their messages be handled (loads chain two messages)."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def _plain(widget) -> str:
     """The text a Static shows (rich renderables rendered without styles)."""
     from rich.console import Console
@@ -63,3 +58,15 @@ def plain() -> Callable[[object], str]:
 @pytest.fixture
 def settle() -> Callable[[object], Awaitable[None]]:
     return _settle
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Awaitable[None]]:
+    """``await wait_for(pilot, lambda: …, "what")``: see :func:`_wait_for`."""
+    return _wait_for
+
+
+@pytest.fixture
+def click() -> Callable[..., Awaitable[None]]:
+    """``await click(pilot, "#choice-yes")``: see :func:`_click`."""
+    return _click

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from textual.command import CommandList, CommandPalette
+
 from visitlog.model import Household
 from visitlog.tui.app import make_app
 from visitlog.tui.screens.dedup_review import DedupReviewScreen
@@ -28,33 +30,41 @@ def _households(store) -> dict[str, str]:
     }
 
 
-async def _open(pilot, app) -> DedupReviewScreen:
+async def _open(pilot, app, wait_for) -> DedupReviewScreen:
+    await wait_for(pilot, lambda: app.screen.query("#households"), "the home screen")
     await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
     await pilot.press(*"去重核对")
+    await wait_for(
+        pilot,
+        lambda: (
+            app.screen.query_one(CommandList).option_count > 0
+            and app.screen.query_one(CommandList).highlighted is not None
+        ),
+        "the command found",
+    )
     await pilot.press("enter")
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, DedupReviewScreen) and app.screen.loaded:
-            break
-    screen = app.screen
-    assert isinstance(screen, DedupReviewScreen)
-    assert screen.loaded
-    return screen
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, DedupReviewScreen) and app.screen.loaded,
+        "the pairs found",
+    )
+    return app.screen
 
 
 def _status(screen) -> str:
     return str(screen.query_one("#dedup-status").render())
 
 
-def test_review_from_the_palette_merge_undo_and_not_a_duplicate(store):
-    asyncio.run(_review_merge_undo_distinct(store))
+def test_review_from_the_palette_merge_undo_and_not_a_duplicate(store, wait_for):
+    asyncio.run(_review_merge_undo_distinct(store, wait_for))
 
 
-async def _review_merge_undo_distinct(store):
+async def _review_merge_undo_distinct(store, wait_for):
     ids = _households(store)
     app = make_app(store, lang="zh", today=TODAY)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, app)
+        screen = await _open(pilot, app, wait_for)
         assert len(screen.pairs) == 2
         first = screen.pairs[0]
         assert {first.a, first.b} == {ids["a"], ids["a2"]}
@@ -67,43 +77,41 @@ async def _review_merge_undo_distinct(store):
         await pilot.press("p")
 
         await pilot.press("m")
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(screen.pairs) == 1, "the pair merged")
         assert len(store.list_households()) == 3
-        assert len(screen.pairs) == 1
         await pilot.press("u")
-        await pilot.pause()
-        assert len(store.list_households()) == 4
-        assert len(screen.pairs) == 2 and screen.index == 0
+        await wait_for(pilot, lambda: len(screen.pairs) == 2, "the merge undone")
+        assert len(store.list_households()) == 4 and screen.index == 0
 
         await pilot.press("x")
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(screen.pairs) == 1, "marked not a duplicate")
         assert store.scalar("SELECT count(*) FROM dedup_decisions WHERE deleted = 0") == 1
         assert [(p.a, p.b) for p in screen.pairs] == [tuple(sorted((ids["c"], ids["c2"])))]
         await pilot.press("u")
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(screen.pairs) == 2, "the decision undone")
         assert store.scalar("SELECT count(*) FROM dedup_decisions WHERE deleted = 0") == 0
-        assert len(screen.pairs) == 2
 
         await pilot.press("u")  # nothing left to undo: a warning, no change
-        await pilot.pause()
+        await wait_for(
+            pilot, lambda: any("没有可撤销" in n.message for n in app._notifications), "the warning"
+        )
         assert len(store.list_households()) == 4
         await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, DedupReviewScreen)
+        await wait_for(pilot, lambda: not isinstance(app.screen, DedupReviewScreen), "closed")
 
 
-def test_review_with_nothing_to_review(store):
-    asyncio.run(_nothing_to_review(store))
+def test_review_with_nothing_to_review(store, wait_for):
+    asyncio.run(_nothing_to_review(store, wait_for))
 
 
-async def _nothing_to_review(store):
+async def _nothing_to_review(store, wait_for):
     store.init_identity("王丽华", "laptop-1", "曹杨一村1号网格")
     store.add_household(Household(address="曹杨一村12号301室", micro_grid="曹杨一村1号网格"))
     app = make_app(store, lang="zh", today=TODAY)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, app)
+        screen = await _open(pilot, app, wait_for)
         assert screen.pairs == []
         assert "没有待核对的重复住户" in _status(screen)
         await pilot.press("m", "x")  # nothing to act on: no error, no change
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.writes_pending == 0, "nothing written")
         assert store.scalar("SELECT count(*) FROM dedup_merges") == 0

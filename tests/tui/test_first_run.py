@@ -16,7 +16,7 @@ from visitlog.tui.screens.welcome import WelcomeScreen
 from visitlog.tui.widgets.household_table import HouseholdTable
 
 
-def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle):
+def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle, wait_for):
     async def run():
         app = make_app(store, today=today)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -25,15 +25,16 @@ def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle)
             assert isinstance(dialog, IdentityDialog)
             assert app.focused is dialog.query_one("#worker", Input)
             await pilot.press("tab", "enter")  # no name yet: the error shows by the field
-            await pilot.pause()
+            error = dialog.query_one("#err-worker")
+            await wait_for(pilot, lambda: error.has_class("-shown"), "the name's error")
             assert app.screen is dialog
-            assert dialog.query_one("#err-worker").has_class("-shown")
             dialog.query_one("#worker", Input).focus()
+            await wait_for(pilot, lambda: app.focused is dialog.query_one("#worker"), "focus")
             await pilot.press(*"李晓燕", "enter")  # enter moves on to the grid
-            assert app.focused is dialog.query_one("#grid", Input)
+            await wait_for(pilot, lambda: app.focused is dialog.query_one("#grid"), "the grid")
             await pilot.press(*"曹杨一村2号网格", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "welcome")
             await settle(pilot)
-            assert isinstance(app.screen, WelcomeScreen)
         assert store.worker == "李晓燕"
         assert store.get_setting("default_grid") == "曹杨一村2号网格"
 
@@ -48,7 +49,7 @@ def test_no_identity_asks_the_name_once_then_shows_welcome(store, today, settle)
     asyncio.run(again())
 
 
-def test_welcome_on_empty_database_then_add_a_household(store, today, settle):
+def test_welcome_on_empty_database_then_add_a_household(store, today, settle, wait_for):
     store.init_identity("王丽华", grid="曹杨一村1号网格")
 
     async def run():
@@ -62,21 +63,21 @@ def test_welcome_on_empty_database_then_add_a_household(store, today, settle):
             assert any("添加" in x for x in labels)
             assert any("示范" in x for x in labels)
             await pilot.press("a")
-            await pilot.pause()
+            await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
             form = app.screen
             assert isinstance(form, HouseholdFormScreen)
             assert form.query_one("#micro_grid", Input).value == "曹杨一村1号网格"
             await pilot.press(*"曹杨一村12号301室")
             form.query_one("#phone", Input).value = "123"
             await pilot.press("ctrl+s")
-            await pilot.pause()
+            error = form.query_one("#err-phone")
+            await wait_for(pilot, lambda: error.has_class("-shown"), "the phone's error")
             assert app.screen is form
-            assert form.query_one("#err-phone").has_class("-shown")
             form.query_one("#phone", Input).value = "138 1234 5678"
             form.query_one("#head", Input).value = "王建国"
             await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
             await settle(pilot)
-            assert isinstance(app.screen, HomeScreen)
             assert app.screen.table.row_count == 1
         [h] = store.list_households()
         assert (h.address, h.head, h.phone) == ("曹杨一村12号301室", "王建国", "13812345678")
@@ -84,7 +85,9 @@ def test_welcome_on_empty_database_then_add_a_household(store, today, settle):
     asyncio.run(run())
 
 
-def test_ui_stays_responsive_while_the_demo_loads(store, today, settle, monkeypatch):
+def test_ui_stays_responsive_while_the_demo_loads(
+    store, today, settle, monkeypatch, wait_for, click
+):
     """The demo street is made in a worker thread; the keyboard keeps working meanwhile."""
     store.init_identity("王丽华")
     from visitlog import demo
@@ -94,7 +97,7 @@ def test_ui_stays_responsive_while_the_demo_loads(store, today, settle, monkeypa
 
     def slow_generate(store, households, **kwargs):
         started.set()
-        assert release.wait(10), "the test never released the worker"
+        assert release.wait(120), "the test never released the worker"
         return real(store, households=30, **kwargs)
 
     monkeypatch.setattr(demo, "generate_into", slow_generate)
@@ -105,32 +108,33 @@ def test_ui_stays_responsive_while_the_demo_loads(store, today, settle, monkeypa
             await settle(pilot)
             assert isinstance(app.screen, WelcomeScreen)
             await pilot.press("d")
-            await pilot.pause()
-            assert isinstance(app.screen, ProgressDialog)
-            assert started.wait(5)
-            # The worker is blocked; keys are still handled at once.
+            await wait_for(pilot, lambda: isinstance(app.screen, ProgressDialog), "progress")
+            await wait_for(pilot, started.is_set, "the worker started")
+            # The worker is blocked; keys are still handled.
             await pilot.press("escape")  # hide the progress dialog
-            assert isinstance(app.screen, WelcomeScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "welcome")
             await pilot.press("a")
-            assert isinstance(app.screen, HouseholdFormScreen)
+            await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
             await pilot.press(*"测试")
-            assert app.screen.query_one("#address", Input).value == "测试"
+            await wait_for(
+                pilot, lambda: app.screen.query_one("#address", Input).value == "测试", "typed"
+            )
             await pilot.press("escape")
-            await pilot.pause()
-            await pilot.click("#choice-yes")
-            await pilot.pause()
-            assert isinstance(app.screen, WelcomeScreen)
+            await wait_for(pilot, lambda: app.screen.query("#choice-yes"), "the question")
+            await click(pilot, "#choice-yes")
+            await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "welcome")
+            assert not release.is_set()  # all of it while the worker was still blocked
             release.set()
-            await settle(pilot)
             # done: the welcome screen made way for the households
-            assert isinstance(app.screen, HomeScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
+            await settle(pilot)
             assert app.screen.table.row_count == 30
 
     asyncio.run(run())
     assert store.count_live()["households"] == 30
 
 
-def test_english_labels_with_lang_en(tui_store, today, settle):
+def test_english_labels_with_lang_en(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, lang="en", today=today)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -142,37 +146,39 @@ def test_english_labels_with_lang_en(tui_store, today, settle):
             assert {"Search", "New visit", "Items", "Summary", "Sync", "Quit"} <= descriptions
             assert "unsynced" in app.sub_title
             await pilot.press("n")
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.screen.query("#form-title"), "the form")
             assert "New visit" in str(app.screen.query_one("#form-title").render())
 
     asyncio.run(run())
 
 
-def test_demo_refused_when_households_exist(tui_store, today, settle):
+def test_demo_refused_when_households_exist(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             app.action_load_demo()
-            await pilot.pause()
+            await wait_for(
+                pilot, lambda: any("示范" in n.message for n in app._notifications), "told"
+            )
             assert isinstance(app.screen, HomeScreen)
-            assert any("示范" in n.message for n in app._notifications)
 
     asyncio.run(run())
 
 
-def test_household_form_for_an_existing_grid(tui_store, today, settle):
+def test_household_form_for_an_existing_grid(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             before = app.screen.table.matches
             app.action_add_household()
-            await pilot.pause()
+            await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
             await pilot.press(*"曹杨一村99号101室")
             await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
+            await wait_for(pilot, lambda: app.screen.table.matches == before + 1, "the new row")
             await settle(pilot)
-            assert app.screen.table.matches == before + 1
             assert app.screen.table.current_row()["address"] == "曹杨一村99号101室"
 
     asyncio.run(run())

@@ -116,7 +116,7 @@ def test_search_by_head_name_and_near_matches(tui_store, today, settle):
     asyncio.run(run())
 
 
-def test_enter_opens_details_of_the_highlighted_household(tui_store, today, settle):
+def test_enter_opens_details_of_the_highlighted_household(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -125,12 +125,15 @@ def test_enter_opens_details_of_the_highlighted_household(tui_store, today, sett
             await pilot.press("down", "down")
             row = home.table.current_row()
             await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, HouseholdScreen)
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, HouseholdScreen) and app.screen.household,
+                "the household's details",
+            )
             assert app.screen.household_id == row["id"]
             assert app.screen.visits == tui_store.list_visits(household=row["id"])
             await pilot.press("escape")
-            assert app.screen is home
+            await wait_for(pilot, lambda: app.screen is home, "back home")
 
     asyncio.run(run())
 
@@ -153,7 +156,7 @@ def test_still_due_toggle_shows_only_households_not_met_this_year(tui_store, tod
     asyncio.run(run())
 
 
-def test_switch_grid_from_the_palette(tui_store, today, settle):
+def test_switch_grid_from_the_palette(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -161,10 +164,9 @@ def test_switch_grid_from_the_palette(tui_store, today, settle):
             home = app.screen
             other = next(g["micro_grid"] for g in home.grids if g["micro_grid"] != home.grid)
             await pilot.press("ctrl+p")
-            await pilot.pause()
-            assert isinstance(app.screen, CommandPalette)
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
             await pilot.press("escape")
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.screen is home, "the palette closed")
             commands = {c.title: c for c in app.get_system_commands(home)}
             assert "显示全部微网格" in commands and "汇总" in commands
             commands[f"切换到微网格：{other}"].callback()
@@ -176,7 +178,9 @@ def test_switch_grid_from_the_palette(tui_store, today, settle):
     asyncio.run(run())
 
 
-def test_table_holds_one_page_and_loads_more_at_the_bottom(tui_store, today, settle, monkeypatch):
+def test_table_holds_one_page_and_loads_more_at_the_bottom(
+    tui_store, today, settle, monkeypatch, wait_for
+):
     monkeypatch.setattr(HouseholdTable, "PAGE", 25)
 
     async def run():
@@ -192,13 +196,15 @@ def test_table_holds_one_page_and_loads_more_at_the_bottom(tui_store, today, set
             status = str(home.query_one("#status").render())
             assert "25" in status and "200" in status
             await pilot.press("ctrl+end")
-            await pilot.pause()
-            assert 25 < table.row_count <= 75
+            await wait_for(pilot, lambda: table.row_count > 25, "the next page")
+            assert table.row_count <= 75
 
     asyncio.run(run())
 
 
-def test_typing_at_once_after_start_waits_for_the_keys(tui_store, today, settle, monkeypatch):
+def test_typing_at_once_after_start_waits_for_the_keys(
+    tui_store, today, settle, monkeypatch, wait_for
+):
     """With the real start-up delay: `/` builds the search keys at once, and what was
     typed before they were ready is applied when they are."""
     from visitlog.tui.screens import home as home_module
@@ -208,7 +214,7 @@ def test_typing_at_once_after_start_waits_for_the_keys(tui_store, today, settle,
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.screen.query("#search"), "the home screen")
             home = app.screen
             assert home.index is None
             await pilot.press("slash", *"cy1c3h")

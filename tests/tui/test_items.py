@@ -11,20 +11,30 @@ from visitlog.tui.screens.item_dialog import ItemDialog
 from visitlog.tui.screens.items import ItemsScreen
 
 
-async def _open_items(app, pilot, settle) -> ItemsScreen:
+async def _open_items(app, pilot, settle, wait_for) -> ItemsScreen:
     await settle(pilot)
     await pilot.press("i")
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, ItemsScreen)
-    return screen
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, ItemsScreen) and app.screen.items, "the items"
+    )
+    return app.screen
 
 
-def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain):
+async def _open_dialog(app, pilot, wait_for) -> ItemDialog:
+    await pilot.press("enter")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ItemDialog) and getattr(app.focused, "id", "") == "status",
+        "the item dialog",
+    )
+    return app.screen
+
+
+def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle)
+            screen = await _open_items(app, pilot, settle, wait_for)
             expected = tui_store.list_items(open_only=True, grid="曹杨一村1号网格", today=today)
             assert [i.id for i in screen.items] == [i.id for i in expected]
             assert screen.query_one("#items").row_count == len(expected) > 0
@@ -37,32 +47,35 @@ def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain):
             assert str(len(expected)) in status and str(n_overdue) in status
             # filter by kind, then by category
             screen.query_one("#kind", Select).value = "需求"
-            await pilot.pause()
-            assert screen.items and {i.kind for i in screen.items} == {"需求"}
+            await wait_for(
+                pilot,
+                lambda: screen.items and {i.kind for i in screen.items} == {"需求"},
+                "only 需求",
+            )
             category = screen.items[0].category
             screen.query_one("#category", Select).value = category
-            await pilot.pause()
-            assert {(i.kind, i.category) for i in screen.items} == {("需求", category)}
+            await wait_for(
+                pilot,
+                lambda: {(i.kind, i.category) for i in screen.items} == {("需求", category)},
+                "one category",
+            )
 
     asyncio.run(run())
 
 
-def test_change_status_with_note_and_satisfaction(tui_store, today, settle):
+def test_change_status_with_note_and_satisfaction(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle)
+            screen = await _open_items(app, pilot, settle, wait_for)
             item = screen.items[0]
-            await pilot.press("enter")
-            await pilot.pause()
-            dialog = app.screen
-            assert isinstance(dialog, ItemDialog)
+            dialog = await _open_dialog(app, pilot, wait_for)
             dialog.query_one("#status", Select).value = "已办结"
             dialog.query_one("#note", Input).value = "已联系物业修好"
             dialog.query_one("#satisfaction", Select).value = "满意"
             await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
             await settle(pilot)
-            assert app.screen is screen
             stored = tui_store.get_item(item.id)
             assert (stored.status, stored.resolution, stored.satisfaction) == (
                 "已办结",
@@ -76,33 +89,30 @@ def test_change_status_with_note_and_satisfaction(tui_store, today, settle):
     asyncio.run(run())
 
 
-def test_unsolvable_without_a_note_shows_the_error_by_the_note(tui_store, today, settle):
+def test_unsolvable_without_a_note_shows_the_error_by_the_note(tui_store, today, settle, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle)
+            screen = await _open_items(app, pilot, settle, wait_for)
             item = screen.items[0]
-            await pilot.press("enter")
-            await pilot.pause()
-            dialog = app.screen
+            dialog = await _open_dialog(app, pilot, wait_for)
             dialog.query_one("#status", Select).value = "无法解决"
             dialog.query_one("#note", Input).value = ""
             await pilot.press("ctrl+s")
-            await pilot.pause()
+            error = dialog.query_one("#err-note")
+            await wait_for(pilot, lambda: error.has_class("-shown"), "the note's error")
             assert app.screen is dialog  # still open, nothing crashed
-            assert dialog.query_one("#err-note").has_class("-shown")
             assert tui_store.get_item(item.id).status == item.status
             dialog.query_one("#note", Input).value = "产权不清，居委无法处理"
             await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
             await settle(pilot)
             assert tui_store.get_item(item.id).status == "无法解决"
             # escape on the dialog changes nothing
-            await pilot.press("enter")
-            await pilot.pause()
-            other = app.screen.item
+            other = (await _open_dialog(app, pilot, wait_for)).item
             await pilot.press("escape")
-            await pilot.pause()
-            assert app.screen is screen
+            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
+            await settle(pilot)
             assert tui_store.get_item(other.id).status == other.status
 
     asyncio.run(run())

@@ -8,11 +8,12 @@ import time
 
 from textual.widgets import DataTable, Input
 
-from visitlog.model import Household
+from visitlog.model import Household, Visit
 from visitlog.store import Store
 from visitlog.summary import compute_summary
 from visitlog.sync import sync_with
 from visitlog.tui.app import make_app
+from visitlog.tui.screens.confirm import ConfirmDialog
 from visitlog.tui.screens.conflicts import ConflictsScreen
 from visitlog.tui.screens.home import HomeScreen
 from visitlog.tui.screens.prompt import PromptDialog
@@ -20,15 +21,18 @@ from visitlog.tui.screens.report import ReportDialog
 from visitlog.tui.screens.summary import SummaryScreen
 
 
-def test_summary_of_my_grid(tui_store, today, settle, plain):
+def test_summary_of_my_grid(tui_store, today, settle, plain, wait_for):
     async def run():
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             await pilot.press("s")
-            await settle(pilot)
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, SummaryScreen) and app.screen.data,
+                "the summary computed",
+            )
             screen = app.screen
-            assert isinstance(screen, SummaryScreen)
             text = plain(screen.query_one("#summary-body"))
             data = compute_summary(tui_store, grid="曹杨一村1号网格", today=today).to_json()
             [mine] = data["groups"]
@@ -39,12 +43,12 @@ def test_summary_of_my_grid(tui_store, today, settle, plain):
             for kind in ("问题", "需求", "赋能", "措施"):
                 assert f"{kind} {mine['items'].get(kind, 0)}" in text
             await pilot.press("escape")
-            assert isinstance(app.screen, HomeScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
 
     asyncio.run(run())
 
 
-def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monkeypatch):
+def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monkeypatch, wait_for):
     # None in sys.modules makes the import fail, as in a build without the module.
     monkeypatch.setitem(sys.modules, "visitlog.summary", None)
     monkeypatch.setitem(sys.modules, "visitlog.sync", None)
@@ -54,12 +58,16 @@ def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monke
         app = make_app(tui_store, today=today)
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            for key in ("s", "y"):
-                await pilot.press(key)
-                await pilot.pause()
-                assert isinstance(app.screen, HomeScreen)
+
+            def told(*needles: str) -> bool:
+                return any(all(x in n.message for x in needles) for n in app._notifications)
+
+            await pilot.press("s")
+            await wait_for(pilot, lambda: told("汇总", "尚未"), "summary unavailable")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: told("同步"), "sync unavailable")
             app.action_import_roster()
-            await pilot.pause()
+            await wait_for(pilot, lambda: told("导入花名册"), "import unavailable")
             assert isinstance(app.screen, HomeScreen)
             messages = [n.message for n in app._notifications]
             assert any("汇总" in m and "尚未" in m for m in messages)
@@ -70,7 +78,9 @@ def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monke
     asyncio.run(run())
 
 
-def test_sync_asks_the_hub_once_then_syncs_in_a_worker(tui_store, today, settle, tmp_path):
+def test_sync_asks_the_hub_once_then_syncs_in_a_worker(
+    tui_store, today, settle, tmp_path, wait_for
+):
     hub = tmp_path / "hub.db"
 
     async def run():
@@ -80,23 +90,22 @@ def test_sync_asks_the_hub_once_then_syncs_in_a_worker(tui_store, today, settle,
             unsynced = tui_store.unsynced_count()
             assert unsynced > 0 and str(unsynced) in app.sub_title
             await pilot.press("y")
-            await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.focused, Input), "the hub question")
             assert isinstance(app.screen, PromptDialog)
             app.screen.query_one(Input).value = str(hub)
             await pilot.press("enter")
-            await settle(pilot)
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
             report = app.screen
-            assert isinstance(report, ReportDialog)
             lines = dict(report._lines)
             assert int(lines["发出的修改"]) == unsynced
+            await wait_for(pilot, lambda: app.focused is not None, "the report's button")
             await pilot.press("enter")
-            await settle(pilot)
+            await wait_for(pilot, lambda: "未同步 0" in app.sub_title, "nothing left to sync")
             assert isinstance(app.screen, HomeScreen)
-            assert "未同步 0" in app.sub_title
+            await settle(pilot)
             # the second time the hub is known: no question
             await pilot.press("y")
-            await settle(pilot)
-            assert isinstance(app.screen, ReportDialog)
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
             assert dict(app.screen._lines)["发出的修改"] == "0"
 
     asyncio.run(run())
@@ -104,7 +113,7 @@ def test_sync_asks_the_hub_once_then_syncs_in_a_worker(tui_store, today, settle,
     assert hub.exists()
 
 
-def test_roster_import_from_the_palette(store, today, settle, tmp_path):
+def test_roster_import_from_the_palette(store, today, settle, tmp_path, wait_for):
     store.init_identity("王丽华")
     roster = tmp_path / "花名册.csv"
     roster.write_text(
@@ -120,34 +129,41 @@ def test_roster_import_from_the_palette(store, today, settle, tmp_path):
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
             await pilot.press("r")  # from the welcome screen
-            await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.focused, Input), "the file question")
             prompt = app.screen
             assert isinstance(prompt, PromptDialog)
             prompt.query_one(Input).value = str(tmp_path / "nope.csv")
             await pilot.press("enter")
-            await pilot.pause()
+            error = prompt.query_one("#prompt-error")
+            await wait_for(pilot, lambda: error.has_class("-shown"), "the box says it")
             assert app.screen is prompt  # a missing file is said by the box
-            assert prompt.query_one("#prompt-error").has_class("-shown")
             prompt.query_one(Input).value = str(roster)
             await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
             await settle(pilot)
             report = app.screen
             assert isinstance(report, ReportDialog)
             lines = dict(report._lines)
             assert lines["新增"] == "2" and lines["未导入（有错误）"] == "1"
+            await wait_for(pilot, lambda: app.focused is not None, "the report's button")
             await pilot.press("enter")
+            # the welcome screen is gone
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
             await settle(pilot)
-            assert isinstance(app.screen, HomeScreen)  # the welcome screen is gone
             assert app.screen.table.row_count == 2
 
     asyncio.run(run())
 
 
-def test_conflicts_review_restores_the_overwritten_value(tmp_path, today, settle):
+def test_conflicts_review_asks_names_who_and_restores_both_ways(
+    tmp_path, today, settle, plain, wait_for, click
+):
     hub = tmp_path / "hub.db"
     a = Store(tmp_path / "a.db")
     a.init_identity("王丽华", "laptop-a")
     h = a.add_household(Household(address="曹杨一村12号301室", micro_grid="1号网格", head="王建国"))
+    # laptop-a's worker records visits: that is how laptop-b learns whose laptop it is
+    a.add_visit(Visit(household_id=h.id, visit_date="2026-11-20", visitor="王丽华"))
     sync_with(a, hub)
     b = Store(tmp_path / "b.db")
     b.init_identity("李晓燕", "laptop-b")
@@ -158,6 +174,7 @@ def test_conflicts_review_restores_the_overwritten_value(tmp_path, today, settle
     sync_with(a, hub)
     sync_with(b, hub)  # b's edit is later: it wins, a's value is kept as a conflict
     assert b.get_household(h.id).head == "王建民"
+    device_a = a.device_id
 
     async def run():
         app = make_app(b, today=today)
@@ -165,15 +182,89 @@ def test_conflicts_review_restores_the_overwritten_value(tmp_path, today, settle
             await settle(pilot)
             commands = {c.title: c for c in app.get_system_commands(app.screen)}
             commands["同步冲突"].callback()  # the palette entry (sync offers review)
-            await pilot.pause()
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ConflictsScreen) and app.screen.loaded,
+                "the conflicts read",
+            )
             screen = app.screen
-            assert isinstance(screen, ConflictsScreen)
-            assert screen.query_one(DataTable).row_count == 1
+            table = screen.query_one(DataTable)
+            assert table.row_count == 1
+            row = " ".join(str(cell) for cell in table.get_row_at(0))
+            # Chinese field name, both values, and who made the overwritten one
+            assert "户主" in row and "head" not in row
+            assert "王建华" in row and "王建民" in row
+            assert f"王丽华 · {device_a}" in row
+            # asked first: the safe answer has the focus, enter changes nothing
             await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "asked")
+            question = plain(app.screen.query_one(".dialog-body"))
+            assert "王建民" in question and "王建华" in question
+            await wait_for(pilot, lambda: app.focused is not None, "an answer focused")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is screen, "back")
             await settle(pilot)
-            assert screen.query_one(DataTable).row_count == 0
+            assert b.get_household(h.id).head == "王建民"
+            # yes: restored
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "asked")
+            await click(pilot, "#choice-yes")
+            await wait_for(pilot, lambda: b.get_household(h.id).head == "王建华", "restored")
+            await wait_for(pilot, lambda: screen.loaded and table.row_count == 0, "list again")
+            # the value it replaced is kept: shown with the handled ones, restorable
+            await pilot.press("a")
+            await wait_for(pilot, lambda: screen.loaded and table.row_count == 1, "all")
+            row = " ".join(str(cell) for cell in table.get_row_at(0))
+            assert "已恢复" in row
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "asked")
+            await click(pilot, "#choice-yes")
+            await wait_for(pilot, lambda: b.get_household(h.id).head == "王建民", "back again")
+            await settle(pilot)
 
     asyncio.run(run())
-    assert b.get_household(h.id).head == "王建华"
     a.close()
     b.close()
+
+
+def test_a_failed_sync_or_import_shows_its_message(
+    tui_store, today, settle, tmp_path, plain, wait_for
+):
+    """The error dialog shows the error's words (they were hidden by the forms' error style)."""
+    not_a_db = tmp_path / "hub.db"
+    not_a_db.write_text("这不是数据库" * 100, encoding="utf-8")
+    roster = tmp_path / "名册.csv"
+    roster.write_text("姓名,年龄\n王建国,80\n", encoding="utf-8")
+
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            app._start_sync(str(not_a_db))
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
+            message = app.screen.query_one("#report-message")
+            await wait_for(pilot, lambda: message.region.area > 0, "the message laid out")
+            shown = plain(message)
+            assert "不是 visitlog 数据库" in shown and "hub.db" in shown
+            assert message.display and message.styles.display != "none"
+            # the words are on the screen, not only in the widget
+            assert "不是 visitlog 数据库" in _screen_text(app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "closed")
+            app._start_progress("导入")
+            app._run_import(roster)
+            await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
+            message = app.screen.query_one("#report-message")
+            await wait_for(pilot, lambda: message.region.area > 0, "the message laid out")
+            assert "地址" in plain(message)  # the header row it could not find
+            assert "地址" in _screen_text(app)
+
+    asyncio.run(run())
+
+
+def _screen_text(app) -> str:
+    """What the terminal shows now, as text (the screenshot's characters)."""
+    import re
+
+    svg = app.export_screenshot()
+    return re.sub(r"<[^>]+>", "", svg).replace("&#160;", " ").replace("\xa0", " ")

@@ -11,6 +11,8 @@ import sys
 import types
 
 import pytest
+from pilot_support import settle as settle_workers
+from pilot_support import wait_for as _wait_for
 from textual.widgets import Input
 
 from visitlog.store import Store
@@ -25,13 +27,21 @@ async def _settle(pilot) -> None:
     """Let the loaders and their messages finish before the picture is taken.
 
     A blinking cursor would make the picture depend on the moment it is taken,
-    so cursors are made steady.
+    so cursors are made steady.  The home screen is first waited for: its
+    rows, and (on an empty database) the screen the app puts over it.
     """
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    for widget in pilot.app.screen.query("Input, TextArea"):
+    app = pilot.app
+    await _wait_for(pilot, lambda: app.home is not None and app.home.loaded, "the home rows")
+    await settle_workers(pilot)
+    for widget in app.screen.query("Input, TextArea"):
         widget.cursor_blink = False
+    # A TextArea caches its rendered lines under a key that, with blinking
+    # off, no longer says whether the cursor was drawn: a line last drawn in
+    # the blink's "off" phase would keep its missing cursor.  Drawn afresh,
+    # the picture no longer depends on the moment the blinking stopped.
+    for area in app.screen.query("TextArea"):
+        area._line_cache.clear()
+        area.refresh()
     await pilot.pause()
 
 
@@ -50,65 +60,80 @@ def test_home_80x24(snap_compare, demo_app):
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=_settle)
 
 
-def test_home_search(snap_compare, demo_app):
+def test_home_search(snap_compare, demo_app, wait_for):
     async def search(pilot):
         await _settle(pilot)
         await pilot.press("slash", *"cy1c12")
+        home = pilot.app.screen
+        await wait_for(
+            pilot, lambda: home.index is not None and home.result.query == "cy1c12", "found"
+        )
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=search)
 
 
-def test_household_details(snap_compare, demo_app):
+def test_household_details(snap_compare, demo_app, wait_for):
     async def details(pilot):
         await _settle(pilot)
         await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "household", None), "details")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=details)
 
 
-def test_new_visit(snap_compare, demo_app):
+def test_new_visit(snap_compare, demo_app, wait_for):
     async def form(pilot):
+        app = pilot.app
         await _settle(pilot)
         await pilot.press("n")
-        await pilot.pause()
-        await pilot.press(*"老人腿脚不便，希望加装电梯")
+        # typed only once the form has the cursor in 民情摘要
+        await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "summary", "the form")
+        await pilot.press(*"老人腿脚不便希望加装电梯")
+        summary = app.screen.query_one("#summary")
+        await wait_for(pilot, lambda: summary.text == "老人腿脚不便希望加装电梯", "typed")
         await pilot.press("ctrl+n")
-        await pilot.pause()
-        editor = pilot.app.screen.query_one(ItemEditor)
-        editor.query_one("#description", Input).value = "希望加装电梯"
+        await wait_for(pilot, lambda: app.screen.query("ItemEditor #deadline"), "the item")
+        editor = app.screen.query_one(ItemEditor)
+        description = editor.query_one("#description", Input)
+        await wait_for(pilot, lambda: app.focused is description, "the item's description")
+        description.value = "希望加装电梯"
         editor.query_one("#deadline", Input).value = "2026-12-31"
-        pilot.app.screen.query_one("#summary").focus()
+        summary.focus()
+        await wait_for(pilot, lambda: app.focused is summary, "the cursor back in 民情摘要")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=form)
 
 
-def test_new_visit_80x24(snap_compare, demo_app):
+def test_new_visit_80x24(snap_compare, demo_app, wait_for):
     async def form(pilot):
         await _settle(pilot)
         await pilot.press("n")
+        await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", "") == "summary", "form")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=(80, 24), run_before=form)
 
 
-def test_open_items(snap_compare, demo_app):
+def test_open_items(snap_compare, demo_app, wait_for):
     async def items(pilot):
         await _settle(pilot)
         await pilot.press("i")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "items", None), "the items")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=items)
 
 
-def test_item_dialog(snap_compare, demo_app):
+def test_item_dialog(snap_compare, demo_app, wait_for):
     async def dialog(pilot):
         await _settle(pilot)
         await pilot.press("i")
-        await _settle(pilot)
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "items", None), "the items")
         await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", "") == "status", "dialog")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=dialog)
@@ -140,7 +165,7 @@ def _fake_summary(**_kwargs) -> types.SimpleNamespace:
     return types.SimpleNamespace(to_json=lambda: data)
 
 
-def test_summary(snap_compare, demo_app, monkeypatch):
+def test_summary(snap_compare, demo_app, monkeypatch, wait_for):
     fake = types.ModuleType("visitlog.summary")
     fake.compute_summary = lambda store, **kwargs: _fake_summary(**kwargs)
     monkeypatch.setitem(sys.modules, "visitlog.summary", fake)
@@ -148,6 +173,7 @@ def test_summary(snap_compare, demo_app, monkeypatch):
     async def summary(pilot):
         await _settle(pilot)
         await pilot.press("s")
+        await wait_for(pilot, lambda: getattr(pilot.app.screen, "data", None), "the summary")
         await _settle(pilot)
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=summary)

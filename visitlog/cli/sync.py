@@ -252,9 +252,7 @@ def conflicts(
         pad_edge=False,
     )
     for col in ("id", "record", "field", "lost", "current", "who", "resolved"):
-        table.add_column(
-            t(f"conflicts.col.{col}"), overflow="fold", no_wrap=col in ("id", "device")
-        )
+        table.add_column(t(f"conflicts.col.{col}"), overflow="fold", no_wrap=col == "id")
     for c in rows:
         field = c["field"]
         table.add_row(

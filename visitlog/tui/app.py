@@ -5,16 +5,21 @@ laptop without an identity the worker's name is asked once; an empty database
 shows the welcome screen; an unsaved form left by a crash is offered back.
 Long work (sync, roster import, the demo street, the summary) runs in
 ``@work(thread=True)`` workers that report back by message, each on its own
-database connection, so the keyboard never waits for the disk.
+database connection, so the keyboard never waits for the disk.  So does
+every write (:mod:`visitlog.tui.background`): the app's own connection only
+reads, and reads never wait in WAL mode, so when another program holds a long
+write the screen stays responsive and says what it waits for.  Forms in
+progress are drafts in files beside the database, offered back at the next
+start (:mod:`visitlog.tui.draft_offers`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -23,14 +28,15 @@ from textual.command import CommandPalette
 from textual.message import Message
 from textual.screen import Screen
 
-from visitlog.i18n import get_lang, has, set_lang, t
+from visitlog.drafts import DraftBox
+from visitlog.files import check_user_file
+from visitlog.i18n import get_lang, set_lang, t
 from visitlog.model import Outcome, Visit, VisitlogError
 from visitlog.store import Store
+from visitlog.tui.background import BackgroundWork
 from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
+from visitlog.tui.draft_offers import DraftOffers
 from visitlog.tui.screens.home import HomeScreen
-
-if TYPE_CHECKING:
-    from visitlog.tui.screens.progress import ProgressDialog
 
 # The other screens are imported where they are opened: the first paint of
 # the home screen should not wait for modules it does not need.
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
 DEMO_HOUSEHOLDS = 2000
 
 
-class VisitlogApp(Localized, App[None]):
+class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
     """The app; build it with :func:`make_app`."""
 
     CSS_PATH = "visitlog.tcss"
@@ -47,13 +53,6 @@ class VisitlogApp(Localized, App[None]):
         Binding("q", "request_quit", "tui.key.quit"),
         Binding("ctrl+p", "command_palette", "tui.key.palette", show=False, priority=True),
     ]
-
-    class Progress(Message):
-        """A worker's progress, for the progress dialog."""
-
-        def __init__(self, stage: str, done: int | None, total: int | None):
-            super().__init__()
-            self.stage, self.done, self.total = stage, done, total
 
     class Finished(Message):
         """A long operation ended (``error`` set when it failed)."""
@@ -65,11 +64,15 @@ class VisitlogApp(Localized, App[None]):
     def __init__(self, store: Store, today: dt.date | Callable[[], dt.date] | None = None):
         super().__init__()
         self.store = store
+        #: Forms in progress, kept beside the database.
+        self.drafts = DraftBox(store.path)
         self._today = today
         self.unsynced: int | None = None
-        self._progress: ProgressDialog | None = None
         self._started = False
         self._welcome_shown = False
+        self._drafts_pending = True
+        #: The identity given but not stored yet (its write may be waiting).
+        self._pending_identity: tuple[str, str | None] | None = None
         self.title = t("tui.title")
 
     # -- basics -----------------------------------------------------------------
@@ -81,20 +84,15 @@ class VisitlogApp(Localized, App[None]):
         return self._today() if callable(self._today) else self._today
 
     def my_grid(self) -> str | None:
+        if self._pending_identity is not None and self._pending_identity[1]:
+            return self._pending_identity[1]
         return self.store.get_setting("default_grid")
 
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[Store]:
-        """A second connection to the same database, for a worker thread.
-
-        The app's own connection serialises its users with a lock; a long
-        query or transaction on it would make the UI wait for the lock.
-        """
-        store = Store(self.store.path)
-        try:
-            yield store
-        finally:
-            store.close()
+    def worker_name(self) -> str | None:
+        """The worker's name (the one just given, while its write waits)."""
+        if self._pending_identity is not None:
+            return self._pending_identity[0]
+        return self.store.worker
 
     def theme_color(self, name: str) -> str:
         """A colour of the current theme (so text stays readable in light and dark)."""
@@ -123,11 +121,13 @@ class VisitlogApp(Localized, App[None]):
 
     def _update_subtitle(self) -> None:
         parts = []
-        worker = self.store.worker
+        worker = self.worker_name()
         if worker:
             parts.append(worker)
         if self.unsynced is not None:
             parts.append(t("tui.unsynced", n=self.unsynced))
+        if self._waiting:
+            parts.append(t("tui.wait.subtitle"))
         self.sub_title = " · ".join(parts)
 
     def get_default_screen(self) -> Screen:
@@ -137,7 +137,7 @@ class VisitlogApp(Localized, App[None]):
 
     def on_mount(self) -> None:
         self._update_subtitle()
-        if self.store.worker is None:
+        if self.worker_name() is None:
             from visitlog.tui.screens.identity import IdentityDialog
 
             grids = [g["micro_grid"] for g in self.store.micro_grids()]
@@ -149,10 +149,21 @@ class VisitlogApp(Localized, App[None]):
         if answer is None:
             return
         name, grid = answer
-        try:
-            self.store.init_identity(name, grid=grid)
-        except VisitlogError as exc:
-            self.notify(str(exc), severity="error")
+        # Used at once (subtitle, the visitor of a new visit) while it is stored.
+        self._pending_identity = (name, grid)
+
+        def stored(_info: Any) -> None:
+            if self._pending_identity == (name, grid):
+                self._pending_identity = None
+            self._update_subtitle()
+
+        def failed(error: str) -> None:
+            if self._pending_identity == (name, grid):
+                self._pending_identity = None
+            self.notify(error, severity="error", timeout=15)
+            self._update_subtitle()
+
+        self.write(lambda store: store.init_identity(name, grid=grid), stored, failed)
         self._update_subtitle()
         home = self.home
         if home is not None and grid and home.grid != grid:
@@ -164,10 +175,14 @@ class VisitlogApp(Localized, App[None]):
         home = self.home
         if home is not None and home.loaded:
             self.home_loaded(home)
-        self._offer_drafts()
+        else:
+            # Offered once the home screen knows whether to show the welcome
+            # screen, so that the question is not hidden under it.
+            self._drafts_pending = True
 
     def home_loaded(self, home: HomeScreen) -> None:
-        """The home screen has rows (or found none): show the welcome screen if empty."""
+        """The home screen has rows (or found none): show the welcome screen if empty,
+        then offer the drafts left by the last session (on top of it)."""
         if not self._started:
             return
         empty = not home.grids
@@ -178,70 +193,14 @@ class VisitlogApp(Localized, App[None]):
             self.push_screen(WelcomeScreen())
         elif not empty:
             self._close_welcome()
+        if self._drafts_pending:
+            self._drafts_pending = False
+            self._offer_drafts()
 
     def _close_welcome(self) -> None:
         if type(self.screen).__name__ == "WelcomeScreen":
             self.pop_screen()
         self._welcome_shown = False
-
-    def _offer_drafts(self, skip: Iterable[str] = ()) -> None:
-        skipped = set(skip)
-        try:
-            drafts = [d for d in self.store.drafts() if d["id"] not in skipped]
-        except VisitlogError:
-            return
-        if not drafts:
-            return
-        from visitlog.tui.screens.confirm import ChoiceDialog
-
-        draft = drafts[-1]
-        data = draft["data"]
-        when = (draft.get("updated_at") or "")[:16].replace("T", " ")
-        if draft["kind"] == "visit":
-            what = t("tui.draft.visit", address=data.get("address") or "")
-        else:
-            what = t("tui.draft.household", address=data.get("address") or "")
-
-        def answer(choice: str | None) -> None:
-            if choice == "restore":
-                self._restore_draft(draft)
-            elif choice == "discard":
-                with contextlib.suppress(VisitlogError):
-                    self.store.discard_draft(draft["id"])
-                self._offer_drafts(skipped)
-            else:
-                self._offer_drafts(skipped | {draft["id"]})
-
-        self.push_screen(
-            ChoiceDialog(
-                t("tui.draft.title"),
-                t("tui.draft.body", what=what, when=when),
-                [
-                    ("restore", t("tui.draft.restore")),
-                    ("discard", t("tui.draft.discard")),
-                    ("later", t("tui.draft.later")),
-                ],
-            ),
-            answer,
-        )
-
-    def _restore_draft(self, draft: dict[str, Any]) -> None:
-        from visitlog.tui.screens.household_form import HouseholdFormScreen
-        from visitlog.tui.screens.visit_form import VisitFormScreen
-
-        data = draft["data"]
-        if draft["kind"] == "visit":
-            household = {
-                "id": data.get("household_id"),
-                "address": data.get("address"),
-                "head": data.get("head"),
-            }
-            self.push_screen(VisitFormScreen(household, draft=data), self._visit_saved)
-        else:
-            self.push_screen(
-                HouseholdFormScreen(self._grid_names(), self.my_grid(), draft=data),
-                self._household_saved,
-            )
 
     def _grid_names(self) -> list[str]:
         home = self.home
@@ -260,11 +219,8 @@ class VisitlogApp(Localized, App[None]):
         """Open the new-visit form (with its draft, if one was left)."""
         from visitlog.tui.screens.visit_form import VisitFormScreen
 
-        draft = None
-        with contextlib.suppress(VisitlogError):
-            for d in self.store.drafts("visit"):
-                if d["id"] == f"visit:{household['id']}":
-                    draft = d["data"]
+        found = self.drafts.get(f"visit:{household['id']}")
+        draft = found.data if found is not None and not self.draft_was_saved(found) else None
         self.push_screen(VisitFormScreen(household, draft=draft), self._visit_saved)
 
     def _visit_saved(self, visit: Visit | None) -> None:
@@ -280,12 +236,10 @@ class VisitlogApp(Localized, App[None]):
 
         def answer(choice: str | None) -> None:
             if choice == "yes":
-                try:
-                    self.store.update_household(household_id, occupancy="空置")
-                except VisitlogError as exc:
-                    self.notify(str(exc), severity="error")
-                    return
-                self.data_changed(household_id)
+                self.write(
+                    lambda store: store.update_household(household_id, occupancy="空置"),
+                    lambda _household: self.data_changed(household_id),
+                )
 
         self.push_screen(ConfirmDialog(t("tui.vacant.title"), t("tui.vacant.body")), answer)
 
@@ -367,7 +321,7 @@ class VisitlogApp(Localized, App[None]):
                 self._identity_given(answer)
 
         self.push_screen(
-            IdentityDialog(self._grid_names(), self.store.worker or "", self.my_grid()), given
+            IdentityDialog(self._grid_names(), self.worker_name() or "", self.my_grid()), given
         )
 
     def action_toggle_dark(self) -> None:
@@ -380,31 +334,6 @@ class VisitlogApp(Localized, App[None]):
             )
 
     # -- long work in workers -------------------------------------------------------
-
-    def _start_progress(self, title: str) -> None:
-        from visitlog.tui.screens.progress import ProgressDialog
-
-        self._progress = ProgressDialog(title)
-        self.push_screen(self._progress)
-
-    def _reporter(self, stage_key: str) -> Callable[..., None]:
-        """A progress callback that a worker thread may call as often as it likes."""
-
-        def report(*args: Any) -> None:
-            stage, done, total = t(stage_key), None, None
-            if len(args) >= 3:
-                phase = f"tui.phase.{args[0]}"
-                stage = t(phase) if has(phase) else f"{stage}：{args[0]}"
-                done, total = args[1], args[2]
-            elif len(args) == 2:
-                done, total = args
-            self.post_message(self.Progress(stage, done, total))
-
-        return report
-
-    def on_visitlog_app_progress(self, message: Progress) -> None:
-        if self._progress is not None:
-            self._progress.report(message.stage, message.done, message.total)
 
     def on_visitlog_app_finished(self, message: Finished) -> None:
         from visitlog.tui.screens.report import ReportDialog
@@ -457,6 +386,7 @@ class VisitlogApp(Localized, App[None]):
         report = self._reporter("tui.demo.progress")
         try:
             with self.reader() as store:
+                self._report_waits(store)
                 counts = generate_into(
                     store, households=DEMO_HOUSEHOLDS, seed=1, today=self.today(), progress=report
                 )
@@ -474,7 +404,8 @@ class VisitlogApp(Localized, App[None]):
             return
 
         def check(text: str) -> None:
-            if not Path(text).expanduser().is_file():
+            path = check_user_file(text)  # not the database or its -wal/-shm
+            if not path.is_file():
                 raise VisitlogError(t("tui.import.no_file", path=text))
 
         def chosen(path: str | None) -> None:
@@ -497,6 +428,7 @@ class VisitlogApp(Localized, App[None]):
         importer = optional("visitlog.roster", "import_roster")
         try:
             with self.reader() as store:
+                self._report_waits(store)
                 report = importer(store, path, progress=self._reporter("tui.import.progress"))
         except VisitlogError as exc:
             self.post_message(self.Finished("import", None, str(exc)))
@@ -524,11 +456,7 @@ class VisitlogApp(Localized, App[None]):
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            try:
-                self.store.set_settings(hub_path=path)
-            except VisitlogError as exc:
-                self.notify(str(exc), severity="error")
-                return
+            self.write(lambda store: store.set_settings(hub_path=path))
             if then_sync:
                 self._start_sync(path)
 

@@ -72,10 +72,28 @@ def enum_options(enum_cls: type[ChoiceEnum]) -> list[tuple[str, str]]:
     return [(enum_label(m.value, enum_cls), m.value) for m in enum_cls]
 
 
+def known_value(enum_cls: type[ChoiceEnum], value: Any) -> str | None:
+    """*value* as stored (an alias such as ``met`` gives 见面), or None when it is not one.
+
+    Drafts and stored records may hold what a Select cannot show (an older
+    version's value, a typo in a file); a Select given it would raise.
+    """
+    if value in (None, ""):
+        return None
+    try:
+        return enum_cls.parse(str(value)).value
+    except ValidationError:
+        return None
+
+
 def enum_choice(enum_cls: type[ChoiceEnum], value: str, name: str) -> Select[str]:
-    """A compact Select of *enum_cls* that always holds a value; *name* is its id and class."""
+    """A compact Select of *enum_cls* that always holds a value; *name* is its id and class.
+
+    A *value* that is not one of the choices gives the first choice.
+    """
+    chosen = known_value(enum_cls, value) or next(iter(enum_cls)).value
     return Select(
-        enum_options(enum_cls), value=value, allow_blank=False, id=name, compact=True, classes=name
+        enum_options(enum_cls), value=chosen, allow_blank=False, id=name, compact=True, classes=name
     )
 
 

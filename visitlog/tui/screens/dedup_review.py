@@ -9,6 +9,7 @@ decision, both synced) and can be taken back with ``u``, last first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +30,7 @@ from visitlog.tui.common import VisitlogScreen, enum_label
 
 if TYPE_CHECKING:
     from visitlog.dedup import Pair
+    from visitlog.store import Store
 
 #: Fields shown for each household, in this order.
 FIELDS = ("address", "head", "phone", "members", "micro_grid", "occupancy", "tags", "visits")
@@ -85,6 +87,8 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         self.loaded = False
         #: Fields of the shown pair whose values differ (highlighted).
         self.differ: set[str] = set()
+        #: True while a decision is being written.
+        self.writing = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -188,63 +192,93 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
             self.index = (self.index + step) % len(self.pairs)
             self.show()
 
+    # Each decision is written in a worker (the database may be busy with
+    # another program's write); the pairs change once it is stored.
+
     def action_merge(self) -> None:
         from visitlog import dedup_merge
 
         pair = self.current()
-        if pair is None:
+        if pair is None or self._busy():
             return
-        try:
+
+        def merge(store: Store) -> tuple[str, str]:
             merge_id = dedup_merge.merge(
-                self.vapp.store, [pair.a, pair.b], kind="households", score=pair.score,
+                store, [pair.a, pair.b], kind="households", score=pair.score,
                 reasons=pair.reasons,
             )  # fmt: skip
-        except VisitlogError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._remember("merge", merge_id, pair)
-        # The merged-away record is no longer live: its other pairs go too.
-        gone = {pair.a, pair.b} - {dedup_merge.get_merge(self.vapp.store, merge_id)["survivor"]}
-        self.pairs = [p for p in self.pairs if not ({p.a, p.b} & gone) and p is not pair]
-        self.notify(t("dedup.tui.merged", id=merge_id[-8:]))
-        self._changed()
+            return merge_id, dedup_merge.get_merge(store, merge_id)["survivor"]
+
+        def merged(result: tuple[str, str]) -> None:
+            merge_id, survivor = result
+            self._remember("merge", merge_id, pair)
+            # The merged-away record is no longer live: its other pairs go too.
+            gone = {pair.a, pair.b} - {survivor}
+            self.pairs = [p for p in self.pairs if not ({p.a, p.b} & gone) and p is not pair]
+            self.notify(t("dedup.tui.merged", id=merge_id[-8:]))
+            self._changed()
+
+        self._write(merge, merged)
 
     def action_distinct(self) -> None:
         from visitlog import dedup_merge
 
         pair = self.current()
-        if pair is None:
+        if pair is None or self._busy():
             return
-        try:
-            dedup_merge.mark_distinct(self.vapp.store, pair.a, pair.b)
-        except VisitlogError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._remember("distinct", "", pair)
-        self.pairs = [p for p in self.pairs if p is not pair]
-        self.notify(t("dedup.tui.marked"))
-        self._changed()
+
+        def marked(_result: Any) -> None:
+            self._remember("distinct", "", pair)
+            self.pairs = [p for p in self.pairs if p is not pair]
+            self.notify(t("dedup.tui.marked"))
+            self._changed()
+
+        self._write(lambda store: dedup_merge.mark_distinct(store, pair.a, pair.b), marked)
 
     def action_undo(self) -> None:
         from visitlog import dedup_merge
 
+        if self._busy():
+            return
         if not self.done:
             self.notify(t("dedup.tui.nothing_to_undo"), severity="warning")
             return
         last = self.done[-1]
-        try:
+
+        def undo(store: Store) -> None:
             if last.kind == "merge":
-                dedup_merge.undo(self.vapp.store, last.ref)
+                dedup_merge.undo(store, last.ref)
             else:
-                dedup_merge.unmark_distinct(self.vapp.store, last.pair.a, last.pair.b)
-        except VisitlogError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.done.pop()
-        self.pairs = last.pairs_before
-        self.index = last.index_before
-        self.notify(t("dedup.tui.undone"))
-        self._changed()
+                dedup_merge.unmark_distinct(store, last.pair.a, last.pair.b)
+
+        def undone(_result: Any) -> None:
+            self.done.pop()
+            self.pairs = last.pairs_before
+            self.index = last.index_before
+            self.notify(t("dedup.tui.undone"))
+            self._changed()
+
+        self._write(undo, undone)
+
+    def _busy(self) -> bool:
+        """A decision is still being written: one at a time, in order."""
+        if self.writing:
+            self.notify(t("tui.save.pending"), severity="warning")
+        return self.writing
+
+    def _write(self, job: Callable[[Store], Any], done: Callable[[Any], None]) -> None:
+        self.writing = True
+
+        def finished(result: Any) -> None:
+            self.writing = False
+            if self.is_attached:
+                done(result)
+
+        def failed(error: str) -> None:
+            self.writing = False
+            self.notify(error, severity="error", timeout=15)
+
+        self.vapp.write(job, finished, failed)
 
     def _remember(self, kind: str, ref: str, pair: Pair) -> None:
         self.done.append(_Done(kind, ref, pair, list(self.pairs), self.index))

@@ -1,16 +1,21 @@
 """What every data-entry screen shares: ctrl+s, escape, errors by the field, drafts.
 
-A form in progress is written to the ``drafts`` table about 0.3 s after each
-change (debounced), on a worker thread so a busy database never blocks the
-keyboard.  The draft is removed when the form is saved or deliberately
-abandoned, and kept when the app is closed or crashes, so the next start can
-offer it back.
+A form in progress is kept as a draft (:mod:`visitlog.drafts`, files beside
+the database, so keeping it never waits for the database) about 0.3 s after
+each change, on a worker thread.  ``ctrl+s`` checks the values on the UI
+thread, keeps the draft at once, and stores the record in a worker
+(:meth:`VisitlogApp.write`): while another program holds a long write (a
+roster import, a first sync) the form stays on screen, says what it waits
+for, and closes when the record is stored.  The draft is removed when the
+record is stored or the form deliberately abandoned, and kept when the app
+is closed or crashes, so the next start can offer it back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -21,23 +26,34 @@ from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
+from visitlog.store import Store
 from visitlog.tui.common import VisitlogScreen
 from visitlog.tui.screens.confirm import ConfirmDialog
 
 #: Seconds of quiet after a change before the draft is written.
 DRAFT_DELAY = 0.3
 
+#: What a form stores: a function run in a worker with its own connection.
+SaveJob = Callable[[Store], Any]
+
 
 class FormScreen(VisitlogScreen, Screen[Any]):
-    """Base of the forms; subclasses implement :meth:`collect`, :meth:`fill`, :meth:`save`."""
+    """Base of the forms.
+
+    Subclasses implement :meth:`collect`, :meth:`fill` and :meth:`prepare`,
+    compose a ``#form`` container with a ``#err-form`` line, and name the
+    widget that has the focus first in :attr:`FIRST_FOCUS`.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "tui.key.save", priority=True),
         Binding("escape", "cancel", "tui.key.cancel"),
     ]
 
-    #: ``drafts.kind`` of this form.
+    #: ``kind`` of this form's drafts.
     DRAFT_KIND = "form"
+    #: Selector of the widget focused when the form opens.
+    FIRST_FOCUS = "#form"
 
     def __init__(self, draft: dict[str, Any] | None = None):
         super().__init__()
@@ -48,6 +64,8 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         self._draft_seq = 0
         self._written_seq = 0
         self._form_closing = False
+        #: True from ctrl+s until the record is stored (or the store failed).
+        self.saving = False
         #: The values at the last change (written on unmount if still pending).
         self._latest: dict[str, Any] | None = None
 
@@ -65,20 +83,33 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         """Put the values of a draft back into the widgets."""
         raise NotImplementedError
 
-    def save(self) -> Any:
-        """Validate and store; return what to dismiss with, or None to stay open.
+    def prepare(self) -> SaveJob | None:
+        """Check the values (on the UI thread, without the database).
 
-        Show problems with :meth:`field_error` and return None.
+        Returns:
+            The function that stores the record, run in a worker with its
+            own connection (what it returns is what the form dismisses
+            with); None to stay open, after showing the problems with
+            :meth:`field_error`.
         """
         raise NotImplementedError
 
+    def confirm_save(self, data: dict[str, Any]) -> str | None:
+        """A question to ask before storing *data* (None: store it without asking)."""
+        return None
+
     # -- lifecycle ------------------------------------------------------------------
+    # Textual calls on_mount of every class of the screen, so subclasses do not
+    # define their own (the draft would be filled in twice).
 
     def on_mount(self) -> None:
+        # The defaults, before a draft is filled in: "changed" compares with them.
         self._initial = self.collect()
         if self._draft:
             self.fill(self._draft)
             self.notify(t("tui.draft.restored"))
+        with contextlib.suppress(NoMatches):
+            self.query_one(self.FIRST_FOCUS).focus()
 
     def changed(self) -> bool:
         """Has anything been typed since the form opened (a restored draft counts)?"""
@@ -99,12 +130,11 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         self._schedule_draft()
 
     def _schedule_draft(self) -> None:
-        if self._initial is None or self._form_closing:
+        if self._initial is None or self._form_closing or self.saving:
             return
         if self._draft_timer is not None:
             self._draft_timer.stop()
-        with contextlib.suppress(NoMatches):  # a part still being mounted
-            self._latest = self.collect()
+        self._latest = self.collect()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self.write_draft)
 
     def write_draft(self) -> None:
@@ -112,19 +142,15 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         self._draft_timer = None
         if self._form_closing:
             return
-        try:
-            data = self.collect()
-        except NoMatches:  # a part still being mounted: try again shortly
-            self._schedule_draft()
-            return
+        data = self.collect()
         keep = bool(self._draft) or data != self._initial
         self._queue_draft(data if keep else None)
 
     def _queue_draft(self, data: dict[str, Any] | None) -> None:
         self._draft_seq += 1
-        seq, store, draft_id, kind = (
+        seq, box, draft_id, kind = (
             self._draft_seq,
-            self.vapp.store,
+            self.vapp.drafts,
             self.draft_id,
             self.DRAFT_KIND,
         )
@@ -137,14 +163,25 @@ class FormScreen(VisitlogScreen, Screen[Any]):
                     return
                 try:
                     if data is None:
-                        store.discard_draft(draft_id)
+                        box.discard(draft_id)
                     else:
-                        store.save_draft(draft_id, kind, data)
+                        box.save(draft_id, kind, data)
                 except VisitlogError:
                     return
                 self._written_seq = seq
 
         self.vapp.run_worker(write, thread=True, group="draft", name="draft")
+
+    def _keep_draft_now(self, data: dict[str, Any]) -> None:
+        """Write the draft on this thread (a few hundred bytes to a file): it must
+        exist before the record is stored, whatever happens to the app meanwhile."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self._draft_seq += 1
+        with self._draft_lock, contextlib.suppress(VisitlogError):
+            self.vapp.drafts.save(self.draft_id, self.DRAFT_KIND, data)
+            self._written_seq = self._draft_seq
 
     def on_unmount(self) -> None:
         # The app is closing with a change not yet written (ctrl+q within the
@@ -155,7 +192,7 @@ class FormScreen(VisitlogScreen, Screen[Any]):
             data = self._latest
             if bool(self._draft) or data != self._initial:
                 with self._draft_lock, contextlib.suppress(VisitlogError):
-                    self.vapp.store.save_draft(self.draft_id, self.DRAFT_KIND, data)
+                    self.vapp.drafts.save(self.draft_id, self.DRAFT_KIND, data)
 
     def _close(self, result: Any) -> None:
         self._form_closing = True
@@ -164,7 +201,7 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         self._queue_draft(None)
         self.dismiss(result)
 
-    # -- errors -----------------------------------------------------------------------
+    # -- errors and status ------------------------------------------------------------
 
     def clear_errors(self) -> None:
         for error in self.query(".error"):
@@ -180,19 +217,75 @@ class FormScreen(VisitlogScreen, Screen[Any]):
         error.add_class("-shown")
         self.call_after_refresh(error.scroll_visible)
 
+    def _status(self, message: str | None) -> None:
+        """The line under the form title that says what the save is doing."""
+        with contextlib.suppress(NoMatches):
+            status = self.query_one("#form-status", Static)
+            status.update(message or "")
+            status.set_class(bool(message), "-shown")
+
     # -- actions ----------------------------------------------------------------------
 
     def action_save(self) -> None:
+        if self.saving:
+            self.notify(t("tui.save.pending"), severity="warning")
+            return
         self.clear_errors()
         try:
-            result = self.save()
+            job = self.prepare()
         except VisitlogError as exc:
             self.field_error("form", str(exc))
             return
-        if result is not None:
-            self._close(result)
+        if job is None:
+            return
+        data = self.collect()
+        question = self.confirm_save(data)
+        if question is None:
+            self._store(job, data)
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "yes":
+                self._store(job, data)
+
+        self.app.push_screen(
+            ConfirmDialog(t("tui.save.confirm_title"), question, default="no"), answer
+        )
+
+    def _store(self, job: SaveJob, data: dict[str, Any]) -> None:
+        self._keep_draft_now(data)
+        self.saving = True
+        # What is stored is what was on the screen at ctrl+s: no typing meanwhile.
+        self.query_one("#form").disabled = True
+        self._status(t("tui.save.saving"))
+        self.vapp.write(
+            job,
+            done=self._stored,
+            failed=self._store_failed,
+            waiting=lambda _seconds: self._status(t("tui.save.waiting")),
+        )
+
+    def _stored(self, result: Any) -> None:
+        self.saving = False
+        self._form_closing = True
+        # Stored: the draft goes (written drafts are all older, see _keep_draft_now).
+        with self._draft_lock, contextlib.suppress(VisitlogError):
+            self.vapp.drafts.discard(self.draft_id)
+        if self.is_attached:
+            self.dismiss(result)
+
+    def _store_failed(self, message: str) -> None:
+        self.saving = False
+        if not self.is_attached:
+            return
+        self.query_one("#form").disabled = False
+        self._status(None)
+        self.field_error("form", t("tui.save.failed", error=message))
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self.notify(t("tui.save.pending"), severity="warning")
+            return
         if not self.changed():
             self._close(None)
             return

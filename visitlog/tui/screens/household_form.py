@@ -10,10 +10,11 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
 from visitlog.address import normalize_phone
+from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
-from visitlog.tui.common import enum_choice
-from visitlog.tui.screens.form import FormScreen
+from visitlog.tui.common import enum_choice, known_value
+from visitlog.tui.screens.form import FormScreen, SaveJob
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
 
@@ -33,6 +34,7 @@ class HouseholdFormScreen(FormScreen):
     """
 
     DRAFT_KIND = "household"
+    FIRST_FOCUS = "#address"
 
     def __init__(
         self, grids: list[str], grid: str | None = None, draft: dict[str, Any] | None = None
@@ -40,6 +42,8 @@ class HouseholdFormScreen(FormScreen):
         super().__init__(draft)
         self._grids = grids
         self._grid = grid or ""
+        #: The id the household is stored under (the draft's, when restoring one).
+        self.household_id: str = (draft or {}).get("household_id") or new_id()
 
     @property
     def draft_id(self) -> str:
@@ -48,6 +52,7 @@ class HouseholdFormScreen(FormScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(t("tui.household.title"), id="form-title")
+        yield Static("", id="form-status")
         with VerticalScroll(id="form"):
             suggest = SuggestFromList(self._grids) if self._grids else None
             fields: list[tuple[str, str, Any]] = [
@@ -82,23 +87,21 @@ class HouseholdFormScreen(FormScreen):
             yield Static("", id="err-form", classes="error")
         yield Footer(compact=True)
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#address", Input).focus()
-
     def collect(self) -> dict[str, Any]:
         data = {name: self.query_one(f"#{name}", Input).value.strip() for name in TEXT_FIELDS}
         data["occupancy"] = str(self.query_one("#occupancy", Select).value)
+        data["household_id"] = self.household_id
         return data
 
     def fill(self, data: dict[str, Any]) -> None:
         for name in TEXT_FIELDS:
             if name in data:
-                self.query_one(f"#{name}", Input).value = data[name] or ""
-        if data.get("occupancy"):
-            self.query_one("#occupancy", Select).value = data["occupancy"]
+                self.query_one(f"#{name}", Input).value = str(data[name] or "")
+        occupancy = known_value(Occupancy, data.get("occupancy"))
+        if occupancy:
+            self.query_one("#occupancy", Select).value = occupancy
 
-    def save(self) -> Household | None:
+    def prepare(self) -> SaveJob | None:
         data = self.collect()
         ok = True
         checks = {
@@ -116,6 +119,7 @@ class HouseholdFormScreen(FormScreen):
         if not ok:
             return None
         household = Household(
+            id=self.household_id,
             address=data["address"],
             micro_grid=data["micro_grid"],
             community=data["community"] or None,
@@ -131,4 +135,4 @@ class HouseholdFormScreen(FormScreen):
         except ValidationError as exc:
             self.field_error("form", str(exc))
             return None
-        return self.vapp.store.add_household(household)
+        return lambda store: store.add_household(household)

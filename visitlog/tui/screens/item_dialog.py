@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
-from visitlog.model import Category, Item, Kind, Satisfaction, Status, VisitlogError
+from visitlog.model import Category, Item, Kind, Satisfaction, Status
 from visitlog.tui.common import VisitlogScreen, enum_label, enum_options
 
 #: The statuses a worker moves an item to from this dialog.
@@ -31,6 +31,8 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
         super().__init__()
         self.item = item
         self.address = address
+        #: True from ctrl+s until the change is stored (it may wait for the database).
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         item = self.item
@@ -73,6 +75,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
                     compact=True,
                 )
             yield Static("", id="err-satisfaction", classes="error")
+            yield Static("", id="form-status")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("tui.save"), id="save", variant="primary")
                 yield Button(t("tui.cancel"), id="cancel")
@@ -86,6 +89,9 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
         error.add_class("-shown")
 
     def action_save(self) -> None:
+        if self.saving:
+            self.notify(t("tui.save.pending"), severity="warning")
+            return
         for error in self.query(".error"):
             error.remove_class("-shown")
         status = str(self.query_one("#status", Select).value)
@@ -95,20 +101,42 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
             self._error("note", t("tui.item_dialog.note_required"))
             self.query_one("#note", Input).focus()
             return
-        try:
-            updated = self.vapp.store.update_item(
-                self.item.id or "",
-                status=status,
-                note=note if note != (self.item.resolution or "") else None,
-                satisfaction=None if sat is Select.NULL else str(sat),
-                today=self.vapp.today(),
-            )
-        except VisitlogError as exc:
-            self._error("status", str(exc))
-            return
-        self.dismiss(updated)
+        item_id, today = self.item.id or "", self.vapp.today()
+        changes = {
+            "status": status,
+            "note": note if note != (self.item.resolution or "") else None,
+            "satisfaction": None if sat is Select.NULL else str(sat),
+        }
+        self.saving = True
+        self._set_status(t("tui.save.saving"))
+        self.vapp.write(
+            lambda store: store.update_item(item_id, today=today, **changes),
+            done=self._stored,
+            failed=self._failed,
+            waiting=lambda _seconds: self._set_status(t("tui.item_dialog.waiting")),
+        )
+
+    def _set_status(self, message: str | None) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(message or "")
+        status.set_class(bool(message), "-shown")
+
+    def _stored(self, updated: Item) -> None:
+        self.saving = False
+        if self.is_attached:
+            self.dismiss(updated)
+
+    def _failed(self, message: str) -> None:
+        self.saving = False
+        if self.is_attached:
+            self._set_status(None)
+            self._error("status", message)
 
     def action_cancel(self) -> None:
+        if self.saving:
+            # The change is on its way; leaving now would hide whether it was stored.
+            self.notify(t("tui.save.pending"), severity="warning")
+            return
         self.dismiss(None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

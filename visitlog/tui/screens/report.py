@@ -54,8 +54,12 @@ class ReportDialog(Localized, ModalScreen[None]):
                     grid.add_row(label, value)
                 yield Static(grid, classes="dialog-body")
             if self._message:
+                # Not the forms' ".error" class: that one stays hidden until a
+                # field has a problem, and the message must always be seen.
                 yield Static(
-                    self._message, classes="dialog-body" + (" error" if self._error else "")
+                    self._message,
+                    id="report-message",
+                    classes="dialog-body" + (" report-error" if self._error else ""),
                 )
             yield Button(t("tui.ok"), id="ok", variant="primary")
 

@@ -1,4 +1,9 @@
-"""The new-visit form: the cursor starts in 民情摘要, everything else has a default."""
+"""The new-visit form: the cursor starts in 民情摘要, everything else has a default.
+
+The visit's id is made when the form opens and kept in its draft, so a save
+that completed just before the app died is recognised at the next start
+(the draft is then dropped instead of offered, and never saved twice).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
+from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_date, require_text
-from visitlog.tui.common import enum_choice
-from visitlog.tui.screens.form import FormScreen
+from visitlog.tui.common import enum_choice, known_value
+from visitlog.tui.screens.form import FormScreen, SaveJob
 from visitlog.tui.widgets.item_editor import ItemEditor
 
 
@@ -26,12 +32,15 @@ class VisitFormScreen(FormScreen):
     """
 
     DRAFT_KIND = "visit"
+    FIRST_FOCUS = "#summary"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+n", "add_item", "tui.key.add_item")]
 
     def __init__(self, household: dict[str, Any], draft: dict[str, Any] | None = None):
         super().__init__(draft)
         self.household = household
         self._items = 0
+        #: The id the visit is stored under (the draft's, when restoring one).
+        self.visit_id: str = (draft or {}).get("visit_id") or new_id()
 
     @property
     def draft_id(self) -> str:
@@ -43,6 +52,7 @@ class VisitFormScreen(FormScreen):
         yield Header()
         title = t("tui.visit.title", address=h.get("address") or "", head=h.get("head") or "—")
         yield Static(title, id="form-title")
+        yield Static("", id="form-status")
         with VerticalScroll(id="form"):
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.date"), classes="field-label")
@@ -54,7 +64,7 @@ class VisitFormScreen(FormScreen):
             yield Static("", id="err-visit_date", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.visitor"), classes="field-label")
-                yield Input(app.store.worker or "", id="visitor", compact=True, classes="visitor")
+                yield Input(app.worker_name() or "", id="visitor", compact=True, classes="visitor")
                 yield Label(t("tui.visit.next_due"), classes="field-label")
                 yield Input(
                     "",
@@ -73,10 +83,6 @@ class VisitFormScreen(FormScreen):
             yield Button(t("tui.visit.add_item"), id="add-item", compact=True)
             yield Static("", id="err-form", classes="error")
         yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#summary", TextArea).focus()
 
     # -- items ----------------------------------------------------------------------
 
@@ -112,6 +118,7 @@ class VisitFormScreen(FormScreen):
             return widget.value  # type: ignore[attr-defined]
 
         return {
+            "visit_id": self.visit_id,
             "household_id": self.household["id"],
             "address": self.household.get("address"),
             "head": self.household.get("head"),
@@ -127,19 +134,21 @@ class VisitFormScreen(FormScreen):
     def fill(self, data: dict[str, Any]) -> None:
         for name in ("visit_date", "visitor", "next_due"):
             if name in data:
-                self.query_one(f"#{name}", Input).value = data[name] or ""
-        for name in ("mode", "outcome"):
-            if data.get(name):
-                self.query_one(f"#{name}", Select).value = data[name]
+                self.query_one(f"#{name}", Input).value = str(data[name] or "")
+        for name, enum_cls in (("mode", Mode), ("outcome", Outcome)):
+            value = known_value(enum_cls, data.get(name))
+            if value:
+                self.query_one(f"#{name}", Select).value = value
         if "summary" in data:
             area = self.query_one("#summary", TextArea)
-            area.text = data["summary"] or ""
+            area.text = str(data["summary"] or "")
             area.move_cursor(area.document.end)
         for item in data.get("items") or []:
-            self._add_editor(item, focus=False)
+            if isinstance(item, dict):
+                self._add_editor(item, focus=False)
 
-    def save(self) -> Visit | None:
-        data = self.collect()
+    def _visit(self, data: dict[str, Any]) -> Visit | None:
+        """The visit the form describes, or None after showing what is wrong."""
         ok = True
         today = self.vapp.today()
         try:
@@ -180,7 +189,9 @@ class VisitFormScreen(FormScreen):
                 ok = False
         if not ok:
             return None
-        visit = Visit(
+        # The store checks the whole visit again; what it refuses comes back
+        # to the form's error line.
+        return Visit(
             household_id=data["household_id"],
             visit_date=data["visit_date"],
             visitor=data["visitor"],
@@ -189,5 +200,18 @@ class VisitFormScreen(FormScreen):
             summary=data["summary"],
             next_due=data["next_due"] or None,
             items=items,
+            id=self.visit_id,
         )
-        return self.vapp.store.add_visit(visit)
+
+    def prepare(self) -> SaveJob | None:
+        visit = self._visit(self.collect())
+        if visit is None:
+            return None
+        return lambda store: store.add_visit(visit)
+
+    def confirm_save(self, data: dict[str, Any]) -> str | None:
+        """An empty 见面 visit counts toward coverage: ask before storing one."""
+        empty = not data["summary"].strip() and all(e.is_blank() for e in self._editors())
+        if empty and (data["outcome"] or Outcome.MET.value) == Outcome.MET.value:
+            return t("tui.visit.confirm_empty")
+        return None

@@ -42,8 +42,9 @@ class WelcomeScreen(Localized, Screen[None]):
     def on_screen_resume(self) -> None:
         # Households may have arrived while a dialog covered this screen
         # (the import report): then there is nothing left to welcome.
+        # The app may have closed it already (a saved household): only once.
         home = getattr(self.app, "home", None)
-        if home is not None and home.grids:
+        if home is not None and home.grids and self.app.screen is self:
             self.dismiss(None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

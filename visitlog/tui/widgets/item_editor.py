@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Level
-from visitlog.tui.common import enum_choice, enum_options
+from visitlog.tui.common import enum_choice, enum_options, known_value
 
 FIELDS = ("kind", "category", "level", "description", "owner", "deadline")
 
@@ -39,13 +39,14 @@ class ItemEditor(Vertical):
 
     def compose(self) -> ComposeResult:
         d = self._data
+        level = known_value(Level, d.get("level"))
         with Horizontal(classes="row"):
             yield Label(t("tui.item.number", n=self.number), classes="item-number")
             yield enum_choice(Kind, d.get("kind") or Kind.PROBLEM.value, "kind")
             yield enum_choice(Category, d.get("category") or Category.OTHER.value, "category")
             yield Select(
                 enum_options(Level),
-                value=d.get("level") or Select.NULL,
+                value=level or Select.NULL,
                 prompt=t("tui.item.level"),
                 id="level",
                 compact=True,
@@ -55,17 +56,17 @@ class ItemEditor(Vertical):
         with Horizontal(classes="row"):
             yield Label(t("tui.item.description"), classes="field-label")
             yield Input(
-                d.get("description", ""),
+                d.get("description") or "",
                 id="description",
                 compact=True,
                 placeholder=t("tui.item.description_placeholder"),
             )
         with Horizontal(classes="row"):
             yield Label(t("tui.item.owner"), classes="field-label")
-            yield Input(d.get("owner", ""), id="owner", compact=True, classes="owner")
+            yield Input(d.get("owner") or "", id="owner", compact=True, classes="owner")
             yield Label(t("tui.item.deadline"), classes="field-label")
             yield Input(
-                d.get("deadline", ""),
+                d.get("deadline") or "",
                 id="deadline",
                 compact=True,
                 classes="date",
@@ -74,7 +75,13 @@ class ItemEditor(Vertical):
         yield Static("", classes="error item-error")
 
     def value(self) -> dict[str, str]:
-        """The item as typed (strings; blank level as "")."""
+        """The item as typed (strings; blank level as "").
+
+        Until its widgets are mounted (a draft being restored, an item just
+        added) the item is what it was given.
+        """
+        if not self.is_mounted or not self.query("#description"):
+            return {name: str(self._data.get(name) or "") for name in FIELDS}
         out: dict[str, str] = {}
         for name in FIELDS:
             widget = self.query_one(f"#{name}")
