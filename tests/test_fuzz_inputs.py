@@ -165,6 +165,7 @@ def _households(db: Path) -> int:
     return live_counts(db)["households"]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_roster_mutated(data, small_street, roster_files):
@@ -174,6 +175,7 @@ def test_fuzz_roster_mutated(data, small_street, roster_files):
     _check_roster_import(small_street, name, blob)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(blob=st.binary(max_size=4000), suffix=st.sampled_from([".csv", ".xlsx"]))
 def test_fuzz_roster_random_bytes(blob, suffix, small_street):
@@ -223,6 +225,7 @@ def _check_bundle_import(template: Path, data: bytes, key_line: bytes | None) ->
         return result.exit_code == 0
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_bundle_mutated(data, bundles, empty_db):
@@ -235,6 +238,7 @@ def test_fuzz_bundle_mutated(data, bundles, empty_db):
         assert not accepted
 
 
+@pytest.mark.slow
 @FUZZ
 @given(blob=st.binary(max_size=4000), prefix=st.sampled_from([b"", b"VISITLOG-BUNDLE 1\n"]))
 def test_fuzz_bundle_random_bytes(blob, prefix, empty_db):

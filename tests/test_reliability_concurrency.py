@@ -15,6 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from reliability_support import (
     checkpoint_close,
     live_counts,
@@ -63,6 +64,7 @@ def _hub_with_another_laptop(tmp_path: Path) -> Path:
     return hub
 
 
+@pytest.mark.slow
 def test_visits_saved_while_roster_import_and_sync_run(demo_db, tmp_path):
     db = demo_db
     hub = _hub_with_another_laptop(tmp_path)
