@@ -89,11 +89,7 @@ async def _restart_and_restore(pilot, app, wait_for, form_type):
         "the restored form",
     )
     form = app.screen
-    await wait_for(
-        pilot,
-        lambda: all(e.query("#description") for e in form.query(ItemEditor)),
-        "every item editor built",
-    )
+    await wait_for(pilot, lambda: all(e.ready for e in form.query(ItemEditor)), "items built")
     return form
 
 
@@ -119,7 +115,10 @@ def test_a_visit_draft_with_every_field_and_every_item_kind_restores(
                 await pilot.press("ctrl+n")
             await wait_for(
                 pilot,
-                lambda: len(form.query("ItemEditor #description")) == len(ITEMS),
+                lambda: (
+                    len(form.query(ItemEditor)) == len(ITEMS)
+                    and all(e.ready for e in form.query(ItemEditor))
+                ),
                 "four item editors",
             )
             for editor, item in zip(form.query(ItemEditor), ITEMS, strict=True):

@@ -94,7 +94,9 @@ def test_new_visit(snap_compare, demo_app, wait_for):
         summary = app.screen.query_one("#summary")
         await wait_for(pilot, lambda: summary.text == "老人腿脚不便希望加装电梯", "typed")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: app.screen.query("ItemEditor #deadline"), "the item")
+        await wait_for(
+            pilot, lambda: [e for e in app.screen.query(ItemEditor) if e.ready], "the item"
+        )
         editor = app.screen.query_one(ItemEditor)
         description = editor.query_one("#description", Input)
         await wait_for(pilot, lambda: app.focused is description, "the item's description")

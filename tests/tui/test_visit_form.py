@@ -47,7 +47,7 @@ def test_new_visit_is_saved_and_shows_in_the_history(tui_store, today, settle, p
             await pilot.press(*"老人腿脚不便")
             # one list item: a problem with a deadline
             await pilot.press("ctrl+n")
-            await wait_for(pilot, lambda: form.query(ItemEditor), "an item editor")
+            await wait_for(pilot, lambda: [e for e in form.query(ItemEditor) if e.ready], "an item")
             editor = form.query_one(ItemEditor)
             description = editor.query_one("#description", Input)
             await wait_for(pilot, lambda: app.focused is description, "the item's description")
@@ -98,7 +98,7 @@ def test_validation_errors_show_next_to_the_field(tui_store, today, settle, wait
             form.query_one("#visit_date", Input).value = "2026-13-45"
             form.query_one("#next_due", Input).value = "明天"
             await pilot.press("ctrl+n")
-            await wait_for(pilot, lambda: form.query("ItemEditor #deadline"), "an item")
+            await wait_for(pilot, lambda: [e for e in form.query(ItemEditor) if e.ready], "an item")
             form.query_one(ItemEditor).query_one("#deadline", Input).value = "下周"
             await pilot.press("ctrl+s")
             date_error = form.query_one("#err-visit_date")

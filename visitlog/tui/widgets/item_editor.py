@@ -29,7 +29,18 @@ class ItemEditor(Vertical):
     def __init__(self, number: int, data: dict[str, Any] | None = None, focus: bool = False):
         super().__init__(classes="item-card")
         self.number = number
-        self._data = data or {}
+        #: What the item starts with, as the widgets will show it: a value a
+        #: Select cannot show (an older version's, a damaged draft's) is its default.
+        d = data or {}
+        self._start = {
+            "kind": known_value(Kind, d.get("kind")) or Kind.PROBLEM.value,
+            "category": known_value(Category, d.get("category")) or Category.OTHER.value,
+            "level": known_value(Level, d.get("level")) or "",
+            **{
+                name: str(d.get(name) or "").strip()
+                for name in ("description", "owner", "deadline")
+            },
+        }
         self._focus = focus
 
     def on_mount(self) -> None:
@@ -38,15 +49,14 @@ class ItemEditor(Vertical):
             self.call_after_refresh(self.scroll_visible)
 
     def compose(self) -> ComposeResult:
-        d = self._data
-        level = known_value(Level, d.get("level"))
+        d = self._start
         with Horizontal(classes="row"):
             yield Label(t("tui.item.number", n=self.number), classes="item-number")
-            yield enum_choice(Kind, d.get("kind") or Kind.PROBLEM.value, "kind")
-            yield enum_choice(Category, d.get("category") or Category.OTHER.value, "category")
+            yield enum_choice(Kind, d["kind"], "kind")
+            yield enum_choice(Category, d["category"], "category")
             yield Select(
                 enum_options(Level),
-                value=level or Select.NULL,
+                value=d["level"] or Select.NULL,
                 prompt=t("tui.item.level"),
                 id="level",
                 compact=True,
@@ -56,17 +66,17 @@ class ItemEditor(Vertical):
         with Horizontal(classes="row"):
             yield Label(t("tui.item.description"), classes="field-label")
             yield Input(
-                d.get("description") or "",
+                d["description"],
                 id="description",
                 compact=True,
                 placeholder=t("tui.item.description_placeholder"),
             )
         with Horizontal(classes="row"):
             yield Label(t("tui.item.owner"), classes="field-label")
-            yield Input(d.get("owner") or "", id="owner", compact=True, classes="owner")
+            yield Input(d["owner"], id="owner", compact=True, classes="owner")
             yield Label(t("tui.item.deadline"), classes="field-label")
             yield Input(
-                d.get("deadline") or "",
+                d["deadline"],
                 id="deadline",
                 compact=True,
                 classes="date",
@@ -77,19 +87,28 @@ class ItemEditor(Vertical):
     def value(self) -> dict[str, str]:
         """The item as typed (strings; blank level as "").
 
-        Until its widgets are mounted (a draft being restored, an item just
-        added) the item is what it was given.
+        Each field is what it started with until its widget is mounted (a
+        draft being restored, an item just added): a Select holds no value
+        before then, and a draft written meanwhile must not lose one.
         """
-        if not self.is_mounted or not self.query("#description"):
-            return {name: str(self._data.get(name) or "") for name in FIELDS}
         out: dict[str, str] = {}
         for name in FIELDS:
-            widget = self.query_one(f"#{name}")
-            if isinstance(widget, Select):
+            found = self.query(f"#{name}")
+            widget = found.first() if found else None
+            if widget is None or not widget.is_mounted:
+                out[name] = self._start[name]
+            elif isinstance(widget, Select):
                 out[name] = "" if widget.value is Select.NULL else str(widget.value)
             else:
                 out[name] = widget.value.strip()  # type: ignore[attr-defined]
         return out
+
+    @property
+    def ready(self) -> bool:
+        """Every field's widget is mounted and shows the item."""
+        return all(w.is_mounted for name in FIELDS for w in self.query(f"#{name}")) and bool(
+            self.query("#description")
+        )
 
     def is_blank(self) -> bool:
         """Nothing typed in the free-text fields (the selects always have a value)."""
