@@ -450,6 +450,7 @@ def test_csv_reads_back_cell_for_cell(street: rr.Corpus, tmp_path, roster, encod
         assert records[lines[r.index] - 1][ref] == r.cells["编号"]
 
 
+@pytest.mark.slow  # writes and reads back every XLSX of the corpus
 def test_xlsx_reads_back_cell_for_cell(street: rr.Corpus, tmp_path):
     import openpyxl
 
