@@ -84,7 +84,9 @@ def test_change_status_with_note_and_satisfaction(tui_store, today, settle, wait
             )
             assert stored.closed_date == today.isoformat()
             # closed items leave the open list
-            assert item.id not in [i.id for i in screen.items]
+            await wait_for(
+                pilot, lambda: item.id not in [i.id for i in screen.items], "the list read again"
+            )
 
     asyncio.run(run())
 

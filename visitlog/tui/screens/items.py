@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Select, Static
 from textual.widgets.data_table import ColumnKey
@@ -53,6 +55,8 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         self.grid = grid
         self.items: list[Item] = []
         self._addresses: dict[str, str] = {}
+        self._generation = 0
+        self._row: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,37 +103,74 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             col.auto_width = False
         table.refresh()
 
-    def _address(self, household_id: str | None) -> str:
-        if not household_id:
-            return ""
-        if household_id not in self._addresses:
-            row = self.vapp.home_row(household_id)
-            if row is not None:
-                self._addresses[household_id] = row.get("address") or ""
-            else:
-                try:
-                    self._addresses[household_id] = self.vapp.store.get_household(
-                        household_id
-                    ).address
-                except VisitlogError:
-                    self._addresses[household_id] = ""
-        return self._addresses[household_id]
+    class Listed(Message):
+        """The open items and their addresses, read in a worker."""
 
-    def refresh_data(self, keep: str | None = None) -> None:
-        """Read the open items again (a grid has a few hundred at most)."""
+        def __init__(
+            self,
+            generation: int,
+            items: list[Item] | None,
+            addresses: dict[str, str],
+            error: str | None = None,
+        ):
+            super().__init__()
+            self.generation, self.items, self.addresses = generation, items, addresses
+            self.error = error
+
+    def _address(self, household_id: str | None) -> str:
+        return self._addresses.get(household_id or "", "")
+
+    def refresh_data(self, row: int | None = None) -> None:
+        """Read the open items again, in a worker (every grid's may be thousands).
+
+        Args:
+            row: the table row to put the cursor on once they are shown.
+        """
         kind = self.query_one("#kind", Select).value
         category = self.query_one("#category", Select).value
+        self._generation += 1
+        self._row = row
+        self._read(
+            self._generation,
+            None if kind is Select.NULL else str(kind),
+            None if category is Select.NULL else str(category),
+        )
+
+    @work(thread=True, exclusive=True, group="items")
+    def _read(self, generation: int, kind: str | None, category: str | None) -> None:
+        app = self.vapp
         try:
-            self.items = self.vapp.store.list_items(
-                open_only=True,
-                kind=None if kind is Select.NULL else str(kind),
-                category=None if category is Select.NULL else str(category),
-                grid=None if self.grid == ALL_GRIDS else self.grid,
-                today=self.vapp.today(),
-            )
+            with app.reader() as store:
+                items = store.list_items(
+                    open_only=True,
+                    kind=kind,
+                    category=category,
+                    grid=None if self.grid == ALL_GRIDS else self.grid,
+                    today=app.today(),
+                )
+                addresses = {}
+                for household_id in {i.household_id for i in items if i.household_id}:
+                    if household_id in self._addresses:
+                        continue
+                    row = app.home_row(household_id)
+                    if row is not None:
+                        addresses[household_id] = row.get("address") or ""
+                    else:
+                        with contextlib.suppress(VisitlogError):
+                            addresses[household_id] = store.get_household(household_id).address
         except VisitlogError as exc:
-            self.notify(str(exc), severity="error")
+            self.post_message(self.Listed(generation, None, {}, str(exc)))
             return
+        self.post_message(self.Listed(generation, items, addresses))
+
+    def on_items_screen_listed(self, message: Listed) -> None:
+        if message.generation != self._generation:
+            return  # a newer filter was chosen meanwhile
+        if message.error is not None or message.items is None:
+            self.notify(message.error or "", severity="error")
+            return
+        self.items = message.items
+        self._addresses.update(message.addresses)
         today = self.vapp.today()
         error = self.vapp.theme_color("error")
         table = self.query_one(DataTable)
@@ -157,11 +198,8 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
                 ),
             ]
             table.add_row(*cells, key=item.id)
-        if keep is not None:
-            for pos, item in enumerate(self.items):
-                if item.id == keep:
-                    table.move_cursor(row=pos)
-                    break
+        if self._row is not None and table.row_count:
+            table.move_cursor(row=min(self._row, table.row_count - 1))
         grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
         self.query_one("#status", Static).update(
             t("tui.items.status", grid=grid, n=len(self.items), overdue=overdue)
@@ -198,10 +236,6 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             if updated is not None:
                 self.notify(t("tui.items.updated", status=enum_label(updated.status, Status)))
                 self.vapp.data_changed(updated.household_id)
-                pos = self.query_one(DataTable).cursor_row
-                self.refresh_data()
-                table = self.query_one(DataTable)
-                if table.row_count:
-                    table.move_cursor(row=min(pos, table.row_count - 1))
+                self.refresh_data(row=self.query_one(DataTable).cursor_row)
 
         self.app.push_screen(ItemDialog(item, self._address(item.household_id)), done)
