@@ -35,7 +35,7 @@ def test_rejects_go_to_the_data_folder_when_the_roster_folder_is_unwritable(
 
     src = tmp_path / "名册.csv"
     src.write_text(
-        "地址,微网格,联系电话\n曹杨一村1号101室,1号网格,13812345678\n曹杨一村1号102室,1号网格,123\n",
+        "地址,微网格,联系电话\n曹杨一村1号101室,1号网格,13812345678\n,1号网格,123\n",
         encoding="utf-8",
     )
     # The folder beside the roster cannot be written (a write-protected stick).

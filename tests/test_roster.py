@@ -35,8 +35,9 @@ def test_gbk_csv_with_gb18030_only_character(store: Store, tmp_path: Path):
     got = {h["ref"]: h for h in households(store)}
     assert got["HX003"]["head"] == "王㐀"
     assert got["HX003"]["tags"] == ["低保", "残疾"]
-    assert got["HX003"]["phone"] == "13912345678"
-    assert got["HX002"]["phone"] == "02162345678"
+    # phones as written, and the numbers understood from them
+    assert (got["HX003"]["phone"], got["HX003"]["phones"]) == ("139 1234 5678", ["13912345678"])
+    assert (got["HX002"]["phone"], got["HX002"]["phones"]) == ("021-62345678", ["02162345678"])
     assert got["HX001"]["members"] == 3
 
 
@@ -62,7 +63,7 @@ def test_quoted_fields_with_newlines_and_commas_keep_excel_line_numbers(
     store: Store, tmp_path: Path
 ):
     note = '三楼，"东"边\n第二行, 还有逗号'
-    rows = [HEADER, [*GOOD[0][:10], note], GOOD[1], [*GOOD[2][:6], "12345", *GOOD[2][7:]]]
+    rows = [HEADER, [*GOOD[0][:10], note], GOOD[1], [*GOOD[2][:4], "", *GOOD[2][5:]]]
     path = write_csv(tmp_path / "quoted.csv", rows)
     report = import_roster(store, path)
     assert (report.imported, report.rejected) == (2, 1)
@@ -145,7 +146,7 @@ def test_missing_required_column_is_a_clear_error_and_imports_nothing(store: Sto
 
 
 def test_blank_rows_are_skipped_and_line_numbers_stay_true(store: Store, tmp_path: Path):
-    bad = [*GOOD[2][:7], "三", *GOOD[2][8:]]
+    bad = [*GOOD[2][:4], "", *GOOD[2][5:]]
     rows = [[TITLE], [], HEADER, GOOD[0], [], ["", "  ", ""], GOOD[1], bad, [], []]
     path = write_csv(tmp_path / "blank.csv", rows)
     report = import_roster(store, path)
@@ -153,7 +154,7 @@ def test_blank_rows_are_skipped_and_line_numbers_stay_true(store: Store, tmp_pat
     assert (report.rows, report.imported, report.rejected) == (3, 2, 1)
     rejects = read_rejects(report.rejects_path)
     assert rejects[0]["原行号"] == "8"
-    assert "人数" in rejects[0]["拒收原因"]
+    assert "地址" in rejects[0]["拒收原因"]
 
 
 def test_ten_thousand_character_field(store: Store, tmp_path: Path):
@@ -228,7 +229,7 @@ def test_unknown_columns_go_into_note_and_are_reported(store: Store, tmp_path: P
 # -- validation and the rejects file ------------------------------------------------------
 
 
-def test_bad_rows_rejected_with_reasons_good_rows_imported(store: Store, tmp_path: Path):
+def test_only_what_cannot_be_a_household_is_rejected(store: Store, tmp_path: Path):
     def variant(ref: str, **changes: str) -> list[str]:
         row = dict(zip(HEADER, GOOD[0], strict=True)) | {"编号": ref, "地址": f"花溪路{ref}号"}
         row |= changes
@@ -243,40 +244,76 @@ def test_bad_rows_rejected_with_reasons_good_rows_imported(store: Store, tmp_pat
         variant("A1", 地址=""),
         variant("OK2", 人数="4.0", 联系电话="13812345678.0"),
         variant("S1", 联系电话="1.38123E+10"),
-        variant("G1", 微网格=" "),
+        variant("G1", 微网格=" ", 居民区="别的居民区"),
         variant("O1", 居住状态="借住"),
-        variant("OK1"),
+        variant("OK1", 地址="花溪路OK1b号"),
+        variant("L1", 联系电话="62345678"),
     ]
     path = write_csv(tmp_path / "bad.csv", rows)
     report = import_roster(store, path)
-    assert (report.imported, report.rejected, report.rows) == (2, 8, 10)
+    assert (report.imported, report.rejected, report.rows) == (9, 2, 11)
     assert not report.ok
     assert report.rejects_path == tmp_path / "bad.csv.rejects.csv"
-    rejects = {r["编号"]: r for r in read_rejects(report.rejects_path)}
-    assert set(rejects) == {"P1", "M1", "T1", "A1", "S1", "G1", "O1", "OK1"}
-    reasons = {ref: r["拒收原因"] for ref, r in rejects.items()}
-    assert "联系电话“1381234”无效" in reasons["P1"]
-    assert "人数“2.5”无效" in reasons["M1"]
-    assert "未知标签“外星人”" in reasons["T1"]
+    listed = {r["编号"]: r for r in read_rejects(report.rejects_path)}
+    assert set(listed) == {"P1", "M1", "T1", "A1", "S1", "G1", "O1", "OK1"}
+    reasons = {ref: r["拒收原因"] for ref, r in listed.items()}
+    # rejected: no address; no 微网格 and nothing to tell it from
     assert "地址不能为空" in reasons["A1"]
-    assert "科学计数法" in reasons["S1"]
     assert "微网格不能为空" in reasons["G1"]
+    # imported, with what to check
+    assert reasons["P1"].startswith("已导入") and "1381234" in reasons["P1"]
+    assert "人数“2.5”" in reasons["M1"]
+    assert "外星人" in reasons["T1"]
+    assert "科学计数法" in reasons["S1"]
     assert "借住" in reasons["O1"]
     assert "与第 2 行重复" in reasons["OK1"]
-    assert rejects["P1"]["原行号"] == "3"
-    assert rejects["OK1"]["原行号"] == "11"
+    assert listed["P1"]["原行号"] == "3"
+    assert listed["OK1"]["原行号"] == "11"
     # verbatim: the cells exactly as they were in the file
-    assert rejects["M1"]["人数"] == "2.5"
-    assert rejects["T1"]["标签"] == "独居老人、外星人"
+    assert listed["M1"]["人数"] == "2.5"
+    assert listed["T1"]["标签"] == "独居老人、外星人"
+    assert report.warning_counts == {
+        "phone_unreadable": 1,
+        "phone_shortened": 1,
+        "tag_unknown": 1,
+        "members_unreadable": 1,
+        "occupancy_unknown": 1,
+        "ref_duplicate": 1,
+    }
     assert any("外星人" in w for w in report.warnings)
-    got = {h["ref"]: h for h in households(store)}
-    assert set(got) == {"OK1", "OK2"}
-    assert (got["OK2"]["members"], got["OK2"]["phone"]) == (4, "13812345678")
+    got = {h["address"]: h for h in households(store)}
+    assert (got["花溪路OK2号"]["members"], got["花溪路OK2号"]["phone"]) == (4, "13812345678.0")
+    assert got["花溪路OK2号"]["phones"] == ["13812345678"]
+    assert (got["花溪路P1号"]["phone"], got["花溪路P1号"]["phones"]) == ("1381234", [])
+    assert got["花溪路L1号"]["phones"] == ["02162345678"]
+    assert got["花溪路T1号"]["tags"] == ["独居老人"]
+    assert got["花溪路T1号"]["note"] == "标签: 外星人"
+    assert (got["花溪路O1号"]["occupancy"], got["花溪路O1号"]["note"]) == ("自住", "居住状态: 借住")
+    assert (got["花溪路OK1b号"]["ref"], got["花溪路OK1b号"]["note"]) == (None, "编号: OK1")
+    assert any("请核对" in line and "1 行" in line for line in report.lines())
+
+
+def test_empty_grid_is_told_from_the_building_or_the_community(store: Store, tmp_path: Path):
+    rows = [
+        HEADER,
+        GOOD[0],
+        [*GOOD[1][:2], "", *GOOD[1][3:]],  # building 1号 is in 花溪园1号网格
+        ["X1", "桂巷居民区", "桂巷1号网格", "", "桂巷路66弄1号101室", "", "", "", "", "", ""],
+        ["X2", "桂巷居民区", "", "", "桂巷路66弄9号101室", "", "", "", "", "", ""],
+    ]
+    report = import_roster(store, write_csv(tmp_path / "g.csv", rows))
+    assert (report.imported, report.rejected, report.warning_counts) == (
+        4,
+        0,
+        {"grid_suggested": 2},
+    )
+    got = {h["ref"]: h["micro_grid"] for h in households(store)}
+    assert (got["HX002"], got["X2"]) == ("花溪园1号网格", "桂巷1号网格")
 
 
 def test_nothing_valid_leaves_the_database_unchanged(demo_store: Store, tmp_path: Path):
     before = (households(demo_store), change_count(demo_store), audit_count(demo_store))
-    rows = [HEADER, [*GOOD[0][:6], "123", *GOOD[0][7:]], [*GOOD[1][:4], "", *GOOD[1][5:]]]
+    rows = [HEADER, [*GOOD[0][:4], " ", *GOOD[0][5:]], [*GOOD[1][:4], "", *GOOD[1][5:]]]
     path = write_csv(tmp_path / "allbad.csv", rows)
     report = import_roster(demo_store, path)
     assert (report.imported, report.updated, report.rejected) == (0, 0, 2)
@@ -284,17 +321,19 @@ def test_nothing_valid_leaves_the_database_unchanged(demo_store: Store, tmp_path
 
 
 def test_fixed_rejects_file_imports_as_it_is(store: Store, tmp_path: Path):
-    rows = [HEADER, GOOD[0], [*GOOD[1][:6], "12", *GOOD[1][7:]]]
+    rows = [HEADER, GOOD[0], [*GOOD[1][:4], "", *GOOD[1][5:]]]
     path = write_csv(tmp_path / "fixme.csv", rows)
     first = import_roster(store, path)
     assert first.rejected == 1
-    text = first.rejects_path.read_text(encoding="utf-8-sig").replace(",12,", ",13900001111,")
+    text = first.rejects_path.read_text(encoding="utf-8-sig").replace(
+        ",花溪园,,", ",花溪园,花溪路100弄1号102室,"
+    )
     fixed = tmp_path / "fixed.csv"
     fixed.write_text(text, encoding="utf-8-sig")
     second = import_roster(store, fixed)
     assert (second.imported, second.rejected) == (1, 0)
     got = {h["ref"]: h for h in households(store)}
-    assert got["HX002"]["phone"] == "13900001111"
+    assert got["HX002"]["address"] == "花溪路100弄1号102室"
     assert got["HX002"]["note"] == "楼组长"  # 原行号/拒收原因 did not leak into 备注
     # a clean run removes the stale list of rejects
     assert import_roster(store, path).rejected == 1
@@ -358,11 +397,21 @@ def test_xlsx_float_numbers_read_back_as_intended(store: Store, tmp_path: Path):
     path = tmp_path / "floats.xlsx"
     wb.save(path)
     report = import_roster(store, path)
-    assert (report.imported, report.rejected) == (1, 1)
-    h = households(store)[0]
-    assert (h["ref"], h["phone"], h["members"]) == ("1001", "13812345678", 3)
-    rejects = read_rejects(report.rejects_path)
-    assert rejects[0]["人数"] == "2.5" and rejects[0]["编号"] == "1002"
+    assert (report.imported, report.rejected, report.warning_counts) == (
+        2,
+        0,
+        {"members_unreadable": 1},
+    )
+    got = {h["ref"]: h for h in households(store)}
+    assert (got["1001"]["phone"], got["1001"]["phones"], got["1001"]["members"]) == (
+        "13812345678",
+        ["13812345678"],
+        3,
+    )
+    assert (got["1002"]["members"], got["1002"]["note"]) == (None, "人数: 2.5")
+    listed = read_rejects(report.rejects_path)
+    assert listed[0]["人数"] == "2.5" and listed[0]["编号"] == "1002"
+    assert listed[0]["拒收原因"].startswith("已导入")
 
 
 def test_gbk_csv_and_xlsx_import_the_same_households(tmp_path: Path):
@@ -483,7 +532,9 @@ def test_ref_of_a_merged_household_is_left_alone(store: Store, tmp_path: Path):
 
 
 def test_dry_run_reports_the_same_and_changes_nothing(store: Store, tmp_path: Path):
-    path = write_csv(tmp_path / "d.csv", [HEADER, *GOOD, [*GOOD[0][:6], "1", *GOOD[0][7:]]])
+    # no 微网格, in a building nobody else is in, in a 居民区 of two grids: rejected
+    lost = [*GOOD[0][:2], "", GOOD[0][3], "花溪路200弄9号101室", *GOOD[0][5:]]
+    path = write_csv(tmp_path / "d.csv", [HEADER, *GOOD, lost])
     report = import_roster(store, path, dry_run=True)
     assert (report.imported, report.rejected, report.dry_run) == (3, 1, True)
     assert change_count(store) == 0 and audit_count(store) == 0
@@ -520,7 +571,7 @@ def test_rejects_file_that_cannot_be_written_anywhere_stops_the_import(
 ):
     from visitlog import roster
 
-    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:4], "", *GOOD[1][5:]]])
     rejects_path_for(path).mkdir()  # something in the way of the rejects file
     blocked = tmp_path / "blocked.csv"
     blocked.mkdir()  # ... and in the way of the fallback in the data folder
@@ -533,7 +584,7 @@ def test_rejects_file_that_cannot_be_written_anywhere_stops_the_import(
 def test_rejects_file_blocked_beside_the_roster_goes_to_the_data_folder(
     store: Store, tmp_path: Path
 ):
-    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:4], "", *GOOD[1][5:]]])
     rejects_path_for(path).mkdir()  # something in the way of the rejects file
     report = import_roster(store, path)
     assert report.imported == 1 and report.rejected == 1

@@ -24,7 +24,7 @@ def test_import_command_reports_counts(cli, tmp_path: Path):
 
 
 def test_import_command_exits_1_when_rows_are_rejected(cli, tmp_path: Path):
-    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:6], "1", *GOOD[1][7:]]])
+    path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:4], "", *GOOD[1][5:]]])
     result = cli("roster", "import", str(path), "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)  # JSON still printed, and only JSON on stdout
@@ -33,6 +33,23 @@ def test_import_command_exits_1_when_rows_are_rejected(cli, tmp_path: Path):
     text = cli("roster", "import", str(path))
     assert text.exit_code == 1
     assert "r.csv.rejects.csv" in text.stdout
+
+
+def test_import_command_exits_0_when_rows_only_have_warnings(cli, tmp_path: Path):
+    rows = [HEADER, [*GOOD[0][:6], "62345678转123 / 138****5678", *GOOD[0][7:]]]
+    path = write_csv(tmp_path / "w.csv", rows)
+    result = cli("roster", "import", str(path), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert (data["imported"], data["rejected"], data["warned"]) == (1, 0, 1)
+    assert data["warning_counts"] == {"phone_masked": 1}
+    assert data["rejects_path"] == str(tmp_path / "w.csv.rejects.csv")
+    [h] = cli.json("household", "list")
+    assert h["phone"] == "62345678转123 / 138****5678"
+    assert h["phones"] == ["02162345678转123", "138****5678"]
+    text = cli("--lang", "en", "roster", "import", str(path))
+    assert text.exit_code == 0
+    assert "masked phone 1" in text.stdout
 
 
 def test_import_dry_run_changes_nothing(cli, tmp_path: Path):
@@ -268,7 +285,7 @@ def test_rejects_file_neutralises_formulas_and_reads_back_verbatim(store: Store,
     ]
     path = write_csv(tmp_path / "in.csv", [HEADER, bad])
     report = import_roster(store, path)
-    assert report.rejected == 1
+    assert (report.imported, report.warning_counts) == (1, {"tag_unknown": 1})
     raw = _raw_csv_cells(report.rejects_path)[1]
     assert raw[2:] == [
         "'=1+1",

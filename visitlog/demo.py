@@ -192,6 +192,7 @@ def generate(
         today: the last day of the year of visits (default: today).
     """
     from visitlog.address import normalize_address
+    from visitlog.store import phones_json
 
     today = today or dt.date.today()
     rng = random.Random(seed)
@@ -296,6 +297,7 @@ def generate(
                             "address_key": normalize_address(address),
                             "head": head,
                             "phone": phone,
+                            "phones": phones_json(phone),
                             "members": rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 5)),
                             "occupancy": occupancy.value,
                             "tags": json.dumps(

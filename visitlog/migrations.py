@@ -16,6 +16,7 @@ overwrote) this is what per-field last-writer-wins merging needs.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
 
 #: The visitlog release that introduced each schema version, for the message
 #: shown when a database is newer than the running program.
-SCHEMA_RELEASES = {1: "0.1.0", 2: "0.1.0", 3: "0.1.0", 4: "0.1.0", 6: "0.1.0", 7: "0.1.0"}
+SCHEMA_RELEASES = {
+    1: "0.1.0",
+    2: "0.1.0",
+    3: "0.1.0",
+    4: "0.1.0",
+    6: "0.1.0",
+    7: "0.1.0",
+    8: "0.1.0",
+}
 
 
 class _MigrationSet:
@@ -386,6 +395,30 @@ def m007_tui_indexes(db: Database) -> None:
         " ON households(micro_grid, community, deleted, merged_into)"
     )
     _set_version(db, 7)
+
+
+@migrations(name="m008_household_phones")
+def m008_household_phones(db: Database) -> None:
+    """``households.phones``: the numbers understood from the contact as written.
+
+    ``phone`` keeps the contact exactly as the worker or the roster wrote it
+    (``62345678转123 / 138****5678``); ``phones`` holds, as a JSON list, the
+    numbers read from it (:func:`visitlog.residents.phone_numbers`), which
+    matching, search and de-duplication use.  Like ``address_key`` it is
+    derived on every replica and not synced.  Existing rows get theirs here.
+    """
+    from visitlog.residents import phone_numbers
+
+    db.execute("ALTER TABLE households ADD COLUMN phones TEXT")
+    rows = db.execute("SELECT id, phone FROM households WHERE phone IS NOT NULL").fetchall()
+    updates = []
+    for row_id, phone in rows:
+        numbers = phone_numbers(phone)
+        if numbers:
+            updates.append((json.dumps(numbers, ensure_ascii=False, separators=(",", ":")), row_id))
+    if updates:
+        db.conn.executemany("UPDATE households SET phones = ? WHERE id = ?", updates)
+    _set_version(db, 8)
 
 
 LATEST = max(SCHEMA_RELEASES)

@@ -260,10 +260,23 @@ class Household:
     deleted: bool = False
     merged_into: str | None = None
     created_at: str | None = None
+    #: The numbers understood from ``phone`` (derived, see visitlog.residents).
+    phones: list[str] = field(default_factory=list)
 
     def validated(self) -> Household:
-        """Return a copy with every value checked and normalised."""
-        from visitlog.address import normalize_phone
+        """Return a copy with every value checked and normalised.
+
+        The contact (``phone``) and the head's name are kept as written: no
+        way of writing them refuses a household (``phones`` holds the numbers
+        understood).  ID numbers (身份证号) are cut out of every text field:
+        visitlog does not store them.
+        """
+        from visitlog.residents import phone_numbers, strip_ids
+
+        def text(value: Any) -> str | None:
+            if value in (None, ""):
+                return None
+            return strip_ids(str(value).strip())[0].strip() or None
 
         members = self.members
         if members is not None and members != "":
@@ -275,29 +288,26 @@ class Household:
                 raise ValidationError(t("err.members", value=members))
         else:
             members = None
-        phone = None
-        if self.phone not in (None, ""):
-            phone = normalize_phone(str(self.phone))
-            if phone is None:
-                raise ValidationError(t("err.phone", value=self.phone))
+        phone = text(self.phone)
         return Household(
-            address=require_text(self.address, "address", 200),
+            address=require_text(text(self.address), "address", 200),
             micro_grid=require_text(self.micro_grid, "micro_grid", 60),
-            community=(self.community or "").strip() or None,
-            estate=(self.estate or "").strip() or None,
-            ref=(str(self.ref).strip() if self.ref not in (None, "") else None),
-            head=(self.head or "").strip() or None,
+            community=text(self.community),
+            estate=text(self.estate),
+            ref=text(self.ref),
+            head=text(self.head),
             phone=phone,
             members=members,
             occupancy=Occupancy.parse(self.occupancy or Occupancy.OWNER.value).value,
             tags=parse_tags(self.tags),
-            note=(self.note or "").strip() or None,
+            note=text(self.note),
             id=self.id,
             hlc=self.hlc,
             device=self.device,
             deleted=self.deleted,
             merged_into=self.merged_into,
             created_at=self.created_at,
+            phones=phone_numbers(phone),
         )
 
 

@@ -57,7 +57,14 @@ from typing import Any
 
 from visitlog import files, spreadsheet
 from visitlog.i18n import get_lang, t
-from visitlog.model import Household, Tag, ValidationError, VisitlogError
+from visitlog.model import Household, Occupancy, Tag, ValidationError, VisitlogError
+from visitlog.residents import (
+    is_id_header,
+    read_name,
+    read_phones,
+    split_address_remarks,
+    strip_ids,
+)
 from visitlog.roster_files import (
     HEADER_SCAN_ROWS,
     RawRow,
@@ -179,12 +186,18 @@ class RosterReport:
             into another; left alone so the merge is not undone.
         rows: household rows read (blank rows and title rows not counted).
         rejects_path: the rejects file written, or None when nothing was rejected.
-        warnings: unknown or ignored columns, unknown tags and the like.
+        warnings: unknown, ignored or dropped columns, hidden sheets and the like.
         updated_fields: how many households had each field changed.
         dry_run: nothing was written to the database.
         source: "UTF-8", "UTF-8 BOM", "GBK/GB18030", "UTF-16" or "XLSX".
         sheet: the worksheet read (XLSX).
         header_line: the line of the header row.
+        warned: rows imported with something for the worker to check (listed,
+            with what, in the rejects file).
+        warning_counts: rows per warning kind (``phone_unreadable``,
+            ``phone_masked``, ``name_partial``, ``address_remark``,
+            ``id_removed``, ``tag_unknown``…), in :data:`WARNING_ORDER`.
+        dropped_columns: ID-number columns left out of the import.
     """
 
     path: Path
@@ -201,6 +214,9 @@ class RosterReport:
     source: str = ""
     sheet: str | None = None
     header_line: int = 0
+    warned: int = 0
+    warning_counts: dict[str, int] = field(default_factory=dict)
+    dropped_columns: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -224,6 +240,9 @@ class RosterReport:
             "source": self.source,
             "sheet": self.sheet,
             "header_line": self.header_line,
+            "warned": self.warned,
+            "warning_counts": dict(self.warning_counts),
+            "dropped_columns": list(self.dropped_columns),
         }
 
     def lines(self) -> list[str]:
@@ -250,9 +269,21 @@ class RosterReport:
             out.append(t("roster.updated_fields", fields=names))
         if self.merged:
             out.append(t("roster.merged", count=self.merged))
-        if self.rejects_path:
+        if self.rejects_path and self.rejected:
             out.append(t("roster.rejects_written", path=self.rejects_path))
         out += [t("roster.warning", text=w) for w in self.warnings]
+        if self.warned:
+            kinds = "、".join(
+                t("roster.kind.count", kind=t(f"roster.kind.{k}"), n=n)
+                for k, n in self.warning_counts.items()
+            )
+            key = "roster.warn_counts" if self.rejects_path else "roster.warn_counts_nofile"
+            out.append(
+                t(
+                    "roster.warning",
+                    text=t(key, rows=self.warned, path=self.rejects_path, kinds=kinds),
+                )
+            )
         if self.dry_run:
             out.append(t("roster.dry_run"))
         return out
@@ -274,11 +305,19 @@ def rejects_path_for(path: Path | str) -> Path:
 
 @dataclass
 class _Layout:
-    """Where each field sits in a row, and which columns go into 备注."""
+    """Where each field sits in a row, and which columns go into 备注 or are dropped."""
 
     fields: list[tuple[int, str]]  # (column, field)
     extras: list[tuple[int, str]]  # (column, label) of unknown columns, kept in 备注
     width: int  # cells right of this have no header at all
+    dropped: list[int] = field(default_factory=list)  # ID-number columns: never read
+
+    def kept(self, cells: list[str]) -> list[str]:
+        """*cells* without the dropped columns (what the rejects file may show)."""
+        if not self.dropped:
+            return cells
+        gone = set(self.dropped)
+        return [c for i, c in enumerate(cells) if i not in gone]
 
 
 def _find_header(rows: list[RawRow]) -> int | None:
@@ -306,17 +345,22 @@ def _best_partial_header(rows: list[RawRow]) -> list[str]:
 
 
 def _layout(header: list[str]) -> tuple[_Layout, list[str]]:
-    """Map the header row's columns to fields; name the unknown and ignored ones."""
+    """Map the header row's columns to fields; name the unknown, ignored and dropped ones."""
     layout = _Layout(fields=[], extras=[], width=len(header))
     seen: set[str] = set()
     unknown: list[str] = []
     ignored: list[str] = []
+    dropped: list[str] = []
     for i, cell in enumerate(header):
         label = cell.strip()
         f = header_field(cell)
         if f and f not in seen:
             seen.add(f)
             layout.fields.append((i, f))
+        elif is_id_header(cell):
+            # visitlog does not collect ID numbers: the column is never read.
+            layout.dropped.append(i)
+            dropped.append(label)
         elif normalize_header(cell) in _IGNORED:
             ignored.append(label)
         elif label:
@@ -326,6 +370,8 @@ def _layout(header: list[str]) -> tuple[_Layout, list[str]]:
         else:
             layout.extras.append((i, t("roster.col_unnamed", col=col_letter(i))))
     warnings: list[str] = []
+    if dropped:
+        warnings.append(t("roster.warn_id_columns", columns="、".join(dropped)))
     if unknown:
         warnings.append(t("roster.warn_unknown_columns", columns="、".join(unknown)))
     if ignored:
@@ -335,6 +381,38 @@ def _layout(header: list[str]) -> tuple[_Layout, list[str]]:
 
 # -- rows → households ---------------------------------------------------------------------
 
+#: Warning kinds in the order the report lists them.
+WARNING_ORDER = (
+    "phone_unreadable",
+    "phone_shortened",
+    "phone_masked",
+    "name_partial",
+    "address_remark",
+    "id_removed",
+    "tag_unknown",
+    "members_unreadable",
+    "occupancy_unknown",
+    "ref_duplicate",
+    "grid_suggested",
+)
+
+
+@dataclass
+class _Row:
+    """One roster row on its way in: its values, what was learned, and what to tell."""
+
+    line: int
+    cells: list[str]  # as written, ID columns left out and ID numbers cut
+    values: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    warnings: dict[str, str] = field(default_factory=dict)  # kind → message for this row
+
+    def warn(self, kind: str, message: str) -> None:
+        if kind in self.warnings:
+            self.warnings[kind] += "；" + message
+        else:
+            self.warnings[kind] = message
+
 
 def _members_text(text: str) -> str:
     if text.isascii() and text.isdigit():
@@ -343,80 +421,170 @@ def _members_text(text: str) -> str:
     return m.group(1) if m else text
 
 
-def _check_phone(text: str) -> None:
-    """Refuse a phone Excel shortened to scientific form (1.38123E+10 lost digits)."""
-    if text.isdigit():
-        return
-    m = _SCIENTIFIC.match(unicodedata.normalize("NFKC", text))
-    if m:
-        digits = (m.group(1).lstrip("+-").replace(".", "")).rstrip("0") or "0"
-        if len(digits) < 11:
-            raise ValidationError(t("roster.err_phone_scientific", value=text.strip()))
-
-
 @functools.lru_cache(maxsize=4096)
-def _check_tags(text: str) -> tuple[str, ...]:
-    """Unknown tag words in *text* (the model would refuse them one at a time).
+def _check_tags(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(known tags, unknown words) of a tag cell (the model would refuse the unknown ones).
 
     Cached: a roster repeats a handful of tag combinations thousands of times.
     """
+    known: list[str] = []
     unknown: list[str] = []
     for word in _TAG_SPLIT.split(text):
         word = word.strip()
         if not word:
             continue
         try:
-            Tag.parse(word)
+            known.append(Tag.parse(word).value)
         except ValidationError:
             unknown.append(word)
-    return tuple(unknown)
+    return tuple(known), tuple(unknown)
 
 
-def _household(cells: list[str], layout: _Layout, unknown_tags: Counter) -> Household:
-    """One row as a validated Household.
-
-    Raises:
-        ValidationError: with the reason the row is refused.
-    """
-    n = len(cells)
-    values = {f: cells[i].strip() for i, f in layout.fields if i < n}
-    extra = [f"{label}: {v}" for i, label in layout.extras if i < n and (v := cells[i].strip())]
+def _read_row(line: int, cells: list[str], layout: _Layout) -> _Row:
+    """The row's values, with ID numbers cut from every cell (and counted)."""
+    ids = 0
+    clean: list[str] = []
+    for i, cell in enumerate(cells):
+        if i in layout.dropped:
+            clean.append("")
+            continue
+        text, n = strip_ids(cell) if len(cell) >= 15 else (cell, 0)
+        ids += n
+        clean.append(text)
+    n = len(clean)
+    values = {f: clean[i].strip() for i, f in layout.fields if i < n}
+    row = _Row(line=line, cells=layout.kept(clean), values=values)
+    extra = [f"{label}: {v}" for i, label in layout.extras if i < n and (v := clean[i].strip())]
     for i in range(layout.width, n):
         # a cell right of the last header: a column without a name
-        if v := cells[i].strip():
+        if v := clean[i].strip():
             extra.append(f"{t('roster.col_unnamed', col=col_letter(i))}: {v}")
-    if extra:
-        values["note"] = NOTE_SEPARATOR.join(
-            ([values["note"]] if values.get("note") else []) + extra
-        )
-    if values.get("members"):
-        values["members"] = _members_text(values["members"])
-    if values.get("ref"):
-        m = _FLOAT_INT.match(values["ref"])
-        if m:
-            values["ref"] = m.group(1)
-    if values.get("phone"):
-        _check_phone(values["phone"])
-    if values.get("tags"):
-        bad = _check_tags(values["tags"])
+    row.notes = extra
+    if ids:
+        row.warn("id_removed", t("roster.row.id_removed", n=ids))
+    return row
+
+
+def _understand(row: _Row, unknown_tags: Counter[str]) -> None:
+    """Read phones, names, address remarks, members, occupancy and tags; note what to tell.
+
+    Nothing here rejects the row: a value that cannot be used goes into 备注
+    (or stays as written) with a warning.
+    """
+    v = row.values
+    if address := v.get("address"):
+        bare, remarks = split_address_remarks(address)
+        if remarks:
+            v["address"] = bare
+            row.notes.insert(0, f"{HEADERS['address']}: {'、'.join(remarks)}")
+            row.warn("address_remark", t("roster.row.address_remark", value="、".join(remarks)))
+    if phone := v.get("phone"):
+        reading = read_phones(phone)
+        for kind in reading.warnings:
+            part = "、".join(reading.unread)
+            row.warn(kind, t(f"roster.row.{kind}", value=phone, part=part))
+    if head := v.get("head"):
+        name = read_name(head)
+        if name.warnings:
+            row.warn("name_partial", t("roster.row.name_partial", value=head))
+    if members := v.get("members"):
+        text = _members_text(members)
+        if text.isascii() and text.isdigit() and int(text) <= 99:
+            v["members"] = text
+        else:
+            del v["members"]
+            row.notes.append(f"{HEADERS['members']}: {members}")
+            row.warn("members_unreadable", t("roster.row.members_unreadable", value=members))
+    if occupancy := v.get("occupancy"):
+        try:
+            Occupancy.parse(occupancy)
+        except ValidationError:
+            del v["occupancy"]
+            row.notes.append(f"{HEADERS['occupancy']}: {occupancy}")
+            row.warn("occupancy_unknown", t("roster.row.occupancy_unknown", value=occupancy))
+    if tags := v.get("tags"):
+        known, bad = _check_tags(tags)
         if bad:
             unknown_tags.update(bad)
-            raise ValidationError(
-                t("roster.err_tags", tags="、".join(bad), accepted="、".join(Tag.choices()))
-            )
+            v["tags"] = TAG_SEPARATOR.join(known)
+            row.notes.append(f"{HEADERS['tags']}: {'、'.join(bad)}")
+            row.warn("tag_unknown", t("roster.row.tag_unknown", value="、".join(bad)))
+    if v.get("ref"):
+        m = _FLOAT_INT.match(v["ref"])
+        if m:
+            v["ref"] = m.group(1)
+
+
+def _household(row: _Row) -> Household:
+    """The row as a validated Household.
+
+    Raises:
+        ValidationError: only for what cannot be a household (no address, an
+            address or 微网格 too long to be one).
+    """
+    v = row.values
+    if row.notes:
+        v["note"] = NOTE_SEPARATOR.join(([v["note"]] if v.get("note") else []) + row.notes)
     return Household(
-        address=values.get("address", ""),
-        micro_grid=values.get("micro_grid", ""),
-        community=values.get("community") or None,
-        estate=values.get("estate") or None,
-        ref=values.get("ref") or None,
-        head=values.get("head") or None,
-        phone=values.get("phone") or None,
-        members=values.get("members") or None,  # type: ignore[arg-type]  # validated() parses it
-        occupancy=values.get("occupancy") or "",
-        tags=values.get("tags") or [],  # type: ignore[arg-type]
-        note=values.get("note") or None,
+        address=v.get("address", ""),
+        micro_grid=v.get("micro_grid", ""),
+        community=v.get("community") or None,
+        estate=v.get("estate") or None,
+        ref=v.get("ref") or None,
+        head=v.get("head") or None,
+        phone=v.get("phone") or None,
+        members=v.get("members") or None,  # type: ignore[arg-type]  # validated() parses it
+        occupancy=v.get("occupancy") or "",
+        tags=v.get("tags") or [],  # type: ignore[arg-type]
+        note=v.get("note") or None,
     ).validated()
+
+
+class _GridGuess:
+    """Suggests the 微网格 of a row that has none: from its building, or its 居民区.
+
+    A building (小区 + 号) whose rows all name one 微网格 gives that one; else a
+    居民区 with exactly one 微网格 (in the file and the database) gives that.
+    """
+
+    def __init__(self, store: Store):
+        self.by_building: dict[str, set[str]] = {}
+        self.by_community: dict[str, set[str]] = {}
+        for g in store.micro_grids():
+            if g.get("community"):
+                self.by_community.setdefault(g["community"], set()).add(g["micro_grid"])
+
+    @staticmethod
+    def _building(values: dict[str, str]) -> str | None:
+        from visitlog.address import building_key
+
+        address = values.get("address") or ""
+        key = building_key(address)
+        if key is None and values.get("estate"):
+            key = building_key(values["estate"] + address)
+        return key
+
+    def learn(self, values: dict[str, str]) -> None:
+        grid = values.get("micro_grid")
+        if not grid:
+            return
+        if key := self._building(values):
+            self.by_building.setdefault(key, set()).add(grid)
+        if community := values.get("community"):
+            self.by_community.setdefault(community, set()).add(grid)
+
+    def guess(self, values: dict[str, str]) -> tuple[str, str] | None:
+        """(微网格, basis) or None."""
+        key = self._building(values)
+        grids = self.by_building.get(key, set()) if key else set()
+        if len(grids) == 1:
+            return next(iter(grids)), "building"
+        grids = self.by_community.get(values.get("community") or "", set())
+        if not key and len(grids) == 1:
+            return next(iter(grids)), "community"
+        if key and not self.by_building.get(key) and len(grids) == 1:
+            return next(iter(grids)), "community"
+        return None
 
 
 # -- import --------------------------------------------------------------------------------
@@ -434,7 +602,8 @@ def import_roster(
     Args:
         store: the database.
         path: the roster file.
-        sheet: the worksheet to read (XLSX); default: the first with a header row.
+        sheet: the worksheet to read (XLSX); default: the first visible one
+            with a header row.
         dry_run: read, check and match, report, write the rejects file, but do
             not change the database.
         progress: called as ``progress(rows_done, rows_total)`` while rows are
@@ -486,15 +655,15 @@ def _import(
     report.header_line = header_line
     layout, col_warnings = _layout(header)
     report.warnings += col_warnings
+    report.dropped_columns = [header[i].strip() for i in layout.dropped]
 
     def data_rows() -> Iterator[RawRow]:
         yield from head[at + 1 :]
         yield from source.rows
 
-    good: list[Household] = []
-    rejects: list[tuple[int, str, list[str]]] = []
-    ref_lines: dict[str, int] = {}
+    rows: list[_Row] = []
     unknown_tags: Counter[str] = Counter()
+    guess = _GridGuess(store)
     total = (source.total - header_line) if source.total else None
     done = 0
     for line, cells, blank in data_rows():
@@ -504,37 +673,68 @@ def _import(
         if blank:
             continue
         report.rows += 1
-        try:
-            h = _household(cells, layout, unknown_tags)
-            if h.ref:
-                if h.ref in ref_lines:
-                    raise ValidationError(
-                        t("roster.err_duplicate_ref", ref=h.ref, line=ref_lines[h.ref])
-                    )
-                ref_lines[h.ref] = line
-        except ValidationError as exc:
-            rejects.append((line, str(exc), cells))
-            continue
-        good.append(h)
+        row = _read_row(line, cells, layout)
+        _understand(row, unknown_tags)
+        guess.learn(row.values)
+        rows.append(row)
     if progress is not None:
         progress(done, done)
+
+    good: list[Household] = []
+    rejects: list[tuple[int, str, list[str]]] = []
+    warned: list[tuple[int, str, list[str]]] = []
+    ref_lines: dict[str, int] = {}
+    counts: Counter[str] = Counter()
+    for row in rows:
+        v = row.values
+        if not v.get("micro_grid") and v.get("address"):
+            suggestion = guess.guess(v)
+            if suggestion is None:
+                rejects.append((row.line, t("roster.err_grid_unknown"), row.cells))
+                continue
+            v["micro_grid"] = suggestion[0]
+            basis = t(f"roster.basis.{suggestion[1]}")
+            row.warn(
+                "grid_suggested", t("roster.row.grid_suggested", value=v["micro_grid"], basis=basis)
+            )
+        ref = v.get("ref")
+        if ref and ref in ref_lines:
+            row.warn("ref_duplicate", t("roster.row.ref_duplicate", value=ref, line=ref_lines[ref]))
+            row.notes.append(f"{HEADERS['ref']}: {ref}")
+            v["ref"] = ""
+        try:
+            h = _household(row)
+        except ValidationError as exc:
+            rejects.append((row.line, str(exc), row.cells))
+            continue
+        if h.ref:
+            ref_lines[h.ref] = row.line
+        good.append(h)
+        if row.warnings:
+            counts.update(row.warnings.keys())
+            items = "；".join(row.warnings[k] for k in WARNING_ORDER if k in row.warnings)
+            warned.append((row.line, t("roster.row_warned", items=items), row.cells))
     if unknown_tags:
         words = "、".join(f"{w}（{n}）" for w, n in unknown_tags.most_common())
         report.warnings.append(t("roster.warn_unknown_tags", tags=words))
     if report.rows == 0:
         report.warnings.append(t("roster.warn_no_rows"))
+    report.warned = len(warned)
+    report.warning_counts = {k: counts[k] for k in WARNING_ORDER if counts[k]}
 
     # The rejects file first: if it cannot be written, nothing is imported.
     report.rejected = len(rejects)
+    listed = sorted(rejects + warned, key=lambda r: r[0])
     rejects_file = rejects_path_for(path)
-    if rejects:
+    kept_header = layout.kept(header)
+    if listed:
         try:
-            _write_rejects(rejects_file, header, rejects)
+            _write_rejects(rejects_file, kept_header, listed)
         except VisitlogError:
             # A roster on a write-protected stick or share: keep the list in
             # visitlog's own data folder instead of refusing the import.
             rejects_file = _fallback_rejects_path(path)
-            _write_rejects(rejects_file, header, rejects)
+            _write_rejects(rejects_file, kept_header, listed)
         report.rejects_path = rejects_file
     elif not dry_run:
         # A stale list from an earlier run would describe rows that are now in.

@@ -12,6 +12,8 @@
 * XLSX (openpyxl, read-only for speed): cells read as the text Excel shows
   (``3.0`` → ``3``, ``13812345678.0`` → ``13812345678``), vertically merged
   cells filled down, every row read whatever dimension the file declares.
+  Without ``--sheet``, hidden worksheets (an office's old copy) are never
+  chosen, and the report says they were left out.
 
 Nothing here knows what the columns mean; :mod:`visitlog.roster` does.
 """
@@ -263,14 +265,20 @@ def _read_xlsx(path: Path, sheet: str | None, has_header: HeaderTest | None) -> 
         elif not sheets:
             raise VisitlogError(t("roster.err_empty", path=path.name))
         else:
+            # A hidden sheet is an office's old copy or scratch work, not the
+            # roster: it is read only when named with --sheet.
+            shown = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"]
+            hidden = [s.title for s in sheets if s not in shown]
             ws = next(
-                (s for s in sheets if has_header and has_header(_first_rows(wb, s, path))),
-                sheets[0],
+                (s for s in shown if has_header and has_header(_first_rows(wb, s, path))),
+                shown[0] if shown else sheets[0],
             )
             if len(sheets) > 1:
                 warnings.append(
                     t("roster.warn_sheet_chosen", sheet=ws.title, sheets="、".join(names))
                 )
+            if hidden:
+                warnings.append(t("roster.warn_hidden_sheets", sheets="、".join(hidden)))
         merged = _merged_ranges(wb, ws, path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         wb.close()

@@ -612,9 +612,8 @@ class Store:
                 for f in changed:
                     fields[f] = fields.get(f, 0) + 1
                 if not dry_run:
-                    tx.update(
-                        "households", cur["id"], {**changed, "address_key": row["address_key"]}
-                    )
+                    derived = {k: row[k] for k in HOUSEHOLD_DERIVED}
+                    tx.update("households", cur["id"], {**changed, **derived})
             counts["fields"] = fields
             if not dry_run and (inserts or counts["updated"]):
                 audit = {k: v for k, v in counts.items() if k != "fields"}
@@ -687,7 +686,7 @@ class Store:
         rows = self.query(
             f"""
             SELECT h.id, h.ref, h.community, h.micro_grid, h.estate, h.address,
-                   h.address_key, h.head, h.phone, h.members, h.occupancy, h.tags,
+                   h.address_key, h.head, h.phone, h.phones, h.members, h.occupancy, h.tags,
                    (SELECT max(v.visit_date) FROM visits v WHERE {live}) AS last_visit,
                    EXISTS (SELECT 1 FROM visits v WHERE {live} AND v.outcome = ?
                            AND v.visit_date BETWEEN ? AND ?) AS visited_this_year,
@@ -709,6 +708,7 @@ class Store:
         for r in rows:
             d = dict(r)
             d["tags"] = json.loads(d["tags"] or "[]")
+            d["phones"] = json.loads(d["phones"] or "[]")
             d["visited_this_year"] = bool(d["visited_this_year"])
             out.append(d)
         return out
@@ -1181,7 +1181,7 @@ class Tx:
         fields = SYNCED_FIELDS[tbl]
         device = self.device
         now = _now_iso()
-        extra = ("address_key",) if tbl == "households" else ()
+        extra = HOUSEHOLD_DERIVED if tbl == "households" else ()
         cols = ("id", *fields, *extra, "created_at", "hlc", "device")
         table_rows, change_rows, ids = [], [], []
         for row in rows:
@@ -1215,13 +1215,14 @@ class Tx:
         if not cur:
             raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=row_id))
         current = cur[0]
-        extra = {k: v for k, v in fields.items() if k == "address_key"}
+        extra = {k: v for k, v in fields.items() if k in HOUSEHOLD_DERIVED}
         changed = {k: v for k, v in fields.items() if k in allowed and current[k] != v}
         if not changed:
-            if extra and current["address_key"] != extra["address_key"]:
+            stale = {k: v for k, v in extra.items() if current[k] != v}
+            if stale:
                 self.conn.execute(
-                    f"UPDATE {tbl} SET address_key = ? WHERE id = ?",
-                    [extra["address_key"], row_id],
+                    f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in stale)} WHERE id = ?",
+                    [*stale.values(), row_id],
                 )
             return []
         stamp = self.hlc.tick()
@@ -1279,10 +1280,27 @@ class Tx:
 # -- row ↔ dataclass ---------------------------------------------------------------
 
 
+#: Household columns derived from synced ones (not synced: every replica derives them).
+HOUSEHOLD_DERIVED = ("address_key", "phones")
+
+
 def _address_key(address: str) -> str:
     from visitlog.address import normalize_address
 
     return normalize_address(address)
+
+
+def phones_json(phone: str | None) -> str | None:
+    """The ``phones`` column: JSON list of the numbers understood from the contact as written.
+
+    None when the contact holds no number (see :func:`visitlog.residents.phone_numbers`).
+    """
+    if not phone:
+        return None
+    from visitlog.residents import phone_numbers
+
+    numbers = phone_numbers(phone)
+    return _jdump(numbers) if numbers else None
 
 
 def _household_row(h: Household, address_key: str | None = None) -> dict[str, Any]:
@@ -1295,6 +1313,7 @@ def _household_row(h: Household, address_key: str | None = None) -> dict[str, An
         "address_key": address_key if address_key is not None else _address_key(h.address),
         "head": h.head,
         "phone": h.phone,
+        "phones": phones_json(h.phone),
         "members": h.members,
         "occupancy": h.occupancy,
         "tags": _jdump(h.tags),
@@ -1322,6 +1341,7 @@ def household_from_row(r: dict[str, Any]) -> Household:
         address=r["address"],
         head=r["head"],
         phone=r["phone"],
+        phones=json.loads(r["phones"]) if "phones" in r.keys() and r["phones"] else [],
         members=r["members"],
         occupancy=r["occupancy"],
         tags=json.loads(r["tags"] or "[]"),

@@ -22,7 +22,7 @@ from typing import Any
 from visitlog.i18n import has, t
 from visitlog.model import SYNCED_FIELDS, NotFoundError, VisitlogError
 from visitlog.store import Store
-from visitlog.sync.merge import address_key, merge_rows
+from visitlog.sync.merge import address_key, merge_rows, phones_of
 from visitlog.sync.replica import decode_conflict
 
 #: ``conflicts.resolved`` of a conflict whose losing value was restored.
@@ -186,6 +186,8 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
     fields: dict[str, Any] = {field: value}
     if tbl == "households" and field == "address":
         fields["address_key"] = address_key(value)
+    if tbl == "households" and field == "phone":
+        fields["phones"] = phones_of(value)
     with store.transaction() as tx:
         found = tx.rows(f"SELECT {field}, stamps, hlc, device FROM {tbl} WHERE id = ?", [row_id])
         if not found:

@@ -89,6 +89,14 @@ def address_key(address: str | None) -> str | None:
     return normalize_address(address)
 
 
+@functools.lru_cache(maxsize=65536)
+def phones_of(phone: str | None) -> str | None:
+    """The numbers understood from a household's contact (not synced: derived)."""
+    from visitlog.store import phones_json
+
+    return phones_json(phone)
+
+
 def conflict_id(tbl: str, row_id: str, field: str, hlc: str, device: str) -> str:
     """The id of a conflict record, the same on every replica that makes it."""
     key = "\x1f".join((tbl, row_id, field, hlc, device))
@@ -247,10 +255,11 @@ class Applier:
             tup[deleted] = int(tup[deleted] or 0)  # NOT NULL
             if households:
                 tup.append(address_key(v.get("address")))
+                tup.append(phones_of(v.get("phone")))
             values.append(tup)
         cols = ["id", *fields, "created_at", "hlc", "device"]
         if households:
-            cols.append("address_key")
+            cols += ["address_key", "phones"]
         cur = self.conn.executemany(
             f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             "ON CONFLICT(id) DO NOTHING",
@@ -438,6 +447,8 @@ def _merge_row(
     sets: dict[str, Any] = {f: w[1] for f, w in winners.items() if row[f] != w[1]}
     if tbl == "households" and "address" in sets:
         sets["address_key"] = address_key(sets["address"])
+    if tbl == "households" and "phone" in sets:
+        sets["phones"] = phones_of(sets["phone"])
     if (row["hlc"], row["device"]) != top:
         sets["hlc"], sets["device"] = top
     if (old_stamps or None) != new_stamps:
@@ -471,6 +482,7 @@ def _insert_folded(
     }
     if tbl == "households":
         values["address_key"] = address_key(values.get("address"))
+        values["phones"] = phones_of(values.get("phone"))
     conn.execute(
         f"INSERT INTO {tbl} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
         list(values.values()),
