@@ -62,10 +62,82 @@ def test_household_add_and_list(cli):
         "tags",
     ):
         assert key in h
-    assert h["phone"] == "13812345678" and h["tags"] == ["独居老人", "高龄"]
+    assert h["phone"] == "138 1234 5678" and h["phones"] == ["13812345678"]
+    assert h["tags"] == ["独居老人", "高龄"]
     table = cli("household", "list").stdout
     assert "张*" in table and "138****5678" in table and "张伟" not in table
     assert "张伟" in cli("household", "list", "--reveal").stdout
+
+
+@pytest.mark.parametrize(
+    ("phone", "phones"),
+    [
+        ("62345678", ["02162345678"]),
+        ("5847-6446", ["02158476446"]),
+        ("(021)62345678", ["02162345678"]),
+        ("+86 138 1234 5678", ["13812345678"]),
+        ("62345678转123", ["02162345678转123"]),
+        ("62345678 ext 45", ["02162345678转45"]),
+        ("13812345678/13912345678", ["13812345678", "13912345678"]),
+        ("62345678、13812345678", ["02162345678", "13812345678"]),
+        ("62345678或13812345678", ["02162345678", "13812345678"]),
+        ("2158942977", ["02158942977"]),
+        ("１３８１２３４５６７８", ["13812345678"]),
+        ("138****5678", ["138****5678"]),
+        ("1381234", []),
+    ],
+)
+def test_household_add_keeps_any_phone_as_written(cli, phone, phones):
+    result = cli(
+        "household", "add", "--address", "曹杨一村1号101室", "--grid", "g", "--phone", phone
+    )
+    assert result.exit_code == 0, result.output
+    [h] = cli.json("household", "list")
+    assert (h["phone"], h["phones"]) == (phone, phones)
+    flagged = "无法识别" in result.stderr or "遮挡" in result.stderr
+    assert flagged == (phone in ("138****5678", "1381234"))
+
+
+@pytest.mark.parametrize(
+    "head", ["老王", "王阿姨", "王秀英（已故）", "王秀英/冯玲建", "王*国", "張偉", "王　秀英"]
+)
+def test_household_add_keeps_any_name_as_written(cli, head):
+    result = cli("household", "add", "--address", "曹杨一村1号101室", "--grid", "g", "--head", head)
+    assert result.exit_code == 0, result.output
+    assert cli.json("household", "list")[0]["head"] == head
+
+
+def test_household_edit_changes_only_what_is_given(cli):
+    hid = cli(
+        "household", "add", "--address", "曹杨一村1号101室", "--grid", "g", "--head", "王秀英"
+    ).stdout.strip()
+    result = cli("household", "edit", hid[-8:], "--phone", "62345678转123")
+    assert result.exit_code == 0, result.output
+    [h] = cli.json("household", "list")
+    assert (h["head"], h["phone"], h["phones"]) == ("王秀英", "62345678转123", ["02162345678转123"])
+    assert cli("household", "edit", hid, "--phone", "").exit_code == 0
+    [h] = cli.json("household", "list")
+    assert (h["phone"], h["phones"]) == (None, [])
+    bad = cli("household", "edit", hid, "--address", " ")
+    assert bad.exit_code == 1 and "地址" in bad.stderr
+    missing = cli("--lang", "en", "household", "edit", "nosuchhousehold", "--phone", "62345678")
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+
+
+def test_household_add_drops_id_numbers(cli):
+    result = cli(
+        "household",
+        "add",
+        "--address",
+        "曹杨一村1号101室",
+        "--grid",
+        "g",
+        "--note",
+        "身份证：110101194803121232，独居",
+    )
+    assert result.exit_code == 0, result.output
+    [h] = cli.json("household", "list")
+    assert h["note"] == "独居"
 
 
 def test_visit_lifecycle_done_when(demo_cli):
@@ -155,7 +227,7 @@ def test_visit_add_uses_worker_from_settings(cli):
         (["household", "list", "--grid", "曹杨一村1网格", "--json"], "相近的有：曹杨一村1号网格"),
         (["visit", "list", "--grid", "花园"], "没有名为“花园”的微网格"),
         (["item", "list", "--grid", "花园", "--open"], "没有名为“花园”的微网格"),
-        (["household", "add", "--address", "x", "--grid", "g", "--phone", "123"], "联系电话"),
+        (["household", "add", "--address", " ", "--grid", "g", "--phone", "123"], "地址"),
         (["household", "add", "--address", "x", "--grid", "g", "--tags", "富豪"], "标签"),
     ],
 )

@@ -30,9 +30,8 @@ units) and never reach the threshold.
 
 from __future__ import annotations
 
-import re
+import json
 import time
-import unicodedata
 from collections import Counter, defaultdict
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,7 @@ from visitlog.dedup import (
     reason_text,
 )
 from visitlog.i18n import t
+from visitlog.residents import NameReading, read_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -86,6 +86,9 @@ _W_NAME_DIFFERENT = -4.0
 _W_PHONE_EQUAL = 8.0
 _W_PHONE_SHARED = 3.0
 _W_PHONE_DIFFERENT = -2.0
+# A number another system masked (138****5678) that fits the other's number:
+# seven digits agree, which a neighbour's number rarely does.
+_W_PHONE_PARTIAL = 5.0
 # Members (人数) change with births, deaths and moves, so they are weak
 # evidence either way; they mostly keep a bare record (address only) from
 # being taken for the household next door in a shared unit.
@@ -117,7 +120,6 @@ def weight_to_score(weight: float) -> float:
     return round(odds / (1 + odds), 3)
 
 
-_NAME_JUNK = re.compile(r"[\s\u3000·•.,，、()（）\[\]【】]+")
 
 
 class _House:
@@ -132,13 +134,18 @@ class _House:
         "grid",
         "head",
         "head_py",
+        "heads",
+        "heads_py",
         "id",
         "idx",
         "key",
+        "masked",
         "members",
         "odd_room",
         "phone",
+        "phones",
         "room",
+        "surnames",
     )
 
     def __init__(self, idx: int, row: Any, helpers: _Helpers):
@@ -159,15 +166,20 @@ class _House:
             key = f"{self.grid}|{key}"
         self.key: str = key
         self.estate_py: str | None = helpers.pinyin(estate) if estate else None
-        head = _NAME_JUNK.sub("", unicodedata.normalize("NFKC", row["head"] or ""))
-        self.head: str | None = head or None
-        self.head_py: str | None = helpers.pinyin(head) if head else None
-        phone = row["phone"]
-        if phone and not (len(phone) == 11 and phone.isdigit()):
-            from visitlog.address import normalize_phone
-
-            phone = normalize_phone(phone)
-        self.phone: str | None = phone or None
+        # The head's cell as understood: 王秀英（已故） is 王秀英, 張偉 is 张伟,
+        # 王秀英/冯玲建 names two people, 老王 and 王*国 only a surname.
+        name = helpers.name(row["head"])
+        self.heads: tuple[str, ...] = name.full_names
+        self.head: str | None = self.heads[0] if self.heads else None
+        self.heads_py: tuple[str, ...] = tuple(helpers.pinyin(n) for n in self.heads)
+        self.head_py: str | None = self.heads_py[0] if self.heads_py else None
+        self.surnames: frozenset[str] = frozenset(p.surname for p in name.people if p.surname)
+        # The numbers understood from the contact as written (households.phones).
+        numbers = json.loads(row["phones"]) if row["phones"] else []
+        full = [n.split("转")[0] for n in numbers if "*" not in n]
+        self.phones: tuple[str, ...] = tuple(dict.fromkeys(full))
+        self.masked: tuple[str, ...] = tuple(n for n in numbers if "*" in n)
+        self.phone: str | None = self.phones[0] if self.phones else None
         self.members: int | None = row["members"]
         # Filled in by _HouseholdScorer, which sees the whole building.
         self.bld: str | None = f"{self.estate_py}|{self.building}" if self.building else None
@@ -181,6 +193,10 @@ class _Helpers:
     def __init__(self) -> None:
         self._char_py: dict[str, str] = {}
         self._estates: dict[str | None, str | None] = {}
+
+    @staticmethod
+    def name(text: str | None) -> NameReading:
+        return read_name(text)
 
     def pinyin(self, text: str) -> str:
         # name_pinyin reads each character on its own, so caching per
@@ -214,8 +230,8 @@ class _HouseholdScorer:
                 # Buildings, not addresses: a household listed twice with a
                 # mistyped room must not make its own name look common.
                 buildings_per_name[h.head_py].add(h.bld)
-            if h.phone:
-                addresses_per_phone[h.phone].add(h.key)
+            for phone in h.phones:
+                addresses_per_phone[phone].add(h.key)
             if h.room and h.bld:
                 rooms_of[h.bld].add(h.room)
         self.name_spread = {k: len(v) for k, v in buildings_per_name.items()}
@@ -235,6 +251,22 @@ class _HouseholdScorer:
                 h.common_here = len(name_rooms.get((h.bld, h.head_py), ())) > 1
         self._rooms: dict[tuple[str, str], str] = {}
         self.ambiguous_address = _ambiguous_addresses(houses)
+
+    def phones(self, x: _House, y: _House) -> tuple[str, dict[str, Any]] | None:
+        """The phone evidence of a pair: (code, params), or None when either has no number."""
+        if not (x.phones or x.masked) or not (y.phones or y.masked):
+            return None
+        shared = set(x.phones) & set(y.phones)
+        if shared:
+            spread = max(self.phone_spread.get(p, 0) for p in shared)
+            if spread >= _PHONE_SHARED_AT:
+                return "phone_shared", {"n": spread}
+            return "phone_equal", {}
+        if any(_masked_fits(m, n) for m in x.masked for n in (*y.phones, *y.masked)) or any(
+            _masked_fits(m, n) for m in y.masked for n in x.phones
+        ):
+            return "phone_partial", {}
+        return "phone_different", {}
 
     def common_name(self, h: _House) -> bool:
         assert h.head is not None and h.head_py is not None
@@ -317,36 +349,32 @@ class _HouseholdScorer:
                 common = x.common_here or y.common_here
             else:
                 common = self.common_name(x) or self.common_name(y)
-            if x.head == y.head:
+            if set(x.heads) & set(y.heads):
                 w += _W_NAME_EQUAL_COMMON if common else _W_NAME_EQUAL
                 why.append(("name_equal_common" if common else "name_equal", {}))
-            elif x.head_py == y.head_py:
+            elif set(x.heads_py) & set(y.heads_py):
                 w += _W_NAME_HOMOPHONE_COMMON if common else _W_NAME_HOMOPHONE
                 why.append(("name_homophone", {}))
             else:
                 names_differ = True
                 w += _W_NAME_DIFFERENT
                 why.append(("name_different", {}))
+        elif x.surnames and y.surnames and not (x.surnames & y.surnames):
+            # 老王 and 李秀英: only surnames are known, and they differ.
+            names_differ = True
+            w += _W_NAME_DIFFERENT
+            why.append(("name_different", {}))
         else:
             why.append(("name_missing", {}))
         # -- phone
-        phones_differ = False
-        phone_known = x.phone is not None and y.phone is not None
-        if phone_known:
-            if x.phone == y.phone:
-                spread = self.phone_spread.get(x.phone or "", 0)
-                if spread >= _PHONE_SHARED_AT:
-                    w += _W_PHONE_SHARED
-                    why.append(("phone_shared", {"n": spread}))
-                else:
-                    w += _W_PHONE_EQUAL
-                    why.append(("phone_equal", {}))
-            else:
-                phones_differ = True
-                w += _W_PHONE_DIFFERENT
-                why.append(("phone_different", {}))
-        else:
+        phone = self.phones(x, y)
+        phone_known = phone is not None
+        phones_differ = phone is not None and phone[0] == "phone_different"
+        if phone is None:
             why.append(("phone_missing", {}))
+        else:
+            w += _W_PHONE[phone[0]]
+            why.append(phone)
         # -- members
         members_differ = False
         if x.members is not None and y.members is not None:
@@ -375,6 +403,21 @@ class _HouseholdScorer:
         return w, why
 
 
+_W_PHONE = {
+    "phone_equal": _W_PHONE_EQUAL,
+    "phone_shared": _W_PHONE_SHARED,
+    "phone_partial": _W_PHONE_PARTIAL,
+    "phone_different": _W_PHONE_DIFFERENT,
+}
+
+
+def _masked_fits(masked: str, number: str) -> bool:
+    """138****5678 fits 13812345678 (and itself): same length, visible digits agree."""
+    if len(masked) != len(number):
+        return False
+    return all(a == "*" or b == "*" or a == b for a, b in zip(masked, number, strict=True))
+
+
 def _ambiguous_addresses(houses: list[_House]) -> set[str]:
     """Addresses where the records may stand for more than one household.
 
@@ -386,7 +429,7 @@ def _ambiguous_addresses(houses: list[_House]) -> set[str]:
     """
     by_key: dict[str, list[_House]] = defaultdict(list)
     for h in houses:
-        if h.head_py or h.phone:
+        if h.head_py or h.phones:
             by_key[h.key].append(h)
     ambiguous = set()
     for key, group in by_key.items():
@@ -401,7 +444,8 @@ def _ambiguous_addresses(houses: list[_House]) -> set[str]:
 
         first: dict[str, int] = {}
         for i, h in enumerate(group):
-            for token in (f"n{h.head_py}" if h.head_py else "", f"p{h.phone}" if h.phone else ""):
+            tokens = [f"n{h.head_py}" if h.head_py else "", *(f"p{p}" for p in h.phones)]
+            for token in tokens:
                 if not token:
                     continue
                 if token in first:
@@ -454,8 +498,8 @@ def _blocks(houses: list[_House]) -> dict[str, list[int]]:
     for h in houses:
         i = h.idx
         blocks["a|" + h.key].append(i)
-        if h.phone:
-            blocks["p|" + h.phone].append(i)
+        for phone in h.phones:
+            blocks["p|" + phone].append(i)
         if h.building and h.room:
             if h.estate:
                 # By the estate's pinyin, so 曹扬一村 still meets 曹杨一村.
@@ -514,7 +558,7 @@ def _candidate_pairs(
 
 def _load_households(store: Store) -> list[Any]:
     return store.query(
-        "SELECT id, address, address_key, estate, head, phone, members, micro_grid "
+        "SELECT id, address, address_key, estate, head, phone, phones, members, micro_grid "
         "FROM households WHERE deleted = 0 AND merged_into IS NULL ORDER BY id"
     )
 

@@ -273,10 +273,10 @@ class Household:
         """
         from visitlog.residents import phone_numbers, strip_ids
 
-        def text(value: Any) -> str | None:
+        def text(value: Any, fifteen: bool = True) -> str | None:
             if value in (None, ""):
                 return None
-            return strip_ids(str(value).strip())[0].strip() or None
+            return strip_ids(str(value).strip(), fifteen)[0].strip() or None
 
         members = self.members
         if members is not None and members != "":
@@ -294,7 +294,7 @@ class Household:
             micro_grid=require_text(self.micro_grid, "micro_grid", 60),
             community=text(self.community),
             estate=text(self.estate),
-            ref=text(self.ref),
+            ref=text(self.ref, fifteen=False),
             head=text(self.head),
             phone=phone,
             members=members,

@@ -17,14 +17,41 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
-def mask_phone(phone: str | None) -> str:
-    """13812345678 → 138****5678; anything shorter than 7 digits is fully hidden."""
-    digits = "".join(ch for ch in (phone or "") if ch.isdigit())
-    if not digits:
-        return ""
-    if len(digits) < 7:
+def _mask_digits(digits: str) -> str:
+    if len(digits) < 8:
         return "*" * len(digits)
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """13812345678 → 138****5678, each number of the contact on its own.
+
+    The contact is read as written (``62345678转123 / 13912345678`` gives
+    ``021****5678 / 139****5678``; extensions are dropped); text that holds no
+    readable number shows only its last four digits, and fewer than eight
+    digits are hidden entirely.
+    """
+    text = (phone or "").strip()
+    if not text:
+        return ""
+    from visitlog.residents import read_phones
+
+    numbers = read_phones(text).numbers
+    if numbers:
+        return " / ".join(
+            _mask_digits(n.number) if n.full else _mask_masked(n.number) for n in numbers
+        )
+    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+    if not digits:
+        return ""
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _mask_masked(number: str) -> str:
+    """A number another system masked (138****5678): already masked, shown as 138****5678."""
+    return number[:3] + "*" * max(len(number) - 7, 4) + number[-4:]
 
 
 def tag_count(tags: list[str] | None) -> str:

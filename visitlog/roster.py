@@ -312,6 +312,11 @@ class _Layout:
     width: int  # cells right of this have no header at all
     dropped: list[int] = field(default_factory=list)  # ID-number columns: never read
 
+    @property
+    def ref(self) -> int:
+        """The 编号 column (-1 when there is none)."""
+        return next((i for i, f in self.fields if f == "ref"), -1)
+
     def kept(self, cells: list[str]) -> list[str]:
         """*cells* without the dropped columns (what the rejects file may show)."""
         if not self.dropped:
@@ -444,11 +449,12 @@ def _read_row(line: int, cells: list[str], layout: _Layout) -> _Row:
     """The row's values, with ID numbers cut from every cell (and counted)."""
     ids = 0
     clean: list[str] = []
+    ref_col = layout.ref
     for i, cell in enumerate(cells):
         if i in layout.dropped:
             clean.append("")
             continue
-        text, n = strip_ids(cell) if len(cell) >= 15 else (cell, 0)
+        text, n = strip_ids(cell, i != ref_col) if len(cell) >= 15 else (cell, 0)
         ids += n
         clean.append(text)
     n = len(clean)

@@ -279,7 +279,8 @@ def test_a_household_draft_restores_every_field(db_path, today, settle, wait_for
         3,
         "出租",
     )
-    assert (h.phone, h.tags, h.note) == ("02162345678", ["独居老人", "高龄"], "楼上漏水")
+    assert (h.phone, h.phones) == ("021-62345678", ["02162345678"])
+    assert (h.tags, h.note) == (["独居老人", "高龄"], "楼上漏水")
     assert box.list() == []
     store.close()
 

@@ -68,19 +68,21 @@ def test_welcome_on_empty_database_then_add_a_household(store, today, settle, wa
             assert isinstance(form, HouseholdFormScreen)
             assert form.query_one("#micro_grid", Input).value == "曹杨一村1号网格"
             await pilot.press(*"曹杨一村12号301室")
-            form.query_one("#phone", Input).value = "123"
+            form.query_one("#tags", Input).value = "富豪"
             await pilot.press("ctrl+s")
-            error = form.query_one("#err-phone")
-            await wait_for(pilot, lambda: error.has_class("-shown"), "the phone's error")
+            error = form.query_one("#err-tags")
+            await wait_for(pilot, lambda: error.has_class("-shown"), "the tags' error")
             assert app.screen is form
-            form.query_one("#phone", Input).value = "138 1234 5678"
+            form.query_one("#tags", Input).value = ""
+            form.query_one("#phone", Input).value = "62345678"  # a landline: accepted
             form.query_one("#head", Input).value = "王建国"
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
             await settle(pilot)
             assert app.screen.table.row_count == 1
         [h] = store.list_households()
-        assert (h.address, h.head, h.phone) == ("曹杨一村12号301室", "王建国", "13812345678")
+        assert (h.address, h.head, h.phone) == ("曹杨一村12号301室", "王建国", "62345678")
+        assert h.phones == ["02162345678"]
 
     asyncio.run(run())
 

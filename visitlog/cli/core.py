@@ -26,7 +26,9 @@ from visitlog.privacy import mask_name, mask_phone
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 GridOpt = Annotated[str | None, typer.Option("--grid", "-g", help="微网格 (micro-grid).")]
 
-household_app = typer.Typer(help="住户：添加、列出 (households: add, list).", no_args_is_help=True)
+household_app = typer.Typer(
+    help="住户：添加、修改、列出 (households: add, edit, list).", no_args_is_help=True
+)
 visit_app = typer.Typer(
     help="走访记录：添加、列出、修改、删除 (visits: add, list, edit, delete).",
     no_args_is_help=True,
@@ -153,6 +155,63 @@ def household_add(
         emit_json(h)
     else:
         console.print(h.id)
+    _tell_contact(h)
+
+
+@household_app.command("edit")
+def household_edit(
+    ctx: typer.Context,
+    ident: Annotated[str, typer.Argument(help="住户编号，可只写前几位 (household id).")],
+    address: Annotated[str | None, typer.Option("--address", "-a", help="地址 (address).")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", "-g", help="微网格 (micro-grid).")] = None,
+    community: Annotated[str | None, typer.Option("--community", help="居民区.")] = None,
+    estate: Annotated[str | None, typer.Option("--estate", help="小区 (estate).")] = None,
+    head: Annotated[str | None, typer.Option("--head", help="户主 (head).")] = None,
+    phone: Annotated[
+        str | None, typer.Option("--phone", help='联系电话，"" 清空 (phone; "" clears).')
+    ] = None,
+    members: Annotated[int | None, typer.Option("--members", help="人数 (members).")] = None,
+    occupancy: Annotated[
+        str | None, typer.Option("--occupancy", help="居住状态 自住|出租|空置|人户分离.")
+    ] = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="重点人群标签，用、分隔 (tags, 、-separated).")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="备注 (note).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """修改一户，只改给出的字段 (change the given fields of a household)."""
+    h = _store(ctx).update_household(
+        ident,
+        address=address,
+        micro_grid=grid,
+        community=community,
+        estate=estate,
+        head=head,
+        phone=phone,
+        members=members,
+        occupancy=occupancy,
+        tags=tags,
+        note=note,
+    )
+    if json_out:
+        emit_json(h)
+    else:
+        console.print(h.id)
+    if phone is not None:
+        _tell_contact(h)
+
+
+def _tell_contact(h: Household) -> None:
+    """Say on stderr what could not be read in the contact (it is stored as written)."""
+    from visitlog.residents import read_phones
+
+    reading = read_phones(h.phone)
+    for kind in reading.warnings:
+        err_console.print(
+            t(f"cli.contact.{kind}", value=h.phone, part="、".join(reading.unread)),
+            soft_wrap=True,
+        )
 
 
 @household_app.command("list")

@@ -13,7 +13,8 @@ ID-shaped strings out of any other cell:
   (``310***********1234``, ``310107********123X``).
 
 Other long numbers (a 房屋编码 of 18 digits whose check digit is wrong) are
-left alone, so an external 编号 survives.
+left alone, so an external 编号 survives; in a 编号 only 18-character forms
+count (a 15-digit 房屋编码 cannot be told from a first-generation ID number).
 """
 
 from __future__ import annotations
@@ -72,32 +73,40 @@ def valid_id(text: str) -> bool:
     return False
 
 
-def find_ids(text: str | None) -> list[tuple[int, int]]:
+def find_ids(text: str | None, fifteen: bool = True) -> list[tuple[int, int]]:
     """Spans ``(start, end)`` of the ID numbers, whole or masked, in *text*.
 
     The spans index the NFKC form of the text (full-width digits read as
     digits), which is the form :func:`strip_ids` returns.
+
+    Args:
+        text: any text.
+        fifteen: also find 15-digit (first-generation) numbers.  They have no
+            check digit, so a 15-digit 房屋编码 with a date-like middle looks
+            the same: a 编号 column is searched without them.
     """
     if not text:
         return []
     norm = unicodedata.normalize("NFKC", text)
     spans: list[tuple[int, int]] = []
-    for pattern in (_FULL18, _FULL15):
+    for pattern in (_FULL18, _FULL15) if fifteen else (_FULL18,):
         spans += [m.span() for m in pattern.finditer(norm) if valid_id(m.group())]
     for m in _MASKED.finditer(norm):
-        if len(m.group()) in (15, 18):
+        if len(m.group()) == 18 or (fifteen and len(m.group()) == 15):
             spans.append(m.span())
     return sorted(set(spans))
 
 
-def strip_ids(text: str | None) -> tuple[str, int]:
+def strip_ids(text: str | None, fifteen: bool = True) -> tuple[str, int]:
     """*text* without its ID numbers (and the 身份证： label before each).
+
+    *fifteen* as for :func:`find_ids`.
 
     Returns:
         (the text, how many ID numbers were cut). Text without any comes back
         unchanged (not even normalised).
     """
-    spans = find_ids(text)
+    spans = find_ids(text, fifteen)
     if not spans or text is None:
         return text or "", 0
     norm = unicodedata.normalize("NFKC", text)

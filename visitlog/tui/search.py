@@ -7,7 +7,8 @@ with rapidfuzz), which stays well under 50 ms at 50,000 households.
 
 Keys are the ones :func:`visitlog.address.search_keys` defines (normalised
 address, its pinyin initials, the initials of the raw spelling) plus the head's
-name, its pinyin and initials.  Computing pinyin is slow (about half a
+name as written and as understood (:mod:`visitlog.residents`), their pinyin
+and initials, and the phone numbers understood from the contact.  Computing pinyin is slow (about half a
 millisecond per address), so it is cached per run of Chinese characters: a
 district has 50,000 addresses but only a few hundred distinct runs such as
 ``曹杨`` or ``弄``, and pypinyin reads digits as phrase boundaries anyway, so the
@@ -93,11 +94,36 @@ def address_keys(address: str | None, address_key: str | None = None) -> str:
     return " ".join(dict.fromkeys(k for k in candidates if k))
 
 
+@lru_cache(maxsize=65536)
+def _head_keys(head: str) -> str:
+    """Keys of the head's cell: as written, and each person understood from it
+    (王秀英（已故） → 王秀英, 張偉 → 张伟, 王秀英/冯玲建 → both), with pinyin and initials."""
+    from visitlog.residents import read_name
+
+    names = [head, *read_name(head).full_names]
+    keys = " ".join(_name_keys(n) for n in dict.fromkeys(names))
+    return " ".join(dict.fromkeys(keys.split()))
+
+
+def _phone_keys(phones: Sequence[str] | None) -> str:
+    """The numbers understood from the contact, and a landline without 021."""
+    out: list[str] = []
+    for number in phones or ():
+        digits = number.split("转")[0]
+        if "*" in digits:
+            continue
+        out.append(digits)
+        if digits.startswith("021"):
+            out.append(digits[3:])
+    return " ".join(dict.fromkeys(out))
+
+
 def row_key(row: dict[str, Any]) -> str:
     """The whole search key of one household row of ``Store.household_overview``."""
     parts = [address_keys(row.get("address"), row.get("address_key"))]
     if row.get("head"):
-        parts.append(_name_keys(row["head"]))
+        parts.append(_head_keys(row["head"]))
+    parts.append(_phone_keys(row.get("phones")))
     return " ".join(p for p in parts if p)
 
 

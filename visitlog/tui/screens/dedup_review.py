@@ -23,9 +23,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from visitlog.address import normalize_address, normalize_phone
+from visitlog.address import normalize_address
 from visitlog.i18n import t
 from visitlog.model import Occupancy, VisitlogError
+from visitlog.residents import read_phones
 from visitlog.tui.common import VisitlogScreen, enum_label
 
 if TYPE_CHECKING:
@@ -303,7 +304,10 @@ def _key(field: str, value: Any) -> Any:
     if field == "address":
         return normalize_address(value)
     if field == "phone":
-        return normalize_phone(value) if value else None
+        if not value:
+            return None
+        numbers = read_phones(value).numbers
+        return tuple(sorted(n.number for n in numbers)) if numbers else value
     if field == "tags":
         return sorted(value or [])
     return value

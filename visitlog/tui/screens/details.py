@@ -84,7 +84,7 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
             (t("tui.col.address"), Text(h.address, style="bold")),
             (t("tui.details.community"), f"{h.community or '—'} · {h.micro_grid}"),
             (t("tui.col.head"), h.head or "—"),
-            (t("tui.details.phone"), h.phone or "—"),
+            (t("tui.details.phone"), _contact(h.phone)),
             (t("tui.details.members"), "—" if h.members is None else str(h.members)),
             (t("tui.details.occupancy"), enum_label(h.occupancy, Occupancy)),
             (t("tui.col.tags"), tags),
@@ -154,3 +154,15 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
         if h is None:
             return
         self.vapp.new_visit({"id": h.id, "address": h.address, "head": h.head})
+
+
+def _contact(phone: str | None) -> Text | str:
+    """The contact as written, flagged when part of it could not be read."""
+    if not phone:
+        return "—"
+    from visitlog.residents import read_phones
+
+    text = Text(phone)
+    for kind in read_phones(phone).warnings:
+        text.append(f"  {t(f'tui.details.flag.{kind}')}", style="dim")
+    return text

@@ -1,4 +1,8 @@
-"""Add one household by hand (the welcome screen and the command palette)."""
+"""Add one household by hand (the welcome screen and the command palette).
+
+The contact and the head's name are kept as typed: a landline (62345678), two
+numbers, an extension or a masked number are all accepted, as on import.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Label, Select, Static
 
-from visitlog.address import normalize_phone
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
@@ -17,11 +20,6 @@ from visitlog.tui.common import enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
-
-
-def _check_phone(value: str) -> None:
-    if value and normalize_phone(value) is None:
-        raise ValidationError(t("err.phone", value=value))
 
 
 class HouseholdFormScreen(FormScreen):
@@ -107,7 +105,6 @@ class HouseholdFormScreen(FormScreen):
         checks = {
             "address": lambda v: require_text(v, "address", 200),
             "micro_grid": lambda v: require_text(v, "micro_grid", 60),
-            "phone": _check_phone,
             "tags": parse_tags,
         }
         for name, check in checks.items():
