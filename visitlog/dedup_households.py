@@ -120,8 +120,6 @@ def weight_to_score(weight: float) -> float:
     return round(odds / (1 + odds), 3)
 
 
-
-
 class _House:
     """The comparable parts of one household (slots: 50,000 of them in memory)."""
 
