@@ -78,3 +78,22 @@ def test_reopening_applies_nothing_twice(tmp_path):
     names = [m.name for m in migrations.migrations.applied(store.db)]
     assert len(names) == len(set(names))
     store.close()
+
+
+def test_phones_are_read_from_contacts_stored_before_they_existed(tmp_path):
+    old = tmp_path / "old.db"
+    db = Database(sqlite3.connect(old, isolation_level=None))
+    migrations.migrations.apply(db, stop_before="m008_household_phones")
+    for hid, phone in (("hh0001", "02162345678"), ("hh0002", "13812345678"), ("hh0003", None)):
+        db.execute(
+            "INSERT INTO households (id, micro_grid, address, phone, created_at, hlc, device) "
+            "VALUES (?, 'g', '曹杨一村1号101室', ?, 'now', '0000000000001.00000', 'dev')",
+            [hid, phone],
+        )
+    db.conn.close()
+    store = Store(old)
+    try:
+        got = {h: store.get_household(h).phones for h in ("hh0001", "hh0002", "hh0003")}
+    finally:
+        store.close()
+    assert got == {"hh0001": ["02162345678"], "hh0002": ["13812345678"], "hh0003": []}
