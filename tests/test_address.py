@@ -364,3 +364,21 @@ def test_module_is_headless_and_lazy() -> None:
     )
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+@pytest.mark.parametrize(
+    ("address", "estate", "key"),
+    [
+        ("12-301", "曹杨一村", "曹杨1村12号301室"),
+        ("12号301室", "曹杨一村", "曹杨1村12号301室"),
+        ("曹杨一村12号301室", "曹杨一村", "曹杨1村12号301室"),
+        ("花溪路45弄12号301室", "曹杨一村", "花溪路45弄12号301室"),  # names its own place
+        ("12-301", None, "12号301室"),
+        ("12-301", "", "12号301室"),
+        ("12-301", "12号", "12号301室"),  # a 小区 cell that is a building is no estate
+    ],
+)
+def test_household_key_reads_a_bare_address_with_its_estate(address, estate, key):
+    from visitlog.address import household_key
+
+    assert household_key(address, estate) == key

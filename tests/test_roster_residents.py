@@ -235,3 +235,36 @@ def test_export_imports_back_unchanged(store, tmp_path):
             fresh.close()
         assert got == {h["ref"]: (h["phone"], h["phones"], h["head"]) for h in before}
     assert households(store) == before
+
+
+def test_a_bare_address_is_read_with_the_estate_column(store, tmp_path):
+    bare = _row(编号="", 小区="花溪园", 地址="1号101室")
+    first = import_roster(store, write_csv(tmp_path / "a.csv", [HEADER, bare]))
+    assert first.imported == 1
+    full = _row(编号="", 小区="", 地址="花溪园1号101室")
+    second = import_roster(store, write_csv(tmp_path / "b.csv", [HEADER, full]))
+    assert (second.imported, second.updated) == (0, 1)  # the same household, not a new one
+    [h] = households(store)
+    assert h["address"] == "花溪园1号101室"
+
+
+def test_derived_columns_agree_on_every_replica(tmp_path):
+    from visitlog.model import Household
+    from visitlog.sync import sync_with
+
+    a, b = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    try:
+        hid = a.add_household(
+            Household(address="12-301", estate="曹杨一村", micro_grid="g", phone="62345678转1")
+        ).id
+        sync_with(a, tmp_path / "hub.db")
+        sync_with(b, tmp_path / "hub.db")
+        a.update_household(hid, phone="13812345678 / 62345678", estate="曹杨二村")
+        sync_with(a, tmp_path / "hub.db")
+        sync_with(b, tmp_path / "hub.db")
+        sql = "SELECT address_key, phones FROM households WHERE id = ?"
+        rows = [(r["address_key"], r["phones"]) for s in (a, b) for r in s.query(sql, [hid])]
+    finally:
+        a.close()
+        b.close()
+    assert rows[0] == rows[1] == ("曹杨2村12号301室", '["13812345678","02162345678"]')

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "AddressParts",
     "building_key",
+    "household_key",
     "name_initials",
     "name_pinyin",
     "normalize_address",
@@ -387,6 +388,29 @@ def parse_key(key: str) -> AddressParts:
         building = last_b.group(1)
         head = head[: last_b.start()]
     return AddressParts(estate=head or None, building=building, room=room)
+
+
+def household_key(address: str | None, estate: str | None = None) -> str:
+    """The matching key of a household's address, read with its 小区 when the address lacks one.
+
+    Rosters often write only the building and room (``12-301``, ``2号101室``)
+    and give the estate in the 小区 column: the key is then that of
+    ``小区 + 地址`` (``曹杨1村12号301室``).  An address that names its estate
+    keeps its own key whatever the 小区 column says.
+
+    Args:
+        address: the address as written.
+        estate: the 小区 column, when known.
+
+    Returns:
+        The key (see :func:`normalize_address`).
+    """
+    key = normalize_address(address)
+    if estate and key and parse_key(key).estate is None:
+        own = normalize_address(estate)
+        if own and parse_key(own).building is None:
+            return normalize_address(f"{estate}{address}")
+    return key
 
 
 def building_key(text: str | None) -> str | None:

@@ -405,7 +405,9 @@ def m008_household_phones(db: Database) -> None:
     (``62345678转123 / 138****5678``); ``phones`` holds, as a JSON list, the
     numbers read from it (:func:`visitlog.residents.phone_numbers`), which
     matching, search and de-duplication use.  Like ``address_key`` it is
-    derived on every replica and not synced.  Existing rows get theirs here.
+    derived on every replica and not synced.  Existing rows get theirs here,
+    and ``address_key`` of an address without its estate (``12-301``) is
+    read again with the household's 小区 (:func:`visitlog.address.household_key`).
     """
     from visitlog.residents import phone_numbers
 
@@ -418,6 +420,19 @@ def m008_household_phones(db: Database) -> None:
             updates.append((json.dumps(numbers, ensure_ascii=False, separators=(",", ":")), row_id))
     if updates:
         db.conn.executemany("UPDATE households SET phones = ? WHERE id = ?", updates)
+    # An address that names no estate (12-301) is now read with its 小区.
+    from visitlog.address import household_key
+
+    rows = db.execute(
+        "SELECT id, address, estate, address_key FROM households WHERE estate IS NOT NULL"
+    ).fetchall()
+    keys = [
+        (key, row_id)
+        for row_id, address, estate, old in rows
+        if (key := household_key(address, estate)) != old
+    ]
+    if keys:
+        db.conn.executemany("UPDATE households SET address_key = ? WHERE id = ?", keys)
     _set_version(db, 8)
 
 

@@ -553,7 +553,7 @@ class Store:
             free: dict[tuple[str, str], list[_Row]] = {}
             keys: dict[str, str] = {}  # address → stored key: normalising is the slow part
             for r in tx.rows("SELECT * FROM households WHERE deleted = 0 ORDER BY rowid"):
-                keys[r["address"]] = r["address_key"]
+                keys[(r["address"], r["estate"])] = r["address_key"]
                 if r["ref"]:
                     old = by_ref.get(r["ref"])
                     if old is None or (old["merged_into"] and not r["merged_into"]):
@@ -565,7 +565,7 @@ class Store:
             loose: dict[tuple[str, str], list[dict[str, Any]]] = {}
             seen: set[str] = set()
             for h in households:
-                row = _household_row(h, keys.get(h.address))
+                row = _household_row(h, keys.get((h.address, h.estate)))
                 if h.ref in seen:
                     raise ValueError(f"ref {h.ref!r} given twice")
                 if h.ref:
@@ -1284,10 +1284,10 @@ class Tx:
 HOUSEHOLD_DERIVED = ("address_key", "phones")
 
 
-def _address_key(address: str) -> str:
-    from visitlog.address import normalize_address
+def _address_key(address: str, estate: str | None = None) -> str:
+    from visitlog.address import household_key
 
-    return normalize_address(address)
+    return household_key(address, estate)
 
 
 def phones_json(phone: str | None) -> str | None:
@@ -1310,7 +1310,9 @@ def _household_row(h: Household, address_key: str | None = None) -> dict[str, An
         "micro_grid": h.micro_grid,
         "estate": h.estate,
         "address": h.address,
-        "address_key": address_key if address_key is not None else _address_key(h.address),
+        "address_key": address_key
+        if address_key is not None
+        else _address_key(h.address, h.estate),
         "head": h.head,
         "phone": h.phone,
         "phones": phones_json(h.phone),

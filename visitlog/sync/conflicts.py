@@ -184,8 +184,6 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
     back = c["restored"]
     value = c["winner_value"] if back else c["value"]
     fields: dict[str, Any] = {field: value}
-    if tbl == "households" and field == "address":
-        fields["address_key"] = address_key(value)
     if tbl == "households" and field == "phone":
         fields["phones"] = phones_of(value)
     with store.transaction() as tx:
@@ -195,6 +193,10 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
         replaced = found[0][field]
         stamps = json.loads(found[0]["stamps"]) if found[0]["stamps"] else {}
         stamp = stamps.get(field) or stamps.get("*") or [found[0]["hlc"], found[0]["device"]]
+        if tbl == "households" and field in ("address", "estate"):
+            place = tx.rows("SELECT address, estate FROM households WHERE id = ?", [row_id])[0]
+            both = {"address": place["address"], "estate": place["estate"], field: value}
+            fields["address_key"] = address_key(both["address"], both["estate"])
         changed = tx.update(tbl, row_id, fields)
         merge_rows(tx.conn, tbl, [row_id])
         if back:

@@ -80,13 +80,17 @@ def created_at_of(hlc: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def address_key(address: str | None) -> str | None:
-    """The normalised address kept beside a household (not synced: derived)."""
+def address_key(address: str | None, estate: str | None = None) -> str | None:
+    """The normalised address kept beside a household (not synced: derived).
+
+    Read with the 小区 when the address names no estate
+    (:func:`visitlog.address.household_key`).
+    """
     if address is None:
         return None
-    from visitlog.address import normalize_address
+    from visitlog.address import household_key
 
-    return normalize_address(address)
+    return household_key(address, estate)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -254,7 +258,7 @@ class Applier:
             tup = [row_id, *picked, created_at_of(hlc), hlc, device]
             tup[deleted] = int(tup[deleted] or 0)  # NOT NULL
             if households:
-                tup.append(address_key(v.get("address")))
+                tup.append(address_key(v.get("address"), v.get("estate")))
                 tup.append(phones_of(v.get("phone")))
             values.append(tup)
         cols = ["id", *fields, "created_at", "hlc", "device"]
@@ -445,8 +449,10 @@ def _merge_row(
     new_stamps = {"*": list(default), **stamps} if stamps else None
     top = max([tuple(default), *(w[0] for w in winners.values())])
     sets: dict[str, Any] = {f: w[1] for f, w in winners.items() if row[f] != w[1]}
-    if tbl == "households" and "address" in sets:
-        sets["address_key"] = address_key(sets["address"])
+    if tbl == "households" and ("address" in sets or "estate" in sets):
+        sets["address_key"] = address_key(
+            sets.get("address", row["address"]), sets.get("estate", row["estate"])
+        )
     if tbl == "households" and "phone" in sets:
         sets["phones"] = phones_of(sets["phone"])
     if (row["hlc"], row["device"]) != top:
@@ -481,7 +487,7 @@ def _insert_folded(
         "stamps": _jdump({"*": list(default), **stamps}) if stamps else None,
     }
     if tbl == "households":
-        values["address_key"] = address_key(values.get("address"))
+        values["address_key"] = address_key(values.get("address"), values.get("estate"))
         values["phones"] = phones_of(values.get("phone"))
     conn.execute(
         f"INSERT INTO {tbl} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
