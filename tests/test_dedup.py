@@ -367,3 +367,61 @@ def test_visits_with_different_items_are_not_merged(store):
         items=[Item(kind="需求", category="养老助餐助医", description="希望上门量血压")],
     )
     assert not clustered(dedup.find_visits(store), a, b)
+
+
+# -- phones and names as rosters write them --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phone_a", "phone_b"),
+    [
+        ("62345678", "021-62345678"),
+        ("(021)62345678", "2162345678"),
+        ("62345678转123", "62345678"),
+        ("13812345678/13912345678", "139 1234 5678"),
+        ("62345678、13812345678", "+86 138 1234 5678"),
+    ],
+)
+def test_one_number_written_two_ways_is_the_same_phone(store, phone_a, phone_b):
+    a = add(store, "曹杨一村12号301室", "王建国", phone_a)
+    b = add(store, "曹杨1村12号301", "王建国", phone_b)
+    p = pair(dedup.find_households(store), a, b)
+    assert p is not None and "phone_equal" in p.codes
+
+
+def test_a_masked_phone_agrees_by_its_visible_digits(store):
+    a = add(store, "曹杨一村12号301室", "王建国", "13812345678")
+    b = add(store, "曹杨1村12号301", "王*国", "138****5678")
+    c = add(store, "曹杨一村12号302室", "王*国", "138****9999")
+    result = dedup.find_households(store)
+    assert "phone_partial" in pair(result, a, b).codes
+    assert "name_missing" in pair(result, a, b).codes  # 王*国 is not a full name
+    assert clustered(result, a, b)
+    assert not clustered(result, a, c)
+
+
+@pytest.mark.parametrize(
+    "written", ["王建國", "王建国（户主）", "王 建国", "王建国/李秀珍", "李秀珍、王建国"]
+)
+def test_head_is_compared_as_understood(store, written):
+    a = add(store, "曹杨一村12号301室", "王建国", "13812345678")
+    b = add(store, "曹杨1村12号301", written, "13812345678")
+    p = pair(dedup.find_households(store), a, b)
+    assert p is not None and "name_equal" in p.codes
+
+
+def test_only_surnames_known_and_different_is_a_different_name(store):
+    a = add(store, "曹杨一村12号301室", "老王")
+    b = add(store, "曹杨1村12号301", "李阿姨")
+    p = pair(dedup.find_households(store), a, b)
+    assert p is not None and "name_different" in p.codes
+
+
+def test_a_shared_landline_with_different_heads_is_left_to_a_person(store):
+    # a parent and a grown child registered apart in one flat, one line
+    a = add(store, "曹杨一村12号301室", "王建国", "62345678")
+    b = add(store, "曹杨1村12号301", "王晓明", "62345678/13912345678")
+    result = dedup.find_households(store)
+    p = pair(result, a, b)
+    assert p is not None and "landline_shared" in p.codes
+    assert not clustered(result, a, b)

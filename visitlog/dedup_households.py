@@ -259,6 +259,8 @@ class _HouseholdScorer:
             spread = max(self.phone_spread.get(p, 0) for p in shared)
             if spread >= _PHONE_SHARED_AT:
                 return "phone_shared", {"n": spread}
+            if all(p.startswith("0") for p in shared):
+                return "phone_equal", {"landline": True}
             return "phone_equal", {}
         if any(_masked_fits(m, n) for m in x.masked for n in (*y.phones, *y.masked)) or any(
             _masked_fits(m, n) for m in y.masked for n in x.phones
@@ -372,7 +374,7 @@ class _HouseholdScorer:
             why.append(("phone_missing", {}))
         else:
             w += _W_PHONE[phone[0]]
-            why.append(phone)
+            why.append((phone[0], {k: v for k, v in phone[1].items() if k != "landline"}))
         # -- members
         members_differ = False
         if x.members is not None and y.members is not None:
@@ -384,6 +386,12 @@ class _HouseholdScorer:
                 w += _W_MEMBERS_DIFFERENT
                 why.append(("members_different", {"a": x.members, "b": y.members}))
         # -- context
+        if names_differ and phone is not None and phone[1].get("landline"):
+            # A landline is the flat's line: a parent and a grown child
+            # registered apart behind one door (or a spouse written as head)
+            # share it.  With two different heads it is for a person to decide.
+            w = min(w, _W_AT_THRESHOLD - 1.0)
+            why.append(("landline_shared", {}))
         if addr_same and names_differ and phones_differ:
             # Old shared units (非成套, 煤卫合用): two registered households
             # behind one room number, each with its own head and phone.
