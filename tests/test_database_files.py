@@ -120,6 +120,7 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
             run("summary", "--format", "xlsx", "-o", tmp_path / "汇总.xlsx")
             hid = run("household", "add", "--address", "兰溪路1弄2号", "--grid", "三网格")
             hid = hid.stdout.strip()
+            run("household", "edit", hid, "--phone", "62345678")
             run("household", "list", "--json")
             vid = run("visit", "add", "-H", hid, "--summary", "看望", "--problem", "物业:灯坏了")
             vid = vid.stdout.strip()
