@@ -1,4 +1,4 @@
-"""Merging duplicates and undoing merges: survivors, re-pointing, exact restore, errors."""
+"""Merging duplicates and undoing merges: survivors, where rows live, exact restore, errors."""
 
 from __future__ import annotations
 
@@ -80,25 +80,35 @@ def test_apply_then_undo_restores_the_database_exactly(demo_store):
     assert demo_store.check() == []
 
 
-def test_merge_keeps_the_richest_record_and_fills_what_it_lacks(store):
-    rich = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2, ["独居老人"])
+def test_merge_keeps_the_smallest_id_with_the_richest_values(store):
     poor = add(store, "曹杨1村12-301", "王建国", None, None, ["高龄"], note="老伴住院")
-    v_poor = visit(store, poor, items=[("需求", "养老助餐助医", "希望上门量血压")])
-    mid = dedup_merge.merge(store, [poor, rich])
-    survivor = store.get_household(rich)
+    rich = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2, ["独居老人"])
+    assert poor < rich  # ids are made in time order
+    v_rich = visit(store, rich, items=[("需求", "养老助餐助医", "希望上门量血压")])
+    mid = dedup_merge.merge(store, [rich, poor])
+    # The survivor is the smallest id, whichever laptop merges; it shows the
+    # richest record's values and takes what only the other knew.
+    survivor = store.get_household(poor)
+    assert survivor.address == "曹杨一村12号301室"
     assert survivor.note == "老伴住院"
     assert survivor.tags == ["独居老人", "高龄"]
     assert survivor.phone == "13812345678" and survivor.members == 2
-    merged = store.query("SELECT merged_into, deleted FROM households WHERE id = ?", [poor])[0]
-    assert merged["merged_into"] == rich and merged["deleted"] == 0  # stays as a row
-    assert store.get_visit(v_poor).household_id == rich
-    assert {i.household_id for i in store.get_visit(v_poor).items} == {rich}
-    assert [h.id for h in store.list_households()] == [rich]
+    merged = store.query("SELECT merged_into, deleted FROM households WHERE id = ?", [rich])[0]
+    assert merged["merged_into"] == poor and merged["deleted"] == 0  # stays as a row
+    # The visit lives on the survivor, but still records where it was made.
+    assert store.get_visit(v_rich).household_id == poor
+    assert {i.household_id for i in store.get_visit(v_rich).items} == {poor}
+    assert store.scalar("SELECT household_id FROM visits WHERE id = ?", [v_rich]) == rich
+    assert [v.id for v in store.list_visits(household=poor)] == [v_rich]
+    assert [h.id for h in store.list_households()] == [poor]
     record = dedup_merge.get_merge(store, mid)
-    assert record["survivor"] == rich and record["members"] == [poor]
-    assert record["changes"]["households"][poor]["merged_into"] == [None, rich]
-    assert record["changes"]["visits"][v_poor]["household_id"] == [poor, rich]
+    assert record["survivor"] == poor and record["members"] == [rich]
+    assert set(record["changes"]) == {"households"}
+    assert record["changes"]["households"][poor]["phone"] == [None, "13812345678"]
     assert store.audit_entries(1)[0]["action"] == "dedup.merge"
+    dedup_merge.undo(store, mid)
+    assert store.get_visit(v_rich).household_id == rich
+    assert store.get_household(poor).phone is None
 
 
 def test_a_field_edited_after_the_merge_keeps_its_new_value_on_undo(store):
@@ -122,18 +132,24 @@ def test_undo_twice_is_refused(store):
         dedup_merge.undo(store, mid)
 
 
-def test_undo_waits_for_a_later_merge_of_the_survivor(store):
+@pytest.mark.parametrize("order", ["first", "second"])
+def test_merges_of_one_cluster_undo_in_any_order(store, order):
     a = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2)
     b = add(store, "曹杨1村12-301", "王建国")
     c = add(store, "曹杨一村12号楼301室", "王建国", "13812345678", 2, note="c")
     first = dedup_merge.merge(store, [a, b])
     second = dedup_merge.merge(store, [a, c])
-    assert store.get_household(a).merged_into == c
-    with pytest.raises(VisitlogError, match="先撤销"):
-        dedup_merge.undo(store, first)
-    dedup_merge.undo(store, second)
-    dedup_merge.undo(store, first)
+    assert store.get_household(b).merged_into == a == store.get_household(c).merged_into
+    assert [h.id for h in store.list_households()] == [a]
+    one, other = (first, second) if order == "first" else (second, first)
+    dedup_merge.undo(store, one)
+    apart = b if one == first else c
+    assert store.get_household(apart).merged_into is None
+    assert len(store.list_households()) == 2
+    dedup_merge.undo(store, other)
     assert len(store.list_households()) == 3
+    assert store.get_household(a).note is None
+    assert store.check() == []
 
 
 def test_unknown_merge_id_is_refused(store):
@@ -184,15 +200,18 @@ def test_visit_merge_folds_duplicate_items_and_moves_the_rest(store):
     assert listed.clusters == [] and len(listed.pairs) == 1
     before = content(store)
     mid = dedup_merge.merge(store, [a, b], score=listed.pairs[0].score)
-    survivor = store.get_visit(b)  # more items: the richer copy
+    survivor = store.get_visit(a)  # the smallest id, showing the richer copy (more items)
+    assert survivor.summary == "反映卫生间漏水"
     assert {i.description for i in survivor.items} == {"卫生间漏水。", "家庭医生签约"}
-    assert store.get_visit(b).items[0].status == "办理中"
-    merged = store.query("SELECT merged_into FROM visits WHERE id = ?", [a])[0]
-    assert merged["merged_into"] == b
-    assert [v.id for v in store.list_visits()] == [b]
-    # The copy's own item, the same problem, is folded into the survivor's.
-    folded = store.query("SELECT deleted FROM items WHERE visit_id = ?", [a])
-    assert [r["deleted"] for r in folded] == [1]
+    assert survivor.items[0].status == "办理中"
+    merged = store.query("SELECT merged_into FROM visits WHERE id = ?", [b])[0]
+    assert merged["merged_into"] == a
+    assert [v.id for v in store.list_visits()] == [a]
+    # The survivor's own item, the same problem, is the richer copy's twin:
+    # hidden while the merge holds, not deleted.
+    folded = store.query("SELECT deleted, live_visit FROM items WHERE visit_id = ?", [a])
+    assert [(r["deleted"], r["live_visit"]) for r in folded] == [(0, None)]
+    assert len(store.list_items()) == 2
     dedup_merge.undo(store, mid)
     assert content(store) == before
 

@@ -276,7 +276,7 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
                 f"""
                 SELECT h.id, h.address, h.head, h.phone, h.members, h.micro_grid, h.occupancy,
                        h.tags, h.merged_into, h.deleted,
-                       (SELECT count(*) FROM visits v WHERE v.household_id = h.id
+                       (SELECT count(*) FROM visits v WHERE v.live_household = h.id
                         AND v.deleted = 0 AND v.merged_into IS NULL) AS visits
                 FROM households h WHERE h.id IN ({marks})
                 """,
@@ -287,9 +287,9 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
         else:
             rows = store.query(
                 f"""
-                SELECT v.id, h.address, v.household_id, v.visit_date, v.visitor, v.mode,
-                       v.outcome, v.summary, v.merged_into, v.deleted
-                FROM visits v JOIN households h ON h.id = v.household_id
+                SELECT v.id, h.address, v.live_household AS household_id, v.visit_date,
+                       v.visitor, v.mode, v.outcome, v.summary, v.merged_into, v.deleted
+                FROM visits v JOIN households h ON h.id = v.live_household
                 WHERE v.id IN ({marks})
                 """,
                 part,
@@ -297,8 +297,8 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
             for r in rows:
                 out[r["id"]] = {**dict(r), "items": []}
             for r in store.query(
-                f"SELECT visit_id, kind, category, description FROM items "
-                f"WHERE deleted = 0 AND visit_id IN ({marks}) ORDER BY rowid",
+                f"SELECT live_visit AS visit_id, kind, category, description FROM items "
+                f"WHERE deleted = 0 AND live_visit IN ({marks}) ORDER BY rowid",
                 part,
             ):
                 out[r["visit_id"]]["items"].append(

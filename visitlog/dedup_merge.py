@@ -1,13 +1,16 @@
 """Merging duplicates, undoing merges, and recording "not a duplicate".
 
-A merge is one transaction.  It picks a survivor (the richest record), fills
-the survivor's empty fields from the others, re-points the others' visits and
-list items to it, and marks the others ``merged_into`` the survivor (they stay
-as rows, so sync and undo can still see them).  Every field it changes goes
-through :meth:`Tx.update`, so the change log carries the merge to other
-replicas like any edit, and is written down with its value before and after
-in a ``dedup_merges`` row (itself synced).  ``undo`` puts the "before" values
-back, again through :meth:`Tx.update`, so an undo syncs too.
+A merge is one transaction that writes a ``dedup_merges`` record (synced)
+naming the survivor and the merged records.  The survivor is the smallest id
+of the group, so two laptops merging the same records pick the same one; the
+values it shows are the merge's own decision (the richest record's, then what
+the others add), written onto it through :meth:`Tx.update` so they sync like
+any edit, with their values before and after kept in the record.  Which rows
+are merged into which, and so where visits and items live, is not written:
+every replica derives it from the live merge records (:mod:`visitlog.clusters`),
+so merges made on several laptops commute and cannot form chains or cycles.
+``undo`` marks the record undone and puts the "before" values back, again
+through :meth:`Tx.update`, so an undo syncs too.
 
 "Not a duplicate" decisions live in ``dedup_decisions``; the id of a decision
 is derived from the sorted pair, so two replicas deciding the same pair make
@@ -23,8 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from visitlog.address import normalize_address
 from visitlog.i18n import t
-from visitlog.model import NotFoundError, Status, Tag, ValidationError, VisitlogError
+from visitlog.model import (
+    SYNCED_FIELDS,
+    NotFoundError,
+    Status,
+    Tag,
+    ValidationError,
+    VisitlogError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.dedup import Candidates
@@ -47,6 +58,9 @@ _DECISION_NS = uuid.UUID("5b0f6a52-3c1e-4f55-9a57-0d8f2a6c1e11")
 #: Household fields the survivor takes from another record when it has none.
 _FILL_HOUSEHOLD = ("ref", "community", "estate", "head", "phone", "members", "note")
 _FILL_VISIT = ("summary", "role", "next_due")
+#: Fields the survivor takes from the best-ranked record whatever it had.
+_TAKE_HOUSEHOLD = ("address", "micro_grid", "occupancy")
+_TAKE_VISIT = ("visit_date", "mode", "outcome", "visitor")
 _FILL_ITEM = ("level", "owner", "deadline", "resolution", "satisfaction", "closed_date")
 _STATUS_RANK = {
     Status.TODO.value: 0,
@@ -101,7 +115,10 @@ class _Recorder:
         changed = {k: v for k, v in fields.items() if row[k] != v}
         if not changed:
             return
-        self.tx.update(tbl, row["id"], changed)
+        extra = {}
+        if tbl == "households" and "address" in changed:
+            extra["address_key"] = normalize_address(changed["address"])
+        self.tx.update(tbl, row["id"], {**changed, **extra})
         slot = self.changes.setdefault(tbl, {}).setdefault(row["id"], {})
         for k, v in changed.items():
             # The first "before" wins: a row touched twice keeps its original.
@@ -225,10 +242,11 @@ def _merge_in(
     worker: str | None = None,
 ) -> str:
     rec = _Recorder(tx)
+    twins: dict[str, str] = {}
     if kind == "households":
         survivor, others = _merge_households(tx, rec, ids, pre or _Prefetch(tx, ids))
     elif kind == "visits":
-        survivor, others = _merge_visits(tx, rec, ids)
+        survivor, others, twins = _merge_visits(tx, rec, ids)
     else:
         raise ValidationError(t("dedup.err.kind", value=kind))
     merge_id = tx.insert(
@@ -243,6 +261,7 @@ def _merge_in(
             "worker": worker if worker is not None else _worker(tx),
             "undone": 0,
             "undone_at": None,
+            "twins": _jdump(twins) if twins else None,
         },
     )
     tx.audit(
@@ -266,24 +285,18 @@ class _Prefetch:
     def __init__(self, tx: Tx, ids: list[str]):
         self.rows: dict[str, dict[str, Any]] = {}
         self.visit_counts: dict[str, int] = {}
-        self.visits: dict[str, list[dict[str, Any]]] = {}
-        self.items: dict[str, list[dict[str, Any]]] = {}
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))
             for r in tx.rows(f"SELECT * FROM households WHERE id IN ({marks})", part):
                 self.rows[r["id"]] = dict(r)
             for r in tx.rows(
-                f"SELECT household_id, count(*) AS n FROM visits WHERE household_id IN ({marks}) "
-                "AND deleted = 0 AND merged_into IS NULL GROUP BY household_id",
+                f"SELECT live_household, count(*) AS n FROM visits "
+                f"WHERE live_household IN ({marks}) "
+                "AND deleted = 0 AND merged_into IS NULL GROUP BY live_household",
                 part,
             ):
-                self.visit_counts[r["household_id"]] = r["n"]
-            for tbl, into in (("visits", self.visits), ("items", self.items)):
-                for r in tx.rows(
-                    f"SELECT * FROM {tbl} WHERE household_id IN ({marks}) ORDER BY rowid", part
-                ):
-                    into.setdefault(r["household_id"], []).append(dict(r))
+                self.visit_counts[r["live_household"]] = r["n"]
 
 
 def _check_live(tbl: str, ids: list[str], rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -298,6 +311,16 @@ def _check_live(tbl: str, ids: list[str], rows: dict[str, dict[str, Any]]) -> li
     return out
 
 
+def _chosen(ranked: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Per field, the value of the best-ranked record that has one."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        value = next((r[f] for r in ranked if not _empty(r[f])), None)
+        if value is not None:
+            out[f] = value
+    return out
+
+
 def _merge_households(
     tx: Tx, rec: _Recorder, ids: list[str], pre: _Prefetch
 ) -> tuple[str, list[str]]:
@@ -309,13 +332,12 @@ def _merge_households(
         return (-filled, -pre.visit_counts.get(r["id"], 0), r["created_at"] or "", r["id"])
 
     ranked = sorted(rows, key=richness)
-    survivor, others = ranked[0], ranked[1:]
-    fill: dict[str, Any] = {}
-    for f in _FILL_HOUSEHOLD:
-        if _empty(survivor[f]):
-            donor = next((o[f] for o in others if not _empty(o[f])), None)
-            if donor is not None:
-                fill[f] = donor
+    # The survivor is the smallest id, which every replica merging the same
+    # records picks too (visitlog.clusters); its values are the merge's own
+    # decision: the richest record's, then what the others add.
+    survivor = min(rows, key=lambda r: r["id"])
+    others = [r for r in rows if r is not survivor]
+    fill = {f: ranked[0][f] for f in _TAKE_HOUSEHOLD} | _chosen(ranked, _FILL_HOUSEHOLD)
     tags: list[str] = []
     for r in ranked:
         for tag in json.loads(r["tags"] or "[]"):
@@ -326,27 +348,19 @@ def _merge_households(
     if fill["tags"] == survivor["tags"] or (not tags and _empty(survivor["tags"])):
         fill.pop("tags")
     rec.update("households", survivor, fill)
-    other_ids = [o["id"] for o in others]
-    for o in others:
-        rec.update("households", o, {"merged_into": survivor["id"]})
-    # Every row that points at a merged record moves, tombstones included, so
-    # nothing is left pointing at a household that is no longer live.
-    for oid in other_ids:
-        for v in pre.visits.get(oid, []):
-            rec.update("visits", v, {"household_id": survivor["id"]})
-        for i in pre.items.get(oid, []):
-            rec.update("items", i, {"household_id": survivor["id"]})
-    return survivor["id"], other_ids
+    # Nothing else is written: merged_into and where visits and items live
+    # follow from the merge record (visitlog.clusters).
+    return survivor["id"], [o["id"] for o in others]
 
 
-def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str]]:
+def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str], dict[str, str]]:
     rows = _live_rows(tx, "visits", ids)
     marks = ",".join("?" * len(ids))
     items: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in rows}
     for i in tx.rows(
-        f"SELECT * FROM items WHERE visit_id IN ({marks}) AND deleted = 0 ORDER BY rowid", ids
+        f"SELECT * FROM items WHERE live_visit IN ({marks}) AND deleted = 0 ORDER BY rowid", ids
     ):
-        items[i["visit_id"]].append(dict(i))
+        items[i["live_visit"]].append(dict(i))
 
     def richness(r: dict[str, Any]) -> tuple[Any, ...]:
         # Most items, longest summary, most filled fields, then the oldest.
@@ -360,37 +374,27 @@ def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str
         )
 
     ranked = sorted(rows, key=richness)
-    survivor, others = ranked[0], ranked[1:]
-    fill = {}
-    for f in _FILL_VISIT:
-        if _empty(survivor[f]):
-            donor = next((o[f] for o in others if not _empty(o[f])), None)
-            if donor is not None:
-                fill[f] = donor
+    survivor = min(rows, key=lambda r: r["id"])
+    fill = {f: ranked[0][f] for f in _TAKE_VISIT} | _chosen(ranked, _FILL_VISIT)
     rec.update("visits", survivor, fill)
-    kept = items[survivor["id"]]
-    for o in others:
-        rec.update("visits", o, {"merged_into": survivor["id"]})
-        for item in items[o["id"]]:
+    # Items stay on the visit they were recorded with (they live on the
+    # survivor); one entered on two copies is kept once: the best-ranked
+    # copy's takes what only the other knows, the other is its twin.
+    kept = list(items[ranked[0]["id"]])
+    twins: dict[str, str] = {}
+    for other in ranked[1:]:
+        for item in items[other["id"]]:
             twin = _matching_item(item, kept)
             if twin is None:
-                # An item only the other copy has: it moves to the survivor.
-                rec.update(
-                    "items",
-                    item,
-                    {"visit_id": survivor["id"], "household_id": survivor["household_id"]},
-                )
                 kept.append(item)
                 continue
-            # The same item entered twice: the survivor's copy takes what
-            # only this one knows, and this one becomes a tombstone.
             update = {f: item[f] for f in _FILL_ITEM if _empty(twin[f]) and not _empty(item[f])}
             if _STATUS_RANK.get(item["status"], 0) > _STATUS_RANK.get(twin["status"], 0):
                 update["status"] = item["status"]
                 update["closed_date"] = item["closed_date"] or twin["closed_date"]
             rec.update("items", twin, update)
-            rec.update("items", item, {"deleted": 1})
-    return survivor["id"], [o["id"] for o in others]
+            twins[item["id"]] = twin["id"]
+    return survivor["id"], [r["id"] for r in rows if r is not survivor], twins
 
 
 def _matching_item(item: dict[str, Any], kept: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -427,63 +431,90 @@ def list_merges(store: Store, kind: str | None = None) -> list[dict[str, Any]]:
     return [{**dict(r), "members": json.loads(r["members"])} for r in rows]
 
 
+def _ids(record: dict[str, Any]) -> set[str]:
+    members = record["members"]
+    if isinstance(members, str):
+        members = json.loads(members or "[]")
+    return {record["survivor"], *members}
+
+
 def undo(store: Store, ident: str) -> dict[str, Any]:
-    """Undo a merge: every field it changed gets its value from before the merge.
+    """Undo a merge: its records are one again no more, and every field it
+    changed gets its value from before the merge.
+
+    The same records may have been merged on two laptops (two merge records,
+    or one merge of a larger group): undoing one undoes, too, every merge of
+    the same kind that this replica holds and that joins two of its records,
+    so the records are apart again as the worker expects (``also`` names
+    them).  A merge of them made elsewhere and not yet received stands when
+    it arrives; it can be undone in turn.  Merges may be undone in any order.
 
     A field changed again since the merge (someone edited the survivor's
     phone afterwards) keeps its newer value and is reported, so an undo
-    never destroys later work.  A merge whose survivor has since been merged
-    into another record must wait until that later merge is undone.
+    never destroys later work.
 
     Returns:
-        ``{"id", "rows", "fields", "skipped": [ "table.row.field", … ]}``.
+        ``{"id", "rows", "fields", "skipped": [ "table.row.field", … ], "also": [merge id, …]}``.
 
     Raises:
-        VisitlogError: unknown id, already undone, or a later merge on top.
+        VisitlogError: unknown id, or already undone.
     """
     record = get_merge(store, ident)
     mid = record["id"]
     if record["undone"]:
         raise VisitlogError(t("dedup.err.already_undone", id=mid))
-    tbl = record["kind"]
+    mine = _ids(record)
     with store.transaction() as tx:
-        surv = tx.rows(f"SELECT merged_into FROM {tbl} WHERE id = ?", [record["survivor"]])
-        if surv and surv[0]["merged_into"]:
-            later = tx.rows(
-                "SELECT id FROM dedup_merges WHERE survivor = ? AND undone = 0 AND deleted = 0 "
-                "AND members LIKE ? ORDER BY id DESC LIMIT 1",
-                [surv[0]["merged_into"], f'%"{record["survivor"]}"%'],
-            )
-            raise VisitlogError(
-                t(
-                    "dedup.err.survivor_merged_since",
-                    id=mid,
-                    other=surv[0]["merged_into"],
-                    merge=later[0]["id"] if later else "?",
-                )
-            )
-        restored_rows = 0
-        restored_fields = 0
+        records = [record]
+        for r in tx.rows(
+            "SELECT * FROM dedup_merges WHERE kind = ? AND undone = 0 AND deleted = 0 "
+            "AND id != ? ORDER BY id",
+            [record["kind"], mid],
+        ):
+            r = dict(r)
+            r["members"] = json.loads(r["members"] or "[]")
+            if len(_ids(r) & mine) >= 2:
+                r["changes"] = json.loads(r["changes"]) if r["changes"] else None
+                records.append(r)
+        restored: dict[tuple[str, str], set[str]] = {}
         skipped: list[str] = []
-        for table, rows in (record["changes"] or {}).items():
-            for row_id, fields in rows.items():
-                current = tx.rows(f"SELECT * FROM {table} WHERE id = ?", [row_id])
-                if not current:
-                    skipped += [f"{table}.{row_id}.{f}" for f in fields]
+        # Newest first: where two merges changed one field, the older one's
+        # "before" is what is left.
+        for r in sorted(records, key=lambda x: x["id"], reverse=True):
+            for table, rows in (r["changes"] or {}).items():
+                if table not in SYNCED_FIELDS:
                     continue
-                restore = {}
-                for f, (before, after) in fields.items():
-                    if current[0][f] == after:
-                        restore[f] = before
-                    else:
-                        skipped.append(f"{table}.{row_id}.{f}")
-                if restore:
-                    tx.update(table, row_id, restore)
-                    restored_rows += 1
-                    restored_fields += len(restore)
-        tx.update("dedup_merges", mid, {"undone": 1, "undone_at": _now()})
-        tx.audit("dedup.undo", "dedup_merges", mid, {"skipped": skipped})
-    return {"id": mid, "rows": restored_rows, "fields": restored_fields, "skipped": skipped}
+                for row_id, fields in rows.items():
+                    current = tx.rows(f"SELECT * FROM {table} WHERE id = ?", [row_id])
+                    # merged_into was written by merges before it was derived
+                    # (visitlog.clusters): nothing to restore there.
+                    fields = {f: v for f, v in fields.items() if f in SYNCED_FIELDS[table]}
+                    if not current:
+                        skipped += [f"{table}.{row_id}.{f}" for f in fields]
+                        continue
+                    restore = {}
+                    for f, (before, after) in fields.items():
+                        if current[0][f] == after and after != before:
+                            restore[f] = before
+                        elif current[0][f] != before:
+                            skipped.append(f"{table}.{row_id}.{f}")
+                    if restore:
+                        if table == "households" and "address" in restore:
+                            restore["address_key"] = normalize_address(restore["address"])
+                        tx.update(table, row_id, restore)
+                        restored.setdefault((table, row_id), set()).update(
+                            f for f in restore if f != "address_key"
+                        )
+            tx.update("dedup_merges", r["id"], {"undone": 1, "undone_at": _now()})
+        also = [r["id"] for r in records[1:]]
+        tx.audit("dedup.undo", "dedup_merges", mid, {"skipped": skipped, "also": also})
+    return {
+        "id": mid,
+        "rows": len(restored),
+        "fields": sum(len(f) for f in restored.values()),
+        "skipped": skipped,
+        "also": also,
+    }
 
 
 # -- decisions ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -116,70 +116,38 @@ def find_visits(
     """
     check_threshold(threshold)
     started = time.perf_counter()
-    survivor: dict[str, str] = {
-        r["id"]: r["merged_into"]
-        for r in store.query("SELECT id, merged_into FROM households WHERE merged_into IS NOT NULL")
-    }
-
-    def live_household(hid: str) -> str:
-        seen = set()
-        while hid in survivor and hid not in seen:
-            seen.add(hid)
-            hid = survivor[hid]
-        return hid
-
-    cols = "v.id, v.household_id, v.visit_date, v.visitor, v.mode, v.outcome, v.summary"
+    # A visit recorded on a household merged since lives on the survivor
+    # (live_household): the copies entered for both records of a household meet.
+    cols = "v.id, v.live_household AS household_id, v.visit_date, v.visitor, v.mode, "
+    cols += "v.outcome, v.summary"
     live = "v.deleted = 0 AND v.merged_into IS NULL"
     # Only visits sharing household and date can be duplicates: let SQLite
     # find those groups (an index scan) instead of reading every visit.
     rows = store.query(
         f"""
         SELECT {cols} FROM visits v
-        JOIN (SELECT household_id, visit_date FROM visits
+        JOIN (SELECT live_household, visit_date FROM visits
               WHERE deleted = 0 AND merged_into IS NULL
-              GROUP BY household_id, visit_date HAVING count(*) > 1) d
-          ON d.household_id = v.household_id AND d.visit_date = v.visit_date
+              GROUP BY live_household, visit_date HAVING count(*) > 1) d
+          ON d.live_household = v.live_household AND d.visit_date = v.visit_date
         WHERE {live}
         """
     )
-    if survivor:
-        # Visits recorded (on another laptop) for a household merged since:
-        # compare them with the survivor's visits of the same day.
-        involved = sorted(set(survivor) | {live_household(h) for h in survivor})
-        seen = {r["id"] for r in rows}
-        for chunk in range(0, len(involved), 500):
-            ids = involved[chunk : chunk + 500]
-            marks = ",".join("?" * len(ids))
-            rows += [
-                r
-                for r in store.query(
-                    f"SELECT {cols} FROM visits v WHERE {live} AND v.household_id IN ({marks})",
-                    ids,
-                )
-                if r["id"] not in seen
-            ]
-    day_counts = Counter((live_household(r["household_id"]), r["visit_date"]) for r in rows)
-    needed = [
-        r["id"]
-        for r in rows
-        if day_counts[(live_household(r["household_id"]), r["visit_date"])] > 1
-    ]
+    needed = [r["id"] for r in rows]
     items: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for chunk in range(0, len(needed), 500):
         ids = needed[chunk : chunk + 500]
         marks = ",".join("?" * len(ids))
         for r in store.query(
-            f"SELECT visit_id, kind, category, description FROM items "
-            f"WHERE deleted = 0 AND visit_id IN ({marks}) ORDER BY rowid",
+            f"SELECT live_visit AS visit_id, kind, category, description FROM items "
+            f"WHERE deleted = 0 AND live_visit IN ({marks}) ORDER BY rowid",
             ids,
         ):
             items[r["visit_id"]].append((r["kind"], r["category"], _text_key(r["description"])))
     visits: list[_Visit] = []
     blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
     for r in rows:
-        hid = live_household(r["household_id"])
-        if day_counts[(hid, r["visit_date"])] < 2:
-            continue
+        hid = r["household_id"]
         v = _Visit(len(visits), r, hid, items.get(r["id"], []))
         blocks[(hid, v.date)].append(v.idx)
         visits.append(v)

@@ -35,6 +35,7 @@ SCHEMA_RELEASES = {
     6: "0.1.0",
     7: "0.1.0",
     8: "0.1.0",
+    9: "0.1.0",
 }
 
 
@@ -434,6 +435,126 @@ def m008_household_phones(db: Database) -> None:
     if keys:
         db.conn.executemany("UPDATE households SET address_key = ? WHERE id = ?", keys)
     _set_version(db, 8)
+
+
+#: Live household / visit of visits and items (m009): where a row recorded on
+#: a merged-away record lives now.  Kept by these triggers whenever a row
+#: arrives (made here or received, even before its household) or a
+#: ``merged_into`` changes; ``visitlog.clusters.relink`` keeps ``merged_into``.
+_LIVE_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS visits_live_insert AFTER INSERT ON visits
+    BEGIN
+        UPDATE visits SET live_household = coalesce(
+            (SELECT merged_into FROM households WHERE id = NEW.household_id), NEW.household_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS visits_live_moved AFTER UPDATE OF household_id ON visits
+    BEGIN
+        UPDATE visits SET live_household = coalesce(
+            (SELECT merged_into FROM households WHERE id = NEW.household_id), NEW.household_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS items_live_insert AFTER INSERT ON items
+    BEGIN
+        UPDATE items SET
+            live_household = coalesce(
+                (SELECT merged_into FROM households WHERE id = NEW.household_id),
+                NEW.household_id),
+            live_visit = coalesce(
+                (SELECT merged_into FROM visits WHERE id = NEW.visit_id), NEW.visit_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS items_live_moved
+    AFTER UPDATE OF household_id, visit_id ON items
+    BEGIN
+        UPDATE items SET
+            live_household = coalesce(
+                (SELECT merged_into FROM households WHERE id = NEW.household_id),
+                NEW.household_id),
+            live_visit = coalesce(
+                (SELECT merged_into FROM visits WHERE id = NEW.visit_id), NEW.visit_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS households_merged AFTER UPDATE OF merged_into ON households
+    BEGIN
+        UPDATE visits SET live_household = coalesce(NEW.merged_into, NEW.id)
+        WHERE household_id = NEW.id;
+        UPDATE items SET live_household = coalesce(NEW.merged_into, NEW.id)
+        WHERE household_id = NEW.id;
+    END""",
+    # A hidden twin item (live_visit NULL) stays hidden: relink decides it.
+    """CREATE TRIGGER IF NOT EXISTS visits_merged AFTER UPDATE OF merged_into ON visits
+    BEGIN
+        UPDATE items SET live_visit = coalesce(NEW.merged_into, NEW.id)
+        WHERE visit_id = NEW.id AND live_visit IS NOT NULL;
+    END""",
+)
+
+
+@migrations(name="m009_merge_clusters")
+def m009_merge_clusters(db: Database) -> None:
+    """Merges that commute: ``merged_into`` derived, visits and items follow it.
+
+    ``merged_into`` of households and visits stops being a synced field: every
+    replica derives it from the live merge records and the 编号 of households
+    (:mod:`visitlog.clusters`), so merges made on several laptops in any order
+    give one answer.  Visits and items keep the household and visit they were
+    recorded on; ``live_household`` / ``live_visit`` (local, kept by triggers)
+    say where they live now.  ``dedup_merges.twins`` (synced) records the items
+    a visit merge found entered twice; ``conflicts.source_row`` marks a conflict
+    for an edit made to a merged-away record.  The covering summary indexes are
+    rebuilt on the live columns.
+    """
+    from visitlog.clusters import relink
+
+    conn = db.conn
+    for sql in (
+        "ALTER TABLE visits ADD COLUMN live_household TEXT",
+        "ALTER TABLE items ADD COLUMN live_household TEXT",
+        "ALTER TABLE items ADD COLUMN live_visit TEXT",
+        "ALTER TABLE dedup_merges ADD COLUMN twins TEXT",
+        "ALTER TABLE conflicts ADD COLUMN source_row TEXT",
+        *_LIVE_TRIGGERS,
+        "UPDATE visits SET live_household = coalesce("
+        "(SELECT merged_into FROM households h WHERE h.id = visits.household_id), household_id)",
+        "UPDATE items SET live_household = coalesce("
+        "(SELECT merged_into FROM households h WHERE h.id = items.household_id), household_id),"
+        " live_visit = coalesce("
+        "(SELECT merged_into FROM visits v WHERE v.id = items.visit_id), visit_id)",
+        # merged_into no longer has a stamp of its own.
+        *(
+            f"UPDATE {tbl} SET stamps = CASE "
+            f"WHEN json_remove(stamps, '$.merged_into') = json_object('*', "
+            f"json_extract(stamps, '$.\"*\"')) THEN NULL "
+            f"ELSE json_remove(stamps, '$.merged_into') END "
+            f"WHERE stamps IS NOT NULL AND json_type(stamps, '$.merged_into') IS NOT NULL"
+            for tbl in ("households", "visits")
+        ),
+        "DROP INDEX IF EXISTS visits_summary",
+        "CREATE INDEX visits_summary"
+        " ON visits(live_household, visitor, visit_date, outcome, mode, deleted, merged_into)"
+        " WHERE deleted = 0 AND merged_into IS NULL",
+        "DROP INDEX IF EXISTS visits_merged",
+        "CREATE INDEX visits_merged ON visits(live_household) WHERE merged_into IS NOT NULL",
+        "DROP INDEX IF EXISTS items_summary",
+        "CREATE INDEX items_summary"
+        " ON items(live_household, raised_date, live_visit, kind, category, status,"
+        " satisfaction, deadline, closed_date, deleted) WHERE deleted = 0",
+        "CREATE INDEX IF NOT EXISTS visits_live ON visits(live_household, visit_date)",
+        "CREATE INDEX IF NOT EXISTS items_live ON items(live_household)",
+        "CREATE INDEX IF NOT EXISTS items_live_visit ON items(live_visit)",
+        "CREATE INDEX IF NOT EXISTS visits_merged_into"
+        " ON visits(merged_into) WHERE merged_into IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS households_merged_into"
+        " ON households(merged_into) WHERE merged_into IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS households_ref_live"
+        " ON households(ref) WHERE deleted = 0 AND ref IS NOT NULL AND ref != ''",
+    ):
+        conn.execute(sql)
+    # Merges made before this version named their survivor in their record;
+    # relink keeps those survivors (they are the smallest named ones).
+    relink(conn)
+    _set_version(db, 9)
 
 
 LATEST = max(SCHEMA_RELEASES)

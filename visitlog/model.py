@@ -427,7 +427,9 @@ class Visit:
 
 
 #: Columns of each synced table that carry domain values (the ones a change
-#: may touch and that sync merges field by field).
+#: may touch and that sync merges field by field).  ``merged_into`` is not
+#: one of them since m008: each replica derives it from the merge records
+#: (see :mod:`visitlog.clusters`).
 HOUSEHOLD_FIELDS = (
     "ref",
     "community",
@@ -440,7 +442,6 @@ HOUSEHOLD_FIELDS = (
     "occupancy",
     "tags",
     "note",
-    "merged_into",
     "deleted",
 )
 VISIT_FIELDS = (
@@ -452,7 +453,6 @@ VISIT_FIELDS = (
     "outcome",
     "summary",
     "next_due",
-    "merged_into",
     "deleted",
 )
 ITEM_FIELDS = (
@@ -472,7 +472,8 @@ ITEM_FIELDS = (
     "deleted",
 )
 #: De-duplication records (migration m004): merges with the before/after of
-#: every field they changed, and pairs declared "not a duplicate".
+#: every field they changed, and pairs declared "not a duplicate".  ``twins``
+#: (m008): ``{item id: item id}`` of the items a visit merge found entered twice.
 DEDUP_MERGE_FIELDS = (
     "kind",
     "survivor",
@@ -483,6 +484,7 @@ DEDUP_MERGE_FIELDS = (
     "worker",
     "undone",
     "undone_at",
+    "twins",
     "deleted",
 )
 DEDUP_DECISION_FIELDS = ("kind", "a", "b", "decision", "worker", "note", "deleted")

@@ -29,6 +29,7 @@ import platformdirs
 
 from visitlog import files, migrations
 from visitlog.clock import HLC, new_id
+from visitlog.clusters import relink
 from visitlog.i18n import t
 from visitlog.model import (
     CLOSED_STATUSES,
@@ -658,7 +659,7 @@ class Store:
             where.append("h.occupancy != ?")
             params.append(Occupancy.VACANT.value)
             where.append(
-                "NOT EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id "
+                "NOT EXISTS (SELECT 1 FROM visits v WHERE v.live_household = h.id "
                 "AND v.deleted = 0 AND v.merged_into IS NULL AND v.outcome = ? "
                 "AND v.visit_date BETWEEN ? AND ?)"
             )
@@ -682,7 +683,7 @@ class Store:
         # Correlated subqueries use the per-household indexes, so one 微网格 of
         # a 50,000-household district costs milliseconds; a GROUP BY over every
         # visit of the district would cost about a second whatever the filter.
-        live = "v.household_id = h.id AND v.deleted = 0 AND v.merged_into IS NULL"
+        live = "v.live_household = h.id AND v.deleted = 0 AND v.merged_into IS NULL"
         rows = self.query(
             f"""
             SELECT h.id, h.ref, h.community, h.micro_grid, h.estate, h.address,
@@ -690,8 +691,9 @@ class Store:
                    (SELECT max(v.visit_date) FROM visits v WHERE {live}) AS last_visit,
                    EXISTS (SELECT 1 FROM visits v WHERE {live} AND v.outcome = ?
                            AND v.visit_date BETWEEN ? AND ?) AS visited_this_year,
-                   (SELECT count(*) FROM items i WHERE i.household_id = h.id
-                           AND i.deleted = 0 AND i.status IN (?, ?)) AS open_items
+                   (SELECT count(*) FROM items i WHERE i.live_household = h.id
+                           AND i.deleted = 0 AND i.live_visit IS NOT NULL
+                           AND i.status IN (?, ?)) AS open_items
             FROM households h
             WHERE {sql}
             ORDER BY h.micro_grid, h.address_key, h.address
@@ -750,7 +752,8 @@ class Store:
         return {
             tbl: self.scalar(
                 f"SELECT count(*) FROM {tbl} WHERE deleted = 0"
-                + (" AND merged_into IS NULL" if "merged_into" in SYNCED_FIELDS[tbl] else "")
+                + (" AND merged_into IS NULL" if tbl in ("households", "visits") else "")
+                + (" AND live_visit IS NOT NULL" if tbl == "items" else "")
             )
             for tbl in SYNCED_FIELDS
         }
@@ -781,7 +784,7 @@ class Store:
         vid = self.resolve_id("visits", ident)
         row = self.query("SELECT * FROM visits WHERE id = ?", [vid])[0]
         items = self.query(
-            "SELECT * FROM items WHERE visit_id = ? AND deleted = 0 ORDER BY rowid", [vid]
+            "SELECT * FROM items WHERE live_visit = ? AND deleted = 0 ORDER BY rowid", [vid]
         )
         return visit_from_row(row, [item_from_row(i) for i in items])
 
@@ -801,13 +804,29 @@ class Store:
         return self.get_visit(current.id)
 
     def delete_visit(self, ident: str) -> str:
-        """Tombstone a visit and its items; the rows stay for sync."""
+        """Tombstone a visit and its items; the rows stay for sync.
+
+        A visit that merged copies of itself is deleted with those copies (the
+        worker sees one visit and deletes it); a copy deleted on a laptop that
+        had not seen the merge is just that copy, and the merge keeps the other.
+        """
         vid = self.resolve_id("visits", ident)
         with self.transaction() as tx:
-            tx.update("visits", vid, {"deleted": 1})
-            for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted = 0", [vid]):
-                tx.update("items", r["id"], {"deleted": 1})
-            tx.audit("visit.delete", "visits", vid)
+            rep = tx.rows("SELECT merged_into FROM visits WHERE id = ?", [vid])[0]["merged_into"]
+            rep = rep or vid
+            cluster = [rep] + [
+                r["id"]
+                for r in tx.rows(
+                    "SELECT id FROM visits WHERE merged_into = ? AND deleted = 0 ORDER BY id", [rep]
+                )
+            ]
+            for one in cluster:
+                tx.update("visits", one, {"deleted": 1})
+                for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted = 0", [one]):
+                    tx.update("items", r["id"], {"deleted": 1})
+            tx.audit(
+                "visit.delete", "visits", vid, {"copies": cluster[1:]} if cluster[1:] else None
+            )
         return vid
 
     def list_visits(
@@ -822,11 +841,11 @@ class Store:
         where = ["v.deleted = 0", "v.merged_into IS NULL"]
         params: list[Any] = []
         if household:
-            where.append("v.household_id = ?")
+            where.append("v.live_household = ?")
             params.append(self.resolve_id("households", household))
         if grid:
             self.check_grid(grid)
-            where.append("v.household_id IN (SELECT id FROM households WHERE micro_grid = ?)")
+            where.append("v.live_household IN (SELECT id FROM households WHERE micro_grid = ?)")
             params.append(grid)
         if date_from:
             where.append("v.visit_date >= ?")
@@ -843,11 +862,11 @@ class Store:
         )
         items: dict[str, list[Item]] = {}
         for r in self.query(
-            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.visit_id "
+            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.live_visit "
             f"WHERE i.deleted = 0 AND {cond} ORDER BY i.rowid",
             params,
         ):
-            items.setdefault(r["visit_id"], []).append(item_from_row(r))
+            items.setdefault(r["live_visit"], []).append(item_from_row(r))
         return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
 
     # -- items ----------------------------------------------------------------
@@ -884,13 +903,13 @@ class Store:
             where.append("h.micro_grid = ?")
             params.append(grid)
         if household:
-            where.append("i.household_id = ?")
+            where.append("i.live_household = ?")
             params.append(self.resolve_id("households", household))
         rows = self.query(
             f"""
             SELECT i.* FROM items i
-            JOIN visits v ON v.id = i.visit_id
-            JOIN households h ON h.id = i.household_id
+            JOIN visits v ON v.id = i.live_visit
+            JOIN households h ON h.id = i.live_household
             WHERE {" AND ".join(where)}
             ORDER BY (i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC,
                      i.deadline IS NULL, i.deadline, i.raised_date, i.id
@@ -1127,6 +1146,9 @@ class Tx:
         self._seq: int | None = None
         self._hlc: HLC | None = None
         self._settings: dict[str, str | None] = {}
+        #: Set by a write that may change which records are one (a merge
+        #: record, a 编号, a tombstone): :meth:`finish` then recomputes them.
+        self.relink = False
 
     # identity, made on the first write
     @property
@@ -1194,6 +1216,8 @@ class Tx:
             )
             change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", _jdump(values)))
             ids.append(rid)
+            if tbl == "dedup_merges" or (tbl == "households" and values.get("ref")):
+                self.relink = True
         marks = ",".join("?" * len(cols))
         self.conn.executemany(f"INSERT INTO {tbl} ({','.join(cols)}) VALUES ({marks})", table_rows)
         self.conn.executemany(
@@ -1234,6 +1258,12 @@ class Tx:
         for k in changed:
             stamps[k] = [stamp, device]
         sets = {**changed, **extra, "hlc": stamp, "device": device, "stamps": _jdump(stamps)}
+        if tbl in ("households", "visits", "dedup_merges") or (
+            tbl == "items" and {"deleted", "visit_id"} & changed.keys()
+        ):
+            # An edit of a merged-away record may be a conflict on its
+            # representative; a tombstone or a 编号 may change a cluster.
+            self.relink = True
         self.conn.execute(
             f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
             [*sets.values(), row_id],
@@ -1272,7 +1302,11 @@ class Tx:
         )
 
     def finish(self) -> None:
-        """Persist the clock so the next process continues after our stamps."""
+        """Recompute merge clusters if needed; persist the clock so the next
+        process continues after our stamps."""
+        if self.relink:
+            relink(self.conn)
+            self.relink = False
         if self._hlc is not None:
             self.set_setting("hlc", str(self._hlc.last))
 
@@ -1357,8 +1391,11 @@ def household_from_row(r: dict[str, Any]) -> Household:
 
 
 def visit_from_row(r: dict[str, Any], items: list[Item]) -> Visit:
+    """A visit as it reads now: on the household it lives on (see visitlog.clusters)."""
     return Visit(
-        **{f: r[f] for f in SYNCED_FIELDS["visits"] if f != "deleted"},
+        **{f: r[f] for f in SYNCED_FIELDS["visits"] if f != "deleted"}
+        | {"household_id": r.get("live_household") or r["household_id"]},
+        merged_into=r.get("merged_into"),
         id=r["id"],
         items=items,
         created_at=r["created_at"],
@@ -1369,8 +1406,13 @@ def visit_from_row(r: dict[str, Any], items: list[Item]) -> Visit:
 
 
 def item_from_row(r: dict[str, Any]) -> Item:
+    """An item as it reads now: on the visit and household it lives on."""
     return Item(
-        **{f: r[f] for f in SYNCED_FIELDS["items"] if f != "deleted"},
+        **{f: r[f] for f in SYNCED_FIELDS["items"] if f != "deleted"}
+        | {
+            "household_id": r.get("live_household") or r["household_id"],
+            "visit_id": r.get("live_visit") or r["visit_id"],
+        },
         id=r["id"],
         hlc=r["hlc"],
         device=r["device"],

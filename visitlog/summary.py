@@ -462,7 +462,8 @@ _LIVE_H = "(h.deleted = 0 AND h.merged_into IS NULL)"
 _LIVE_V = "deleted = 0 AND merged_into IS NULL"
 #: Deleted or merged visits (few; the partial index ``visits_dead`` holds
 #: them): an item of one of these does not count.  Items are tombstoned with
-#: their visit and re-pointed by a merge, so this rarely excludes anything.
+#: their visit and live on the survivor of a merge (``live_visit``), so this
+#: rarely excludes anything.
 _DEAD_VISITS = (
     "SELECT id FROM visits INDEXED BY visits_dead WHERE deleted != 0 OR merged_into IS NOT NULL"
 )
@@ -496,7 +497,7 @@ def _per_household_visits_sql(with_last: bool = False) -> str:
     )
     last = ", max(visit_date) AS last_visit" if with_last else ""
     return f"""
-        SELECT household_id, count(*) AS n,
+        SELECT live_household AS household_id, count(*) AS n,
                {_count(f"outcome = {_lit(Outcome.MET.value)}", "met")},
                {_count(f"outcome = {_lit(Outcome.NOT_HOME.value)}", "not_home")},
                {_count(f"outcome = {_lit(Outcome.REFUSED.value)}", "refused")},
@@ -504,7 +505,7 @@ def _per_household_visits_sql(with_last: bool = False) -> str:
                {modes}{last}
         FROM visits INDEXED BY visits_summary
         WHERE {_LIVE_V} AND visit_date BETWEEN :date_from AND :date_to
-        GROUP BY household_id
+        GROUP BY live_household
     """
 
 
@@ -594,9 +595,10 @@ def _items_sql(grid_filter: str) -> str:
                    i.deadline, i.raised_date, i.closed_date,
                    i.status IN {closed} AS closed, i.status IN {open_} AS open
             FROM items i INDEXED BY items_summary
-            JOIN households h INDEXED BY households_summary ON h.id = i.household_id
+            JOIN households h INDEXED BY households_summary ON h.id = i.live_household
             WHERE i.deleted = 0 AND i.raised_date BETWEEN :date_from AND :date_to
-              AND i.visit_id NOT IN ({_DEAD_VISITS}) AND {_LIVE_H} {grid_filter}
+              AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
+              AND {_LIVE_H} {grid_filter}
         )
         GROUP BY community, micro_grid, category
     """
@@ -607,7 +609,7 @@ def _visitors_sql(grid_filter: str) -> str:
     return f"""
         SELECT DISTINCT h.community, h.micro_grid, v.visitor
         FROM visits v INDEXED BY visits_summary
-        JOIN households h INDEXED BY households_summary ON h.id = v.household_id
+        JOIN households h INDEXED BY households_summary ON h.id = v.live_household
         WHERE v.deleted = 0 AND v.merged_into IS NULL
           AND v.visit_date BETWEEN :date_from AND :date_to AND {_LIVE_H} {grid_filter}
     """
@@ -617,7 +619,7 @@ def _merged_visits_sql(grid_filter: str) -> str:
     return f"""
         SELECT h.community, h.micro_grid, count(*) AS merged_visits
         FROM visits v INDEXED BY visits_merged
-        JOIN households h ON h.id = v.household_id
+        JOIN households h ON h.id = v.live_household
         WHERE v.merged_into IS NOT NULL {grid_filter}
         GROUP BY h.community, h.micro_grid
     """
@@ -817,8 +819,8 @@ def _overdue_sql(grid_filter: str) -> str:
                i.description, i.status, i.owner, i.deadline, i.raised_date,
                CAST(julianday(:cutoff) - julianday(i.deadline) AS INTEGER) AS days_overdue
         FROM items i
-        JOIN visits v ON v.id = i.visit_id
-        JOIN households h ON h.id = i.household_id
+        JOIN visits v ON v.id = i.live_visit
+        JOIN households h ON h.id = i.live_household
         WHERE i.deleted = 0 AND i.raised_date BETWEEN :date_from AND :date_to
           AND v.deleted = 0 AND v.merged_into IS NULL AND {_LIVE_H}
           AND i.status IN {_in(s.value for s in OPEN_STATUSES)}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import json
 import operator
 from collections import Counter
@@ -36,6 +35,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from visitlog.clock import MAX_AHEAD_MS, Stamp, wall_ms
+from visitlog.clusters import conflict_id, relink
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.store import Tx
@@ -99,12 +99,6 @@ def phones_of(phone: str | None) -> str | None:
     from visitlog.store import phones_json
 
     return phones_json(phone)
-
-
-def conflict_id(tbl: str, row_id: str, field: str, hlc: str, device: str) -> str:
-    """The id of a conflict record, the same on every replica that makes it."""
-    key = "\x1f".join((tbl, row_id, field, hlc, device))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def version_vector(conn: Connection) -> dict[str, int]:
@@ -325,6 +319,10 @@ class Applier:
             if progress:
                 progress(done, total)
         self.conn.execute("DROP TABLE temp.sync_touched")
+        if total or self.received:
+            # Which records are one is derived from what every replica holds
+            # (visitlog.clusters), never merged field by field.
+            relink(self.conn)
         if self.max_hlc:
             self.tx.hlc.observe(self.max_hlc)
 
@@ -369,8 +367,10 @@ def merge_rows(conn: Connection, tbl: str, ids: Sequence[str]) -> dict[str, dict
         ):
             logs.setdefault(rec[0], []).append(rec[1:])
         existing: dict[str, list[dict[str, Any]]] = {}
+        # Conflicts forwarded from a merged-away row (source_row) are relink's.
         cur = conn.execute(
-            f"SELECT * FROM conflicts WHERE tbl = ? AND row_id IN ({marks})", [tbl, *part]
+            f"SELECT * FROM conflicts WHERE tbl = ? AND row_id IN ({marks}) AND source_row IS NULL",
+            [tbl, *part],
         )
         cnames = [d[0] for d in cur.description]
         for r in cur:
