@@ -19,9 +19,10 @@ def content(store) -> dict[str, list[dict]]:
     return out
 
 
-def add(store, address, head=None, phone=None, members=None, tags=None, note=None) -> str:
+def add(store, address, head=None, phone=None, members=None, tags=None, note=None, hid=None) -> str:
     return store.add_household(
         Household(
+            id=hid,
             address=address,
             micro_grid="曹杨一村1号网格",
             head=head,
@@ -33,9 +34,12 @@ def add(store, address, head=None, phone=None, members=None, tags=None, note=Non
     ).id
 
 
-def visit(store, hid, date="2026-03-18", summary="家中一切正常。", items=(), visitor="陈静"):
+def visit(
+    store, hid, date="2026-03-18", summary="家中一切正常。", items=(), visitor="陈静", vid=None
+):
     return store.add_visit(
         Visit(
+            id=vid,
             household_id=hid,
             visit_date=date,
             visitor=visitor,
@@ -81,9 +85,8 @@ def test_apply_then_undo_restores_the_database_exactly(demo_store):
 
 
 def test_merge_keeps_the_smallest_id_with_the_richest_values(store):
-    poor = add(store, "曹杨1村12-301", "王建国", None, None, ["高龄"], note="老伴住院")
-    rich = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2, ["独居老人"])
-    assert poor < rich  # ids are made in time order
+    poor = add(store, "曹杨1村12-301", "王建国", None, None, ["高龄"], "老伴住院", "h-0001")
+    rich = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2, ["独居老人"], hid="h-0002")
     v_rich = visit(store, rich, items=[("需求", "养老助餐助医", "希望上门量血压")])
     mid = dedup_merge.merge(store, [rich, poor])
     # The survivor is the smallest id, whichever laptop merges; it shows the
@@ -112,8 +115,8 @@ def test_merge_keeps_the_smallest_id_with_the_richest_values(store):
 
 
 def test_a_field_edited_after_the_merge_keeps_its_new_value_on_undo(store):
-    a = add(store, "曹杨一村12号301室", "王建国", "13812345678")
-    b = add(store, "曹杨1村12-301", None, None, 3)
+    a = add(store, "曹杨一村12号301室", "王建国", "13812345678", hid="h-0001")
+    b = add(store, "曹杨1村12-301", None, None, 3, hid="h-0002")
     mid = dedup_merge.merge(store, [a, b])
     assert store.get_household(a).members == 3
     store.update_household(a, members=4)
@@ -134,9 +137,9 @@ def test_undo_twice_is_refused(store):
 
 @pytest.mark.parametrize("order", ["first", "second"])
 def test_merges_of_one_cluster_undo_in_any_order(store, order):
-    a = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2)
-    b = add(store, "曹杨1村12-301", "王建国")
-    c = add(store, "曹杨一村12号楼301室", "王建国", "13812345678", 2, note="c")
+    a = add(store, "曹杨一村12号301室", "王建国", "13812345678", 2, hid="h-0001")
+    b = add(store, "曹杨1村12-301", "王建国", hid="h-0002")
+    c = add(store, "曹杨一村12号楼301室", "王建国", "13812345678", 2, note="c", hid="h-0003")
     first = dedup_merge.merge(store, [a, b])
     second = dedup_merge.merge(store, [a, c])
     assert store.get_household(b).merged_into == a == store.get_household(c).merged_into
@@ -186,12 +189,15 @@ def test_merge_refuses_bad_groups(store):
 
 def test_visit_merge_folds_duplicate_items_and_moves_the_rest(store):
     h = add(store, "曹杨一村12号301室", "王建国")
-    a = visit(store, h, summary="反映卫生间漏水。", items=[("问题", "房屋修缮", "卫生间漏水")])
+    a = visit(
+        store, h, summary="反映卫生间漏水。", items=[("问题", "房屋修缮", "卫生间漏水")], vid="v-01"
+    )
     b = visit(
         store,
         h,
         summary="反映卫生间漏水",
         items=[("问题", "房屋修缮", "卫生间漏水。"), ("需求", "医疗", "家庭医生签约")],
+        vid="v-02",
     )
     twin = store.get_visit(b).items[0]
     store.update_item(twin.id, status="办理中", owner="物业王经理")
