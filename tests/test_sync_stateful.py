@@ -1,7 +1,9 @@
 """Replicas converge whatever happens: a hypothesis state machine.
 
 3–5 replicas add households, visits and items, edit random subsets of
-fields, delete, restore losing values, and sync in random pairs (complete,
+fields, delete, restore losing values, merge households and visits as
+duplicates and undo merges (the same pair on several laptops at once), import
+the same roster (one 编号, several ids), and sync in random pairs (complete,
 interrupted, repeated) or by bundle.  A model tracks what each replica has
 seen.  After a full round every replica holds identical rows and the same
 open conflicts, nothing is duplicated, each database passes its checks, and
@@ -19,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from visitlog import dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Kind, Visit
 from visitlog.store import Store
 from visitlog.sync import (
@@ -57,10 +60,21 @@ class Edit:
     shadowed: bool = False
 
 
+#: Columns each replica derives from the synced data (visitlog.clusters).
+DERIVED = {
+    "households": ["merged_into"],
+    "visits": ["merged_into", "live_household"],
+    "items": ["live_household", "live_visit"],
+    "dedup_merges": [],
+}
+#: One roster, imported on several laptops: one household per 编号 after sync.
+ROSTER = [(f"R{k}", f"曹杨三村{k + 1}号", f"户主{k}") for k in range(3)]
+
+
 def rows_of(store: Store) -> dict[str, list[tuple]]:
     out = {}
-    for tbl in ("households", "visits", "items"):
-        cols = ["id", *SYNCED_FIELDS[tbl], "hlc", "device", "stamps"]
+    for tbl in ("households", "visits", "items", "dedup_merges"):
+        cols = ["id", *SYNCED_FIELDS[tbl], "hlc", "device", "stamps", *DERIVED[tbl]]
         out[tbl] = [
             tuple(r[c] if c != "stamps" else json.loads(r[c] or "null") for c in cols)
             for r in store.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
@@ -75,7 +89,7 @@ class Replicas(RuleBasedStateMachine):
         self.stores: list[Store] = []
         self.known: list[set[int]] = []  # indexes into self.edits each replica has seen
         self.edits: list[Edit] = []
-        self.made: dict[str, set[str]] = {"households": set(), "visits": set(), "items": set()}
+        self.made: dict[str, set[str]] = {tbl: set() for tbl in DERIVED}
         self.bundles = 0
 
     @initialize(n=st.integers(3, 5))
@@ -116,6 +130,8 @@ class Replicas(RuleBasedStateMachine):
 
     def _live(self, r: int, tbl: str) -> list[str]:
         where = "deleted = 0" + (" AND merged_into IS NULL" if tbl != "items" else "")
+        if tbl == "dedup_merges":
+            where = "deleted = 0 AND undone = 0"
         return [
             x["id"] for x in self.stores[r].query(f"SELECT id FROM {tbl} WHERE {where} ORDER BY id")
         ]
@@ -249,6 +265,50 @@ class Replicas(RuleBasedStateMachine):
             cid = data.draw(st.sampled_from([c["id"] for c in open_]))
             self._record(r, lambda: restore_conflict(self.stores[r], cid))
 
+    @rule(data=st.data(), kind=st.sampled_from(["households", "visits"]))
+    def merge_duplicates(self, data, kind: str) -> None:
+        r = data.draw(st.integers(0, len(self.stores) - 1))
+        live = self._live(r, kind)
+        if len(live) < 2:
+            return
+        group = data.draw(st.lists(st.sampled_from(live), min_size=2, max_size=3, unique=True))
+        event(f"merge {kind}")
+        self._record(r, lambda: dedup_merge.merge(self.stores[r], group, kind=kind))
+
+    @rule(data=st.data())
+    def merge_the_same_pair_on_two_laptops(self, data) -> None:
+        i, j = self._pair(data)
+        both = sorted(set(self._live(i, "households")) & set(self._live(j, "households")))
+        if len(both) < 2:
+            return
+        pair = data.draw(st.lists(st.sampled_from(both), min_size=2, max_size=2, unique=True))
+        event("merge the same pair on two laptops")
+        for r in (i, j):
+            self._record(r, lambda r=r: dedup_merge.merge(self.stores[r], pair))
+
+    @rule(data=st.data())
+    def undo_a_merge(self, data) -> None:
+        r = data.draw(st.integers(0, len(self.stores) - 1))
+        live = self._live(r, "dedup_merges")
+        if live:
+            mid = data.draw(st.sampled_from(live))
+            event("undo a merge")
+            self._record(r, lambda: dedup_merge.undo(self.stores[r], mid))
+
+    @rule(data=st.data())
+    def import_the_roster(self, data) -> None:
+        r = data.draw(st.integers(0, len(self.stores) - 1))
+        rows = data.draw(st.lists(st.sampled_from(ROSTER), min_size=1, unique=True))
+        members = data.draw(st.sampled_from([None, 1, 2]))
+        households = [
+            Household(
+                ref=ref, address=address, micro_grid="g", head=head, members=members
+            ).validated()
+            for ref, address, head in rows
+        ]
+        event("import the roster")
+        self._record(r, lambda: self.stores[r].upsert_households(households))
+
     @rule(data=st.data(), times=st.integers(1, 2))
     def sync(self, data, times: int) -> None:
         i, j = self._pair(data)
@@ -306,6 +366,7 @@ class Replicas(RuleBasedStateMachine):
             assert s.check() == []
             for tbl, ids in self.made.items():
                 assert s.scalar(f"SELECT count(*) FROM {tbl}") == len(ids)
+        self._merges_are_whole(first)
         every = {
             r["id"]
             for r in first.query(
@@ -333,6 +394,26 @@ class Replicas(RuleBasedStateMachine):
         for s in rest:
             report = sync_with(s, first.path)
             assert (report.sent_total, report.received_total, report.conflicts) == (0, 0, [])
+
+    def _merges_are_whole(self, s: Store) -> None:
+        """One step to a live record, never a chain or a cycle; one 编号, one household."""
+        for tbl in ("households", "visits"):
+            assert not s.query(
+                f"SELECT m.id FROM {tbl} m JOIN {tbl} r ON r.id = m.merged_into "
+                "WHERE r.merged_into IS NOT NULL OR r.deleted != 0"
+            )
+        assert not s.query(
+            "SELECT v.id FROM visits v JOIN households h ON h.id = v.live_household "
+            "WHERE h.merged_into IS NOT NULL"
+        )
+        assert not s.query(
+            "SELECT i.id FROM items i JOIN visits v ON v.id = i.live_visit "
+            "WHERE v.merged_into IS NOT NULL"
+        )
+        assert not s.query(
+            "SELECT ref FROM households WHERE deleted = 0 AND merged_into IS NULL "
+            "AND ref IS NOT NULL GROUP BY ref HAVING count(*) > 1"
+        )
 
 
 TestReplicas = Replicas.TestCase
