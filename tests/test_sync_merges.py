@@ -391,7 +391,8 @@ def test_dedup_apply_on_two_laptops_through_the_cli(tmp_path):
     )
     merges = json.loads(run(b, "dedup", "merges", "--json"))
     assert len(merges) == 2
-    run(b, "dedup", "undo", merges[0]["id"])
+    said = "".join(run(b, "dedup", "undo", merges[0]["id"]).split())  # unwrapped
+    assert "另外1次合并" in said and merges[1]["id"] in said
     for db in (b, a):
         run(db, "sync", str(hub))
     assert len(json.loads(run(a, "household", "list", "--json"))) == 2

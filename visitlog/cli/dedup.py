@@ -188,6 +188,10 @@ def undo(
         emit_json(result)
         return
     console.print(t("dedup.undone", id=result["id"], rows=result["rows"], fields=result["fields"]))
+    if result["also"]:
+        console.print(
+            t("dedup.undone_also", count=len(result["also"]), ids="、".join(result["also"]))
+        )
     if result["skipped"]:
         console.print(
             t(
