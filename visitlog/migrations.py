@@ -442,7 +442,13 @@ def m008_household_phones(db: Database) -> None:
 #: arrives (made here or received, even before its household) or a
 #: ``merged_into`` changes; ``visitlog.clusters.relink`` keeps ``merged_into``.
 _LIVE_TRIGGERS = (
+    # Writers set live_household = household_id (and live_visit = visit_id)
+    # as they insert; the insert triggers only correct a row whose household
+    # or visit is merged away (a visit recorded elsewhere before the merge
+    # arrived), or one a writer left without them.
     """CREATE TRIGGER IF NOT EXISTS visits_live_insert AFTER INSERT ON visits
+    WHEN NEW.live_household IS NULL OR EXISTS
+        (SELECT 1 FROM households WHERE id = NEW.household_id AND merged_into IS NOT NULL)
     BEGIN
         UPDATE visits SET live_household = coalesce(
             (SELECT merged_into FROM households WHERE id = NEW.household_id), NEW.household_id)
@@ -455,6 +461,10 @@ _LIVE_TRIGGERS = (
         WHERE id = NEW.id;
     END""",
     """CREATE TRIGGER IF NOT EXISTS items_live_insert AFTER INSERT ON items
+    WHEN NEW.live_household IS NULL OR NEW.live_visit IS NULL
+        OR EXISTS (SELECT 1 FROM households WHERE id = NEW.household_id
+                   AND merged_into IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM visits WHERE id = NEW.visit_id AND merged_into IS NOT NULL)
     BEGIN
         UPDATE items SET
             live_household = coalesce(
@@ -540,8 +550,8 @@ def m009_merge_clusters(db: Database) -> None:
         "CREATE INDEX items_summary"
         " ON items(live_household, raised_date, live_visit, kind, category, status,"
         " satisfaction, deadline, closed_date, deleted) WHERE deleted = 0",
-        "CREATE INDEX IF NOT EXISTS visits_live ON visits(live_household, visit_date)",
-        "CREATE INDEX IF NOT EXISTS items_live ON items(live_household)",
+        # visits_summary and items_summary (partial, leading with the live
+        # household) serve the per-household lookups of live rows too.
         "CREATE INDEX IF NOT EXISTS items_live_visit ON items(live_visit)",
         "CREATE INDEX IF NOT EXISTS visits_merged_into"
         " ON visits(merged_into) WHERE merged_into IS NOT NULL",

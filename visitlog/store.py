@@ -135,6 +135,13 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+#: Local columns saying where a visit or item lives now (visitlog.clusters),
+#: written as the row is inserted from the synced column named here (a
+#: trigger corrects them when that household or visit is merged away).
+LIVE_COLUMNS = {"visits": ("live_household",), "items": ("live_household", "live_visit")}
+LIVE_SOURCE = {"live_household": "household_id", "live_visit": "visit_id"}
+
+
 def _jdump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
@@ -1203,7 +1210,7 @@ class Tx:
         fields = SYNCED_FIELDS[tbl]
         device = self.device
         now = _now_iso()
-        extra = HOUSEHOLD_DERIVED if tbl == "households" else ()
+        extra = LIVE_COLUMNS.get(tbl, HOUSEHOLD_DERIVED if tbl == "households" else ())
         cols = ("id", *fields, *extra, "created_at", "hlc", "device")
         table_rows, change_rows, ids = [], [], []
         for row in rows:
@@ -1211,8 +1218,9 @@ class Tx:
             stamp = self.hlc.tick()
             values = {f: row.get(f) for f in fields}
             values["deleted"] = int(values.get("deleted") or 0)
+            more = (values[LIVE_SOURCE[e]] for e in extra) if tbl in LIVE_COLUMNS else None
             table_rows.append(
-                (rid, *values.values(), *(row.get(e) for e in extra), now, stamp, device)
+                (rid, *values.values(), *(more or (row.get(e) for e in extra)), now, stamp, device)
             )
             change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", _jdump(values)))
             ids.append(rid)

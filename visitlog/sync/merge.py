@@ -38,7 +38,7 @@ from visitlog.clock import MAX_AHEAD_MS, Stamp, wall_ms
 from visitlog.clusters import conflict_id, relink
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
-from visitlog.store import Tx
+from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx
 
 #: One change as stored in ``changes`` and as shipped:
 #: ``(device, seq, tbl, row_id, hlc, op, data, base)``; data and base are JSON text.
@@ -239,6 +239,7 @@ class Applier:
         """Fast path: insert rows never seen here; returns rows that were already here."""
         fields = SYNCED_FIELDS[tbl]
         households = tbl == "households"
+        live = list(LIVE_COLUMNS.get(tbl, ()))
         deleted = 1 + fields.index("deleted")
         pick = operator.itemgetter(*fields) if len(fields) > 1 else None
         loads = json.loads
@@ -254,10 +255,12 @@ class Applier:
             if households:
                 tup.append(address_key(v.get("address"), v.get("estate")))
                 tup.append(phones_of(v.get("phone")))
+            tup += [v.get(LIVE_SOURCE[c]) for c in live]
             values.append(tup)
         cols = ["id", *fields, "created_at", "hlc", "device"]
         if households:
             cols += ["address_key", "phones"]
+        cols += live
         cur = self.conn.executemany(
             f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             "ON CONFLICT(id) DO NOTHING",
@@ -489,6 +492,8 @@ def _insert_folded(
     if tbl == "households":
         values["address_key"] = address_key(values.get("address"), values.get("estate"))
         values["phones"] = phones_of(values.get("phone"))
+    for col in LIVE_COLUMNS.get(tbl, ()):
+        values[col] = values.get(LIVE_SOURCE[col])
     conn.execute(
         f"INSERT INTO {tbl} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
         list(values.values()),
