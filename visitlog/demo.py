@@ -289,7 +289,9 @@ def generate(
                     house_rows.append(
                         {
                             "id": hid,
-                            "ref": f"CY{ref_no:06d}",
+                            # The seed names the street: 编号 is a natural key,
+                            # so two demo streets must not share one.
+                            "ref": f"CY{seed}-{ref_no:06d}",
                             "community": community,
                             "micro_grid": grid,
                             "estate": estate_name,
