@@ -22,7 +22,7 @@ every replica derives the same answer from what it holds:
 Visits and items keep the household (and visit) they were recorded on, which
 is what syncs.  Local columns hold where they live now: ``live_household``
 of visits and items and ``live_visit`` of items, kept by triggers (migration
-m008) whenever a row arrives or a ``merged_into`` changes, so that listings,
+m009) whenever a row arrives or a ``merged_into`` changes, so that listings,
 summaries, history and search read the representative, and an undone merge
 puts everything back where it was.  An item a visit merge found entered twice
 (its ``twins``) has ``live_visit`` NULL while its twin is not deleted.
@@ -190,7 +190,7 @@ def _write_targets(conn: Connection, tbl: str, target: dict[str, str | None]) ->
     updates = [(rep, rid) for rid, rep in target.items() if current.get(rid) != rep]
     updates += [(None, rid) for rid in current if rid not in target]
     if updates:
-        # The triggers of m008 move the live_household / live_visit of the rows
+        # The triggers of m009 move the live_household / live_visit of the rows
         # that point at these.
         conn.executemany(f"UPDATE {tbl} SET merged_into = ? WHERE id = ?", updates)
     return len(updates)

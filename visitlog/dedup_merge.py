@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from visitlog.address import normalize_address
+from visitlog.address import household_key
 from visitlog.i18n import t
 from visitlog.model import (
     SYNCED_FIELDS,
@@ -104,6 +104,21 @@ def resolve_kind(store: Store, ident: str) -> tuple[str, str]:
     raise NotFoundError(t("err.not_found", kind=t("noun.households"), id=ident))
 
 
+def _derived(tbl: str, row: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
+    """The local columns kept beside a household that follow the changed fields."""
+    if tbl != "households":
+        return {}
+    from visitlog.store import phones_json
+
+    new = {**row, **changed}
+    out = {}
+    if {"address", "estate"} & changed.keys():
+        out["address_key"] = household_key(new["address"], new["estate"])
+    if "phone" in changed:
+        out["phones"] = phones_json(new["phone"])
+    return out
+
+
 class _Recorder:
     """Applies updates through the transaction and remembers before/after."""
 
@@ -115,10 +130,7 @@ class _Recorder:
         changed = {k: v for k, v in fields.items() if row[k] != v}
         if not changed:
             return
-        extra = {}
-        if tbl == "households" and "address" in changed:
-            extra["address_key"] = normalize_address(changed["address"])
-        self.tx.update(tbl, row["id"], {**changed, **extra})
+        self.tx.update(tbl, row["id"], {**changed, **_derived(tbl, row, changed)})
         slot = self.changes.setdefault(tbl, {}).setdefault(row["id"], {})
         for k, v in changed.items():
             # The first "before" wins: a row touched twice keeps its original.
@@ -499,9 +511,9 @@ def undo(store: Store, ident: str) -> dict[str, Any]:
                         elif current[0][f] != before:
                             skipped.append(f"{table}.{row_id}.{f}")
                     if restore:
-                        if table == "households" and "address" in restore:
-                            restore["address_key"] = normalize_address(restore["address"])
-                        tx.update(table, row_id, restore)
+                        tx.update(
+                            table, row_id, {**restore, **_derived(table, current[0], restore)}
+                        )
                         restored.setdefault((table, row_id), set()).update(
                             f for f in restore if f != "address_key"
                         )

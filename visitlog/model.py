@@ -428,7 +428,7 @@ class Visit:
 
 #: Columns of each synced table that carry domain values (the ones a change
 #: may touch and that sync merges field by field).  ``merged_into`` is not
-#: one of them since m008: each replica derives it from the merge records
+#: one of them since m009: each replica derives it from the merge records
 #: (see :mod:`visitlog.clusters`).
 HOUSEHOLD_FIELDS = (
     "ref",
@@ -473,7 +473,7 @@ ITEM_FIELDS = (
 )
 #: De-duplication records (migration m004): merges with the before/after of
 #: every field they changed, and pairs declared "not a duplicate".  ``twins``
-#: (m008): ``{item id: item id}`` of the items a visit merge found entered twice.
+#: (m009): ``{item id: item id}`` of the items a visit merge found entered twice.
 DEDUP_MERGE_FIELDS = (
     "kind",
     "survivor",
