@@ -40,7 +40,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,13 +47,12 @@ from typing import Any
 from rich.cells import cell_len
 
 from visitlog.i18n import t
+from visitlog.visible import xml_visible
 
 #: Characters that make a spreadsheet program read a cell as a formula.
 FORMULA_START = frozenset("=+-@\t\r")
 #: The mark that keeps a CSV cell text (Excel's own "this is text" prefix).
 QUOTE = "'"
-#: Characters XML 1.0 forbids (tab, LF and CR are allowed); openpyxl refuses them.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Date cells are shown like the dates everywhere else in visitlog.
 DATE_FORMAT = "yyyy-mm-dd"
 PERCENT_FORMAT = "0.0%"
@@ -112,14 +110,10 @@ def write_csv(text: Any, rows: Iterable[Sequence[Any]]) -> None:
 # -- XLSX cells --------------------------------------------------------------------------
 
 
-def _picture(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return chr(0x2400 + code) if code < 0x20 else "\ufffd"
-
-
 def xml_text(text: str) -> str:
-    """*text* with every character XML cannot hold replaced by a visible stand-in."""
-    return _ILLEGAL_XML.sub(_picture, text) if _ILLEGAL_XML.search(text) else text
+    """*text* with every character XML cannot hold replaced by a visible stand-in
+    (:func:`visitlog.visible.xml_visible`: ESC → ␛, a lone surrogate → �)."""
+    return xml_visible(text)
 
 
 def put(cell: Any, value: Any, number_format: str | None = None) -> Any:

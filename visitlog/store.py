@@ -359,10 +359,14 @@ class Store:
                 yield tx
                 tx.finish()
                 self.conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 self._hlc = None  # reload from the database next time
+                if isinstance(exc, UnicodeEncodeError):
+                    # A lone surrogate (undecodable bytes of a file name or a
+                    # terminal): SQLite stores UTF-8 only, so it is refused.
+                    raise ValidationError(t("err.not_text")) from None
                 raise
 
     def report_waits(

@@ -8,20 +8,20 @@ plain line on stderr and exits 1, so nobody is shown a traceback.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperGroup
 
 from visitlog.cli.common import State, err_console
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import set_lang, t
 from visitlog.model import VisitlogError
+from visitlog.visible import visible
 
 #: Command modules, each with ``register(app)``.
 COMMAND_MODULES = [
@@ -41,9 +41,7 @@ class VisitlogGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except VisitlogError as exc:
-            err_console.print(
-                f"[bold red]{t('err.prefix')}[/]{escape(str(exc))}", highlight=False, soft_wrap=True
-            )
+            _say_error(str(exc))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print(t("err.interrupted"))
@@ -55,28 +53,24 @@ class VisitlogGroup(TyperGroup):
                 ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter")
             ):
                 raise
-            _log_internal_error(exc)
-            err_console.print(
-                f"[bold red]{t('err.prefix')}[/]"
-                + escape(t("err.internal", detail=f"{type(exc).__name__}: {exc}")),
-                highlight=False,
-                soft_wrap=True,
-            )
+            log = crash_log(exc, _command_path(ctx))
+            _say_error(crash_line(exc, log))
             raise typer.Exit(1) from None
 
 
-def _log_internal_error(exc: BaseException) -> None:
-    """Keep the traceback for the maintainers, out of the worker's sight."""
-    try:
-        import platformdirs
+def _say_error(message: str) -> None:
+    """One plain error line on stderr: the data in it shown literally."""
+    line = Text(t("err.prefix"), style="bold red")
+    line.append(visible(message))
+    err_console.print(line, soft_wrap=True)
 
-        log = Path(platformdirs.user_log_dir("visitlog", appauthor=False)) / "errors.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as fh:
-            fh.write(f"--- {dt.datetime.now().isoformat()} {' '.join(sys.argv)}\n")
-            fh.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        pass
+
+def _command_path(ctx: Any) -> str:
+    """The command's name (``household list``), never its arguments: they hold data."""
+    names = [ctx.info_name or "visitlog"]
+    sub = ctx.protected_args[:1] if getattr(ctx, "protected_args", None) else []
+    names += [str(s) for s in sub]
+    return " ".join(names)
 
 
 app = typer.Typer(

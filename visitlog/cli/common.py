@@ -9,11 +9,39 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from visitlog.store import Store, default_db_path
+from visitlog.visible import json_visible, visible
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class DataConsole(Console):
+    """A console for text that holds data: never markup, never a raw control character.
+
+    Markup and ``:emoji:`` codes are off, so a ``[/]`` or ``[link=…]`` in a
+    grid name prints as it is written; every string printed (table cells and
+    titles included) has its control characters made visible
+    (:func:`visitlog.visible.visible`).  Styled text is built as
+    :class:`rich.text.Text` with :func:`cell`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("highlight", False)
+        super().__init__(markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+        kwargs["markup"] = False
+        kwargs["emoji"] = False
+        return super().render_str(visible(text), **kwargs)
+
+
+def cell(value: Any, style: str = "") -> Text:
+    """Data as a Rich :class:`Text`: shown literally, control characters made visible."""
+    return Text(visible(value), style=style)
+
+
+console = DataConsole()
+err_console = DataConsole(stderr=True)
 
 
 @dataclass
@@ -51,9 +79,14 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def json_text(obj: Any) -> str:
+    """*obj* as JSON whose text a terminal shows as it is (:func:`json_visible`)."""
+    return json_visible(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2))
+
+
 def emit_json(obj: Any) -> None:
     """Machine-readable output: JSON on stdout and nothing else there."""
-    sys.stdout.write(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_text(obj) + "\n")
     sys.stdout.flush()
 
 

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from visitlog.cli.common import console, emit_json, err_console
+from visitlog.cli.common import cell, console, emit_json, err_console
 from visitlog.i18n import t
 from visitlog.model import (
     Household,
@@ -446,7 +446,7 @@ def item_list(
             i.category,
             i.description[:40],
             i.status,
-            f"[red]{i.deadline}[/]" if late else (i.deadline or ""),
+            cell(i.deadline, "red") if late else (i.deadline or ""),
             i.owner or "",
         )
     console.print(table)

@@ -11,6 +11,7 @@ import typer
 from visitlog.cli.common import console, err_console
 from visitlog.i18n import t
 from visitlog.model import ValidationError
+from visitlog.visible import visible
 
 #: Formats guessed from the file name given with -o when --format is not.
 _SUFFIX_FORMATS = {
@@ -23,6 +24,11 @@ _SUFFIX_FORMATS = {
     ".htm": "html",
     ".txt": "table",
 }
+
+
+def _on_terminal() -> bool:
+    """Whether stdout is a terminal (a CSV printed there is read, not saved)."""
+    return sys.stdout.isatty()
 
 
 def register(app: typer.Typer) -> None:
@@ -135,6 +141,10 @@ def summary(
         sys.stdout.write(render_json(result))
     else:
         data = render(result, chosen, reveal)
+        if isinstance(data, bytes) and _on_terminal():
+            # On a terminal the CSV is read, not saved: its text shown, never acted on.
+            text = data.decode("utf-8-sig")
+            data = visible(text.replace("\r\n", "\n"))
         if isinstance(data, bytes):
             # CSV keeps its BOM on stdout too: `> week.csv` must open in Excel.
             sys.stdout.flush()

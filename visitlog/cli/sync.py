@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,6 +27,7 @@ from visitlog.sync import (
 )
 from visitlog.sync.conflicts import field_label, made_by, table_label
 from visitlog.sync.replica import ProgressFn
+from visitlog.visible import visible
 
 _CORE_TABLES = ("households", "visits", "items")
 
@@ -124,7 +124,7 @@ def _print_report(report: SyncReport, title: str) -> None:
                     kind=table_label(c["tbl"]),
                     row=c["row_id"][-8:],
                     field=field_label(c["tbl"], c["field"]),
-                    value=escape(_show_value(c["field"], c["value"], False)),
+                    value=_show_value(c["field"], c["value"], False),
                 ),
                 highlight=False,
             )
@@ -169,7 +169,7 @@ def sync(
     if report.schema_upgraded and not dry_run:
         console.print(t("sync.upgraded", path=target))
     key = "sync.title_dry" if dry_run else "sync.title"
-    _print_report(report, t(key, path=escape(str(target))))
+    _print_report(report, t(key, path=str(target)))
 
 
 @bundle_app.command("export")
@@ -196,7 +196,7 @@ def bundle_export(
         console.print(
             t(
                 "bundle.exported",
-                path=escape(info.file),
+                path=info.file,
                 count=info.total,
                 devices=len(info.devices),
             )
@@ -216,7 +216,7 @@ def bundle_import(
     if json_out:
         emit_json(report.to_json())
         return
-    _print_report(report, t("bundle.imported", path=escape(str(file))))
+    _print_report(report, t("bundle.imported", path=str(file)))
 
 
 @conflicts_app.callback()
@@ -259,9 +259,9 @@ def conflicts(
             c["id"][:8],
             f"{table_label(c['tbl'])} {c['row_id'][-8:]}",
             field_label(c["tbl"], field),
-            escape(_show_value(field, c["value"], reveal)),
-            escape(_show_value(field, c["current_value"], reveal)),
-            escape(made_by(c)),
+            _show_value(field, c["value"], reveal),
+            _show_value(field, c["current_value"], reveal),
+            made_by(c),
             t("conflicts.state.restored")
             if c["restored"]
             else (t("conflicts.state.done") if c["resolved"] else ""),
@@ -297,7 +297,7 @@ def conflicts_restore(
             value=_show_value(field, new, True),
             who=made_by(rec, winner=rec["restored"]),
         )
-        if not typer.confirm(question, default=False, err=True):
+        if not typer.confirm(visible(question), default=False, err=True):
             err_console.print(t("conflicts.kept"))
             return
     rec = restore_conflict(store, rec["id"])
@@ -309,8 +309,8 @@ def conflicts_restore(
                 "conflicts.restored",
                 id=rec["id"][:8],
                 field=field_label(rec["tbl"], field),
-                value=escape(_show_value(field, rec["current_value"], True)),
-                old=escape(_show_value(field, rec["replaced_value"], True)),
+                value=_show_value(field, rec["current_value"], True),
+                old=_show_value(field, rec["replaced_value"], True),
             )
         )
     else:

@@ -22,13 +22,14 @@ from visitlog.render.common import (
     views,
 )
 from visitlog.summary import Summary
+from visitlog.visible import visible
 
 
 def render_table(summary: Summary) -> RenderableType:
     """Rich tables that stay readable at 80 columns, coverage coloured."""
     groups, totals = group_rows(summary)
     title = t("summary.title", street=summary.street) + "  " + period_text(summary)
-    parts: list[RenderableType] = [Text(title, style="bold")]
+    parts: list[RenderableType] = [Text(visible(title), style="bold")]
     show_communities = summary.by == "micro-grid" and len({g.get("community") for g in groups}) > 1
     for view_title, cols in views():
         table = Table(
@@ -47,12 +48,12 @@ def render_table(summary: Summary) -> RenderableType:
             if show_communities and g.get("community") != community:
                 community = g.get("community")
                 label = community if community is not None else t("summary.no_community")
-                table.add_row(Text(label, style="bold cyan"), *[""] * len(cols))
-            table.add_row(group_name(summary, g), *_cells(cols, g))
+                table.add_row(Text(visible(label), style="bold cyan"), *[""] * len(cols))
+            table.add_row(Text(visible(group_name(summary, g))), *_cells(cols, g))
         table.add_section()
         table.add_row(Text(t("summary.totals"), style="bold"), *_cells(cols, totals, bold=True))
         parts.append(table)
-    parts += [Text(line) for line in note_lines(summary, totals)]
+    parts += [Text(visible(line)) for line in note_lines(summary, totals)]
     return Group(*parts)
 
 
@@ -62,14 +63,21 @@ def _cells(cols: list[Column], group: dict[str, Any], bold: bool = False) -> lis
         style = "bold" if bold else ""
         if col.path[-1] in ("coverage", "key_coverage"):
             style = (style + " " + coverage_style(col.value(group))).strip()
-        out.append(Text(col.text(group), style=style))
+        out.append(Text(visible(col.text(group)), style=style))
     return out
 
 
 def table_text(summary: Summary, width: int = 100) -> str:
     """The table as plain text (for ``-o FILE`` with the table format)."""
     console = Console(
-        file=io.StringIO(), width=width, color_system=None, record=True, legacy_windows=False
+        file=io.StringIO(),
+        width=width,
+        color_system=None,
+        record=True,
+        legacy_windows=False,
+        markup=False,
+        emoji=False,
+        highlight=False,
     )
     console.print(render_table(summary))
     return console.export_text()

@@ -20,10 +20,11 @@ from visitlog.render.common import (
 )
 from visitlog.spreadsheet import write_csv
 from visitlog.summary import Summary
+from visitlog.visible import json_visible, visible
 
 
 def render_json(summary: Summary) -> str:
-    return json.dumps(summary.to_json(), ensure_ascii=False, indent=2) + "\n"
+    return json_visible(json.dumps(summary.to_json(), ensure_ascii=False, indent=2)) + "\n"
 
 
 def _flat_header(summary: Summary) -> list[str]:
@@ -69,13 +70,14 @@ def render_csv(summary: Summary) -> bytes:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return visible(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_md(summary: Summary) -> str:
     """Markdown: a heading, the three short tables with totals, and the notes."""
     groups, totals = group_rows(summary)
-    out = [f"# {t('summary.title', street=summary.street)}", "", period_text(summary), ""]
+    title = _md_escape(t("summary.title", street=summary.street))
+    out = [f"# {title}", "", _md_escape(period_text(summary)), ""]
     for view_title, cols in views():
         out.append(f"## {view_title}")
         out.append("")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import has, t
 from visitlog.model import VisitlogError
 from visitlog.store import Store
@@ -144,8 +145,8 @@ class BackgroundWork:
         except VisitlogError as exc:
             self.post_message(self.Wrote(ticket, error=str(exc)))
         except Exception as exc:  # a core bug must not take the app down
-            detail = f"{type(exc).__name__}: {exc}"
-            self.post_message(self.Wrote(ticket, error=t("err.internal", detail=detail)))
+            log = crash_log(exc, "tui write")
+            self.post_message(self.Wrote(ticket, error=crash_line(exc, log)))
         else:
             self.post_message(self.Wrote(ticket, result))
 
