@@ -234,7 +234,7 @@ def test_sync_with_a_hub_on_read_only_media(demo_cli, tmp_path):
     other.add_household(Household(micro_grid="曹杨二村1号网格", address="枫桥路1号101室"))
     other.close()
     Cli = type(demo_cli)
-    assert Cli(tmp_path / "laptop2.db")("sync", str(hub)).exit_code == 0
+    assert Cli(tmp_path / "laptop2.db")("sync", str(hub), "--new-hub").exit_code == 0
     Store(hub).close()
     s = sqlite3.connect(hub)
     s.execute("PRAGMA wal_checkpoint(TRUNCATE)")

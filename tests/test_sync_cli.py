@@ -42,7 +42,7 @@ def test_done_when_three_laptops_and_a_hub(office):
     (l0, l1, l2), hub = office
     hub.parent.mkdir()
     hid = l0("household", "add", "--address", "曹杨一村3号201室", "--grid", "一网格").stdout.strip()
-    assert l0.json("sync", hub)["sent"] == 1  # the household
+    assert l0.json("sync", hub, "--new-hub")["sent"] == 1  # the household
     for lp in (l1, l2):
         assert lp.json("sync", hub)["received"] >= 1
     ids = {}
@@ -101,9 +101,9 @@ def test_text_output_dry_run_and_restore(office):
         "household", "add", "--address", "枣阳路100弄5号602室", "--grid", "二网格"
     ).stdout.strip()
     vid = l0("visit", "add", "--household", hid, "--summary", "原来的").stdout.strip()
-    dry = l0("sync", hub, "--dry-run")
+    dry = l0("sync", hub, "--new-hub", "--dry-run")
     assert "试运行" in dry.stdout and not hub.exists()
-    out = l0("sync", hub).stdout
+    out = l0("sync", hub, "--new-hub").stdout
     assert "已与" in out and "走访记录" in out and "合计" in out
     l1("sync", hub)
     l0("visit", "edit", vid, "--summary", "零号的")
@@ -135,7 +135,7 @@ def test_bundle_commands_round_trip(office):
     (l0, l1, _), hub = office
     hub.parent.mkdir()
     hid = l0("household", "add", "--address", "兰溪路1弄2号", "--grid", "三网格").stdout.strip()
-    l0("sync", hub)
+    l0("sync", hub, "--new-hub")
     l0("visit", "add", "--household", hid, "--summary", "U盘带过去的")
     stick = hub.parent / "to-hub.vlb"
     info = l0.json("bundle", "export", stick, "--for", hub)
@@ -180,7 +180,7 @@ def test_refused_sync_with_newer_hub_says_which_version(office):
 
     (l0, _, _), hub = office
     hub.parent.mkdir()
-    l0("sync", hub)
+    l0("sync", hub, "--new-hub")
     conn = sqlite3.connect(hub)
     conn.execute("UPDATE settings SET value = '42' WHERE key = 'schema_version'")
     conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '2.0.0')")
@@ -195,7 +195,7 @@ def test_older_hub_needs_upgrade_flag(office):
 
     (l0, _, _), hub = office
     hub.parent.mkdir()
-    l0("sync", hub)
+    l0("sync", hub, "--new-hub")
     conn = sqlite3.connect(hub)
     conn.execute("DROP TABLE peers")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_sync'")
@@ -212,7 +212,7 @@ def test_restore_asks_first_keeps_the_replaced_value_and_can_be_taken_back(offic
     hub.parent.mkdir()
     hid = l0("household", "add", "--address", "兰溪路9弄9号101室", "--grid", "四网格")
     hid = hid.stdout.strip()
-    l0("sync", hub)
+    l0("sync", hub, "--new-hub")
     l1("sync", hub)
     l0("household", "add", "--address", "兰溪路9弄9号102室", "--grid", "四网格")
     vid = l0("visit", "add", "--household", hid, "--summary", "零号看过").stdout.strip()

@@ -79,7 +79,7 @@ def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monke
 
 
 def test_sync_asks_the_hub_once_then_syncs_in_a_worker(
-    tui_store, today, settle, tmp_path, wait_for
+    tui_store, today, settle, tmp_path, wait_for, plain, click
 ):
     hub = tmp_path / "hub.db"
 
@@ -94,6 +94,17 @@ def test_sync_asks_the_hub_once_then_syncs_in_a_worker(
             assert isinstance(app.screen, PromptDialog)
             app.screen.query_one(Input).value = str(hub)
             await pilot.press("enter")
+            # No hub there yet: asked before one is made, and "no" has the focus.
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "asked")
+            assert str(hub) in plain(app.screen.query_one(".dialog-body")).replace("\n", "")
+            await wait_for(pilot, lambda: app.focused is not None, "an answer focused")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "not made")
+            await settle(pilot)
+            assert not hub.exists()
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "asked again")
+            await click(pilot, "#choice-yes")
             await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
             report = app.screen
             lines = dict(report._lines)

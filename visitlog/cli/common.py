@@ -94,4 +94,8 @@ def open_tui(state: State) -> None:
     """Open the terminal app on the chosen database."""
     from visitlog.tui.app import make_app
 
-    make_app(state.store()).run()
+    app = make_app(state.store())
+    app.run()
+    if app.return_code:
+        # A crash: the app printed its one line (no traceback, no data) on exit.
+        raise SystemExit(app.return_code)

@@ -140,8 +140,8 @@ def sync(
     target: Annotated[
         Path,
         typer.Argument(
-            help="另一个副本：集中库或另一台电脑的数据库文件，不存在时新建空的集中库 "
-            "(the other replica: a hub or another laptop's database; created empty if absent)."
+            help="另一个副本：集中库或另一台电脑的数据库文件 "
+            "(the other replica: a hub or another laptop's database)."
         ),
     ],
     dry_run: Annotated[
@@ -155,13 +155,25 @@ def sync(
             help="对方数据库版本较旧时允许升级它 (allow upgrading an older target's schema).",
         ),
     ] = False,
+    new_hub: Annotated[
+        bool,
+        typer.Option(
+            "--new-hub",
+            help="PATH 处没有集中库时新建一个（不加则报错）(make a new hub at PATH if there is none).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """与另一个副本双向同步 (two-way sync with another replica)."""
     store = _store(ctx)
     with _progress_bar() as progress:
         report = sync_with(
-            store, target, dry_run=dry_run, upgrade_target=upgrade_target, progress=progress
+            store,
+            target,
+            dry_run=dry_run,
+            upgrade_target=upgrade_target,
+            progress=progress,
+            create=new_hub,
         )
     if json_out:
         emit_json(report.to_json())

@@ -102,6 +102,17 @@ def open_replica(path: Path | str, *, upgrade: bool = True) -> Store:
     return store
 
 
+def hub_exists(path: Path | str) -> bool:
+    """Whether a replica (a file with something in it) is at *path*.
+
+    An empty file counts as none: SQLite would quietly make it a new database.
+    """
+    try:
+        return Path(path).expanduser().stat().st_size > 0
+    except OSError:
+        return False
+
+
 class _DryRun(Exception):
     """Raised inside the transactions of a dry run so that both roll back."""
 
@@ -114,6 +125,7 @@ def sync_with(
     upgrade_target: bool = False,
     progress: ProgressFn | None = None,
     batch_size: int = 2000,
+    create: bool = True,
 ) -> SyncReport:
     """Exchange changes both ways with the replica at ``target_path``.
 
@@ -122,15 +134,22 @@ def sync_with(
 
     Args:
         store: this replica.
-        target_path: the other replica; created as an empty hub when absent.
+        target_path: the other replica; created as an empty hub when absent
+            (and ``create``).
         dry_run: do the whole exchange and roll both sides back, reporting
             what would move (an absent or older target is only counted).
         upgrade_target: allow bringing an older target's schema up to date.
         progress: called as ``progress(phase, done, total)``.
         batch_size: changes per batch streamed between the databases.
+        create: make a new hub when there is none at ``target_path`` (an
+            absent or empty file).  The CLI and the TUI pass it only when the
+            worker asked for a new hub: a mistyped path, or a share that is
+            not mounted (its folder there but empty), must not silently
+            become a second hub.
 
     Raises:
-        VisitlogError: the target is this database, not a visitlog database,
+        VisitlogError: there is no hub at the target (without ``create``),
+            the target is this database, not a visitlog database,
             newer than this visitlog, older without ``upgrade_target``, or
             locked; nothing was changed on either side.
     """
@@ -143,7 +162,9 @@ def sync_with(
     if target.exists() and target.resolve() == local_path.resolve():
         raise VisitlogError(t("sync.err.same_file", path=target))
     report = SyncReport(target=str(target), dry_run=dry_run)
-    existed = target.exists()
+    existed = hub_exists(target)
+    if not existed and not create:
+        raise VisitlogError(t("sync.err.no_hub", path=target))
     with contextlib.closing(open_replica(local_path)) as local:
         if not existed and dry_run:
             report.created_target = True

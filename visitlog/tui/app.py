@@ -21,13 +21,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.content import Content
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.drafts import DraftBox
 from visitlog.files import check_user_file
 from visitlog.i18n import get_lang, set_lang, t
@@ -37,6 +41,7 @@ from visitlog.tui.background import BackgroundWork
 from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
 from visitlog.tui.draft_offers import DraftOffers
 from visitlog.tui.screens.home import HomeScreen
+from visitlog.visible import visible
 
 # The other screens are imported where they are opened: the first paint of
 # the home screen should not wait for modules it does not need.
@@ -73,6 +78,8 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
         self._drafts_pending = True
         #: The identity given but not stored yet (its write may be waiting).
         self._pending_identity: tuple[str, str | None] | None = None
+        #: The line shown on exit after a crash (None while all is well).
+        self.crash_message: str | None = None
         self.title = t("tui.title")
 
     # -- basics -----------------------------------------------------------------
@@ -434,7 +441,9 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
             self.post_message(self.Finished("import", None, str(exc)))
             return
         except Exception as exc:  # a core bug must not take the app down
-            self.post_message(self.Finished("import", None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(
+                self.Finished("import", None, crash_line(exc, crash_log(exc, "tui import")))
+            )
             return
         self.post_message(self.Finished("import", as_dict(report)))
 
@@ -471,24 +480,72 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
         )
 
     def _start_sync(self, hub: str) -> None:
-        self._start_progress(t("tui.sync.title"))
-        self._run_sync(Path(hub).expanduser())
+        """Sync with *hub*; a hub that is not there is made only once the worker says so
+        (a mistyped path or an unmounted share must not become a second hub)."""
+        from visitlog.sync.replica import hub_exists
+        from visitlog.tui.screens.confirm import ConfirmDialog
+
+        path = Path(hub).expanduser()
+        if hub_exists(path) or path.is_dir() or not path.parent.is_dir():
+            # An existing hub, or a path the sync itself explains.
+            self._start_progress(t("tui.sync.title"))
+            self._run_sync(path, create=False)
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "yes":
+                self._start_progress(t("tui.sync.title"))
+                self._run_sync(path, create=True)
+
+        self.push_screen(
+            ConfirmDialog(
+                t("tui.sync.new_hub_title"),
+                t("tui.sync.new_hub_body", path=path),
+                yes=t("tui.sync.new_hub_yes"),
+                no=t("tui.sync.new_hub_no"),
+                default="no",
+            ),
+            answer,
+        )
 
     @work(thread=True, exclusive=True, group="long")
-    def _run_sync(self, hub: Path) -> None:
+    def _run_sync(self, hub: Path, create: bool = False) -> None:
         sync_with = optional("visitlog.sync", "sync_with")
         try:
             with self.reader() as store:
-                report = sync_with(store, hub, progress=self._reporter("tui.sync.progress"))
+                report = sync_with(
+                    store, hub, progress=self._reporter("tui.sync.progress"), create=create
+                )
         except VisitlogError as exc:
             self.post_message(self.Finished("sync", None, str(exc)))
             return
         except Exception as exc:  # a core bug must not take the app down
-            self.post_message(self.Finished("sync", None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(
+                self.Finished("sync", None, crash_line(exc, crash_log(exc, "tui sync")))
+            )
             return
         self.post_message(self.Finished("sync", as_dict(report)))
 
     # -- command palette ------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notification that shows its text literally: messages name data
+        (an address, a file, a grid), so never markup and no raw control character."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header: the worker's name and the grid are data, shown literally."""
+        return super().format_title(visible(title), visible(sub_title))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette (ctrl+p): every screen and action, and one entry per 微网格."""
@@ -519,7 +576,7 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
         for g in home.grids if home is not None else []:
             name = g["micro_grid"]
             yield SystemCommand(
-                t("tui.cmd.grid", grid=name),
+                visible(t("tui.cmd.grid", grid=name)),
                 t("tui.cmd.grid_help"),
                 lambda name=name: self.action_set_grid(name),
             )
@@ -535,6 +592,25 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
         yield SystemCommand(t("tui.cmd.theme"), t("tui.cmd.theme_help"), self.action_toggle_dark)
         yield SystemCommand(t("tui.cmd.keys"), t("tui.cmd.keys_help"), self.action_show_help_panel)
         yield SystemCommand(t("tui.cmd.quit"), t("tui.cmd.quit_help"), self.action_quit)
+
+    # -- crashes ---------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug in visitlog: one plain line on exit, the details in the private log.
+
+        Textual's own report is a traceback with local variables, and those
+        hold the data on the screen (names, phones, addresses); the log keeps
+        only where the code failed (:mod:`visitlog.crashlog`).  The app exits
+        with status 1.
+        """
+        self._return_code = 1
+        if self._exception is None:  # what a Pilot test re-raises
+            self._exception = error
+            self._exception_event.set()
+        self.crash_message = crash_line(error, crash_log(error, "tui"))
+        self.bell()
+        self._exit_renderables.append(Text(t("err.prefix") + visible(self.crash_message)))
+        self._close_messages_no_wait()
 
     def action_request_quit(self) -> None:
         """``q``: quit, except from a form (a stray q must not close it; ctrl+q still does)."""

@@ -11,16 +11,56 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
-from textual.widgets import Select
+from textual.widgets import Select, Static
 
 from visitlog.i18n import get_lang, t
 from visitlog.model import ChoiceEnum, ValidationError
+from visitlog.visible import visible
 
 if TYPE_CHECKING:
     from visitlog.tui.app import VisitlogApp
 
 #: Select value meaning "every 微网格".
 ALL_GRIDS = "\x00all"
+
+
+def shown(value: Any, style: str = "", **kwargs: Any) -> Text:
+    """Data as a Rich :class:`Text` for any widget: shown literally, never as markup,
+    control characters made visible (:func:`visitlog.visible.visible`).
+
+    Every value that comes from the data (an address, a name, a summary, a
+    file name, an error naming one) reaches the screen through this or
+    :class:`Plain`; a ``str`` handed to a Textual widget or a Rich table would
+    be read as markup, and its escape sequences would reach the terminal.
+    """
+    return Text(visible(value), style=style, **kwargs)
+
+
+def _plain_content(content: Any) -> Any:
+    if isinstance(content, str):
+        return shown(content)
+    if isinstance(content, Text) and visible(content.plain) != content.plain:
+        # Every stand-in is one character for one: the styles stay where they were.
+        out = content.copy()
+        out.plain = visible(content.plain)
+        return out
+    return content
+
+
+class Plain(Static):
+    """A :class:`~textual.widgets.Static` for text that may hold data: never markup.
+
+    A ``str`` (at creation or in :meth:`update`) is shown literally with its
+    control characters made visible; Rich renderables are shown as they are
+    (build them with :func:`shown`).
+    """
+
+    def __init__(self, content: Any = "", **kwargs: Any) -> None:
+        kwargs["markup"] = False
+        super().__init__(_plain_content(content), **kwargs)
+
+    def update(self, content: Any = "", **kwargs: Any) -> None:
+        super().update(_plain_content(content), **kwargs)
 
 
 def localize_bindings(node: DOMNode) -> None:

@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain
 
 
 class ChoiceDialog(Localized, ModalScreen[str | None]):
@@ -43,8 +43,8 @@ class ChoiceDialog(Localized, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
-            yield Static(self._message, classes="dialog-body")
+            yield Plain(self._title, classes="dialog-title")
+            yield Plain(self._message, classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 for key, label in self._choices:
                     yield Button(

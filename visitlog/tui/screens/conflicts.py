@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.sync.conflicts import (
@@ -28,7 +28,7 @@ from visitlog.sync.conflicts import (
     restore_conflict,
     table_label,
 )
-from visitlog.tui.common import VisitlogScreen, clip
+from visitlog.tui.common import Plain, VisitlogScreen, clip, shown
 
 #: (i18n key of a column, its width; None takes what is left), in display order.
 COLUMNS = (
@@ -70,7 +70,7 @@ class ConflictsScreen(VisitlogScreen, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(t("tui.conflicts.loading"), id="status")
+        yield Plain(t("tui.conflicts.loading"), id="status")
         yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
@@ -95,14 +95,14 @@ class ConflictsScreen(VisitlogScreen, Screen[None]):
             self.post_message(self.Listed(None, str(exc)))
             return
         except Exception as exc:  # a core bug must not close the app
-            self.post_message(self.Listed(None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.Listed(None, crash_line(exc, crash_log(exc, "tui conflicts"))))
             return
         self.post_message(self.Listed(rows))
 
     def on_conflicts_screen_listed(self, message: Listed) -> None:
         status = self.query_one("#status", Static)
         if message.error is not None:
-            status.update(Text(message.error, style="bold"))
+            status.update(shown(message.error, style="bold"))
             return
         self.conflicts = message.conflicts or []
         self.loaded = True
@@ -125,7 +125,7 @@ class ConflictsScreen(VisitlogScreen, Screen[None]):
                 made_by(c),
                 state,
             ]
-            table.add_row(*(Text(clip(x, 60), no_wrap=True, overflow="ellipsis") for x in cells))
+            table.add_row(*(shown(clip(x, 60), no_wrap=True, overflow="ellipsis") for x in cells))
         if self.conflicts:
             table.move_cursor(row=min(row, len(self.conflicts) - 1))
         key = "tui.conflicts.status_all" if self.show_all else "tui.conflicts.status"

@@ -24,10 +24,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from visitlog.address import normalize_address
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
 from visitlog.model import Occupancy, VisitlogError
 from visitlog.residents import read_phones
-from visitlog.tui.common import VisitlogScreen, enum_label
+from visitlog.tui.common import Plain, VisitlogScreen, enum_label, shown
+from visitlog.visible import visible
 
 if TYPE_CHECKING:
     from visitlog.dedup import Pair
@@ -93,12 +95,12 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(t("dedup.tui.loading"), id="dedup-status")
+        yield Plain(t("dedup.tui.loading"), id="dedup-status")
         with VerticalScroll(id="dedup-scroll"):
             with Horizontal(id="dedup-sides"):
-                yield Static("", id="dedup-a", classes="dedup-side")
-                yield Static("", id="dedup-b", classes="dedup-side")
-            yield Static("", id="dedup-reasons")
+                yield Plain("", id="dedup-a", classes="dedup-side")
+                yield Plain("", id="dedup-b", classes="dedup-side")
+            yield Plain("", id="dedup-reasons")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -121,7 +123,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
             self.post_message(self.Found(None, None, str(exc)))
             return
         except Exception as exc:  # a core bug must not take the app down
-            self.post_message(self.Found(None, None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.Found(None, None, crash_line(exc, crash_log(exc, "tui dedup"))))
             return
         self.post_message(self.Found(result.pairs, info))
 
@@ -169,7 +171,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         b_side.update(self._side("B", pair.b, b, self.differ))
         body = Text()
         for line in pair.reasons:
-            body.append("· " + line + "\n")
+            body.append(visible("· " + line) + "\n")
         reasons.update(body)
 
     def _side(self, label: str, rid: str, info: dict[str, Any], differ: set[str]) -> Table:
@@ -180,7 +182,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         accent = f"bold {self.vapp.theme_color('warning')}"
         for f in FIELDS:
             value = _shown(f, info.get(f))
-            text = Text(value or "—", style=accent if f in differ else "")
+            text = shown(value or "—", style=accent if f in differ else "")
             if not value:
                 text.stylize("dim")
             table.add_row(t(f"dedup.field.{f}"), text)

@@ -29,7 +29,8 @@ from visitlog.model import (
     Visit,
     VisitlogError,
 )
-from visitlog.tui.common import VisitlogScreen, enum_label, is_overdue
+from visitlog.tui.common import Plain, VisitlogScreen, enum_label, is_overdue, shown
+from visitlog.visible import visible
 
 
 class HouseholdScreen(VisitlogScreen, Screen[None]):
@@ -49,9 +50,9 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="details"):
-            yield Static(id="facts")
-            yield Static(id="history-title", classes="section-title")
-            yield Static(id="history")
+            yield Plain(id="facts")
+            yield Plain(id="history-title", classes="section-title")
+            yield Plain(id="history")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -81,18 +82,18 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
         grid.add_column()
         tags = "、".join(enum_label(x, Tag) for x in h.tags) or "—"
         rows = [
-            (t("tui.col.address"), Text(h.address, style="bold")),
-            (t("tui.details.community"), f"{h.community or '—'} · {h.micro_grid}"),
-            (t("tui.col.head"), h.head or "—"),
+            (t("tui.col.address"), shown(h.address, style="bold")),
+            (t("tui.details.community"), shown(f"{h.community or '—'} · {h.micro_grid}")),
+            (t("tui.col.head"), shown(h.head or "—")),
             (t("tui.details.phone"), _contact(h.phone)),
             (t("tui.details.members"), "—" if h.members is None else str(h.members)),
             (t("tui.details.occupancy"), enum_label(h.occupancy, Occupancy)),
-            (t("tui.col.tags"), tags),
+            (t("tui.col.tags"), shown(tags)),
         ]
         if h.note:
-            rows.append((t("tui.details.note"), h.note))
+            rows.append((t("tui.details.note"), shown(h.note)))
         for label, value in rows:
-            grid.add_row(label, value)
+            grid.add_row(shown(label), value)
         return grid
 
     def _history(self) -> Group | Text:
@@ -111,18 +112,18 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
             met = v.outcome == Outcome.MET.value
             text.append(enum_label(v.outcome, Outcome), style="bold" if met else error)
             role = f"（{enum_label(v.role, Role)}）" if v.role else ""
-            text.append(f"  {t('tui.details.visitor', name=v.visitor)}{role}", style="dim")
+            text.append(visible(f"  {t('tui.details.visitor', name=v.visitor)}{role}"), style="dim")
             if v.next_due:
                 text.append(f"  {t('tui.details.next_due', date=v.next_due)}", style="dim")
             if v.summary:
-                text.append("\n  " + v.summary)
+                text.append("\n  " + visible(v.summary))
             for item in v.items:
                 text.append("\n  ▸ ")
                 text.append(
                     f"{enum_label(item.kind, Kind)} · {enum_label(item.category, Category)}：",
                     style="bold",
                 )
-                text.append(item.description)
+                text.append(visible(item.description))
                 open_ = item.status in ("待办", "办理中")
                 overdue = open_ and is_overdue(item.deadline, today)
                 text.append(
@@ -140,10 +141,13 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
                 if item.satisfaction:
                     extra.append(enum_label(item.satisfaction, Satisfaction))
                 if extra:
-                    text.append("  " + " · ".join(extra), style=error if overdue else "dim")
+                    text.append(
+                        visible("  " + " · ".join(extra)), style=error if overdue else "dim"
+                    )
                 if item.resolution:
                     text.append(
-                        "\n      " + t("tui.details.resolution", text=item.resolution), style="dim"
+                        "\n      " + visible(t("tui.details.resolution", text=item.resolution)),
+                        style="dim",
                     )
             blocks.append(text)
             blocks.append(Text(""))
@@ -162,7 +166,7 @@ def _contact(phone: str | None) -> Text | str:
         return "—"
     from visitlog.residents import read_phones
 
-    text = Text(phone)
+    text = shown(phone)
     for kind in read_phones(phone).warnings:
         text.append(f"  {t(f'tui.details.flag.{kind}')}", style="dim")
     return text

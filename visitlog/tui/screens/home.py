@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.tui.common import ALL_GRIDS, VisitlogScreen
+from visitlog.tui.common import ALL_GRIDS, Plain, VisitlogScreen, shown
 from visitlog.tui.search import HouseholdIndex, SearchResult, display_order, natural_key
 from visitlog.tui.widgets.household_table import HouseholdTable
 
@@ -127,7 +127,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
                 compact=True,
                 select_on_focus=False,
             )
-        yield Static(t("tui.loading"), id="status")
+        yield Plain(t("tui.loading"), id="status")
         yield HouseholdTable(id="households")
         yield Footer(compact=True)
 
@@ -286,7 +286,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         select = self.query_one("#grid", Select)
         names = [g["micro_grid"] for g in self.grids]
         options = [(t("tui.grid.all"), ALL_GRIDS)] + [
-            (t("tui.grid.option", grid=g["micro_grid"], n=g["households"]), g["micro_grid"])
+            (shown(t("tui.grid.option", grid=g["micro_grid"], n=g["households"])), g["micro_grid"])
             for g in self.grids
         ]
         self._setting_grid = True

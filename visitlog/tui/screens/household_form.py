@@ -11,12 +11,12 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Header, Input, Label, Select, Static
+from textual.widgets import Footer, Header, Input, Label, Select
 
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
-from visitlog.tui.common import enum_choice, known_value
+from visitlog.tui.common import Plain, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
@@ -49,8 +49,8 @@ class HouseholdFormScreen(FormScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(t("tui.household.title"), id="form-title")
-        yield Static("", id="form-status")
+        yield Plain(t("tui.household.title"), id="form-title")
+        yield Plain("", id="form-status")
         with VerticalScroll(id="form"):
             suggest = SuggestFromList(self._grids) if self._grids else None
             fields: list[tuple[str, str, Any]] = [
@@ -69,7 +69,7 @@ class HouseholdFormScreen(FormScreen):
                 with Horizontal(classes="row"):
                     yield Label(label, classes="field-label wide")
                     yield Input(id=name, compact=True, **kwargs)
-                yield Static("", id=f"err-{name}", classes="error")
+                yield Plain("", id=f"err-{name}", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.details.occupancy"), classes="field-label wide")
                 yield enum_choice(Occupancy, Occupancy.OWNER.value, "occupancy")
@@ -78,11 +78,11 @@ class HouseholdFormScreen(FormScreen):
                 yield Input(
                     id="tags", compact=True, placeholder=t("tui.household.tags_placeholder")
                 )
-            yield Static("", id="err-tags", classes="error")
+            yield Plain("", id="err-tags", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.details.note"), classes="field-label wide")
                 yield Input(id="note", compact=True)
-            yield Static("", id="err-form", classes="error")
+            yield Plain("", id="err-form", classes="error")
         yield Footer(compact=True)
 
     def collect(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain, shown
 
 
 class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
@@ -32,17 +32,17 @@ class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="identity"):
-            yield Static(t("tui.identity.title"), classes="dialog-title")
-            yield Static(t("tui.identity.body"), classes="dialog-body")
+            yield Plain(t("tui.identity.title"), classes="dialog-title")
+            yield Plain(t("tui.identity.body"), classes="dialog-body")
             with Horizontal(classes="row"):
                 yield Label(t("tui.identity.name"), classes="field-label")
                 yield Input(self._worker, id="worker", compact=True, max_length=60)
-            yield Static("", id="err-worker", classes="error")
+            yield Plain("", id="err-worker", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.identity.grid"), classes="field-label")
                 if self._grids:
                     yield Select(
-                        [(g, g) for g in self._grids],
+                        [(shown(g), g) for g in self._grids],
                         prompt=t("tui.grid.all"),
                         value=self._grid if self._grid in self._grids else Select.NULL,
                         id="grid",

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Satisfaction, Status
-from visitlog.tui.common import VisitlogScreen, enum_label, enum_options
+from visitlog.tui.common import Plain, VisitlogScreen, enum_label, enum_options
 
 #: The statuses a worker moves an item to from this dialog.
 TARGETS = (Status.DOING, Status.DONE, Status.FED_BACK, Status.UNSOLVABLE)
@@ -39,13 +39,13 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
         # Suggest the next step: 待办 → 办理中, 办理中 → 已办结.
         default = Status.DOING.value if item.status == Status.TODO.value else Status.DONE.value
         with Vertical(classes="dialog", id="item-dialog"):
-            yield Static(t("tui.item_dialog.title"), classes="dialog-title")
+            yield Plain(t("tui.item_dialog.title"), classes="dialog-title")
             head = f"{enum_label(item.kind, Kind)} · {enum_label(item.category, Category)}"
-            yield Static(
+            yield Plain(
                 Text.assemble((head, "bold"), "  ", item.description), classes="dialog-body"
             )
             if self.address:
-                yield Static(self.address, classes="hint")
+                yield Plain(self.address, classes="hint")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.status"), classes="field-label wide")
                 yield Select(
@@ -55,7 +55,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
                     id="status",
                     compact=True,
                 )
-            yield Static("", id="err-status", classes="error")
+            yield Plain("", id="err-status", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.note"), classes="field-label wide")
                 yield Input(
@@ -64,7 +64,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
                     compact=True,
                     placeholder=t("tui.item_dialog.note_placeholder"),
                 )
-            yield Static("", id="err-note", classes="error")
+            yield Plain("", id="err-note", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.satisfaction"), classes="field-label wide")
                 yield Select(
@@ -74,8 +74,8 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
                     id="satisfaction",
                     compact=True,
                 )
-            yield Static("", id="err-satisfaction", classes="error")
-            yield Static("", id="form-status")
+            yield Plain("", id="err-satisfaction", classes="error")
+            yield Plain("", id="form-status")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("tui.save"), id="save", variant="primary")
                 yield Button(t("tui.cancel"), id="cancel")

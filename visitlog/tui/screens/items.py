@@ -20,10 +20,12 @@ from visitlog.model import Category, Item, Kind, Status, VisitlogError
 from visitlog.tui.common import (
     ALL_GRIDS,
     Localized,
+    Plain,
     VisitlogScreen,
     enum_label,
     enum_options,
     is_overdue,
+    shown,
 )
 from visitlog.tui.screens.item_dialog import ItemDialog
 
@@ -67,7 +69,7 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             yield Select(
                 enum_options(Category), prompt=t("tui.items.all"), id="category", compact=True
             )
-        yield Static("", id="status")
+        yield Plain("", id="status")
         yield ItemsTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
@@ -182,7 +184,7 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             style = f"bold {error}" if late else ""
             deadline = (("⚠ " if late else "") + item.deadline) if item.deadline else "—"
             cells: list[Any] = [
-                Text(deadline, style=style),
+                shown(deadline, style=style),
                 Text(enum_label(item.kind, Kind), style=style),
                 Text(
                     enum_label(item.category, Category),
@@ -190,8 +192,8 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
                     no_wrap=True,
                     overflow="ellipsis",
                 ),
-                Text(item.description, style=style, no_wrap=True, overflow="ellipsis"),
-                Text(self._address(item.household_id), no_wrap=True, overflow="ellipsis"),
+                shown(item.description, style=style, no_wrap=True, overflow="ellipsis"),
+                shown(self._address(item.household_id), no_wrap=True, overflow="ellipsis"),
                 Text(
                     enum_label(item.status, Status),
                     style="bold" if item.status == Status.DOING.value else "",

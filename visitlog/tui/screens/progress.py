@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain
 
 
 class ProgressDialog(Localized, ModalScreen[None]):
@@ -30,10 +30,10 @@ class ProgressDialog(Localized, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
-            yield Static(t("tui.progress.starting"), id="progress-stage", classes="dialog-body")
+            yield Plain(self._title, classes="dialog-title")
+            yield Plain(t("tui.progress.starting"), id="progress-stage", classes="dialog-body")
             yield ProgressBar(total=None, show_eta=False, id="progress-bar")
-            yield Static(t("tui.progress.hint"), classes="hint")
+            yield Plain(t("tui.progress.hint"), classes="hint")
 
     def report(self, stage: str, done: int | None = None, total: int | None = None) -> None:
         """Show how far the work has got (call on the UI thread)."""

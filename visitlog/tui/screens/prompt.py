@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Static
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain
 
 
 class PromptDialog(Localized, ModalScreen[str | None]):
@@ -46,10 +46,10 @@ class PromptDialog(Localized, ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
-            yield Static(self._message, classes="dialog-body")
+            yield Plain(self._title, classes="dialog-title")
+            yield Plain(self._message, classes="dialog-body")
             yield Input(self._value, placeholder=self._placeholder, id="prompt-input")
-            yield Static("", id="prompt-error", classes="error")
+            yield Plain("", id="prompt-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("tui.ok"), id="ok", variant="primary")
                 yield Button(t("tui.cancel"), id="cancel")

@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain, shown
 
 
 class ReportDialog(Localized, ModalScreen[None]):
@@ -45,18 +45,18 @@ class ReportDialog(Localized, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self._title, classes="dialog-title")
+            yield Plain(self._title, classes="dialog-title")
             if self._lines:
                 grid = Table.grid(padding=(0, 2))
                 grid.add_column(style="bold")
                 grid.add_column()
                 for label, value in self._lines:
-                    grid.add_row(label, value)
-                yield Static(grid, classes="dialog-body")
+                    grid.add_row(shown(label), shown(value))
+                yield Plain(grid, classes="dialog-body")
             if self._message:
                 # Not the forms' ".error" class: that one stays hidden until a
                 # field has a problem, and the message must always be seen.
-                yield Static(
+                yield Plain(
                     self._message,
                     id="report-message",
                     classes="dialog-body" + (" report-error" if self._error else ""),

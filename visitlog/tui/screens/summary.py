@@ -15,16 +15,19 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
-from visitlog.model import Kind
+from visitlog.model import Kind, VisitlogError
 from visitlog.tui.common import (
     ALL_GRIDS,
+    Plain,
     VisitlogScreen,
     as_dict,
     bar,
     enum_label,
     optional,
     pct,
+    shown,
 )
 
 #: Column of ``groups`` naming the grid (the --by level).
@@ -56,7 +59,7 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="summary-scroll"):
-            yield Static(t("tui.summary.computing"), id="summary-body")
+            yield Plain(t("tui.summary.computing"), id="summary-body")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -85,15 +88,18 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
                     today=app.today(),
                 )
                 data = as_dict(report)
-        except Exception as exc:  # a core error must not take the app down
-            self.post_message(self.Computed(None, str(exc) or type(exc).__name__))
+        except VisitlogError as exc:
+            self.post_message(self.Computed(None, str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(self.Computed(None, crash_line(exc, crash_log(exc, "tui summary"))))
             return
         self.post_message(self.Computed(data))
 
     def on_summary_screen_computed(self, message: Computed) -> None:
         body = self.query_one("#summary-body", Static)
         if message.data is None:
-            body.update(Text(message.error or "", style=self.vapp.theme_color("error")))
+            body.update(shown(message.error or "", style=self.vapp.theme_color("error")))
             return
         self.data = message.data
         body.update(self.render_summary(message.data))
@@ -119,7 +125,7 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
             for k, v in period.items()
             if v and k in ("from", "to", "date_from", "date_to", "start", "end")
         ]
-        title = Text(t("tui.summary.title", grid=grid), style="bold")
+        title = shown(t("tui.summary.title", grid=grid), style="bold")
         if dates:
             title.append("   " + " — ".join(dates), style="dim")
         households = int(g.get("households") or 0)
@@ -184,7 +190,7 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
             for group in groups:
                 name = next((str(group[k]) for k in GROUP_KEYS if group.get(k)), "—")
                 table.add_row(
-                    name,
+                    shown(name),
                     str(group.get("households", "")),
                     Text.assemble(
                         bar(group.get("coverage"), 10, style=accent, empty_style="dim"),

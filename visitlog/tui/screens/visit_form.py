@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Footer, Header, Input, Label, Select, TextArea
 
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_date, require_text
-from visitlog.tui.common import enum_choice, known_value
+from visitlog.tui.common import Plain, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 from visitlog.tui.widgets.item_editor import ItemEditor
 
@@ -51,8 +51,8 @@ class VisitFormScreen(FormScreen):
         h = self.household
         yield Header()
         title = t("tui.visit.title", address=h.get("address") or "", head=h.get("head") or "—")
-        yield Static(title, id="form-title")
-        yield Static("", id="form-status")
+        yield Plain(title, id="form-title")
+        yield Plain("", id="form-status")
         with VerticalScroll(id="form"):
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.date"), classes="field-label")
@@ -61,7 +61,7 @@ class VisitFormScreen(FormScreen):
                 yield enum_choice(Mode, Mode.HOME.value, "mode")
                 yield Label(t("tui.visit.outcome"), classes="field-label")
                 yield enum_choice(Outcome, Outcome.MET.value, "outcome")
-            yield Static("", id="err-visit_date", classes="error")
+            yield Plain("", id="err-visit_date", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.visitor"), classes="field-label")
                 yield Input(app.worker_name() or "", id="visitor", compact=True, classes="visitor")
@@ -73,15 +73,15 @@ class VisitFormScreen(FormScreen):
                     classes="date",
                     placeholder=t("tui.date_placeholder"),
                 )
-            yield Static("", id="err-visitor", classes="error")
-            yield Static("", id="err-next_due", classes="error")
+            yield Plain("", id="err-visitor", classes="error")
+            yield Plain("", id="err-next_due", classes="error")
             yield Label(t("tui.visit.summary"), classes="section-title")
             yield TextArea(id="summary", placeholder=t("tui.visit.summary_placeholder"))
-            yield Static("", id="err-summary", classes="error")
+            yield Plain("", id="err-summary", classes="error")
             yield Label(t("tui.visit.items"), classes="section-title")
             yield Vertical(id="item-list")
             yield Button(t("tui.visit.add_item"), id="add-item", compact=True)
-            yield Static("", id="err-form", classes="error")
+            yield Plain("", id="err-form", classes="error")
         yield Footer(compact=True)
 
     # -- items ----------------------------------------------------------------------

@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Header
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized
+from visitlog.tui.common import Localized, Plain
 
 
 class WelcomeScreen(Localized, Screen[None]):
@@ -28,12 +28,12 @@ class WelcomeScreen(Localized, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Center(), Vertical(id="welcome"):
-            yield Static(t("tui.welcome.title"), classes="dialog-title")
-            yield Static(t("tui.welcome.body"), classes="dialog-body")
+            yield Plain(t("tui.welcome.title"), classes="dialog-title")
+            yield Plain(t("tui.welcome.body"), classes="dialog-body")
             yield Button(t("tui.welcome.import"), id="import", variant="primary")
             yield Button(t("tui.welcome.add"), id="add")
             yield Button(t("tui.welcome.demo"), id="demo")
-            yield Static(t("tui.welcome.hint"), classes="hint")
+            yield Plain(t("tui.welcome.hint"), classes="hint")
         yield Footer()
 
     def on_mount(self) -> None:

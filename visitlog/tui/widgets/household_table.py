@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from visitlog.i18n import t
 from visitlog.model import Tag
-from visitlog.tui.common import Localized, enum_label
+from visitlog.tui.common import Localized, enum_label, shown
 
 #: (i18n key of the header, minimum width in cells)
 COLUMNS = (
@@ -145,8 +145,8 @@ class HouseholdTable(Localized, DataTable):
         visited = bool(row.get("visited_this_year"))
         open_items = int(row.get("open_items") or 0)
         return [
-            Text(row.get("address") or "", style=dim, no_wrap=True, overflow="ellipsis"),
-            Text(row.get("head") or "", style=dim, no_wrap=True, overflow="ellipsis"),
+            shown(row.get("address") or "", style=dim, no_wrap=True, overflow="ellipsis"),
+            shown(row.get("head") or "", style=dim, no_wrap=True, overflow="ellipsis"),
             Text(tag_text, style="dim" if near else "", no_wrap=True, overflow="ellipsis"),
             Text(row.get("last_visit") or "—", style=dim),
             Text("✓" if visited else "✗", style="bold" if visited else "dim", justify="center"),

@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Level
-from visitlog.tui.common import enum_choice, enum_options, known_value
+from visitlog.tui.common import Plain, enum_choice, enum_options, known_value
 
 FIELDS = ("kind", "category", "level", "description", "owner", "deadline")
 
@@ -82,7 +82,7 @@ class ItemEditor(Vertical):
                 classes="date",
                 placeholder=t("tui.date_placeholder"),
             )
-        yield Static("", classes="error item-error")
+        yield Plain("", classes="error item-error")
 
     def value(self) -> dict[str, str]:
         """The item as typed (strings; blank level as "").
