@@ -227,7 +227,7 @@ def test_kill_sync(templates, tmp_path):
         local, hub = fresh(absent_hub)
         delay, after_write = _moment(rng, attempt, base)
         result = run_and_kill(
-            visitlog_cmd(local, "sync", str(hub)),
+            visitlog_cmd(local, "sync", str(hub), "--new-hub"),
             delay,
             watch=_wal(local, hub),
             after_write=after_write,

@@ -54,7 +54,7 @@ def test_sync_killed_at_random_moments_then_completed(tmp_path: Path):
         with Store(path) as s:
             s.init_identity("社工", path.stem)
             generate_into(s, households=n, seed=seed, today=DEMO_TODAY)
-    for args in (("--db", str(other), "sync", str(hub)),):
+    for args in (("--db", str(other), "sync", str(hub), "--new-hub"),):
         assert (
             subprocess.run([sys.executable, "-m", "visitlog", *args], check=False).returncode == 0
         )
