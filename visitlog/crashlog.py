@@ -53,6 +53,8 @@ def crash_log(exc: BaseException, command: str) -> Path | None:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.name == "posix" and path.parent.stat().st_mode & 0o077:
+            os.chmod(path.parent, 0o700)  # visitlog's own log folder: owner-only
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             if os.name == "posix" and os.fstat(fd).st_mode & 0o077:

@@ -22,6 +22,7 @@ import contextlib
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,6 +149,9 @@ def replacing(dest: Path | str, *, replace_database: bool = False) -> Iterator[P
     """
     dest = check_destination(dest, replace_database=replace_database)
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    # Noted before the file exists: a kill at any moment leaves a note the
+    # next start follows to remove what is left (sweep_leftovers).
+    note = _note_pending(tmp)
     try:
         os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         yield tmp
@@ -158,8 +162,94 @@ def replacing(dest: Path | str, *, replace_database: bool = False) -> Iterator[P
     finally:
         # OSError, not just FileNotFoundError: on a read-only medium the
         # unlink fails too, and must not hide the message above.
+        _remove_temporary(tmp)
+        if note is not None:
+            with contextlib.suppress(OSError):
+                note.unlink()
+
+
+# -- temporary files left by a kill ------------------------------------------------------
+
+#: A pending note older than this is followed even where liveness cannot be asked (Windows).
+_STALE_NOTE_S = 12 * 3600
+
+
+def pending_dir() -> Path:
+    """Where notes of temporary files being written are kept (owner-only)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("visitlog", appauthor=False)) / "pending"
+
+
+def _note_pending(tmp: Path) -> Path | None:
+    """Note that *tmp* (which holds personal data) is about to be written by this process."""
+    folder = pending_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        note = folder / f"{os.getpid()}-{secrets.token_hex(6)}"
+        fd = os.open(note, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            os.write(fd, os.fsencode(str(tmp.absolute())))
+        finally:
+            os.close(fd)
+    except OSError:
+        return None  # no state folder: the write goes on, only unnoted
+    return note
+
+
+def _remove_temporary(tmp: Path) -> None:
+    for path in (tmp, *(Path(f"{tmp}{s}") for s in SIDE_SUFFIXES)):
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            path.unlink()
+
+
+def _process_alive(pid: int, note: Path) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        # Asking Windows whether a process lives takes more than os.kill (which
+        # would end it); a note is followed once it is clearly stale.
+        try:
+            return time.time() - note.stat().st_mtime < _STALE_NOTE_S
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, run by someone else
+    return True
+
+
+def sweep_leftovers() -> list[Path]:
+    """Remove the temporary files of exports, reports, bundles and backups that a
+    killed visitlog left behind (``.NAME.XXXXXXXX.tmp`` beside their destination).
+
+    Called when visitlog starts.  Files of a visitlog process still running
+    are left alone.  Returns the files removed.
+    """
+    removed: list[Path] = []
+    try:
+        notes = list(pending_dir().iterdir())
+    except OSError:
+        return removed
+    for note in notes:
+        pid_text = note.name.split("-", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text), note):
+            continue
+        try:
+            tmp = Path(os.fsdecode(note.read_bytes()))
+        except OSError:
+            continue
+        # Only what replacing() names: a hidden .tmp file, never anything else.
+        if tmp.name.startswith(".") and tmp.name.endswith(".tmp"):
+            if tmp.exists():
+                removed.append(tmp)
+            _remove_temporary(tmp)
+        with contextlib.suppress(OSError):
+            note.unlink()
+    return removed
 
 
 def write_private(dest: Path | str, data: bytes | str, *, fsync: bool = False) -> Path:

@@ -848,6 +848,10 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
         raise VisitlogError(t("roster.err_no_grid", grid=grid))
     header = list(HEADERS.values())
     rows = [_export_row(h) for h in households]
+    from visitlog.security import record_export
+
+    # Full names, phones and tags leave the database: audited before the file is written.
+    record_export(store, "roster", rows=len(rows), to=str(path.resolve()), grid=grid)
     if suffix == ".csv":
         _write_csv(path, [header, *rows])
     else:

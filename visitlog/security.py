@@ -352,7 +352,8 @@ def _install(store: Store, key: StationKey, action: str, old: StationKey | None)
     # written, the audit entry is rolled back with it.
     with store.transaction() as tx:
         tx.set_setting(STATION_SETTING, key.fingerprint)
-        tx.audit(action, detail=detail)
+        # Keyed with the key being installed: the audit chain is keyed from here.
+        tx.audit(action, detail=detail, key=key)
         path = save_key(store.path, key)
     return path
 
@@ -367,17 +368,37 @@ def record_reveal(store: Store, command: str, **detail: Any) -> None:
         tx.audit(f"{command}.reveal", detail={"worker": store.worker, **given})
 
 
+def record_export(store: Store, what: str, *, rows: int, to: str, **detail: Any) -> None:
+    """Audit that personal data is about to leave the database (``<what>.export``).
+
+    Every command that writes records out (``--json`` listings, ``roster
+    export``, ``backup``) calls this *before* writing, so an export is never
+    unaccounted for: what, how many rows, and where to (a file's full path,
+    or ``stdout``).  A database opened read-only records nothing (it cannot).
+    """
+    if store.read_only:
+        # A database on read-only media (a write-protected stick) can record
+        # nothing; whoever holds it can read it with any SQLite tool anyway.
+        return
+    given = {k: v for k, v in detail.items() if v is not None}
+    with store.transaction() as tx:
+        tx.audit(f"{what}.export", detail={"worker": store.worker, "rows": rows, "to": to, **given})
+
+
 def audit_break(store: Store) -> dict[str, Any] | None:
     """The first broken link of the audit trail, or None when it is whole.
 
     Returns:
-        ``{"id", "at", "action", "removed", "prev"}``: the entry that was
-        edited (``removed`` False), or the id of one that is missing with
-        the entry before it as ``prev`` (``{"id","at","action"}`` or None).
+        ``{"id", "at", "action", "removed", "reason", "prev"}``: the entry that
+        was edited (``removed`` False), or the id of one that is missing with
+        the entry before it as ``prev`` (``{"id","at","action"}`` or None);
+        ``reason`` is that of :meth:`~visitlog.store.Store.audit_problem`
+        (``edited``, ``removed``, ``downgraded`` or ``unsealed``).
     """
-    broken = store.verify_audit()
-    if broken is None:
+    problem = store.audit_problem()
+    if problem is None:
         return None
+    broken, reason = problem
     entries = {e["id"]: e for e in store.audit_entries()}
     entry = entries.get(broken)
     if entry is not None:
@@ -386,6 +407,7 @@ def audit_break(store: Store) -> dict[str, Any] | None:
             "at": entry["at"],
             "action": entry["action"],
             "removed": False,
+            "reason": reason,
             "prev": None,
         }
     before = [i for i in entries if i < broken]
@@ -395,6 +417,7 @@ def audit_break(store: Store) -> dict[str, Any] | None:
         "at": None,
         "action": None,
         "removed": True,
+        "reason": reason,
         "prev": {"id": prev["id"], "at": prev["at"], "action": prev["action"]} if prev else None,
     }
 
@@ -459,6 +482,7 @@ __all__ = [
     "key_path",
     "load_key",
     "read_key_source",
+    "record_export",
     "record_reveal",
     "save_key",
     "show_key",

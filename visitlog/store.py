@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import errno
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -1018,26 +1019,71 @@ class Store:
         ]
 
     def verify_audit(self) -> int | None:
-        """The id of the first entry whose hash chain is broken, or None.
+        """The id of the first entry whose chain is broken, or None (see :meth:`audit_problem`)."""
+        problem = self.audit_problem()
+        return None if problem is None else problem[0]
 
-        An edited entry is named by its id; a removed one by the id it had
-        (ids are AUTOINCREMENT, so they start at 1, never repeat, and
+    def audit_problem(self) -> tuple[int, str] | None:
+        """The first break of the audit chain as ``(id, reason)``, or None when it is whole.
+
+        Reasons: ``removed`` (the entry with that id is missing; ids are
+        AUTOINCREMENT, so they start at 1, never repeat, and
         ``sqlite_sequence`` remembers the highest one ever used, which
-        reveals removed newest entries too).
+        reveals removed newest entries too), ``edited`` (its content or link
+        does not match), ``downgraded`` (a plain entry after one keyed with
+        the station key this replica holds) and ``unsealed`` (the chain was
+        keyed, yet no keyed entry is left: it was recomputed as a plain hash
+        chain; the id is then that of the last entry).
+
+        Entries keyed with a key this replica does not hold (an older key, or
+        none held here) cannot be checked one by one; their links still are.
         """
+        key = self.audit_key()
+        mine = chain_fingerprint(key) if key else None
         prev = GENESIS_HASH
         expected_id = 1
+        keyed_any = seen_mine = False
+        last = None
         for r in self.query("SELECT * FROM audit ORDER BY id"):
             if r["id"] != expected_id:
-                return expected_id  # an entry was removed
-            if r["prev_hash"] != prev or r["hash"] != _audit_hash(prev, r):
-                return r["id"]
-            prev = r["hash"]
+                return expected_id, "removed"
+            if r["prev_hash"] != prev:
+                return r["id"], "edited"
+            stamp = r["hash"]
+            if stamp.startswith(KEYED_PREFIX):
+                keyed_any = True
+                fp = stamp[len(KEYED_PREFIX) :].split(":", 1)[0]
+                if key is not None and fp == mine:
+                    if not hmac.compare_digest(stamp, _audit_mac(key, prev, r)):
+                        return r["id"], "edited"
+                    seen_mine = True
+            elif seen_mine:
+                return r["id"], "downgraded"
+            elif stamp != _audit_hash(prev, r):
+                return r["id"], "edited"
+            prev = stamp
+            last = r["id"]
             expected_id = r["id"] + 1
         highest = self.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
         if highest is not None and int(highest) >= expected_id:
-            return expected_id  # the newest entries were removed
+            return expected_id, "removed"
+        if key is not None and last is not None and not keyed_any:
+            if self.get_setting(CHAIN_SETTING) == KEYED_CHAIN:
+                return last, "unsealed"
         return None
+
+    def audit_key(self) -> Any:
+        """The station key held beside this database, which keys its audit chain (or None).
+
+        A key file that cannot be read keys nothing (the commands that need
+        the key say why); the chain's links stay checkable.
+        """
+        from visitlog.security import KeyFileError, load_key
+
+        try:
+            return load_key(self.path)
+        except KeyFileError:
+            return None
 
     # -- maintenance ----------------------------------------------------------
 
@@ -1130,8 +1176,29 @@ class _Row(dict):
         return super().__getitem__(key)
 
 
-def _audit_hash(prev: str, entry: dict[str, Any]) -> str:
-    payload = _jdump(
+#: Settings key recording that this database's audit chain is keyed (``k1``).
+CHAIN_SETTING = "audit_chain"
+KEYED_CHAIN = "k1"
+#: Hashes of keyed entries: ``k1:<key fingerprint>:<HMAC-SHA256>``.
+KEYED_PREFIX = "k1:"
+_CHAIN_LABEL = b"visitlog audit chain v1"
+
+
+def chain_fingerprint(key: Any) -> str:
+    """The fingerprint named in keyed entries (the station key's own)."""
+    return key.fingerprint
+
+
+def _audit_mac(key: Any, prev: str, entry: Any) -> str:
+    """A keyed entry's stamp: HMAC-SHA256 of the entry and the previous stamp, with a
+    key derived from the station key (so it signs nothing but audit entries)."""
+    chain_key = hmac.new(key.secret, _CHAIN_LABEL, hashlib.sha256).digest()
+    mac = hmac.new(chain_key, _audit_payload(prev, entry).encode("utf-8"), hashlib.sha256)
+    return f"{KEYED_PREFIX}{chain_fingerprint(key)}:{mac.hexdigest()}"
+
+
+def _audit_payload(prev: str, entry: Any) -> str:
+    return _jdump(
         [
             prev,
             entry["at"],
@@ -1143,7 +1210,10 @@ def _audit_hash(prev: str, entry: dict[str, Any]) -> str:
             entry["detail"],
         ]
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _audit_hash(prev: str, entry: Any) -> str:
+    return hashlib.sha256(_audit_payload(prev, entry).encode("utf-8")).hexdigest()
 
 
 class Tx:
@@ -1293,10 +1363,28 @@ class Tx:
         tbl: str | None = None,
         row_id: str | None = None,
         detail: Any = None,
+        *,
+        key: Any = None,
     ) -> None:
-        """Append one entry to the hash-chained audit trail."""
+        """Append one entry to the audit chain.
+
+        With a station key held (or *key*, the one being installed), the
+        entry is keyed (HMAC, see :func:`_audit_mac`) and the chain is marked
+        keyed from then on; without one it is a plain SHA-256 link.  A chain
+        marked keyed whose newest entry is plain was rewritten: it is not
+        keyed again over the rewrite (that would hide it), so ``audit
+        verify`` keeps reporting it.
+        """
         row = self.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         prev = row[0] if row else GENESIS_HASH
+        if key is None:
+            key = self.store.audit_key()
+            if key is not None and not prev.startswith(KEYED_PREFIX) and row is not None:
+                marked = self.conn.execute(
+                    "SELECT value FROM settings WHERE key = ?", [CHAIN_SETTING]
+                ).fetchone()
+                if marked and marked[0] == KEYED_CHAIN:
+                    key = None  # keyed once, plain at the head now: leave the evidence
         worker = self.conn.execute("SELECT value FROM settings WHERE key='worker'").fetchone()
         entry = {
             "at": _now_iso(),
@@ -1307,11 +1395,14 @@ class Tx:
             "row_id": row_id,
             "detail": _jdump(detail) if detail is not None else None,
         }
+        stamp = _audit_mac(key, prev, entry) if key is not None else _audit_hash(prev, entry)
         self.conn.execute(
             "INSERT INTO audit(at, worker, device, action, tbl, row_id, detail, prev_hash, hash) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [*entry.values(), prev, _audit_hash(prev, entry)],
+            [*entry.values(), prev, stamp],
         )
+        if key is not None and not prev.startswith(KEYED_PREFIX):
+            self.set_setting(CHAIN_SETTING, KEYED_CHAIN)
 
     def finish(self) -> None:
         """Recompute merge clusters if needed; persist the clock so the next

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from visitlog.cli.common import State, err_console
 from visitlog.crashlog import crash_line, crash_log
+from visitlog.files import sweep_leftovers
 from visitlog.i18n import set_lang, t
 from visitlog.model import VisitlogError
 from visitlog.visible import visible
@@ -38,6 +39,7 @@ class VisitlogGroup(TyperGroup):
     """Root group: turns user errors into one line and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        tokens = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except VisitlogError as exc:
@@ -53,7 +55,7 @@ class VisitlogGroup(TyperGroup):
                 ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter")
             ):
                 raise
-            log = crash_log(exc, _command_path(ctx))
+            log = crash_log(exc, _command_path(self, tokens))
             _say_error(crash_line(exc, log))
             raise typer.Exit(1) from None
 
@@ -65,11 +67,19 @@ def _say_error(message: str) -> None:
     err_console.print(line, soft_wrap=True)
 
 
-def _command_path(ctx: Any) -> str:
-    """The command's name (``household list``), never its arguments: they hold data."""
-    names = [ctx.info_name or "visitlog"]
-    sub = ctx.protected_args[:1] if getattr(ctx, "protected_args", None) else []
-    names += [str(s) for s in sub]
+def _command_path(group: Any, tokens: list[str]) -> str:
+    """The command's name (``visitlog household list``), never its arguments: they hold data.
+
+    Only names of known commands are kept, so an address given as an
+    argument never reaches the log.
+    """
+    names = ["visitlog"]
+    cmd = group
+    for token in tokens:
+        sub = getattr(cmd, "commands", {}).get(token)
+        if sub is not None:
+            names.append(token)
+            cmd = sub
     return " ".join(names)
 
 
@@ -108,6 +118,8 @@ def root(
     if lang is not None and lang not in ("zh", "en"):
         raise typer.BadParameter("zh | en", param_hint="--lang")
     set_lang(lang)
+    # Temporary files of an export a kill interrupted hold personal data.
+    sweep_leftovers()
     ctx.obj = State(db_path=db)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:

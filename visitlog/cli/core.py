@@ -50,6 +50,13 @@ def _table(title: str, columns: list[str], wrap: tuple[str, ...] = ()) -> Table:
     return table
 
 
+def _audit_json(store, what: str, rows: int, **detail: str | None) -> None:
+    """A ``--json`` listing writes records out of the database: audited before it is printed."""
+    from visitlog.security import record_export
+
+    record_export(store, what, rows=rows, to="stdout", format="json", **detail)
+
+
 def _state(ctx: typer.Context):
     return ctx.find_root().obj
 
@@ -230,7 +237,9 @@ def household_list(
     """列出住户 (list live households)."""
     store = _store(ctx)
     if json_out:
-        emit_json(store.list_households(grid=grid, unvisited=unvisited))
+        households = store.list_households(grid=grid, unvisited=unvisited)
+        _audit_json(store, "household", len(households), grid=grid)
+        emit_json(households)
         return
     if grid:
         store.check_grid(grid)
@@ -340,10 +349,12 @@ def visit_list(
     json_out: JsonOpt = False,
 ) -> None:
     """列出走访记录（不含已删除的）(list live visits)."""
-    visits = _store(ctx).list_visits(
+    store = _store(ctx)
+    visits = store.list_visits(
         household=household, grid=grid, date_from=date_from, date_to=date_to, visitor=visitor
     )
     if json_out:
+        _audit_json(store, "visit", len(visits), grid=grid, household=household)
         emit_json(visits)
         return
     table = _table(
@@ -426,10 +437,12 @@ def item_list(
     json_out: JsonOpt = False,
 ) -> None:
     """列出清单条目，超期的在前 (list items, overdue first)."""
-    items = _store(ctx).list_items(
+    store = _store(ctx)
+    items = store.list_items(
         open_only=open_only, overdue=overdue, kind=kind, category=category, grid=grid
     )
     if json_out:
+        _audit_json(store, "item", len(items), grid=grid)
         emit_json(items)
         return
     today = _today()
@@ -507,7 +520,13 @@ def backup(
     file: Annotated[Path, typer.Argument(help="备份文件 (backup file).")],
 ) -> None:
     """在线备份数据库（使用中也可以）(online backup, safe while in use)."""
-    dest = _store(ctx).backup(file)
+    from visitlog.security import record_export
+
+    store = _store(ctx)
+    record_export(
+        store, "backup", rows=store.count_live()["households"], to=str(file.expanduser().resolve())
+    )
+    dest = store.backup(file)
     console.print(t("cli.backup_done", path=dest))
 
 

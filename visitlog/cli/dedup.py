@@ -70,6 +70,9 @@ def _run(
     if apply and result.clusters:
         merges = dedup_merge.apply(store, result)
     if json_out:
+        from visitlog.security import record_export
+
+        record_export(store, "dedup", rows=len(result.pairs), to="stdout", format="json", kind=kind)
         out = result.to_json()
         if apply:
             out["merges"] = merges

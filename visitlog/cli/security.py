@@ -116,13 +116,16 @@ def audit_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     broken = audit_break(store)
     count = len(store.audit_entries())
     if json_out:
-        emit_json({"ok": broken is None, "entries": count, "broken": broken})
+        keyed = store.get_setting("audit_chain") == "k1"
+        emit_json({"ok": broken is None, "entries": count, "keyed": keyed, "broken": broken})
         if broken is not None:
             raise typer.Exit(1)
         return
     if broken is None:
         console.print(t("audit.ok", count=count), markup=False)
         return
+    if broken["reason"] in ("downgraded", "unsealed"):
+        raise VisitlogError(t(f"audit.{broken['reason']}", **broken))
     if not broken["removed"]:
         raise VisitlogError(t("audit.broken", **broken))
     prev = broken["prev"]

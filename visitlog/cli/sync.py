@@ -252,6 +252,10 @@ def conflicts(
 
         record_reveal(store, "conflicts", count=len(rows))
     if json_out:
+        from visitlog.security import record_export
+
+        # Losing values are full names, phones, addresses as they were written.
+        record_export(store, "conflicts", rows=len(rows), to="stdout", format="json")
         emit_json(rows)
         return
     if not rows:

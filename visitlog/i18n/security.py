@@ -40,6 +40,8 @@ ZH = {
     "audit.broken": "审计记录被改动：第 {id} 条（{at}，{action}）与哈希链不符，从这一条起的记录不可信。",
     "audit.removed": "审计记录被删除：第 {id} 条不见了（前一条是第 {prev} 条，{at}，{action}）。",
     "audit.removed_first": "审计记录被删除：第 {id} 条不见了。",
+    "audit.downgraded": "审计记录被改写：第 {id} 条（{at}，{action}）没有站点密钥的签名，而之前的记录有，说明从这一条起的记录被重新计算过，不可信。",
+    "audit.unsealed": "审计记录被改写：本机持有站点密钥，审计记录原本用它签名，现在却没有一条带签名（最后一条是第 {id} 条），说明整条记录被重新计算过，不可信。",
 }
 
 EN = {
@@ -78,4 +80,6 @@ EN = {
     "audit.broken": "The audit trail was edited: entry {id} ({at}, {action}) does not match the hash chain; entries from it on cannot be trusted.",
     "audit.removed": "The audit trail was cut: entry {id} is missing (the one before is entry {prev}, {at}, {action}).",
     "audit.removed_first": "The audit trail was cut: entry {id} is missing.",
+    "audit.downgraded": "The audit trail was rewritten: entry {id} ({at}, {action}) lacks the station key's signature that the entries before it carry; entries from it on were recomputed and cannot be trusted.",
+    "audit.unsealed": "The audit trail was rewritten: this laptop holds the station key and its audit trail was signed with it, yet no entry carries a signature now (the last is entry {id}); the whole trail was recomputed and cannot be trusted.",
 }

@@ -1,0 +1,306 @@
+"""Personal data never leaks: private crash logs without data, every export
+audited, leftover temporary files removed, and an audit chain keyed with the
+station key so that a rewritten trail is caught."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from visitlog.crashlog import log_path
+from visitlog.model import Household, Visit
+from visitlog.store import Store
+
+SECRET_HEAD = "王秀英"
+SECRET_PHONE = "13812345678"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# -- crashes ----------------------------------------------------------------------------------
+
+
+def test_an_internal_error_prints_one_line_and_logs_no_data(cli, monkeypatch):
+    cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格", "--head", SECRET_HEAD)
+    log = log_path()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("--- an older entry\n", encoding="utf-8")
+    os.chmod(log, 0o644)  # as an older version left it
+
+    def broken(self, *args, **kwargs):
+        address = f"曹杨一村1号 {SECRET_HEAD} {SECRET_PHONE}"
+        raise RuntimeError(f"cannot list {address}")
+
+    monkeypatch.setattr(Store, "household_overview", broken)
+    result = cli("household", "list", "--grid", f"一网格{SECRET_PHONE}"[:3])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "".join(lines).startswith("错误：visitlog 内部出错（RuntimeError）")
+    assert str(log) in result.stderr.replace("\n", "")
+    assert SECRET_HEAD not in result.output and SECRET_PHONE not in result.output
+    content = log.read_text(encoding="utf-8")
+    assert "RuntimeError" in content and "broken" in content and "household list" in content
+    assert SECRET_HEAD not in content and SECRET_PHONE not in content and "一网格" not in content
+    if os.name == "posix":
+        assert _mode(log) == 0o600
+        assert _mode(log.parent) & 0o077 == 0 or log.parent.stat().st_uid != os.getuid()
+
+
+def test_an_internal_error_in_english(cli, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise KeyError("x")
+
+    monkeypatch.setattr(Store, "household_overview", broken)
+    result = cli("--lang", "en", "household", "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: visitlog hit an internal error (KeyError)")
+
+
+# -- every export is audited --------------------------------------------------------------------
+
+
+@pytest.fixture
+def street(cli):
+    cli("init", "--worker", "王丽华")
+    hid = cli(
+        "household", "add", "--address", "曹杨一村1号", "--grid", "一网格",
+        "--head", SECRET_HEAD, "--phone", SECRET_PHONE,
+    ).stdout.strip()  # fmt: skip
+    cli("visit", "add", "--household", hid, "--summary", "腿脚不便", "--problem", "物业:灯坏了")
+    return cli
+
+
+def _exports(cli) -> list[dict]:
+    return [e for e in cli.json("audit", "list") if e["action"].endswith(".export")]
+
+
+@pytest.mark.parametrize(
+    ("args", "action", "rows"),
+    [
+        (("household", "list", "--json"), "household.export", 1),
+        (("visit", "list", "--json"), "visit.export", 1),
+        (("item", "list", "--json"), "item.export", 1),
+        (("conflicts", "--json"), "conflicts.export", 0),
+        (("dedup", "households", "--json"), "dedup.export", 0),
+    ],
+)
+def test_json_listings_are_audited_with_rows_and_destination(street, args, action, rows):
+    before = _exports(street)
+    result = street(*args)
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)  # nothing but JSON on stdout
+    (entry,) = [e for e in _exports(street) if e not in before]
+    assert entry["action"] == action
+    assert entry["detail"]["rows"] == rows and entry["detail"]["to"] == "stdout"
+    assert entry["detail"]["worker"] == "王丽华"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_roster_export_and_backup_are_audited_with_the_file(street, tmp_path, suffix):
+    dest = tmp_path / f"名册{suffix}"
+    assert street("roster", "export", str(dest)).exit_code == 0
+    backup = tmp_path / "copy.db"
+    assert street("backup", str(backup)).exit_code == 0
+    entries = {e["action"]: e["detail"] for e in _exports(street)}
+    assert entries["roster.export"]["rows"] == 1
+    assert entries["roster.export"]["to"] == str(dest.resolve())
+    assert entries["backup.export"]["to"] == str(backup.resolve())
+
+
+def test_masked_table_listings_write_no_export_entry(street):
+    before = len(street.json("audit", "list"))
+    for args in (("household", "list"), ("visit", "list"), ("item", "list")):
+        assert street(*args).exit_code == 0
+    assert len(street.json("audit", "list")) == before
+
+
+# -- temporary files left by a kill ---------------------------------------------------------------
+
+_KILLED_EXPORT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from visitlog import files
+    cm = files.replacing(sys.argv[1])
+    tmp = cm.__enter__()
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("王秀英,13812345678\\n")
+    print(tmp, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_a_temporary_export_file_left_by_a_kill_is_removed_at_next_start(cli, tmp_path):
+    dest = tmp_path / "名册.csv"
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_EXPORT, str(dest)], capture_output=True, text=True
+    )
+    assert proc.returncode == -signal.SIGKILL
+    tmp = Path(proc.stdout.strip())
+    assert tmp.exists() and tmp.parent == tmp_path and not dest.exists()
+    assert cli("household", "list").exit_code == 0  # any start of visitlog
+    assert not tmp.exists()
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_a_temporary_file_of_a_running_visitlog_is_left_alone(cli, tmp_path):
+    from visitlog import files
+
+    dest = tmp_path / "名册.csv"
+    with files.replacing(dest) as tmp:
+        tmp.write_text("在写", encoding="utf-8")
+        assert files.sweep_leftovers() == []
+        assert cli("household", "list").exit_code == 0
+        assert tmp.exists()
+    assert not tmp.exists()
+
+
+# -- the keyed audit chain ----------------------------------------------------------------------
+
+
+def _plain_hash(prev: str, row: sqlite3.Row) -> str:
+    """What someone who read visitlog's source would compute for a plain chain."""
+    payload = json.dumps(
+        [prev, row["at"], row["worker"], row["device"], row["action"], row["tbl"],
+         row["row_id"], row["detail"]],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+    )  # fmt: skip
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _rewrite(db: Path, drop_action: str, *, from_deleted_on: bool) -> None:
+    """The attack: drop the triggers, delete one entry, recompute a plain hash chain
+    (over the whole trail, or from the deleted entry on), renumber, hide the cut."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("DROP TRIGGER audit_no_delete")
+    (gone,) = conn.execute("SELECT id FROM audit WHERE action = ?", [drop_action]).fetchone()
+    conn.execute("DELETE FROM audit WHERE id = ?", [gone])
+    conn.execute("UPDATE audit SET id = id - 1 WHERE id > ?", [gone])
+    rows = conn.execute("SELECT * FROM audit ORDER BY id").fetchall()
+    prev = "0" * 64
+    for row in rows:
+        if from_deleted_on and row["id"] < gone:
+            prev = row["hash"]
+            continue
+        new = _plain_hash(prev, row)
+        conn.execute(
+            "UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", [prev, new, row["id"]]
+        )
+        prev = new
+    conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'", [len(rows)])
+    conn.commit()
+    conn.close()
+
+
+def _attack_works_on_a_plain_chain(db: Path) -> None:
+    """The recomputation is right: without a station key, verify cannot tell."""
+    with Store(db) as s:
+        assert s.verify_audit() is None
+
+
+@pytest.fixture
+def keyed_laptop(cli):
+    cli("init", "--worker", "王丽华")
+    hid = cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格").stdout.strip()
+    assert cli("key", "init").exit_code == 0
+    cli("visit", "add", "--household", hid, "--summary", "看过")
+    assert cli("household", "list", "--reveal").exit_code == 0
+    cli("visit", "add", "--household", hid, "--summary", "又看过")
+    assert cli("audit", "verify").exit_code == 0
+    assert cli.json("audit", "verify")["keyed"] is True
+    return cli
+
+
+@pytest.mark.parametrize("from_deleted_on", [False, True])
+def test_a_deleted_reveal_and_a_recomputed_plain_chain_are_caught(keyed_laptop, from_deleted_on):
+    cli = keyed_laptop
+    _rewrite(cli.db, "household.reveal", from_deleted_on=from_deleted_on)
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "被改写" in result.stderr and "Traceback" not in result.output
+    data = json.loads(cli("audit", "verify", "--json").stdout)
+    assert data["ok"] is False
+    assert data["broken"]["reason"] == ("downgraded" if from_deleted_on else "unsealed")
+    assert cli("check").exit_code == 1
+    # Writing on does not hide it: the rewritten chain is not keyed over.
+    hid = cli.json("household", "list")[0]["id"]
+    cli("visit", "add", "--household", hid, "--summary", "之后")
+    assert cli("audit", "verify").exit_code == 1
+
+
+def test_the_same_rewrite_of_an_unkeyed_chain_goes_unnoticed(cli):
+    """What the station key adds, shown by its absence (a limit the README states)."""
+    cli("init", "--worker", "王丽华")
+    hid = cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格").stdout.strip()
+    cli("visit", "add", "--household", hid)
+    assert cli("household", "list", "--reveal").exit_code == 0
+    _rewrite(cli.db, "household.reveal", from_deleted_on=False)
+    _attack_works_on_a_plain_chain(cli.db)
+
+
+def test_a_keyed_entry_edited_without_the_key_is_named(keyed_laptop):
+    cli = keyed_laptop
+    conn = sqlite3.connect(cli.db)
+    conn.execute("DROP TRIGGER audit_no_update")
+    (last,) = conn.execute("SELECT max(id) FROM audit").fetchone()
+    conn.execute("UPDATE audit SET worker = '别人' WHERE id = ?", [last])
+    conn.commit()
+    conn.close()
+    data = json.loads(cli("audit", "verify", "--json").stdout)
+    assert data["broken"]["id"] == last and data["broken"]["reason"] == "edited"
+
+
+def test_a_database_keyed_before_keyed_chains_still_verifies_and_is_sealed_at_its_next_write(
+    cli,
+):
+    """A laptop that held a key under an older visitlog: all its entries are plain."""
+    from visitlog.security import StationKey, save_key
+
+    cli("init", "--worker", "王丽华")
+    hid = cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格").stdout.strip()
+    save_key(cli.db, StationKey.generate())  # the key file, as an older version wrote it
+    data = cli.json("audit", "verify")
+    assert data["ok"] is True and data["keyed"] is False
+    cli("visit", "add", "--household", hid)
+    data = cli.json("audit", "verify")
+    assert data["ok"] is True and data["keyed"] is True
+    conn = sqlite3.connect(cli.db)
+    stamps = [h for (h,) in conn.execute("SELECT hash FROM audit ORDER BY id")]
+    conn.close()
+    assert stamps[-1].startswith("k1:") and not stamps[0].startswith("k1:")
+
+
+def test_a_copy_without_the_key_checks_the_links_it_can(keyed_laptop, tmp_path):
+    cli = keyed_laptop
+    copy = tmp_path / "copy.db"
+    assert cli("backup", str(copy)).exit_code == 0
+    with Store(copy) as s:
+        assert s.audit_key() is None
+        assert s.verify_audit() is None
+
+
+def test_visits_add_audited_entries_keyed(keyed_laptop):
+    with Store(keyed_laptop.db) as s:
+        hid = s.list_households()[0].id
+        s.add_visit(Visit(household_id=hid, visit_date="2026-11-20", visitor="陈静"))
+        newest = s.audit_entries(limit=1)[0]
+        assert newest["hash"].startswith("k1:")
+        assert s.verify_audit() is None
+        s.add_household(Household(address="曹杨一村2号", micro_grid="一网格"))
+        assert s.verify_audit() is None
