@@ -28,6 +28,7 @@ from visitlog.tui.screens.conflicts import ConflictsScreen
 from visitlog.tui.screens.dedup_review import DedupReviewScreen
 from visitlog.tui.screens.details import HouseholdScreen
 from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.screens.identity import IdentityDialog
 from visitlog.tui.screens.item_dialog import ItemDialog
 from visitlog.tui.screens.items import ItemsScreen
 from visitlog.tui.screens.report import ReportDialog
@@ -163,6 +164,13 @@ async def _tour(app, pilot, text: str, settle, wait_for, tmp_path) -> None:
     await settle(pilot)
     _check(app, "report", visible(str(missing))[:20])
     await pilot.press("escape")
+    await wait_for(pilot, lambda: app.screen is home, "home again")
+    # an input holding data: the worker's name in the identity dialog
+    app.action_identity()
+    await wait_for(pilot, lambda: isinstance(app.screen, IdentityDialog), "identity")
+    await settle(pilot)
+    _check(app, "identity input", visible(f"李{text}")[:6])
+    app.screen.dismiss(None)  # the dialog has no cancel: closed as it was
     await wait_for(pilot, lambda: app.screen is home, "home again")
     app.notify(f"已保存 {text}", title=text)
     await settle(pilot)

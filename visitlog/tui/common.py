@@ -11,7 +11,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
-from textual.widgets import Select, Static
+from textual.widgets import Input, Select, Static
 
 from visitlog.i18n import get_lang, t
 from visitlog.model import ChoiceEnum, ValidationError
@@ -61,6 +61,19 @@ class Plain(Static):
 
     def update(self, content: Any = "", **kwargs: Any) -> None:
         super().update(_plain_content(content), **kwargs)
+
+
+class PlainInput(Input):
+    """An :class:`~textual.widgets.Input` whose value (which may come from the data:
+    a household being edited, a restored draft) is drawn with its control
+    characters made visible; the value itself is kept as it is."""
+
+    @property
+    def _value(self) -> Text:
+        text = super()._value
+        if visible(text.plain) != text.plain:
+            text.plain = visible(text.plain)  # one character for one: the cursor stays put
+        return text
 
 
 def localize_bindings(node: DOMNode) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, Input, Label, Select
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
-from visitlog.tui.common import Plain, enum_choice, known_value
+from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
@@ -68,20 +68,20 @@ class HouseholdFormScreen(FormScreen):
             for name, label, kwargs in fields:
                 with Horizontal(classes="row"):
                     yield Label(label, classes="field-label wide")
-                    yield Input(id=name, compact=True, **kwargs)
+                    yield PlainInput(id=name, compact=True, **kwargs)
                 yield Plain("", id=f"err-{name}", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.details.occupancy"), classes="field-label wide")
                 yield enum_choice(Occupancy, Occupancy.OWNER.value, "occupancy")
             with Horizontal(classes="row"):
                 yield Label(t("tui.col.tags"), classes="field-label wide")
-                yield Input(
+                yield PlainInput(
                     id="tags", compact=True, placeholder=t("tui.household.tags_placeholder")
                 )
             yield Plain("", id="err-tags", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.details.note"), classes="field-label wide")
-                yield Input(id="note", compact=True)
+                yield PlainInput(id="note", compact=True)
             yield Plain("", id="err-form", classes="error")
         yield Footer(compact=True)
 

@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized, Plain, shown
+from visitlog.tui.common import Localized, Plain, PlainInput, shown
 
 
 class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
@@ -36,7 +36,7 @@ class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
             yield Plain(t("tui.identity.body"), classes="dialog-body")
             with Horizontal(classes="row"):
                 yield Label(t("tui.identity.name"), classes="field-label")
-                yield Input(self._worker, id="worker", compact=True, max_length=60)
+                yield PlainInput(self._worker, id="worker", compact=True, max_length=60)
             yield Plain("", id="err-worker", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.identity.grid"), classes="field-label")
@@ -49,7 +49,7 @@ class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
                         compact=True,
                     )
                 else:
-                    yield Input(
+                    yield PlainInput(
                         self._grid or "",
                         placeholder=t("tui.identity.grid_placeholder"),
                         id="grid",

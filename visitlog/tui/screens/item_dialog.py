@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Satisfaction, Status
-from visitlog.tui.common import Plain, VisitlogScreen, enum_label, enum_options
+from visitlog.tui.common import Plain, PlainInput, VisitlogScreen, enum_label, enum_options
 
 #: The statuses a worker moves an item to from this dialog.
 TARGETS = (Status.DOING, Status.DONE, Status.FED_BACK, Status.UNSOLVABLE)
@@ -58,7 +58,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
             yield Plain("", id="err-status", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.note"), classes="field-label wide")
-                yield Input(
+                yield PlainInput(
                     item.resolution or "",
                     id="note",
                     compact=True,

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Static
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.tui.common import Localized, Plain
+from visitlog.tui.common import Localized, Plain, PlainInput
 
 
 class PromptDialog(Localized, ModalScreen[str | None]):
@@ -48,7 +48,7 @@ class PromptDialog(Localized, ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Plain(self._title, classes="dialog-title")
             yield Plain(self._message, classes="dialog-body")
-            yield Input(self._value, placeholder=self._placeholder, id="prompt-input")
+            yield PlainInput(self._value, placeholder=self._placeholder, id="prompt-input")
             yield Plain("", id="prompt-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(t("tui.ok"), id="ok", variant="primary")

@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, TextAr
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_date, require_text
-from visitlog.tui.common import Plain, enum_choice, known_value
+from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 from visitlog.tui.widgets.item_editor import ItemEditor
 
@@ -56,7 +56,9 @@ class VisitFormScreen(FormScreen):
         with VerticalScroll(id="form"):
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.date"), classes="field-label")
-                yield Input(app.today().isoformat(), id="visit_date", compact=True, classes="date")
+                yield PlainInput(
+                    app.today().isoformat(), id="visit_date", compact=True, classes="date"
+                )
                 yield Label(t("tui.visit.mode"), classes="field-label")
                 yield enum_choice(Mode, Mode.HOME.value, "mode")
                 yield Label(t("tui.visit.outcome"), classes="field-label")
@@ -64,9 +66,11 @@ class VisitFormScreen(FormScreen):
             yield Plain("", id="err-visit_date", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.visit.visitor"), classes="field-label")
-                yield Input(app.worker_name() or "", id="visitor", compact=True, classes="visitor")
+                yield PlainInput(
+                    app.worker_name() or "", id="visitor", compact=True, classes="visitor"
+                )
                 yield Label(t("tui.visit.next_due"), classes="field-label")
-                yield Input(
+                yield PlainInput(
                     "",
                     id="next_due",
                     compact=True,

@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Level
-from visitlog.tui.common import Plain, enum_choice, enum_options, known_value
+from visitlog.tui.common import Plain, PlainInput, enum_choice, enum_options, known_value
 
 FIELDS = ("kind", "category", "level", "description", "owner", "deadline")
 
@@ -65,7 +65,7 @@ class ItemEditor(Vertical):
             yield Button(t("tui.item.remove"), id="remove", compact=True, classes="remove")
         with Horizontal(classes="row"):
             yield Label(t("tui.item.description"), classes="field-label")
-            yield Input(
+            yield PlainInput(
                 d["description"],
                 id="description",
                 compact=True,
@@ -73,9 +73,9 @@ class ItemEditor(Vertical):
             )
         with Horizontal(classes="row"):
             yield Label(t("tui.item.owner"), classes="field-label")
-            yield Input(d["owner"], id="owner", compact=True, classes="owner")
+            yield PlainInput(d["owner"], id="owner", compact=True, classes="owner")
             yield Label(t("tui.item.deadline"), classes="field-label")
-            yield Input(
+            yield PlainInput(
                 d["deadline"],
                 id="deadline",
                 compact=True,
