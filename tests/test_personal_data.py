@@ -304,3 +304,17 @@ def test_visits_add_audited_entries_keyed(keyed_laptop):
         assert s.verify_audit() is None
         s.add_household(Household(address="曹杨一村2号", micro_grid="一网格"))
         assert s.verify_audit() is None
+
+
+def test_a_crashed_terminal_app_makes_the_command_exit_non_zero(cli, monkeypatch):
+    """The app prints its one line itself on exit; the command then exits with its status."""
+    import visitlog.tui.app as tui_app
+
+    class Crashed:
+        return_code = 1
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(tui_app, "make_app", lambda store: Crashed())
+    assert cli("tui").exit_code == 1

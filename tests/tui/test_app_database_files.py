@@ -18,6 +18,7 @@ from textual.widgets import Input
 
 from visitlog.store import Store
 from visitlog.tui.app import make_app
+from visitlog.tui.screens.confirm import ConfirmDialog
 from visitlog.tui.screens.conflicts import ConflictsScreen
 from visitlog.tui.screens.dedup_review import DedupReviewScreen
 from visitlog.tui.screens.home import HomeScreen
@@ -86,6 +87,9 @@ def test_every_screen_leaves_the_database_files_to_sqlite(
             await pilot.press("enter")
             # a sync
             app._start_sync(str(hub))
+            await wait_for(pilot, at(ConfirmDialog), "asked before a new hub is made")
+            await wait_for(pilot, lambda: app.focused is not None, "an answer focused")
+            await pilot.click("#choice-yes")
             await wait_for(pilot, at(ReportDialog), "synced")
             await settle(pilot)
             await pilot.press("enter")

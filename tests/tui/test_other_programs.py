@@ -83,7 +83,7 @@ def test_saves_reach_the_file_while_other_programs_use_it(
                 for name, args in {
                     "backup": ("backup", tmp_path / "backup.db"),
                     "check": ("check",),
-                    "sync": ("sync", hub),
+                    "sync": ("sync", hub, "--new-hub"),
                     "bundle": ("bundle", "export", tmp_path / "all.bundle"),
                     "summary": ("summary",),
                     "dry-run": ("roster", "import", bad_roster, "--dry-run"),
