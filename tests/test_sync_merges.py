@@ -373,7 +373,7 @@ def test_dedup_apply_on_two_laptops_through_the_cli(tmp_path):
     run(b, "init", "--worker", "陈静", "--device", "laptop-b")
     first = run(a, "household", "add", "--address", "曹杨一村12号301室", "--grid", "一网格")
     second = run(a, "household", "add", "--address", "曹杨1村12-301", "--grid", "一网格")
-    run(a, "sync", str(hub))
+    run(a, "sync", str(hub), "--new-hub")
     run(b, "sync", str(hub))
     for db in (a, b):
         applied = json.loads(run(db, "dedup", "households", "--apply", "--json"))
