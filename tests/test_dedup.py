@@ -395,7 +395,7 @@ def test_a_masked_phone_agrees_by_its_visible_digits(store):
     c = add(store, "曹杨一村12号302室", "王*国", "138****9999")
     result = dedup.find_households(store)
     assert "phone_partial" in pair(result, a, b).codes
-    assert "name_missing" in pair(result, a, b).codes  # 王*国 is not a full name
+    assert "name_partial" in pair(result, a, b).codes  # 王*国 is not a full name
     assert clustered(result, a, b)
     assert not clustered(result, a, c)
 

@@ -107,15 +107,24 @@ class Candidates:
     stats: dict[str, Any] = field(default_factory=dict)
     #: Best score of each pair inside a cluster, for the merge record.
     cluster_evidence: list[Pair] = field(default_factory=list, repr=False)
+    #: The middle band (REVIEW_FLOOR ≤ score < threshold), the pair whose
+    #: decision would teach the model most first (households only).
+    review: list[Pair] = field(default_factory=list)
+    #: The fitted model: λ, m, u and each level's weight (households only).
+    model: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": self.kind,
             "threshold": self.threshold,
             "pairs": [p.to_json() for p in self.pairs],
             "clusters": self.clusters,
             "stats": self.stats,
         }
+        if self.model is not None:
+            out["review"] = [[p.a, p.b] for p in self.review]
+            out["model"] = self.model
+        return out
 
 
 def find(

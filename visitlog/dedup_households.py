@@ -1,47 +1,63 @@
-"""Household candidates: blocking keys, evidence weights and reasons.
+"""Household candidates: dwellings under any address system, a learned model, three bands.
 
-Each household is put into a few blocks, and only households sharing one
-are compared:
+Steps of one run (:func:`find_households`):
 
-* ``a``  the normalised address (estate + building + room);
-* ``y``  the same with the estate read as pinyin, so 曹扬一村 meets 曹杨一村;
-* ``b``  estate + building, probed only by a record whose room the building
-  does not have (320 where the floors hold 01–04), which meets the rooms one
-  swap or one digit away (302): a slip between two rooms that both exist is
-  two neighbours unless a name or phone says otherwise, and those meet in
-  the ``n`` and ``p`` blocks;
-* ``p``  the phone;
-* ``n``  estate + building + the pinyin of the head (王晓明 meets 王小明);
-* ``g``  micro-grid + building + room, only for an address with no estate
-  (``12-301`` with an empty 小区 column).
-
-A block with more than ``max_block`` members (say, 300 households sharing the
-committee's phone) says nothing about any two of them and would cost
-quadratic time, so it is skipped and counted in the statistics.
-
-Each candidate pair gets a weight: the sum of log-odds-like evidence from the
-address (equal after normalisation, room swap or typo, other building), the
-head's name (equal, homophone, common name, different), the phone (equal,
-shared by many, different) and the number of members.  The weight maps to a
-score in 0..1 (0.9 at the default threshold).  Two different heads with
-different phones behind one room number are two households (old shared
-units) and never reach the threshold.
+1. **Read** every live household: its dwelling (:func:`visitlog.places.read_dwelling`:
+   the place, building and rooms, zero-padding and two-room forms undone),
+   the 小区 column, the head's cell as understood (full names, or what is
+   known of a person: 老王, 王*国), the numbers understood from the contact
+   (``households.phones``), members and tags.
+2. **Aliases**: an :class:`~visitlog.places.AliasBook` learns which places
+   name one estate (an address giving both systems, the 小区 column beside a
+   road and lane, short names within a 居民区, records agreeing on the
+   person, confirmed merges) and takes the workers' decisions; every record
+   is then read as its estate, so aliases apply to every pair.
+3. **Buildings**: which floors and rooms each building has, from the rooms
+   the records name (a floor is real when two different rooms are on it, a
+   unit when it turns up on two floors).  A room the building does not have
+   is likely a slip of the pen; a room that exists is a flat of its own.
+4. **Blocking**: only records sharing a block are compared — one room
+   (estate + building + room, per room of a two-room family); one
+   understood number; estate + building + the head's pinyin; a building
+   probed only by records whose room the building does not have; the
+   micro-grid + building + room for a record with no estate at all.  A block
+   larger than ``max_block`` (a committee's phone on 300 households) says
+   nothing and is skipped.
+5. **Comparison**: each pair gets an agreement level per field — place,
+   head's name, phone, members, tags (:data:`FIELDS`).
+6. **Model**: a Fellegi–Sunter model (:mod:`visitlog.dedup_model`) whose m
+   and u are estimated by EM on these very pairs, with decisions already
+   made (merges, "not a duplicate") as labels.  A pair's score is its
+   probability of being one household; its reasons give the match weight
+   of each field.
+7. **What a person would not do**: a few facts of a real building the
+   independence assumption of the model cannot see keep a pair from being
+   merged (it goes to review, or is dropped): two flats that both exist are
+   two dwellings even with one owner's name and phone; a different floor
+   with the parents' phone is a sibling unless the names agree; two heads
+   and two phones behind one room number are a shared unit; a landline
+   shared by two different heads is for a person to decide; a record with
+   neither name nor phone at an address where several households live.
+8. **Bands**: at or above the threshold, ``--apply`` merges; from
+   :data:`~visitlog.dedup.REVIEW_FLOOR` up, a person reviews (ordered by
+   what a decision teaches the model); below, dropped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz
-
-from visitlog.address import name_pinyin, normalize_address, parse_key, room_distance
+from visitlog.address import name_pinyin, normalize_address, room_distance
 from visitlog.dedup import (
     DEFAULT_THRESHOLD,
     MAX_BLOCK,
+    REVIEW_FLOOR,
     Candidates,
     Pair,
     assemble,
@@ -49,56 +65,29 @@ from visitlog.dedup import (
     distinct_pairs,
     reason_text,
 )
+from visitlog.dedup_model import FieldSpec, Model
 from visitlog.i18n import t
-from visitlog.residents import NameReading, read_name
+from visitlog.places import AliasBook, Dwelling, column_key, read_dwelling, stored_aliases
+from visitlog.residents import read_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
 
-__all__ = ["explain_households", "find_households", "weight_to_score"]
+__all__ = [
+    "FIELDS",
+    "alias_book",
+    "explain_households",
+    "find_households",
+    "fit_model",
+    "weight_to_score",
+]
 
 #: A building block is only scanned by its odd rooms, so it may be this many
 #: times larger (a 30-storey tower) before it is skipped.
 _BUILDING_BLOCK_FACTOR = 20
-
-# -- weights (log2 odds) ---------------------------------------------------------
-# The weight at which the score is DEFAULT_THRESHOLD.  The evidence weights
-# below were set on the labelled corpus in tests/dedup_corpus.py, tuned for
-# precision first: "same address" alone (+6) is not enough, it needs a name
-# or a phone to agree.
-_W_AT_THRESHOLD = 8.0
-_W_ADDR_EQUAL = 6.0
-# Room relation within one building.  A swap or a one-digit slip between two
-# rooms that both exist is usually two neighbours (301/302); when one of the
-# two rooms does not fit the building (320 where every floor has 01–04, 801
-# in a six-storey block) it is usually a typo.
-_W_ROOM = {"equal": 6.0, "swap": 1.0, "typo": -1.0, "different": -8.0}
-_W_ROOM_IMPLAUSIBLE = 4.0
-_W_ESTATE = {"equal": 0.0, "homophone": -1.0, "similar": -3.0, "unknown": -3.0}
-_W_BUILDING_DIFFERENT = -8.0
-_W_ESTATE_DIFFERENT = -8.0
-_W_ONLY_HOUSEHOLD = 2.0
-_W_NAME_EQUAL = 5.0
-_W_NAME_EQUAL_COMMON = 3.0
-_W_NAME_HOMOPHONE = 4.5
-_W_NAME_HOMOPHONE_COMMON = 2.5
-_W_NAME_DIFFERENT = -4.0
-_W_PHONE_EQUAL = 8.0
-_W_PHONE_SHARED = 3.0
-_W_PHONE_DIFFERENT = -2.0
-# A number another system masked (138****5678) that fits the other's number:
-# seven digits agree, which a neighbour's number rarely does.
-_W_PHONE_PARTIAL = 5.0
-# Members (人数) change with births, deaths and moves, so they are weak
-# evidence either way; they mostly keep a bare record (address only) from
-# being taken for the household next door in a shared unit.
-_W_MEMBERS_EQUAL = 0.5
-_W_MEMBERS_DIFFERENT = -1.5
-#: Two clusters are not joined when a pair across them weighs less than this.
-_W_CONTRADICTION = -1.0
-#: A phone on more households than this is a shared (office, family) number.
+#: A phone on more addresses than this is a shared (office, family) number.
 _PHONE_SHARED_AT = 3
-#: A name in at least this many buildings of the data counts as common.
+#: A name heading rooms in at least this many buildings of the data is common.
 _NAME_COMMON_AT = 3
 # The most frequent full names in China (national name statistics): two
 # strangers share them often, so even in a small roster where one appears
@@ -111,13 +100,71 @@ _COMMON_NAMES = frozenset(
     "刘静 李涛 王桂英 张秀兰 李红 李超 刘丽 张桂英 王玉兰 李燕 张鹏 李秀兰 张超 王晓明 张玲".split()
 )
 
+# -- the model's fields -------------------------------------------------------------------
+# Levels of each field, with the prior m (share among pairs of one household)
+# and u (share among other candidate pairs: neighbours, families).  The priors
+# only steer a small roster; EM moves them to what the data says.
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "place",
+        ("same", "same_no_estate", "slip_odd", "slip", "other_room", "other_building"),
+        (0.86, 0.05, 0.04, 0.01, 0.03, 0.01),
+        (0.04, 0.01, 0.01, 0.08, 0.56, 0.30),
+        (0.0005, 0.0005, 0.0005, 0.004, 0.02, 0.9745),
+    ),
+    FieldSpec(
+        "name",
+        ("equal", "equal_common", "homophone", "partial", "surname", "different"),
+        (0.62, 0.10, 0.05, 0.10, 0.08, 0.05),
+        (0.01, 0.03, 0.005, 0.01, 0.10, 0.845),
+        (0.0005, 0.002, 0.0005, 0.002, 0.06, 0.935),
+    ),
+    FieldSpec(
+        "phone",
+        ("mobile", "landline", "shared", "partial", "different"),
+        (0.55, 0.20, 0.02, 0.08, 0.15),
+        (0.03, 0.02, 0.02, 0.005, 0.925),
+        (0.0002, 0.0003, 0.0005, 0.001, 0.998),
+    ),
+    FieldSpec(
+        "members",
+        ("equal", "near", "different"),
+        (0.6, 0.25, 0.15),
+        (0.3, 0.35, 0.35),
+        (0.3, 0.4, 0.3),
+    ),
+    FieldSpec(
+        "tags",
+        ("same", "overlap", "different"),
+        (0.6, 0.3, 0.1),
+        (0.25, 0.2, 0.55),
+        (0.3, 0.2, 0.5),
+    ),
+)
+_PLACE, _NAME, _PHONE, _MEMBERS, _TAGS = range(5)
+_LEVEL = [{code: i for i, code in enumerate(f.levels)} for f in FIELDS]
+#: Prior share of one household among candidate pairs.
+_PRIOR_LAMBDA = 0.3
+
+# Caps the facts of a building put on a pair's weight (log2 odds).
+_W_REVIEW_CAP = math.log2(0.8 / 0.2)  # a person decides (score 0.8)
+_W_DROP_CAP = math.log2(0.2 / 0.8)  # not listed (score 0.2)
+_W_ONLY_HOUSEHOLD = math.log2(0.95 / 0.05)
+#: Two clusters are not joined when a pair across them weighs less than this.
+_W_CONTRADICTION = math.log2(0.1 / 0.9)
+
 
 def weight_to_score(weight: float) -> float:
-    """Map an evidence weight to a score in 0..1 (DEFAULT_THRESHOLD at the merge weight)."""
-    odds_at_threshold = DEFAULT_THRESHOLD / (1 - DEFAULT_THRESHOLD)
-    # Half a unit of weight per doubling keeps scores spread over 0.5..0.99.
-    odds = odds_at_threshold * 2 ** ((weight - _W_AT_THRESHOLD) / 2)
-    return round(odds / (1 + odds), 3)
+    """A match weight (log2 odds) as the probability of one household, 0..0.999.
+
+    Never 1: no evidence makes a pair certain, and ``--threshold 1`` merges nothing.
+    """
+    if weight < -60:
+        return 0.0
+    return min(round(1 / (1 + 2 ** (-weight)), 3), 0.999)
+
+
+# -- records -----------------------------------------------------------------------------
 
 
 class _House:
@@ -126,79 +173,91 @@ class _House:
     __slots__ = (
         "bld",
         "building",
+        "column",
         "common_here",
+        "dwelling",
         "estate",
-        "estate_py",
+        "floors",
+        "full",
+        "full_py",
         "grid",
-        "head",
-        "head_py",
-        "heads",
-        "heads_py",
         "id",
         "idx",
-        "key",
+        "keys",
+        "landline",
         "masked",
         "members",
         "odd_room",
-        "phone",
+        "people",
         "phones",
-        "room",
-        "surnames",
+        "rooms",
+        "scope",
+        "tags",
     )
 
-    def __init__(self, idx: int, row: Any, helpers: _Helpers):
+    def __init__(self, idx: int, row: Any, cache: _Cache):
         self.idx = idx
         self.id: str = row["id"]
         self.grid: str = row["micro_grid"] or ""
+        self.scope: str = row["community"] or self.grid
         key = row["address_key"] or normalize_address(row["address"])
-        parts = parse_key(key)
-        estate = parts.estate or helpers.estate_key(row["estate"])
-        self.estate: str | None = estate
-        self.building: str | None = parts.building
-        self.room: str | None = parts.room
-        if estate and parts.building and parts.room:
-            key = f"{estate}{parts.building}号{parts.room}室"
-        elif not estate:
-            # 12-301 with no estate anywhere only means something within
-            # its own micro-grid.
-            key = f"{self.grid}|{key}"
-        self.key: str = key
-        self.estate_py: str | None = helpers.pinyin(estate) if estate else None
-        # The head's cell as understood: 王秀英（已故） is 王秀英, 張偉 is 张伟,
-        # 王秀英/冯玲建 names two people, 老王 and 王*国 only a surname.
-        name = helpers.name(row["head"])
-        self.heads: tuple[str, ...] = name.full_names
-        self.head: str | None = self.heads[0] if self.heads else None
-        self.heads_py: tuple[str, ...] = tuple(helpers.pinyin(n) for n in self.heads)
-        self.head_py: str | None = self.heads_py[0] if self.heads_py else None
-        self.surnames: frozenset[str] = frozenset(p.surname for p in name.people if p.surname)
-        # The numbers understood from the contact as written (households.phones).
+        d = cache.dwelling(key)
+        self.dwelling: Dwelling = d
+        self.column: str | None = cache.column(row["estate"])
+        self.building: str | None = d.building
+        self.rooms: tuple[str, ...] = d.rooms
+        self.floors: frozenset[str] = frozenset(r[:-2] for r in d.rooms if len(r) >= 3)
+        self.estate: str | None = None
+        self.bld: str | None = None
+        self.keys: tuple[str, ...] = ()
+        people, full, full_py = cache.name(row["head"])
+        self.people: tuple[tuple[str | None, str | None, int | None], ...] = people
+        self.full: frozenset[str] = full
+        self.full_py: frozenset[str] = full_py
         numbers = json.loads(row["phones"]) if row["phones"] else []
-        full = [n.split("转")[0] for n in numbers if "*" not in n]
-        self.phones: tuple[str, ...] = tuple(dict.fromkeys(full))
+        full_numbers = [n.split("转")[0] for n in numbers if "*" not in n]
+        self.phones: tuple[str, ...] = tuple(dict.fromkeys(full_numbers))
+        self.landline = bool(self.phones) and all(p.startswith("0") for p in self.phones)
         self.masked: tuple[str, ...] = tuple(n for n in numbers if "*" in n)
-        self.phone: str | None = self.phones[0] if self.phones else None
         self.members: int | None = row["members"]
-        # Filled in by _HouseholdScorer, which sees the whole building.
-        self.bld: str | None = f"{self.estate_py}|{self.building}" if self.building else None
+        tags = row["tags"]
+        self.tags: frozenset[str] = (
+            frozenset(json.loads(tags)) if tags and tags != "[]" else frozenset()
+        )
         self.odd_room = False
         self.common_here = False
 
+    def place(self, book: AliasBook, pinyin: Callable[[str], str]) -> None:
+        """Read the place as its estate (after the aliases are settled)."""
+        self.estate = book.estate(self.scope, self.dwelling, self.column)
+        if self.building:
+            # By the estate's sound: 曹扬一村 (typed by pinyin) is 曹杨一村.
+            where = pinyin(self.estate) if self.estate else f"@{self.grid}"
+            self.bld = f"{where}|{self.building}"
+            self.keys = tuple(f"{self.bld}|{r}" for r in self.rooms)
 
-class _Helpers:
-    """Caches shared by all records of one run (pinyin per character, estates)."""
+
+class _Cache:
+    """Readings shared by all records of one run (names, dwellings and pinyin repeat)."""
 
     def __init__(self) -> None:
+        self._dwellings: dict[str, Dwelling] = {}
+        self._columns: dict[str | None, str | None] = {}
+        self._names: dict[str | None, tuple[Any, frozenset[str], frozenset[str]]] = {}
         self._char_py: dict[str, str] = {}
-        self._estates: dict[str | None, str | None] = {}
 
-    @staticmethod
-    def name(text: str | None) -> NameReading:
-        return read_name(text)
+    def dwelling(self, key: str) -> Dwelling:
+        d = self._dwellings.get(key)
+        if d is None:
+            d = self._dwellings[key] = read_dwelling(key)
+        return d
+
+    def column(self, estate: str | None) -> str | None:
+        if estate not in self._columns:
+            self._columns[estate] = column_key(estate)
+        return self._columns[estate]
 
     def pinyin(self, text: str) -> str:
-        # name_pinyin reads each character on its own, so caching per
-        # character gives the same key at a fraction of the cost.
         out = []
         for ch in text:
             py = self._char_py.get(ch)
@@ -207,214 +266,17 @@ class _Helpers:
             out.append(py)
         return "".join(out)
 
-    def estate_key(self, estate: str | None) -> str | None:
-        if estate not in self._estates:
-            key = normalize_address(estate) if estate else ""
-            # A 小区 column that reads as a building/room is no estate name.
-            self._estates[estate] = key if key and not parse_key(key).building else None
-        return self._estates[estate]
-
-
-class _HouseholdScorer:
-    """Scores household pairs; knows how common each name and phone is."""
-
-    def __init__(self, houses: list[_House]):
-        self.houses = houses
-        buildings_per_name: dict[str, set[str]] = defaultdict(set)
-        addresses_per_phone: dict[str, set[str]] = defaultdict(set)
-        rooms_of: dict[str, set[str]] = defaultdict(set)
-        for h in houses:
-            if h.head_py and h.bld:
-                # Buildings, not addresses: a household listed twice with a
-                # mistyped room must not make its own name look common.
-                buildings_per_name[h.head_py].add(h.bld)
-            for phone in h.phones:
-                addresses_per_phone[phone].add(h.key)
-            if h.room and h.bld:
-                rooms_of[h.bld].add(h.room)
-        self.name_spread = {k: len(v) for k, v in buildings_per_name.items()}
-        self.phone_spread = {k: len(v) for k, v in addresses_per_phone.items()}
-        layouts = {bld: _Layout(rooms) for bld, rooms in rooms_of.items()}
-        # Rooms (that really exist) of each building where each name is the
-        # head: between two rooms of one building, a name is only common when
-        # it heads more than one of them.
-        name_rooms: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for h in houses:
-            if h.room and h.bld:
-                h.odd_room = not layouts[h.bld].plausible(h.room)
-                if h.head_py and not h.odd_room:
-                    name_rooms[(h.bld, h.head_py)].add(h.room)
-        for h in houses:
-            if h.head_py and h.bld:
-                h.common_here = len(name_rooms.get((h.bld, h.head_py), ())) > 1
-        self._rooms: dict[tuple[str, str], str] = {}
-        self.ambiguous_address = _ambiguous_addresses(houses)
-
-    def phones(self, x: _House, y: _House) -> tuple[str, dict[str, Any]] | None:
-        """The phone evidence of a pair: (code, params), or None when either has no number."""
-        if not (x.phones or x.masked) or not (y.phones or y.masked):
-            return None
-        shared = set(x.phones) & set(y.phones)
-        if shared:
-            spread = max(self.phone_spread.get(p, 0) for p in shared)
-            if spread >= _PHONE_SHARED_AT:
-                return "phone_shared", {"n": spread}
-            if all(p.startswith("0") for p in shared):
-                return "phone_equal", {"landline": True}
-            return "phone_equal", {}
-        if any(_masked_fits(m, n) for m in x.masked for n in (*y.phones, *y.masked)) or any(
-            _masked_fits(m, n) for m in y.masked for n in x.phones
-        ):
-            return "phone_partial", {}
-        return "phone_different", {}
-
-    def common_name(self, h: _House) -> bool:
-        assert h.head is not None and h.head_py is not None
-        return h.head in _COMMON_NAMES or self.name_spread.get(h.head_py, 0) >= _NAME_COMMON_AT
-
-    def room_kind(self, a: str, b: str) -> str:
-        kind = self._rooms.get((a, b))
-        if kind is None:
-            kind = self._rooms[(a, b)] = room_distance(a, b)[1]
-        return kind
-
-    def score(self, x: _House, y: _House) -> tuple[float, list[tuple[str, dict[str, Any]]]]:
-        """Weight and evidence ``[(code, params)]`` for one pair."""
-        w = 0.0
-        why: list[tuple[str, dict[str, Any]]] = []
-        # -- address
-        addr_same = False
-        same_building = False
-        if x.building and x.room and y.building and y.room:
-            if (x.estate is None or y.estate is None) and x.grid != y.grid:
-                estate = "different"
-            elif x.estate is None or y.estate is None:
-                estate = "unknown"
-            elif x.estate == y.estate:
-                estate = "equal"
-            elif x.estate_py == y.estate_py:
-                estate = "homophone"
-            elif _digits(x.estate) == _digits(y.estate) and fuzz.ratio(x.estate, y.estate) >= 75:
-                estate = "similar"
-            else:
-                estate = "different"
-            if estate == "different":
-                w += _W_ESTATE_DIFFERENT
-                why.append(("estate_different", {"a": x.estate or "?", "b": y.estate or "?"}))
-            elif x.building != y.building:
-                w += _W_BUILDING_DIFFERENT
-                why.append(("building_different", {"a": x.building, "b": y.building}))
-            else:
-                same_building = estate in ("equal", "homophone")
-                kind = self.room_kind(x.room, y.room)
-                w += _W_ESTATE[estate] + _W_ROOM[kind]
-                if estate == "equal" and kind == "equal":
-                    addr_same = True
-                    why.append(("address_equal", {}))
-                elif estate != "equal":
-                    why.append((f"estate_{estate}", {"a": x.estate or "", "b": y.estate or ""}))
-                if kind != "equal":
-                    why.append((f"room_{kind}", {"a": x.room, "b": y.room}))
-                    if kind in ("swap", "typo"):
-                        odd = [h.room for h in (x, y) if h.odd_room]
-                        if len(odd) == 1:
-                            w += _W_ROOM_IMPLAUSIBLE - _W_ROOM[kind]
-                            why.append(("room_implausible", {"room": odd[0]}))
-                elif estate != "equal":
-                    addr_same = True
-                    why.append(("building_room_equal", {}))
-        elif x.key == y.key:
-            w += _W_ADDR_EQUAL
-            addr_same = True
-            why.append(("address_equal", {}))
-        else:
-            ratio = fuzz.ratio(x.key, y.key)
-            if ratio >= 95:
-                w += 3.0
-            elif ratio < 85:
-                w -= 6.0
-            why.append(("address_similar", {"pct": round(ratio)}))
-        # -- head's name
-        names_differ = False
-        name_known = x.head is not None and y.head is not None
-        if name_known:
-            assert x.head_py is not None and y.head_py is not None
-            # Behind one and the same door two households with one name (even
-            # 张伟) are not a thing.  Within one building a name is common when
-            # it heads two real rooms; elsewhere, when it is common in the data
-            # or in China.
-            if addr_same:
-                common = False
-            elif same_building:
-                common = x.common_here or y.common_here
-            else:
-                common = self.common_name(x) or self.common_name(y)
-            if set(x.heads) & set(y.heads):
-                w += _W_NAME_EQUAL_COMMON if common else _W_NAME_EQUAL
-                why.append(("name_equal_common" if common else "name_equal", {}))
-            elif set(x.heads_py) & set(y.heads_py):
-                w += _W_NAME_HOMOPHONE_COMMON if common else _W_NAME_HOMOPHONE
-                why.append(("name_homophone", {}))
-            else:
-                names_differ = True
-                w += _W_NAME_DIFFERENT
-                why.append(("name_different", {}))
-        elif x.surnames and y.surnames and not (x.surnames & y.surnames):
-            # 老王 and 李秀英: only surnames are known, and they differ.
-            names_differ = True
-            w += _W_NAME_DIFFERENT
-            why.append(("name_different", {}))
-        else:
-            why.append(("name_missing", {}))
-        # -- phone
-        phone = self.phones(x, y)
-        phone_known = phone is not None
-        phones_differ = phone is not None and phone[0] == "phone_different"
-        if phone is None:
-            why.append(("phone_missing", {}))
-        else:
-            w += _W_PHONE[phone[0]]
-            why.append((phone[0], {k: v for k, v in phone[1].items() if k != "landline"}))
-        # -- members
-        members_differ = False
-        if x.members is not None and y.members is not None:
-            if x.members == y.members:
-                w += _W_MEMBERS_EQUAL
-                why.append(("members_equal", {}))
-            else:
-                members_differ = True
-                w += _W_MEMBERS_DIFFERENT
-                why.append(("members_different", {"a": x.members, "b": y.members}))
-        # -- context
-        if names_differ and phone is not None and phone[1].get("landline"):
-            # A landline is the flat's line: a parent and a grown child
-            # registered apart behind one door (or a spouse written as head)
-            # share it.  With two different heads it is for a person to decide.
-            w = min(w, _W_AT_THRESHOLD - 1.0)
-            why.append(("landline_shared", {}))
-        if addr_same and names_differ and phones_differ:
-            # Old shared units (非成套, 煤卫合用): two registered households
-            # behind one room number, each with its own head and phone.
-            w = min(w, -2.0)
-            why.append(("shared_unit", {}))
-        elif (
-            addr_same
-            and not name_known
-            and not phone_known
-            and not members_differ
-            and x.key not in self.ambiguous_address
-        ):
-            w += _W_ONLY_HOUSEHOLD
-            why.append(("only_household", {}))
-        return w, why
-
-
-_W_PHONE = {
-    "phone_equal": _W_PHONE_EQUAL,
-    "phone_shared": _W_PHONE_SHARED,
-    "phone_partial": _W_PHONE_PARTIAL,
-    "phone_different": _W_PHONE_DIFFERENT,
-}
+    def name(self, text: str | None) -> tuple[Any, frozenset[str], frozenset[str]]:
+        got = self._names.get(text)
+        if got is None:
+            reading = read_name(text)
+            people = tuple(
+                (p.surname or (p.full[0] if p.full else None), p.last, p.length)
+                for p in reading.people
+            )
+            full = frozenset(reading.full_names)
+            got = self._names[text] = (people, full, frozenset(self.pinyin(n) for n in full))
+        return got
 
 
 def _masked_fits(masked: str, number: str) -> bool:
@@ -422,45 +284,6 @@ def _masked_fits(masked: str, number: str) -> bool:
     if len(masked) != len(number):
         return False
     return all(a == "*" or b == "*" or a == b for a, b in zip(masked, number, strict=True))
-
-
-def _ambiguous_addresses(houses: list[_House]) -> set[str]:
-    """Addresses where the records may stand for more than one household.
-
-    The records of one address that carry a name or a phone are joined when
-    they share the name's reading or the phone (a spouse's record with the
-    family phone joins the head's).  One group: one household lives there,
-    and a bare record (no name, no phone) can only be that household.  Two or
-    more groups: maybe a shared unit, and a bare record is ambiguous.
-    """
-    by_key: dict[str, list[_House]] = defaultdict(list)
-    for h in houses:
-        if h.head_py or h.phones:
-            by_key[h.key].append(h)
-    ambiguous = set()
-    for key, group in by_key.items():
-        if len(group) < 2:
-            continue
-        parent = list(range(len(group)))
-
-        def root(i: int, parent: list[int] = parent) -> int:
-            while parent[i] != i:
-                i = parent[i]
-            return i
-
-        first: dict[str, int] = {}
-        for i, h in enumerate(group):
-            tokens = [f"n{h.head_py}" if h.head_py else "", *(f"p{p}" for p in h.phones)]
-            for token in tokens:
-                if not token:
-                    continue
-                if token in first:
-                    parent[root(i)] = root(first[token])
-                else:
-                    first[token] = i
-        if len({root(i) for i in range(len(group))}) > 1:
-            ambiguous.add(key)
-    return ambiguous
 
 
 class _Layout:
@@ -484,7 +307,6 @@ class _Layout:
             units[r[-2:]] += 1
         self.floors = {f for f, n in floors.items() if n >= 2 and not f.startswith("0")}
         self.units = {u for u, n in units.items() if n >= 2 and u != "00"}
-        # Too few rooms, or rooms that are not floor+unit: no opinion.
         self.judged = len(shaped) >= 6 and len(shaped) >= 0.8 * len(rooms) and bool(self.floors)
 
     def plausible(self, room: str) -> bool:
@@ -495,31 +317,351 @@ class _Layout:
         return room[:-2] in self.floors and room[-2:] in self.units
 
 
-def _digits(text: str | None) -> str:
-    return "".join(ch for ch in text or "" if ch.isdigit())
+# -- aliases -----------------------------------------------------------------------------
+
+
+def _learn_aliases(store: Store, houses: list[_House], cache: _Cache) -> AliasBook:
+    """Learn the aliases in force from the records, the confirmed merges and the decisions."""
+    book = AliasBook(stored_aliases(store))
+    for h in houses:
+        book.see(h.scope, h.dwelling, h.column)
+    # Records agreeing on the person (one full name, one number nobody else
+    # has) and on building and room, under two different places.
+    by_phone: dict[str, list[_House]] = defaultdict(list)
+    for h in houses:
+        if h.full and h.building and len(h.phones) == 1 and not h.landline:
+            by_phone[h.phones[0]].append(h)
+    for group in by_phone.values():
+        if not 2 <= len(group) <= 4:
+            continue
+        for x, y in combinations(group, 2):
+            if (
+                x.full & y.full
+                and x.building == y.building
+                and set(x.rooms) & set(y.rooms)
+                and (x.dwelling.name, x.dwelling.gate) != (y.dwelling.name, y.dwelling.gate)
+            ):
+                book.see_people(x.dwelling, y.dwelling)
+    # Confirmed merges: a merged record and its survivor are one dwelling.
+    for row in store.query(
+        "SELECT m.address_key AS a, s.address_key AS b FROM households m "
+        "JOIN households s ON s.id = m.merged_into "
+        "WHERE m.merged_into IS NOT NULL AND m.deleted = 0 AND s.deleted = 0"
+    ):
+        if row["a"] and row["b"] and row["a"] != row["b"]:
+            book.see_people(cache.dwelling(row["a"]), cache.dwelling(row["b"]), "merge")
+    book.settle()
+    return book
+
+
+def alias_book(store: Store) -> AliasBook:
+    """The aliases in force on this database (for ``visitlog address aliases`` and review)."""
+    cache = _Cache()
+    houses = [_House(i, row, cache) for i, row in enumerate(_load_households(store))]
+    return _learn_aliases(store, houses, cache)
+
+
+# -- comparing ---------------------------------------------------------------------------
+
+_Evidence = list[tuple[str, dict[str, Any]]]
+
+
+class _Comparer:
+    """Compares household pairs; knows the buildings and how common names and phones are."""
+
+    def __init__(self, houses: list[_House]):
+        self.houses = houses
+        buildings_per_name: dict[str, set[str]] = defaultdict(set)
+        addresses_per_phone: dict[str, set[str]] = defaultdict(set)
+        rooms_of: dict[str, set[str]] = defaultdict(set)
+        for h in houses:
+            if h.bld:
+                for py in h.full_py:
+                    buildings_per_name[py].add(h.bld)
+                rooms_of[h.bld].update(h.rooms)
+            where = h.keys[0] if h.keys else h.id
+            for phone in h.phones:
+                addresses_per_phone[phone].add(where)
+        self.name_spread = {k: len(v) for k, v in buildings_per_name.items()}
+        self.phone_spread = {k: len(v) for k, v in addresses_per_phone.items()}
+        self.layouts = {bld: _Layout(rooms) for bld, rooms in rooms_of.items()}
+        name_rooms: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for h in houses:
+            if h.bld:
+                layout = self.layouts[h.bld]
+                h.odd_room = any(not layout.plausible(r) for r in h.rooms)
+                if not h.odd_room:
+                    for py in h.full_py:
+                        name_rooms[(h.bld, py)].update(h.rooms)
+        for h in houses:
+            if h.bld:
+                h.common_here = any(len(name_rooms.get((h.bld, py), ())) > 1 for py in h.full_py)
+        self._rooms: dict[tuple[str, str], str] = {}
+        self.ambiguous = _ambiguous_rooms(houses)
+
+    def room_kind(self, a: str, b: str) -> str:
+        kind = self._rooms.get((a, b))
+        if kind is None:
+            kind = self._rooms[(a, b)] = room_distance(a, b)[1]
+        return kind
+
+    def common_name(self, h: _House, name: str, py: str) -> bool:
+        return name in _COMMON_NAMES or self.name_spread.get(py, 0) >= _NAME_COMMON_AT
+
+    # -- fields
+    def place(self, x: _House, y: _House, why: _Evidence) -> tuple[int, bool]:
+        """(level, same dwelling) of the place."""
+        L = _LEVEL[_PLACE]
+        if not (x.building and y.building and x.rooms and y.rooms):
+            same = x.keys == y.keys and bool(x.keys)
+            why.append(("address_equal" if same else "address_unreadable", {}))
+            return (L["same"] if same else -1), same
+        if x.estate is None or y.estate is None:
+            if x.grid != y.grid:
+                why.append(("estate_different", {"a": x.estate or "?", "b": y.estate or "?"}))
+                return L["other_building"], False
+            estate_known = False
+        elif x.bld is None or y.bld is None or x.bld.split("|")[0] != y.bld.split("|")[0]:
+            why.append(("estate_different", {"a": x.estate, "b": y.estate}))
+            return L["other_building"], False
+        else:
+            estate_known = True
+            if x.estate != y.estate:
+                why.append(("estate_homophone", {"a": x.estate, "b": y.estate}))
+        if x.building != y.building:
+            why.append(("building_different", {"a": x.building, "b": y.building}))
+            return L["other_building"], False
+        if estate_known:
+            xd, yd = x.dwelling, y.dwelling
+            if (xd.name, xd.gate) != (yd.name, yd.gate) or (not xd.name and not xd.gate):
+                why.append(("estate_alias", {"a": _place_text(x), "b": _place_text(y)}))
+        else:
+            why.append(("estate_unknown", {}))
+        shared = set(x.rooms) & set(y.rooms)
+        if shared:
+            if len(x.rooms) > 1 or len(y.rooms) > 1:
+                why.append(("rooms_overlap", {"room": "、".join(sorted(shared))}))
+            else:
+                why.append(("address_equal" if estate_known else "building_room_equal", {}))
+            return (L["same"] if estate_known else L["same_no_estate"]), True
+        # Different rooms in one building: a slip of the pen or the flat next door?
+        kinds = [(self.room_kind(a, b), a, b) for a in x.rooms for b in y.rooms]
+        slip = next(((k, a, b) for k, a, b in kinds if k in ("swap", "typo")), None)
+        if slip:
+            kind, a, b = slip
+            why.append((f"room_{kind}", {"a": a, "b": b}))
+            odd = [h for h in (x, y) if h.odd_room]
+            if len(odd) == 1:
+                why.append(("room_implausible", {"room": "、".join(odd[0].rooms)}))
+                return L["slip_odd"], False
+            return L["slip"], False
+        a, b = "、".join(x.rooms), "、".join(y.rooms)
+        if x.floors and y.floors and not (x.floors & y.floors):
+            why.append(("room_other_floor", {"a": a, "b": b}))
+        else:
+            why.append(("room_different", {"a": a, "b": b}))
+        return L["other_room"], False
+
+    def name(self, x: _House, y: _House, same_room: bool, same_bld: bool, why: _Evidence) -> int:
+        L = _LEVEL[_NAME]
+        if not x.people or not y.people:
+            why.append(("name_missing", {}))
+            return -1
+        shared = x.full & y.full
+        if shared:
+            if same_room:
+                common = False
+            elif same_bld:
+                common = x.common_here or y.common_here
+            else:
+                common = any(
+                    self.common_name(x, n, py)
+                    for n in shared
+                    for py in x.full_py & y.full_py or {""}
+                )
+            why.append(("name_equal_common" if common else "name_equal", {}))
+            return L["equal_common" if common else "equal"]
+        if x.full_py & y.full_py:
+            why.append(("name_homophone", {}))
+            return L["homophone"]
+        # Parts of names: 王*国 and 王建国 (surname, last character, length), 老王.
+        best = -2
+        for sx, lx, nx in x.people:
+            for sy, ly, ny in y.people:
+                if (sx and sy and sx != sy) or (lx and ly and lx != ly) or (nx and ny and nx != ny):
+                    continue
+                points = (sx is not None and sy is not None) + (lx is not None and ly is not None)
+                best = max(best, points)
+        if best == 2 and not (x.full and y.full):
+            why.append(("name_partial", {}))
+            return L["partial"]
+        if best == 1 and not (x.full and y.full):
+            why.append(("name_surname", {}))
+            return L["surname"]
+        if best == 0:
+            why.append(("name_missing", {}))
+            return -1
+        why.append(("name_different", {}))
+        return L["different"]
+
+    def phone(self, x: _House, y: _House, why: _Evidence) -> tuple[int, bool]:
+        """(level, the shared number is the flat's landline)."""
+        L = _LEVEL[_PHONE]
+        if not (x.phones or x.masked) or not (y.phones or y.masked):
+            why.append(("phone_missing", {}))
+            return -1, False
+        shared = set(x.phones) & set(y.phones)
+        if shared:
+            spread = max(self.phone_spread.get(p, 0) for p in shared)
+            if spread > _PHONE_SHARED_AT:
+                why.append(("phone_shared", {"n": spread}))
+                return L["shared"], False
+            why.append(("phone_equal", {}))
+            if all(p.startswith("0") for p in shared):
+                return L["landline"], True
+            return L["mobile"], False
+        if any(_masked_fits(m, n) for m in x.masked for n in (*y.phones, *y.masked)) or any(
+            _masked_fits(m, n) for m in y.masked for n in x.phones
+        ):
+            why.append(("phone_partial", {}))
+            return L["partial"], False
+        why.append(("phone_different", {}))
+        return L["different"], False
+
+    def compare(self, x: _House, y: _House) -> tuple[tuple[int, ...], _Evidence, dict[str, Any]]:
+        """The pattern of levels, the evidence, and the facts the caps need."""
+        why: _Evidence = []
+        place, same_room = self.place(x, y, why)
+        same_bld = x.bld is not None and x.bld == y.bld
+        name = self.name(x, y, same_room, same_bld, why)
+        phone, landline = self.phone(x, y, why)
+        L = _LEVEL
+        if x.members is not None and y.members is not None:
+            d = abs(x.members - y.members)
+            members = L[_MEMBERS]["equal" if d == 0 else "near" if d == 1 else "different"]
+            if d:
+                why.append(("members_different", {"a": x.members, "b": y.members}))
+            else:
+                why.append(("members_equal", {}))
+        else:
+            members = -1
+        if x.tags and y.tags:
+            tags = L[_TAGS][
+                "same" if x.tags == y.tags else "overlap" if x.tags & y.tags else "different"
+            ]
+        else:
+            tags = -1
+        facts = {"same_room": same_room, "landline": landline}
+        return (place, name, phone, members, tags), why, facts
+
+    def caps(
+        self, x: _House, y: _House, pattern: tuple[int, ...], facts: dict[str, Any]
+    ) -> tuple[float | None, float | None, str | None]:
+        """(upper cap, lower bound, reason code) the facts of the building put on a pair."""
+        place, name, phone = pattern[_PLACE], pattern[_NAME], pattern[_PHONE]
+        P, N, T = _LEVEL[_PLACE], _LEVEL[_NAME], _LEVEL[_PHONE]
+        names_agree = name in (N["equal"], N["equal_common"], N["homophone"], N["partial"])
+        names_differ = name == N["different"]
+        phones_agree = phone in (T["mobile"], T["landline"], T["partial"])
+        if place in (P["other_room"], P["slip"], P["other_building"]):
+            # Two flats that both exist: one owner's two flats, a family
+            # holding two, a sibling upstairs with the parents' phone.
+            if names_agree and phones_agree:
+                return _W_REVIEW_CAP, None, "two_dwellings"
+            if place == P["other_room"] and phones_agree and not names_agree:
+                return _W_DROP_CAP, None, "sibling_floor" if x.floors != y.floors else None
+            return _W_DROP_CAP, None, None
+        if facts["same_room"] or place == P["slip_odd"]:
+            if names_differ and phone == T["different"]:
+                return -8.0, None, "shared_unit"
+            if names_differ and facts["landline"]:
+                return _W_REVIEW_CAP, None, "landline_shared"
+            # One of name and phone may contradict (a spouse named as head, a
+            # new number) only when the other agrees in full.
+            if names_differ and phone not in (T["mobile"], T["landline"]):
+                return _W_REVIEW_CAP, None, "one_side_only"
+            if phone == T["different"] and not names_agree:
+                return _W_REVIEW_CAP, None, "one_side_only"
+            if name == -1 and phone == -1:
+                keys = set(x.keys) | set(y.keys)
+                if keys & self.ambiguous:
+                    return _W_REVIEW_CAP, None, "several_households"
+                if place in (P["same"], P["same_no_estate"]) and pattern[_MEMBERS] in (
+                    -1,
+                    _LEVEL[_MEMBERS]["equal"],
+                ):
+                    return None, _W_ONLY_HOUSEHOLD, "only_household"
+        return None, None, None
+
+
+def _place_text(h: _House) -> str:
+    d = h.dwelling
+    return d.name + (f"（{d.gate}）" if d.name and d.gate else d.gate) or (h.column or "")
+
+
+def _ambiguous_rooms(houses: list[_House]) -> set[str]:
+    """Rooms where the records may stand for more than one household.
+
+    The records of one room that carry a name or a phone are joined when
+    they share the name's reading or a phone.  One group: one household
+    lives there, and a bare record (no name, no phone) can only be that
+    household.  Two or more: maybe a shared unit, and a bare record is
+    ambiguous.
+    """
+    by_key: dict[str, list[_House]] = defaultdict(list)
+    for h in houses:
+        if h.people or h.phones:
+            for k in h.keys:
+                by_key[k].append(h)
+    ambiguous = set()
+    for key, group in by_key.items():
+        if len(group) < 2:
+            continue
+        parent = list(range(len(group)))
+
+        def root(i: int, parent: list[int] = parent) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        first: dict[str, int] = {}
+        for i, h in enumerate(group):
+            tokens = [*(f"n{p}" for p in h.full_py), *(f"p{p}" for p in h.phones)]
+            if not h.full_py and h.people:
+                tokens.append(f"s{h.people[0][0]}")
+            for token in tokens:
+                if token in first:
+                    parent[root(i)] = root(first[token])
+                else:
+                    first[token] = i
+        if len({root(i) for i in range(len(group))}) > 1:
+            ambiguous.add(key)
+    return ambiguous
+
+
+# -- blocking ----------------------------------------------------------------------------
 
 
 def _blocks(houses: list[_House]) -> dict[str, list[int]]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for h in houses:
         i = h.idx
-        blocks["a|" + h.key].append(i)
+        for k in h.keys:
+            blocks["a|" + k].append(i)
         for phone in h.phones:
             blocks["p|" + phone].append(i)
-        if h.building and h.room:
+        if h.bld:
             if h.estate:
-                # By the estate's pinyin, so 曹扬一村 still meets 曹杨一村.
-                bld = f"{h.estate_py}|{h.building}"
-                blocks[f"y|{h.estate_py}|{h.building}|{h.room}"].append(i)
-                blocks[f"b|{bld}"].append(i)
-                if h.head_py:
-                    blocks[f"n|{bld}|{h.head_py}"].append(i)
-            blocks[f"g|{h.grid}|{h.building}|{h.room}"].append(i)
+                blocks["b|" + h.bld].append(i)
+                for py in h.full_py:
+                    blocks[f"n|{h.bld}|{py}"].append(i)
+        elif not h.keys:
+            blocks["x|" + h.grid + "|" + h.dwelling.name + h.dwelling.gate].append(i)
     return blocks
 
 
 def _candidate_pairs(
-    houses: list[_House], max_block: int, scorer: _HouseholdScorer
+    houses: list[_House], max_block: int, comparer: _Comparer
 ) -> tuple[set[tuple[int, int]], dict[str, int]]:
     pairs: set[tuple[int, int]] = set()
     skipped_blocks = 0
@@ -531,42 +673,154 @@ def _candidate_pairs(
         if name[0] == "b":
             # A whole building: only its records at a room the building does
             # not have probe it, for the rooms one swap or one digit away.
-            # (A slip between two rooms that both exist is two neighbours
-            # unless a name or a phone says otherwise, and those meet in the
-            # n and p blocks.)  Linear per probe, so a tower may be large.
             if n > max_block * _BUILDING_BLOCK_FACTOR:
                 skipped_blocks += 1
                 skipped_records += n
                 continue
-            for i in members:
+            odd = [i for i in members if houses[i].odd_room]
+            for i in odd:
                 x = houses[i]
-                if not x.odd_room:
-                    continue
                 for j in members:
+                    if i == j:
+                        continue
                     y = houses[j]
-                    if i != j and x.room and y.room:
-                        if scorer.room_kind(x.room, y.room) in ("swap", "typo"):
-                            pairs.add((min(i, j), max(i, j)))
+                    if any(
+                        comparer.room_kind(a, b) in ("swap", "typo")
+                        for a in x.rooms
+                        for b in y.rooms
+                    ):
+                        pairs.add((i, j) if i < j else (j, i))
             continue
         if n > max_block:
             skipped_blocks += 1
             skipped_records += n
             continue
-        if name[0] == "g":
-            # Micro-grid + building + room stands in for an unknown estate:
-            # only pairs with an estate-less member.
-            probes = [i for i in members if houses[i].estate is None]
-            pairs.update((min(i, j), max(i, j)) for i in probes for j in members if i != j)
-            continue
         pairs.update(combinations(sorted(members), 2))
     return pairs, {"skipped_blocks": skipped_blocks, "skipped_block_records": skipped_records}
 
 
+# -- loading and the run -----------------------------------------------------------------
+
+_COLUMNS = "id, community, micro_grid, estate, address, address_key, head, phones, members, tags"
+
+
 def _load_households(store: Store) -> list[Any]:
     return store.query(
-        "SELECT id, address, address_key, estate, head, phone, phones, members, micro_grid "
-        "FROM households WHERE deleted = 0 AND merged_into IS NULL ORDER BY id"
+        f"SELECT {_COLUMNS} FROM households WHERE deleted = 0 AND merged_into IS NULL ORDER BY id"
     )
+
+
+def _labels(
+    store: Store, houses: list[_House], comparer: _Comparer, cache: _Cache, book: AliasBook
+) -> list[tuple[tuple[int, ...], bool]]:
+    """Patterns of pairs people decided: merged (one household) and "not a duplicate"."""
+    by_id = {h.id: h for h in houses}
+    out: list[tuple[tuple[int, ...], bool]] = []
+    for a, b in distinct_pairs(store, "households"):
+        if a in by_id and b in by_id:
+            out.append((comparer.compare(by_id[a], by_id[b])[0], False))
+    merged = store.query(
+        f"SELECT {_COLUMNS}, merged_into FROM households "
+        "WHERE merged_into IS NOT NULL AND deleted = 0 LIMIT 5000"
+    )
+    for row in merged:
+        survivor = by_id.get(row["merged_into"])
+        if survivor is None:
+            continue
+        h = _House(-1, row, cache)
+        h.place(book, cache.pinyin)
+        out.append((comparer.compare(h, survivor)[0], True))
+    return out
+
+
+#: Random pairs compared to estimate u (as splink's estimate_u_using_random_sampling).
+_RANDOM_PAIRS = 20_000
+
+
+def _random_patterns(
+    houses: list[_House], comparer: _Comparer, candidates: set[tuple[int, int]]
+) -> Counter[tuple[int, ...]]:
+    """Patterns of random pairs of records that are not candidates (nearly all two households).
+
+    A fixed seed: the same data gives the same model.  In a small roster
+    every pair is taken.
+    """
+    import random
+
+    n = len(houses)
+    out: Counter[tuple[int, ...]] = Counter()
+    if n < 2:
+        return out
+    if n * (n - 1) // 2 <= _RANDOM_PAIRS:
+        chosen: Any = combinations(range(n), 2)
+    else:
+        rng = random.Random(n)
+        chosen = (sorted(rng.sample(range(n), 2)) for _ in range(_RANDOM_PAIRS))
+    for i, j in chosen:
+        if (i, j) not in candidates:
+            out[comparer.compare(houses[i], houses[j])[0]] += 1
+    return out
+
+
+class _Run:
+    """Everything one run knows: records, aliases, buildings, pairs, the fitted model."""
+
+    def __init__(self, store: Store, max_block: int = MAX_BLOCK):
+        self.cache = cache = _Cache()
+        self.houses = houses = [
+            _House(i, row, cache) for i, row in enumerate(_load_households(store))
+        ]
+        self.book = _learn_aliases(store, houses, cache)
+        for h in houses:
+            h.place(self.book, cache.pinyin)
+        self.comparer = _Comparer(houses)
+        self.pairs, self.block_stats = _candidate_pairs(houses, max_block, self.comparer)
+        self.compared: dict[tuple[int, int], tuple[tuple[int, ...], _Evidence, dict[str, Any]]] = {}
+        for i, j in self.pairs:
+            self.compared[(i, j)] = self.comparer.compare(houses[i], houses[j])
+        self.patterns = Counter(c[0] for c in self.compared.values())
+        self.model = Model(FIELDS, _PRIOR_LAMBDA).fit(
+            self.patterns, _labels(store, houses, self.comparer, cache, self.book)
+        )
+        n = len(houses)
+        self.model.set_random(
+            _random_patterns(houses, self.comparer, self.pairs), len(self.pairs), n * (n - 1) // 2
+        )
+
+    def scored(self, i: int, j: int) -> tuple[float, _Evidence]:
+        key = (i, j) if i < j else (j, i)
+        got = self.compared.get(key)
+        if got is None:
+            got = self.compared[key] = self.comparer.compare(
+                self.houses[key[0]], self.houses[key[1]]
+            )
+        pattern, why, facts = got
+        x, y = self.houses[key[0]], self.houses[key[1]]
+        w = self.model.match_weight(pattern)
+        cap, floor, code = self.comparer.caps(x, y, pattern, facts)
+        evidence = list(why)
+        if floor is not None and w < floor:
+            w = floor
+        if cap is not None and w > cap:
+            w = cap
+        if code:
+            evidence.append((code, {}))
+        evidence.append(("weights", {"text": self.weights_text(pattern), "total": f"{w:+.1f}"}))
+        return w, evidence
+
+    def weights_text(self, pattern: tuple[int, ...]) -> str:
+        parts = [
+            f"{t('dedup.mfield.' + FIELDS[k].name)} {self.model.weight(k, level):+.1f}"
+            for k, level in enumerate(pattern)
+            if level >= 0
+        ]
+        parts.insert(0, f"{t('dedup.mfield.prior')} {self.model.prior_weight():+.1f}")
+        return t("dedup.list_sep").join(parts)
+
+
+def fit_model(store: Store) -> Model:
+    """The model EM fits on this database's candidate pairs (for reports and tests)."""
+    return _Run(store).model
 
 
 def find_households(
@@ -580,37 +834,46 @@ def find_households(
         max_block: blocks with more members are skipped.
 
     Returns:
-        The candidates; ``stats`` tells how many pairs were compared.
+        The candidates; ``stats`` tells how many pairs were compared, the
+        model (``model``: λ, m, u and the weights) and the review order
+        (``teach`` of each listed pair, in ``review``).
     """
     check_threshold(threshold)
     started = time.perf_counter()
-    helpers = _Helpers()
-    houses = [_House(i, row, helpers) for i, row in enumerate(_load_households(store))]
-    scorer = _HouseholdScorer(houses)
-    pairs_idx, stats = _candidate_pairs(houses, max_block, scorer)
+    run = _Run(store, max_block)
     distinct = distinct_pairs(store, "households")
-
-    def scored(i: int, j: int) -> tuple[float, list[tuple[str, dict[str, Any]]]]:
-        return scorer.score(houses[i], houses[j])
-
     result = assemble(
         "households",
-        houses,
-        pairs_idx,
-        scored,
+        run.houses,
+        run.pairs,
+        run.scored,
         weight_to_score,
         _W_CONTRADICTION,
         distinct,
         threshold,
     )
-    n = len(houses)
+    # The middle band, ordered by what a decision would teach the model.
+    index = {h.id: h.idx for h in run.houses}
+    review = []
+    for p in result.pairs:
+        if REVIEW_FLOOR <= p.score < threshold:
+            i, j = sorted((index[p.a], index[p.b]))
+            pattern = run.compared[(i, j)][0]
+            review.append((run.model.teaching(pattern, run.patterns[pattern]), p))
+    review.sort(key=lambda x: (-x[0], x[1].a, x[1].b))
+    result.review = [p for _, p in review]
+    n = len(run.houses)
     result.stats = {
         "records": n,
-        "candidate_pairs": len(pairs_idx),
+        "candidate_pairs": len(run.pairs),
         "all_pairs": n * (n - 1) // 2,
-        **stats,
+        **run.block_stats,
+        "aliases": sum(1 for a in run.book.aliases if a.status != "rejected"),
+        "merge": sum(1 for p in result.pairs if p.score >= threshold),
+        "review": len(review),
         "seconds": round(time.perf_counter() - started, 3),
     }
+    result.model = run.model.to_json()
     return result
 
 
@@ -618,18 +881,18 @@ def explain_households(store: Store, a: str, b: str) -> Pair:
     """Score one pair of live households as the candidates would, blocked or not.
 
     For review ("why is this pair not proposed?") and tests; the context
-    (how common a name is, which rooms a building has) is the whole database.
+    (aliases, how common a name is, which rooms a building has, the model)
+    is the whole database.
     """
-    helpers = _Helpers()
-    houses = [_House(i, row, helpers) for i, row in enumerate(_load_households(store))]
-    by_id = {h.id: h for h in houses}
+    run = _Run(store)
+    by_id = {h.id: h for h in run.houses}
     ids = [store.resolve_id("households", x) for x in (a, b)]
     missing = [x for x in ids if x not in by_id]
     if missing:
         from visitlog.model import NotFoundError
 
         raise NotFoundError(t("dedup.err.not_live", kind=t("noun.households"), id=missing[0]))
-    w, why = _HouseholdScorer(houses).score(by_id[ids[0]], by_id[ids[1]])
+    w, why = run.scored(by_id[ids[0]].idx, by_id[ids[1]].idx)
     lo, hi = sorted(ids)
     return Pair(
         lo, hi, weight_to_score(w), [reason_text(c, p) for c, p in why], [c for c, _ in why]

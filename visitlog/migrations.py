@@ -36,6 +36,7 @@ SCHEMA_RELEASES = {
     7: "0.1.0",
     8: "0.1.0",
     9: "0.1.0",
+    10: "0.1.0",
 }
 
 
@@ -565,6 +566,34 @@ def m009_merge_clusters(db: Database) -> None:
     # relink keeps those survivors (they are the smallest named ones).
     relink(conn)
     _set_version(db, 9)
+
+
+@migrations(name="m010_address_aliases")
+def m010_address_aliases(db: Database) -> None:
+    """``address_aliases``: workers' decisions on which places name one estate, synced.
+
+    Each row says that ``alias`` (a 门牌 road and lane such as 花溪路45弄, or a
+    short name such as 1村, read within the 居民区 ``scope``) names the estate
+    ``target`` (``status`` ``confirmed``) or does not (``rejected``).  Aliases
+    learned from the households themselves are not stored: every replica
+    learns them again from the same data (:mod:`visitlog.places`).  The id is
+    derived from scope, alias and target, so two replicas deciding the same
+    alias make the same row.
+    """
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS address_aliases (
+            id TEXT PRIMARY KEY,
+            alias TEXT NOT NULL,
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            worker TEXT,
+            note TEXT,
+            {_SYNC_COLUMNS}
+        )"""
+    )
+    _set_version(db, 10)
 
 
 LATEST = max(SCHEMA_RELEASES)

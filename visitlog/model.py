@@ -488,12 +488,16 @@ DEDUP_MERGE_FIELDS = (
     "deleted",
 )
 DEDUP_DECISION_FIELDS = ("kind", "a", "b", "decision", "worker", "note", "deleted")
+#: Workers' decisions on address aliases (migration m010): ``alias`` names the
+#: estate ``target`` (confirmed) or not (rejected).
+ADDRESS_ALIAS_FIELDS = ("alias", "target", "kind", "scope", "status", "worker", "note", "deleted")
 SYNCED_FIELDS: dict[str, tuple[str, ...]] = {
     "households": HOUSEHOLD_FIELDS,
     "visits": VISIT_FIELDS,
     "items": ITEM_FIELDS,
     "dedup_merges": DEDUP_MERGE_FIELDS,
     "dedup_decisions": DEDUP_DECISION_FIELDS,
+    "address_aliases": ADDRESS_ALIAS_FIELDS,
 }
 
 
