@@ -45,6 +45,7 @@ Steps of one run (:func:`find_households`):
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import time
@@ -195,35 +196,26 @@ class _House:
         "tags",
     )
 
-    def __init__(self, idx: int, row: Any, cache: _Cache):
+    def __init__(self, idx: int, row: tuple[Any, ...], cache: _Cache):
+        # row: the columns of _COLUMNS, in order.
+        hid, community, grid, estate, address, key, head, phones, members, tags = row[:10]
         self.idx = idx
-        self.id: str = row["id"]
-        self.grid: str = row["micro_grid"] or ""
-        self.scope: str = row["community"] or self.grid
-        key = row["address_key"] or normalize_address(row["address"])
-        d = cache.dwelling(key)
+        self.id: str = hid
+        self.grid: str = grid or ""
+        self.scope: str = community or self.grid
+        d, floors = cache.dwelling(key or normalize_address(address))
         self.dwelling: Dwelling = d
-        self.column: str | None = cache.column(row["estate"])
+        self.column: str | None = cache.column(estate)
         self.building: str | None = d.building
         self.rooms: tuple[str, ...] = d.rooms
-        self.floors: frozenset[str] = frozenset(r[:-2] for r in d.rooms if len(r) >= 3)
+        self.floors: frozenset[str] = floors
         self.estate: str | None = None
         self.bld: str | None = None
         self.keys: tuple[str, ...] = ()
-        people, full, full_py = cache.name(row["head"])
-        self.people: tuple[tuple[str | None, str | None, int | None], ...] = people
-        self.full: frozenset[str] = full
-        self.full_py: frozenset[str] = full_py
-        numbers = json.loads(row["phones"]) if row["phones"] else []
-        full_numbers = [n.split("转")[0] for n in numbers if "*" not in n]
-        self.phones: tuple[str, ...] = tuple(dict.fromkeys(full_numbers))
-        self.landline = bool(self.phones) and all(p.startswith("0") for p in self.phones)
-        self.masked: tuple[str, ...] = tuple(n for n in numbers if "*" in n)
-        self.members: int | None = row["members"]
-        tags = row["tags"]
-        self.tags: frozenset[str] = (
-            frozenset(json.loads(tags)) if tags and tags != "[]" else frozenset()
-        )
+        self.people, self.full, self.full_py = cache.name(head)
+        self.phones, self.landline, self.masked = cache.phones(phones)
+        self.members: int | None = members
+        self.tags: frozenset[str] = cache.tags(tags)
         self.odd_room = False
         self.common_here = False
 
@@ -241,16 +233,42 @@ class _Cache:
     """Readings shared by all records of one run (names, dwellings and pinyin repeat)."""
 
     def __init__(self) -> None:
-        self._dwellings: dict[str, Dwelling] = {}
+        self._dwellings: dict[str, tuple[Dwelling, frozenset[str]]] = {}
+        self._tags: dict[str, frozenset[str]] = {}
+        self._py: dict[str, str] = {}
         self._columns: dict[str | None, str | None] = {}
         self._names: dict[str | None, tuple[Any, frozenset[str], frozenset[str]]] = {}
         self._char_py: dict[str, str] = {}
 
-    def dwelling(self, key: str) -> Dwelling:
-        d = self._dwellings.get(key)
-        if d is None:
-            d = self._dwellings[key] = read_dwelling(key)
-        return d
+    def dwelling(self, key: str) -> tuple[Dwelling, frozenset[str]]:
+        """The dwelling of an address key, and the floors of its rooms."""
+        got = self._dwellings.get(key)
+        if got is None:
+            d = read_dwelling(key)
+            floors = frozenset(r[:-2] for r in d.rooms if len(r) >= 3)
+            got = self._dwellings[key] = (d, floors)
+        return got
+
+    def phones(self, text: str | None) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+        """(whole numbers, all of them landlines, masked numbers) of households.phones."""
+        if not text:
+            return (), False, ()
+        if '"' not in text[2:-2] and "*" not in text and "转" not in text:
+            # One plain number (["13812345678"]): most households.
+            number = text[2:-2]
+            return (number,), number.startswith("0"), ()
+        numbers = json.loads(text)
+        full = tuple(dict.fromkeys(n.split("转")[0] for n in numbers if "*" not in n))
+        landline = bool(full) and all(p.startswith("0") for p in full)
+        return full, landline, tuple(n for n in numbers if "*" in n)
+
+    def tags(self, text: str | None) -> frozenset[str]:
+        if not text or text == "[]":
+            return frozenset()
+        got = self._tags.get(text)
+        if got is None:
+            got = self._tags[text] = frozenset(json.loads(text))
+        return got
 
     def column(self, estate: str | None) -> str | None:
         if estate not in self._columns:
@@ -258,13 +276,17 @@ class _Cache:
         return self._columns[estate]
 
     def pinyin(self, text: str) -> str:
+        got = self._py.get(text)
+        if got is not None:
+            return got
         out = []
         for ch in text:
             py = self._char_py.get(ch)
             if py is None:
                 py = self._char_py[ch] = name_pinyin(ch)
             out.append(py)
-        return "".join(out)
+        got = self._py[text] = "".join(out)
+        return got
 
     def name(self, text: str | None) -> tuple[Any, frozenset[str], frozenset[str]]:
         got = self._names.get(text)
@@ -323,8 +345,9 @@ class _Layout:
 def _learn_aliases(store: Store, houses: list[_House], cache: _Cache) -> AliasBook:
     """Learn the aliases in force from the records, the confirmed merges and the decisions."""
     book = AliasBook(stored_aliases(store))
-    for h in houses:
-        book.see(h.scope, h.dwelling, h.column)
+    seen = Counter((h.scope, h.dwelling.name, h.dwelling.gate, h.column) for h in houses)
+    for (scope, name, gate, column), count in seen.items():
+        book.see(scope, name, gate, column, count)
     # Records agreeing on the person (one full name, one number nobody else
     # has) and on building and room, under two different places.
     by_phone: dict[str, list[_House]] = defaultdict(list)
@@ -349,7 +372,7 @@ def _learn_aliases(store: Store, houses: list[_House], cache: _Cache) -> AliasBo
         "WHERE m.merged_into IS NOT NULL AND m.deleted = 0 AND s.deleted = 0"
     ):
         if row["a"] and row["b"] and row["a"] != row["b"]:
-            book.see_people(cache.dwelling(row["a"]), cache.dwelling(row["b"]), "merge")
+            book.see_people(cache.dwelling(row["a"])[0], cache.dwelling(row["b"])[0], "merge")
     book.settle()
     return book
 
@@ -375,29 +398,50 @@ class _Comparer:
         addresses_per_phone: dict[str, set[str]] = defaultdict(set)
         rooms_of: dict[str, set[str]] = defaultdict(set)
         for h in houses:
-            if h.bld:
+            bld = h.bld
+            if bld:
                 for py in h.full_py:
-                    buildings_per_name[py].add(h.bld)
-                rooms_of[h.bld].update(h.rooms)
-            where = h.keys[0] if h.keys else h.id
-            for phone in h.phones:
-                addresses_per_phone[phone].add(where)
-        self.name_spread = {k: len(v) for k, v in buildings_per_name.items()}
-        self.phone_spread = {k: len(v) for k, v in addresses_per_phone.items()}
-        self.layouts = {bld: _Layout(rooms) for bld, rooms in rooms_of.items()}
+                    buildings_per_name[py].add(bld)
+                rooms_of[bld].update(h.rooms)
+            if h.phones:
+                where = h.keys[0] if h.keys else h.id
+                for phone in h.phones:
+                    addresses_per_phone[phone].add(where)
+        self.name_spread = {k: len(v) for k, v in buildings_per_name.items() if len(v) > 1}
+        self.phone_spread = {k: len(v) for k, v in addresses_per_phone.items() if len(v) > 1}
+        layouts = {bld: _Layout(rooms) for bld, rooms in rooms_of.items()}
+        self.layouts = layouts
+        odd_rooms = {
+            bld: {r for r in rooms_of[bld] if not layout.plausible(r)} if layout.judged else set()
+            for bld, layout in layouts.items()
+        }
         name_rooms: dict[tuple[str, str], set[str]] = defaultdict(set)
         for h in houses:
-            if h.bld:
-                layout = self.layouts[h.bld]
-                h.odd_room = any(not layout.plausible(r) for r in h.rooms)
+            bld = h.bld
+            if bld:
+                odd = odd_rooms[bld]
+                if odd:
+                    h.odd_room = any(r in odd for r in h.rooms)
                 if not h.odd_room:
                     for py in h.full_py:
-                        name_rooms[(h.bld, py)].update(h.rooms)
-        for h in houses:
-            if h.bld:
-                h.common_here = any(len(name_rooms.get((h.bld, py), ())) > 1 for py in h.full_py)
+                        name_rooms[(bld, py)].update(h.rooms)
+        several = {k for k, v in name_rooms.items() if len(v) > 1}
+        if several:
+            for h in houses:
+                if h.bld and h.full_py:
+                    h.common_here = any((h.bld, py) in several for py in h.full_py)
         self._rooms: dict[tuple[str, str], str] = {}
-        self.ambiguous = _ambiguous_rooms(houses)
+        #: room key → its records (set by the blocking), for :meth:`ambiguous`.
+        self.at_room: dict[str, list[int]] = {}
+        self._ambiguous: dict[str, bool] = {}
+
+    def ambiguous(self, key: str) -> bool:
+        """Whether the records of one room may stand for more than one household."""
+        got = self._ambiguous.get(key)
+        if got is None:
+            group = [self.houses[i] for i in self.at_room.get(key, ())]
+            got = self._ambiguous[key] = _several_households(group)
+        return got
 
     def room_kind(self, a: str, b: str) -> str:
         kind = self._rooms.get((a, b))
@@ -431,10 +475,13 @@ class _Comparer:
         if x.building != y.building:
             why.append(("building_different", {"a": x.building, "b": y.building}))
             return L["other_building"], False
+        aliased = False
         if estate_known:
             xd, yd = x.dwelling, y.dwelling
             if (xd.name, xd.gate) != (yd.name, yd.gate) or (not xd.name and not xd.gate):
-                why.append(("estate_alias", {"a": _place_text(x), "b": _place_text(y)}))
+                aliased = _place_text(x) != _place_text(y)
+                if aliased:
+                    why.append(("estate_alias", {"a": _place_text(x), "b": _place_text(y)}))
         else:
             why.append(("estate_unknown", {}))
         shared = set(x.rooms) & set(y.rooms)
@@ -442,7 +489,8 @@ class _Comparer:
             if len(x.rooms) > 1 or len(y.rooms) > 1:
                 why.append(("rooms_overlap", {"room": "、".join(sorted(shared))}))
             else:
-                why.append(("address_equal" if estate_known else "building_room_equal", {}))
+                same_text = estate_known and not aliased
+                why.append(("address_equal" if same_text else "building_room_equal", {}))
             return (L["same"] if estate_known else L["same_no_estate"]), True
         # Different rooms in one building: a slip of the pen or the flat next door?
         kinds = [(self.room_kind(a, b), a, b) for a in x.rooms for b in y.rooms]
@@ -584,7 +632,7 @@ class _Comparer:
                 return _W_REVIEW_CAP, None, "one_side_only"
             if name == -1 and phone == -1:
                 keys = set(x.keys) | set(y.keys)
-                if keys & self.ambiguous:
+                if any(self.ambiguous(k) for k in keys):
                     return _W_REVIEW_CAP, None, "several_households"
                 if place in (P["same"], P["same_no_estate"]) and pattern[_MEMBERS] in (
                     -1,
@@ -599,65 +647,62 @@ def _place_text(h: _House) -> str:
     return d.name + (f"（{d.gate}）" if d.name and d.gate else d.gate) or (h.column or "")
 
 
-def _ambiguous_rooms(houses: list[_House]) -> set[str]:
-    """Rooms where the records may stand for more than one household.
+def _several_households(group: list[_House]) -> bool:
+    """Whether the records of one room may stand for more than one household.
 
-    The records of one room that carry a name or a phone are joined when
-    they share the name's reading or a phone.  One group: one household
-    lives there, and a bare record (no name, no phone) can only be that
-    household.  Two or more: maybe a shared unit, and a bare record is
-    ambiguous.
+    The records that carry a name or a phone are joined when they share the
+    name's reading or a phone.  One group: one household lives there, and a
+    bare record (no name, no phone) can only be that household.  Two or
+    more: maybe a shared unit, and a bare record is ambiguous.
     """
-    by_key: dict[str, list[_House]] = defaultdict(list)
-    for h in houses:
-        if h.people or h.phones:
-            for k in h.keys:
-                by_key[k].append(h)
-    ambiguous = set()
-    for key, group in by_key.items():
-        if len(group) < 2:
-            continue
-        parent = list(range(len(group)))
+    group = [h for h in group if h.people or h.phones]
+    if len(group) < 2:
+        return False
+    parent = list(range(len(group)))
 
-        def root(i: int, parent: list[int] = parent) -> int:
-            while parent[i] != i:
-                i = parent[i]
-            return i
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
 
-        first: dict[str, int] = {}
-        for i, h in enumerate(group):
-            tokens = [*(f"n{p}" for p in h.full_py), *(f"p{p}" for p in h.phones)]
-            if not h.full_py and h.people:
-                tokens.append(f"s{h.people[0][0]}")
-            for token in tokens:
-                if token in first:
-                    parent[root(i)] = root(first[token])
-                else:
-                    first[token] = i
-        if len({root(i) for i in range(len(group))}) > 1:
-            ambiguous.add(key)
-    return ambiguous
+    first: dict[str, int] = {}
+    for i, h in enumerate(group):
+        tokens = [*(f"n{p}" for p in h.full_py), *(f"p{p}" for p in h.phones)]
+        if not h.full_py and h.people:
+            tokens.append(f"s{h.people[0][0]}")
+        for token in tokens:
+            if token in first:
+                parent[root(i)] = root(first[token])
+            else:
+                first[token] = i
+    return len({root(i) for i in range(len(group))}) > 1
 
 
 # -- blocking ----------------------------------------------------------------------------
 
 
-def _blocks(houses: list[_House]) -> dict[str, list[int]]:
-    blocks: dict[str, list[int]] = defaultdict(list)
+def _blocks(houses: list[_House]) -> dict[str, dict[Any, list[int]]]:
+    """Blocks by kind: ``a`` room, ``p`` phone, ``b`` building, ``n`` building + name, ``x`` rest."""
+    rooms: dict[Any, list[int]] = defaultdict(list)
+    phones: dict[Any, list[int]] = defaultdict(list)
+    buildings: dict[Any, list[int]] = defaultdict(list)
+    names: dict[Any, list[int]] = defaultdict(list)
+    rest: dict[Any, list[int]] = defaultdict(list)
     for h in houses:
         i = h.idx
         for k in h.keys:
-            blocks["a|" + k].append(i)
+            rooms[k].append(i)
         for phone in h.phones:
-            blocks["p|" + phone].append(i)
-        if h.bld:
+            phones[phone].append(i)
+        bld = h.bld
+        if bld:
             if h.estate:
-                blocks["b|" + h.bld].append(i)
+                buildings[bld].append(i)
                 for py in h.full_py:
-                    blocks[f"n|{h.bld}|{py}"].append(i)
+                    names[(bld, py)].append(i)
         elif not h.keys:
-            blocks["x|" + h.grid + "|" + h.dwelling.name + h.dwelling.gate].append(i)
-    return blocks
+            rest[(h.grid, h.dwelling.name, h.dwelling.gate)].append(i)
+    return {"a": rooms, "p": phones, "b": buildings, "n": names, "x": rest}
 
 
 def _candidate_pairs(
@@ -666,36 +711,47 @@ def _candidate_pairs(
     pairs: set[tuple[int, int]] = set()
     skipped_blocks = 0
     skipped_records = 0
-    for name, members in _blocks(houses).items():
-        n = len(members)
-        if n < 2:
-            continue
-        if name[0] == "b":
-            # A whole building: only its records at a room the building does
-            # not have probe it, for the rooms one swap or one digit away.
-            if n > max_block * _BUILDING_BLOCK_FACTOR:
+    blocks = _blocks(houses)
+    comparer.at_room = blocks["a"]
+    for kind, by_key in blocks.items():
+        for members in by_key.values():
+            n = len(members)
+            if n < 2:
+                continue
+            if kind == "b":
+                # A whole building: only its records at a room the building
+                # does not have probe it, for the rooms one swap or one digit away.
+                if n > max_block * _BUILDING_BLOCK_FACTOR:
+                    skipped_blocks += 1
+                    skipped_records += n
+                    continue
+                for i in members:
+                    x = houses[i]
+                    if not x.odd_room:
+                        continue
+                    for j in members:
+                        if i == j:
+                            continue
+                        y = houses[j]
+                        if any(
+                            comparer.room_kind(a, b) in ("swap", "typo")
+                            for a in x.rooms
+                            for b in y.rooms
+                        ):
+                            pairs.add((i, j) if i < j else (j, i))
+                continue
+            if n > max_block:
                 skipped_blocks += 1
                 skipped_records += n
                 continue
-            odd = [i for i in members if houses[i].odd_room]
-            for i in odd:
-                x = houses[i]
-                for j in members:
-                    if i == j:
-                        continue
-                    y = houses[j]
-                    if any(
-                        comparer.room_kind(a, b) in ("swap", "typo")
-                        for a in x.rooms
-                        for b in y.rooms
-                    ):
-                        pairs.add((i, j) if i < j else (j, i))
-            continue
-        if n > max_block:
-            skipped_blocks += 1
-            skipped_records += n
-            continue
-        pairs.update(combinations(sorted(members), 2))
+            if n == 2:
+                pairs.add(
+                    (members[0], members[1])
+                    if members[0] < members[1]
+                    else (members[1], members[0])
+                )
+            else:
+                pairs.update(combinations(sorted(members), 2))
     return pairs, {"skipped_blocks": skipped_blocks, "skipped_block_records": skipped_records}
 
 
@@ -704,8 +760,8 @@ def _candidate_pairs(
 _COLUMNS = "id, community, micro_grid, estate, address, address_key, head, phones, members, tags"
 
 
-def _load_households(store: Store) -> list[Any]:
-    return store.query(
+def _load_households(store: Store) -> list[tuple[Any, ...]]:
+    return store.query_values(
         f"SELECT {_COLUMNS} FROM households WHERE deleted = 0 AND merged_into IS NULL ORDER BY id"
     )
 
@@ -719,12 +775,12 @@ def _labels(
     for a, b in distinct_pairs(store, "households"):
         if a in by_id and b in by_id:
             out.append((comparer.compare(by_id[a], by_id[b])[0], False))
-    merged = store.query(
+    merged = store.query_values(
         f"SELECT {_COLUMNS}, merged_into FROM households "
         "WHERE merged_into IS NOT NULL AND deleted = 0 LIMIT 5000"
     )
     for row in merged:
-        survivor = by_id.get(row["merged_into"])
+        survivor = by_id.get(row[10])
         if survivor is None:
             continue
         h = _House(-1, row, cache)
@@ -734,7 +790,7 @@ def _labels(
 
 
 #: Random pairs compared to estimate u (as splink's estimate_u_using_random_sampling).
-_RANDOM_PAIRS = 20_000
+_RANDOM_PAIRS = 10_000
 
 
 def _random_patterns(
@@ -805,16 +861,31 @@ class _Run:
             w = cap
         if code:
             evidence.append((code, {}))
-        evidence.append(("weights", {"text": self.weights_text(pattern), "total": f"{w:+.1f}"}))
+        evidence.append(
+            ("weights", {"text": _WeightsText(self.model, pattern), "total": f"{w:+.1f}"})
+        )
         return w, evidence
 
-    def weights_text(self, pattern: tuple[int, ...]) -> str:
-        parts = [
-            f"{t('dedup.mfield.' + FIELDS[k].name)} {self.model.weight(k, level):+.1f}"
-            for k, level in enumerate(pattern)
+
+class _WeightsText:
+    """The match weight of each field in words, made only when a reason is shown."""
+
+    __slots__ = ("model", "pattern")
+
+    def __init__(self, model: Model, pattern: tuple[int, ...]):
+        self.model, self.pattern = model, pattern
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __str__(self) -> str:
+        model = self.model
+        parts = [f"{t('dedup.mfield.prior')} {model.prior_weight():+.1f}"]
+        parts += [
+            f"{t('dedup.mfield.' + FIELDS[k].name)} {model.weight(k, level):+.1f}"
+            for k, level in enumerate(self.pattern)
             if level >= 0
         ]
-        parts.insert(0, f"{t('dedup.mfield.prior')} {self.model.prior_weight():+.1f}")
         return t("dedup.list_sep").join(parts)
 
 
@@ -840,6 +911,19 @@ def find_households(
     """
     check_threshold(threshold)
     started = time.perf_counter()
+    # Reading 50,000 households makes hundreds of thousands of small objects
+    # that live for the whole run: the cyclic collector would walk them
+    # again and again for nothing (a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _find(store, threshold, max_block, started)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _find(store: Store, threshold: float, max_block: int, started: float) -> Candidates:
     run = _Run(store, max_block)
     distinct = distinct_pairs(store, "households")
     result = assemble(

@@ -32,6 +32,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from visitlog.address import normalize_address, parse_key
@@ -88,6 +89,7 @@ def _unpad(number: str, keep: int = 1) -> str:
     return number
 
 
+@lru_cache(maxsize=4096)
 def split_place(place: str) -> tuple[str, str]:
     """(name, gate) of a normalised place: 曹杨7村兰溪路137弄 → (曹杨7村, 兰溪路137弄)."""
     m = _GATE.search(place)
@@ -100,9 +102,15 @@ def read_dwelling(key: str) -> Dwelling:
     """Read a normalised address key (:func:`visitlog.address.normalize_address`)."""
     m = _DWELLING.match(key)
     if m:
-        name, gate = split_place(m.group("place").strip("-"))
-        rooms = tuple(dict.fromkeys(_unpad(r, 3) for r in _ROOM_SPLIT.split(m.group("rooms")) if r))
-        return Dwelling(name, gate, _unpad(m.group("bld")), rooms)
+        place, bld, rooms_text = m.groups()
+        name, gate = split_place(place.strip("-") if "-" in place else place)
+        if rooms_text.isdigit():
+            rooms: tuple[str, ...] = (
+                _unpad(rooms_text, 3) if rooms_text[0] == "0" else rooms_text,
+            )
+        else:
+            rooms = tuple(dict.fromkeys(_unpad(r, 3) for r in _ROOM_SPLIT.split(rooms_text) if r))
+        return Dwelling(name, gate, _unpad(bld) if bld[0] == "0" else bld, rooms)
     parts = parse_key(key)
     name, gate = split_place(parts.estate or "")
     building = _unpad(parts.building) if parts.building else None
@@ -182,17 +190,16 @@ class AliasBook:
         self.aliases: list[Alias] = []
 
     # -- learning
-    def see(self, scope: str, dwelling: Dwelling, column: str | None) -> None:
-        """One record: its place and its 小区 column (normalised, or None)."""
-        name, gate = dwelling.name, dwelling.gate
+    def see(self, scope: str, name: str, gate: str, column: str | None, count: int = 1) -> None:
+        """*count* records with this place (estate name, road and lane) and 小区 column."""
         if name:
-            self._names[scope][name] += 1
+            self._names[scope][name] += count
         if column:
-            self._names[scope][column] += 1
+            self._names[scope][column] += count
         if gate and name:
-            self._votes[("", gate, name, "gate")]["both"] += 1
+            self._votes[("", gate, name, "gate")]["both"] += count
         elif gate and column:
-            self._votes[("", gate, column, "gate")]["column"] += 1
+            self._votes[("", gate, column, "gate")]["column"] += count
 
     def see_people(self, a: Dwelling, b: Dwelling, source: str = "people") -> None:
         """Two records of one household (by the people, or merged): their places name one estate."""

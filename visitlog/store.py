@@ -419,6 +419,11 @@ class Store:
             names = [d[0] for d in cur.description or ()]
             return [_Row(names, r) for r in cur.fetchall()]
 
+    def query_values(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query and return plain tuples (for engines reading 50,000 rows at once)."""
+        with self._lock, sqlite_errors(self.path):
+            return self.conn.execute(sql, params).fetchall()
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock, sqlite_errors(self.path):
             row = self.conn.execute(sql, params).fetchone()

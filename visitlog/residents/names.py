@@ -65,31 +65,44 @@ def _converter() -> Any:
 
 
 @cache
-def _traditional_chars() -> frozenset[str]:
-    """Every character in a key of OpenCC's t2s dictionaries.
+def _t2s_keys() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """What OpenCC's t2s can change: characters it maps to another, and its phrases.
 
-    A text with none of them is left as it is by the conversion, which is
-    slow (a tenth of a millisecond a name): reading 50,000 heads for
-    de-duplication asks first whether there is anything to convert.
+    A text with none of those characters and none of the phrases is left as
+    it is by the conversion, which is slow (a tenth of a millisecond a name):
+    reading 50,000 heads for de-duplication asks first whether there is
+    anything to convert.
     """
     from pathlib import Path
 
     import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
-    chars: set[str] = set()
-    for name in ("TSCharacters.txt", "TSPhrases.txt"):
-        for line in (folder / name).read_text(encoding="utf-8").splitlines():
-            key = line.split("\t", 1)[0]
-            chars.update(key)
-    return frozenset(chars)
+    changing: set[str] = set()
+    for line in (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if values[: len(key)] != key or values[len(key) : len(key) + 1] not in ("", " "):
+            changing.add(key)
+    phrases: dict[str, list[str]] = {}
+    for line in (folder / "TSPhrases.txt").read_text(encoding="utf-8").splitlines():
+        key = line.partition("\t")[0]
+        if key:
+            phrases.setdefault(key[0], []).append(key)
+    return frozenset(changing), {k: tuple(v) for k, v in phrases.items()}
+
+
+def _needs_t2s(text: str) -> bool:
+    changing, phrases = _t2s_keys()
+    if not changing.isdisjoint(text):
+        return True
+    return any(key in text for ch in set(text) & phrases.keys() for key in phrases[ch])
 
 
 def simplified(text: str) -> str:
     """*text* in simplified characters (OpenCC t2s); ASCII and simplified text unchanged."""
     if not text or text.isascii():
         return text
-    if _traditional_chars().isdisjoint(text):
+    if not _needs_t2s(text):
         return text
     return _converter().convert(text)
 
