@@ -169,6 +169,12 @@ def _phone_weight(xs: list[PhoneInfo], ys: list[PhoneInfo]) -> int | None:
     return 0
 
 
+def _landline_only(xs: list[PhoneInfo], ys: list[PhoneInfo]) -> bool:
+    """The whole numbers two rows share are all landlines (8 digits)."""
+    shared = {n for n, v in xs if v == "full"} & {n for n, v in ys if v == "full"}
+    return bool(shared) and all(len(n) == 8 for n in shared)
+
+
 def relation(
     x: Evidence, y: Evidence, rooms: dict[tuple[str, int], frozenset[str]]
 ) -> tuple[int, int] | None:
@@ -192,13 +198,20 @@ def relation(
     if name is None and phone is None:
         return None
     if name is None:
-        if phone != 2:
+        if phone != 2 or _landline_only(x.phones, y.phones):
+            # Two different heads with only the flat's landline in common may
+            # be a spouse named as head or a parent and a grown child
+            # registered apart behind one door: the rows cannot tell.
             return None
         doubts, name = doubts + 1, 0
     if phone is None:
         if name != 2:
             return None
         doubts, phone = doubts + 1, 0
+    if phone == 2 and name < 2 and _landline_only(x.phones, y.phones):
+        # The flat's landline and a surname at most: a parent and a grown
+        # child of one surname registered apart behind one door share both.
+        return None
     points = name + phone
     if points < 2:
         return None

@@ -147,6 +147,22 @@ _LEVEL = [{code: i for i, code in enumerate(f.levels)} for f in FIELDS]
 #: Prior share of one household among candidate pairs.
 _PRIOR_LAMBDA = 0.3
 
+# Points of agreement on the person, as a careful reader counts them: a full
+# name or a whole number two, a surname or a masked number's visible digits one.
+_NAME_POINTS = {
+    _LEVEL[_NAME][c]: p
+    for c, p in (
+        ("equal", 2),
+        ("equal_common", 2),
+        ("homophone", 2),
+        ("partial", 2),
+        ("surname", 1),
+    )
+}
+_PHONE_POINTS = {
+    _LEVEL[_PHONE][c]: p for c, p in (("mobile", 2), ("landline", 2), ("shared", 1), ("partial", 1))
+}
+
 # Caps the facts of a building put on a pair's weight (log2 odds).
 _W_REVIEW_CAP = math.log2(0.8 / 0.2)  # a person decides (score 0.8)
 _W_DROP_CAP = math.log2(0.2 / 0.8)  # not listed (score 0.2)
@@ -313,7 +329,7 @@ class _Layout:
 
     Rooms are read as floor + two-digit unit (301 = floor 3, unit 01).  A
     floor is real when at least two different rooms are on it, a unit when it
-    turns up on at least two floors; a room whose floor or unit is not real
+    turns up on at least half the floors (two at least); a room whose floor or unit is not real
     (320, 041, 801 in a six-storey block) is probably a typo.  Buildings whose
     rooms do not follow the pattern are never judged.
     """
@@ -328,7 +344,10 @@ class _Layout:
             floors[r[:-2]] += 1
             units[r[-2:]] += 1
         self.floors = {f for f, n in floors.items() if n >= 2 and not f.startswith("0")}
-        self.units = {u for u, n in units.items() if n >= 2 and u != "00"}
+        # A unit on half the floors at least: two slips to one odd unit (230
+        # and 330) do not make it real.
+        enough = max(2, (len(self.floors) + 1) // 2)
+        self.units = {u for u, n in units.items() if n >= enough and u != "00"}
         self.judged = len(shaped) >= 6 and len(shaped) >= 0.8 * len(rooms) and bool(self.floors)
 
     def plausible(self, room: str) -> bool:
@@ -434,6 +453,26 @@ class _Comparer:
         #: room key → its records (set by the blocking), for :meth:`ambiguous`.
         self.at_room: dict[str, list[int]] = {}
         self._ambiguous: dict[str, bool] = {}
+
+    def competitor(self, x: _House, y: _House, phone_agrees: bool) -> bool:
+        """Whether another household at the room fits the name written in part as well.
+
+        王师傅 and 王建国 behind one door with one phone: if 王秀英 (a parent
+        or a grown child) is registered there too, 王师傅 may be either.
+        """
+        partial = [h for h in (x, y) if not h.full]
+        known = x.full | y.full
+        numbers = set(x.phones) | set(y.phones)
+        for key in set(x.keys) | set(y.keys):
+            for k in self.at_room.get(key, ()):
+                z = self.houses[k]
+                if z is x or z is y or not z.full or z.full & known:
+                    continue
+                if phone_agrees and not numbers & set(z.phones):
+                    continue
+                if all(_fits(z, p) for p in partial):
+                    return True
+        return False
 
     def ambiguous(self, key: str) -> bool:
         """Whether the records of one room may stand for more than one household."""
@@ -614,8 +653,12 @@ class _Comparer:
         if place in (P["other_room"], P["slip"], P["other_building"]):
             # Two flats that both exist: one owner's two flats, a family
             # holding two, a sibling upstairs with the parents' phone.
+            # The same person in two flats is no contradiction for a cluster
+            # (a family holding 301 and 302 written as 301-302 joins both).
             if names_agree and phones_agree:
-                return _W_REVIEW_CAP, None, "two_dwellings"
+                return _W_REVIEW_CAP, _W_DROP_CAP, "two_dwellings"
+            if names_agree:
+                return _W_DROP_CAP, _W_DROP_CAP, None
             if place == P["other_room"] and phones_agree and not names_agree:
                 return _W_DROP_CAP, None, "sibling_floor" if x.floors != y.floors else None
             return _W_DROP_CAP, None, None
@@ -624,6 +667,17 @@ class _Comparer:
                 return -8.0, None, "shared_unit"
             if names_differ and facts["landline"]:
                 return _W_REVIEW_CAP, None, "landline_shared"
+            if name in (N["partial"], N["surname"]) and self.competitor(x, y, phones_agree):
+                return _W_REVIEW_CAP, None, "several_households"
+            points = _NAME_POINTS.get(name, 0) + _PHONE_POINTS.get(phone, 0)
+            if 0 < points < 2:
+                # A surname alone, or the visible digits of a masked number
+                # alone, would fit a neighbour behind the same door as well.
+                return _W_REVIEW_CAP, None, "too_little"
+            if facts["landline"] and name in (N["surname"], -1):
+                # The flat's line and a name known only in part: a parent and
+                # a grown child of one surname share both.
+                return _W_REVIEW_CAP, None, "landline_partial"
             # One of name and phone may contradict (a spouse named as head, a
             # new number) only when the other agrees in full.
             if names_differ and phone not in (T["mobile"], T["landline"]):
@@ -640,6 +694,17 @@ class _Comparer:
                 ):
                     return None, _W_ONLY_HOUSEHOLD, "only_household"
         return None, None, None
+
+
+def _fits(z: _House, p: _House) -> bool:
+    """Whether the person of *z* fits a name written in part (王师傅, 王*英)."""
+    for sz, lz, nz in z.people:
+        for sp, lp, np_ in p.people:
+            if (sz and sp and sz != sp) or (lz and lp and lz != lp) or (nz and np_ and nz != np_):
+                continue
+            if (sz and sp) or (lz and lp):
+                return True
+    return False
 
 
 def _place_text(h: _House) -> str:
@@ -682,16 +747,21 @@ def _several_households(group: list[_House]) -> bool:
 
 
 def _blocks(houses: list[_House]) -> dict[str, dict[Any, list[int]]]:
-    """Blocks by kind: ``a`` room, ``p`` phone, ``b`` building, ``n`` building + name, ``x`` rest."""
+    """Blocks by kind: ``a`` room, ``p`` phone, ``b`` building, ``n`` building + name,
+    ``g`` micro-grid + building + room (for records naming no estate), ``x`` the rest."""
     rooms: dict[Any, list[int]] = defaultdict(list)
     phones: dict[Any, list[int]] = defaultdict(list)
     buildings: dict[Any, list[int]] = defaultdict(list)
     names: dict[Any, list[int]] = defaultdict(list)
     rest: dict[Any, list[int]] = defaultdict(list)
+    grid_rooms: dict[Any, list[int]] = defaultdict(list)
     for h in houses:
         i = h.idx
         for k in h.keys:
             rooms[k].append(i)
+        if h.building:
+            for r in h.rooms:
+                grid_rooms[(h.grid, h.building, r)].append(i)
         for phone in h.phones:
             phones[phone].append(i)
         bld = h.bld
@@ -702,7 +772,7 @@ def _blocks(houses: list[_House]) -> dict[str, dict[Any, list[int]]]:
                     names[(bld, py)].append(i)
         elif not h.keys:
             rest[(h.grid, h.dwelling.name, h.dwelling.gate)].append(i)
-    return {"a": rooms, "p": phones, "b": buildings, "n": names, "x": rest}
+    return {"a": rooms, "p": phones, "b": buildings, "n": names, "x": rest, "g": grid_rooms}
 
 
 def _candidate_pairs(
@@ -743,6 +813,13 @@ def _candidate_pairs(
             if n > max_block:
                 skipped_blocks += 1
                 skipped_records += n
+                continue
+            if kind == "g":
+                # Micro-grid + building + room stands in for an unknown estate:
+                # only pairs with a member that names none.
+                probes = [i for i in members if houses[i].estate is None]
+                for i in probes:
+                    pairs.update((min(i, j), max(i, j)) for j in members if i != j)
                 continue
             if n == 2:
                 pairs.add(
