@@ -112,6 +112,8 @@ class Candidates:
     review: list[Pair] = field(default_factory=list)
     #: The fitted model: λ, m, u and each level's weight (households only).
     model: dict[str, Any] | None = None
+    #: The address aliases in force or decided (households only; see visitlog.places).
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {

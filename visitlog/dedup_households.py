@@ -1035,6 +1035,7 @@ def _find(store: Store, threshold: float, max_block: int, started: float) -> Can
         "seconds": round(time.perf_counter() - started, 3),
     }
     result.model = run.model.to_json()
+    result.aliases = [a.to_json() for a in run.book.aliases]
     return result
 
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "visitlog.cli.roster",
     "visitlog.cli.sync",
     "visitlog.cli.dedup",
+    "visitlog.cli.address",
     "visitlog.cli.security",
 ]
 

@@ -177,6 +177,73 @@ def visits(
     _run(ctx, "visits", threshold, apply, json_out, reveal)
 
 
+@dedup_app.command("review")
+def review(
+    ctx: typer.Context,
+    threshold: ThresholdOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="最多列出几对 (list at most this many pairs)."),
+    ] = None,
+    merge: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--merge", help="合并这一对：A B (merge this pair: A B).", show_default=False),
+    ] = None,
+    distinct: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--distinct", help="这一对不是重复：A B (record: not a duplicate).", show_default=False
+        ),
+    ] = None,
+    reveal: RevealOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """待人工核对的住户（中间档），先列最能教会模型的一对；--merge / --distinct 记下决定
+    (households for a person to decide, the most instructive first; --merge / --distinct decide)."""
+    from visitlog import dedup, dedup_merge
+
+    store = _store(ctx)
+    if merge and distinct:
+        raise ValidationError(t("dedup.err.one_decision"))
+    if merge or distinct:
+        a, b = merge or distinct  # type: ignore[misc]
+        if merge:
+            done = {"decision": "merge", "id": dedup_merge.merge(store, [a, b], kind="households")}
+        else:
+            done = {"decision": "distinct", **dedup_merge.mark_distinct(store, a, b)}
+        if json_out:
+            emit_json(done)
+        elif merge:
+            console.print(t("dedup.applied", count=1))
+            console.print(done["id"])
+        else:
+            console.print(t("dedup.ignored", a=done["a"], b=done["b"]))
+        return
+    result = dedup.find_households(store, _threshold(threshold))
+    pairs = result.review[:limit] if limit else result.review
+    if json_out:
+        emit_json(
+            {
+                "threshold": result.threshold,
+                "review_floor": dedup.REVIEW_FLOOR,
+                "pairs": [p.to_json() for p in pairs],
+                "total": len(result.review),
+            }
+        )
+        return
+    if reveal:
+        from visitlog.security import record_reveal
+
+        record_reveal(store, "dedup", kind="households")
+    shown = dedup.Candidates(result.kind, result.threshold, pairs, [], result.stats)
+    if not pairs:
+        console.print(t("dedup.review_none"))
+        return
+    console.print(t("dedup.review_title", count=len(result.review), shown=len(pairs)))
+    _print(store, shown, reveal)
+    console.print(t("dedup.review_hint"))
+
+
 @dedup_app.command("undo")
 def undo(
     ctx: typer.Context,

@@ -1,6 +1,10 @@
 """Review possible duplicate households pair by pair: ``m`` merge, ``x`` not a duplicate, ``u`` undo.
 
 The candidates are computed off the UI thread (a district takes seconds).
+The pairs for a person to decide (the middle band) come first, the one
+whose decision would teach the model most first; then the pairs ``--apply``
+would merge.  The address aliases a pair relies on (花溪路45弄 = 曹杨一村)
+are shown under it: ``k`` confirms one, ``r`` rejects it.
 Each pair is shown side by side, field by field, with the fields that differ
 highlighted and the reasons for the score underneath.  Every decision is
 written at once through the core (a merge record or a "not a duplicate"
@@ -58,6 +62,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
     DedupReviewScreen #dedup-sides { height: auto; }
     DedupReviewScreen .dedup-side { width: 1fr; height: auto; padding: 0 1; border: round $primary; }
     DedupReviewScreen #dedup-reasons { height: auto; padding: 0 1; }
+    DedupReviewScreen #dedup-aliases { height: auto; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,6 +72,8 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         Binding("u", "undo", "dedup.tui.undo"),
         Binding("n,right,down", "move(1)", "dedup.tui.next"),
         Binding("p,left,up", "move(-1)", "dedup.tui.prev"),
+        Binding("k", "alias('confirmed')", "dedup.tui.alias_confirm"),
+        Binding("r", "alias('rejected')", "dedup.tui.alias_reject"),
     ]
 
     class Found(Message):
@@ -77,14 +84,18 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
             pairs: list[Pair] | None,
             info: dict[str, dict[str, Any]] | None,
             error: str | None = None,
+            aliases: list[dict[str, Any]] | None = None,
         ):
             super().__init__()
             self.pairs, self.info, self.error = pairs, info, error
+            self.aliases = aliases or []
 
     def __init__(self) -> None:
         super().__init__()
         self.pairs: list[Pair] = []
         self.info: dict[str, dict[str, Any]] = {}
+        #: The address aliases in force or decided (visitlog.places.Alias.to_json()).
+        self.aliases: list[dict[str, Any]] = []
         self.index = 0
         self.done: list[_Done] = []
         self.loaded = False
@@ -101,6 +112,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
                 yield Plain("", id="dedup-a", classes="dedup-side")
                 yield Plain("", id="dedup-b", classes="dedup-side")
             yield Plain("", id="dedup-reasons")
+            yield Plain("", id="dedup-aliases")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -119,13 +131,23 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
                 result = dedup.find_households(store)
                 ids = {i for p in result.pairs for i in (p.a, p.b)}
                 info = dedup.describe(store, "households", ids)
+                for row in store.query(
+                    f"SELECT id, estate, community FROM households WHERE id IN "
+                    f"({','.join('?' * len(ids))})",
+                    sorted(ids),
+                ):
+                    info[row["id"]]["estate"] = row["estate"]
+                    info[row["id"]]["community"] = row["community"]
         except VisitlogError as exc:
             self.post_message(self.Found(None, None, str(exc)))
             return
         except Exception as exc:  # a core bug must not take the app down
             self.post_message(self.Found(None, None, crash_line(exc, crash_log(exc, "tui dedup"))))
             return
-        self.post_message(self.Found(result.pairs, info))
+        # The middle band first (most instructive first), then what --apply merges.
+        review = {(p.a, p.b) for p in result.review}
+        pairs = result.review + [p for p in result.pairs if (p.a, p.b) not in review]
+        self.post_message(self.Found(pairs, info, aliases=result.aliases))
 
     def on_dedup_review_screen_found(self, message: Found) -> None:
         if message.error is not None:
@@ -133,6 +155,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
             return
         self.pairs = message.pairs or []
         self.info = message.info or {}
+        self.aliases = message.aliases
         self.index = 0
         self.loaded = True
         self.show()
@@ -154,7 +177,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         if pair is None:
             self.differ = set()
             status.update(t("dedup.tui.empty"))
-            for widget in (a_side, b_side, reasons):
+            for widget in (a_side, b_side, reasons, self.query_one("#dedup-aliases", Static)):
                 widget.update("")
             return
         status.update(
@@ -173,6 +196,35 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         for line in pair.reasons:
             body.append(visible("· " + line) + "\n")
         reasons.update(body)
+        self._show_aliases(a, b)
+
+    def pair_aliases(self) -> list[dict[str, Any]]:
+        """The aliases the shown pair's addresses use (in force or decided)."""
+        pair = self.current()
+        if pair is None:
+            return []
+        return _aliases_of(self.aliases, [self.info.get(pair.a, {}), self.info.get(pair.b, {})])
+
+    def _show_aliases(self, a: dict[str, Any], b: dict[str, Any]) -> None:
+        widget = self.query_one("#dedup-aliases", Static)
+        found = _aliases_of(self.aliases, [a, b])
+        if not found:
+            widget.update(Text(t("alias.tui.none"), style="dim"))
+            return
+        body = Text()
+        for al in found:
+            line = t(
+                "alias.tui.line",
+                alias=al["alias"],
+                target=al["target"],
+                status=t(f"alias.status.{al['status']}"),
+                evidence=al["evidence"],
+            )
+            body.append(
+                visible("· " + line) + "\n", style="dim" if al["status"] == "rejected" else ""
+            )
+        body.append(t("alias.tui.keys"), style="dim")
+        widget.update(body)
 
     def _side(self, label: str, rid: str, info: dict[str, Any], differ: set[str]) -> Table:
         table = Table.grid(padding=(0, 1))
@@ -263,6 +315,33 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
 
         self._write(undo, undone)
 
+    def action_alias(self, status: str) -> None:
+        """Confirm or reject the first alias the shown pair uses (kept and synced)."""
+        from visitlog import places
+
+        found = self.pair_aliases()
+        if not found or self._busy():
+            return
+        al = found[0]
+        decide = places.add_alias if status == "confirmed" else places.reject_alias
+
+        def job(store: Store) -> dict[str, Any]:
+            return decide(store, al["alias"], al["target"], al["scope"] or None)
+
+        def done(_row: Any) -> None:
+            for other in self.aliases:
+                if (other["alias"], other["target"], other["scope"]) == (
+                    al["alias"],
+                    al["target"],
+                    al["scope"],
+                ):
+                    other["status"] = status
+            key = "alias.tui.confirmed" if status == "confirmed" else "alias.tui.rejected"
+            self.notify(t(key, alias=al["alias"], target=al["target"]))
+            self._changed()
+
+        self._write(job, done)
+
     def _busy(self) -> bool:
         """A decision is still being written: one at a time, in order."""
         if self.writing:
@@ -289,6 +368,28 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
     def _changed(self) -> None:
         self.vapp.data_changed()
         self.show()
+
+
+def _aliases_of(aliases: list[dict[str, Any]], sides: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The aliases whose alias text is in one side's address or 小区 and whose estate
+    is the other's (or the same side's): what made the two read as one place."""
+    texts = [
+        (
+            normalize_address(s.get("address")),
+            normalize_address(s.get("estate")),
+            s.get("community"),
+        )
+        for s in sides
+    ]
+    out = []
+    for al in aliases:
+        if al["scope"] and not any(c == al["scope"] for _, _, c in texts):
+            continue
+        uses = [al["alias"] in addr or al["alias"] == est for addr, est, _ in texts]
+        names = [al["target"] in addr or al["target"] == est for addr, est, _ in texts]
+        if any(uses) and (any(names) or al["kind"] == "short"):
+            out.append(al)
+    return out
 
 
 def _shown(field: str, value: Any) -> str:
