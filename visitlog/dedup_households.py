@@ -452,6 +452,10 @@ class _Comparer:
         self._rooms: dict[tuple[str, str], str] = {}
         #: room key → its records (set by the blocking), for :meth:`ambiguous`.
         self.at_room: dict[str, list[int]] = {}
+        #: building → its room keys
+        self.building_rooms: dict[str, list[str]] = defaultdict(list)
+        for bld, rooms in rooms_of.items():
+            self.building_rooms[bld] = [f"{bld}|{r}" for r in rooms]
         self._ambiguous: dict[str, bool] = {}
 
     def competitor(self, x: _House, y: _House, phone_agrees: bool) -> bool:
@@ -471,6 +475,29 @@ class _Comparer:
                 if phone_agrees and not numbers & set(z.phones):
                     continue
                 if all(_fits(z, p) for p in partial):
+                    return True
+        return False
+
+    def slip_competitor(self, x: _House, y: _House) -> bool:
+        """Whether the room that does not exist is one slip from another flat of the same person.
+
+        701 in a six-storey block may be 101 or 201: when both are held by
+        records that agree with it as well, nobody can tell which.
+        """
+        odd, real = (x, y) if x.odd_room else (y, x)
+        bld = odd.bld
+        if bld is None:
+            return False
+        for key in self.building_rooms.get(bld, ()):
+            for k in self.at_room.get(key, ()):
+                z = self.houses[k]
+                if z is odd or z is real or z.odd_room or set(z.rooms) & set(real.rooms):
+                    continue
+                if not any(
+                    self.room_kind(a, b) in ("swap", "typo") for a in odd.rooms for b in z.rooms
+                ):
+                    continue
+                if (odd.full and z.full & odd.full) or (set(odd.phones) & set(z.phones)):
                     return True
         return False
 
@@ -662,6 +689,8 @@ class _Comparer:
             if place == P["other_room"] and phones_agree and not names_agree:
                 return _W_DROP_CAP, None, "sibling_floor" if x.floors != y.floors else None
             return _W_DROP_CAP, None, None
+        if place == P["slip_odd"] and self.slip_competitor(x, y):
+            return _W_REVIEW_CAP, None, "slip_ambiguous"
         if facts["same_room"] or place == P["slip_odd"]:
             if names_differ and phone == T["different"]:
                 return -8.0, None, "shared_unit"
