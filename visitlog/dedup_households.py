@@ -48,6 +48,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -191,7 +192,6 @@ class _House:
         "bld",
         "building",
         "column",
-        "common_here",
         "dwelling",
         "estate",
         "floors",
@@ -228,12 +228,12 @@ class _House:
         self.estate: str | None = None
         self.bld: str | None = None
         self.keys: tuple[str, ...] = ()
-        self.people, self.full, self.full_py = cache.name(head)
+        self.people, self.full = cache.name(head)
+        self.full_py: frozenset[str] | None = None
         self.phones, self.landline, self.masked = cache.phones(phones)
         self.members: int | None = members
         self.tags: frozenset[str] = cache.tags(tags)
         self.odd_room = False
-        self.common_here = False
 
     def place(self, book: AliasBook, pinyin: Callable[[str], str]) -> None:
         """Read the place as its estate (after the aliases are settled)."""
@@ -304,17 +304,43 @@ class _Cache:
         got = self._py[text] = "".join(out)
         return got
 
-    def name(self, text: str | None) -> tuple[Any, frozenset[str], frozenset[str]]:
+    def name(self, text: str | None) -> tuple[Any, frozenset[str]]:
+        """(people as (surname, last character, length), full names) of a head's cell."""
         got = self._names.get(text)
         if got is None:
-            reading = read_name(text)
-            people = tuple(
-                (p.surname or (p.full[0] if p.full else None), p.last, p.length)
-                for p in reading.people
-            )
-            full = frozenset(reading.full_names)
-            got = self._names[text] = (people, full, frozenset(self.pinyin(n) for n in full))
+            if text and _PLAIN_NAME.match(text) and _plain(text):
+                # 王建国: a whole name and nothing else (most cells).
+                got = (((text[0], text[-1], len(text)),), frozenset((text,)))
+            else:
+                reading = read_name(text)
+                people = tuple(
+                    (p.surname or (p.full[0] if p.full else None), p.last, p.length)
+                    for p in reading.people
+                )
+                got = (people, frozenset(reading.full_names))
+            self._names[text] = got
         return got
+
+    def names_pinyin(self, h: _House) -> frozenset[str]:
+        """The readings of a record's full names (worked out only for pairs that need them)."""
+        if h.full_py is None:
+            h.full_py = frozenset(self.pinyin(n) for n in h.full)
+        return h.full_py
+
+
+#: A cell that is two to four Chinese characters and nothing else.
+_PLAIN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}\Z")
+
+
+def _plain(text: str) -> bool:
+    """Whether read_name would take *text* as one whole name, as written."""
+    from visitlog.residents.names import HONORIFICS, _needs_t2s
+
+    if (len(text) == 2 and text[0] in "老小阿") or "和" in text:
+        return False
+    if any(text.endswith(h) and 1 <= len(text) - len(h) <= 2 for h in HONORIFICS):
+        return False
+    return not _needs_t2s(text)
 
 
 def _masked_fits(masked: str, number: str) -> bool:
@@ -334,7 +360,7 @@ class _Layout:
     rooms do not follow the pattern are never judged.
     """
 
-    __slots__ = ("floors", "judged", "units")
+    __slots__ = ("floors", "judged", "odd_keys", "units")
 
     def __init__(self, rooms: set[str]):
         floors: Counter[str] = Counter()
@@ -349,6 +375,7 @@ class _Layout:
         enough = max(2, (len(self.floors) + 1) // 2)
         self.units = {u for u, n in units.items() if n >= enough and u != "00"}
         self.judged = len(shaped) >= 6 and len(shaped) >= 0.8 * len(rooms) and bool(self.floors)
+        self.odd_keys: set[str] = set()
 
     def plausible(self, room: str) -> bool:
         if not self.judged:
@@ -411,47 +438,35 @@ _Evidence = list[tuple[str, dict[str, Any]]]
 class _Comparer:
     """Compares household pairs; knows the buildings and how common names and phones are."""
 
-    def __init__(self, houses: list[_House]):
+    def __init__(self, houses: list[_House], cache: _Cache):
         self.houses = houses
-        buildings_per_name: dict[str, set[str]] = defaultdict(set)
-        addresses_per_phone: dict[str, set[str]] = defaultdict(set)
+        self.cache = cache
         rooms_of: dict[str, set[str]] = defaultdict(set)
         for h in houses:
-            bld = h.bld
-            if bld:
-                for py in h.full_py:
-                    buildings_per_name[py].add(bld)
-                rooms_of[bld].update(h.rooms)
-            if h.phones:
-                where = h.keys[0] if h.keys else h.id
-                for phone in h.phones:
-                    addresses_per_phone[phone].add(where)
-        self.name_spread = {k: len(v) for k, v in buildings_per_name.items() if len(v) > 1}
-        self.phone_spread = {k: len(v) for k, v in addresses_per_phone.items() if len(v) > 1}
+            if h.bld:
+                rooms_of[h.bld].update(h.rooms)
         layouts = {bld: _Layout(rooms) for bld, rooms in rooms_of.items()}
         self.layouts = layouts
-        odd_rooms = {
-            bld: {r for r in rooms_of[bld] if not layout.plausible(r)} if layout.judged else set()
-            for bld, layout in layouts.items()
-        }
-        name_rooms: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for h in houses:
-            bld = h.bld
-            if bld:
-                odd = odd_rooms[bld]
-                if odd:
-                    h.odd_room = any(r in odd for r in h.rooms)
-                if not h.odd_room:
-                    for py in h.full_py:
-                        name_rooms[(bld, py)].update(h.rooms)
-        several = {k for k, v in name_rooms.items() if len(v) > 1}
-        if several:
+        for bld, layout in layouts.items():
+            if not layout.judged:
+                continue
+            odd = {r for r in rooms_of[bld] if not layout.plausible(r)}
+            if odd:
+                for key in (f"{bld}|{r}" for r in odd):
+                    layout.odd_keys.add(key)
+        odd_keys = set().union(*(layout.odd_keys for layout in layouts.values()))
+        if odd_keys:
             for h in houses:
-                if h.bld and h.full_py:
-                    h.common_here = any((h.bld, py) in several for py in h.full_py)
-        self._rooms: dict[tuple[str, str], str] = {}
-        #: room key → its records (set by the blocking), for :meth:`ambiguous`.
+                if h.keys and not odd_keys.isdisjoint(h.keys):
+                    h.odd_room = True
+        # Set by the blocking: the records of each room, phone, and name in a building.
         self.at_room: dict[str, list[int]] = {}
+        self.at_phone: dict[str, list[int]] = {}
+        self.at_name: dict[tuple[str, str], list[int]] = {}
+        self._name_spread: dict[str, int] | None = None
+        self._phone_spread: dict[str, int] = {}
+        self._common_here: dict[tuple[str, str], bool] = {}
+        self._rooms: dict[tuple[str, str], str] = {}
         #: building → its room keys
         self.building_rooms: dict[str, list[str]] = defaultdict(list)
         for bld, rooms in rooms_of.items():
@@ -506,7 +521,7 @@ class _Comparer:
         got = self._ambiguous.get(key)
         if got is None:
             group = [self.houses[i] for i in self.at_room.get(key, ())]
-            got = self._ambiguous[key] = _several_households(group)
+            got = self._ambiguous[key] = _several_households(group, self.cache)
         return got
 
     def room_kind(self, a: str, b: str) -> str:
@@ -515,8 +530,42 @@ class _Comparer:
             kind = self._rooms[(a, b)] = room_distance(a, b)[1]
         return kind
 
-    def common_name(self, h: _House, name: str, py: str) -> bool:
-        return name in _COMMON_NAMES or self.name_spread.get(py, 0) >= _NAME_COMMON_AT
+    def common_name(self, name: str) -> bool:
+        """A name common in China, or heading records in several buildings of the data."""
+        if name in _COMMON_NAMES:
+            return True
+        if self._name_spread is None:
+            self._name_spread = dict(Counter(n for _bld, n in self.at_name))
+        return self._name_spread.get(name, 0) >= _NAME_COMMON_AT
+
+    def common_here(self, h: _House) -> bool:
+        """The head's name heads more than one real room of the building."""
+        for name in h.full:
+            key = (h.bld or "", name)
+            got = self._common_here.get(key)
+            if got is None:
+                rooms = {
+                    r
+                    for i in self.at_name.get(key, ())
+                    if not self.houses[i].odd_room
+                    for r in self.houses[i].rooms
+                }
+                got = self._common_here[key] = len(rooms) > 1
+            if got:
+                return True
+        return False
+
+    def phone_spread(self, phone: str) -> int:
+        """At how many addresses a number is given."""
+        got = self._phone_spread.get(phone)
+        if got is None:
+            got = self._phone_spread[phone] = len(
+                {
+                    (self.houses[i].keys[0] if self.houses[i].keys else self.houses[i].id)
+                    for i in self.at_phone.get(phone, ())
+                }
+            )
+        return got
 
     # -- fields
     def place(self, x: _House, y: _House, why: _Evidence) -> tuple[int, bool]:
@@ -586,16 +635,12 @@ class _Comparer:
             if same_room:
                 common = False
             elif same_bld:
-                common = x.common_here or y.common_here
+                common = self.common_here(x) or self.common_here(y)
             else:
-                common = any(
-                    self.common_name(x, n, py)
-                    for n in shared
-                    for py in x.full_py & y.full_py or {""}
-                )
+                common = any(self.common_name(n) for n in shared)
             why.append(("name_equal_common" if common else "name_equal", {}))
             return L["equal_common" if common else "equal"]
-        if x.full_py & y.full_py:
+        if x.full and y.full and self.cache.names_pinyin(x) & self.cache.names_pinyin(y):
             why.append(("name_homophone", {}))
             return L["homophone"]
         # Parts of names: 王*国 and 王建国 (surname, last character, length), 老王.
@@ -626,7 +671,7 @@ class _Comparer:
             return -1, False
         shared = set(x.phones) & set(y.phones)
         if shared:
-            spread = max(self.phone_spread.get(p, 0) for p in shared)
+            spread = max(self.phone_spread(p) for p in shared)
             if spread > _PHONE_SHARED_AT:
                 why.append(("phone_shared", {"n": spread}))
                 return L["shared"], False
@@ -741,7 +786,7 @@ def _place_text(h: _House) -> str:
     return d.name + (f"（{d.gate}）" if d.name and d.gate else d.gate) or (h.column or "")
 
 
-def _several_households(group: list[_House]) -> bool:
+def _several_households(group: list[_House], cache: _Cache) -> bool:
     """Whether the records of one room may stand for more than one household.
 
     The records that carry a name or a phone are joined when they share the
@@ -761,8 +806,8 @@ def _several_households(group: list[_House]) -> bool:
 
     first: dict[str, int] = {}
     for i, h in enumerate(group):
-        tokens = [*(f"n{p}" for p in h.full_py), *(f"p{p}" for p in h.phones)]
-        if not h.full_py and h.people:
+        tokens = [*(f"n{p}" for p in cache.names_pinyin(h)), *(f"p{p}" for p in h.phones)]
+        if not h.full and h.people:
             tokens.append(f"s{h.people[0][0]}")
         for token in tokens:
             if token in first:
@@ -788,19 +833,27 @@ def _blocks(houses: list[_House]) -> dict[str, dict[Any, list[int]]]:
         i = h.idx
         for k in h.keys:
             rooms[k].append(i)
-        if h.building:
+        if h.building and h.estate is None:
             for r in h.rooms:
-                grid_rooms[(h.grid, h.building, r)].append(i)
+                grid_rooms[(h.grid, h.building, r)] = []
         for phone in h.phones:
             phones[phone].append(i)
         bld = h.bld
         if bld:
             if h.estate:
                 buildings[bld].append(i)
-                for py in h.full_py:
-                    names[(bld, py)].append(i)
+                for name in h.full:
+                    names[(bld, name)].append(i)
         elif not h.keys:
             rest[(h.grid, h.dwelling.name, h.dwelling.gate)].append(i)
+    if grid_rooms:
+        # Micro-grid + building + room, for the rooms an estate-less record names.
+        for h in houses:
+            if h.building:
+                for r in h.rooms:
+                    members = grid_rooms.get((h.grid, h.building, r))
+                    if members is not None:
+                        members.append(h.idx)
     return {"a": rooms, "p": phones, "b": buildings, "n": names, "x": rest, "g": grid_rooms}
 
 
@@ -812,6 +865,8 @@ def _candidate_pairs(
     skipped_records = 0
     blocks = _blocks(houses)
     comparer.at_room = blocks["a"]
+    comparer.at_phone = blocks["p"]
+    comparer.at_name = blocks["n"]
     for kind, by_key in blocks.items():
         for members in by_key.values():
             n = len(members)
@@ -935,7 +990,7 @@ class _Run:
         self.book = _learn_aliases(store, houses, cache)
         for h in houses:
             h.place(self.book, cache.pinyin)
-        self.comparer = _Comparer(houses)
+        self.comparer = _Comparer(houses, cache)
         self.pairs, self.block_stats = _candidate_pairs(houses, max_block, self.comparer)
         self.compared: dict[tuple[int, int], tuple[tuple[int, ...], _Evidence, dict[str, Any]]] = {}
         for i, j in self.pairs:
