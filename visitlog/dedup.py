@@ -227,8 +227,21 @@ def assemble(
         if score >= REVIEW_FLOOR:
             listed.append((score, a, b, i, j, why))
     listed.sort(key=lambda x: (-x[0], x[1], x[2]))
+    # The same evidence recurs across thousands of pairs: each sentence is made once.
+    texts: dict[Any, str] = {}
+
+    def text(code: str, params: dict[str, Any]) -> str:
+        key = (code, *params.items())
+        try:
+            got = texts.get(key)
+        except TypeError:  # a value that cannot be a key (a list): made each time
+            return reason_text(code, params)
+        if got is None:
+            got = texts[key] = reason_text(code, params)
+        return got
+
     pairs = [
-        Pair(a, b, score, [reason_text(c, p) for c, p in why], [c for c, _ in why])
+        Pair(a, b, score, [text(c, p) for c, p in why], [c for c, _ in why])
         for score, a, b, _i, _j, why in listed
     ]
 

@@ -1039,6 +1039,16 @@ class _WeightsText:
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _WeightsText)
+            and other.model is self.model
+            and other.pattern == self.pattern
+        )
+
     def __str__(self) -> str:
         model = self.model
         parts = [f"{t('dedup.mfield.prior')} {model.prior_weight():+.1f}"]
