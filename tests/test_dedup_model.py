@@ -416,3 +416,14 @@ def test_alias_errors_are_validation_errors(store):
 def test_fields_of_the_model_have_priors_for_every_level():
     for f in FIELDS:
         assert len(f.levels) == len(f.prior_m) == len(f.prior_u) == len(f.prior_random)
+
+
+def test_a_record_with_a_contact_nobody_can_read_is_not_taken_for_the_only_household(store):
+    # 525579548 (a digit too many or too few) may be another household's number.
+    a = add(store, "曹杨一村12号301室", "邱月英", "021-52579548", 2)
+    b = add(store, "曹杨一村12号301室", phone="525579548")
+    result = dedup.find_households(store)
+    assert not clustered(result, a, b)
+    p = pair(result, a, b)
+    assert p is not None and "too_little" in p.codes and "only_household" not in p.codes
+    assert any((r.a, r.b) == (p.a, p.b) for r in result.review)

@@ -210,11 +210,12 @@ class _House:
         "rooms",
         "scope",
         "tags",
+        "unread_contact",
     )
 
     def __init__(self, idx: int, row: tuple[Any, ...], cache: _Cache):
         # row: the columns of _COLUMNS, in order.
-        hid, community, grid, estate, address, key, head, phones, members, tags = row[:10]
+        hid, community, grid, estate, address, key, head, phones, members, tags, contact = row[:11]
         self.idx = idx
         self.id: str = hid
         self.grid: str = grid or ""
@@ -231,6 +232,8 @@ class _House:
         self.people, self.full = cache.name(head)
         self.full_py: frozenset[str] | None = None
         self.phones, self.landline, self.masked = cache.phones(phones)
+        # A contact written but not understood (a digit too few): not nothing.
+        self.unread_contact = bool(contact) and not phones
         self.members: int | None = members
         self.tags: frozenset[str] = cache.tags(tags)
         self.odd_room = False
@@ -762,11 +765,14 @@ class _Comparer:
                 keys = set(x.keys) | set(y.keys)
                 if any(self.ambiguous(k) for k in keys):
                     return _W_REVIEW_CAP, None, "several_households"
-                if place in (P["same"], P["same_no_estate"]) and pattern[_MEMBERS] in (
-                    -1,
-                    _LEVEL[_MEMBERS]["equal"],
+                if (
+                    place in (P["same"], P["same_no_estate"])
+                    and pattern[_MEMBERS] in (-1, _LEVEL[_MEMBERS]["equal"])
+                    and not (x.unread_contact or y.unread_contact)
                 ):
                     return None, _W_ONLY_HOUSEHOLD, "only_household"
+                # Nothing but the address agrees, and it is not the only household.
+                return _W_REVIEW_CAP, None, "too_little"
         return None, None, None
 
 
@@ -918,7 +924,9 @@ def _candidate_pairs(
 
 # -- loading and the run -----------------------------------------------------------------
 
-_COLUMNS = "id, community, micro_grid, estate, address, address_key, head, phones, members, tags"
+_COLUMNS = (
+    "id, community, micro_grid, estate, address, address_key, head, phones, members, tags, phone"
+)
 
 
 def _load_households(store: Store) -> list[tuple[Any, ...]]:
@@ -941,7 +949,7 @@ def _labels(
         "WHERE merged_into IS NOT NULL AND deleted = 0 LIMIT 5000"
     )
     for row in merged:
-        survivor = by_id.get(row[10])
+        survivor = by_id.get(row[11])
         if survivor is None:
             continue
         h = _House(-1, row, cache)
