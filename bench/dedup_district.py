@@ -215,7 +215,11 @@ def measure(seed: int, repeat: int, rebuild: bool, log: Any) -> dict[str, Any]:
 def report(m: dict[str, Any]) -> str:
     c, b = m["case"], m["baseline"]
     cq, bq = m["case_quality"], m["baseline_quality"]
-    ok = c["median"] < TARGET_SECONDS and c["peak_mb"] < TARGET_MB
+    own_ok = m["case_own"] < TARGET_SECONDS and c["peak_mb"] < TARGET_MB
+    whole_ok = c["median"] < TARGET_SECONDS and c["peak_mb"] < TARGET_MB
+    verdict = (
+        "✅ pass" if whole_ok else f"{'✅' if own_ok else '❌'} dedup's own time; ❌ whole process"
+    )
     lines = [
         BEGIN,
         "## De-duplication of a district roster with realistic duplicates",
@@ -227,14 +231,16 @@ def report(m: dict[str, Any]) -> str:
         f"- Load average (1 min) at start → end: {m['load'][0]:.2f} → {m['load'][1]:.2f} "
         "(2 cores; other work on the machine stretches wall time, hardly CPU time)",
         f"- Each figure: median of {m['repeat']} whole processes (interpreter start and imports "
-        "included), min–max; CPU is user+system; peak is the process's largest resident set",
+        "included), min–max; CPU is user+system; peak is the process's largest resident set; "
+        "dedup's own time is `stats.seconds` (reading the households to the clusters, without "
+        "the interpreter, the imports of the command line and writing 3 MB of JSON)",
         "",
         "| what | wall median | min–max | CPU | dedup's own time | peak mem | precision | recall | recall (decidable) | target | result |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         f"| `visitlog dedup households --json` | {c['median']:.2f} s | {c['low']:.2f}–{c['high']:.2f} s | "
         f"{c['cpu']:.2f} s | {m['case_own']:.2f} s | {c['peak_mb']:.0f} MB | {cq['precision']:.4f} | "
         f"{cq['recall']:.4f} | {cq['recall_decidable']:.4f} | < {TARGET_SECONDS:.0f} s, < {TARGET_MB:.0f} MB | "
-        f"{'✅ pass' if ok else '❌ FAIL'} |",
+        f"{verdict} |",
         f"| baseline: the dedup before the learned model (bench/dedup_v1.py) | {b['median']:.2f} s | "
         f"{b['low']:.2f}–{b['high']:.2f} s | {b['cpu']:.2f} s | {m['baseline_own']:.2f} s | "
         f"{b['peak_mb']:.0f} MB | {bq['precision']:.4f} | {bq['recall']:.4f} | "
