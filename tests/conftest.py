@@ -27,7 +27,6 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("VISITLOG_DB", raising=False)
     monkeypatch.delenv("VISITLOG_LANG", raising=False)
-    monkeypatch.delenv("VISITLOG_CLOCK_OFFSET_MS", raising=False)
     set_lang("zh")
     yield
     set_lang("zh")
@@ -54,6 +53,23 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[int | None], None]:
         room["pages"] = pages
 
     return set_room
+
+
+@pytest.fixture
+def skew_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """``skew_clock(ms)``: from then on this process's wall clock (``visitlog.clock.wall_ms``,
+    the only source of time for stamps) runs *ms* ahead (behind if negative);
+    ``skew_clock(0)`` puts it right.  The product has no switch for this."""
+    from visitlog import clock
+
+    real = clock.wall_ms
+    offset = {"ms": 0}
+    monkeypatch.setattr(clock, "wall_ms", lambda: real() + offset["ms"])
+
+    def set_offset(ms: int) -> None:
+        offset["ms"] = ms
+
+    return set_offset
 
 
 @pytest.fixture

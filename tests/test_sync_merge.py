@@ -182,10 +182,10 @@ def _set_deleted(s: Store, tbl: str, row_id: str, value: int) -> None:
 
 
 @pytest.mark.parametrize("later", ["undelete", "delete"])
-def test_tombstone_wins_or_loses_by_its_stamp(trio, monkeypatch, later):
+def test_tombstone_wins_or_loses_by_its_stamp(trio, skew_clock, later):
     a, b, hub, vid = trio
     iid = a.get_visit(vid).items[0].id
-    hour = str(3600 * 1000)
+    hour = 3600 * 1000
 
     def deleter():
         _set_deleted(a, "items", iid, 1)
@@ -196,9 +196,9 @@ def test_tombstone_wins_or_loses_by_its_stamp(trio, monkeypatch, later):
 
     first, second = (deleter, changes_mind) if later == "undelete" else (changes_mind, deleter)
     first()
-    monkeypatch.setenv("VISITLOG_CLOCK_OFFSET_MS", hour)  # the second is stamped later
+    skew_clock(hour)  # the second is stamped later
     second()
-    monkeypatch.delenv("VISITLOG_CLOCK_OFFSET_MS")
+    skew_clock(0)
     round_trip(a, b, hub)
     expect = 0 if later == "undelete" else 1
     for s in (a, b):

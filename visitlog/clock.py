@@ -3,14 +3,31 @@
 A stamp is the text ``"<13-digit unix ms>.<5-digit counter>"`` so that stamps
 compare correctly as plain strings (and in SQL).  Ties between devices are
 broken by the device id, giving the total order (hlc, device) that sync uses
-for last-writer-wins.  The HLC never goes backwards even when the laptop's
-wall clock does, and it moves past any stamp it has seen from another device,
-so a change made after receiving another is always stamped later.
+for last-writer-wins.
+
+The HLC never goes backwards while the laptop's wall clock stays within
+:data:`MAX_AHEAD_MS` of it, and it moves past every stamp it has seen from
+another device, so a change made after receiving another is stamped later.
+The counter never passes 99,999: one more tick carries into the millisecond
+(the clock then runs a millisecond ahead, which the next wall-clock tick
+absorbs), so the text order stays the numeric order forever.
+
+Two bounds keep a wrong clock from taking every other device with it:
+
+- a received stamp moves this clock at most :data:`MAX_AHEAD_MS` ahead of the
+  wall clock (sync holds changes stamped further ahead: see
+  :mod:`visitlog.sync.merge`);
+- a clock that finds itself more than :data:`MAX_AHEAD_MS` ahead of the wall
+  clock (its laptop's date was wrong and has been corrected) starts again
+  from the wall clock instead of stamping every new change in the future.
+
+:func:`wall_ms` is the only source of time; tests that need a skewed clock
+replace it (``monkeypatch.setattr(visitlog.clock, "wall_ms", …)``).  The
+program itself has no switch for it.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -18,9 +35,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: A remote stamp further ahead of our wall clock than this is reported.
+#: How far ahead of the wall clock a stamp may be before it counts as wrong
+#: (a day: laptops' clocks are minutes apart, not days).
 MAX_AHEAD_MS = 24 * 60 * 60 * 1000
 _COUNTER_DIGITS = 5
+#: The highest counter a stamp carries; one more tick moves to the next ms.
+MAX_COUNTER = 10**_COUNTER_DIGITS - 1
 
 
 @dataclass(frozen=True, order=True)
@@ -38,13 +58,29 @@ class Stamp:
         ms, _, counter = text.partition(".")
         return cls(int(ms), int(counter or 0))
 
+    def next(self) -> Stamp:
+        """The smallest stamp after this one (the counter carries into the ms)."""
+        if self.counter < MAX_COUNTER:
+            return Stamp(self.ms, self.counter + 1)
+        return Stamp(self.ms + 1, 0)
+
 
 ZERO = Stamp(0, 0)
 
 
 def wall_ms() -> int:
-    """Wall clock in ms; VISITLOG_CLOCK_OFFSET_MS shifts it (tests of skew)."""
-    return int(time.time() * 1000) + int(os.environ.get("VISITLOG_CLOCK_OFFSET_MS", "0") or 0)
+    """The wall clock in milliseconds since 1970 (UTC)."""
+    return time.time_ns() // 1_000_000
+
+
+def now_ms() -> int:
+    """:func:`wall_ms`, looked up when called (so a test's replacement is seen)."""
+    return wall_ms()
+
+
+def horizon(now: int | None = None) -> str:
+    """The highest stamp that is not "far in the future" at wall time ``now``."""
+    return str(Stamp((now_ms() if now is None else now) + MAX_AHEAD_MS, MAX_COUNTER))
 
 
 class HLC:
@@ -52,40 +88,49 @@ class HLC:
 
     Args:
         last: the highest stamp this device has issued or seen.
-        now: the wall clock in ms (injectable for tests).
+        now: the wall clock in ms (default :func:`now_ms`; injectable for tests).
     """
 
-    def __init__(self, last: Stamp | str | None = None, now: Callable[[], int] = wall_ms):
+    def __init__(self, last: Stamp | str | None = None, now: Callable[[], int] | None = None):
         if isinstance(last, str):
             last = Stamp.parse(last)
         self.last = last or ZERO
-        self._now = now
+        self._now = now or now_ms
         self._lock = threading.Lock()
 
     def tick(self) -> str:
-        """A new stamp for a local change, later than every stamp seen."""
+        """A new stamp for a local change, later than every stamp seen.
+
+        Exception: when this clock is more than a day ahead of the wall clock
+        (the laptop's date was wrong and has been put right) it restarts from
+        the wall clock; the changes it stamped in the future are held by sync
+        like any other far-future change.
+        """
         with self._lock:
             wall = self._now()
-            if wall > self.last.ms:
+            if wall > self.last.ms or self.last.ms - wall > MAX_AHEAD_MS:
                 self.last = Stamp(wall, 0)
             else:
-                self.last = Stamp(self.last.ms, self.last.counter + 1)
+                self.last = self.last.next()
             return str(self.last)
 
     def observe(self, remote: str) -> bool:
-        """Move past a stamp received from another device.
+        """Move past a stamp received from another device, at most a day ahead.
 
         Returns:
             True when the remote stamp is more than a day ahead of our wall
-            clock: it is still accepted (refusing would lose the change), but
-            the caller should report it.
+            clock: this clock stops a day ahead instead of following it, and
+            the caller should report (and hold) the change.
         """
         stamp = Stamp.parse(remote)
         with self._lock:
             wall = self._now()
+            far = stamp.ms - wall > MAX_AHEAD_MS
+            if far:
+                stamp = Stamp(wall + MAX_AHEAD_MS, 0)
             if stamp > self.last:
                 self.last = stamp
-            return stamp.ms - wall > MAX_AHEAD_MS
+            return far
 
 
 def new_id() -> str:
