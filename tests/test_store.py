@@ -136,7 +136,11 @@ def test_every_write_lands_in_change_log_with_increasing_seq(store):
     assert json.loads(last["data"]) == {"summary": "补记"}
     base = json.loads(last["base"])
     insert_hlc = store.query("SELECT hlc FROM changes WHERE seq = 2")[0]["hlc"]
-    assert base == {"summary": [insert_hlc, store.device_id]}
+    # the stamps the edit overwrote, and the delete state it was made on
+    assert base == {
+        "summary": [insert_hlc, store.device_id],
+        "~deleted": [insert_hlc, store.device_id],
+    }
     assert store.version_vector() == {store.device_id: 4}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from visitlog import clock
 from visitlog.clock import Stamp
 from visitlog.model import Household, Item, Kind, NotFoundError, Visit, VisitlogError
 from visitlog.store import Store
@@ -290,25 +291,56 @@ def test_same_id_inserted_on_two_devices_converges(tmp_path):
     assert len(open_conflicts(a)) == 1 and open_conflicts(a) == open_conflicts(b)
 
 
-def test_clock_skew_is_reported_and_causality_kept(trio, monkeypatch):
+def test_far_future_changes_are_held_reported_and_restorable(trio, skew_clock):
     a, b, hub, vid = trio
-    monkeypatch.setenv("VISITLOG_CLOCK_OFFSET_MS", str(3 * DAY_MS))
+    original = a.get_visit(vid).summary
+    skew_clock(3 * DAY_MS)  # B's date is three days ahead
     b.edit_visit(vid, summary="时钟快了三天的电脑写的")
     sync_with(b, hub)
-    monkeypatch.delenv("VISITLOG_CLOCK_OFFSET_MS")
+    skew_clock(0)
     report = sync_with(a, hub)
-    assert [s["device"] for s in report.skewed] == [b.device_id]
-    assert report.skewed[0]["ahead_hours"] > 24
-    assert report.to_json()["skewed"][0]["count"] == 1
-    # A saw B's stamp, so A's next edit is stamped after it although A's
-    # clock is three days behind: the later edit wins, not the faster clock.
+    # held on both sides: received here, and on the hub that B's clock merged
+    assert sorted((s["device"], s["at"]) for s in report.skewed) == [
+        (b.device_id, "local"),
+        (b.device_id, "target"),
+    ]
+    assert all(s["ahead_hours"] > 24 and s["held"] is True for s in report.skewed)
+    assert [s["count"] for s in report.to_json()["skewed"]] == [1, 1]
+    assert report.received_total == 1  # kept and counted, not applied
+    # Held: ranked below every change made with a right clock, so the value
+    # does not take over; it waits in conflicts, naming B's device.
+    assert a.get_visit(vid).summary == original
+    (rec,) = list_conflicts(a)
+    assert (rec["device"], rec["value"]) == (b.device_id, "时钟快了三天的电脑写的")
+    # A's clock did not follow B's: it stays within a day of A's wall clock.
+    assert Stamp.parse(a.get_setting("hlc")).ms - clock.wall_ms() <= DAY_MS
+    # B, its date put right, holds its own change too: every replica agrees.
+    round_trip(a, b, hub)
+    assert content(a) == content(b)
+    assert b.get_visit(vid).summary == original
+    assert [c["id"] for c in list_conflicts(b)] == [rec["id"]]
+    # Restoring is a new edit stamped now, which wins everywhere.
+    restore_conflict(a, rec["id"])
+    round_trip(a, b, hub)
+    assert b.get_visit(vid).summary == "时钟快了三天的电脑写的"
+    assert content(a) == content(b)
     a.edit_visit(vid, summary="之后在正常时钟上改的")
     round_trip(a, b, hub)
     assert b.get_visit(vid).summary == "之后在正常时钟上改的"
-    assert not open_conflicts(b)
-    hlc = a.get_setting("hlc")
-    assert Stamp.parse(hlc).ms > Stamp.parse(a.query("SELECT min(hlc) m FROM changes")[0]["m"]).ms
 
+
+def test_a_held_change_takes_its_place_when_the_clock_reaches_it(trio, skew_clock):
+    a, b, hub, vid = trio
+    skew_clock(2 * DAY_MS)
+    b.edit_visit(vid, summary="日期快了两天")
+    sync_with(b, hub)
+    skew_clock(0)
+    sync_with(a, hub)
+    assert a.get_visit(vid).summary != "日期快了两天"
+    skew_clock(2 * DAY_MS)  # two days later, on every laptop
+    sync_with(a, hub)
+    assert a.get_visit(vid).summary == "日期快了两天"
+    assert not open_conflicts(a)
 
 def test_progress_reports_phases(trio):
     a, _b, hub, vid = trio

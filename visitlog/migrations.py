@@ -37,6 +37,7 @@ SCHEMA_RELEASES = {
     8: "0.1.0",
     9: "0.1.0",
     10: "0.1.0",
+    11: "0.1.0",
 }
 
 
@@ -594,6 +595,63 @@ def m010_address_aliases(db: Database) -> None:
         )"""
     )
     _set_version(db, 10)
+
+
+@migrations(name="m011_sync_life")
+def m011_sync_life(db: Database) -> None:
+    """What sync needs to survive restored databases, late work and wrong clocks.
+
+    - ``sync_orphans``: rows with changes in the log that could not be applied
+      yet (their insert, or the visit or household they belong to, has not
+      arrived); every later merge looks at them again.  Filled here with the
+      rows an older visitlog left so (their edits arrived first and were
+      never applied), which the next sync then repairs.
+    - ``sync_held``: changes stamped more than a day ahead of the clock that
+      merged them, ranked below every other change until the clock reaches
+      them (see ``visitlog.sync.merge``).
+    - ``created_at`` of every synced row, recomputed from its insert in the
+      change log (the value the insert carries, else the time of its stamp),
+      so that every replica holds the same one; older visitlogs stored the
+      author's clock on the author's laptop and the stamp elsewhere.
+    - ``identity_unchecked``: this database's identity (see
+      ``visitlog.identity``) is recorded on its next write instead of
+      being compared with a record an older visitlog never made.
+    """
+    for sql in (
+        "CREATE TABLE IF NOT EXISTS sync_orphans (tbl TEXT NOT NULL, row_id TEXT NOT NULL, "
+        "PRIMARY KEY (tbl, row_id)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS sync_held (device TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "tbl TEXT NOT NULL, row_id TEXT NOT NULL, hlc TEXT NOT NULL, "
+        "PRIMARY KEY (device, seq)) WITHOUT ROWID",
+    ):
+        db.execute(sql)
+    # Every synced table there is (each carries created_at and is in the log).
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    synced = [r[0] for r in db.execute("SELECT DISTINCT tbl FROM changes")]
+    for tbl in sorted(t for t in synced if t in tables):
+        # Changes whose row is absent, and rows older than an edit they hold
+        # in their log (an edit that arrived before its row, never applied).
+        db.execute(
+            "INSERT OR IGNORE INTO sync_orphans(tbl, row_id) SELECT DISTINCT c.tbl, c.row_id "
+            f"FROM changes c WHERE c.tbl = ? AND NOT EXISTS (SELECT 1 FROM {tbl} r "
+            "WHERE r.id = c.row_id AND (r.hlc > c.hlc OR (r.hlc = c.hlc AND r.device >= c.device)))",
+            [tbl],
+        )
+        db.execute(
+            f"""UPDATE {tbl} SET created_at = coalesce((
+                SELECT coalesce(json_extract(c.data, '$.created_at'),
+                                strftime('%Y-%m-%dT%H:%M:%S+00:00',
+                                         CAST(substr(c.hlc, 1, 13) AS INTEGER) / 1000,
+                                         'unixepoch'))
+                FROM changes c WHERE c.tbl = ? AND c.row_id = {tbl}.id AND c.op = 'insert'
+                ORDER BY c.hlc DESC, c.device DESC LIMIT 1), created_at)""",
+            [tbl],
+        )
+    db.execute(
+        "INSERT OR IGNORE INTO settings(key, value) "
+        "SELECT 'identity_unchecked', '1' FROM settings WHERE key = 'device_id'"
+    )
+    _set_version(db, 11)
 
 
 LATEST = max(SCHEMA_RELEASES)

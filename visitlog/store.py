@@ -1301,7 +1301,9 @@ class Tx:
             table_rows.append(
                 (rid, *values.values(), *(more or (row.get(e) for e in extra)), now, stamp, device)
             )
-            change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", _jdump(values)))
+            # created_at travels with the insert, so every replica stores this one
+            data = _jdump({**values, "created_at": now})
+            change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", data))
             ids.append(rid)
             if tbl == "dedup_merges" or (tbl == "households" and values.get("ref")):
                 self.relink = True
@@ -1341,6 +1343,10 @@ class Tx:
         stamps = json.loads(current["stamps"]) if current["stamps"] else {}
         default = stamps.get("*", [current["hlc"], current["device"]])
         base = {k: stamps.get(k, default) for k in changed}
+        if "deleted" not in changed:
+            # The delete state this edit was made on: a merge can tell an edit
+            # made after a delete its author had not seen (visitlog.sync.merge).
+            base["~deleted"] = stamps.get("deleted", default)
         stamps.setdefault("*", default)
         for k in changed:
             stamps[k] = [stamp, device]
