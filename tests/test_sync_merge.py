@@ -447,14 +447,20 @@ def test_sync_refuses_a_foreign_file(trio, tmp_path):
     assert junk.read_bytes() == before
 
 
-def test_a_copied_database_is_refused(trio, tmp_path):
+def test_a_copy_of_this_database_takes_a_new_device_id_before_syncing(trio, tmp_path):
     a, *_ = trio
     copy = tmp_path / "copy.db"
     a.backup(copy)
     before = content(a)
-    with pytest.raises(VisitlogError, match="拷贝"):
-        sync_with(a, copy)
+    report = sync_with(a, copy)
+    # the copy (no identity record beside it) renumbers its future changes
+    assert [(i["at"], i["old"], i["reason"]) for i in report.identity] == [
+        ("target", a.device_id, "moved")
+    ]
+    assert (report.sent_total, report.received_total) == (0, 0)
     assert content(a) == before
+    with Store(copy) as c:
+        assert c.device_id not in (a.device_id, None)
 
 
 # -- schema guard -------------------------------------------------------------------

@@ -14,8 +14,9 @@ absorbs), so the text order stays the numeric order forever.
 
 Two bounds keep a wrong clock from taking every other device with it:
 
-- a received stamp moves this clock at most :data:`MAX_AHEAD_MS` ahead of the
-  wall clock (sync holds changes stamped further ahead: see
+- a received stamp more than :data:`MAX_AHEAD_MS` ahead of the wall clock
+  does not move this clock at all (sync holds such changes below every other
+  one, so no later change needs to be stamped after them: see
   :mod:`visitlog.sync.merge`);
 - a clock that finds itself more than :data:`MAX_AHEAD_MS` ahead of the wall
   clock (its laptop's date was wrong and has been corrected) starts again
@@ -115,20 +116,18 @@ class HLC:
             return str(self.last)
 
     def observe(self, remote: str) -> bool:
-        """Move past a stamp received from another device, at most a day ahead.
+        """Move past a stamp received from another device, unless it is far ahead.
 
         Returns:
             True when the remote stamp is more than a day ahead of our wall
-            clock: this clock stops a day ahead instead of following it, and
-            the caller should report (and hold) the change.
+            clock: this clock does not follow it, and the caller should
+            report (and hold) the change.
         """
         stamp = Stamp.parse(remote)
         with self._lock:
             wall = self._now()
             far = stamp.ms - wall > MAX_AHEAD_MS
-            if far:
-                stamp = Stamp(wall + MAX_AHEAD_MS, 0)
-            if stamp > self.last:
+            if not far and stamp > self.last:
                 self.last = stamp
             return far
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from visitlog import files, migrations
+from visitlog import files, identity, migrations
 from visitlog.clock import HLC, new_id
 from visitlog.clusters import relink
 from visitlog.i18n import t
@@ -232,6 +232,12 @@ class Store:
                 raise
         self._hlc: HLC | None = None
         self._device: str | None = None
+        #: True once this Store has compared its database with its identity
+        #: record (see :mod:`visitlog.identity`) in a committed transaction.
+        self._identity_checked = False
+        #: Set when this Store's database took a new device id:
+        #: ``{"old", "new", "reason"}`` (the CLI and the TUI say so).
+        self.identity_change: dict[str, Any] | None = None
         #: Seconds a write waits for another process's write (see WRITE_WAIT_S).
         self.write_wait = WRITE_WAIT_S
         #: See :meth:`report_waits`.
@@ -364,11 +370,13 @@ class Store:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 self._hlc = None  # reload from the database next time
+                self._device = None
                 if isinstance(exc, UnicodeEncodeError):
                     # A lone surrogate (undecodable bytes of a file name or a
                     # terminal): SQLite stores UTF-8 only, so it is refused.
                     raise ValidationError(t("err.not_text")) from None
                 raise
+            tx.committed()
 
     def report_waits(
         self, on_wait: Callable[[float], bool], step_ms: int = 250, limit_s: float | None = None
@@ -1235,19 +1243,120 @@ class Tx:
         #: Set by a write that may change which records are one (a merge
         #: record, a 编号, a tombstone): :meth:`finish` then recomputes them.
         self.relink = False
+        #: The identity record to write beside the database once this commits.
+        self._record: dict[str, Any] | None = None
+        self._identity_change: dict[str, Any] | None = None
 
     # identity, made on the first write
     @property
     def device(self) -> str:
+        """This replica's device id; made, or checked (and renewed if the
+        database was restored or copied), on first use in a Store's life."""
         if self._device is None:
             row = self.conn.execute("SELECT value FROM settings WHERE key='device_id'").fetchone()
             if row:
                 self._device = row[0]
+                if not self.store._identity_checked:
+                    self._check_identity()
             else:
                 self._device = secrets.token_hex(6)
                 self.set_setting("device_id", self._device)
+                self._record = identity.new_record(
+                    self._device, identity.file_key(self.store.path), self._read_record()
+                )
             self.store._device = self._device
         return self._device
+
+    def _read_record(self) -> dict[str, Any] | None:
+        return identity.read_record(self.store.path)
+
+    def own_max_seq(self, device: str | None = None) -> int:
+        row = self.conn.execute(
+            "SELECT max(seq) FROM changes WHERE device = ?", [device or self.device]
+        ).fetchone()
+        return row[0] or 0
+
+    def _check_identity(self) -> None:
+        """Compare the database with its identity record (visitlog.identity)."""
+        path = self.store.path
+        device = self._device
+        assert device is not None
+        if not os.access(path.parent, os.W_OK):
+            return  # no record can be kept here: sync's check is what remains
+        record = self._read_record()
+        inode = identity.file_key(path)
+        own = self.own_max_seq(device)
+        unchecked = self.conn.execute(
+            "SELECT 1 FROM settings WHERE key = 'identity_unchecked'"
+        ).fetchone()
+        if unchecked:
+            # Made by a visitlog that kept no record: record it as it is.
+            self.set_setting("identity_unchecked", None)
+            reason = None
+        else:
+            reason = identity.verdict(record, device, own, inode)
+        if reason is None:
+            if record is None or (record.get("file"), record["device"]) != (inode, device):
+                self._record = identity.new_record(device, inode, record)
+            return
+        self.new_device(reason, record=record)
+
+    def new_device(self, reason: str, *, record: dict[str, Any] | None = None) -> str:
+        """Take a new device id for this replica's changes from now on.
+
+        The changes made under the old id keep it (they are the same changes
+        on every replica); only new ones are numbered under the new id.
+
+        Args:
+            reason: one of :data:`visitlog.identity.REASONS`.
+            record: the identity record read beside the database, if any.
+        """
+        old = self._device or self.conn.execute(
+            "SELECT value FROM settings WHERE key='device_id'"
+        ).fetchone()[0]
+        new = secrets.token_hex(6)
+        row = self.conn.execute("SELECT value FROM settings WHERE key='former_devices'").fetchone()
+        former = json.loads(row[0]) if row else []
+        self.set_setting("former_devices", _jdump([*former, old]))
+        self.set_setting("device_id", new)
+        self.set_setting("synced_seq", None)  # acknowledgements of the old id's changes
+        self._device = new
+        self._seq = None
+        self.store._device = new
+        if record is None:
+            record = self._read_record()
+        self._record = identity.new_record(new, identity.file_key(self.store.path), record)
+        if self._identity_change is None:
+            self._identity_change = {"old": old, "new": new, "reason": reason}
+        else:  # twice in one transaction: the first id given up, the last one taken
+            self._identity_change["new"] = new
+        self.audit("identity.new", detail={"old": old, "reason": reason})
+        return new
+
+    @property
+    def identity_change(self) -> dict[str, Any] | None:
+        """``{"old", "new", "reason"}`` when this transaction took a new device id."""
+        return self._identity_change
+
+    def note_shipped(self) -> None:
+        """Record (once committed) that every change of this replica's own was shipped."""
+        own = self.own_max_seq()
+        record = self._record or self._read_record()
+        record = identity.new_record(self.device, identity.file_key(self.store.path), record)
+        if own and record["shipped"].get(self.device, 0) < own:
+            record["shipped"][self.device] = own
+            self._record = record
+        elif self._record is not None:
+            self._record = record
+
+    def committed(self) -> None:
+        """After COMMIT: write the identity record, publish an identity change."""
+        if self._device is not None:
+            self.store._identity_checked = True
+        if self._record is not None:
+            identity.write_record(self.store.path, self._record)
+        if self._identity_change is not None:
+            self.store.identity_change = self._identity_change
 
     @property
     def hlc(self) -> HLC:

@@ -63,8 +63,15 @@ class State:
 
     def close(self) -> None:
         if self._store is not None:
+            change = self._store.identity_change
             self._store.close()
             self._store = None
+            if change is not None:
+                # A restored or copied database renumbered its changes on its
+                # first write: say so (sync reports say it themselves).
+                from visitlog.sync.replica import identity_note
+
+                err_console.print(identity_note(change), highlight=False, soft_wrap=True)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -83,6 +83,8 @@ def _progress_bar() -> Iterator[ProgressFn | None]:
 def _show_value(field: str, value: Any, reveal: bool) -> str:
     if value is None:
         return "—"
+    if field == "deleted" and value in (0, 1):
+        return t(f"sync.deleted.{value}")
     text = str(value)
     if not reveal and field == "head":
         text = mask_name(text)
@@ -129,10 +131,8 @@ def _print_report(report: SyncReport, title: str) -> None:
                 highlight=False,
             )
         console.print(t("sync.conflicts_hint"))
-    for s in report.skewed:
-        err_console.print(
-            t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
-        )
+    for note in report.notes():
+        err_console.print(escape(note), highlight=False, soft_wrap=True)
 
 
 def sync(

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from visitlog import migrations
+from visitlog import clock, migrations
 from visitlog.files import check_user_file, replacing
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
@@ -62,6 +62,7 @@ from visitlog.sync.replica import (
     ProgressFn,
     SyncReport,
     decode_conflict,
+    forget_former,
     is_hub,
     open_replica,
     record_peer,
@@ -164,10 +165,14 @@ def export_bundle(
             "schema_version": own.schema_version,
             "fields": {tbl: list(fields) for tbl, fields in SYNCED_FIELDS.items()},
             "created_at": _now_iso(),
+            # the exporting computer's clock, to refuse a bundle from the future
+            "wall_ms": clock.now_ms(),
             "source": {
                 "device": tx.device,
                 "name": setting(tx, "device_name"),
                 "kind": "hub" if is_hub(tx, vv) else "device",
+                # device ids it gave up (restored or copied): peers forget them
+                "former": json.loads(setting(tx, "former_devices") or "[]"),
             },
             "source_vv": vv,
             "base_vv": {d: base[d] for d in ranges if d in base},
@@ -180,6 +185,10 @@ def export_bundle(
             batches = changes_since(tx.conn, ranges, batch_size)
             _write(tmp, manifest, batches, total, progress, key=load_key(store.path))
         tx.audit("bundle.export", detail={"file": dest.name, "for": peer, "changes": total})
+        if tx.device in ranges:
+            tx.note_shipped()
+        if tx.identity_change is not None:
+            store.identity_change = tx.identity_change
     return BundleInfo(
         file=str(dest),
         total=total,
@@ -459,8 +468,11 @@ def import_bundle(
     report = SyncReport(target=str(path))
     source = manifest["source"]
     total = int(manifest.get("total") or 0)
+    _refuse_from_the_future(manifest, path)
     with contextlib.closing(open_replica(store.path)) as own, own.transaction() as tx:
+        mine_before = tx.device  # checked first: a restored or copied file takes a new id
         applier = Applier(tx)
+        own_vv_before = dict(applier.vv)
         for d, (first, _last) in manifest["devices"].items():
             have = applier.vv.get(d, 0)
             if first > have + 1:
@@ -484,10 +496,24 @@ def import_bundle(
         report.peer = source["device"]
         report.peer_is_hub = source.get("kind") == "hub"
         source_vv = {str(d): int(s) for d, s in manifest["source_vv"].items()}
+        # The source knows more changes of our device id than we hold: we were
+        # restored from an older backup.  What the bundle carried of them is
+        # back; new changes take a new id (see visitlog.identity).
+        if source_vv.get(mine_before, 0) > applier.vv.get(mine_before, 0):
+            tx.new_device("peer_ahead")
+        change = tx.identity_change
+        if change is not None:
+            before = version_vector(tx.conn).get(change["old"], 0)
+            change["recovered"] = before - own_vv_before.get(change["old"], 0)
+            report.identity = [{**change, "at": "local"}]
+            store.identity_change = change
         if source["device"] != tx.device:
             record_peer(
                 tx, source["device"], source.get("name"), report.peer_is_hub, None, source_vv
             )
+        former = source.get("former")
+        if isinstance(former, list) and all(isinstance(d, str) for d in former):
+            forget_former(tx, json.dumps(former))
         mine = source_vv.get(tx.device, 0)
         if report.peer_is_hub and mine > int(setting(tx, "synced_seq") or 0):
             tx.set_setting("synced_seq", str(mine))
@@ -502,6 +528,25 @@ def import_bundle(
                 },
             )
     return report
+
+
+def _refuse_from_the_future(manifest: dict[str, Any], path: Path) -> None:
+    """A bundle written (by its computer's clock) more than a day ahead of ours:
+    one of the two clocks is wrong, and merging now would hold or misplace
+    every change; refused before anything is applied."""
+    wall = manifest.get("wall_ms")
+    if not isinstance(wall, int):
+        return  # written by an older visitlog
+    ahead = wall - clock.now_ms()
+    if ahead > clock.MAX_AHEAD_MS:
+        raise BundleError(
+            t(
+                "bundle.err.from_future",
+                path=path,
+                when=manifest.get("created_at", ""),
+                hours=round(ahead / 3_600_000, 1),
+            )
+        )
 
 
 def read_manifest(path: Path | str) -> dict[str, Any]:

@@ -199,6 +199,8 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
             fields["address_key"] = address_key(both["address"], both["estate"])
         changed = tx.update(tbl, row_id, fields)
         merge_rows(tx.conn, tbl, [row_id])
+        if field == "deleted":
+            _follow_visit(tx, tbl, row_id, value)
         if back:
             tx.conn.execute("UPDATE conflicts SET resolved = 1 WHERE id = ?", [c["id"]])
         else:
@@ -214,6 +216,33 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
             {"conflict": c["id"], "field": field, "changed": bool(changed), "back": back},
         )
     return {**get_conflict(store, c["id"]), "changed": bool(changed), "replaced_value": replaced}
+
+
+def _follow_visit(tx: Any, tbl: str, row_id: str, deleted: Any) -> None:
+    """A visit's delete state restored: its items follow (deleting a visit
+    deletes its items); an item brought back brings its visit back."""
+    if tbl == "visits":
+        visit_id = row_id
+    elif tbl == "items" and not deleted:
+        found = tx.rows("SELECT visit_id FROM items WHERE id = ?", [row_id])
+        if not found:
+            return
+        visit_id = found[0]["visit_id"]
+        if tx.rows("SELECT 1 FROM visits WHERE id = ? AND deleted != 0", [visit_id]):
+            tx.update("visits", visit_id, {"deleted": 0})
+            merge_rows(tx.conn, "visits", [visit_id])
+        return
+    else:
+        return
+    flag = int(bool(deleted))
+    items = [
+        r["id"]
+        for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted != ?", [visit_id, flag])
+    ]
+    for item in items:
+        tx.update("items", item, {"deleted": flag})
+    if items:
+        merge_rows(tx.conn, "items", items)
 
 
 def _jdump(value: Any) -> str:

@@ -286,8 +286,8 @@ class Applier:
         ahead = self._ahead
         for device, seq, tbl, row_id, hlc, op, data, _base in fresh:
             self.received[tbl] += 1
-            if hlc > top:
-                top = hlc
+            if top < hlc <= ahead:
+                top = hlc  # the clock follows every stamp but those it holds
             if hlc > ahead:
                 entry = self.skew.setdefault(device, [0, hlc])
                 entry[0] += 1
@@ -476,7 +476,13 @@ class Applier:
         self._revisit()
         total = self.pending_merges()
         done = 0
-        cur = self.conn.execute("SELECT tbl, row_id FROM temp.sync_touched ORDER BY tbl, row_id")
+        # Parents first: a visit that waited for its household is built
+        # before the items that waited for the visit.
+        cur = self.conn.execute(
+            "SELECT tbl, row_id FROM temp.sync_touched ORDER BY CASE tbl "
+            "WHEN 'households' THEN 0 WHEN 'visits' THEN 1 WHEN 'items' THEN 2 ELSE 3 END, "
+            "tbl, row_id"
+        )
         while chunk := cur.fetchmany(_CHUNK):
             by_tbl: dict[str, list[str]] = {}
             for tbl, rid in chunk:

@@ -27,7 +27,9 @@ from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.security import bind_replicas
 from visitlog.store import APP_VERSION, Store, Tx
 from visitlog.sync.merge import (
+    CHANGE_COLUMNS,
     Applier,
+    ReplayError,
     changes_since,
     count_by_table,
     missing,
@@ -44,7 +46,9 @@ class SyncReport:
 
     ``sent`` / ``received`` count changes per table; ``conflicts`` lists the
     conflicts recorded for the first time; ``skewed`` the devices whose
-    stamps arrived more than a day ahead of the receiving clock.
+    stamps arrived more than a day ahead of the receiving clock (held);
+    ``identity`` the sides that took a new device id (``{"at", "old", "new",
+    "reason", "recovered"}``: restored or copied databases).
     """
 
     target: str
@@ -53,6 +57,7 @@ class SyncReport:
     received: dict[str, int] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     skewed: list[dict[str, Any]] = field(default_factory=list)
+    identity: list[dict[str, Any]] = field(default_factory=list)
     schema_upgraded: bool = False
     created_target: bool = False
     #: True when a dry run could only count (target absent or to be upgraded).
@@ -68,6 +73,15 @@ class SyncReport:
     def received_total(self) -> int:
         return sum(self.received.values())
 
+    def notes(self) -> list[str]:
+        """What the worker must be told in words: new device ids, held changes."""
+        out = [identity_note(i, self.target) for i in self.identity]
+        out += [
+            t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
+            for s in self.skewed
+        ]
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """``{"sent", "received", "conflicts", …}``: totals first, then details."""
         return {
@@ -78,6 +92,7 @@ class SyncReport:
             "received_by_table": {tbl: self.received.get(tbl, 0) for tbl in SYNCED_FIELDS},
             "conflict_list": self.conflicts,
             "skewed": self.skewed,
+            "identity": self.identity,
             "target": self.target,
             "peer": self.peer,
             "peer_is_hub": self.peer_is_hub,
@@ -86,6 +101,25 @@ class SyncReport:
             "schema_upgraded": self.schema_upgraded,
             "created_target": self.created_target,
         }
+
+
+def identity_note(change: dict[str, Any], target: str | None = None) -> str:
+    """One plain sentence saying that (and why) a database took a new device id."""
+    which = (
+        t("sync.identity.target", path=target)
+        if change.get("at") == "target"
+        else t("sync.identity.local")
+    )
+    text = t(
+        "sync.identity",
+        which=which,
+        reason=t(f"identity.reason.{change['reason']}"),
+        new=change["new"],
+        old=change["old"],
+    )
+    if change.get("recovered"):
+        text += t("sync.identity.recovered", count=change["recovered"])
+    return text
 
 
 #: Page cache of each connection a sync opens, in KiB.  A large first sync
@@ -223,7 +257,9 @@ def _exchange(
     batch_size: int,
 ) -> None:
     with contextlib.suppress(_DryRun), _both(local, target, progress) as (ltx, ttx):
-        lid, tid = setting(ltx, "device_id"), setting(ttx, "device_id")
+        # Each side first checks it is still the replica its device id names
+        # (visitlog.identity): a restored or copied file takes a new id here.
+        lid, tid = ltx.device, ttx.device
         if lid and lid == tid:
             # A copied database file: both would number their changes alike
             # and silently drop each other's.
@@ -232,6 +268,7 @@ def _exchange(
         bind_replicas(local.path, ltx, target.path, ttx)
         at_local, at_target = Applier(ltx), Applier(ttx)
         lvv, tvv = dict(at_local.vv), dict(at_target.vv)
+        check_heads(ltx, ttx, lvv, tvv, target.path)
         for phase, src_tx, src, dst, ranges in (
             ("send", ltx, at_local, at_target, missing(lvv, tvv)),
             ("receive", ttx, at_target, at_local, missing(tvv, lvv)),
@@ -255,12 +292,30 @@ def _exchange(
 
         at_target.finish(merged(0))
         at_local.finish(merged(merges - at_local.pending_merges()))
+        # A side behind on its own device id (the other holds more of its
+        # changes than it does) was restored from a backup older than its
+        # last exchange: it has just taken those changes back; its next ones
+        # take a new id, or they would be numbered like changes already out.
+        for tx, vv, other_vv in ((ltx, lvv, tvv), (ttx, tvv, lvv)):
+            own = tx.device
+            if other_vv.get(own, 0) > vv.get(own, 0):
+                tx.new_device("peer_ahead")
+            change = tx.identity_change
+            if change is not None:
+                old = change["old"]
+                change["recovered"] = max(0, other_vv.get(old, 0) - vv.get(old, 0))
+            tx.note_shipped()
         report.sent = dict(at_target.received)
         report.received = dict(at_local.received)
         found = {**at_target.new_conflicts, **at_local.new_conflicts}
         report.conflicts = [decode_conflict(c) for _, c in sorted(found.items())]
         report.skewed = [{**s, "at": "local"} for s in at_local.skewed()] + [
             {**s, "at": "target"} for s in at_target.skewed()
+        ]
+        report.identity = [
+            {**change, "at": at}
+            for at, tx in (("local", ltx), ("target", ttx))
+            if (change := tx.identity_change) is not None
         ]
         _bookkeeping(ltx, ttx, lvv, tvv, report, target.path)
         if report.dry_run:
@@ -284,6 +339,8 @@ def _bookkeeping(
         ltx, tid, setting(ttx, "device_name"), target_hub, str(target_path.resolve()), union
     )
     record_peer(ttx, lid, setting(ltx, "device_name"), local_hub, None, union)
+    for tx, other in ((ltx, ttx), (ttx, ltx)):
+        forget_former(tx, setting(other, "former_devices"))
     for tx, own, other_is_hub in ((ltx, lid, target_hub), (ttx, tid, local_hub)):
         if other_is_hub and union.get(own, 0) and setting(tx, "synced_seq") != str(union[own]):
             tx.set_setting("synced_seq", str(union[own]))
@@ -300,6 +357,42 @@ def _bookkeeping(
             "sync",
             detail={"peer": lid, "peer_worker": setting(ltx, "worker"), **counts}
             | {"sent": report.received, "received": report.sent},
+        )
+
+
+def check_heads(
+    ltx: Tx, ttx: Tx, lvv: dict[str, int], tvv: dict[str, int], target_path: Path
+) -> None:
+    """Refuse two replicas that numbered different changes alike.
+
+    For each device both hold changes of, the change at the lower of the two
+    highest numbers is held by both: if the two differ, their histories of
+    that device split before it (a database restored or copied that wrote
+    before it could notice), and an exchange would skip changes as "already
+    seen".  One lookup per device.
+
+    Raises:
+        ReplayError: naming the device and the number; nothing is changed.
+    """
+    query = f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?"
+    for device in sorted(lvv.keys() & tvv.keys()):
+        seq = min(lvv[device], tvv[device])
+        mine = ltx.conn.execute(query, [device, seq]).fetchone()
+        theirs = ttx.conn.execute(query, [device, seq]).fetchone()
+        if tuple(mine or ()) != tuple(theirs or ()):
+            raise ReplayError(
+                t("sync.err.replayed_sync", device=device, seq=seq, path=target_path)
+            )
+
+
+def forget_former(tx: Tx, former: str | None) -> None:
+    """Drop the peer records of device ids a peer has given up (it took a new one)."""
+    if not former:
+        return
+    ids = json.loads(former)
+    if ids:
+        tx.conn.execute(
+            f"DELETE FROM peers WHERE device IN ({', '.join('?' * len(ids))})", list(ids)
         )
 
 
