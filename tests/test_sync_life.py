@@ -33,7 +33,9 @@ def content(path: Path) -> dict[str, list[tuple]]:
         out = {}
         for tbl in CONTENT_TABLES:
             cols = ["id", *SYNCED_FIELDS[tbl], "created_at", "hlc", "device", "stamps"]
-            out[tbl] = [tuple(r) for r in s.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")]
+            out[tbl] = [
+                tuple(r) for r in s.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
+            ]
         return out
 
 
@@ -170,7 +172,7 @@ def test_a_restore_the_record_cannot_see_is_caught_by_the_hub(office, tmp_path):
 def test_same_number_different_change_is_refused_and_nothing_applied(office, tmp_path):
     """A database that wrote before anything could notice (an older visitlog
     kept no identity record): the receiver refuses loudly, both sides intact."""
-    a, b, hub, hid = office
+    a, _b, hub, hid = office
     backup = a.backup(tmp_path / "a-backup.db")
     visit(a, hid, "原来的第二号")
     sync_with(a, hub)
@@ -256,7 +258,7 @@ def test_copied_and_restored_databases_in_the_cli_say_so_in_words(tmp_path):
 
 
 def test_late_work_waits_for_its_row_and_is_applied_when_it_arrives(office, tmp_path):
-    a, b, hub, hid = office
+    a, b, hub, _hid = office
     night = tmp_path / "hub-last-night.db"
     with Store(hub) as h:
         h.backup(night)
@@ -378,7 +380,7 @@ def test_an_edit_made_after_seeing_the_delete_makes_no_conflict(office):
 
 
 def test_a_bundle_written_by_a_clock_far_ahead_is_refused(office, tmp_path, skew_clock):
-    a, b, hub, hid = office
+    a, b, _hub, hid = office
     skew_clock(3 * DAY_MS)
     visit(b, hid, "三天后的")
     bundle = tmp_path / "future.vlb"

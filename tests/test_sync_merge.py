@@ -342,6 +342,7 @@ def test_a_held_change_takes_its_place_when_the_clock_reaches_it(trio, skew_cloc
     assert a.get_visit(vid).summary == "日期快了两天"
     assert not open_conflicts(a)
 
+
 def test_progress_reports_phases(trio):
     a, _b, hub, vid = trio
     a.edit_visit(vid, summary="再改")

@@ -115,9 +115,7 @@ def verdict(
     return None
 
 
-def new_record(
-    device: str, inode: int | None, old: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def new_record(device: str, inode: int | None, old: dict[str, Any] | None = None) -> dict[str, Any]:
     """A record for *device*, keeping what *old* says was shipped under other ids."""
     shipped = dict(old["shipped"]) if old else {}
     return {"device": device, "file": inode, "shipped": shipped}

@@ -1311,9 +1311,10 @@ class Tx:
             reason: one of :data:`visitlog.identity.REASONS`.
             record: the identity record read beside the database, if any.
         """
-        old = self._device or self.conn.execute(
-            "SELECT value FROM settings WHERE key='device_id'"
-        ).fetchone()[0]
+        old = (
+            self._device
+            or self.conn.execute("SELECT value FROM settings WHERE key='device_id'").fetchone()[0]
+        )
         new = secrets.token_hex(6)
         row = self.conn.execute("SELECT value FROM settings WHERE key='former_devices'").fetchone()
         former = json.loads(row[0]) if row else []
@@ -1339,14 +1340,23 @@ class Tx:
         return self._identity_change
 
     def note_shipped(self) -> None:
-        """Record (once committed) that every change of this replica's own was shipped."""
+        """Record that every change of this replica's own was shipped.
+
+        Written at once, before the exchange commits: a record that claims
+        more than was shipped (the exchange then fails) costs at most one
+        needless new device id after a restore, while one written after the
+        commit could be missed by a kill in between, and a restored database
+        would then number changes the other side already holds.
+        """
         own = self.own_max_seq()
         record = self._record or self._read_record()
         record = identity.new_record(self.device, identity.file_key(self.store.path), record)
         if own and record["shipped"].get(self.device, 0) < own:
             record["shipped"][self.device] = own
-            self._record = record
-        elif self._record is not None:
+            if identity.write_record(self.store.path, record):
+                self._record = None if self._identity_change is None else record
+                return
+        if self._record is not None:
             self._record = record
 
     def committed(self) -> None:
@@ -1495,6 +1505,7 @@ class Tx:
         keyed again over the rewrite (that would hide it), so ``audit
         verify`` keeps reporting it.
         """
+        device = self.device  # first: checking the identity may append an entry itself
         row = self.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         prev = row[0] if row else GENESIS_HASH
         if key is None:
@@ -1509,7 +1520,7 @@ class Tx:
         entry = {
             "at": _now_iso(),
             "worker": worker[0] if worker else None,
-            "device": self.device,
+            "device": device,
             "action": action,
             "tbl": tbl,
             "row_id": row_id,

@@ -237,7 +237,9 @@ def _follow_visit(tx: Any, tbl: str, row_id: str, deleted: Any) -> None:
     flag = int(bool(deleted))
     items = [
         r["id"]
-        for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted != ?", [visit_id, flag])
+        for r in tx.rows(
+            "SELECT id FROM items WHERE visit_id = ? AND deleted != ?", [visit_id, flag]
+        )
     ]
     for item in items:
         tx.update("items", item, {"deleted": flag})

@@ -341,7 +341,9 @@ class Applier:
                     )
                 )
             out.update(
-                k for k, v in enumerate(values) if v.get(col) is not None and v[col] in wanted - found
+                k
+                for k, v in enumerate(values)
+                if v.get(col) is not None and v[col] in wanted - found
             )
         return out
 
@@ -442,11 +444,18 @@ class Applier:
             conn.execute("DELETE FROM sync_held WHERE hlc <= ?", [self.bound])
         row = conn.execute("SELECT value FROM settings WHERE key = 'hold_bound'").fetchone()
         last = row[0] if row else None
-        if last is None or self.bound < last:
-            # This clock is behind one that merged here before (a laptop's
-            # date put right, or a hub last synced by a laptop whose date was
-            # wrong): changes applied then may be far in the future now.  A
-            # scan of the log, but only when a clock went back.
+        clock = self.tx.hlc
+        own_ahead = str(clock.last) > self.bound
+        if own_ahead:
+            # This laptop stamped changes while its date was wrong (ahead):
+            # they are held like anyone's, and its clock starts again from
+            # the wall clock (as its next tick would).
+            clock.last = Stamp(self._now_ms(), 0)
+        if last is None or self.bound < last or own_ahead:
+            # This clock is behind one that merged or stamped here before (a
+            # laptop's date put right, or a hub last synced by a laptop whose
+            # date was wrong): changes applied then may be far in the future
+            # now.  A scan of the log, but only when a clock went back.
             newly = conn.execute(
                 "SELECT device, seq, tbl, row_id, hlc FROM changes c WHERE hlc > ? AND NOT "
                 "EXISTS (SELECT 1 FROM sync_held h WHERE h.device = c.device AND h.seq = c.seq)",
@@ -724,9 +733,10 @@ def _unseen_delete(
 def _parents_here(conn: Connection, tbl: str, data: dict[str, Any]) -> bool:
     for col, parent in PARENTS.get(tbl, ()):
         ref = data.get(col)
-        if ref is not None and not conn.execute(
-            f"SELECT 1 FROM {parent} WHERE id = ?", [ref]
-        ).fetchone():
+        if (
+            ref is not None
+            and not conn.execute(f"SELECT 1 FROM {parent} WHERE id = ?", [ref]).fetchone()
+        ):
             return False
     return True
 

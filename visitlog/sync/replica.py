@@ -380,9 +380,7 @@ def check_heads(
         mine = ltx.conn.execute(query, [device, seq]).fetchone()
         theirs = ttx.conn.execute(query, [device, seq]).fetchone()
         if tuple(mine or ()) != tuple(theirs or ()):
-            raise ReplayError(
-                t("sync.err.replayed_sync", device=device, seq=seq, path=target_path)
-            )
+            raise ReplayError(t("sync.err.replayed_sync", device=device, seq=seq, path=target_path))
 
 
 def forget_former(tx: Tx, former: str | None) -> None:
