@@ -376,7 +376,8 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
                 (t(f"tui.sync.{k}"), str(report.get(k, 0)))
                 for k in ("sent", "received", "conflicts")
             ]
-            self.push_screen(ReportDialog(title, lines))
+            notes = "\n".join(report.get("notes") or [])
+            self.push_screen(ReportDialog(title, lines, message=notes))
         self.data_changed()
 
     def action_load_demo(self) -> None:
@@ -524,7 +525,8 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
                 self.Finished("sync", None, crash_line(exc, crash_log(exc, "tui sync")))
             )
             return
-        self.post_message(self.Finished("sync", as_dict(report)))
+        # restored or copied database, far-future stamps: said in words
+        self.post_message(self.Finished("sync", {**as_dict(report), "notes": report.notes()}))
 
     # -- command palette ------------------------------------------------------------------
 
