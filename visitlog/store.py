@@ -1243,8 +1243,6 @@ class Tx:
         #: Set by a write that may change which records are one (a merge
         #: record, a 编号, a tombstone): :meth:`finish` then recomputes them.
         self.relink = False
-        #: The identity record to write beside the database once this commits.
-        self._record: dict[str, Any] | None = None
         self._identity_change: dict[str, Any] | None = None
 
     # identity, made on the first write
@@ -1261,8 +1259,10 @@ class Tx:
             else:
                 self._device = secrets.token_hex(6)
                 self.set_setting("device_id", self._device)
-                self._record = identity.new_record(
-                    self._device, identity.file_key(self.store.path), self._read_record()
+                self._keep_record(
+                    identity.new_record(
+                        self._device, identity.file_key(self.store.path), self._read_record()
+                    )
                 )
             self.store._device = self._device
         return self._device
@@ -1297,7 +1297,7 @@ class Tx:
             reason = identity.verdict(record, device, own, inode)
         if reason is None:
             if record is None or (record.get("file"), record["device"]) != (inode, device):
-                self._record = identity.new_record(device, inode, record)
+                self._keep_record(identity.new_record(device, inode, record))
             return
         self.new_device(reason, record=record)
 
@@ -1326,7 +1326,7 @@ class Tx:
         self.store._device = new
         if record is None:
             record = self._read_record()
-        self._record = identity.new_record(new, identity.file_key(self.store.path), record)
+        self._keep_record(identity.new_record(new, identity.file_key(self.store.path), record))
         if self._identity_change is None:
             self._identity_change = {"old": old, "new": new, "reason": reason}
         else:  # twice in one transaction: the first id given up, the last one taken
@@ -1339,32 +1339,31 @@ class Tx:
         """``{"old", "new", "reason"}`` when this transaction took a new device id."""
         return self._identity_change
 
-    def note_shipped(self) -> None:
-        """Record that every change of this replica's own was shipped.
+    def _keep_record(self, record: dict[str, Any]) -> None:
+        """Write the identity record now, while this transaction holds the write lock.
 
-        Written at once, before the exchange commits: a record that claims
-        more than was shipped (the exchange then fails) costs at most one
-        needless new device id after a restore, while one written after the
-        commit could be missed by a kill in between, and a restored database
-        would then number changes the other side already holds.
+        Before the commit, so that another process (which waits for the lock)
+        never checks the database against a record not yet written.  A record
+        ahead of a transaction that then rolls back costs at most one needless
+        new device id later; one behind the database could cost work.
         """
+        identity.write_record(self.store.path, record)
+
+    def note_shipped(self) -> None:
+        """Record that every change of this replica's own was shipped (see
+        :meth:`_keep_record` on why at once, not after the commit)."""
         own = self.own_max_seq()
-        record = self._record or self._read_record()
-        record = identity.new_record(self.device, identity.file_key(self.store.path), record)
+        record = identity.new_record(
+            self.device, identity.file_key(self.store.path), self._read_record()
+        )
         if own and record["shipped"].get(self.device, 0) < own:
             record["shipped"][self.device] = own
-            if identity.write_record(self.store.path, record):
-                self._record = None if self._identity_change is None else record
-                return
-        if self._record is not None:
-            self._record = record
+            self._keep_record(record)
 
     def committed(self) -> None:
-        """After COMMIT: write the identity record, publish an identity change."""
+        """After COMMIT: remember the identity was checked, publish a change of it."""
         if self._device is not None:
             self.store._identity_checked = True
-        if self._record is not None:
-            identity.write_record(self.store.path, self._record)
         if self._identity_change is not None:
             self.store.identity_change = self._identity_change
 
