@@ -181,8 +181,11 @@ class Replicas(RuleBasedStateMachine):
     def _record(self, r: int, action) -> None:
         """Run a local edit and record each field it changed, with its stamp."""
         s = self.stores[r]
-        before = s.scalar("SELECT max(seq) FROM changes WHERE device = ?", [s.device_id]) or 0
+        device = s.device_id
+        before = s.scalar("SELECT max(seq) FROM changes WHERE device = ?", [device]) or 0
         action()
+        if s.device_id != device:
+            before = 0  # a restored or copied database numbered anew under a new id
         caller = sys._getframe(1).f_code.co_name  # the rule that made it
         if caller not in ("make_replicas", "clock_skew"):
             OPERATIONS[caller] += 1
