@@ -187,7 +187,7 @@ class Replicas(RuleBasedStateMachine):
         if s.device_id != device:
             before = 0  # a restored or copied database numbered anew under a new id
         caller = sys._getframe(1).f_code.co_name  # the rule that made it
-        if caller not in ("make_replicas", "clock_skew"):
+        if caller not in ("make_replicas", "clock_skew", "disk_dies_after_a_sync"):
             OPERATIONS[caller] += 1
         for ch in s.query(
             "SELECT tbl, row_id, hlc, device, op, data FROM changes WHERE device = ? AND seq > ?",
@@ -404,19 +404,16 @@ class Replicas(RuleBasedStateMachine):
         self.rows[j] |= self.rows[i]
         OPERATIONS["bundle"] += 1
 
-    @rule(data=st.data())
-    def take_backup(self, data) -> None:
-        r = data.draw(st.integers(0, len(self.stores) - 1))
+    def _backup(self, r: int) -> tuple[int, Path, set[int], set[tuple[str, str]]]:
         path = self.dir / f"backup{len(self.backups)}.db"
         self.stores[r].backup(path)
         self.backups.append((r, path, set(self.known[r]), set(self.rows[r])))
         OPERATIONS["backup"] += 1
+        return self.backups[-1]
 
-    @precondition(lambda self: self.backups)
-    @rule(data=st.data())
-    def restore_from_backup(self, data) -> None:
+    def _restore(self, backup: tuple[int, Path, set[int], set[tuple[str, str]]]) -> None:
         """The laptop's disk died: its backup is copied over its database file."""
-        r, path, known, rows = data.draw(st.sampled_from(self.backups))
+        r, path, known, rows = backup
         store = self.stores[r]
         db = store.path
         store.close()
@@ -425,7 +422,34 @@ class Replicas(RuleBasedStateMachine):
         shutil.copyfile(path, db)
         self.stores[r] = Store(db)
         self.known[r], self.rows[r] = set(known), set(rows)
-        OPERATIONS["restore_from_backup"] += 1
+        OPERATIONS["restores (both rules)"] += 1
+
+    @rule(data=st.data())
+    def take_backup(self, data) -> None:
+        self._backup(data.draw(st.integers(0, len(self.stores) - 1)))
+
+    @precondition(lambda self: self.backups)
+    @rule(data=st.data())
+    def restore_from_backup(self, data) -> None:
+        self._restore(data.draw(st.sampled_from(self.backups)))
+
+    @rule(data=st.data(), write_first=st.booleans())
+    def disk_dies_after_a_sync(self, data, write_first: bool) -> None:
+        """A backup, then work that reaches another replica, then the disk dies
+        and the backup comes back; the laptop writes at once, or syncs first."""
+        r, j = self._pair(data)
+        backup = self._backup(r)
+        households = self._live(r, "households")
+        hid = data.draw(st.sampled_from(households)) if households else None
+        if hid:
+            note = data.draw(st.sampled_from([x for x in NOTES if x]))
+            self._record(r, lambda: self.stores[r].update_household(hid, note=note + "?"))
+        sync_with(self.stores[r], self.stores[j].path)
+        self._share(r, j)
+        self._restore(backup)
+        if write_first and hid and hid in self._live(r, "households"):
+            self._record(r, lambda: self.stores[r].update_household(hid, members=3))
+        OPERATIONS["disk_dies_after_a_sync"] += 1
 
     @precondition(lambda self: len(self.stores) < 6)
     @rule(data=st.data(), with_record=st.booleans())
@@ -600,5 +624,5 @@ def test_fifty_seeds_of_office_life_converge():
     print(
         f"\ntorture: {SEEDS} seeds x {STEPS} steps; operations: {dict(sorted(OPERATIONS.items()))}"
     )
-    for kind in ("restore_from_backup", "copy_to_new_laptop", "clock_skew", "bundle", "sync"):
+    for kind in ("restores (both rules)", "disk_dies_after_a_sync", "copy_to_new_laptop", "clock_skew"):
         assert OPERATIONS[kind] > 0, kind
