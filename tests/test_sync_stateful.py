@@ -624,5 +624,10 @@ def test_fifty_seeds_of_office_life_converge():
     print(
         f"\ntorture: {SEEDS} seeds x {STEPS} steps; operations: {dict(sorted(OPERATIONS.items()))}"
     )
-    for kind in ("restores (both rules)", "disk_dies_after_a_sync", "copy_to_new_laptop", "clock_skew"):
+    for kind in (
+        "restores (both rules)",
+        "disk_dies_after_a_sync",
+        "copy_to_new_laptop",
+        "clock_skew",
+    ):
         assert OPERATIONS[kind] > 0, kind

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from visitlog import files, identity, migrations
-from visitlog.clock import HLC, new_id
+from visitlog.clock import HLC, horizon, new_id
 from visitlog.clusters import relink
 from visitlog.i18n import t
 from visitlog.model import (
@@ -1371,8 +1371,25 @@ class Tx:
     def hlc(self) -> HLC:
         if self._hlc is None:
             row = self.conn.execute("SELECT value FROM settings WHERE key='hlc'").fetchone()
-            self._hlc = HLC(row[0] if row else None)
+            last = row[0] if row else None
+            if last is not None and last > horizon():
+                last = self.clock_floor()
+                # the next merge here holds what this clock stamped far ahead
+                self.set_setting("hold_scan", "1")
+            self._hlc = HLC(last)
         return self._hlc
+
+    def clock_floor(self) -> str | None:
+        """The highest stamp in the log that is not far in the future.
+
+        A clock that ran ahead while its laptop's date was wrong continues
+        from here once the date is right: after every stamp it issued or saw
+        with a right clock (the far ones are held, see visitlog.sync.merge).
+        A scan of the log, only in that case.
+        """
+        return self.conn.execute(
+            "SELECT max(hlc) FROM changes WHERE hlc <= ?", [horizon()]
+        ).fetchone()[0]
 
     def next_seq(self) -> int:
         if self._seq is None:

@@ -444,13 +444,13 @@ class Applier:
             conn.execute("DELETE FROM sync_held WHERE hlc <= ?", [self.bound])
         row = conn.execute("SELECT value FROM settings WHERE key = 'hold_bound'").fetchone()
         last = row[0] if row else None
-        clock = self.tx.hlc
-        own_ahead = str(clock.last) > self.bound
+        # This laptop stamped changes while its date was wrong (ahead): they
+        # are held like anyone's (Tx.hlc lets its clock continue after the
+        # highest stamp that is not far ahead, and asks for this scan).
+        self.tx.hlc  # noqa: B018 - loading the clock notices a clock run ahead
+        own_ahead = conn.execute("SELECT 1 FROM settings WHERE key = 'hold_scan'").fetchone()
         if own_ahead:
-            # This laptop stamped changes while its date was wrong (ahead):
-            # they are held like anyone's, and its clock starts again from
-            # the wall clock (as its next tick would).
-            clock.last = Stamp(self._now_ms(), 0)
+            self.tx.set_setting("hold_scan", None)
         if last is None or self.bound < last or own_ahead:
             # This clock is behind one that merged or stamped here before (a
             # laptop's date put right, or a hub last synced by a laptop whose
