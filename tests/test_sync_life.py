@@ -237,7 +237,7 @@ def test_copied_and_restored_databases_in_the_cli_say_so_in_words(tmp_path):
 
     assert run(lap, "init", "--worker", "张三").exit_code == 0
     hid = run(lap, "household", "add", "--address", "1号", "--grid", "一网格").stdout.strip()
-    assert run(lap, "sync", str(hub)).exit_code == 0
+    assert run(lap, "sync", str(hub), "--new-hub").exit_code == 0
     assert run(lap, "backup", str(backup)).exit_code == 0
     assert run(lap, "visit", "add", "--household", hid, "--date", "2026-11-02").exit_code == 0
     assert run(lap, "sync", str(hub)).exit_code == 0

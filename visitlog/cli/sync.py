@@ -132,7 +132,7 @@ def _print_report(report: SyncReport, title: str) -> None:
             )
         console.print(t("sync.conflicts_hint"))
     for note in report.notes():
-        err_console.print(escape(note), highlight=False, soft_wrap=True)
+        err_console.print(visible(note), highlight=False, soft_wrap=True)
 
 
 def sync(
