@@ -45,6 +45,8 @@ class VisitlogGroup(TyperGroup):
             return super().invoke(ctx)
         except VisitlogError as exc:
             _say_error(str(exc))
+            if isinstance(ctx.obj, State):
+                ctx.obj.failed = True  # the error stays the one line said
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print(t("err.interrupted"))

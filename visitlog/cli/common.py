@@ -50,6 +50,8 @@ class State:
 
     db_path: Path | None = None
     _store: Store | None = field(default=None, repr=False)
+    #: The command failed: its one error line is all it says.
+    failed: bool = False
 
     @property
     def path(self) -> Path:
@@ -66,7 +68,7 @@ class State:
             change = self._store.identity_change
             self._store.close()
             self._store = None
-            if change is not None:
+            if change is not None and not self.failed:
                 # A restored or copied database renumbered its changes on its
                 # first write: say so (sync reports say it themselves).
                 from visitlog.sync.replica import identity_note
