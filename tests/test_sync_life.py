@@ -326,7 +326,7 @@ def test_older_databases_agree_on_created_at_after_the_upgrade(office):
             raw.execute(
                 "UPDATE changes SET data = json_remove(data, '$.created_at') WHERE op = 'insert'"
             )
-            raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'm010_sync_life'")
+            raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_sync_life'")
         raw.close()
     assert content(paths[0])["visits"] == content(paths[1])["visits"]  # reopened: migrated
     with Store(paths[0]) as s:
