@@ -277,7 +277,7 @@ def test_same_id_inserted_on_two_devices_converges(tmp_path):
             tx.insert(
                 "households",
                 {
-                    "id": "shared-id-0001",
+                    "id": "0190a000-0000-7000-8000-000000000001",
                     "address": "1号",
                     "micro_grid": "g",
                     "occupancy": "自住",

@@ -67,6 +67,7 @@ from visitlog.clusters import conflict_id, relink
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx
+from visitlog.sync.validate import check_change
 
 #: One change as stored in ``changes`` and as shipped:
 #: ``(device, seq, tbl, row_id, hlc, op, data, base)``; data and base are JSON text.
@@ -260,18 +261,19 @@ class Applier:
             ReplayError: a change has the number of one held here but other
                 content (a database restored from a backup or copied, which
                 numbered new changes again); nothing of the batch is applied.
+            InvalidChange: a change does not fit the model
+                (:mod:`visitlog.sync.validate`); nothing of the receive is applied.
         """
         fresh: list[Change] = []
         for ch in batch:
-            device, seq, tbl = ch[0], ch[1], ch[2]
+            check_change(ch)  # the whole receive is refused on the first invalid change
+            device, seq = ch[0], ch[1]
             have = self.vv.get(device, 0)
             if seq <= have:
                 self._same_as_held(ch)  # already held: re-sent changes change nothing
                 continue
             if seq != have + 1:
                 raise GapError(t("sync.err.gap", device=device, have=have, first=seq))
-            if tbl not in SYNCED_FIELDS:
-                raise VisitlogError(t("sync.err.unknown_table", table=tbl))
             self.vv[device] = seq
             fresh.append(ch)
         if not fresh:
