@@ -30,12 +30,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from visitlog.files import check_user_file
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.spreadsheet import restore
+from visitlog.visible import visible
 
 #: How many rows from the top may hold titles above the header row.
 HEADER_SCAN_ROWS = 20
@@ -238,7 +239,10 @@ def _read_xlsx(path: Path, sheet: str | None, has_header: HeaderTest | None) -> 
         # From memory: openpyxl judges a path by its suffix, and a workbook
         # renamed .csv is still a workbook; a roster is a few MB at most.
         data = io.BytesIO(_read_bytes(path))
+        _check_parts(data, path)
         wb = openpyxl.load_workbook(data, read_only=True, data_only=True)
+    except VisitlogError:
+        raise
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise VisitlogError(t("roster.err_bad_xlsx", path=path.name, detail=exc)) from None
     except Exception as exc:  # openpyxl raises assorted errors on damaged parts
@@ -294,6 +298,56 @@ def _read_xlsx(path: Path, sheet: str | None, has_header: HeaderTest | None) -> 
         total=total if isinstance(total, int) else None,
         warnings=warnings,
     )
+
+
+#: Largest a part of an XLSX may declare itself once inflated, and all parts together.
+MAX_XLSX_PART = 512 << 20
+MAX_XLSX_TOTAL = 1 << 30
+#: How many times its compressed size a part above XLSX_RATIO_FLOOR may declare
+#: (sheet XML inflates 5–30 times; a zip bomb about 1000).
+MAX_XLSX_RATIO = 200
+XLSX_RATIO_FLOOR = 8 << 20
+
+
+def _check_parts(data: BinaryIO, path: Path) -> None:
+    """Refuse a zip bomb from the sizes its parts declare, before reading any.
+
+    The sizes declared in the zip directory also bound what is read: Python's
+    zipfile stops a part at its declared size (and a CRC check catches a lie).
+
+    Raises:
+        VisitlogError: a part or the whole declares too much.
+    """
+    with zipfile.ZipFile(data) as zf:
+        total = 0
+        for info in zf.infolist():
+            total += info.file_size
+            part = visible(info.filename[:80])
+            if info.file_size > MAX_XLSX_PART or total > MAX_XLSX_TOTAL:
+                size, limit = (info.file_size, MAX_XLSX_PART)
+                if info.file_size <= MAX_XLSX_PART:
+                    part, size, limit = "*", total, MAX_XLSX_TOTAL
+                raise VisitlogError(
+                    t(
+                        "roster.err_xlsx_bomb",
+                        path=path.name,
+                        part=part,
+                        size=size >> 20,
+                        limit=limit >> 20,
+                    )
+                )
+            ratio = info.file_size // max(info.compress_size, 1)
+            if info.file_size > XLSX_RATIO_FLOOR and ratio > MAX_XLSX_RATIO:
+                raise VisitlogError(
+                    t(
+                        "roster.err_xlsx_ratio",
+                        path=path.name,
+                        part=part,
+                        ratio=ratio,
+                        limit=MAX_XLSX_RATIO,
+                    )
+                )
+    data.seek(0)
 
 
 def _first_rows(wb: Any, ws: Any, path: Path) -> list[RawRow]:

@@ -29,6 +29,20 @@ ZH = {
     "recv.shape.texts": "文字的列表",
     "recv.shape.record": "对象",
     "recv.shape.id_map": "编号到编号的对照",
+    "bundle.err.bomb": (
+        "同步包 {path} 解压后远大于文件本身（超过 {ratio} 倍），可能是恶意文件；未导入任何内容。"
+    ),
+    "bundle.err.bomb_line": (
+        "同步包 {path} 里有一条改动解压后超过 {max} MB，可能是恶意文件；未导入任何内容。"
+    ),
+    "roster.err_xlsx_bomb": (
+        "名册 {path} 解压后过大（{part} 声明 {size} MB，限 {limit} MB），"
+        "可能是恶意文件；未导入任何内容。"
+    ),
+    "roster.err_xlsx_ratio": (
+        "名册 {path} 的 {part} 解压后是压缩大小的 {ratio} 倍（限 {limit} 倍），"
+        "可能是恶意文件；未导入任何内容。"
+    ),
 }
 
 EN = {
@@ -64,4 +78,20 @@ EN = {
     "recv.shape.texts": "a list of texts",
     "recv.shape.record": "an object",
     "recv.shape.id_map": "a map of ids to ids",
+    "bundle.err.bomb": (
+        "The bundle {path} inflates to far more than its size (over {ratio} times), "
+        "perhaps a hostile file; nothing was imported."
+    ),
+    "bundle.err.bomb_line": (
+        "The bundle {path} holds a change over {max} MB once inflated, "
+        "perhaps a hostile file; nothing was imported."
+    ),
+    "roster.err_xlsx_bomb": (
+        "The roster {path} is too large once inflated ({part} declares {size} MB, "
+        "the limit is {limit} MB), perhaps a hostile file; nothing was imported."
+    ),
+    "roster.err_xlsx_ratio": (
+        "In the roster {path}, {part} inflates to {ratio} times its compressed size "
+        "(the limit is {limit}), perhaps a hostile file; nothing was imported."
+    ),
 }

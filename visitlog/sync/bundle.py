@@ -74,6 +74,14 @@ VERSION = 1
 MAGIC = b"VISITLOG-BUNDLE 1\n"
 _CHUNK = 1 << 20
 _GZIP = 31  # zlib wbits for a gzip wrapper
+#: Most bytes one inflation step may produce.
+_STEP = 1 << 20
+#: Longest line (one change) a bundle may hold once inflated.
+MAX_LINE = 16 << 20
+#: How many times its compressed size a bundle may inflate to, past
+#: RATIO_FLOOR (JSON lines of changes inflate 5–15 times; a bomb, ~1000).
+MAX_RATIO = 200
+RATIO_FLOOR = 64 << 20
 
 
 class BundleError(VisitlogError):
@@ -261,8 +269,14 @@ def _open(path: Path) -> tuple[BinaryIO, int]:
         raise VisitlogError(t("bundle.err.read", path=path, detail=exc.strerror)) from exc
 
 
-def verify_bundle(path: Path | str) -> tuple[dict[str, Any], int, str]:
+def verify_bundle(
+    path: Path | str, db_path: Path | str | None = None
+) -> tuple[dict[str, Any], int, str]:
     """Check a bundle whole before anything is applied.
+
+    The checksum is computed on the compressed bytes and, when ``db_path``
+    is given, the station key of that replica has its say
+    (:func:`visitlog.security.check_bundle`) before anything is inflated.
 
     Returns:
         ``(manifest, body_end, sha256)``: the manifest, where the checksummed
@@ -271,8 +285,22 @@ def verify_bundle(path: Path | str) -> tuple[dict[str, Any], int, str]:
     Raises:
         BundleError: not a bundle, truncated, altered, or of a newer format
             or schema than this visitlog reads.
+        SignatureError: refused by the station key of ``db_path``.
     """
     path = Path(path)
+    body_end, expected = _checksum(path)
+    if db_path is not None:
+        check_bundle(db_path, path, expected)
+    fh, _ = _open(path)
+    with fh:
+        fh.seek(len(MAGIC))
+        first = next(_lines(fh, body_end - 1 - len(MAGIC), path), None)
+    manifest = _manifest(first, path)
+    return manifest, body_end, expected
+
+
+def _checksum(path: Path) -> tuple[int, str]:
+    """Where the checksummed part of a bundle ends, and its checksum (verified)."""
     fh, size = _open(path)
     with fh:
         head = fh.read(len(MAGIC))
@@ -307,10 +335,7 @@ def verify_bundle(path: Path | str) -> tuple[dict[str, Any], int, str]:
             left -= len(chunk)
         if not hmac.compare_digest(digest.hexdigest(), expected):
             raise _damaged(path)
-        fh.seek(len(MAGIC))
-        first = next(_lines(fh, body_end - 1 - len(MAGIC), path), None)
-    manifest = _manifest(first, path)
-    return manifest, body_end, expected
+    return body_end, expected
 
 
 def _manifest(line: bytes | None, path: Path) -> dict[str, Any]:
@@ -349,25 +374,42 @@ def _manifest(line: bytes | None, path: Path) -> dict[str, Any]:
 
 
 def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
-    """The JSON lines of the gzip stream in the next ``length`` bytes of ``fh``."""
+    """The JSON lines of the gzip stream in the next ``length`` bytes of ``fh``.
+
+    Inflation is streamed and bounded: at most :data:`_STEP` bytes come out
+    of one step, one line may not exceed :data:`MAX_LINE`, and past
+    :data:`RATIO_FLOOR` the stream may not inflate more than :data:`MAX_RATIO`
+    times what was read (a gzip bomb is refused after a few MB, in little memory).
+    """
     z = zlib.decompressobj(_GZIP)
     pending = b""
     left = length
+    read = inflated = 0
+
+    def out(data: bytes) -> Iterator[bytes]:
+        nonlocal pending, inflated
+        inflated += len(data)
+        if inflated > RATIO_FLOOR and inflated > MAX_RATIO * max(read, 1):
+            raise BundleError(t("bundle.err.bomb", path=path, ratio=MAX_RATIO))
+        *whole, rest = (pending + data).split(b"\n") if b"\n" in data else [pending + data]
+        if len(rest) > MAX_LINE:
+            raise BundleError(t("bundle.err.bomb_line", path=path, max=MAX_LINE >> 20))
+        pending = rest
+        yield from whole
+
     try:
         while left > 0:
-            # Small reads bound what one step can inflate to.
             chunk = fh.read(min(1 << 16, left))
             if not chunk:
                 raise _damaged(path)
             left -= len(chunk)
-            data = z.decompress(chunk)
-            if z.unused_data:
-                raise _damaged(path)
-            pending += data
-            *whole, pending = pending.split(b"\n")
-            yield from whole
-        *whole, pending = (pending + z.flush()).split(b"\n")
-        yield from whole
+            read += len(chunk)
+            while chunk:
+                yield from out(z.decompress(chunk, _STEP))
+                if z.unused_data:
+                    raise _damaged(path)
+                chunk = z.unconsumed_tail
+        yield from out(z.flush())
     except zlib.error:
         raise _damaged(path) from None
     if not z.eof or pending:
@@ -457,8 +499,8 @@ def import_bundle(
             starts after what this replica holds; nothing was applied.
     """
     path = Path(path).expanduser()
-    manifest, body_end, expected = verify_bundle(path)
-    check_bundle(store.path, path, expected)  # the station key's say, before anything is applied
+    # the station key's say on the compressed bytes, before anything is inflated
+    manifest, body_end, expected = verify_bundle(path, store.path)
     report = SyncReport(target=str(path))
     source = manifest["source"]
     total = int(manifest.get("total") or 0)
@@ -479,7 +521,7 @@ def import_bundle(
                 progress("receive", done, total)
         # The file was checked before; check it again now that every byte
         # was read, in case it changed in between (a stick pulled mid-copy).
-        _, _, again = verify_bundle(path)
+        _, again = _checksum(path)
         if again != expected:
             raise _damaged(path)
         merges = applier.pending_merges()
