@@ -150,6 +150,8 @@ _IGNORED = {"序号", "no", REJECT_LINE_HEADER, REJECT_REASON_HEADER}
 
 _BRACKETED_TAIL = re.compile(r"\([^()]*\)$")
 _FLOAT_INT = re.compile(r"^\s*([+-]?\d+)\.0*\s*$")
+#: A 编号 written the way a spreadsheet shows a number with lost digits.
+_FLOAT_SHAPED = re.compile(r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$")
 _SCIENTIFIC = re.compile(r"^\s*([+-]?\d(?:\.(\d+))?)[eE]\+?(\d+)\s*$")
 _TAG_SPLIT = re.compile(r"[、,，;；]")
 
@@ -398,6 +400,7 @@ WARNING_ORDER = (
     "members_unreadable",
     "occupancy_unknown",
     "ref_duplicate",
+    "ref_damaged",
     "grid_suggested",
 )
 
@@ -519,6 +522,14 @@ def _understand(row: _Row, unknown_tags: Counter[str]) -> None:
         m = _FLOAT_INT.match(v["ref"])
         if m:
             v["ref"] = m.group(1)
+        if _FLOAT_SHAPED.match(unicodedata.normalize("NFKC", v["ref"])):
+            # A 编号 a spreadsheet kept as a number lost its last digits: two
+            # households could share what is left, and one 编号 is one
+            # household.  The household is imported without it, the damaged
+            # text kept in 备注 and the row listed with a warning.
+            row.warn("ref_damaged", t("roster.row.ref_damaged", value=v["ref"]))
+            row.notes.append(f"{HEADERS['ref']}: {v['ref']}")
+            v["ref"] = ""
 
 
 def _household(row: _Row) -> Household:

@@ -61,8 +61,12 @@ def cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
+        if value.is_integer() and abs(value) < 2**53:
             return str(int(value))
+        if value.is_integer():
+            # Past 2**53 a number cell has lost digits (an 18-digit 编号 typed
+            # as a number): shown as Excel does, never as a made-up integer.
+            return f"{value:.14E}"
         return repr(value)
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0):

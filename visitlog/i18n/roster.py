@@ -40,6 +40,7 @@ ZH = {
     "roster.kind.members_unreadable": "人数无法识别",
     "roster.kind.occupancy_unknown": "居住状态无法识别",
     "roster.kind.ref_duplicate": "编号重复",
+    "roster.kind.ref_damaged": "编号被表格改成了数字",
     "roster.kind.grid_suggested": "微网格为空，已推断",
     "roster.kind.count": "{kind} {n} 行",
     "roster.row_warned": "已导入，请核对：{items}",
@@ -53,6 +54,10 @@ ZH = {
     "roster.row.members_unreadable": "人数“{value}”无法识别，已移到备注",
     "roster.row.occupancy_unknown": "居住状态“{value}”无法识别，已移到备注",
     "roster.row.ref_duplicate": "编号“{value}”与第 {line} 行重复，本行不带编号导入",
+    "roster.row.ref_damaged": (
+        "编号“{value}”被表格存成了数字，末几位已丢失，本行不带编号导入（原文写入备注）；"
+        "请把编号列设为文本后重新填写"
+    ),
     "roster.row.grid_suggested": "微网格为空，已按{basis}填为“{value}”",
     "roster.basis.building": "同一栋楼",
     "roster.basis.community": "居民区",
@@ -116,6 +121,7 @@ EN = {
     "roster.kind.members_unreadable": "members unreadable",
     "roster.kind.occupancy_unknown": "occupancy unreadable",
     "roster.kind.ref_duplicate": "duplicate ref",
+    "roster.kind.ref_damaged": "ref stored as a number",
     "roster.kind.grid_suggested": "micro-grid empty, filled in",
     "roster.kind.count": "{kind} {n}",
     "roster.row_warned": "Imported, please check: {items}",
@@ -129,6 +135,10 @@ EN = {
     "roster.row.members_unreadable": "members '{value}' unreadable, moved to the note",
     "roster.row.occupancy_unknown": "occupancy '{value}' unreadable, moved to the note",
     "roster.row.ref_duplicate": "ref '{value}' repeats line {line}; this row imported without a ref",
+    "roster.row.ref_damaged": (
+        "ref '{value}' was stored as a number and lost its last digits; this row imported "
+        "without a ref (the text kept in the note); format the column as text and fill it again"
+    ),
     "roster.row.grid_suggested": "micro-grid empty: set to '{value}' from the {basis}",
     "roster.basis.building": "same building",
     "roster.basis.community": "community",
