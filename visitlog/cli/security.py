@@ -20,6 +20,7 @@ from visitlog.security import (
     read_key_source,
     show_key,
 )
+from visitlog.sync.heads import rewritten_peers
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 ForceOpt = Annotated[
@@ -115,12 +116,26 @@ def audit_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     store = _store(ctx)
     broken = audit_break(store)
     count = len(store.audit_entries())
+    peers = rewritten_peers(store)
     if json_out:
         keyed = store.get_setting("audit_chain") == "k1"
-        emit_json({"ok": broken is None, "entries": count, "keyed": keyed, "broken": broken})
-        if broken is not None:
+        emit_json(
+            {
+                "ok": broken is None and not peers,
+                "entries": count,
+                "keyed": keyed,
+                "broken": broken,
+                "peers_rewritten": peers,
+            }
+        )
+        if broken is not None or peers:
             raise typer.Exit(1)
         return
+    if broken is None and peers:
+        p = peers[-1]
+        raise VisitlogError(
+            t("audit.peer_rewritten", device=p["device"], id=p["id"], at=p["at"], count=len(peers))
+        )
     if broken is None:
         console.print(t("audit.ok", count=count), markup=False)
         return

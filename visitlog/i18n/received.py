@@ -39,6 +39,18 @@ ZH = {
         "名册 {path} 解压后过大（{part} 声明 {size} MB，限 {limit} MB），"
         "可能是恶意文件；未导入任何内容。"
     ),
+    "sync.chain_rewritten.target": (
+        "警告：本机（{device}）的审计记录被改写过：上次同步时对方记下的第 {id} 条已不在或已被改动。"
+        "数据已同步；对方已记下此事，在那里“visitlog audit verify”会一直报告。"
+    ),
+    "sync.chain_rewritten.local": (
+        "警告：对方（{device}）的审计记录被改写过：上次同步时记下的第 {id} 条已不在或已被改动。"
+        "本机已记下此事。"
+    ),
+    "audit.peer_rewritten": (
+        "本机的审计记录完整，但发现 {count} 次别的设备的审计记录被改写："
+        "最近一次是 {device}（{at} 同步时，其第 {id} 条已不在或已被改动）。"
+    ),
     "roster.err_xlsx_ratio": (
         "名册 {path} 的 {part} 解压后是压缩大小的 {ratio} 倍（限 {limit} 倍），"
         "可能是恶意文件；未导入任何内容。"
@@ -89,6 +101,20 @@ EN = {
     "roster.err_xlsx_bomb": (
         "The roster {path} is too large once inflated ({part} declares {size} MB, "
         "the limit is {limit} MB), perhaps a hostile file; nothing was imported."
+    ),
+    "sync.chain_rewritten.target": (
+        "Warning: the audit trail of this replica ({device}) was rewritten: entry {id}, recorded "
+        "by the other side at the last sync, is gone or changed. The data was synced; the other side recorded this and "
+        "'visitlog audit verify' there keeps reporting it."
+    ),
+    "sync.chain_rewritten.local": (
+        "Warning: the audit trail of the other side ({device}) was rewritten: entry {id}, "
+        "recorded at the last sync, is gone or changed. This replica recorded it."
+    ),
+    "audit.peer_rewritten": (
+        "This replica's audit trail is whole, but it found another device's audit trail "
+        "rewritten {count} time(s): last {device} (at the sync of {at}, its entry {id} was "
+        "gone or changed)."
     ),
     "roster.err_xlsx_ratio": (
         "In the roster {path}, {part} inflates to {ratio} times its compressed size "

@@ -26,6 +26,7 @@ from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.security import bind_replicas
 from visitlog.store import APP_VERSION, Store, Tx
+from visitlog.sync.heads import check_peer_chain, record_peer_head
 from visitlog.sync.merge import (
     CHANGE_COLUMNS,
     Applier,
@@ -64,6 +65,9 @@ class SyncReport:
     estimated: bool = False
     peer: str | None = None
     peer_is_hub: bool = False
+    #: Peers whose audit chain no longer holds the head recorded at the last
+    #: sync: ``{"device", "id", "at"}`` (``at``: the side that found it).
+    rewritten: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def sent_total(self) -> int:
@@ -79,6 +83,10 @@ class SyncReport:
         out += [
             t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
             for s in self.skewed
+        ]
+        out += [
+            t(f"sync.chain_rewritten.{r['at']}", device=r["device"], id=r["id"])
+            for r in self.rewritten
         ]
         return out
 
@@ -100,6 +108,7 @@ class SyncReport:
             "estimated": self.estimated,
             "schema_upgraded": self.schema_upgraded,
             "created_target": self.created_target,
+            "audit_rewritten": self.rewritten,
         }
 
 
@@ -318,6 +327,7 @@ def _exchange(
             if (change := tx.identity_change) is not None
         ]
         _bookkeeping(ltx, ttx, lvv, tvv, report, target.path)
+        _chain_heads(ltx, ttx, report)
         if report.dry_run:
             raise _DryRun
 
@@ -392,6 +402,18 @@ def forget_former(tx: Tx, former: str | None) -> None:
         tx.conn.execute(
             f"DELETE FROM peers WHERE device IN ({', '.join('?' * len(ids))})", list(ids)
         )
+
+
+def _chain_heads(ltx: Tx, ttx: Tx, report: SyncReport) -> None:
+    """Each side checks the other's audit chain against the head it recorded
+    last time, then records the current one (:mod:`visitlog.sync.heads`)."""
+    lid, tid = ltx.device, ttx.device
+    for receiver, sender, device, at in ((ttx, ltx, lid, "target"), (ltx, ttx, tid, "local")):
+        found = check_peer_chain(receiver, sender, device)
+        if found:
+            report.rewritten.append({**found, "at": at})
+    record_peer_head(ttx, ltx, lid)
+    record_peer_head(ltx, ttx, tid)
 
 
 def setting(tx: Tx, key: str) -> str | None:
