@@ -8,12 +8,26 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 
 from visitlog.model import Household
 from visitlog.security import StationKey, save_key
 from visitlog.store import GENESIS_HASH, Store
 from visitlog.sync import sync_with
+
+
+class Cli:
+    """``visitlog --db DB …`` run in-process."""
+
+    def __init__(self, db: Path):
+        from typer.testing import CliRunner
+
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        from visitlog.cli import app
+
+        return self.runner.invoke(app, ["--db", str(self.db), *args])
 
 
 def _laptop(path: Path, worker: str, key: StationKey | None = None) -> Path:
@@ -91,10 +105,7 @@ def test_a_rewritten_laptop_chain_is_detected_at_the_hub_on_the_next_sync(tmp_pa
     with Store(a) as s:
         device = s.get_setting("device_id")
     assert device in verify.output
-    report = Cli(hub).runner.invoke(
-        __import__("visitlog.cli", fromlist=["app"]).app,
-        ["--db", str(hub), "audit", "verify", "--json"],
-    )
+    report = Cli(hub)("audit", "verify", "--json")
     data = json.loads(report.stdout)
     assert data["ok"] is False and data["peers_rewritten"][0]["device"] == device
     # the finding stays: later syncs do not make it go away

@@ -41,6 +41,22 @@ from visitlog.sync import export_bundle, import_bundle, sync_with
 from visitlog.sync.merge import Applier
 from visitlog.sync.validate import InvalidChange, check_change
 
+
+class Cli:
+    """``visitlog --db DB …`` run in-process."""
+
+    def __init__(self, db: Path):
+        from typer.testing import CliRunner
+
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        from visitlog.cli import app
+
+        return self.runner.invoke(app, ["--db", str(self.db), *args])
+
+
 MAGIC = b"VISITLOG-BUNDLE 1\n"
 
 # -- strategies over the change schema ---------------------------------------------------------
@@ -413,8 +429,6 @@ ATTEMPTS = {
 @pytest.mark.parametrize("keyed", [False, True], ids=["unkeyed", "keyed"])
 @pytest.mark.parametrize("attempt", sorted(ATTEMPTS))
 def test_the_issue_attempts_are_refused_whole_through_the_cli(tmp_path, attempt, keyed):
-    from conftest import Cli
-
     key = StationKey.generate() if keyed else None
     a = _laptop(tmp_path / "a.db", "王丽华", key)
     b = _laptop(tmp_path / "b.db", "陈静", key)
@@ -442,8 +456,6 @@ def test_the_issue_attempts_are_refused_whole_through_the_cli(tmp_path, attempt,
 
 
 def test_an_invalid_change_in_a_laptop_is_refused_by_the_hub(tmp_path):
-    from conftest import Cli
-
     a = _laptop(tmp_path / "a.db", "王丽华")
     hub = tmp_path / "hub.db"
     with Store(a) as s:
