@@ -137,6 +137,16 @@ VALID: dict[str, dict[str, st.SearchStrategy]] = {
         "twins": st.none() | _jtext(st.dictionaries(uuids, uuids, max_size=2)),
         "deleted": st.sampled_from([0, 1]),
     },
+    "address_aliases": {
+        "alias": names,
+        "target": names,
+        "kind": st.sampled_from(["gate", "short"]),
+        "scope": texts,
+        "status": st.sampled_from(["confirmed", "rejected"]),
+        "worker": st.none() | texts,
+        "note": st.none() | texts,
+        "deleted": st.sampled_from([0, 1]),
+    },
     "dedup_decisions": {
         "kind": st.sampled_from(["households", "visits"]),
         "a": uuids,
@@ -147,7 +157,13 @@ VALID: dict[str, dict[str, st.SearchStrategy]] = {
         "deleted": st.sampled_from([0, 1]),
     },
 }
-assert {k: tuple(v) for k, v in VALID.items()} == SYNCED_FIELDS
+assert {k: tuple(v) for k, v in VALID.items()} == {k: tuple(v) for k, v in SYNCED_FIELDS.items()}
+alias_ids = st.text("0123456789abcdef", min_size=24, max_size=24).map(lambda h: f"alias-{h}")
+
+
+def row_ids(tbl: str) -> st.SearchStrategy:
+    return alias_ids if tbl == "address_aliases" else uuids
+
 
 # Values that fit no field of their kind.
 BAD_TEXT = st.sampled_from([1, 2.5, True, ["x"], {"a": 1}, "长" * 20_001])
@@ -183,7 +199,9 @@ def _bad_for(tbl: str, field: str) -> st.SearchStrategy:
         return st.sampled_from(["0.5", float("nan"), [1]])
     if field == "undone_at":
         return st.sampled_from(["zzzz", 5, "yesterday"])
-    if field in ("micro_grid", "address", "visitor", "description"):
+    if field == "scope":
+        return BAD_TEXT | st.none()
+    if field in ("micro_grid", "address", "visitor", "description", "alias", "target"):
         return BAD_TEXT | st.sampled_from(["", "   ", None])
     return BAD_TEXT
 
@@ -204,7 +222,7 @@ def valid_changes(draw, op: str | None = None) -> tuple:
         draw(devices),
         draw(st.integers(1, 10**6)),
         tbl,
-        draw(uuids),
+        draw(row_ids(tbl)),
         draw(stamps),
         op,
         json.dumps(data, ensure_ascii=False),
@@ -223,6 +241,7 @@ def invalid_changes(draw) -> tuple:
                 [
                     (2, "passwords"),
                     (3, "zzzz"),
+                    (3, "alias-zz"),
                     (3, 7),
                     (4, "zzzz"),
                     (4, "1760000000000"),
@@ -300,8 +319,12 @@ def coherent_batches(draw) -> list[tuple]:
         ("visits", vid, {"household_id": hid}),
         ("items", iid, {"household_id": hid, "visit_id": vid}),
         (
-            draw(st.sampled_from(["dedup_merges", "dedup_decisions"])),
-            mid,
+            (
+                extra := draw(
+                    st.sampled_from(["dedup_merges", "dedup_decisions", "address_aliases"])
+                )
+            ),
+            draw(alias_ids) if extra == "address_aliases" else mid,
             {"survivor": hid, "members": "[]", "a": hid, "b": vid, "twins": None},
         ),
     ):

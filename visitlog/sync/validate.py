@@ -43,6 +43,8 @@ from visitlog.model import (
 STAMP = re.compile(r"\d{13}\.\d{5}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEVICE = re.compile(r"[0-9a-f]{12}")
+#: Row ids: device-made uuids, except where a table derives its ids.
+ROW_IDS = {"address_aliases": re.compile(r"alias-[0-9a-f]{24}")}
 OPS = ("insert", "update")
 #: The largest ``data`` or ``base`` of one change (JSON text, characters).
 MAX_DATA = 2_000_000
@@ -61,10 +63,12 @@ class InvalidChange(VisitlogError):
 Check = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
 
-def _text(limit: int, required: bool = False) -> Check:
+def _text(limit: int, required: bool = False, present: bool = False) -> Check:
+    """Text up to ``limit``; ``required``: not empty; ``present``: not null (may be empty)."""
+
     def check(v: Any) -> tuple[str, dict[str, Any]] | None:
         if v is None:
-            return ("recv.why.required", {}) if required else None
+            return ("recv.why.required", {}) if required or present else None
         if not isinstance(v, str):
             return "recv.why.not_text", {}
         if required and not v.strip():
@@ -256,6 +260,16 @@ RULES: dict[str, dict[str, Check]] = {
         "twins": _json("recv.shape.id_map", _id_map, 200_000),
         "deleted": _flag,
     },
+    "address_aliases": {
+        "alias": _text(200, required=True),
+        "target": _text(200, required=True),
+        "kind": _choice("gate", "short"),
+        "scope": _text(200, present=True),
+        "status": _choice("confirmed", "rejected"),
+        "worker": _text(SHORT_TEXT),
+        "note": _text(LONG_TEXT),
+        "deleted": _flag,
+    },
     "dedup_decisions": {
         "kind": _choice("households", "visits"),
         "a": _uuid(required=True),
@@ -266,7 +280,9 @@ RULES: dict[str, dict[str, Check]] = {
         "deleted": _flag,
     },
 }
-assert {k: tuple(v) for k, v in RULES.items()} == SYNCED_FIELDS, "a synced field without a rule"
+assert {k: tuple(v) for k, v in RULES.items()} == {
+    k: tuple(v) for k, v in SYNCED_FIELDS.items()
+}, "a synced field without a rule"
 
 #: Fields an insert may carry besides the synced ones (they travel with it).
 _INSERT_EXTRA: dict[str, Check] = {"created_at": _moment}
@@ -305,7 +321,7 @@ def check_change(ch: Any) -> None:
     device, seq, tbl, row_id, hlc, op, data, base = ch
     if not isinstance(tbl, str) or tbl not in RULES:
         raise _refuse(tbl, row_id, "tbl", "recv.why.table")
-    if not isinstance(row_id, str) or not UUID.fullmatch(row_id):
+    if not isinstance(row_id, str) or not ROW_IDS.get(tbl, UUID).fullmatch(row_id):
         raise _refuse(tbl, row_id, "id", "recv.why.uuid")
     if not isinstance(device, str) or not DEVICE.fullmatch(device):
         raise _refuse(tbl, row_id, "device", "recv.why.device")
