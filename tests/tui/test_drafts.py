@@ -352,3 +352,25 @@ def test_drafts_kept_in_the_database_by_older_versions_are_offered(
     # moved: out of the database, into the draft files
     assert tui_store.drafts() == []
     assert DraftBox(tui_store.path).get(f"visit:{h.id}").data["summary"] == "旧版本的草稿"
+
+
+def test_a_draft_summary_with_control_characters_is_shown_made_visible(tui_store, today, wait_for):
+    """A summary holding an OSC 52 sequence (pasted, or from a stored visit) comes back
+    into the text area with its control characters as visible symbols, never raw."""
+    from hostile import CORPUS, raw_controls
+
+    h = tui_store.list_households()[0]
+    summary = CORPUS["osc52_clipboard"]
+    data = {"visit_id": None, "household_id": h.id, "address": h.address, "head": h.head}
+    data.update({**VISIT_FIELDS, "summary": summary, "items": []})
+    DraftBox(tui_store.path).save(f"visit:{h.id}", "visit", data)
+
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+            text = form.query_one("#summary", TextArea).text
+            assert raw_controls(text) == []
+            assert text.startswith("曹杨␛]52;c;") and text.endswith("一村")
+
+    asyncio.run(run())

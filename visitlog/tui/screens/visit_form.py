@@ -21,6 +21,7 @@ from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_da
 from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 from visitlog.tui.widgets.item_editor import ItemEditor
+from visitlog.visible import visible
 
 
 class VisitFormScreen(FormScreen):
@@ -145,7 +146,9 @@ class VisitFormScreen(FormScreen):
                 self.query_one(f"#{name}", Select).value = value
         if "summary" in data:
             area = self.query_one("#summary", TextArea)
-            area.text = str(data["summary"] or "")
+            # A terminal shows what the text area holds as it is: control
+            # characters from a draft or a stored visit are made visible.
+            area.text = visible(data["summary"])
             area.move_cursor(area.document.end)
         for item in data.get("items") or []:
             if isinstance(item, dict):
