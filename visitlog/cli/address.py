@@ -94,11 +94,7 @@ def add(
     """确认一个别名：ALIAS 就是小区 TARGET (confirm that ALIAS names the estate TARGET)."""
     from visitlog.places import add_alias
 
-    row = add_alias(_store(ctx), alias, target, scope, note)
-    if json_out:
-        emit_json(row)
-        return
-    console.print(t("alias.added", alias=row["alias"], target=row["target"]))
+    _decide(ctx, add_alias, "alias.added", alias, target, scope, note, json_out)
 
 
 @aliases_app.command("reject")
@@ -113,8 +109,13 @@ def reject(
     """否决一个别名：ALIAS 不是小区 TARGET，以后不再使用 (reject: ALIAS does not name TARGET)."""
     from visitlog.places import reject_alias
 
-    row = reject_alias(_store(ctx), alias, target, scope, note)
+    _decide(ctx, reject_alias, "alias.rejected", alias, target, scope, note, json_out)
+
+
+def _decide(ctx, decide, said, alias, target, scope, note, json_out) -> None:
+    """One worker's decision on an alias (confirm or reject), said in words or as JSON."""
+    row = decide(_store(ctx), alias, target, scope, note)
     if json_out:
         emit_json(row)
         return
-    console.print(t("alias.rejected", alias=row["alias"], target=row["target"]))
+    console.print(t(said, alias=row["alias"], target=row["target"]))
