@@ -286,8 +286,8 @@ def assemble(
 def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """What a reviewer sees of each record, by id (full personal data: mask to print).
 
-    Households: address, head, phone, members, micro_grid, occupancy, tags
-    (list) and live visits.  Visits: household address, visit_date, visitor,
+    Households: address, estate, community, head, phone, members, micro_grid,
+    occupancy, tags (list) and live visits.  Visits: household address, visit_date, visitor,
     mode, outcome, summary and the item descriptions.
     """
     wanted = sorted(set(ids))
@@ -298,8 +298,8 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
         if kind == "households":
             rows = store.query(
                 f"""
-                SELECT h.id, h.address, h.head, h.phone, h.members, h.micro_grid, h.occupancy,
-                       h.tags, h.merged_into, h.deleted,
+                SELECT h.id, h.address, h.estate, h.community, h.head, h.phone, h.members,
+                       h.micro_grid, h.occupancy, h.tags, h.merged_into, h.deleted,
                        (SELECT count(*) FROM visits v WHERE v.live_household = h.id
                         AND v.deleted = 0 AND v.merged_into IS NULL) AS visits
                 FROM households h WHERE h.id IN ({marks})

@@ -131,13 +131,6 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
                 result = dedup.find_households(store)
                 ids = {i for p in result.pairs for i in (p.a, p.b)}
                 info = dedup.describe(store, "households", ids)
-                for row in store.query(
-                    f"SELECT id, estate, community FROM households WHERE id IN "
-                    f"({','.join('?' * len(ids))})",
-                    sorted(ids),
-                ):
-                    info[row["id"]]["estate"] = row["estate"]
-                    info[row["id"]]["community"] = row["community"]
         except VisitlogError as exc:
             self.post_message(self.Found(None, None, str(exc)))
             return
