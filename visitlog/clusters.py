@@ -63,6 +63,27 @@ def conflict_id(tbl: str, row_id: str, field: str, hlc: str, device: str) -> str
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+def write_conflict(
+    conn: Any, cid: str, rec: dict[str, Any], old_winner: tuple[Any, ...] | None
+) -> dict[str, Any] | None:
+    """Record conflict *cid* as *rec*: a new record when there is none (*old_winner* None),
+    else the winner brought up to date if it changed.  Returns the record inserted, if any."""
+    if old_winner is None:
+        rec = {**rec, "detected_at": _now_iso(), "resolved": 0}
+        conn.execute(
+            f"INSERT INTO conflicts ({', '.join(rec)}) VALUES ({', '.join('?' * len(rec))})",
+            list(rec.values()),
+        )
+        return rec
+    winner = (rec["winner_value"], rec["winner_hlc"], rec["winner_device"])
+    if old_winner != winner:
+        conn.execute(
+            "UPDATE conflicts SET winner_value = ?, winner_hlc = ?, winner_device = ? WHERE id = ?",
+            [*winner, cid],
+        )
+    return None
+
+
 def _jdump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
@@ -298,22 +319,8 @@ def _forward_conflicts(
     have = {r[0]: r[1:] for r in cur}
     for cid, rec in wanted.items():
         old = have.get(cid)
-        if old is None:
-            rec = {**rec, "detected_at": _now_iso(), "resolved": 0}
-            conn.execute(
-                f"INSERT INTO conflicts ({', '.join(rec)}) VALUES ({', '.join('?' * len(rec))})",
-                list(rec.values()),
-            )
-        elif old[0] == 0 and tuple(old[1:]) != (
-            rec["winner_value"],
-            rec["winner_hlc"],
-            rec["winner_device"],
-        ):
-            conn.execute(
-                "UPDATE conflicts SET winner_value = ?, winner_hlc = ?, winner_device = ? "
-                "WHERE id = ?",
-                [rec["winner_value"], rec["winner_hlc"], rec["winner_device"], cid],
-            )
+        if old is None or old[0] == 0:
+            write_conflict(conn, cid, rec, None if old is None else tuple(old[1:]))
     gone = [cid for cid, old in have.items() if cid not in wanted and old[0] == 0]
     if gone:
         conn.executemany("UPDATE conflicts SET resolved = 1 WHERE id = ?", [[c] for c in gone])

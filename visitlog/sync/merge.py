@@ -63,7 +63,7 @@ from typing import Any
 
 from visitlog.clock import Stamp, horizon
 from visitlog.clock import now_ms as clock_ms
-from visitlog.clusters import conflict_id, relink
+from visitlog.clusters import conflict_id, relink, write_conflict
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx
@@ -814,23 +814,12 @@ def _settle_conflicts(
     have = {c["id"]: c for c in existing}
     for cid, rec in wanted.items():
         old = have.get(cid)
-        if old is None:
-            rec = {**rec, "detected_at": _now_iso(), "resolved": 0}
-            conn.execute(
-                f"INSERT INTO conflicts ({', '.join(rec)}) VALUES ({', '.join('?' * len(rec))})",
-                list(rec.values()),
-            )
-            new[cid] = rec
-        elif (old["winner_value"], old["winner_hlc"], old["winner_device"]) != (
-            rec["winner_value"],
-            rec["winner_hlc"],
-            rec["winner_device"],
-        ):
-            conn.execute(
-                "UPDATE conflicts SET winner_value = ?, winner_hlc = ?, winner_device = ? "
-                "WHERE id = ?",
-                [rec["winner_value"], rec["winner_hlc"], rec["winner_device"], cid],
-            )
+        winner = (
+            None if old is None else (old["winner_value"], old["winner_hlc"], old["winner_device"])
+        )
+        inserted = write_conflict(conn, cid, rec, winner)
+        if inserted is not None:
+            new[cid] = inserted
     # A conflict the log no longer makes (its value came back, or someone
     # overwrote it knowingly) is settled; the record stays as history.
     gone = [cid for cid, c in have.items() if cid not in wanted and not c["resolved"]]
