@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from visitlog.i18n import set_lang
 from visitlog.store import Store
+
+# Property tests draw the same examples on every run, so the suite gives the
+# same verdict on every machine; ``--hypothesis-profile explore`` draws fresh
+# random examples, many more of them, to look for new failures.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=1000, print_blob=True, deadline=None)
+settings.load_profile("default")
 
 #: The demo street's "today" in tests, so data and snapshots never drift.
 DEMO_TODAY = dt.date(2026, 11, 27)

@@ -29,6 +29,7 @@ program itself has no switch for it.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 import time
@@ -42,6 +43,10 @@ MAX_AHEAD_MS = 24 * 60 * 60 * 1000
 _COUNTER_DIGITS = 5
 #: The highest counter a stamp carries; one more tick moves to the next ms.
 MAX_COUNTER = 10**_COUNTER_DIGITS - 1
+#: How far past :data:`MAX_AHEAD_MS` counter carries may take a clock that
+#: followed a stamp within the bound before it counts as wrong: a carry moves
+#: one ms per 100,000 ticks, so a minute is never reached by carries alone.
+CARRY_SLACK_MS = 60 * 1000
 
 
 @dataclass(frozen=True, order=True)
@@ -102,14 +107,16 @@ class HLC:
     def tick(self) -> str:
         """A new stamp for a local change, later than every stamp seen.
 
-        Exception: when this clock is more than a day ahead of the wall clock
-        (the laptop's date was wrong and has been put right) it restarts from
-        the wall clock; the changes it stamped in the future are held by sync
-        like any other far-future change.
+        Exception: when this clock is more than a day (and a minute of carries)
+        ahead of the wall clock (the laptop's date was wrong and has been put
+        right) it restarts from the wall clock; the changes it stamped in the
+        future are held by sync like any other far-future change.  A clock that
+        followed a stamp just within the day and was carried a few ms past it
+        by counter ticks keeps counting: restarting it would go backwards.
         """
         with self._lock:
             wall = self._now()
-            if wall > self.last.ms or self.last.ms - wall > MAX_AHEAD_MS:
+            if wall > self.last.ms or self.last.ms - wall > MAX_AHEAD_MS + CARRY_SLACK_MS:
                 self.last = Stamp(wall, 0)
             else:
                 self.last = self.last.next()
@@ -142,3 +149,8 @@ def new_id() -> str:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return str(uuid.UUID(int=value))
+
+
+def now_iso() -> str:
+    """The wall clock as ISO 8601 text in UTC, to the second (for ``*_at`` columns)."""
+    return dt.datetime.fromtimestamp(wall_ms() / 1000, dt.UTC).isoformat(timespec="seconds")

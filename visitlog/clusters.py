@@ -40,12 +40,14 @@ store calls it after a write that may change it, sync after applying.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
 from sqlite3 import Connection
 from typing import Any
+
+from visitlog.clock import now_iso
+from visitlog.rows import jdump
 
 __all__ = ["CLUSTER_KINDS", "conflict_id", "relink"]
 
@@ -69,7 +71,7 @@ def write_conflict(
     """Record conflict *cid* as *rec*: a new record when there is none (*old_winner* None),
     else the winner brought up to date if it changed.  Returns the record inserted, if any."""
     if old_winner is None:
-        rec = {**rec, "detected_at": _now_iso(), "resolved": 0}
+        rec = {**rec, "detected_at": now_iso(), "resolved": 0}
         conn.execute(
             f"INSERT INTO conflicts ({', '.join(rec)}) VALUES ({', '.join('?' * len(rec))})",
             list(rec.values()),
@@ -82,14 +84,6 @@ def write_conflict(
             [*winner, cid],
         )
     return None
-
-
-def _jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -303,10 +297,10 @@ def _forward_conflicts(
                 "tbl": tbl,
                 "row_id": r,
                 "field": f,
-                "value": _jdump(mrow[f]),
+                "value": jdump(mrow[f]),
                 "hlc": stamp[0],
                 "device": stamp[1],
-                "winner_value": _jdump(rrow[f]),
+                "winner_value": jdump(rrow[f]),
                 "winner_hlc": win[0],
                 "winner_device": win[1],
                 "source_row": m,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from visitlog.i18n import t
+from visitlog.rows import live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -301,7 +302,7 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
                 SELECT h.id, h.address, h.estate, h.community, h.head, h.phone, h.members,
                        h.micro_grid, h.occupancy, h.tags, h.merged_into, h.deleted,
                        (SELECT count(*) FROM visits v WHERE v.live_household = h.id
-                        AND v.deleted = 0 AND v.merged_into IS NULL) AS visits
+                        AND {live("v")}) AS visits
                 FROM households h WHERE h.id IN ({marks})
                 """,
                 part,

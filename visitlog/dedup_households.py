@@ -71,6 +71,7 @@ from visitlog.dedup_model import FieldSpec, Model
 from visitlog.i18n import t
 from visitlog.places import AliasBook, Dwelling, column_key, read_dwelling, stored_aliases
 from visitlog.residents import read_name
+from visitlog.rows import live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -930,9 +931,7 @@ _COLUMNS = (
 
 
 def _load_households(store: Store) -> list[tuple[Any, ...]]:
-    return store.query_values(
-        f"SELECT {_COLUMNS} FROM households WHERE deleted = 0 AND merged_into IS NULL ORDER BY id"
-    )
+    return store.query_values(f"SELECT {_COLUMNS} FROM households WHERE {live()} ORDER BY id")
 
 
 def _labels(

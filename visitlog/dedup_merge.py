@@ -19,7 +19,6 @@ the same row, and candidates never propose a decided pair again.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz
 
 from visitlog.address import household_key
+from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import (
     SYNCED_FIELDS,
@@ -36,6 +36,7 @@ from visitlog.model import (
     ValidationError,
     VisitlogError,
 )
+from visitlog.rows import jdump, live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.dedup import Candidates
@@ -70,14 +71,6 @@ _STATUS_RANK = {
     Status.FED_BACK.value: 3,
 }
 _TAG_ORDER = {tag.value: i for i, tag in enumerate(Tag)}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _empty(value: Any) -> bool:
@@ -266,14 +259,14 @@ def _merge_in(
         {
             "kind": kind,
             "survivor": survivor,
-            "members": _jdump(others),
+            "members": jdump(others),
             "score": score,
-            "reasons": _jdump(reasons or []),
-            "changes": _jdump(rec.changes),
+            "reasons": jdump(reasons or []),
+            "changes": jdump(rec.changes),
             "worker": worker if worker is not None else _worker(tx),
             "undone": 0,
             "undone_at": None,
-            "twins": _jdump(twins) if twins else None,
+            "twins": jdump(twins) if twins else None,
         },
     )
     tx.audit(
@@ -305,7 +298,7 @@ class _Prefetch:
             for r in tx.rows(
                 f"SELECT live_household, count(*) AS n FROM visits "
                 f"WHERE live_household IN ({marks}) "
-                "AND deleted = 0 AND merged_into IS NULL GROUP BY live_household",
+                f"AND {live()} GROUP BY live_household",
                 part,
             ):
                 self.visit_counts[r["live_household"]] = r["n"]
@@ -356,7 +349,7 @@ def _merge_households(
             if tag not in tags:
                 tags.append(tag)
     tags.sort(key=lambda x: _TAG_ORDER.get(x, len(_TAG_ORDER)))
-    fill["tags"] = _jdump(tags)
+    fill["tags"] = jdump(tags)
     if fill["tags"] == survivor["tags"] or (not tags and _empty(survivor["tags"])):
         fill.pop("tags")
     rec.update("households", survivor, fill)
@@ -517,7 +510,7 @@ def undo(store: Store, ident: str) -> dict[str, Any]:
                         restored.setdefault((table, row_id), set()).update(
                             f for f in restore if f != "address_key"
                         )
-            tx.update("dedup_merges", r["id"], {"undone": 1, "undone_at": _now()})
+            tx.update("dedup_merges", r["id"], {"undone": 1, "undone_at": now_iso()})
         also = [r["id"] for r in records[1:]]
         tx.audit("dedup.undo", "dedup_merges", mid, {"skipped": skipped, "also": also})
     return {

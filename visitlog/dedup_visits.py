@@ -28,6 +28,7 @@ from visitlog.dedup import (
     check_threshold,
     distinct_pairs,
 )
+from visitlog.rows import live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -120,17 +121,16 @@ def find_visits(
     # (live_household): the copies entered for both records of a household meet.
     cols = "v.id, v.live_household AS household_id, v.visit_date, v.visitor, v.mode, "
     cols += "v.outcome, v.summary"
-    live = "v.deleted = 0 AND v.merged_into IS NULL"
     # Only visits sharing household and date can be duplicates: let SQLite
     # find those groups (an index scan) instead of reading every visit.
     rows = store.query(
         f"""
         SELECT {cols} FROM visits v
         JOIN (SELECT live_household, visit_date FROM visits
-              WHERE deleted = 0 AND merged_into IS NULL
+              WHERE {live()}
               GROUP BY live_household, visit_date HAVING count(*) > 1) d
           ON d.live_household = v.live_household AND d.visit_date = v.visit_date
-        WHERE {live}
+        WHERE {live("v")}
         """
     )
     needed = [r["id"] for r in rows]
@@ -166,7 +166,7 @@ def find_visits(
     # Visit scores are already 0..1; a pair across two clusters must at least
     # be worth a review for the clusters to join.
     result = assemble("visits", visits, pairs_idx, scored, float, REVIEW_FLOOR, distinct, threshold)
-    n = store.scalar("SELECT count(*) FROM visits WHERE deleted = 0 AND merged_into IS NULL")
+    n = store.scalar(f"SELECT count(*) FROM visits WHERE {live()}")
     result.stats = {
         "records": n,
         "candidate_pairs": len(pairs_idx),

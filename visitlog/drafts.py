@@ -16,7 +16,6 @@ moves those here.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from visitlog import files
+from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 
@@ -65,7 +65,7 @@ class DraftBox:
             "id": draft_id,
             "kind": kind,
             "data": data,
-            "updated_at": updated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "updated_at": updated_at or now_iso(),
         }
         try:
             self.folder.mkdir(mode=0o700, exist_ok=True)

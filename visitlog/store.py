@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import platformdirs
 
 from visitlog import files, identity, migrations
-from visitlog.clock import HLC, horizon, new_id
+from visitlog.clock import HLC, horizon, new_id, now_iso
 from visitlog.clusters import relink
 from visitlog.i18n import t
 from visitlog.model import (
@@ -52,6 +52,7 @@ from visitlog.model import (
     VisitlogError,
     parse_date,
 )
+from visitlog.rows import jdump, live
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -132,19 +133,11 @@ def sqlite_errors(path: Path | str | None = None) -> Iterator[None]:
         raise explain_sqlite_error(exc, path) from exc
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 #: Local columns saying where a visit or item lives now (visitlog.clusters),
 #: written as the row is inserted from the synced column named here (a
 #: trigger corrects them when that household or visit is merged away).
 LIVE_COLUMNS = {"visits": ("live_household",), "items": ("live_household", "live_visit")}
 LIVE_SOURCE = {"live_household": "household_id", "live_visit": "visit_id"}
-
-
-def _jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 class Store:
@@ -671,7 +664,7 @@ class Store:
     def _household_filter(
         self, grid: str | None, unvisited: bool, year: int | None, community: str | None = None
     ) -> tuple[str, list[Any]]:
-        where = ["h.deleted = 0", "h.merged_into IS NULL"]
+        where = [live("h")]
         params: list[Any] = []
         if grid:
             where.append("h.micro_grid = ?")
@@ -685,7 +678,7 @@ class Store:
             params.append(Occupancy.VACANT.value)
             where.append(
                 "NOT EXISTS (SELECT 1 FROM visits v WHERE v.live_household = h.id "
-                "AND v.deleted = 0 AND v.merged_into IS NULL AND v.outcome = ? "
+                f"AND {live('v')} AND v.outcome = ? "
                 "AND v.visit_date BETWEEN ? AND ?)"
             )
             params += [Outcome.MET.value, f"{year}-01-01", f"{year}-12-31"]
@@ -708,13 +701,13 @@ class Store:
         # Correlated subqueries use the per-household indexes, so one 微网格 of
         # a 50,000-household district costs milliseconds; a GROUP BY over every
         # visit of the district would cost about a second whatever the filter.
-        live = "v.live_household = h.id AND v.deleted = 0 AND v.merged_into IS NULL"
+        live_v = f"v.live_household = h.id AND {live('v')}"
         rows = self.query(
             f"""
             SELECT h.id, h.ref, h.community, h.micro_grid, h.estate, h.address,
                    h.address_key, h.head, h.phone, h.phones, h.members, h.occupancy, h.tags,
-                   (SELECT max(v.visit_date) FROM visits v WHERE {live}) AS last_visit,
-                   EXISTS (SELECT 1 FROM visits v WHERE {live} AND v.outcome = ?
+                   (SELECT max(v.visit_date) FROM visits v WHERE {live_v}) AS last_visit,
+                   EXISTS (SELECT 1 FROM visits v WHERE {live_v} AND v.outcome = ?
                            AND v.visit_date BETWEEN ? AND ?) AS visited_this_year,
                    (SELECT count(*) FROM items i WHERE i.live_household = h.id
                            AND i.deleted = 0 AND i.live_visit IS NOT NULL
@@ -748,8 +741,7 @@ class Store:
                 (曹杨一村1网格) is not silently answered with an empty list.
         """
         exists = self.scalar(
-            "SELECT 1 FROM households WHERE micro_grid = ? AND deleted = 0 "
-            "AND merged_into IS NULL LIMIT 1",
+            f"SELECT 1 FROM households WHERE micro_grid = ? AND {live()} LIMIT 1",
             [grid],
         )
         if exists:
@@ -767,7 +759,7 @@ class Store:
         """Every 微网格 with its 居民区 and live household count."""
         rows = self.query(
             "SELECT micro_grid, min(community) AS community, count(*) AS households "
-            "FROM households WHERE deleted = 0 AND merged_into IS NULL "
+            f"FROM households WHERE {live()} "
             "GROUP BY micro_grid ORDER BY community, micro_grid"
         )
         return [dict(r) for r in rows]
@@ -776,8 +768,8 @@ class Store:
         """Live rows per synced table."""
         return {
             tbl: self.scalar(
-                f"SELECT count(*) FROM {tbl} WHERE deleted = 0"
-                + (" AND merged_into IS NULL" if tbl in ("households", "visits") else "")
+                f"SELECT count(*) FROM {tbl} WHERE "
+                + (live() if tbl in ("households", "visits") else "deleted = 0")
                 + (" AND live_visit IS NOT NULL" if tbl == "items" else "")
             )
             for tbl in SYNCED_FIELDS
@@ -863,7 +855,7 @@ class Store:
         visitor: str | None = None,
     ) -> list[Visit]:
         """Live visits with their live items, oldest first."""
-        where = ["v.deleted = 0", "v.merged_into IS NULL"]
+        where = [live("v")]
         params: list[Any] = []
         if household:
             where.append("v.live_household = ?")
@@ -908,7 +900,7 @@ class Store:
     ) -> list[Item]:
         """Live list items; overdue ones (open, deadline passed) first."""
         today_s = (today or dt.date.today()).isoformat()
-        where = ["i.deleted = 0", "v.deleted = 0", "v.merged_into IS NULL"]
+        where = ["i.deleted = 0", live("v")]
         params: list[Any] = []
         open_values = [s.value for s in OPEN_STATUSES]
         if open_only or overdue:
@@ -1211,7 +1203,7 @@ def _audit_mac(key: Any, prev: str, entry: Any) -> str:
 
 
 def _audit_payload(prev: str, entry: Any) -> str:
-    return _jdump(
+    return jdump(
         [
             prev,
             entry["at"],
@@ -1318,7 +1310,7 @@ class Tx:
         new = secrets.token_hex(6)
         row = self.conn.execute("SELECT value FROM settings WHERE key='former_devices'").fetchone()
         former = json.loads(row[0]) if row else []
-        self.set_setting("former_devices", _jdump([*former, old]))
+        self.set_setting("former_devices", jdump([*former, old]))
         self.set_setting("device_id", new)
         self.set_setting("synced_seq", None)  # acknowledgements of the old id's changes
         self._device = new
@@ -1423,7 +1415,7 @@ class Tx:
         """Insert many new rows with one executemany each for the table and the log."""
         fields = SYNCED_FIELDS[tbl]
         device = self.device
-        now = _now_iso()
+        now = now_iso()
         extra = LIVE_COLUMNS.get(tbl, HOUSEHOLD_DERIVED if tbl == "households" else ())
         cols = ("id", *fields, *extra, "created_at", "hlc", "device")
         table_rows, change_rows, ids = [], [], []
@@ -1437,7 +1429,7 @@ class Tx:
                 (rid, *values.values(), *(more or (row.get(e) for e in extra)), now, stamp, device)
             )
             # created_at travels with the insert, so every replica stores this one
-            data = _jdump({**values, "created_at": now})
+            data = jdump({**values, "created_at": now})
             change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", data))
             ids.append(rid)
             if tbl == "dedup_merges" or (tbl == "households" and values.get("ref")):
@@ -1485,7 +1477,7 @@ class Tx:
         stamps.setdefault("*", default)
         for k in changed:
             stamps[k] = [stamp, device]
-        sets = {**changed, **extra, "hlc": stamp, "device": device, "stamps": _jdump(stamps)}
+        sets = {**changed, **extra, "hlc": stamp, "device": device, "stamps": jdump(stamps)}
         if tbl in ("households", "visits", "dedup_merges") or (
             tbl == "items" and {"deleted", "visit_id"} & changed.keys()
         ):
@@ -1499,7 +1491,7 @@ class Tx:
         self.conn.execute(
             "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data, base) "
             "VALUES (?, ?, ?, ?, ?, 'update', ?, ?)",
-            [device, self.next_seq(), tbl, row_id, stamp, _jdump(changed), _jdump(base)],
+            [device, self.next_seq(), tbl, row_id, stamp, jdump(changed), jdump(base)],
         )
         return sorted(changed)
 
@@ -1534,13 +1526,13 @@ class Tx:
                     key = None  # keyed once, plain at the head now: leave the evidence
         worker = self.conn.execute("SELECT value FROM settings WHERE key='worker'").fetchone()
         entry = {
-            "at": _now_iso(),
+            "at": now_iso(),
             "worker": worker[0] if worker else None,
             "device": device,
             "action": action,
             "tbl": tbl,
             "row_id": row_id,
-            "detail": _jdump(detail) if detail is not None else None,
+            "detail": jdump(detail) if detail is not None else None,
         }
         stamp = _audit_mac(key, prev, entry) if key is not None else _audit_hash(prev, entry)
         self.conn.execute(
@@ -1584,7 +1576,7 @@ def phones_json(phone: str | None) -> str | None:
     from visitlog.residents import phone_numbers
 
     numbers = phone_numbers(phone)
-    return _jdump(numbers) if numbers else None
+    return jdump(numbers) if numbers else None
 
 
 def _household_row(h: Household, address_key: str | None = None) -> dict[str, Any]:
@@ -1602,7 +1594,7 @@ def _household_row(h: Household, address_key: str | None = None) -> dict[str, An
         "phones": phones_json(h.phone),
         "members": h.members,
         "occupancy": h.occupancy,
-        "tags": _jdump(h.tags),
+        "tags": jdump(h.tags),
         "note": h.note,
         "merged_into": h.merged_into,
         "deleted": int(h.deleted),

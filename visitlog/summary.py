@@ -63,6 +63,8 @@ from visitlog.model import (
     VisitlogError,
     parse_date,
 )
+from visitlog.order import natural_key
+from visitlog.rows import live
 
 #: The levels of the summary, finest first, and the JSON key naming a group.
 LEVELS = ("micro-grid", "community", "street")
@@ -410,17 +412,6 @@ class Summary:
 
 # -- natural order of grid names ------------------------------------------------
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(text: str | None) -> tuple[Any, ...]:
-    """Sort 2号网格 before 10号网格; None (no 居民区) last."""
-    if text is None:
-        return ((2, ""),)
-    return tuple(
-        (0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part
-    )
-
 
 def rollup(base: list[Group], by: str, street: str) -> list[Group]:
     """Add the (居民区, 微网格) groups up to the given level, in natural order."""
@@ -458,8 +449,8 @@ def rollup(base: list[Group], by: str, street: str) -> list[Group]:
 # user gives (dates, the grid) is a bound parameter.
 
 #: A live household / a live visit (the partial indexes hold exactly these).
-_LIVE_H = "(h.deleted = 0 AND h.merged_into IS NULL)"
-_LIVE_V = "deleted = 0 AND merged_into IS NULL"
+_LIVE_H = live("h")
+_LIVE_V = live()
 #: Deleted or merged visits (few; the partial index ``visits_dead`` holds
 #: them): an item of one of these does not count.  Items are tombstoned with
 #: their visit and live on the survivor of a merge (``live_visit``), so this
@@ -610,7 +601,7 @@ def _visitors_sql(grid_filter: str) -> str:
         SELECT DISTINCT h.community, h.micro_grid, v.visitor
         FROM visits v INDEXED BY visits_summary
         JOIN households h INDEXED BY households_summary ON h.id = v.live_household
-        WHERE v.deleted = 0 AND v.merged_into IS NULL
+        WHERE {live("v")}
           AND v.visit_date BETWEEN :date_from AND :date_to AND {_LIVE_H} {grid_filter}
     """
 
@@ -792,7 +783,7 @@ def street_name(store: Any) -> str:
         return configured
     rows = store.query(
         "SELECT DISTINCT substr(address, 1, instr(address, '街道') + 1) AS prefix "
-        "FROM households WHERE deleted = 0 AND merged_into IS NULL "
+        f"FROM households WHERE {live()} "
         "AND instr(address, '街道') > 0 LIMIT 50"
     )
     names = {m.group(1) for r in rows if (m := _STREET.match(r["prefix"] or ""))}
@@ -822,7 +813,7 @@ def _overdue_sql(grid_filter: str) -> str:
         JOIN visits v ON v.id = i.live_visit
         JOIN households h ON h.id = i.live_household
         WHERE i.deleted = 0 AND i.raised_date BETWEEN :date_from AND :date_to
-          AND v.deleted = 0 AND v.merged_into IS NULL AND {_LIVE_H}
+          AND {live("v")} AND {_LIVE_H}
           AND i.status IN {_in(s.value for s in OPEN_STATUSES)}
           AND i.deadline IS NOT NULL AND i.deadline < :cutoff {grid_filter}
         ORDER BY h.community, h.micro_grid, i.deadline, i.id

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from visitlog import clock, migrations
+from visitlog.clock import now_iso
 from visitlog.files import check_user_file, replacing
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
@@ -172,7 +173,7 @@ def export_bundle(
             "app_version": APP_VERSION,
             "schema_version": own.schema_version,
             "fields": {tbl: list(fields) for tbl, fields in SYNCED_FIELDS.items()},
-            "created_at": _now_iso(),
+            "created_at": now_iso(),
             # the exporting computer's clock, to refuse a bundle from the future
             "wall_ms": clock.now_ms(),
             "source": {
@@ -205,12 +206,6 @@ def export_bundle(
         for_peer=peer,
         source=manifest["source"]["device"],
     )
-
-
-def _now_iso() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _write(

@@ -21,6 +21,7 @@ from typing import Any
 
 from visitlog.i18n import has, t
 from visitlog.model import SYNCED_FIELDS, NotFoundError, VisitlogError
+from visitlog.rows import jdump
 from visitlog.store import Store
 from visitlog.sync.merge import address_key, merge_rows, phones_of
 from visitlog.sync.replica import decode_conflict
@@ -207,7 +208,7 @@ def restore_conflict(store: Store, ident: str) -> dict[str, Any]:
             tx.conn.execute(
                 "UPDATE conflicts SET resolved = ?, winner_value = ?, winner_hlc = ?, "
                 "winner_device = ? WHERE id = ?",
-                [RESTORED, _jdump(replaced), stamp[0], stamp[1], c["id"]],
+                [RESTORED, jdump(replaced), stamp[0], stamp[1], c["id"]],
             )
         tx.audit(
             "conflict.restore",
@@ -245,11 +246,6 @@ def _follow_visit(tx: Any, tbl: str, row_id: str, deleted: Any) -> None:
         tx.update("items", item, {"deleted": flag})
     if items:
         merge_rows(tx.conn, "items", items)
-
-
-def _jdump(value: Any) -> str:
-    """JSON as sync writes conflict values, so records compare equal across replicas."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def dismiss_conflict(store: Store, ident: str) -> dict[str, Any]:

@@ -61,11 +61,12 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlite3 import Connection
 from typing import Any
 
-from visitlog.clock import Stamp, horizon
+from visitlog.clock import Stamp, horizon, now_iso
 from visitlog.clock import now_ms as clock_ms
 from visitlog.clusters import conflict_id, relink, write_conflict
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
+from visitlog.rows import jdump
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx
 from visitlog.sync.validate import check_change
 
@@ -108,14 +109,6 @@ class ReplayError(VisitlogError):
     """
 
 
-def _jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 @functools.lru_cache(maxsize=4096)
 def _iso_second(second: int) -> str:
     return dt.datetime.fromtimestamp(second, dt.UTC).isoformat(timespec="seconds")
@@ -134,7 +127,7 @@ def created_at_of(hlc: str, data: dict[str, Any] | None = None) -> str:
     try:
         return _iso_second(int(hlc[:13]) // 1000)
     except (ValueError, OverflowError, OSError):
-        return _now_iso()
+        return now_iso()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -684,7 +677,7 @@ def _merge_row(
     if (row["hlc"], row["device"]) != top:
         sets["hlc"], sets["device"] = top
     if (old_stamps or None) != new_stamps:
-        sets["stamps"] = _jdump(new_stamps) if new_stamps else None
+        sets["stamps"] = jdump(new_stamps) if new_stamps else None
     if first is not None:
         created = created_at_of(first[0][0], first[1])
         if row.get("created_at") != created:
@@ -722,10 +715,10 @@ def _unseen_delete(
             "tbl": tbl,
             "row_id": rid,
             "field": "deleted",
-            "value": _jdump(0),
+            "value": jdump(0),
             "hlc": stamp[0],
             "device": stamp[1],
-            "winner_value": _jdump(deleted[1]),
+            "winner_value": jdump(deleted[1]),
             "winner_hlc": deleted[0][0],
             "winner_device": deleted[0][1],
         }
@@ -763,7 +756,7 @@ def _insert_folded(
         "created_at": created_at_of(default[0], data),
         "hlc": top[0],
         "device": top[1],
-        "stamps": _jdump({"*": list(default), **stamps}) if stamps else None,
+        "stamps": jdump({"*": list(default), **stamps}) if stamps else None,
     }
     if tbl == "households":
         values["address_key"] = address_key(values.get("address"), values.get("estate"))
@@ -803,10 +796,10 @@ def _settle_conflicts(
                 "tbl": tbl,
                 "row_id": rid,
                 "field": f,
-                "value": _jdump(value),
+                "value": jdump(value),
                 "hlc": stamp[0],
                 "device": stamp[1],
-                "winner_value": _jdump(win_value),
+                "winner_value": jdump(win_value),
                 "winner_hlc": win_stamp[0],
                 "winner_device": win_stamp[1],
             }

@@ -15,13 +15,13 @@ running it again ships whatever is still missing.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.security import bind_replicas
@@ -454,7 +454,7 @@ def record_peer(
             kind,
             path,
             json.dumps(merged, sort_keys=True),
-            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            now_iso(),
         ],
     )
 

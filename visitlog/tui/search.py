@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from visitlog.order import natural_key
+
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -125,15 +127,6 @@ def row_key(row: dict[str, Any]) -> str:
         parts.append(_head_keys(row["head"]))
     parts.append(_phone_keys(row.get("phones")))
     return " ".join(p for p in parts if p)
-
-
-_NUMBER = re.compile(r"([0-9]+)")
-
-
-def natural_key(text: str | None) -> tuple[Any, ...]:
-    """Sort key in which numbers compare as numbers: 2号 before 10号."""
-    parts = _NUMBER.split(text or "")
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def display_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

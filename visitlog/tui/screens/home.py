@@ -17,8 +17,9 @@ from textual.worker import get_current_worker
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
+from visitlog.order import natural_key
 from visitlog.tui.common import ALL_GRIDS, Plain, VisitlogScreen, shown
-from visitlog.tui.search import HouseholdIndex, SearchResult, display_order, natural_key
+from visitlog.tui.search import HouseholdIndex, SearchResult, display_order
 from visitlog.tui.widgets.household_table import HouseholdTable
 
 #: Seconds after the rows are shown before the search keys are built (at

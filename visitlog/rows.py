@@ -1,0 +1,25 @@
+"""Two definitions every part of visitlog shares about stored rows.
+
+- :func:`live`: the SQL condition for a household or visit that counts (not
+  deleted, not merged into another).  The partial indexes hold exactly these
+  rows, so every query that wants them says it this one way.
+- :func:`jdump`: the JSON text of values in the change log, conflict records
+  and merge records.  Replicas compare these texts byte for byte, so there is
+  exactly one way to write them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def live(alias: str = "") -> str:
+    """``(deleted = 0 AND merged_into IS NULL)``, columns prefixed with ``alias.``."""
+    p = f"{alias}." if alias else ""
+    return f"({p}deleted = 0 AND {p}merged_into IS NULL)"
+
+
+def jdump(value: Any) -> str:
+    """Compact JSON with sorted keys and characters kept as they are (not ``\\u`` escapes)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
