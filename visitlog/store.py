@@ -413,6 +413,24 @@ class Store:
                 if self.on_wait is not None and not self.on_wait(waited):
                     raise
 
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of its own to this database, for reads run
+        beside the Store's connection (on another thread, say).  Each sees its
+        own consistent snapshot.  Raises sqlite3.Error when it cannot be opened.
+        """
+        conn = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=30,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            yield conn
+        finally:
+            conn.close()
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read query and return rows addressable by column name."""
         with self._lock, sqlite_errors(self.path):

@@ -44,7 +44,6 @@ import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from visitlog.i18n import t
@@ -622,12 +621,6 @@ def _merged_visits_sql(grid_filter: str) -> str:
 PARALLEL_FROM_ROWS = 20_000
 
 
-def _read_connection(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    return conn
-
-
 def _fetch(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description or ()]
@@ -647,11 +640,8 @@ def run_queries(store: Any, queries: list[str], params: dict[str, Any]) -> list[
     if size >= PARALLEL_FROM_ROWS and len(queries) > 1:
 
         def run(sql: str) -> list[dict[str, Any]]:
-            conn = _read_connection(store.path)
-            try:
+            with store.reader() as conn:
                 return _fetch(conn, sql, params)
-            finally:
-                conn.close()
 
         try:
             with ThreadPoolExecutor(max_workers=len(queries)) as pool:
