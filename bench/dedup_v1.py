@@ -47,14 +47,14 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz
 
 from visitlog.address import name_pinyin, normalize_address, parse_key, room_distance
-from visitlog.dedup import (
+from visitlog.dedup.clustering import assemble
+from visitlog.dedup.decisions import distinct_pairs
+from visitlog.dedup.results import (
     DEFAULT_THRESHOLD,
     MAX_BLOCK,
     Candidates,
     Pair,
-    assemble,
     check_threshold,
-    distinct_pairs,
     reason_text,
 )
 from visitlog.i18n import t

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from visitlog import dedup
-from visitlog.dedup_merge import decision_id, mark_distinct
+from visitlog.dedup import decision_id, mark_distinct
 from visitlog.i18n import set_lang
 from visitlog.model import Household, Item, ValidationError, Visit
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from visitlog import dedup, dedup_merge
+from visitlog import dedup
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import Household, Item, NotFoundError, ValidationError, Visit, VisitlogError
 
 BOOKKEEPING = {"hlc", "device", "stamps"}

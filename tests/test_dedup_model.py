@@ -6,11 +6,14 @@ from collections import Counter
 
 import pytest
 
-from visitlog import dedup, dedup_merge, places
-from visitlog.dedup_households import FIELDS, fit_model
-from visitlog.dedup_model import FieldSpec, Model
+from visitlog import dedup
+from visitlog.dedup import merges as dedup_merge
+from visitlog.dedup import places
+from visitlog.dedup.dwellings import read_dwelling, split_place
+from visitlog.dedup.fields import FIELDS
+from visitlog.dedup.households import fit_model
+from visitlog.dedup.model import FieldSpec, Model
 from visitlog.model import SYNCED_FIELDS, Household, ValidationError
-from visitlog.places import read_dwelling, split_place
 from visitlog.store import Store
 from visitlog.sync import sync_with
 
@@ -331,7 +334,7 @@ def test_review_is_ordered_by_what_a_decision_teaches(store):
         add(store, f"曹杨一村13号{room}室", "某某")  # bare second records
     run_result = dedup.find_households(store)
     assert len(run_result.review) >= 2
-    from visitlog.dedup_households import _Run
+    from visitlog.dedup.households import _Run
 
     run = _Run(store)
     index = {h.id: h.idx for h in run.houses}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from visitlog import dedup, dedup_merge
+from visitlog import dedup
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Visit
 from visitlog.store import Store
 from visitlog.sync import sync_with

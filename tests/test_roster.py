@@ -19,7 +19,7 @@ from roster_corpus import (
     write_csv,
 )
 
-from visitlog import dedup_merge
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import Household, VisitlogError
 from visitlog.roster import import_roster, normalize_header, rejects_path_for
 from visitlog.store import Store

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from visitlog import dedup_merge
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import (
     Category,
     Household,

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from visitlog import dedup, dedup_merge
+from visitlog import dedup
 from visitlog.cli import app
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Visit
 from visitlog.roster import import_roster
 from visitlog.store import Store

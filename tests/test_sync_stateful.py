@@ -32,7 +32,8 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from visitlog import clock, dedup_merge
+from visitlog import clock
+from visitlog.dedup import merges as dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Kind, Visit
 from visitlog.store import Store
 from visitlog.sync import (

@@ -52,7 +52,7 @@ def aliases(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """列出在用的地址别名：从名册学到的和工作人员确认或否决的 (list address aliases)."""
     if ctx.invoked_subcommand is not None:
         return
-    from visitlog.places import list_aliases
+    from visitlog.dedup import list_aliases
 
     found = list_aliases(_store(ctx))
     if json_out:
@@ -92,7 +92,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """确认一个别名：ALIAS 就是小区 TARGET (confirm that ALIAS names the estate TARGET)."""
-    from visitlog.places import add_alias
+    from visitlog.dedup import add_alias
 
     _decide(ctx, add_alias, "alias.added", alias, target, scope, note, json_out)
 
@@ -107,7 +107,7 @@ def reject(
     json_out: JsonOpt = False,
 ) -> None:
     """否决一个别名：ALIAS 不是小区 TARGET，以后不再使用 (reject: ALIAS does not name TARGET)."""
-    from visitlog.places import reject_alias
+    from visitlog.dedup import reject_alias
 
     _decide(ctx, reject_alias, "alias.rejected", alias, target, scope, note, json_out)
 

@@ -62,7 +62,8 @@ def _threshold(text: str | None) -> float:
 def _run(
     ctx: typer.Context, kind: str, threshold: str | None, apply: bool, json_out: bool, reveal: bool
 ) -> None:
-    from visitlog import dedup, dedup_merge
+    from visitlog import dedup
+    from visitlog.dedup import merges as dedup_merge
 
     store = _store(ctx)
     result = dedup.find(store, kind, _threshold(threshold))
@@ -200,7 +201,8 @@ def review(
 ) -> None:
     """待人工核对的住户（中间档），先列最能教会模型的一对；--merge / --distinct 记下决定
     (households for a person to decide, the most instructive first; --merge / --distinct decide)."""
-    from visitlog import dedup, dedup_merge
+    from visitlog import dedup
+    from visitlog.dedup import merges as dedup_merge
 
     store = _store(ctx)
     if merge and distinct:
@@ -251,7 +253,7 @@ def undo(
     json_out: JsonOpt = False,
 ) -> None:
     """撤销一次合并，恢复合并前的每个字段 (undo a merge, restoring every field it changed)."""
-    from visitlog.dedup_merge import undo as undo_merge
+    from visitlog.dedup import undo as undo_merge
 
     result = undo_merge(_store(ctx), merge_id)
     if json_out:
@@ -283,7 +285,7 @@ def ignore(
     json_out: JsonOpt = False,
 ) -> None:
     """记录两条记录不是重复，以后不再提示 (record that A and B are not duplicates)."""
-    from visitlog.dedup_merge import mark_distinct
+    from visitlog.dedup import mark_distinct
 
     result = mark_distinct(_store(ctx), a, b, note)
     if json_out:
@@ -299,7 +301,7 @@ def merges(
 ) -> None:
     """列出合并记录（最新在前），用于 dedup undo (list merges, newest first)."""
     from visitlog.cli.core import short_id
-    from visitlog.dedup_merge import list_merges
+    from visitlog.dedup import list_merges
 
     rows = list_merges(_store(ctx))
     if json_out:

@@ -94,7 +94,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         super().__init__()
         self.pairs: list[Pair] = []
         self.info: dict[str, dict[str, Any]] = {}
-        #: The address aliases in force or decided (visitlog.places.Alias.to_json()).
+        #: The address aliases in force or decided (visitlog.dedup.dwellings.Alias.to_json()).
         self.aliases: list[dict[str, Any]] = []
         self.index = 0
         self.done: list[_Done] = []
@@ -244,7 +244,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
     # another program's write); the pairs change once it is stored.
 
     def action_merge(self) -> None:
-        from visitlog import dedup_merge
+        from visitlog.dedup import merges as dedup_merge
 
         pair = self.current()
         if pair is None or self._busy():
@@ -269,7 +269,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         self._write(merge, merged)
 
     def action_distinct(self) -> None:
-        from visitlog import dedup_merge
+        from visitlog.dedup import merges as dedup_merge
 
         pair = self.current()
         if pair is None or self._busy():
@@ -284,7 +284,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
         self._write(lambda store: dedup_merge.mark_distinct(store, pair.a, pair.b), marked)
 
     def action_undo(self) -> None:
-        from visitlog import dedup_merge
+        from visitlog.dedup import merges as dedup_merge
 
         if self._busy():
             return
@@ -310,7 +310,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
 
     def action_alias(self, status: str) -> None:
         """Confirm or reject the first alias the shown pair uses (kept and synced)."""
-        from visitlog import places
+        from visitlog.dedup import places
 
         found = self.pair_aliases()
         if not found or self._busy():

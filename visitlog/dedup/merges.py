@@ -12,125 +12,40 @@ so merges made on several laptops commute and cannot form chains or cycles.
 ``undo`` marks the record undone and puts the "before" values back, again
 through :meth:`Tx.update`, so an undo syncs too.
 
-"Not a duplicate" decisions live in ``dedup_decisions``; the id of a decision
-is derived from the sorted pair, so two replicas deciding the same pair make
-the same row, and candidates never propose a decided pair again.
+What the survivor takes is in :mod:`visitlog.dedup.survivors`.  "Not a
+duplicate" decisions are synced rows of ``dedup_decisions`` whose id comes
+from the sorted pair (:mod:`visitlog.dedup.decisions`).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz
-
-from visitlog.address import household_key
 from visitlog.clock import now_iso
+from visitlog.dedup.decisions import decision_id, resolve_kind
+from visitlog.dedup.survivors import Prefetch, Recorder, derived, merge_households, merge_visits
 from visitlog.i18n import t
 from visitlog.model import (
     SYNCED_FIELDS,
-    NotFoundError,
-    Status,
-    Tag,
     ValidationError,
     VisitlogError,
 )
-from visitlog.rows import jdump, live
+from visitlog.rows import jdump
 
 if TYPE_CHECKING:  # pragma: no cover
-    from visitlog.dedup import Candidates
+    from visitlog.dedup.results import Candidates
     from visitlog.store import Store, Tx
 
 __all__ = [
     "apply",
-    "decision_id",
     "get_merge",
     "list_merges",
     "mark_distinct",
     "merge",
-    "resolve_kind",
     "undo",
     "unmark_distinct",
 ]
-
-#: Namespace of decision ids (uuid5 of "kind|a|b" with a < b).
-_DECISION_NS = uuid.UUID("5b0f6a52-3c1e-4f55-9a57-0d8f2a6c1e11")
-#: Household fields the survivor takes from another record when it has none.
-_FILL_HOUSEHOLD = ("ref", "community", "estate", "head", "phone", "members", "note")
-_FILL_VISIT = ("summary", "role", "next_due")
-#: Fields the survivor takes from the best-ranked record whatever it had.
-_TAKE_HOUSEHOLD = ("address", "micro_grid", "occupancy")
-_TAKE_VISIT = ("visit_date", "mode", "outcome", "visitor")
-_FILL_ITEM = ("level", "owner", "deadline", "resolution", "satisfaction", "closed_date")
-_STATUS_RANK = {
-    Status.TODO.value: 0,
-    Status.DOING.value: 1,
-    Status.DONE.value: 2,
-    Status.UNSOLVABLE.value: 2,
-    Status.FED_BACK.value: 3,
-}
-_TAG_ORDER = {tag.value: i for i, tag in enumerate(Tag)}
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == "[]"
-
-
-def decision_id(kind: str, a: str, b: str) -> str:
-    """The id of the decision about a pair: the same on every replica, either order."""
-    lo, hi = sorted((a, b))
-    return str(uuid.uuid5(_DECISION_NS, f"{kind}|{lo}|{hi}"))
-
-
-def resolve_kind(store: Store, ident: str) -> tuple[str, str]:
-    """``(kind, full id)`` of a household or visit id (prefix / suffix accepted).
-
-    Raises:
-        NotFoundError: the id names neither a household nor a visit.
-    """
-    for kind in ("households", "visits"):
-        try:
-            return kind, store.resolve_id(kind, ident)
-        except NotFoundError:
-            continue
-    raise NotFoundError(t("err.not_found", kind=t("noun.households"), id=ident))
-
-
-def _derived(tbl: str, row: dict[str, Any], changed: dict[str, Any]) -> dict[str, Any]:
-    """The local columns kept beside a household that follow the changed fields."""
-    if tbl != "households":
-        return {}
-    from visitlog.store import phones_json
-
-    new = {**row, **changed}
-    out = {}
-    if {"address", "estate"} & changed.keys():
-        out["address_key"] = household_key(new["address"], new["estate"])
-    if "phone" in changed:
-        out["phones"] = phones_json(new["phone"])
-    return out
-
-
-class _Recorder:
-    """Applies updates through the transaction and remembers before/after."""
-
-    def __init__(self, tx: Tx):
-        self.tx = tx
-        self.changes: dict[str, dict[str, dict[str, list[Any]]]] = {}
-
-    def update(self, tbl: str, row: dict[str, Any], fields: dict[str, Any]) -> None:
-        changed = {k: v for k, v in fields.items() if row[k] != v}
-        if not changed:
-            return
-        self.tx.update(tbl, row["id"], {**changed, **_derived(tbl, row, changed)})
-        slot = self.changes.setdefault(tbl, {}).setdefault(row["id"], {})
-        for k, v in changed.items():
-            # The first "before" wins: a row touched twice keeps its original.
-            before = slot[k][0] if k in slot else row[k]
-            slot[k] = [before, v]
-        row.update(changed)
-
 
 # -- merge --------------------------------------------------------------------------
 
@@ -187,7 +102,7 @@ def apply(store: Store, result: Candidates) -> list[str]:
     with store.transaction() as tx:
         pre = None
         if result.kind == "households":
-            pre = _Prefetch(tx, [rid for cluster in result.clusters for rid in cluster])
+            pre = Prefetch(tx, [rid for cluster in result.clusters for rid in cluster])
         worker = _worker(tx)
         for n, cluster in enumerate(result.clusters):
             pair = best.get(n)
@@ -226,12 +141,6 @@ def _resolve_group(store: Store, ids: list[str], kind: str | None) -> tuple[str,
     return kinds.pop(), resolved
 
 
-def _live_rows(tx: Tx, tbl: str, ids: list[str]) -> list[dict[str, Any]]:
-    marks = ",".join("?" * len(ids))
-    rows = {r["id"]: dict(r) for r in tx.rows(f"SELECT * FROM {tbl} WHERE id IN ({marks})", ids)}
-    return _check_live(tbl, ids, rows)
-
-
 def _worker(tx: Tx) -> str | None:
     row = tx.rows("SELECT value FROM settings WHERE key = 'worker'")
     return row[0]["value"] if row else None
@@ -243,15 +152,15 @@ def _merge_in(
     ids: list[str],
     score: float | None,
     reasons: list[str] | None,
-    pre: _Prefetch | None = None,
+    pre: Prefetch | None = None,
     worker: str | None = None,
 ) -> str:
-    rec = _Recorder(tx)
+    rec = Recorder(tx)
     twins: dict[str, str] = {}
     if kind == "households":
-        survivor, others = _merge_households(tx, rec, ids, pre or _Prefetch(tx, ids))
+        survivor, others = merge_households(tx, rec, ids, pre or Prefetch(tx, ids))
     elif kind == "visits":
-        survivor, others, twins = _merge_visits(tx, rec, ids)
+        survivor, others, twins = merge_visits(tx, rec, ids)
     else:
         raise ValidationError(t("dedup.err.kind", value=kind))
     merge_id = tx.insert(
@@ -276,140 +185,6 @@ def _merge_in(
         {"kind": kind, "survivor": survivor, "merged": others},
     )
     return merge_id
-
-
-class _Prefetch:
-    """The rows a batch of household merges reads, fetched in a few queries.
-
-    ``--apply`` on a district may merge thousands of clusters in one
-    transaction; reading each cluster's rows one query at a time would
-    dominate its cost.  Clusters are disjoint, so rows read up front stay
-    valid while earlier clusters are merged.
-    """
-
-    def __init__(self, tx: Tx, ids: list[str]):
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.visit_counts: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for r in tx.rows(f"SELECT * FROM households WHERE id IN ({marks})", part):
-                self.rows[r["id"]] = dict(r)
-            for r in tx.rows(
-                f"SELECT live_household, count(*) AS n FROM visits "
-                f"WHERE live_household IN ({marks}) "
-                f"AND {live()} GROUP BY live_household",
-                part,
-            ):
-                self.visit_counts[r["live_household"]] = r["n"]
-
-
-def _check_live(tbl: str, ids: list[str], rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for rid in ids:
-        row = rows.get(rid)
-        if row is None:
-            raise NotFoundError(t("err.not_found", kind=t(f"noun.{tbl}"), id=rid))
-        if row["deleted"] or row["merged_into"]:
-            raise VisitlogError(t("dedup.err.not_live", kind=t(f"noun.{tbl}"), id=rid))
-        out.append(row)
-    return out
-
-
-def _chosen(ranked: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[str, Any]:
-    """Per field, the value of the best-ranked record that has one."""
-    out: dict[str, Any] = {}
-    for f in fields:
-        value = next((r[f] for r in ranked if not _empty(r[f])), None)
-        if value is not None:
-            out[f] = value
-    return out
-
-
-def _merge_households(
-    tx: Tx, rec: _Recorder, ids: list[str], pre: _Prefetch
-) -> tuple[str, list[str]]:
-    rows = _check_live("households", ids, pre.rows)
-
-    def richness(r: dict[str, Any]) -> tuple[Any, ...]:
-        filled = sum(not _empty(r[f]) for f in (*_FILL_HOUSEHOLD, "tags"))
-        # Most filled fields, then most visits, then the oldest record.
-        return (-filled, -pre.visit_counts.get(r["id"], 0), r["created_at"] or "", r["id"])
-
-    ranked = sorted(rows, key=richness)
-    # The survivor is the smallest id, which every replica merging the same
-    # records picks too (visitlog.clusters); its values are the merge's own
-    # decision: the richest record's, then what the others add.
-    survivor = min(rows, key=lambda r: r["id"])
-    others = [r for r in rows if r is not survivor]
-    fill = {f: ranked[0][f] for f in _TAKE_HOUSEHOLD} | _chosen(ranked, _FILL_HOUSEHOLD)
-    tags: list[str] = []
-    for r in ranked:
-        for tag in json.loads(r["tags"] or "[]"):
-            if tag not in tags:
-                tags.append(tag)
-    tags.sort(key=lambda x: _TAG_ORDER.get(x, len(_TAG_ORDER)))
-    fill["tags"] = jdump(tags)
-    if fill["tags"] == survivor["tags"] or (not tags and _empty(survivor["tags"])):
-        fill.pop("tags")
-    rec.update("households", survivor, fill)
-    # Nothing else is written: merged_into and where visits and items live
-    # follow from the merge record (visitlog.clusters).
-    return survivor["id"], [o["id"] for o in others]
-
-
-def _merge_visits(tx: Tx, rec: _Recorder, ids: list[str]) -> tuple[str, list[str], dict[str, str]]:
-    rows = _live_rows(tx, "visits", ids)
-    marks = ",".join("?" * len(ids))
-    items: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in rows}
-    for i in tx.rows(
-        f"SELECT * FROM items WHERE live_visit IN ({marks}) AND deleted = 0 ORDER BY rowid", ids
-    ):
-        items[i["live_visit"]].append(dict(i))
-
-    def richness(r: dict[str, Any]) -> tuple[Any, ...]:
-        # Most items, longest summary, most filled fields, then the oldest.
-        filled = sum(not _empty(r[f]) for f in _FILL_VISIT)
-        return (
-            -len(items[r["id"]]),
-            -len(r["summary"] or ""),
-            -filled,
-            r["created_at"] or "",
-            r["id"],
-        )
-
-    ranked = sorted(rows, key=richness)
-    survivor = min(rows, key=lambda r: r["id"])
-    fill = {f: ranked[0][f] for f in _TAKE_VISIT} | _chosen(ranked, _FILL_VISIT)
-    rec.update("visits", survivor, fill)
-    # Items stay on the visit they were recorded with (they live on the
-    # survivor); one entered on two copies is kept once: the best-ranked
-    # copy's takes what only the other knows, the other is its twin.
-    kept = list(items[ranked[0]["id"]])
-    twins: dict[str, str] = {}
-    for other in ranked[1:]:
-        for item in items[other["id"]]:
-            twin = _matching_item(item, kept)
-            if twin is None:
-                kept.append(item)
-                continue
-            update = {f: item[f] for f in _FILL_ITEM if _empty(twin[f]) and not _empty(item[f])}
-            if _STATUS_RANK.get(item["status"], 0) > _STATUS_RANK.get(twin["status"], 0):
-                update["status"] = item["status"]
-                update["closed_date"] = item["closed_date"] or twin["closed_date"]
-            rec.update("items", twin, update)
-            twins[item["id"]] = twin["id"]
-    return survivor["id"], [r["id"] for r in rows if r is not survivor], twins
-
-
-def _matching_item(item: dict[str, Any], kept: list[dict[str, Any]]) -> dict[str, Any] | None:
-    best, best_score = None, 0.0
-    for other in kept:
-        if other["kind"] == item["kind"] and other["category"] == item["category"]:
-            s = fuzz.ratio(item["description"] or "", other["description"] or "")
-            if s >= 90 and s > best_score:
-                best, best_score = other, s
-    return best
 
 
 # -- undo -----------------------------------------------------------------------------
@@ -504,9 +279,7 @@ def undo(store: Store, ident: str) -> dict[str, Any]:
                         elif current[0][f] != before:
                             skipped.append(f"{table}.{row_id}.{f}")
                     if restore:
-                        tx.update(
-                            table, row_id, {**restore, **_derived(table, current[0], restore)}
-                        )
+                        tx.update(table, row_id, {**restore, **derived(table, current[0], restore)})
                         restored.setdefault((table, row_id), set()).update(
                             f for f in restore if f != "address_key"
                         )

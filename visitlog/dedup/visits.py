@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from visitlog.dedup import (
+from visitlog.dedup.clustering import assemble
+from visitlog.dedup.decisions import distinct_pairs
+from visitlog.dedup.results import (
     DEFAULT_THRESHOLD,
     MAX_BLOCK,
     REVIEW_FLOOR,
     Candidates,
-    assemble,
     check_threshold,
-    distinct_pairs,
 )
 from visitlog.rows import live
 

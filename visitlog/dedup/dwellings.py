@@ -19,9 +19,9 @@ estate part: a name, a road and lane, or both), building and rooms.
   number shared by nobody else) and on building and room, under two places;
 * ``merge``  a confirmed merge of records under two places.
 
-Workers confirm or reject aliases (``visitlog address aliases``); those
-decisions are kept in the synced table ``address_aliases`` and win over
-what is learned.  Every place is then read as its estate, so aliases apply
+Workers confirm or reject aliases (``visitlog address aliases``,
+:mod:`visitlog.dedup.places`); those decisions are kept in the synced table
+``address_aliases`` (:func:`stored_aliases`) and win over what is learned.  Every place is then read as its estate, so aliases apply
 to every pair, including those that share neither a phone nor a name.
 """
 
@@ -36,7 +36,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from visitlog.address import normalize_address, parse_key
-from visitlog.i18n import t
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -45,11 +44,10 @@ __all__ = [
     "Alias",
     "AliasBook",
     "Dwelling",
-    "add_alias",
     "alias_id",
-    "list_aliases",
+    "alias_kind",
+    "column_key",
     "read_dwelling",
-    "reject_alias",
     "split_place",
     "stored_aliases",
 ]
@@ -163,6 +161,11 @@ class Alias:
 _NEEDED = {"both": 1, "column": 1, "short": 1, "people": 2, "merge": 1}
 
 
+def alias_kind(alias: str) -> str:
+    """``gate`` for a road and lane (花溪路45弄), ``short`` for any other place name."""
+    return "gate" if _GATE.fullmatch(alias) else "short"
+
+
 def alias_id(alias: str, target: str, scope: str = "") -> str:
     """The id of a stored alias decision: derived, so two replicas deciding one alias agree."""
     digest = hashlib.sha1(f"{scope}|{alias}|{target}".encode()).hexdigest()
@@ -185,7 +188,7 @@ class AliasBook:
         for d in decisions:
             key = (d.get("scope") or "", d["alias"], d["target"])
             self._decided[key] = d["status"]
-            self._kinds[key] = d.get("kind") or ("gate" if _GATE.fullmatch(d["alias"]) else "short")
+            self._kinds[key] = d.get("kind") or alias_kind(d["alias"])
         self._map: dict[tuple[str, str], str] = {}
         self.aliases: list[Alias] = []
 
@@ -307,65 +310,3 @@ def stored_aliases(store: Store) -> list[dict[str, Any]]:
         "WHERE deleted = 0 ORDER BY alias, target"
     )
     return [dict(r) for r in rows]
-
-
-def _normalised_place(text: str, what: str) -> str:
-    from visitlog.model import ValidationError
-
-    key = normalize_address(text)
-    if not key or parse_key(key).building or parse_key(key).room:
-        raise ValidationError(t("alias.err.not_place", what=what, value=text))
-    return key
-
-
-def _decide(
-    store: Store, alias: str, target: str, status: str, scope: str | None, note: str | None
-) -> dict[str, Any]:
-    from visitlog.model import ValidationError
-
-    a = _normalised_place(alias, t("alias.word.alias"))
-    b = _normalised_place(target, t("alias.word.target"))
-    if a == b:
-        raise ValidationError(t("alias.err.same", value=alias))
-    kind = "gate" if _GATE.fullmatch(a) else "short"
-    scope_key = (scope or "").strip()
-    rid = alias_id(a, b, scope_key)
-    row = {
-        "alias": a,
-        "target": b,
-        "kind": kind,
-        "scope": scope_key,
-        "status": status,
-        "worker": store.get_setting("worker"),
-        "note": note,
-        "deleted": 0,
-    }
-    with store.transaction() as tx:
-        existing = tx.rows("SELECT id FROM address_aliases WHERE id = ?", [rid])
-        if existing:
-            tx.update("address_aliases", rid, row)
-        else:
-            tx.insert("address_aliases", {"id": rid, **row})
-        tx.audit(f"alias_{status}", "address_aliases", rid, {"alias": a, "target": b})
-    return {"id": rid, **row}
-
-
-def add_alias(
-    store: Store, alias: str, target: str, scope: str | None = None, note: str | None = None
-) -> dict[str, Any]:
-    """Confirm that *alias* names the estate *target* (kept and synced)."""
-    return _decide(store, alias, target, "confirmed", scope, note)
-
-
-def reject_alias(
-    store: Store, alias: str, target: str, scope: str | None = None, note: str | None = None
-) -> dict[str, Any]:
-    """Record that *alias* does not name *target*: a learned alias is no longer used."""
-    return _decide(store, alias, target, "rejected", scope, note)
-
-
-def list_aliases(store: Store) -> list[Alias]:
-    """Every alias in force or decided: learned from the households and merges, and kept."""
-    from visitlog.dedup_households import alias_book
-
-    return alias_book(store).aliases
