@@ -679,7 +679,7 @@ def _small_street(store: Store) -> None:
 
 def test_parallel_connections_give_the_same_figures(store: Store, monkeypatch):
     """Large databases read on several connections at once; the figures do not change."""
-    import visitlog.summary as summary_module
+    import visitlog.summary.queries as summary_module
 
     _small_street(store)
     one = _summary(store)

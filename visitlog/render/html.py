@@ -13,7 +13,6 @@ from visitlog.render.common import (
     FAIR,
     GOOD,
     Column,
-    days,
     group_name,
     group_rows,
     level_label,
@@ -24,9 +23,10 @@ from visitlog.render.common import (
     period_text,
     still_due_columns,
     still_due_rows,
+    text,
     views,
 )
-from visitlog.summary import Summary
+from visitlog.summary import GRID_PAGE, Summary, columns
 
 #: The CJK font stack of the printed page: Windows (Microsoft YaHei, SimHei,
 #: SimSun), macOS (PingFang SC, Hiragino Sans GB, STHeiti), Linux (Noto Sans
@@ -306,9 +306,9 @@ def _overview_table(
         out.append(f'<td class="nowrap">{_e(name)}</td>')
         for c in cols:
             cls = "num"
-            if c.path[-1] in ("coverage", "key_coverage"):
+            if c.graded:
                 cls += " " + _css_class(c.value(g))
-            out.append(f'<td class="{cls.strip()}">{_e(c.text(g))}</td>')
+            out.append(f'<td class="{cls.strip()}">{_e(text(c, g))}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -319,24 +319,7 @@ def _grid_page(n: int, g: dict[str, Any], due: list[list[Any]], late: list[list[
     community = g.get("community") or t("summary.no_community")
     out = [f'<section class="page grid" style="page: g{n}">', f"<h2>{_e(g['micro_grid'])}</h2>"]
     out.append(f'<p class="meta">{_e(community)}</p>')
-    metrics = [
-        (t("summary.col.households"), g["households"]),
-        (t("summary.col.visited"), g["visited_households"]),
-        (t("summary.col.coverage"), pct(g["coverage"])),
-        (t("summary.col.still_due"), g["still_due"]),
-        (t("summary.col.visits"), g["visits"]),
-        (t("summary.col.visitors"), g["active_visitors"]),
-        (t("summary.col.key_coverage"), pct(g["key_coverage"])),
-        (t("summary.col.items"), g["items_total"]),
-        (t("summary.col.open"), g["open_items"]),
-        (t("summary.col.overdue"), g["overdue_items"]),
-        (t("summary.col.on_spot_rate"), pct(g["on_spot_rate"])),
-        (t("summary.col.closure_rate"), pct(g["closure_rate"])),
-        (t("summary.col.on_time_rate"), pct(g["on_time_rate"])),
-        (t("summary.col.feedback_rate"), pct(g["feedback_rate"])),
-        (t("summary.col.satisfaction_rate"), pct(g["satisfaction_rate"])),
-        (t("summary.col.avg_days"), days(g["avg_days_to_close"])),
-    ]
+    metrics = [(c.label, text(c, g)) for c in columns(GRID_PAGE)]
     half = (len(metrics) + 1) // 2
     paired = [
         [*metrics[i], *(metrics[i + half] if i + half < len(metrics) else ("", ""))]

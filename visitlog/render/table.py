@@ -19,6 +19,7 @@ from visitlog.render.common import (
     level_label,
     note_lines,
     period_text,
+    text,
     views,
 )
 from visitlog.summary import Summary
@@ -61,9 +62,9 @@ def _cells(cols: list[Column], group: dict[str, Any], bold: bool = False) -> lis
     out = []
     for col in cols:
         style = "bold" if bold else ""
-        if col.path[-1] in ("coverage", "key_coverage"):
+        if col.graded:
             style = (style + " " + coverage_style(col.value(group))).strip()
-        out.append(Text(visible(col.text(group)), style=style))
+        out.append(Text(visible(text(col, group)), style=style))
     return out
 
 
@@ -81,3 +82,8 @@ def table_text(summary: Summary, width: int = 100) -> str:
     )
     console.print(render_table(summary))
     return console.export_text()
+
+
+def write_table(summary: Summary, reveal: bool = False) -> str:
+    """The table as plain text, as written by ``-o FILE`` (no personal data in it)."""
+    return table_text(summary)

@@ -1,38 +1,11 @@
-"""The meeting's figures per 微网格, rolled up to 居民区 and 街道, as plain data.
+"""The summary's SQL: the aggregate queries, running them, and their rows as groups.
 
-Everything here is computed by SQL aggregates over the Store's connection:
-one pass over the period's visits (per household, then per group), one over
-its list items, one for the visitors; Python only adds up the few hundred
-group rows for the roll-ups.  Rendering lives in :mod:`visitlog.render`.
-
-Definitions (see DOMAIN.md, "What the meeting looks at"):
-
-* **Live** household: not deleted and not merged into another.  应访户数
-  (``households``) = live households that are not vacant (居住状态 空置).
-* 已访户数 (``visited_households``): households due that a live visit (not
-  deleted, not merged) met (outcome 见面) in the period, both dates inclusive.
-  走访覆盖率 (``coverage``) = visited ÷ due, ``None`` when nothing is due.
-* Still due = due − visited.  Each one gets one reason, in this order: 拒访
-  when any visit of the period was refused, else 不在家, else 已搬离 (offer to
-  mark it 空置), else 未走访 (no attempt in the period).
-* Visits: live visits of live households dated in the period, by mode and by
-  outcome; active visitors = distinct visitor names among them (not additive:
-  a roll-up counts each name once).
-* 重点人群: per tag, due households carrying it and how many were visited.
-* List items: live items (of live visits and households) *raised* in the
-  period, with their current status.  Closed = 已办结 / 已反馈 / 无法解决.
-  当场解决 = closed on the day raised; 办结率 = closed ÷ raised; 按时办结率 =
-  closed on or before the deadline ÷ closed with a deadline; overdue = open
-  (待办 / 办理中) with a deadline before the *overdue cut-off*, which is the end
-  of the period or today, whichever is earlier; average days to close over
-  closed items with both dates; 反馈率 = 已反馈 ÷ closed; 满意率 = (满意 +
-  基本满意) ÷ rated (满意 / 基本满意 / 不满意).
-* Data health: households and visits merged as duplicates (per group, by the
-  merged record's own grid); changes not yet synced and conflicts waiting
-  for review (whole database, in the totals only).
-
-Roll-ups add the counts of their parts and recompute every ratio from the
-added numerators and denominators; no ratio is ever averaged.
+Everything is computed by SQL aggregates over the Store's connections: one
+pass over the period's visits (per household, then per group), one over its
+list items, one for the visitors; Python only adds up the few rows per grid
+into :class:`~visitlog.summary.rollup.Group` s.  Counters of the metric
+registry that carry their own SQL (:class:`~visitlog.summary.metrics.Sql`)
+are selected and added up here without further code.
 """
 
 from __future__ import annotations
@@ -43,14 +16,12 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from visitlog.i18n import t
 from visitlog.model import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
-    Category,
     Kind,
     Mode,
     Occupancy,
@@ -60,386 +31,11 @@ from visitlog.model import (
     Tag,
     ValidationError,
     VisitlogError,
-    parse_date,
 )
-from visitlog.order import natural_key
 from visitlog.rows import live
-
-#: The levels of the summary, finest first, and the JSON key naming a group.
-LEVELS = ("micro-grid", "community", "street")
-LEVEL_KEYS = {"micro-grid": "micro_grid", "community": "community", "street": "street"}
-_LEVEL_ALIASES = {
-    "micro-grid": "micro-grid",
-    "micro_grid": "micro-grid",
-    "microgrid": "micro-grid",
-    "grid": "micro-grid",
-    "微网格": "micro-grid",
-    "community": "community",
-    "居民区": "community",
-    "street": "street",
-    "街道": "street",
-}
-#: Reasons a household is still due, in the order they are decided.
-NOT_VISITED = "未走访"
-STILL_DUE_REASONS = (
-    Outcome.REFUSED.value,
-    Outcome.NOT_HOME.value,
-    Outcome.MOVED.value,
-    NOT_VISITED,
-)
-#: Satisfaction values that count as rated, and those that count as satisfied.
-RATED = (Satisfaction.SATISFIED.value, Satisfaction.MOSTLY.value, Satisfaction.UNSATISFIED.value)
-SATISFIED = (Satisfaction.SATISFIED.value, Satisfaction.MOSTLY.value)
-#: How many categories ``top_categories`` lists.
-TOP_CATEGORIES = 3
-
-
-def ratio(numerator: int | float, denominator: int | float) -> float | None:
-    """numerator ÷ denominator, or None when the denominator is 0 (never an error)."""
-    return numerator / denominator if denominator else None
-
-
-def parse_level(text: str | None) -> str:
-    """Accept micro-grid|community|street (also 微网格|居民区|街道).
-
-    Raises:
-        ValidationError: naming the accepted values.
-    """
-    key = (text or "micro-grid").strip().lower()
-    if key not in _LEVEL_ALIASES:
-        raise ValidationError(t("summary.err.by", value=text, accepted="|".join(LEVELS)))
-    return _LEVEL_ALIASES[key]
-
-
-def resolve_period(
-    date_from: str | dt.date | None,
-    date_to: str | dt.date | None,
-    today: dt.date | None = None,
-) -> tuple[dt.date, dt.date]:
-    """The period, both ends inclusive.
-
-    Defaults: ``to`` is today; ``from`` is 1 January of the year of ``to``
-    (so the default is the current calendar year up to today).
-
-    Raises:
-        ValidationError: a date that is not a date, or from after to.
-    """
-    today = today or dt.date.today()
-    end = parse_date(date_to, "date_to") or today
-    start = parse_date(date_from, "date_from") or dt.date(end.year, 1, 1)
-    if start > end:
-        raise ValidationError(
-            t("summary.err.period", date_from=start.isoformat(), date_to=end.isoformat())
-        )
-    return start, end
-
-
-def _zeros(keys: Iterable[str]) -> dict[str, int]:
-    return dict.fromkeys(keys, 0)
-
-
-@dataclass
-class Group:
-    """Counts of one group (a 微网格, a 居民区, the street or the totals).
-
-    Every field but the names and ``visitors`` is additive; the ratios are
-    properties computed from them, so a roll-up made with :meth:`add` is
-    exact.
-    """
-
-    name: str | None = None
-    community: str | None = None
-    micro_grids: list[str] = field(default_factory=list)
-    communities: list[str | None] = field(default_factory=list)
-    live_households: int = 0
-    vacant_households: int = 0
-    households: int = 0
-    visited_households: int = 0
-    still_due: int = 0
-    still_due_reasons: dict[str, int] = field(default_factory=lambda: _zeros(STILL_DUE_REASONS))
-    visits: int = 0
-    visits_by_mode: dict[str, int] = field(default_factory=lambda: _zeros(Mode.choices()))
-    visits_by_outcome: dict[str, int] = field(default_factory=lambda: _zeros(Outcome.choices()))
-    visitors: set[str] = field(default_factory=set)
-    key_households: int = 0
-    key_visited: int = 0
-    key_groups_households: dict[str, int] = field(default_factory=lambda: _zeros(Tag.choices()))
-    key_groups_visited: dict[str, int] = field(default_factory=lambda: _zeros(Tag.choices()))
-    items_total: int = 0
-    items: dict[str, int] = field(default_factory=lambda: _zeros(Kind.choices()))
-    items_by_category: dict[str, int] = field(default_factory=lambda: _zeros(Category.choices()))
-    open_items: int = 0
-    closed_items: int = 0
-    on_spot_items: int = 0
-    closed_with_deadline: int = 0
-    on_time_items: int = 0
-    overdue_items: int = 0
-    closed_with_dates: int = 0
-    days_to_close_total: float = 0.0
-    fed_back_items: int = 0
-    satisfaction: dict[str, int] = field(default_factory=lambda: _zeros(Satisfaction.choices()))
-    merged_households: int = 0
-    merged_visits: int = 0
-
-    # -- roll-up --------------------------------------------------------------
-
-    def add(self, other: Group) -> None:
-        """Add another group's counts to this one (names are left alone)."""
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if f.name in ("name", "community"):
-                continue
-            if f.name in ("micro_grids", "communities"):
-                mine.extend(x for x in theirs if x not in mine)
-            elif isinstance(mine, set):
-                mine |= theirs
-            elif isinstance(mine, dict):
-                for k, v in theirs.items():
-                    mine[k] = mine.get(k, 0) + v
-            else:
-                setattr(self, f.name, mine + theirs)
-
-    # -- ratios ---------------------------------------------------------------
-
-    @property
-    def coverage(self) -> float | None:
-        """走访覆盖率 = visited ÷ due."""
-        return ratio(self.visited_households, self.households)
-
-    @property
-    def key_coverage(self) -> float | None:
-        """重点户走访率 = key-group households visited ÷ key-group households due."""
-        return ratio(self.key_visited, self.key_households)
-
-    @property
-    def active_visitors(self) -> int:
-        return len(self.visitors)
-
-    @property
-    def closure_rate(self) -> float | None:
-        """办结率 = closed ÷ raised."""
-        return ratio(self.closed_items, self.items_total)
-
-    @property
-    def on_spot_rate(self) -> float | None:
-        """当场解决率 = closed on the day raised ÷ raised."""
-        return ratio(self.on_spot_items, self.items_total)
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """按时办结率 = closed by the deadline ÷ closed with a deadline."""
-        return ratio(self.on_time_items, self.closed_with_deadline)
-
-    @property
-    def avg_days_to_close(self) -> float | None:
-        return ratio(self.days_to_close_total, self.closed_with_dates)
-
-    @property
-    def feedback_rate(self) -> float | None:
-        """反馈率 = 已反馈 ÷ closed."""
-        return ratio(self.fed_back_items, self.closed_items)
-
-    @property
-    def rated_items(self) -> int:
-        return sum(self.satisfaction[s] for s in RATED)
-
-    @property
-    def satisfied_items(self) -> int:
-        return sum(self.satisfaction[s] for s in SATISFIED)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        """满意率 = (满意 + 基本满意) ÷ rated."""
-        return ratio(self.satisfied_items, self.rated_items)
-
-    @property
-    def top_categories(self) -> list[tuple[str, int]]:
-        """The most frequent categories (ties in the order of the category list)."""
-        order = {c: i for i, c in enumerate(Category.choices())}
-        ranked = sorted(
-            ((c, n) for c, n in self.items_by_category.items() if n),
-            key=lambda cn: (-cn[1], order.get(cn[0], len(order))),
-        )
-        return ranked[:TOP_CATEGORIES]
-
-    def key_groups(self) -> dict[str, dict[str, Any]]:
-        """Per tag: due households carrying it, visited, and the share visited."""
-        return {
-            tag: {
-                "households": self.key_groups_households[tag],
-                "visited": self.key_groups_visited[tag],
-                "coverage": ratio(self.key_groups_visited[tag], self.key_groups_households[tag]),
-            }
-            for tag in self.key_groups_households
-        }
-
-    def to_json(self, level_key: str | None = None) -> dict[str, Any]:
-        """The contract shape of one group (keys may be added, never renamed)."""
-        out: dict[str, Any] = {}
-        if level_key:
-            out[level_key] = self.name
-        if level_key == "micro_grid":
-            out["community"] = self.community
-        else:
-            out["micro_grids"] = len(self.micro_grids)
-            if level_key != "community":
-                out["communities"] = len(self.communities)
-        out |= {
-            "households": self.households,
-            "visited_households": self.visited_households,
-            "coverage": self.coverage,
-            "visits": self.visits,
-            "items": dict(self.items),
-            "open_items": self.open_items,
-            "closed_items": self.closed_items,
-            "closure_rate": self.closure_rate,
-            "overdue_items": self.overdue_items,
-            "satisfaction_rate": self.satisfaction_rate,
-            "live_households": self.live_households,
-            "vacant_households": self.vacant_households,
-            "still_due": self.still_due,
-            "still_due_reasons": dict(self.still_due_reasons),
-            "visits_by_mode": dict(self.visits_by_mode),
-            "visits_by_outcome": dict(self.visits_by_outcome),
-            "active_visitors": self.active_visitors,
-            "key_households": self.key_households,
-            "key_visited": self.key_visited,
-            "key_coverage": self.key_coverage,
-            "key_groups": self.key_groups(),
-            "items_total": self.items_total,
-            "items_by_category": dict(self.items_by_category),
-            "top_categories": [{"category": c, "count": n} for c, n in self.top_categories],
-            "on_spot_items": self.on_spot_items,
-            "on_spot_rate": self.on_spot_rate,
-            "closed_with_deadline": self.closed_with_deadline,
-            "on_time_items": self.on_time_items,
-            "on_time_rate": self.on_time_rate,
-            "closed_with_dates": self.closed_with_dates,
-            "avg_days_to_close": self.avg_days_to_close,
-            "fed_back_items": self.fed_back_items,
-            "feedback_rate": self.feedback_rate,
-            "satisfaction": dict(self.satisfaction),
-            "rated_items": self.rated_items,
-            "satisfied_items": self.satisfied_items,
-            "merged_households": self.merged_households,
-            "merged_visits": self.merged_visits,
-        }
-        return out
-
-
-@dataclass
-class Summary:
-    """The summary of one period at one level.
-
-    Attributes:
-        by: the level of ``groups`` (micro-grid, community or street).
-        groups: one :class:`Group` per 微网格 / 居民区 / the street.
-        totals: everything in scope added up (ratios recomputed).
-        overdue_cutoff: open items with a deadline before this are overdue.
-        still_due_list / overdue_list: the households still due and the
-            overdue items, row by row (only when computed with
-            ``details=True``; unmasked — mask with :mod:`visitlog.privacy`);
-            their dates (``last_visit``, ``deadline``, ``raised_date``) are
-            :class:`datetime.date` values.
-    """
-
-    by: str
-    date_from: dt.date
-    date_to: dt.date
-    today: dt.date
-    grid: str | None
-    street: str
-    groups: list[Group]
-    totals: Group
-    unsynced_changes: int = 0
-    open_conflicts: int = 0
-    still_due_list: list[dict[str, Any]] | None = None
-    overdue_list: list[dict[str, Any]] | None = None
-    base: list[Group] = field(default_factory=list, repr=False)
-
-    @property
-    def level_key(self) -> str:
-        return LEVEL_KEYS[self.by]
-
-    @property
-    def overdue_cutoff(self) -> dt.date:
-        return min(self.date_to, self.today)
-
-    def at(self, by: str) -> Summary:
-        """The same summary at another level (rolled up from the 微网格 counts)."""
-        by = parse_level(by)
-        return Summary(
-            by=by,
-            date_from=self.date_from,
-            date_to=self.date_to,
-            today=self.today,
-            grid=self.grid,
-            street=self.street,
-            groups=rollup(self.base, by, self.street),
-            totals=self.totals,
-            unsynced_changes=self.unsynced_changes,
-            open_conflicts=self.open_conflicts,
-            still_due_list=self.still_due_list,
-            overdue_list=self.overdue_list,
-            base=self.base,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``summary`` JSON contract of DESIGN.md."""
-        totals = self.totals.to_json()
-        totals |= {
-            "unsynced_changes": self.unsynced_changes,
-            "open_conflicts": self.open_conflicts,
-            "health": {
-                "merged_households": self.totals.merged_households,
-                "merged_visits": self.totals.merged_visits,
-                "unsynced_changes": self.unsynced_changes,
-                "open_conflicts": self.open_conflicts,
-            },
-        }
-        return {
-            "period": {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()},
-            "by": self.by,
-            "grid": self.grid,
-            "street": self.street,
-            "today": self.today.isoformat(),
-            "overdue_cutoff": self.overdue_cutoff.isoformat(),
-            "groups": [g.to_json(self.level_key) for g in self.groups],
-            "totals": totals,
-        }
-
-
-# -- natural order of grid names ------------------------------------------------
-
-
-def rollup(base: list[Group], by: str, street: str) -> list[Group]:
-    """Add the (居民区, 微网格) groups up to the given level, in natural order."""
-    by = parse_level(by)
-    out: dict[Any, Group] = {}
-    for g in base:
-        if by == "micro-grid":
-            key: Any = (g.community, g.name)
-            name, community = g.name, g.community
-        elif by == "community":
-            key = g.community
-            name, community = g.community, g.community
-        else:
-            key = street
-            name, community = street, None
-        target = out.get(key)
-        if target is None:
-            target = out[key] = Group(name=name, community=community)
-        target.add(g)
-    return [
-        out[k]
-        for k in sorted(
-            out,
-            key=lambda k: (
-                (natural_key(k[0]), natural_key(k[1])) if isinstance(k, tuple) else natural_key(k)
-            ),
-        )
-    ]
-
+from visitlog.summary.metrics import NOT_VISITED, RATED, sql_counters
+from visitlog.summary.periods import months_in_period, parse_level, resolve_period
+from visitlog.summary.rollup import Group, Summary, rollup
 
 # -- the queries ------------------------------------------------------------------
 #
@@ -479,6 +75,8 @@ def _in(values: Iterable[Any]) -> str:
 def _per_household_visits_sql(with_last: bool = False) -> str:
     """Per household: its live visits in the period, by outcome and by mode.
 
+    ``met_months``: in how many calendar months of the period it was met.
+
     Reads only the covering partial index ``visits_summary`` (m006), in
     household order, so the GROUP BY needs no sort.
     """
@@ -492,6 +90,8 @@ def _per_household_visits_sql(with_last: bool = False) -> str:
                {_count(f"outcome = {_lit(Outcome.NOT_HOME.value)}", "not_home")},
                {_count(f"outcome = {_lit(Outcome.REFUSED.value)}", "refused")},
                {_count(f"outcome = {_lit(Outcome.MOVED.value)}", "moved")},
+               count(DISTINCT substr(visit_date, 1, 7))
+                   FILTER (WHERE outcome = {_lit(Outcome.MET.value)}) AS met_months,
                {modes}{last}
         FROM visits INDEXED BY visits_summary
         WHERE {_LIVE_V} AND visit_date BETWEEN :date_from AND :date_to
@@ -525,6 +125,16 @@ _OUTCOME_COLS = {
 }
 
 
+def _registry_sql(query: str) -> str:
+    """The registry's own counters of *query*, as more columns of its SELECT."""
+    return "".join(f", {m.sql.expr} AS {m.name}" for m in sql_counters(query) if m.sql)
+
+
+def _add_registry_counts(g: Group, row: Any, query: str) -> None:
+    for m in sql_counters(query):
+        g.counts[m.name] = g.counts.get(m.name, 0) + (row[m.name] or 0)
+
+
 def _households_sql(grid_filter: str) -> str:
     """Per (居民区, 微网格, state of the household): households, their visits, tags.
 
@@ -547,9 +157,11 @@ def _households_sql(grid_filter: str) -> str:
         SELECT community, micro_grid, state, count(*) AS households,
                {tagged}, sum(n) AS visits,
                {", ".join(outcomes)}, {", ".join(modes)}, {", ".join(tags)}
+               {_registry_sql("households")}
         FROM (
             SELECT h.community, h.micro_grid, h.tags, {_STATE} AS state,
-                   hv.n, hv.met, hv.not_home, hv.refused, hv.moved, {hv_modes}
+                   hv.n, hv.met, hv.not_home, hv.refused, hv.moved,
+                   coalesce(hv.met_months, 0) AS met_months, {hv_modes}
             FROM households h INDEXED BY households_summary
             LEFT JOIN hv ON hv.household_id = h.id
             WHERE 1 = 1 {grid_filter}
@@ -580,6 +192,7 @@ def _items_sql(grid_filter: str) -> str:
     cols += [_count(f"satisfaction = {_lit(s)}", f"sat_{i}") for i, s in enumerate(RATED)]
     return f"""
         SELECT community, micro_grid, category, {", ".join(cols)}
+               {_registry_sql("items")}
         FROM (
             SELECT h.community, h.micro_grid, i.kind, i.category, i.status, i.satisfaction,
                    i.deadline, i.raised_date, i.closed_date,
@@ -685,7 +298,7 @@ _ITEM_COUNTS = (
 )
 
 
-def _base_groups(
+def base_groups(
     households: list[Any], items: list[Any], visitors: list[Any], merged: list[Any]
 ) -> list[Group]:
     """The (居民区, 微网格) groups with every count, from the four aggregate queries.
@@ -710,6 +323,7 @@ def _base_groups(
     modes, tags = Mode.choices(), Tag.choices()
     for r in households:
         g, state, count = group(r), r["state"], r["households"]
+        _add_registry_counts(g, r, "households")
         if state == _MERGED:
             g.merged_households += count
             continue
@@ -739,6 +353,7 @@ def _base_groups(
 
     for r in items:
         g = group(r)
+        _add_registry_counts(g, r, "items")
         for name in _ITEM_COUNTS:
             setattr(g, name, getattr(g, name) + (r[name] or 0))
         g.days_to_close_total += float(r["days_to_close_total"] or 0.0)
@@ -866,6 +481,7 @@ def compute_summary(
         "date_to": end.isoformat(),
         "cutoff": min(end, today).isoformat(),
         "grid": grid,
+        "months": months_in_period(start, end),
     }
     grid_filter = " AND h.micro_grid = :grid" if grid is not None else ""
     queries = [
@@ -877,7 +493,7 @@ def compute_summary(
     if details:
         queries += [_still_due_sql(grid_filter), _overdue_sql(grid_filter)]
     results = run_queries(store, queries, params)
-    base = _base_groups(*results[:4])
+    base = base_groups(*results[:4])
     if grid is not None and not base:
         store.check_grid(grid)  # a typo: raises, naming the closest grids
         raise ValidationError(t("summary.err.grid", grid=grid))
