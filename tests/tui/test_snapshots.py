@@ -7,8 +7,6 @@ and look at the pictures in the report before committing them.
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 
 import pytest
 from pilot_support import settle as settle_workers
@@ -16,7 +14,9 @@ from pilot_support import wait_for as _wait_for
 from textual.widgets import Input
 
 from visitlog.store import Store
+from visitlog.summary import Group, Summary
 from visitlog.tui.app import make_app
+from visitlog.tui.screens import summary as summary_screen
 from visitlog.tui.widgets.item_editor import ItemEditor
 
 SIZE = (100, 30)
@@ -141,36 +141,41 @@ def test_item_dialog(snap_compare, demo_app, wait_for):
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=dialog)
 
 
-def _fake_summary(**_kwargs) -> types.SimpleNamespace:
-    """Fixed figures, so the picture tests the screen and not the summary module."""
-    group = {
-        "micro_grid": "曹杨一村1号网格",
-        "households": 64,
-        "visited_households": 41,
-        "coverage": 41 / 64,
-        "still_due": 23,
-        "visits": 97,
-        "items": {"问题": 18, "需求": 12, "赋能": 4, "措施": 9},
-        "open_items": 11,
-        "closed_items": 32,
-        "closure_rate": 32 / 43,
-        "overdue_items": 3,
-        "satisfaction_rate": 0.912,
-        "key_coverage": 0.8,
-        "on_spot_rate": 0.25,
-    }
-    data = {
-        "period": {"from": "2026-01-01", "to": "2026-11-27"},
-        "groups": [group],
-        "totals": group,
-    }
-    return types.SimpleNamespace(to_json=lambda: data)
+def _fake_summary(**_kwargs) -> Summary:
+    """Fixed figures, so the picture tests the screen and not the summary module.
+
+    ``items_total`` is 4 × 43, so that 当场解决率 is 25.0% and 办结率 32/43.
+    """
+    group = Group(
+        name="曹杨一村1号网格",
+        households=64,
+        visited_households=41,
+        still_due=23,
+        visits=97,
+        items={"问题": 18, "需求": 12, "赋能": 4, "措施": 9},
+        items_total=172,
+        open_items=11,
+        closed_items=128,
+        on_spot_items=43,
+        overdue_items=3,
+        satisfaction={"满意": 100, "基本满意": 14, "不满意": 11, "未评": 0},
+        key_households=5,
+        key_visited=4,
+    )
+    return Summary(
+        by="micro-grid",
+        date_from=dt.date(2026, 1, 1),
+        date_to=dt.date(2026, 11, 27),
+        today=TODAY,
+        grid=None,
+        street="曹杨新村街道",
+        groups=[group],
+        totals=group,
+    )
 
 
 def test_summary(snap_compare, demo_app, monkeypatch, wait_for):
-    fake = types.ModuleType("visitlog.summary")
-    fake.compute_summary = lambda store, **kwargs: _fake_summary(**kwargs)
-    monkeypatch.setitem(sys.modules, "visitlog.summary", fake)
+    monkeypatch.setattr(summary_screen, "compute_summary", lambda store, **kw: _fake_summary(**kw))
 
     async def summary(pilot):
         await _settle(pilot)

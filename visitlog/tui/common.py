@@ -159,18 +159,9 @@ def clip(text: str, width: int) -> str:
     return out.plain
 
 
-def pct(value: float | None) -> str:
-    """A rate as a percentage; ``—`` when there was nothing to divide."""
-    if value is None:
-        return "—"
-    ratio = value if value <= 1 else value / 100
-    return f"{ratio * 100:.1f}%"
-
-
-def bar(value: float | None, width: int = 20, style: str = "", empty_style: str = "") -> Text:
-    """A drawn bar (█ and ░) for a rate between 0 and 1 (or a percentage)."""
-    ratio = 0.0 if value is None else (value if value <= 1 else value / 100)
-    ratio = max(0.0, min(1.0, ratio))
+def bar(share: float | None, width: int = 20, style: str = "", empty_style: str = "") -> Text:
+    """A drawn bar (█ and ░) for a ratio between 0 and 1 (None: an empty bar)."""
+    ratio = max(0.0, min(1.0, share or 0.0))
     filled = round(ratio * width)
     out = Text()
     out.append("█" * filled, style=style)

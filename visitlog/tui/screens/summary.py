@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.console import Group
+from rich.console import Group as Renderables
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -18,24 +18,17 @@ from textual.widgets import Footer, Header, Static
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
 from visitlog.model import Kind, VisitlogError
-from visitlog.tui.common import (
-    ALL_GRIDS,
-    Plain,
-    VisitlogScreen,
-    as_dict,
-    bar,
-    enum_label,
-    optional,
-    pct,
-    shown,
-)
-
-#: Column of ``groups`` naming the grid (the --by level).
-GROUP_KEYS = ("micro_grid", "community", "street", "name", "group")
+from visitlog.render.common import pct, text
+from visitlog.summary import TUI_FACTS, TUI_GRIDS, Group, Summary, columns, compute_summary
+from visitlog.summary.views import PCT
+from visitlog.tui.common import ALL_GRIDS, Plain, VisitlogScreen, bar, enum_label, shown
 
 
 class SummaryScreen(VisitlogScreen, Screen[None]):
     """Coverage bar, households still due, items per list, 办结率, overdue, 满意率.
+
+    The figures and their labels come from the metric registry
+    (:mod:`visitlog.summary.metrics`, views ``tui.facts`` and ``tui.grids``).
 
     Args:
         grid: the 微网格 to sum up (:data:`ALL_GRIDS`: every grid, with totals).
@@ -47,14 +40,14 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
     ]
 
     class Computed(Message):
-        def __init__(self, data: dict[str, Any] | None, error: str | None = None):
+        def __init__(self, summary: Summary | None, error: str | None = None):
             super().__init__()
-            self.data, self.error = data, error
+            self.summary, self.error = summary, error
 
     def __init__(self, grid: str):
         super().__init__()
         self.grid = grid
-        self.data: dict[str, Any] | None = None
+        self.data: Summary | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,102 +65,73 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
 
     @work(thread=True, exclusive=True, group="summary")
     def _compute(self) -> None:
-        compute = optional("visitlog.summary", "compute_summary")
-        if compute is None:
-            self.post_message(
-                self.Computed(None, t("tui.unavailable", feature=t("tui.key.summary")))
-            )
-            return
         app = self.vapp
         try:
             with app.reader() as store:
-                report = compute(
+                summary = compute_summary(
                     store,
                     by="micro-grid",
                     grid=None if self.grid == ALL_GRIDS else self.grid,
                     today=app.today(),
                 )
-                data = as_dict(report)
         except VisitlogError as exc:
             self.post_message(self.Computed(None, str(exc)))
             return
         except Exception as exc:  # a core bug must not take the app down
             self.post_message(self.Computed(None, crash_line(exc, crash_log(exc, "tui summary"))))
             return
-        self.post_message(self.Computed(data))
+        self.post_message(self.Computed(summary))
 
     def on_summary_screen_computed(self, message: Computed) -> None:
         body = self.query_one("#summary-body", Static)
-        if message.data is None:
+        if message.summary is None:
             body.update(shown(message.error or "", style=self.vapp.theme_color("error")))
             return
-        self.data = message.data
-        body.update(self.render_summary(message.data))
+        self.data = message.summary
+        body.update(self.render_summary(message.summary))
 
     # -- rendering --------------------------------------------------------------------
 
-    def _mine(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _mine(self, summary: Summary) -> Group:
         """The group of my grid, or the totals when showing every grid."""
         if self.grid != ALL_GRIDS:
-            for group in data.get("groups") or []:
-                if any(group.get(k) == self.grid for k in GROUP_KEYS):
-                    return group
-        return data.get("totals") or {}
+            group = summary.group(self.grid)
+            if group is not None:
+                return group
+        return summary.totals
 
-    def render_summary(self, data: dict[str, Any]) -> Group:
+    def render_summary(self, summary: Summary) -> Renderables:
         """The figures as rich renderables (pure; tested through the screen)."""
         accent = self.vapp.theme_color("accent")
-        g = self._mine(data)
+        g = self._mine(summary).to_json()
         grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
-        period = data.get("period") or {}
-        dates = [
-            str(v)
-            for k, v in period.items()
-            if v and k in ("from", "to", "date_from", "date_to", "start", "end")
-        ]
         title = shown(t("tui.summary.title", grid=grid), style="bold")
-        if dates:
-            title.append("   " + " — ".join(dates), style="dim")
-        households = int(g.get("households") or 0)
-        visited = int(g.get("visited_households") or 0)
-        due = g.get("still_due", g.get("households_due_left", max(0, households - visited)))
-        coverage = g.get("coverage")
+        period = (summary.date_from.isoformat(), summary.date_to.isoformat())
+        title.append("   " + " — ".join(period), style="dim")
+        coverage = g["coverage"]
         cov = Table.grid(padding=(0, 1))
         cov.add_row(
             Text(t("tui.summary.coverage"), style="bold"),
             bar(coverage, 30, style=accent, empty_style="dim"),
             Text(pct(coverage), style="bold"),
-            Text(t("tui.summary.visited_of", visited=visited, households=households), style="dim"),
+            Text(
+                t(
+                    "tui.summary.visited_of",
+                    visited=g["visited_households"],
+                    households=g["households"],
+                ),
+                style="dim",
+            ),
         )
         facts = Table.grid(padding=(0, 3))
         facts.add_column(style="bold", no_wrap=True)
         facts.add_column(justify="right")
         facts.add_column(style="bold", no_wrap=True)
         facts.add_column(justify="right")
-        items = g.get("items") or {}
-        lists = "  ".join(f"{enum_label(k.value, Kind)} {items.get(k.value, 0)}" for k in Kind)
-        facts.add_row(
-            t("tui.summary.still_due"), str(due), t("tui.summary.visits"), str(g.get("visits", "—"))
-        )
-        facts.add_row(
-            t("tui.summary.open"),
-            str(g.get("open_items", "—")),
-            t("tui.summary.overdue"),
-            str(g.get("overdue_items", "—")),
-        )
-        facts.add_row(
-            t("tui.summary.closure"),
-            pct(g.get("closure_rate")),
-            t("tui.summary.satisfaction"),
-            pct(g.get("satisfaction_rate")),
-        )
-        if "key_coverage" in g or "on_spot_rate" in g:
-            facts.add_row(
-                t("tui.summary.key_coverage"),
-                pct(g.get("key_coverage")),
-                t("tui.summary.on_spot"),
-                pct(g.get("on_spot_rate")),
-            )
+        cells = [x for c in columns(TUI_FACTS) for x in (c.label, text(c, g))]
+        for i in range(0, len(cells), 4):
+            facts.add_row(*cells[i : i + 4])
+        lists = "  ".join(f"{enum_label(k, Kind)} {n}" for k, n in g["items"].items())
         parts: list[Any] = [
             title,
             Text(""),
@@ -177,27 +141,33 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
             Text(""),
             Text.assemble((t("tui.summary.lists") + "  ", "bold"), lists),
         ]
-        groups = data.get("groups") or []
-        if self.grid == ALL_GRIDS and groups:
-            table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
-            table.add_column(
-                t("tui.summary.col.grid"), no_wrap=True, overflow="ellipsis", max_width=22
-            )
-            table.add_column(t("tui.summary.col.households"), justify="right")
-            table.add_column(t("tui.summary.coverage"), no_wrap=True)
-            table.add_column(t("tui.summary.open"), justify="right")
-            table.add_column(t("tui.summary.overdue"), justify="right")
-            for group in groups:
-                name = next((str(group[k]) for k in GROUP_KEYS if group.get(k)), "—")
-                table.add_row(
-                    shown(name),
-                    str(group.get("households", "")),
-                    Text.assemble(
-                        bar(group.get("coverage"), 10, style=accent, empty_style="dim"),
-                        " " + pct(group.get("coverage")),
-                    ),
-                    str(group.get("open_items", "")),
-                    str(group.get("overdue_items", "")),
-                )
-            parts += [Text(""), table]
-        return Group(*parts)
+        if self.grid == ALL_GRIDS and summary.groups:
+            parts += [Text(""), self._grids_table(summary, accent)]
+        return Renderables(*parts)
+
+    @staticmethod
+    def _grids_table(summary: Summary, accent: str) -> Table:
+        """A line per grid: the registry's ``tui.grids`` columns, rates drawn as bars."""
+        cols = columns(TUI_GRIDS)
+        table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+        table.add_column(t("tui.summary.col.grid"), no_wrap=True, overflow="ellipsis", max_width=22)
+        for c in cols:
+            if c.kind == PCT:
+                table.add_column(c.label, no_wrap=True)
+            else:
+                table.add_column(c.label, justify="right")
+        for group in summary.groups:
+            values = group.to_json()
+            cells: list[Any] = [shown(group.name or "—")]
+            for c in cols:
+                if c.kind == PCT:
+                    share = c.value(values)
+                    cells.append(
+                        Text.assemble(
+                            bar(share, 10, style=accent, empty_style="dim"), " " + text(c, values)
+                        )
+                    )
+                else:
+                    cells.append(text(c, values, empty=""))
+            table.add_row(*cells)
+        return table
