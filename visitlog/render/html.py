@@ -81,6 +81,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .words { word-break: keep-all; overflow-wrap: anywhere; }
 td.long, td.addr { overflow-wrap: anywhere; }
 tr.total td { font-weight: bold; background: #eef3f8; }
+.overview th, .overview td { padding: 0.6mm 1.5mm; }
+.overview h3 { margin-top: 3mm; }
 .good { color: #1a7f37; } .fair { color: #9a6700; } .poor { color: #cf222e; }
 .metrics { break-inside: avoid; }
 .metrics td:nth-child(odd) { white-space: nowrap; }
