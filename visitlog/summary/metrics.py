@@ -91,8 +91,10 @@ class Sql:
 
     Attributes:
         query: ``households`` (a row per 居民区, 微网格 and household state,
-            with the household's ``tags``, its ``state`` and the columns of
-            its visits in the period: ``n``, ``met``, ``met_months`` …) or
+            with the household's ``tags``, its ``state`` — ``'visited'``,
+            ``'vacant'``, ``'merged'``, ``'deleted'`` or the reason it is
+            still due — and the columns of its visits in the period: ``n``,
+            ``met``, ``met_months`` …) or
             ``items`` (a row per 居民区, 微网格 and category).
         expr: an aggregate over those rows; ``:date_from``, ``:date_to``,
             ``:cutoff`` and ``:months`` (calendar months the period touches)
