@@ -96,7 +96,7 @@ def summary(
     ] = False,
 ) -> None:
     """按微网格汇总四百走访：覆盖率、四个清单、办结与满意率 (the grid summary)."""
-    from visitlog.render import FILE_FORMATS, render, render_json, render_table, write_private
+    from visitlog.render import FILE_FORMATS, render, render_table, write_private
     from visitlog.summary import compute_summary, parse_level, resolve_period
 
     chosen = "json" if json_out else _format(fmt, output)
@@ -136,9 +136,7 @@ def summary(
         path = write_private(output, render(result, chosen, reveal))
         console.print(t("summary.written", path=path.resolve()), highlight=False)
     elif chosen == "table":
-        console.print(render_table(result))
-    elif chosen == "json":
-        sys.stdout.write(render_json(result))
+        console.print(render_table(result))  # on the terminal: coloured, as wide as it is
     else:
         data = render(result, chosen, reveal)
         if isinstance(data, bytes) and _on_terminal():
