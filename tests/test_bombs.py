@@ -122,7 +122,7 @@ def test_a_keyed_replica_refuses_an_unsigned_bomb_before_inflating(
     inflated = []
     real = zlib.decompressobj
     monkeypatch.setattr(
-        "visitlog.sync.bundle.zlib.decompressobj", lambda *a: inflated.append(a) or real(*a)
+        "visitlog.sync.bundle_file.zlib.decompressobj", lambda *a: inflated.append(a) or real(*a)
     )
     with Store(b) as s, pytest.raises(VisitlogError) as err:
         import_bundle(s, bomb)
@@ -255,7 +255,7 @@ def test_an_ordinary_workbook_still_reads(tmp_path):
 
 def test_a_bomb_of_short_lines_is_cut_by_the_ratio(tmp_path):
     """Newlines every few bytes pass the line limit; the ratio refuses past the floor."""
-    from visitlog.sync.bundle import RATIO_FLOOR, _lines
+    from visitlog.sync.bundle_file import RATIO_FLOOR, _lines
 
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
     chunk = b"[]\n" * (MB // 3)

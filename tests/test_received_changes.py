@@ -38,7 +38,7 @@ from visitlog.model import (
 from visitlog.security import StationKey, bundle_signature, save_key
 from visitlog.store import Store
 from visitlog.sync import export_bundle, import_bundle, sync_with
-from visitlog.sync.merge import Applier
+from visitlog.sync.sqlite import Applier
 from visitlog.sync.validate import InvalidChange, check_change
 
 

@@ -12,7 +12,7 @@ import pytest
 from visitlog.model import Household, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.sync import BundleError, export_bundle, import_bundle, read_manifest, sync_with
-from visitlog.sync.bundle import MAGIC
+from visitlog.sync.bundle_file import MAGIC
 
 
 def state(store: Store) -> tuple:

@@ -21,7 +21,7 @@ from visitlog.sync import (
     restore_conflict,
     sync_with,
 )
-from visitlog.sync.merge import Applier, version_vector
+from visitlog.sync.sqlite import Applier, version_vector
 
 DAY_MS = 24 * 3600 * 1000
 CONTENT_TABLES = ("households", "visits", "items")

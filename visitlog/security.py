@@ -238,8 +238,8 @@ def bundle_signature(key: StationKey, checksum: str) -> dict[str, str]:
     }
 
 
-def check_bundle(db_path: Path | str, bundle: Path | str, checksum: str) -> None:
-    """Refuse a bundle this replica must not apply, before anything is applied.
+def check_bundle(key: StationKey | None, bundle: Path | str, checksum: str) -> None:
+    """Refuse a bundle a replica holding ``key`` must not apply, before anything is applied.
 
     A replica holding a station key accepts only bundles whose trailer is
     exactly the one its key makes for the bundle's checksum (so one changed
@@ -250,7 +250,6 @@ def check_bundle(db_path: Path | str, bundle: Path | str, checksum: str) -> None
         SignatureError: unsigned, signed with another key, or the signature
             does not match the content.
     """
-    key = load_key(db_path)
     if key is None:
         return
     bundle = Path(bundle)
@@ -425,46 +424,43 @@ def audit_break(store: Store) -> dict[str, Any] | None:
 # -- hubs and other replicas ------------------------------------------------------------------
 
 
-class _TxLike(Protocol):
-    store: Any
+class _SettingsLike(Protocol):
+    def setting(self, key: str) -> str | None: ...
 
     def set_setting(self, key: str, value: str | None) -> None: ...
 
 
-def _setting(tx: _TxLike, key: str) -> str | None:
-    # The Store reads on the transaction's own connection: it sees the
-    # transaction's writes and takes no second lock.
-    return tx.store.get_setting(key)
-
-
 def bind_replicas(
-    local_db: Path | str, local_tx: _TxLike, target_db: Path | str, target_tx: _TxLike
+    local_key: StationKey | None,
+    local: _SettingsLike,
+    target_key: StationKey | None,
+    target: _SettingsLike,
+    target_name: str,
 ) -> None:
     """Check that two replicas about to sync belong to one station, and record it.
 
-    Called inside both sync transactions, so a refusal rolls both back.  The
-    target's station is its own key file's fingerprint, else the one it
-    recorded (a hub); this laptop's is its key file's.
+    Called inside both sync transactions (``local`` and ``target`` read and
+    write settings in them), so a refusal rolls both back.  The target's
+    station is the key it holds, else the one it recorded (a hub); this
+    laptop's is the key it holds.
 
     Raises:
         StationMismatch: the target belongs to another station, or to a
             station while this laptop holds no key.
     """
-    key = load_key(local_db)
-    mine = key.fingerprint if key else None
-    target_key = load_key(target_db)
-    recorded = _setting(target_tx, STATION_SETTING)
+    mine = local_key.fingerprint if local_key else None
+    recorded = target.setting(STATION_SETTING)
     theirs = target_key.fingerprint if target_key else recorded
     if theirs and not mine:
-        raise StationMismatch(t("key.err.hub_needs_key", path=target_db, theirs=theirs))
+        raise StationMismatch(t("key.err.hub_needs_key", path=target_name, theirs=theirs))
     if theirs and mine and theirs != mine:
         raise StationMismatch(
-            t("key.err.hub_other_station", path=target_db, theirs=theirs, mine=mine)
+            t("key.err.hub_other_station", path=target_name, theirs=theirs, mine=mine)
         )
     if mine and recorded != mine:
-        target_tx.set_setting(STATION_SETTING, mine)
-    if mine and _setting(local_tx, STATION_SETTING) != mine:
-        local_tx.set_setting(STATION_SETTING, mine)
+        target.set_setting(STATION_SETTING, mine)
+    if mine and local.setting(STATION_SETTING) != mine:
+        local.set_setting(STATION_SETTING, mine)
 
 
 __all__ = [

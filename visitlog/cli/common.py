@@ -71,7 +71,7 @@ class State:
             if change is not None and not self.failed:
                 # A restored or copied database renumbered its changes on its
                 # first write: say so (sync reports say it themselves).
-                from visitlog.sync.replica import identity_note
+                from visitlog.sync import identity_note
 
                 err_console.print(identity_note(change), highlight=False, soft_wrap=True)
 

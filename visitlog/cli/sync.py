@@ -16,6 +16,7 @@ from visitlog.cli.common import console, emit_json, err_console
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS
 from visitlog.privacy import mask_name, mask_phone
+from visitlog.progress import Progress as ProgressFn
 from visitlog.sync import (
     SyncReport,
     export_bundle,
@@ -26,7 +27,6 @@ from visitlog.sync import (
     sync_with,
 )
 from visitlog.sync.conflicts import field_label, made_by, table_label
-from visitlog.sync.replica import ProgressFn
 from visitlog.visible import visible
 
 _CORE_TABLES = ("households", "visits", "items")

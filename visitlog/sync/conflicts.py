@@ -23,8 +23,9 @@ from visitlog.i18n import has, t
 from visitlog.model import SYNCED_FIELDS, NotFoundError, VisitlogError
 from visitlog.rows import jdump
 from visitlog.store import Store
-from visitlog.sync.merge import address_key, merge_rows, phones_of
-from visitlog.sync.replica import decode_conflict
+from visitlog.sync.merge import address_key, phones_of
+from visitlog.sync.report import decode_conflict
+from visitlog.sync.sqlite import merge_rows
 
 #: ``conflicts.resolved`` of a conflict whose losing value was restored.
 RESTORED = 2

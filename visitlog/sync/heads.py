@@ -8,6 +8,10 @@ entry deleted and the chain recomputed, even as a plain hash chain) and the
 receiving replica says so and records it in its own audit chain, where
 ``audit verify`` keeps reporting it.  What a laptop rewrites after its last
 sync, before any entry reached a peer, cannot be told this way.
+
+The check runs through the :class:`~visitlog.sync.interface.Session` of
+each side; :func:`rewritten_peers` reads this laptop's own audit chain (its
+Store) for ``audit verify``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from visitlog.store import Tx
+from visitlog.sync.interface import Session
 
 #: Settings key (``+ device``) holding ``{"id", "hash"}`` of a peer's chain head.
 HEAD_SETTING = "audit_head:"
@@ -23,23 +27,16 @@ HEAD_SETTING = "audit_head:"
 REWRITTEN = "audit.peer_rewritten"
 
 
-def chain_head(tx: Tx) -> dict[str, Any] | None:
-    row = tx.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    return {"id": row[0], "hash": row[1]} if row else None
-
-
-def _recorded(tx: Tx, device: str) -> dict[str, Any] | None:
-    row = tx.conn.execute(
-        "SELECT value FROM settings WHERE key = ?", [HEAD_SETTING + device]
-    ).fetchone()
+def _recorded(session: Session, device: str) -> dict[str, Any] | None:
+    raw = session.setting(HEAD_SETTING + device)
     try:
-        head = json.loads(row[0]) if row else None
+        head = json.loads(raw) if raw is not None else None
         return head if isinstance(head, dict) and {"id", "hash"} <= head.keys() else None
     except ValueError:
         return None
 
 
-def check_peer_chain(receiver: Tx, sender: Tx, device: str) -> dict[str, Any] | None:
+def check_peer_chain(receiver: Session, sender: Session, device: str) -> dict[str, Any] | None:
     """Whether ``sender``'s chain still holds the head ``receiver`` recorded.
 
     Returns:
@@ -50,17 +47,17 @@ def check_peer_chain(receiver: Tx, sender: Tx, device: str) -> dict[str, Any] | 
     head = _recorded(receiver, device)
     if head is None:
         return None
-    row = sender.conn.execute("SELECT hash FROM audit WHERE id = ?", [head["id"]]).fetchone()
-    if row is not None and row[0] == head["hash"]:
+    held = sender.audit_hash(head["id"])
+    if held is not None and held == head["hash"]:
         return None
     found = {"device": device, "id": head["id"]}
     receiver.audit(REWRITTEN, detail={**found, "hash": head["hash"]})
     return found
 
 
-def record_peer_head(receiver: Tx, sender: Tx, device: str) -> None:
+def record_peer_head(receiver: Session, sender: Session, device: str) -> None:
     """Remember ``sender``'s chain head (written only when it moved)."""
-    head = chain_head(sender)
+    head = sender.chain_head()
     if head is not None and head != _recorded(receiver, device):
         receiver.set_setting(HEAD_SETTING + device, json.dumps(head, sort_keys=True))
 

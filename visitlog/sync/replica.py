@@ -1,159 +1,34 @@
-"""Two-way sync between this replica and another database file.
+"""Two-way sync between this replica and another.
 
-The exchange goes through a narrow interface — a version vector, the
-changes one side lacks (streamed in batches), and an :class:`Applier` on the
-receiving side — so a replica of another kind (a server hub) can be added
-without touching the merge.
+The exchange goes through the Replica interface
+(:mod:`visitlog.sync.interface`) — a version vector, the changes one side
+lacks (streamed in batches), and an Applier on the receiving side — so it
+does not know which engine either side is.
 
-Both databases are locked (``BEGIN IMMEDIATE``) for the whole exchange, in
-a fixed order so two syncs started from either end cannot deadlock, and
-each side commits in one transaction: a sync killed at any moment leaves
-each database as it was before or with the exchange wholly applied, and
-running it again ships whatever is still missing.
+Both replicas are locked (each in its one session) for the whole exchange,
+in a fixed order (of their locations) so two syncs started from either end
+cannot deadlock, and each side commits in one transaction: a sync killed at
+any moment leaves each database as it was before or with the exchange wholly
+applied, and running it again ships whatever is still missing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from visitlog.clock import now_iso
 from visitlog.i18n import t
-from visitlog.model import SYNCED_FIELDS, VisitlogError
+from visitlog.model import VisitlogError
+from visitlog.progress import Progress
+from visitlog.progress import report as report_progress
 from visitlog.security import bind_replicas
-from visitlog.store import APP_VERSION, Store, Tx
+from visitlog.store import APP_VERSION, Store
+from visitlog.sync.engines import TargetName, find_target, local_replica
 from visitlog.sync.heads import check_peer_chain, record_peer_head
-from visitlog.sync.merge import (
-    CHANGE_COLUMNS,
-    Applier,
-    ReplayError,
-    changes_since,
-    count_by_table,
-    missing,
-    version_vector,
-)
-
-#: ``progress(phase, done, total)``; phases: "send", "receive", "merge", "commit".
-ProgressFn = Callable[[str, int, int], None]
-
-
-@dataclass
-class SyncReport:
-    """What a sync (or a bundle import) moved, per table, and what it found.
-
-    ``sent`` / ``received`` count changes per table; ``conflicts`` lists the
-    conflicts recorded for the first time; ``skewed`` the devices whose
-    stamps arrived more than a day ahead of the receiving clock (held);
-    ``identity`` the sides that took a new device id (``{"at", "old", "new",
-    "reason", "recovered"}``: restored or copied databases).
-    """
-
-    target: str
-    dry_run: bool = False
-    sent: dict[str, int] = field(default_factory=dict)
-    received: dict[str, int] = field(default_factory=dict)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    skewed: list[dict[str, Any]] = field(default_factory=list)
-    identity: list[dict[str, Any]] = field(default_factory=list)
-    schema_upgraded: bool = False
-    created_target: bool = False
-    #: True when a dry run could only count (target absent or to be upgraded).
-    estimated: bool = False
-    peer: str | None = None
-    peer_is_hub: bool = False
-    #: Peers whose audit chain no longer holds the head recorded at the last
-    #: sync: ``{"device", "id", "at"}`` (``at``: the side that found it).
-    rewritten: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def sent_total(self) -> int:
-        return sum(self.sent.values())
-
-    @property
-    def received_total(self) -> int:
-        return sum(self.received.values())
-
-    def notes(self) -> list[str]:
-        """What the worker must be told in words: new device ids, held changes."""
-        out = [identity_note(i, self.target) for i in self.identity]
-        out += [
-            t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
-            for s in self.skewed
-        ]
-        out += [
-            t(f"sync.chain_rewritten.{r['at']}", device=r["device"], id=r["id"])
-            for r in self.rewritten
-        ]
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"sent", "received", "conflicts", …}``: totals first, then details."""
-        return {
-            "sent": self.sent_total,
-            "received": self.received_total,
-            "conflicts": len(self.conflicts),
-            "sent_by_table": {tbl: self.sent.get(tbl, 0) for tbl in SYNCED_FIELDS},
-            "received_by_table": {tbl: self.received.get(tbl, 0) for tbl in SYNCED_FIELDS},
-            "conflict_list": self.conflicts,
-            "skewed": self.skewed,
-            "identity": self.identity,
-            "target": self.target,
-            "peer": self.peer,
-            "peer_is_hub": self.peer_is_hub,
-            "dry_run": self.dry_run,
-            "estimated": self.estimated,
-            "schema_upgraded": self.schema_upgraded,
-            "created_target": self.created_target,
-            "audit_rewritten": self.rewritten,
-        }
-
-
-def identity_note(change: dict[str, Any], target: str | None = None) -> str:
-    """One plain sentence saying that (and why) a database took a new device id."""
-    which = (
-        t("sync.identity.target", path=target)
-        if change.get("at") == "target"
-        else t("sync.identity.local")
-    )
-    text = t(
-        "sync.identity",
-        which=which,
-        reason=t(f"identity.reason.{change['reason']}"),
-        new=change["new"],
-        old=change["old"],
-    )
-    if change.get("recovered"):
-        text += t("sync.identity.recovered", count=change["recovered"])
-    return text
-
-
-#: Page cache of each connection a sync opens, in KiB.  A large first sync
-#: writes tables and indexes far bigger than SQLite's default 2 MB cache;
-#: with this much it spills to the WAL far less often (about twice as fast)
-#: while peak memory stays well under 300 MB.
-SYNC_CACHE_KIB = 64 * 1024
-
-
-def open_replica(path: Path | str, *, upgrade: bool = True) -> Store:
-    """A connection of the sync's own (the caller's stays free for reads)."""
-    store = Store(path, upgrade=upgrade)
-    store.conn.execute(f"PRAGMA cache_size = -{SYNC_CACHE_KIB}")
-    return store
-
-
-def hub_exists(path: Path | str) -> bool:
-    """Whether a replica (a file with something in it) is at *path*.
-
-    An empty file counts as none: SQLite would quietly make it a new database.
-    """
-    try:
-        return Path(path).expanduser().stat().st_size > 0
-    except OSError:
-        return False
+from visitlog.sync.interface import Replica, Session
+from visitlog.sync.merge import ReplayError, missing
+from visitlog.sync.peers import forget_former, is_hub, record_peer
+from visitlog.sync.report import SyncReport, decode_conflict
 
 
 class _DryRun(Exception):
@@ -162,33 +37,34 @@ class _DryRun(Exception):
 
 def sync_with(
     store: Store,
-    target_path: Path | str,
+    target: TargetName,
     *,
     dry_run: bool = False,
     upgrade_target: bool = False,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     batch_size: int = 2000,
     create: bool = True,
 ) -> SyncReport:
-    """Exchange changes both ways with the replica at ``target_path``.
+    """Exchange changes both ways with the replica ``target`` names.
 
-    Runs on its own connections (to ``store.path`` and the target), so it may
-    be called from a worker thread while ``store`` keeps serving reads.
+    Runs on replicas of its own (this laptop's database on a connection of
+    its own, and the target), so it may be called from a worker thread while
+    ``store`` keeps serving reads.
 
     Args:
         store: this replica.
-        target_path: the other replica; created as an empty hub when absent
-            (and ``create``).
+        target: the other replica (a database file); created as an empty hub
+            when absent (and ``create``).
         dry_run: do the whole exchange and roll both sides back, reporting
             what would move (an absent or older target is only counted).
         upgrade_target: allow bringing an older target's schema up to date.
-        progress: called as ``progress(phase, done, total)``.
-        batch_size: changes per batch streamed between the databases.
-        create: make a new hub when there is none at ``target_path`` (an
-            absent or empty file).  The CLI and the TUI pass it only when the
-            worker asked for a new hub: a mistyped path, or a share that is
-            not mounted (its folder there but empty), must not silently
-            become a second hub.
+        progress: reports phases "send", "receive", "merge" and "commit".
+        batch_size: changes per batch streamed between the replicas.
+        create: make a new hub when there is none at ``target`` (an absent or
+            empty file).  The CLI and the TUI pass it only when the worker
+            asked for a new hub: a mistyped path, or a share that is not
+            mounted (its folder there but empty), must not silently become a
+            second hub.
 
     Raises:
         VisitlogError: there is no hub at the target (without ``create``),
@@ -196,108 +72,130 @@ def sync_with(
             newer than this visitlog, older without ``upgrade_target``, or
             locked; nothing was changed on either side.
     """
-    target = Path(target_path).expanduser()
-    local_path = Path(store.path)
-    if target.is_dir():
-        raise VisitlogError(t("sync.err.is_dir", path=target))
-    if not target.parent.is_dir():
-        raise VisitlogError(t("sync.err.no_dir", path=target.parent))
-    if target.exists() and target.resolve() == local_path.resolve():
-        raise VisitlogError(t("sync.err.same_file", path=target))
-    report = SyncReport(target=str(target), dry_run=dry_run)
-    existed = hub_exists(target)
-    if not existed and not create:
-        raise VisitlogError(t("sync.err.no_hub", path=target))
-    with contextlib.closing(open_replica(local_path)) as local:
-        if not existed and dry_run:
-            report.created_target = True
-            return _estimate(local, None, report)
-        with contextlib.closing(open_replica(target, upgrade=False)) as other:
-            report.created_target = not existed
-            if other.pending_upgrade:
-                if not upgrade_target:
-                    raise VisitlogError(
-                        t(
-                            "sync.err.older_target",
-                            path=target,
-                            version=other.schema_version,
-                            have=APP_VERSION,
-                        )
+    found = find_target(target)
+    with contextlib.closing(local_replica(store)) as local:
+        if found.exists and found.location == local.location:
+            raise VisitlogError(t("sync.err.same_file", path=found.name))
+        if not found.exists and not create:
+            raise VisitlogError(t("sync.err.no_hub", path=found.name))
+        return exchange(
+            local,
+            found.open if found.exists or not dry_run else None,
+            found.name,
+            dry_run=dry_run,
+            upgrade_target=upgrade_target,
+            progress=progress,
+            batch_size=batch_size,
+            created=not found.exists,
+        )
+
+
+def exchange(
+    local: Replica,
+    open_target: Callable[[], Replica] | None,
+    name: str,
+    *,
+    dry_run: bool = False,
+    upgrade_target: bool = False,
+    progress: Progress | None = None,
+    batch_size: int = 2000,
+    created: bool = False,
+) -> SyncReport:
+    """The two-way exchange between two replicas of any engine.
+
+    Args:
+        open_target: opens the target (None: a dry run with no target there,
+            which only counts what would be sent).
+        name: the target's name, for the report and messages.
+        created: the target was not there before (a new hub).
+    """
+    report = SyncReport(target=name, dry_run=dry_run, created_target=created)
+    if open_target is None:
+        return _estimate(local, None, report)
+    with contextlib.closing(open_target()) as other:
+        if other.pending_upgrade:
+            if not upgrade_target:
+                raise VisitlogError(
+                    t(
+                        "sync.err.older_target",
+                        path=name,
+                        version=other.schema_version,
+                        have=APP_VERSION,
                     )
-                report.schema_upgraded = True
-                if dry_run:
-                    return _estimate(local, other, report)
-                other.upgrade()
-            _exchange(local, other, report, progress, batch_size)
+                )
+            report.schema_upgraded = True
+            if dry_run:
+                return _estimate(local, other, report)
+            other.upgrade()
+        _exchange(local, other, report, progress, batch_size)
     return report
 
 
-def _estimate(local: Store, target: Store | None, report: SyncReport) -> SyncReport:
+def _estimate(local: Replica, target: Replica | None, report: SyncReport) -> SyncReport:
     """A dry run that can only count: what each side lacks, per table."""
-    lvv = version_vector(local.conn)
-    tvv = version_vector(target.conn) if target else {}
-    report.sent = dict(count_by_table(local.conn, missing(lvv, tvv)))
+    lvv = local.version_vector()
+    tvv = target.version_vector() if target else {}
+    report.sent = dict(local.count_by_table(missing(lvv, tvv)))
     if target is not None:
-        report.received = dict(count_by_table(target.conn, missing(tvv, lvv)))
+        report.received = dict(target.count_by_table(missing(tvv, lvv)))
     report.estimated = True
     return report
 
 
 @contextlib.contextmanager
-def _both(local: Store, target: Store, progress: ProgressFn | None) -> Iterator[tuple[Tx, Tx]]:
-    """Both write transactions, taken in path order; the inner one commits first."""
-    first, second = sorted((local, target), key=lambda s: str(s.path.resolve()))
-    with first.transaction() as a:
-        with second.transaction() as b:
+def _both(
+    local: Replica, target: Replica, progress: Progress | None
+) -> Iterator[tuple[Session, Session]]:
+    """Both sessions, taken in the order of locations; the inner one commits first."""
+    first, second = sorted((local, target), key=lambda r: r.location)
+    with first.session() as a:
+        with second.session() as b:
             yield (a, b) if first is local else (b, a)
         # A kill here leaves one side with the other's changes and the other
         # without; both are whole, and the next sync ships the rest.
-        if progress:
-            progress("commit", 1, 2)
-    if progress:
-        progress("commit", 2, 2)
+        report_progress(progress, "commit", 1, 2)
+    report_progress(progress, "commit", 2, 2)
 
 
 def _exchange(
-    local: Store,
-    target: Store,
+    local: Replica,
+    target: Replica,
     report: SyncReport,
-    progress: ProgressFn | None,
+    progress: Progress | None,
     batch_size: int,
 ) -> None:
-    with contextlib.suppress(_DryRun), _both(local, target, progress) as (ltx, ttx):
+    with contextlib.suppress(_DryRun), _both(local, target, progress) as (ls, ts):
         # Each side first checks it is still the replica its device id names
         # (visitlog.identity): a restored or copied file takes a new id here.
-        lid, tid = ltx.device, ttx.device
+        lid, tid = ls.device, ts.device
         if lid and lid == tid:
             # A copied database file: both would number their changes alike
             # and silently drop each other's.
-            raise VisitlogError(t("sync.err.same_device", path=target.path, device=lid))
+            raise VisitlogError(t("sync.err.same_device", path=target.name, device=lid))
         # One station per hub: refused here, both sides roll back.
-        bind_replicas(local.path, ltx, target.path, ttx)
-        at_local, at_target = Applier(ltx), Applier(ttx)
+        bind_replicas(local.station_key(), ls, target.station_key(), ts, target.name)
+        at_local, at_target = ls.applier(), ts.applier()
         lvv, tvv = dict(at_local.vv), dict(at_target.vv)
-        check_heads(ltx, ttx, lvv, tvv, target.path)
-        for phase, src_tx, src, dst, ranges in (
-            ("send", ltx, at_local, at_target, missing(lvv, tvv)),
-            ("receive", ttx, at_target, at_local, missing(tvv, lvv)),
+        check_heads(ls, ts, lvv, tvv, target.name)
+        for phase, src_s, src, dst, ranges in (
+            ("send", ls, at_local, at_target, missing(lvv, tvv)),
+            ("receive", ts, at_target, at_local, missing(tvv, lvv)),
         ):
             total = sum(last - first + 1 for first, last in ranges.values())
             done = 0
-            if progress and total:
-                progress(phase, 0, total)
-            for batch in changes_since(src_tx.conn, ranges, batch_size):
+            if total:
+                report_progress(progress, phase, 0, total)
+            for batch in src_s.changes(ranges, batch_size):
                 src.note_sent(batch)
                 dst.add(batch)
                 done += len(batch)
-                if progress:
-                    progress(phase, done, total)
+                report_progress(progress, phase, done, total)
         merges = at_target.pending_merges() + at_local.pending_merges()
 
-        def merged(base: int) -> Callable[[int, int], None] | None:
+        def merged(base: int) -> Progress | None:
             if not progress or not merges:
                 return None
-            return lambda done, _total: progress("merge", base + done, merges)
+            return lambda phase, done, _total: progress(phase, base + done, merges)
 
         at_target.finish(merged(0))
         at_local.finish(merged(merges - at_local.pending_merges()))
@@ -305,15 +203,15 @@ def _exchange(
         # changes than it does) was restored from a backup older than its
         # last exchange: it has just taken those changes back; its next ones
         # take a new id, or they would be numbered like changes already out.
-        for tx, vv, other_vv in ((ltx, lvv, tvv), (ttx, tvv, lvv)):
-            own = tx.device
+        for s, vv, other_vv in ((ls, lvv, tvv), (ts, tvv, lvv)):
+            own = s.device
             if other_vv.get(own, 0) > vv.get(own, 0):
-                tx.new_device("peer_ahead")
-            change = tx.identity_change
+                s.new_device("peer_ahead")
+            change = s.identity_change
             if change is not None:
                 old = change["old"]
                 change["recovered"] = max(0, other_vv.get(old, 0) - vv.get(old, 0))
-            tx.note_shipped()
+            s.note_shipped()
         report.sent = dict(at_target.received)
         report.received = dict(at_local.received)
         found = {**at_target.new_conflicts, **at_local.new_conflicts}
@@ -323,55 +221,53 @@ def _exchange(
         ]
         report.identity = [
             {**change, "at": at}
-            for at, tx in (("local", ltx), ("target", ttx))
-            if (change := tx.identity_change) is not None
+            for at, s in (("local", ls), ("target", ts))
+            if (change := s.identity_change) is not None
         ]
-        _bookkeeping(ltx, ttx, lvv, tvv, report, target.path)
-        _chain_heads(ltx, ttx, report)
+        _bookkeeping(ls, ts, lvv, tvv, report, target)
+        _chain_heads(ls, ts, report)
         if report.dry_run:
             raise _DryRun
 
 
 def _bookkeeping(
-    ltx: Tx,
-    ttx: Tx,
+    ls: Session,
+    ts: Session,
     lvv: dict[str, int],
     tvv: dict[str, int],
     report: SyncReport,
-    target_path: Path,
+    target: Replica,
 ) -> None:
-    """Peers, the hub path and ``synced_seq``, and one audit entry per side."""
+    """Peers, the hub's location and ``synced_seq``, and one audit entry per side."""
     union = {d: max(lvv.get(d, 0), tvv.get(d, 0)) for d in lvv.keys() | tvv.keys()}
-    lid, tid = ltx.device, ttx.device
-    local_hub, target_hub = is_hub(ltx, lvv), is_hub(ttx, tvv)
+    lid, tid = ls.device, ts.device
+    local_hub, target_hub = is_hub(ls, lvv), is_hub(ts, tvv)
     report.peer, report.peer_is_hub = tid, target_hub
-    record_peer(
-        ltx, tid, setting(ttx, "device_name"), target_hub, str(target_path.resolve()), union
-    )
-    record_peer(ttx, lid, setting(ltx, "device_name"), local_hub, None, union)
-    for tx, other in ((ltx, ttx), (ttx, ltx)):
-        forget_former(tx, setting(other, "former_devices"))
-    for tx, own, other_is_hub in ((ltx, lid, target_hub), (ttx, tid, local_hub)):
-        if other_is_hub and union.get(own, 0) and setting(tx, "synced_seq") != str(union[own]):
-            tx.set_setting("synced_seq", str(union[own]))
-    if target_hub and not setting(ltx, "hub_path"):
-        ltx.set_setting("hub_path", str(target_path.resolve()))
+    record_peer(ls, tid, ts.setting("device_name"), target_hub, target.location, union)
+    record_peer(ts, lid, ls.setting("device_name"), local_hub, None, union)
+    for s, other in ((ls, ts), (ts, ls)):
+        forget_former(s, other.setting("former_devices"))
+    for s, own, other_is_hub in ((ls, lid, target_hub), (ts, tid, local_hub)):
+        if other_is_hub and union.get(own, 0) and s.setting("synced_seq") != str(union[own]):
+            s.set_setting("synced_seq", str(union[own]))
+    if target_hub and not ls.setting("hub_path"):
+        ls.set_setting("hub_path", target.location)
     if report.sent_total or report.received_total:
         counts = {"conflicts": len(report.conflicts)}
-        ltx.audit(
+        ls.audit(
             "sync",
-            detail={"peer": tid, "path": str(target_path), "sent": report.sent, **counts}
+            detail={"peer": tid, "path": target.name, "sent": report.sent, **counts}
             | {"received": report.received},
         )
-        ttx.audit(
+        ts.audit(
             "sync",
-            detail={"peer": lid, "peer_worker": setting(ltx, "worker"), **counts}
+            detail={"peer": lid, "peer_worker": ls.setting("worker"), **counts}
             | {"sent": report.received, "received": report.sent},
         )
 
 
 def check_heads(
-    ltx: Tx, ttx: Tx, lvv: dict[str, int], tvv: dict[str, int], target_path: Path
+    ls: Session, ts: Session, lvv: dict[str, int], tvv: dict[str, int], target_name: str
 ) -> None:
     """Refuse two replicas that numbered different changes alike.
 
@@ -384,89 +280,23 @@ def check_heads(
     Raises:
         ReplayError: naming the device and the number; nothing is changed.
     """
-    query = f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?"
     for device in sorted(lvv.keys() & tvv.keys()):
         seq = min(lvv[device], tvv[device])
-        mine = ltx.conn.execute(query, [device, seq]).fetchone()
-        theirs = ttx.conn.execute(query, [device, seq]).fetchone()
+        mine, theirs = ls.change(device, seq), ts.change(device, seq)
         if tuple(mine or ()) != tuple(theirs or ()):
-            raise ReplayError(t("sync.err.replayed_sync", device=device, seq=seq, path=target_path))
+            raise ReplayError(t("sync.err.replayed_sync", device=device, seq=seq, path=target_name))
 
 
-def forget_former(tx: Tx, former: str | None) -> None:
-    """Drop the peer records of device ids a peer has given up (it took a new one)."""
-    if not former:
-        return
-    ids = json.loads(former)
-    if ids:
-        tx.conn.execute(
-            f"DELETE FROM peers WHERE device IN ({', '.join('?' * len(ids))})", list(ids)
-        )
-
-
-def _chain_heads(ltx: Tx, ttx: Tx, report: SyncReport) -> None:
+def _chain_heads(ls: Session, ts: Session, report: SyncReport) -> None:
     """Each side checks the other's audit chain against the head it recorded
     last time, then records the current one (:mod:`visitlog.sync.heads`)."""
-    lid, tid = ltx.device, ttx.device
-    for receiver, sender, device, at in ((ttx, ltx, lid, "target"), (ltx, ttx, tid, "local")):
+    lid, tid = ls.device, ts.device
+    for receiver, sender, device, at in ((ts, ls, lid, "target"), (ls, ts, tid, "local")):
         found = check_peer_chain(receiver, sender, device)
         if found:
             report.rewritten.append({**found, "at": at})
-    record_peer_head(ttx, ltx, lid)
-    record_peer_head(ltx, ttx, tid)
+    record_peer_head(ts, ls, lid)
+    record_peer_head(ls, ts, tid)
 
 
-def setting(tx: Tx, key: str) -> str | None:
-    row = tx.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def is_hub(tx: Tx, vv: dict[str, int]) -> bool:
-    """A hub has no worker and has never made a change of its own."""
-    return setting(tx, "worker") is None and tx.device not in vv
-
-
-def record_peer(
-    tx: Tx,
-    device: str,
-    name: str | None,
-    hub: bool,
-    path: str | None,
-    vv: dict[str, int],
-) -> None:
-    """Remember what a peer is known to hold (for ``bundle export --for``)."""
-    row = tx.conn.execute(
-        "SELECT vv, name, kind, path FROM peers WHERE device = ?", [device]
-    ).fetchone()
-    old = json.loads(row[0]) if row else {}
-    merged = {d: max(old.get(d, 0), vv.get(d, 0)) for d in old.keys() | vv.keys()}
-    kind = "hub" if hub else "device"
-    if row and (merged, name or row[1], kind, path or row[3]) == (old, row[1], row[2], row[3]):
-        return  # nothing new: a no-op sync writes nothing
-    tx.conn.execute(
-        "INSERT INTO peers(device, name, kind, path, vv, last_sync) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(device) DO UPDATE SET name = coalesce(excluded.name, name), "
-        "kind = excluded.kind, path = coalesce(excluded.path, path), vv = excluded.vv, "
-        "last_sync = excluded.last_sync",
-        [
-            device,
-            name,
-            kind,
-            path,
-            json.dumps(merged, sort_keys=True),
-            now_iso(),
-        ],
-    )
-
-
-def decode_conflict(rec: dict[str, Any]) -> dict[str, Any]:
-    """A conflict record with its values decoded from JSON."""
-    out = dict(rec)
-    for key in ("value", "winner_value"):
-        raw = out.get(key)
-        try:
-            out[key] = json.loads(raw) if raw is not None else None
-        except (TypeError, ValueError):
-            out[key] = raw
-    out["resolved"] = bool(out.get("resolved"))
-    return out
+__all__ = ["check_heads", "exchange", "sync_with"]

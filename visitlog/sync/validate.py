@@ -39,6 +39,7 @@ from visitlog.model import (
     Tag,
     VisitlogError,
 )
+from visitlog.visible import visible
 
 STAMP = re.compile(r"\d{13}\.\d{5}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -290,8 +291,6 @@ _INSERT_EXTRA: dict[str, Check] = {"created_at": _moment}
 
 def _shown(value: Any, limit: int = 40) -> str:
     """A short, printable rendering of a received value for the error line."""
-    from visitlog.visible import visible
-
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     if len(text) > limit:
         text = text[:limit] + "…"

@@ -483,7 +483,7 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
     def _start_sync(self, hub: str) -> None:
         """Sync with *hub*; a hub that is not there is made only once the worker says so
         (a mistyped path or an unmounted share must not become a second hub)."""
-        from visitlog.sync.replica import hub_exists
+        from visitlog.sync import hub_exists
         from visitlog.tui.screens.confirm import ConfirmDialog
 
         path = Path(hub).expanduser()

@@ -1,0 +1,406 @@
+"""The bundle file: changes carried in one file (USB stick, mail), written and read.
+
+A bundle holds the changes its source had and a chosen peer lacked (or all
+of them); :mod:`visitlog.sync.bundle` exports and imports them through the
+Replica interface.  The file is:
+
+.. code-block:: text
+
+    VISITLOG-BUNDLE 1\\n                      format name and version
+    <one gzip stream of JSON lines>          {"manifest": {…}}
+                                             [device, seq, tbl, row_id, hlc, op, data, base]  (one per change)
+                                             {"end": {"count": n}}
+    \\n
+    {"sha256": "<hex>", "signature": null}\\n  SHA-256 of every byte before this line
+                                             (signed: "signature": "<hex>", "key": "<fingerprint>")
+
+The checksum covers every byte before the trailer, the gzip header
+included, and the trailer must parse and match, so a truncated file or one
+altered anywhere by a single byte is refused before anything is applied;
+the import itself is one transaction, so a file that changes while being
+read is refused with nothing applied either.  A replica that holds a
+station key signs its bundles: ``signature`` is an HMAC-SHA256 of the
+checksum with that key and ``key`` names the key by its fingerprint; a
+replica that holds a key refuses bundles unsigned, signed with another key,
+or whose signature does not match, before anything is applied (see
+:mod:`visitlog.security`).  A replica without a key accepts any bundle whose
+checksum matches.
+
+The manifest names the source replica, its version vector, the per-device
+seq ranges and per-table counts in the file, the schema and the synced
+fields, so a reader can refuse a bundle from a newer visitlog or one that
+starts after what the receiving replica holds (``--for`` another replica).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from visitlog import clock, migrations
+from visitlog.clock import now_iso
+from visitlog.files import check_user_file
+from visitlog.i18n import t
+from visitlog.model import SYNCED_FIELDS, VisitlogError
+from visitlog.progress import Progress, report
+from visitlog.security import StationKey, bundle_signature, check_bundle
+from visitlog.store import APP_VERSION, sqlite_errors
+from visitlog.sync.interface import Change, Ranges, Replica
+
+FORMAT = "visitlog-bundle"
+VERSION = 1
+MAGIC = b"VISITLOG-BUNDLE 1\n"
+_CHUNK = 1 << 20
+_GZIP = 31  # zlib wbits for a gzip wrapper
+#: Most bytes one inflation step may produce.
+_STEP = 1 << 20
+#: Longest line (one change) a bundle may hold once inflated.
+MAX_LINE = 16 << 20
+#: How many times its compressed size a bundle may inflate to, past
+#: RATIO_FLOOR (JSON lines of changes inflate 5–15 times; a bomb, ~1000).
+MAX_RATIO = 200
+RATIO_FLOOR = 64 << 20
+
+
+class BundleError(VisitlogError):
+    """A file that is not a whole, unaltered bundle this visitlog can read."""
+
+
+def _jline(obj: Any) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def new_manifest(
+    *,
+    schema_version: int,
+    source: dict[str, Any],
+    vv: dict[str, int],
+    base: dict[str, int],
+    peer: str | None,
+    ranges: Ranges,
+    counts: dict[str, int],
+) -> dict[str, Any]:
+    """The manifest of a bundle holding the changes in ``ranges`` (``counts`` per table).
+
+    Args:
+        source: ``{"device", "name", "kind", "former"}`` of the exporting replica.
+        vv: what the exporting replica holds; ``base`` what ``peer`` was known to.
+    """
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "app_version": APP_VERSION,
+        "schema_version": schema_version,
+        "fields": {tbl: list(fields) for tbl, fields in SYNCED_FIELDS.items()},
+        "created_at": now_iso(),
+        # the exporting computer's clock, to refuse a bundle from the future
+        "wall_ms": clock.now_ms(),
+        "source": source,
+        "source_vv": vv,
+        "base_vv": {d: base[d] for d in ranges if d in base},
+        "for": peer,
+        "devices": {d: list(r) for d, r in ranges.items()},
+        "counts": dict(sorted(counts.items())),
+        "total": sum(counts.values()),
+    }
+
+
+def write_bundle(
+    tmp: Path,
+    manifest: dict[str, Any],
+    batches: Iterable[list[Change]],
+    total: int,
+    progress: Progress | None,
+    key: StationKey | None = None,
+) -> None:
+    """Write a bundle to ``tmp``: the manifest, the changes, the checksum trailer
+    (signed with ``key`` when there is one); reports ``progress("export", …)``."""
+    digest = hashlib.sha256()
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+
+        def out(data: bytes) -> None:
+            digest.update(data)
+            fh.write(data)
+
+        out(MAGIC)
+        z = zlib.compressobj(6, zlib.DEFLATED, _GZIP)
+        out(z.compress(_jline({"manifest": manifest})))
+        done = 0
+        for batch in batches:
+            lines = b"".join(_jline(list(ch)) for ch in batch)
+            out(z.compress(lines))
+            done += len(batch)
+            report(progress, "export", done, total)
+        out(z.compress(_jline({"end": {"count": done}})))
+        out(z.flush())
+        out(b"\n")
+        checksum = digest.hexdigest()
+        signed = bundle_signature(key, checksum) if key else {"signature": None}
+        fh.write(_jline({"sha256": checksum, **signed}))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _damaged(path: Path) -> BundleError:
+    return BundleError(t("bundle.err.damaged", path=path))
+
+
+def _open(path: Path) -> tuple[BinaryIO, int]:
+    path = check_user_file(path)
+    try:
+        fh = open(path, "rb")
+        return fh, os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        raise VisitlogError(t("bundle.err.missing", path=path)) from None
+    except IsADirectoryError:
+        raise VisitlogError(t("sync.err.is_dir", path=path)) from None
+    except OSError as exc:
+        raise VisitlogError(t("bundle.err.read", path=path, detail=exc.strerror)) from exc
+
+
+def verify_bundle(
+    path: Path | str, replica: Replica | None = None
+) -> tuple[dict[str, Any], int, str]:
+    """Check a bundle whole before anything is applied.
+
+    The checksum is computed on the compressed bytes and, when ``replica``
+    is given, the station key it holds has its say
+    (:func:`visitlog.security.check_bundle`) before anything is inflated.
+
+    Returns:
+        ``(manifest, body_end, sha256)``: the manifest, where the checksummed
+        part ends, and its checksum.
+
+    Raises:
+        BundleError: not a bundle, truncated, altered, or of a newer format
+            or schema than this visitlog reads.
+        SignatureError: refused by the station key of ``replica``.
+    """
+    path = Path(path)
+    body_end, expected = checksum_of(path)
+    if replica is not None:
+        check_bundle(replica.station_key(), path, expected)
+    fh, _ = _open(path)
+    with fh:
+        fh.seek(len(MAGIC))
+        first = next(_lines(fh, body_end - 1 - len(MAGIC), path), None)
+    manifest = _manifest(first, path)
+    return manifest, body_end, expected
+
+
+def checksum_of(path: Path) -> tuple[int, str]:
+    """Where the checksummed part of a bundle ends, and its checksum (verified)."""
+    fh, size = _open(path)
+    with fh:
+        head = fh.read(len(MAGIC))
+        if head != MAGIC:
+            if head.startswith(b"SQLite format 3"):
+                raise BundleError(t("bundle.err.is_database", path=path))
+            if head.startswith(b"VISITLOG-BUNDLE "):
+                raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
+            raise BundleError(t("bundle.err.not_bundle", path=path))
+        fh.seek(max(0, size - 4096))
+        tail = fh.read()
+        cut = tail.rfind(b"\n", 0, len(tail) - 1)
+        if not tail.endswith(b"\n") or cut < 0:
+            raise _damaged(path)
+        body_end = size - (len(tail) - cut - 1)
+        try:
+            trailer = json.loads(tail[cut + 1 :])
+            expected = trailer["sha256"]
+            # "signature" is reserved for station keys; its presence is required.
+            if not isinstance(expected, str) or len(expected) != 64 or "signature" not in trailer:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise _damaged(path) from None
+        fh.seek(0)
+        digest = hashlib.sha256()
+        left = body_end
+        while left > 0:
+            chunk = fh.read(min(_CHUNK, left))
+            if not chunk:
+                raise _damaged(path)
+            digest.update(chunk)
+            left -= len(chunk)
+        if not hmac.compare_digest(digest.hexdigest(), expected):
+            raise _damaged(path)
+    return body_end, expected
+
+
+def _manifest(line: bytes | None, path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(line or b"")["manifest"]
+        fmt, version = manifest["format"], manifest["version"]
+    except (ValueError, KeyError, TypeError):
+        raise _damaged(path) from None
+    need = str(manifest.get("app_version") or ">" + APP_VERSION)
+    if fmt != FORMAT:
+        raise BundleError(t("bundle.err.not_bundle", path=path))
+    if version != VERSION:
+        raise BundleError(t("bundle.err.newer_format", path=path, need=need))
+    schema = manifest.get("schema_version")
+    fields = manifest.get("fields") or {}
+    unknown = [
+        f"{tbl}.{f}"
+        for tbl, names in fields.items()
+        for f in names
+        if f not in SYNCED_FIELDS.get(tbl, ())
+    ]
+    if (isinstance(schema, int) and schema > migrations.LATEST) or unknown:
+        raise BundleError(t("bundle.err.newer_schema", path=path, version=schema, need=need))
+    try:
+        for d, (first, last) in manifest["devices"].items():
+            if not (isinstance(d, str) and isinstance(first, int) and isinstance(last, int)):
+                raise ValueError
+            if not 1 <= first <= last:
+                raise ValueError
+        if not isinstance(manifest["source"]["device"], str):
+            raise ValueError
+        {str(d): int(s) for d, s in manifest["source_vv"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise _damaged(path) from None
+    return manifest
+
+
+def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
+    """The JSON lines of the gzip stream in the next ``length`` bytes of ``fh``.
+
+    Inflation is streamed and bounded: at most :data:`_STEP` bytes come out
+    of one step, one line may not exceed :data:`MAX_LINE`, and past
+    :data:`RATIO_FLOOR` the stream may not inflate more than :data:`MAX_RATIO`
+    times what was read (a gzip bomb is refused after a few MB, in little memory).
+    """
+    z = zlib.decompressobj(_GZIP)
+    pending = b""
+    left = length
+    read = inflated = 0
+
+    def out(data: bytes) -> Iterator[bytes]:
+        nonlocal pending, inflated
+        inflated += len(data)
+        if inflated > RATIO_FLOOR and inflated > MAX_RATIO * max(read, 1):
+            raise BundleError(t("bundle.err.bomb", path=path, ratio=MAX_RATIO))
+        *whole, rest = (pending + data).split(b"\n") if b"\n" in data else [pending + data]
+        if len(rest) > MAX_LINE:
+            raise BundleError(t("bundle.err.bomb_line", path=path, max=MAX_LINE >> 20))
+        pending = rest
+        yield from whole
+
+    try:
+        while left > 0:
+            chunk = fh.read(min(1 << 16, left))
+            if not chunk:
+                raise _damaged(path)
+            left -= len(chunk)
+            read += len(chunk)
+            while chunk:
+                yield from out(z.decompress(chunk, _STEP))
+                if z.unused_data:
+                    raise _damaged(path)
+                chunk = z.unconsumed_tail
+        yield from out(z.flush())
+    except zlib.error:
+        raise _damaged(path) from None
+    if not z.eof or pending:
+        raise _damaged(path)
+
+
+def read_changes(
+    path: Path, body_end: int, manifest: dict[str, Any], batch_size: int
+) -> Iterator[list[Change]]:
+    """The changes of a verified bundle, checked against its manifest as they stream."""
+    ranges = {d: tuple(r) for d, r in manifest["devices"].items()}
+    expect: dict[str, int] = {d: r[0] for d, r in ranges.items()}
+    fh, _ = _open(path)
+    with fh:
+        fh.seek(len(MAGIC))
+        lines = _lines(fh, body_end - 1 - len(MAGIC), path)
+        if _manifest(next(lines, None), path) != manifest:
+            raise _damaged(path)
+        batch: list[Change] = []
+        count = 0
+        ended = False
+        for line in lines:
+            if ended:
+                raise _damaged(path)
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise _damaged(path) from None
+            if isinstance(item, dict):
+                if item.get("end", {}).get("count") != count:
+                    raise _damaged(path)
+                ended = True
+                continue
+            ch = _check_change(item, expect, ranges, path)
+            expect[ch[0]] += 1
+            batch.append(ch)
+            count += 1
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    if (
+        not ended
+        or count != manifest.get("total")
+        or any(expect[d] != r[1] + 1 for d, r in ranges.items())
+    ):
+        raise _damaged(path)
+
+
+def _check_change(
+    item: Any, expect: dict[str, int], ranges: dict[str, tuple[int, int]], path: Path
+) -> Change:
+    """The framing of one change; its content is checked by the receive itself
+    (:func:`visitlog.sync.validate.check_change`, in ``Applier.add``)."""
+    if not (isinstance(item, list) and len(item) == 8):
+        raise _damaged(path)
+    device, seq = item[0], item[1]
+    if (
+        not isinstance(device, str)
+        or device not in expect
+        or type(seq) is not int
+        or seq != expect[device]
+        or seq > ranges[device][1]
+    ):
+        raise _damaged(path)
+    return tuple(item)  # type: ignore[return-value]
+
+
+def refuse_from_the_future(manifest: dict[str, Any], path: Path) -> None:
+    """A bundle written (by its computer's clock) more than a day ahead of ours:
+    one of the two clocks is wrong, and merging now would hold or misplace
+    every change; refused before anything is applied."""
+    wall = manifest.get("wall_ms")
+    if not isinstance(wall, int):
+        return  # written by an older visitlog
+    ahead = wall - clock.now_ms()
+    if ahead > clock.MAX_AHEAD_MS:
+        raise BundleError(
+            t(
+                "bundle.err.from_future",
+                path=path,
+                when=manifest.get("created_at", ""),
+                hours=round(ahead / 3_600_000, 1),
+            )
+        )
+
+
+def read_manifest(path: Path | str) -> dict[str, Any]:
+    """The manifest of a bundle, after checking the whole file."""
+    with sqlite_errors(path):
+        return verify_bundle(path)[0]

@@ -1,0 +1,47 @@
+"""Which engine serves a replica: the one place that knows the engines.
+
+The sync flow and bundles take :class:`~visitlog.sync.interface.Replica`
+objects; what the worker types (a path today) becomes one here.  A second
+engine adds its case to :func:`find_target` (say, ``postgresql://`` URLs) and
+to :func:`location`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from visitlog.store import Store
+from visitlog.sync.interface import Replica, Target
+from visitlog.sync.sqlite import SqliteReplica, find_file, location_of
+from visitlog.sync.sqlite import hub_exists as _file_exists
+
+#: What names a replica: a path as typed, or a path object.
+TargetName = str | os.PathLike[str]
+
+
+def local_replica(store: Store) -> Replica:
+    """This laptop's database as a replica, on a connection of the sync's own
+    (so a sync may run in a worker thread while ``store`` keeps serving reads)."""
+    return SqliteReplica(store.path)
+
+
+def find_target(target: TargetName) -> Target:
+    """The replica *target* names, found but not opened.
+
+    Raises:
+        VisitlogError: *target* cannot name a replica (a folder, a missing folder).
+    """
+    return find_file(target)
+
+
+def hub_exists(target: TargetName) -> bool:
+    """Whether a replica is at *target* (a sync without ``create`` needs one)."""
+    return _file_exists(target)
+
+
+def location(target: TargetName) -> str:
+    """Where *target* is, canonically, as peers record it."""
+    return location_of(target)
+
+
+__all__ = ["TargetName", "find_target", "hub_exists", "local_replica", "location"]

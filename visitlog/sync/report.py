@@ -1,0 +1,116 @@
+"""What a sync or a bundle import moved and found, for the worker and for ``--json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from visitlog.i18n import t
+from visitlog.model import SYNCED_FIELDS
+
+
+@dataclass
+class SyncReport:
+    """What a sync (or a bundle import) moved, per table, and what it found.
+
+    ``sent`` / ``received`` count changes per table; ``conflicts`` lists the
+    conflicts recorded for the first time; ``skewed`` the devices whose
+    stamps arrived more than a day ahead of the receiving clock (held);
+    ``identity`` the sides that took a new device id (``{"at", "old", "new",
+    "reason", "recovered"}``: restored or copied databases).
+    """
+
+    target: str
+    dry_run: bool = False
+    sent: dict[str, int] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    skewed: list[dict[str, Any]] = field(default_factory=list)
+    identity: list[dict[str, Any]] = field(default_factory=list)
+    schema_upgraded: bool = False
+    created_target: bool = False
+    #: True when a dry run could only count (target absent or to be upgraded).
+    estimated: bool = False
+    peer: str | None = None
+    peer_is_hub: bool = False
+    #: Peers whose audit chain no longer holds the head recorded at the last
+    #: sync: ``{"device", "id", "at"}`` (``at``: the side that found it).
+    rewritten: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sent_total(self) -> int:
+        return sum(self.sent.values())
+
+    @property
+    def received_total(self) -> int:
+        return sum(self.received.values())
+
+    def notes(self) -> list[str]:
+        """What the worker must be told in words: new device ids, held changes."""
+        out = [identity_note(i, self.target) for i in self.identity]
+        out += [
+            t("sync.skewed", device=s["device"], hours=s["ahead_hours"], count=s["count"])
+            for s in self.skewed
+        ]
+        out += [
+            t(f"sync.chain_rewritten.{r['at']}", device=r["device"], id=r["id"])
+            for r in self.rewritten
+        ]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"sent", "received", "conflicts", …}``: totals first, then details."""
+        return {
+            "sent": self.sent_total,
+            "received": self.received_total,
+            "conflicts": len(self.conflicts),
+            "sent_by_table": {tbl: self.sent.get(tbl, 0) for tbl in SYNCED_FIELDS},
+            "received_by_table": {tbl: self.received.get(tbl, 0) for tbl in SYNCED_FIELDS},
+            "conflict_list": self.conflicts,
+            "skewed": self.skewed,
+            "identity": self.identity,
+            "target": self.target,
+            "peer": self.peer,
+            "peer_is_hub": self.peer_is_hub,
+            "dry_run": self.dry_run,
+            "estimated": self.estimated,
+            "schema_upgraded": self.schema_upgraded,
+            "created_target": self.created_target,
+            "audit_rewritten": self.rewritten,
+        }
+
+
+def identity_note(change: dict[str, Any], target: str | None = None) -> str:
+    """One plain sentence saying that (and why) a database took a new device id."""
+    which = (
+        t("sync.identity.target", path=target)
+        if change.get("at") == "target"
+        else t("sync.identity.local")
+    )
+    text = t(
+        "sync.identity",
+        which=which,
+        reason=t(f"identity.reason.{change['reason']}"),
+        new=change["new"],
+        old=change["old"],
+    )
+    if change.get("recovered"):
+        text += t("sync.identity.recovered", count=change["recovered"])
+    return text
+
+
+def decode_conflict(rec: dict[str, Any]) -> dict[str, Any]:
+    """A conflict record with its values decoded from JSON."""
+    out = dict(rec)
+    for key in ("value", "winner_value"):
+        raw = out.get(key)
+        try:
+            out[key] = json.loads(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            out[key] = raw
+    out["resolved"] = bool(out.get("resolved"))
+    return out
+
+
+__all__ = ["SyncReport", "decode_conflict", "identity_note"]
