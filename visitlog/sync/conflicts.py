@@ -12,6 +12,10 @@ the same conflict again brings that value back (and so on, both ways).
 (the field holds ``value``; ``winner_value`` is what it replaced).  Sync's
 merge only ever tests ``resolved = 0`` and sets 1 on waiting records, so the
 third state is local bookkeeping it leaves alone.
+
+Review happens on this laptop's own database (a :class:`~visitlog.store.Store`),
+so a restore recomputes the row with the SQLite engine's
+:func:`~visitlog.sync.sqlite.merge_rows`.
 """
 
 from __future__ import annotations
