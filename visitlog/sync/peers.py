@@ -34,16 +34,21 @@ def record_peer(
     old = session.peer(device)
     old_vv = old.vv if old else {}
     merged = {d: max(old_vv.get(d, 0), vv.get(d, 0)) for d in old_vv.keys() | vv.keys()}
-    peer = Peer(
-        device=device,
-        name=name if name is not None else (old.name if old else None),
-        kind="hub" if hub else "device",
-        path=path if path is not None else (old.path if old else None),
-        vv=merged,
-    )
-    if old is not None and peer == old:
+    kind = "hub" if hub else "device"
+    if old is None:
+        session.save_peer(Peer(device, name, kind, path, merged))
+        return
+    if (merged, name or old.name, kind, path or old.path) == (old.vv, old.name, old.kind, old.path):
         return  # nothing new: a no-op sync writes nothing
-    session.save_peer(peer)
+    session.save_peer(
+        Peer(
+            device,
+            name if name is not None else old.name,
+            kind,
+            path if path is not None else old.path,
+            merged,
+        )
+    )
 
 
 def forget_former(session: Session, former: str | None) -> None:
