@@ -66,6 +66,14 @@ def mask_tags(tags: list[str] | None, reveal: bool = False) -> str:
     return tag_count(tags)
 
 
+def present_field(field: str, value: str | None, reveal: bool = False) -> str:
+    """One field of a household as printed: ``head`` and ``phone`` masked unless
+    ``reveal``, any other field as it is."""
+    if reveal or field not in ("head", "phone"):
+        return value or ""
+    return mask_name(value) if field == "head" else mask_phone(value)
+
+
 def present_person(
     head: str | None, phone: str | None, tags: list[str] | None, reveal: bool = False
 ) -> tuple[str, str, str]:
@@ -74,6 +82,8 @@ def present_person(
     Masked unless ``reveal``; the caller that reveals records it in the audit
     log (see :func:`visitlog.cli.summary.summary`).
     """
-    if reveal:
-        return (head or "", phone or "", mask_tags(tags, reveal=True))
-    return (mask_name(head), mask_phone(phone), tag_count(tags))
+    return (
+        present_field("head", head, reveal),
+        present_field("phone", phone, reveal),
+        mask_tags(tags, reveal),
+    )

@@ -9,6 +9,7 @@ from rich import box
 from rich.table import Table
 
 from visitlog.cli.common import console, emit_json
+from visitlog.cli.options import JsonOpt
 from visitlog.i18n import t
 
 address_app = typer.Typer(
@@ -20,7 +21,6 @@ aliases_app = typer.Typer(
     invoke_without_command=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 ScopeOpt = Annotated[
     str | None,
     typer.Option(

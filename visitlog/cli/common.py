@@ -1,16 +1,21 @@
-"""What every command shares: the open store, output to the terminal, JSON."""
+"""What every command shares: the open store, output to the terminal, JSON, progress."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
 from rich.text import Text
 
+from visitlog.progress import Progress
 from visitlog.store import Store, default_db_path
 from visitlog.visible import json_visible, visible
 
@@ -108,3 +113,53 @@ def open_tui(state: State) -> None:
     if app.return_code:
         # A crash: the app printed its one line (no traceback, no data) on exit.
         raise SystemExit(app.return_code)
+
+
+@contextmanager
+def progress_bar(
+    describe: Callable[[str, int, int | None], str | None], *, show_from: int = 0
+) -> Iterator[Progress | None]:
+    """A transient rich progress bar on stderr for long work, only on a terminal.
+
+    Yields the one progress callback ``progress(phase, done, total)``
+    (:mod:`visitlog.progress`), or None when stderr is not a terminal.
+
+    Args:
+        describe: the line shown for ``(phase, done, total)``; None leaves that
+            report out (a step too short to be worth a bar).
+        show_from: the bar appears only once ``done`` or ``total`` reaches this
+            (small files finish before a bar is worth drawing).
+    """
+    if not err_console.is_terminal:
+        yield None
+        return
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    started = False
+
+    def update(phase: str, done: int, total: int | None) -> None:
+        nonlocal started
+        description = describe(phase, done, total)
+        if description is None:
+            return
+        if not started:
+            if max(done, total or 0) < max(show_from, 1):
+                return
+            bar.start()
+            started = True
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(description, total=total)
+        bar.update(tasks[phase], completed=done, total=total, description=description)
+
+    try:
+        yield update
+    finally:
+        if started:
+            bar.stop()

@@ -11,7 +11,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from visitlog.cli.common import cell, console, emit_json, err_console
+from visitlog.cli.common import cell, console, emit_json, err_console, progress_bar
+from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import (
     Household,
@@ -21,10 +22,7 @@ from visitlog.model import (
     Visit,
     VisitlogError,
 )
-from visitlog.privacy import mask_name, mask_phone
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
-GridOpt = Annotated[str | None, typer.Option("--grid", "-g", help="微网格 (micro-grid).")]
+from visitlog.privacy import present_person
 
 household_app = typer.Typer(
     help="住户：添加、修改、列出 (households: add, edit, list).", no_args_is_help=True
@@ -111,7 +109,10 @@ def demo(
 
     store = _store(ctx)
     started = time.perf_counter()
-    counts = generate_into(store, households=households, seed=seed, progress=not json_out)
+    with progress_bar(lambda *_: t("cli.demo_progress")) as progress:
+        # The demo street still reports (households_done, households_total).
+        report = (lambda done, total: progress("households", done, total)) if progress else False
+        counts = generate_into(store, households=households, seed=seed, progress=report)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     if json_out:
         emit_json(counts)
@@ -122,24 +123,33 @@ def demo(
 # -- households ----------------------------------------------------------------
 
 
+# The options of ``household add`` and ``household edit``, declared once.
+_Address = typer.Option("--address", "-a", help="help.household.address")
+_Grid = typer.Option("--grid", "-g", help="help.household.grid")
+CommunityOpt = Annotated[str | None, typer.Option("--community", help="help.household.community")]
+EstateOpt = Annotated[str | None, typer.Option("--estate", help="help.household.estate")]
+HeadOpt = Annotated[str | None, typer.Option("--head", help="help.household.head")]
+PhoneOpt = Annotated[str | None, typer.Option("--phone", help="help.household.phone")]
+MembersOpt = Annotated[int | None, typer.Option("--members", help="help.household.members")]
+OccupancyOpt = Annotated[str | None, typer.Option("--occupancy", help="help.household.occupancy")]
+TagsOpt = Annotated[str | None, typer.Option("--tags", help="help.household.tags")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="help.household.note")]
+
+
 @household_app.command("add")
 def household_add(
     ctx: typer.Context,
-    address: Annotated[str, typer.Option("--address", "-a", help="地址 (address).")],
-    grid: Annotated[str, typer.Option("--grid", "-g", help="微网格 (micro-grid).")],
-    community: Annotated[str | None, typer.Option("--community", help="居民区.")] = None,
-    estate: Annotated[str | None, typer.Option("--estate", help="小区 (estate).")] = None,
-    ref: Annotated[str | None, typer.Option("--ref", help="编号 (external id).")] = None,
-    head: Annotated[str | None, typer.Option("--head", help="户主 (head).")] = None,
-    phone: Annotated[str | None, typer.Option("--phone", help="联系电话 (phone).")] = None,
-    members: Annotated[int | None, typer.Option("--members", help="人数 (members).")] = None,
-    occupancy: Annotated[
-        str, typer.Option("--occupancy", help="居住状态 自住|出租|空置|人户分离.")
-    ] = "自住",
-    tags: Annotated[
-        str | None, typer.Option("--tags", help="重点人群标签，用、分隔 (tags, 、-separated).")
-    ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="备注 (note).")] = None,
+    address: Annotated[str, _Address],
+    grid: Annotated[str, _Grid],
+    community: CommunityOpt = None,
+    estate: EstateOpt = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="help.household.ref")] = None,
+    head: HeadOpt = None,
+    phone: PhoneOpt = None,
+    members: MembersOpt = None,
+    occupancy: OccupancyOpt = "自住",
+    tags: TagsOpt = None,
+    note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """添加一户 (add a household)."""
@@ -168,23 +178,17 @@ def household_add(
 @household_app.command("edit")
 def household_edit(
     ctx: typer.Context,
-    ident: Annotated[str, typer.Argument(help="住户编号，可只写前几位 (household id).")],
-    address: Annotated[str | None, typer.Option("--address", "-a", help="地址 (address).")] = None,
-    grid: Annotated[str | None, typer.Option("--grid", "-g", help="微网格 (micro-grid).")] = None,
-    community: Annotated[str | None, typer.Option("--community", help="居民区.")] = None,
-    estate: Annotated[str | None, typer.Option("--estate", help="小区 (estate).")] = None,
-    head: Annotated[str | None, typer.Option("--head", help="户主 (head).")] = None,
-    phone: Annotated[
-        str | None, typer.Option("--phone", help='联系电话，"" 清空 (phone; "" clears).')
-    ] = None,
-    members: Annotated[int | None, typer.Option("--members", help="人数 (members).")] = None,
-    occupancy: Annotated[
-        str | None, typer.Option("--occupancy", help="居住状态 自住|出租|空置|人户分离.")
-    ] = None,
-    tags: Annotated[
-        str | None, typer.Option("--tags", help="重点人群标签，用、分隔 (tags, 、-separated).")
-    ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="备注 (note).")] = None,
+    ident: Annotated[str, typer.Argument(help="help.household.id")],
+    address: Annotated[str | None, _Address] = None,
+    grid: Annotated[str | None, _Grid] = None,
+    community: CommunityOpt = None,
+    estate: EstateOpt = None,
+    head: HeadOpt = None,
+    phone: PhoneOpt = None,
+    members: MembersOpt = None,
+    occupancy: OccupancyOpt = None,
+    tags: TagsOpt = None,
+    note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """修改一户，只改给出的字段 (change the given fields of a household)."""
@@ -229,9 +233,7 @@ def household_list(
         bool,
         typer.Option("--unvisited", help="只列今年还没见面的户 (only those not met this year)."),
     ] = False,
-    reveal: Annotated[
-        bool, typer.Option("--reveal", help="显示完整姓名和电话 (show full names and phones).")
-    ] = False,
+    reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """列出住户 (list live households)."""
@@ -254,13 +256,14 @@ def household_list(
         wrap=("grid", "address"),
     )
     for r in rows:
+        head, phone, tags = present_person(r["head"], r["phone"], r["tags"], reveal)
         table.add_row(
             short_id(r["id"]),
             r["micro_grid"],
             r["address"],
-            r["head"] if reveal else mask_name(r["head"]),
-            r["phone"] if reveal else mask_phone(r["phone"]),
-            "、".join(r["tags"]) if reveal else (str(len(r["tags"])) if r["tags"] else ""),
+            head,
+            phone,
+            tags,
             r["last_visit"] or "",
             "✓" if r["visited_this_year"] else "✗",
         )

@@ -9,9 +9,10 @@ from rich import box
 from rich.table import Table
 
 from visitlog.cli.common import console, emit_json, err_console
+from visitlog.cli.options import JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
-from visitlog.privacy import mask_name, mask_phone
+from visitlog.privacy import present_person
 
 dedup_app = typer.Typer(
     help="去重：找出重复的住户或走访记录，合并、撤销、标记“不是重复”"
@@ -19,7 +20,6 @@ dedup_app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 ThresholdOpt = Annotated[
     str | None,
     typer.Option(
@@ -31,9 +31,6 @@ ThresholdOpt = Annotated[
 ApplyOpt = Annotated[
     bool,
     typer.Option("--apply", help="合并达到阈值的每一组 (merge every cluster at the threshold)."),
-]
-RevealOpt = Annotated[
-    bool, typer.Option("--reveal", help="显示完整姓名和电话 (show full names and phones).")
 ]
 
 
@@ -97,8 +94,7 @@ def _label(kind: str, info: dict[str, Any] | None, reveal: bool) -> str:
     if info is None:
         return ""
     if kind == "households":
-        head = info["head"] if reveal else mask_name(info["head"])
-        phone = info["phone"] if reveal else mask_phone(info["phone"])
+        head, phone, _tags = present_person(info["head"], info["phone"], None, reveal)
         return " ".join(x for x in (info["address"], head, phone) if x)
     parts = [info["visit_date"], info["visitor"], info["mode"], info["outcome"]]
     summary = info["summary"] or ""

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from visitlog.cli.common import console, emit_json, err_console
+from visitlog.cli.common import console, emit_json, err_console, progress_bar
+from visitlog.cli.options import GridOpt, JsonOpt
 from visitlog.i18n import t
-from visitlog.roster import Progress, export_roster, import_roster
+from visitlog.roster import export_roster, import_roster
 
 roster_app = typer.Typer(
     help="住户名册：导入、导出 CSV/XLSX (household rosters in and out).", no_args_is_help=True
@@ -25,36 +24,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(roster_app, name="roster")
 
 
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Progress | None]:
-    """A transient rich bar on stderr, started only once a file turns out to be large."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress as Bar
-
-    bar: Bar | None = None
-    task = None
-
-    def update(done: int, total: int | None) -> None:
-        nonlocal bar, task
-        if bar is None:
-            if max(done, total or 0) < BAR_FROM_ROWS:
-                return
-            bar = Bar(transient=True, console=err_console)
-            task = bar.add_task(t("roster.progress"), total=total)
-            bar.start()
-        if total is not None and done >= total:
-            # reading is over; the one transaction follows
-            bar.update(task, completed=done, total=total, description=t("roster.progress_write"))
-        else:
-            bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.stop()
+def _describe(phase: str, done: int, total: int | None) -> str:
+    # Reading is over once every row is read; the one transaction follows.
+    if total is not None and done >= total:
+        return t("roster.progress_write")
+    return t("roster.progress")
 
 
 @roster_app.command("import")
@@ -71,14 +45,14 @@ def roster_import(
             "--dry-run", help="只检查并报告，不改数据库 (check and report, change nothing)."
         ),
     ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")
-    ] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """导入住户名册：按编号新增或更新，坏行写入 FILE.rejects.csv (import a roster; upsert by 编号)."""
     store = ctx.find_root().obj.store()
-    with _progress_bar(True) as progress:
-        report = import_roster(store, file, sheet=sheet, dry_run=dry_run, progress=progress)
+    with progress_bar(_describe, show_from=BAR_FROM_ROWS) as progress:
+        # The roster engine still reports (rows_done, rows_total).
+        rows = (lambda done, total: progress("rows", done, total)) if progress else None
+        report = import_roster(store, file, sheet=sheet, dry_run=dry_run, progress=rows)
     if json_out:
         emit_json(report.as_dict())
     else:
@@ -92,12 +66,8 @@ def roster_import(
 def roster_export(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="导出文件 .csv 或 .xlsx (file to write).")],
-    grid: Annotated[
-        str | None, typer.Option("--grid", "-g", help="只导出这个微网格 (only this micro-grid).")
-    ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")
-    ] = False,
+    grid: GridOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """导出住户名册，表头与导入相同 (export households in the roster headers)."""
     store = ctx.find_root().obj.store()

@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from visitlog.cli.common import console, emit_json, err_console
+from visitlog.cli.options import JsonOpt
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.security import (
@@ -22,7 +23,6 @@ from visitlog.security import (
 )
 from visitlog.sync.heads import rewritten_peers
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 ForceOpt = Annotated[
     bool,
     typer.Option("--force", help="替换本机已有的站点密钥 (replace the key this laptop holds)."),

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from visitlog.cli.common import console, emit_json, err_console
+from visitlog.cli.common import console, emit_json, err_console, progress_bar
+from visitlog.cli.options import JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS
-from visitlog.privacy import mask_name, mask_phone
-from visitlog.progress import Progress as ProgressFn
+from visitlog.privacy import present_field
 from visitlog.sync import (
     SyncReport,
     export_bundle,
@@ -31,7 +28,6 @@ from visitlog.visible import visible
 
 _CORE_TABLES = ("households", "visits", "items")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 
 bundle_app = typer.Typer(
     help="同步包：用文件（U 盘、邮件）交换改动 (bundles: exchange changes by file).",
@@ -53,31 +49,10 @@ def _store(ctx: typer.Context):
     return ctx.find_root().obj.store()
 
 
-@contextlib.contextmanager
-def _progress_bar() -> Iterator[ProgressFn | None]:
-    """A progress bar on stderr for long work, only on a terminal."""
-    if not err_console.is_terminal:
-        yield None
-        return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        if phase == "commit" or total < 1:
-            return
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(t(f"sync.phase.{phase}"), total=total)
-        bar.update(tasks[phase], completed=done, total=total)
-
-    with bar:
-        yield update
+def _describe(phase: str, done: int, total: int | None) -> str | None:
+    if phase == "commit" or not total:
+        return None  # the commit is over in a moment
+    return t(f"sync.phase.{phase}")
 
 
 def _show_value(field: str, value: Any, reveal: bool) -> str:
@@ -85,11 +60,7 @@ def _show_value(field: str, value: Any, reveal: bool) -> str:
         return "—"
     if field == "deleted" and value in (0, 1):
         return t(f"sync.deleted.{value}")
-    text = str(value)
-    if not reveal and field == "head":
-        text = mask_name(text)
-    elif not reveal and field == "phone":
-        text = mask_phone(text)
+    text = present_field(field, str(value), reveal)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
@@ -166,7 +137,7 @@ def sync(
 ) -> None:
     """与另一个副本双向同步 (two-way sync with another replica)."""
     store = _store(ctx)
-    with _progress_bar() as progress:
+    with progress_bar(_describe) as progress:
         report = sync_with(
             store,
             target,
@@ -200,7 +171,7 @@ def bundle_export(
 ) -> None:
     """把改动写进一个同步包文件 (write changes to one bundle file)."""
     store = _store(ctx)
-    with _progress_bar() as progress:
+    with progress_bar(_describe) as progress:
         info = export_bundle(store, file, for_peer=for_peer, progress=progress)
     if json_out:
         emit_json(info.to_json())
@@ -223,7 +194,7 @@ def bundle_import(
 ) -> None:
     """导入同步包，按同步的规则合并 (apply a bundle with the same merge rules)."""
     store = _store(ctx)
-    with _progress_bar() as progress:
+    with progress_bar(_describe) as progress:
         report = import_bundle(store, file, progress=progress)
     if json_out:
         emit_json(report.to_json())
@@ -237,9 +208,7 @@ def conflicts(
     all_: Annotated[
         bool, typer.Option("--all", help="也列出已处理的 (include resolved ones).")
     ] = False,
-    reveal: Annotated[
-        bool, typer.Option("--reveal", help="显示完整姓名和电话 (show full names and phones).")
-    ] = False,
+    reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """列出同步冲突中落选的值 (list the losing values kept by sync)."""
