@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from visitlog.cli.common import State, err_console
+from visitlog.cli.localize import choose_language, localize_help
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.files import sweep_leftovers
 from visitlog.i18n import set_lang, t
@@ -37,7 +39,13 @@ COMMAND_MODULES = [
 
 
 class VisitlogGroup(TyperGroup):
-    """Root group: turns user errors into one line and exit code 1."""
+    """Root group: help in the chosen language; user errors as one line and exit code 1."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+        # --help prints before the root callback runs: the language is chosen first.
+        choose_language(sys.argv[1:] if args is None else args, self)
+        localize_help(self)
+        return super().main(args, *rest, **options)
 
     def invoke(self, ctx: Any) -> Any:
         tokens = [*getattr(ctx, "_protected_args", []), *ctx.args]
@@ -89,9 +97,7 @@ def _command_path(group: Any, tokens: list[str]) -> str:
 app = typer.Typer(
     cls=VisitlogGroup,
     name="visitlog",
-    help="四百大走访：离线记录走访、同步、去重、按微网格汇总。"
-    " (Household visits of 四百大走访: record offline, sync, de-duplicate, summarise per micro-grid.)"
-    " 不带命令运行时打开终端界面 (without a command, opens the terminal app).",
+    help="help.root.app",
     no_args_is_help=False,
     invoke_without_command=True,
     add_completion=False,
@@ -108,13 +114,13 @@ def root(
         typer.Option(
             "--db",
             envvar="VISITLOG_DB",
-            help="数据库文件 (database file); 默认在用户数据目录 (default: the user data dir).",
+            help="help.root.root.db",
             show_default=False,
         ),
     ] = None,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="界面语言 zh|en (language); 默认中文。", show_default=False),
+        typer.Option("--lang", help="help.root.root.lang", show_default=False),
     ] = None,
 ) -> None:
     """Global options; bare ``visitlog`` opens the TUI."""

@@ -13,11 +13,11 @@ from visitlog.cli.options import JsonOpt
 from visitlog.i18n import t
 
 address_app = typer.Typer(
-    help="地址：小区名与门牌路弄、简称的对应（别名） (addresses: estate names, road and lane, short names).",
+    help="help.address.address_app",
     no_args_is_help=True,
 )
 aliases_app = typer.Typer(
-    help="地址别名：列出；add 确认；reject 否决 (address aliases: list; add confirms; reject).",
+    help="help.address.aliases_app",
     invoke_without_command=True,
 )
 
@@ -25,17 +25,15 @@ ScopeOpt = Annotated[
     str | None,
     typer.Option(
         "--scope",
-        help="简称在哪个居民区里这样读，例如 曹杨一村居民区 (the 居民区 a short name is read in).",
+        help="help.address.ScopeOpt",
     ),
 ]
-NoteOpt = Annotated[str | None, typer.Option("--note", help="说明 (why).")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="help.address.NoteOpt")]
 AliasArg = Annotated[
     str,
-    typer.Argument(
-        help="别名：门牌路弄或简称，例如 花溪路45弄、一村 (road and lane, or short name)."
-    ),
+    typer.Argument(help="help.address.AliasArg"),
 ]
-TargetArg = Annotated[str, typer.Argument(help="小区名，例如 曹杨一村 (the estate's name).")]
+TargetArg = Annotated[str, typer.Argument(help="help.address.TargetArg")]
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +80,7 @@ def aliases(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     console.print(table)
 
 
-@aliases_app.command("add")
+@aliases_app.command("add", help="help.address.add")
 def add(
     ctx: typer.Context,
     alias: AliasArg,
@@ -91,13 +89,13 @@ def add(
     note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """确认一个别名：ALIAS 就是小区 TARGET (confirm that ALIAS names the estate TARGET)."""
+    """Confirm that ALIAS names the estate TARGET."""
     from visitlog.dedup import add_alias
 
     _decide(ctx, add_alias, "alias.added", alias, target, scope, note, json_out)
 
 
-@aliases_app.command("reject")
+@aliases_app.command("reject", help="help.address.reject")
 def reject(
     ctx: typer.Context,
     alias: AliasArg,
@@ -106,7 +104,7 @@ def reject(
     note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """否决一个别名：ALIAS 不是小区 TARGET，以后不再使用 (reject: ALIAS does not name TARGET)."""
+    """Reject: ALIAS does not name TARGET."""
     from visitlog.dedup import reject_alias
 
     _decide(ctx, reject_alias, "alias.rejected", alias, target, scope, note, json_out)

@@ -24,16 +24,12 @@ from visitlog.model import (
 )
 from visitlog.privacy import present_person
 
-household_app = typer.Typer(
-    help="住户：添加、修改、列出 (households: add, edit, list).", no_args_is_help=True
-)
+household_app = typer.Typer(help="help.core.household_app", no_args_is_help=True)
 visit_app = typer.Typer(
-    help="走访记录：添加、列出、修改、删除 (visits: add, list, edit, delete).",
+    help="help.core.visit_app",
     no_args_is_help=True,
 )
-item_app = typer.Typer(
-    help="四个清单的条目：列出、更新状态 (list items: list, update).", no_args_is_help=True
-)
+item_app = typer.Typer(help="help.core.item_app", no_args_is_help=True)
 
 
 def short_id(ident: str) -> str:
@@ -64,11 +60,11 @@ def _store(ctx: typer.Context):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("demo")(demo)
-    app.command("check")(check)
-    app.command("backup")(backup)
-    app.command("tui")(tui)
+    app.command("init", help="help.core.init")(init)
+    app.command("demo", help="help.core.demo")(demo)
+    app.command("check", help="help.core.check")(check)
+    app.command("backup", help="help.core.backup")(backup)
+    app.command("tui", help="help.core.tui")(tui)
     app.add_typer(household_app, name="household")
     app.add_typer(visit_app, name="visit")
     app.add_typer(item_app, name="item")
@@ -79,14 +75,12 @@ def register(app: typer.Typer) -> None:
 
 def init(
     ctx: typer.Context,
-    worker: Annotated[str, typer.Option("--worker", "-w", help="社工姓名 (worker's name).")],
-    device: Annotated[
-        str | None, typer.Option("--device", help="这台电脑的名字 (this laptop's name).")
-    ] = None,
+    worker: Annotated[str, typer.Option("--worker", "-w", help="help.core.init.worker")],
+    device: Annotated[str | None, typer.Option("--device", help="help.core.init.device")] = None,
     grid: GridOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """设置本机身份：社工姓名、设备名、默认微网格 (this laptop's identity)."""
+    """This laptop's identity."""
     info = _store(ctx).init_identity(worker, device, grid)
     if json_out:
         emit_json(info)
@@ -97,14 +91,13 @@ def init(
 def demo(
     ctx: typer.Context,
     households: Annotated[
-        int, typer.Option("--households", "-n", min=1, max=200_000, help="住户数 (households).")
+        int,
+        typer.Option("--households", "-n", min=1, max=200_000, help="help.core.demo.households"),
     ] = 2000,
-    seed: Annotated[
-        int, typer.Option("--seed", help="随机种子 (seed; same seed, same street).")
-    ] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="help.core.demo.seed")] = 1,
     json_out: JsonOpt = False,
 ) -> None:
-    """生成一个逼真的示范街道 (fill the database with a realistic demo street)."""
+    """Fill the database with a realistic demo street."""
     from visitlog.demo import generate_into
 
     store = _store(ctx)
@@ -136,7 +129,7 @@ TagsOpt = Annotated[str | None, typer.Option("--tags", help="help.household.tags
 NoteOpt = Annotated[str | None, typer.Option("--note", help="help.household.note")]
 
 
-@household_app.command("add")
+@household_app.command("add", help="help.core.household_add")
 def household_add(
     ctx: typer.Context,
     address: Annotated[str, _Address],
@@ -152,7 +145,7 @@ def household_add(
     note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """添加一户 (add a household)."""
+    """Add a household."""
     h = _store(ctx).add_household(
         Household(
             address=address,
@@ -175,7 +168,7 @@ def household_add(
     _tell_contact(h)
 
 
-@household_app.command("edit")
+@household_app.command("edit", help="help.core.household_edit")
 def household_edit(
     ctx: typer.Context,
     ident: Annotated[str, typer.Argument(help="help.household.id")],
@@ -191,7 +184,7 @@ def household_edit(
     note: NoteOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """修改一户，只改给出的字段 (change the given fields of a household)."""
+    """Change the given fields of a household."""
     h = _store(ctx).update_household(
         ident,
         address=address,
@@ -225,18 +218,18 @@ def _tell_contact(h: Household) -> None:
         )
 
 
-@household_app.command("list")
+@household_app.command("list", help="help.core.household_list")
 def household_list(
     ctx: typer.Context,
     grid: GridOpt = None,
     unvisited: Annotated[
         bool,
-        typer.Option("--unvisited", help="只列今年还没见面的户 (only those not met this year)."),
+        typer.Option("--unvisited", help="help.core.household_list.unvisited"),
     ] = False,
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """列出住户 (list live households)."""
+    """List live households."""
     store = _store(ctx)
     if json_out:
         households = store.list_households(grid=grid, unvisited=unvisited)
@@ -277,37 +270,43 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-@visit_app.command("add")
+@visit_app.command("add", help="help.core.visit_add")
 def visit_add(
     ctx: typer.Context,
     household: Annotated[
-        str, typer.Option("--household", "-H", help="住户编号，可只写前几位 (household id).")
+        str, typer.Option("--household", "-H", help="help.core.visit_add.household")
     ],
     date: Annotated[
-        str | None, typer.Option("--date", "-d", help="走访日期 YYYY-MM-DD，默认今天.")
+        str | None, typer.Option("--date", "-d", help="help.core.visit_add.date")
     ] = None,
     visitor: Annotated[
         str | None,
-        typer.Option("--visitor", help="走访人，默认本机社工 (visitor; default: this worker)."),
+        typer.Option("--visitor", help="help.core.visit_add.visitor"),
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="入户|电话|线上|约见|楼组活动.")] = "入户",
-    outcome: Annotated[str, typer.Option("--outcome", help="见面|不在家|拒访|已搬离.")] = "见面",
-    summary: Annotated[str | None, typer.Option("--summary", "-s", help="民情摘要.")] = None,
-    role: Annotated[str | None, typer.Option("--role", help="走访人身份 (visitor's role).")] = None,
-    next_due: Annotated[str | None, typer.Option("--next-due", help="下次走访日期.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="help.core.visit_add.mode")] = "入户",
+    outcome: Annotated[str, typer.Option("--outcome", help="help.core.visit_add.outcome")] = "见面",
+    summary: Annotated[
+        str | None, typer.Option("--summary", "-s", help="help.core.visit_add.summary")
+    ] = None,
+    role: Annotated[str | None, typer.Option("--role", help="help.core.visit_add.role")] = None,
+    next_due: Annotated[
+        str | None, typer.Option("--next-due", help="help.core.visit_add.next_due")
+    ] = None,
     problem: Annotated[
-        list[str] | None, typer.Option("--problem", help='问题 "类别:描述"，可多次.')
+        list[str] | None, typer.Option("--problem", help="help.core.visit_add.problem")
     ] = None,
-    demand: Annotated[list[str] | None, typer.Option("--demand", help='需求 "类别:描述".')] = None,
+    demand: Annotated[
+        list[str] | None, typer.Option("--demand", help="help.core.visit_add.demand")
+    ] = None,
     empower: Annotated[
-        list[str] | None, typer.Option("--empower", help='赋能 "类别:描述".')
+        list[str] | None, typer.Option("--empower", help="help.core.visit_add.empower")
     ] = None,
     measure: Annotated[
-        list[str] | None, typer.Option("--measure", help='措施 "类别:描述".')
+        list[str] | None, typer.Option("--measure", help="help.core.visit_add.measure")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """记录一次走访；打印新记录的编号 (record a visit; prints its id)."""
+    """Record a visit; prints its id."""
     store = _store(ctx)
     who = visitor or store.worker
     if not who:
@@ -341,17 +340,25 @@ def visit_add(
         console.print(v.id)
 
 
-@visit_app.command("list")
+@visit_app.command("list", help="help.core.visit_list")
 def visit_list(
     ctx: typer.Context,
-    household: Annotated[str | None, typer.Option("--household", "-H", help="住户编号.")] = None,
+    household: Annotated[
+        str | None, typer.Option("--household", "-H", help="help.core.visit_list.household")
+    ] = None,
     grid: GridOpt = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="开始日期 (from date).")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="结束日期 (to date).")] = None,
-    visitor: Annotated[str | None, typer.Option("--visitor", help="走访人.")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="help.core.visit_list.date_from")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="help.core.visit_list.date_to")
+    ] = None,
+    visitor: Annotated[
+        str | None, typer.Option("--visitor", help="help.core.visit_list.visitor")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """列出走访记录（不含已删除的）(list live visits)."""
+    """List live visits."""
     store = _store(ctx)
     visits = store.list_visits(
         household=household, grid=grid, date_from=date_from, date_to=date_to, visitor=visitor
@@ -378,19 +385,29 @@ def visit_list(
     console.print(table)
 
 
-@visit_app.command("edit")
+@visit_app.command("edit", help="help.core.visit_edit")
 def visit_edit(
     ctx: typer.Context,
-    visit_id: Annotated[str, typer.Argument(help="走访编号，可只写前几位 (visit id).")],
-    summary: Annotated[str | None, typer.Option("--summary", "-s", help="民情摘要.")] = None,
-    outcome: Annotated[str | None, typer.Option("--outcome", help="走访结果.")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="走访方式.")] = None,
-    date: Annotated[str | None, typer.Option("--date", "-d", help="走访日期.")] = None,
-    visitor: Annotated[str | None, typer.Option("--visitor", help="走访人.")] = None,
-    next_due: Annotated[str | None, typer.Option("--next-due", help="下次走访日期.")] = None,
+    visit_id: Annotated[str, typer.Argument(help="help.core.visit_edit.visit_id")],
+    summary: Annotated[
+        str | None, typer.Option("--summary", "-s", help="help.core.visit_edit.summary")
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="help.core.visit_edit.outcome")
+    ] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="help.core.visit_edit.mode")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", "-d", help="help.core.visit_edit.date")
+    ] = None,
+    visitor: Annotated[
+        str | None, typer.Option("--visitor", help="help.core.visit_edit.visitor")
+    ] = None,
+    next_due: Annotated[
+        str | None, typer.Option("--next-due", help="help.core.visit_edit.next_due")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """只修改给出的字段 (change only the fields given)."""
+    """Change only the fields given."""
     fields = {
         "summary": summary,
         "outcome": outcome,
@@ -408,13 +425,13 @@ def visit_edit(
         console.print(t("cli.visit_edited", id=v.id))
 
 
-@visit_app.command("delete")
+@visit_app.command("delete", help="help.core.visit_delete")
 def visit_delete(
     ctx: typer.Context,
-    visit_id: Annotated[str, typer.Argument(help="走访编号 (visit id).")],
+    visit_id: Annotated[str, typer.Argument(help="help.core.visit_delete.visit_id")],
     json_out: JsonOpt = False,
 ) -> None:
-    """删除一条走访（保留删除标记以便同步）(delete a visit; a tombstone stays for sync)."""
+    """Delete a visit; a tombstone stays for sync."""
     vid = _store(ctx).delete_visit(visit_id)
     if json_out:
         emit_json({"id": vid, "deleted": True})
@@ -425,21 +442,21 @@ def visit_delete(
 # -- items -------------------------------------------------------------------------
 
 
-@item_app.command("list")
+@item_app.command("list", help="help.core.item_list")
 def item_list(
     ctx: typer.Context,
     open_only: Annotated[
-        bool, typer.Option("--open", help="只列未办结的 (open items only).")
+        bool, typer.Option("--open", help="help.core.item_list.open_only")
     ] = False,
-    overdue: Annotated[
-        bool, typer.Option("--overdue", help="只列已超期的 (overdue only).")
-    ] = False,
-    kind: Annotated[str | None, typer.Option("--kind", help="问题|需求|赋能|措施.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="类别 (category).")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="help.core.item_list.overdue")] = False,
+    kind: Annotated[str | None, typer.Option("--kind", help="help.core.item_list.kind")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="help.core.item_list.category")
+    ] = None,
     grid: GridOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """列出清单条目，超期的在前 (list items, overdue first)."""
+    """List items, overdue first."""
     store = _store(ctx)
     items = store.list_items(
         open_only=open_only, overdue=overdue, kind=kind, category=category, grid=grid
@@ -468,24 +485,26 @@ def item_list(
     console.print(table)
 
 
-@item_app.command("update")
+@item_app.command("update", help="help.core.item_update")
 def item_update(
     ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(help="条目编号 (item id).")],
+    item_id: Annotated[str, typer.Argument(help="help.core.item_update.item_id")],
     status: Annotated[
-        str | None, typer.Option("--status", help="待办|办理中|已办结|已反馈|无法解决.")
+        str | None, typer.Option("--status", help="help.core.item_update.status")
     ] = None,
-    note: Annotated[
-        str | None, typer.Option("--note", help="办理情况说明 (resolution note).")
-    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="help.core.item_update.note")] = None,
     satisfaction: Annotated[
-        str | None, typer.Option("--satisfaction", help="满意|基本满意|不满意|未评.")
+        str | None, typer.Option("--satisfaction", help="help.core.item_update.satisfaction")
     ] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="责任人 (owner).")] = None,
-    deadline: Annotated[str | None, typer.Option("--deadline", help="办理期限.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="help.core.item_update.owner")
+    ] = None,
+    deadline: Annotated[
+        str | None, typer.Option("--deadline", help="help.core.item_update.deadline")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """更新条目的状态、说明和满意度 (update an item's status, note, satisfaction)."""
+    """Update an item's status, note, satisfaction."""
     item = _store(ctx).update_item(
         item_id,
         status=status,
@@ -504,7 +523,7 @@ def item_update(
 
 
 def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """检查数据库完整性和数据一致性 (integrity and consistency check)."""
+    """Integrity and consistency check."""
     store = _store(ctx)
     problems = store.check()
     if json_out:
@@ -520,9 +539,9 @@ def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="备份文件 (backup file).")],
+    file: Annotated[Path, typer.Argument(help="help.core.backup.file")],
 ) -> None:
-    """在线备份数据库（使用中也可以）(online backup, safe while in use)."""
+    """Online backup, safe while in use."""
     from visitlog.security import record_export
 
     store = _store(ctx)
@@ -534,7 +553,7 @@ def backup(
 
 
 def tui(ctx: typer.Context) -> None:
-    """打开终端界面 (open the terminal app)."""
+    """Open the terminal app."""
     from visitlog.cli.common import open_tui
 
     open_tui(_state(ctx))

@@ -15,8 +15,7 @@ from visitlog.model import ValidationError
 from visitlog.privacy import present_person
 
 dedup_app = typer.Typer(
-    help="去重：找出重复的住户或走访记录，合并、撤销、标记“不是重复”"
-    " (de-duplicate households and visits: find, merge, undo, mark as not a duplicate).",
+    help="help.dedup.dedup_app",
     no_args_is_help=True,
 )
 
@@ -24,13 +23,13 @@ ThresholdOpt = Annotated[
     str | None,
     typer.Option(
         "--threshold",
-        help="合并阈值 0–1，默认 0.9 (score at and above which pairs are merged; default 0.9).",
+        help="help.dedup.ThresholdOpt",
         show_default=False,
     ),
 ]
 ApplyOpt = Annotated[
     bool,
-    typer.Option("--apply", help="合并达到阈值的每一组 (merge every cluster at the threshold)."),
+    typer.Option("--apply", help="help.dedup.ApplyOpt"),
 ]
 
 
@@ -150,7 +149,7 @@ def _print(store: Any, result: Any, reveal: bool) -> None:
         )
 
 
-@dedup_app.command("households")
+@dedup_app.command("households", help="help.dedup.households")
 def households(
     ctx: typer.Context,
     threshold: ThresholdOpt = None,
@@ -158,11 +157,11 @@ def households(
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """找出可能重复的住户；--apply 合并 (find duplicate households; --apply merges them)."""
+    """Find duplicate households; --apply merges them."""
     _run(ctx, "households", threshold, apply, json_out, reveal)
 
 
-@dedup_app.command("visits")
+@dedup_app.command("visits", help="help.dedup.visits")
 def visits(
     ctx: typer.Context,
     threshold: ThresholdOpt = None,
@@ -170,33 +169,30 @@ def visits(
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """找出重复录入的走访记录；--apply 合并 (find visits entered twice; --apply merges them)."""
+    """Find visits entered twice; --apply merges them."""
     _run(ctx, "visits", threshold, apply, json_out, reveal)
 
 
-@dedup_app.command("review")
+@dedup_app.command("review", help="help.dedup.review")
 def review(
     ctx: typer.Context,
     threshold: ThresholdOpt = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", min=1, help="最多列出几对 (list at most this many pairs)."),
+        typer.Option("--limit", min=1, help="help.dedup.review.limit"),
     ] = None,
     merge: Annotated[
         tuple[str, str] | None,
-        typer.Option("--merge", help="合并这一对：A B (merge this pair: A B).", show_default=False),
+        typer.Option("--merge", help="help.dedup.review.merge", show_default=False),
     ] = None,
     distinct: Annotated[
         tuple[str, str] | None,
-        typer.Option(
-            "--distinct", help="这一对不是重复：A B (record: not a duplicate).", show_default=False
-        ),
+        typer.Option("--distinct", help="help.dedup.review.distinct", show_default=False),
     ] = None,
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """待人工核对的住户（中间档），先列最能教会模型的一对；--merge / --distinct 记下决定
-    (households for a person to decide, the most instructive first; --merge / --distinct decide)."""
+    """Households for a person to decide, the most instructive first; --merge / --distinct decide."""
     from visitlog import dedup
     from visitlog.dedup import merges as dedup_merge
 
@@ -242,13 +238,13 @@ def review(
     console.print(t("dedup.review_hint"))
 
 
-@dedup_app.command("undo")
+@dedup_app.command("undo", help="help.dedup.undo")
 def undo(
     ctx: typer.Context,
-    merge_id: Annotated[str, typer.Argument(help="合并编号 (merge id, as --apply printed it).")],
+    merge_id: Annotated[str, typer.Argument(help="help.dedup.undo.merge_id")],
     json_out: JsonOpt = False,
 ) -> None:
-    """撤销一次合并，恢复合并前的每个字段 (undo a merge, restoring every field it changed)."""
+    """Undo a merge, restoring every field it changed."""
     from visitlog.dedup import undo as undo_merge
 
     result = undo_merge(_store(ctx), merge_id)
@@ -270,17 +266,15 @@ def undo(
         )
 
 
-@dedup_app.command("ignore")
+@dedup_app.command("ignore", help="help.dedup.ignore")
 def ignore(
     ctx: typer.Context,
-    a: Annotated[str, typer.Argument(help="一条记录的编号 (one record's id).")],
-    b: Annotated[str, typer.Argument(help="另一条记录的编号 (the other record's id).")],
-    note: Annotated[
-        str | None, typer.Option("--note", help="说明，例如“合住两户” (why, e.g. shared unit).")
-    ] = None,
+    a: Annotated[str, typer.Argument(help="help.dedup.ignore.a")],
+    b: Annotated[str, typer.Argument(help="help.dedup.ignore.b")],
+    note: Annotated[str | None, typer.Option("--note", help="help.dedup.ignore.note")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """记录两条记录不是重复，以后不再提示 (record that A and B are not duplicates)."""
+    """Record that A and B are not duplicates."""
     from visitlog.dedup import mark_distinct
 
     result = mark_distinct(_store(ctx), a, b, note)
@@ -290,12 +284,12 @@ def ignore(
     console.print(t("dedup.ignored", a=result["a"], b=result["b"]))
 
 
-@dedup_app.command("merges")
+@dedup_app.command("merges", help="help.dedup.merges")
 def merges(
     ctx: typer.Context,
     json_out: JsonOpt = False,
 ) -> None:
-    """列出合并记录（最新在前），用于 dedup undo (list merges, newest first)."""
+    """List merges, newest first."""
     from visitlog.cli.core import short_id
     from visitlog.dedup import list_merges
 

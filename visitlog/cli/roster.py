@@ -12,9 +12,7 @@ from visitlog.cli.options import GridOpt, JsonOpt
 from visitlog.i18n import t
 from visitlog.roster import export_roster, import_roster
 
-roster_app = typer.Typer(
-    help="住户名册：导入、导出 CSV/XLSX (household rosters in and out).", no_args_is_help=True
-)
+roster_app = typer.Typer(help="help.roster.roster_app", no_args_is_help=True)
 
 #: Files with fewer rows finish before a bar would be worth drawing.
 BAR_FROM_ROWS = 2000
@@ -31,23 +29,21 @@ def _describe(phase: str, done: int, total: int | None) -> str:
     return t("roster.progress")
 
 
-@roster_app.command("import")
+@roster_app.command("import", help="help.roster.roster_import")
 def roster_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="名册文件 .csv 或 .xlsx (roster file).")],
+    file: Annotated[Path, typer.Argument(help="help.roster.roster_import.file")],
     sheet: Annotated[
         str | None,
-        typer.Option("--sheet", help="工作表名称 (XLSX sheet); 默认第一个有表头的工作表."),
+        typer.Option("--sheet", help="help.roster.roster_import.sheet"),
     ] = None,
     dry_run: Annotated[
         bool,
-        typer.Option(
-            "--dry-run", help="只检查并报告，不改数据库 (check and report, change nothing)."
-        ),
+        typer.Option("--dry-run", help="help.roster.roster_import.dry_run"),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """导入住户名册：按编号新增或更新，坏行写入 FILE.rejects.csv (import a roster; upsert by 编号)."""
+    """\u5bfc\u5165\u4f4f\u6237\u540d\u518c\uff1a\u6309\u7f16\u53f7\u65b0\u589e\u6216\u66f4\u65b0\uff0c\u574f\u884c\u5199\u5165 FILE.rejects.csv (import a roster; upsert by \u7f16\u53f7)."""
     store = ctx.find_root().obj.store()
     with progress_bar(_describe, show_from=BAR_FROM_ROWS) as progress:
         # The roster engine still reports (rows_done, rows_total).
@@ -62,14 +58,14 @@ def roster_import(
         raise typer.Exit(1)
 
 
-@roster_app.command("export")
+@roster_app.command("export", help="help.roster.roster_export")
 def roster_export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="导出文件 .csv 或 .xlsx (file to write).")],
+    file: Annotated[Path, typer.Argument(help="help.roster.roster_export.file")],
     grid: GridOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """导出住户名册，表头与导入相同 (export households in the roster headers)."""
+    """Export households in the roster headers."""
     store = ctx.find_root().obj.store()
     count = export_roster(store, file, grid=grid)
     if json_out:

@@ -25,15 +25,15 @@ from visitlog.sync.heads import rewritten_peers
 
 ForceOpt = Annotated[
     bool,
-    typer.Option("--force", help="替换本机已有的站点密钥 (replace the key this laptop holds)."),
+    typer.Option("--force", help="help.security.ForceOpt"),
 ]
 
 key_app = typer.Typer(
-    help="站点密钥：生成、显示、导入；用于同步包签名和中心库 (station key: signs bundles, binds hubs).",
+    help="help.security.key_app",
     no_args_is_help=True,
 )
 audit_app = typer.Typer(
-    help="审计记录：谁在何时改了什么，防篡改 (audit trail: who changed what and when, tamper-evident).",
+    help="help.security.audit_app",
     no_args_is_help=True,
 )
 
@@ -53,9 +53,9 @@ def _store(ctx: typer.Context):
 # -- key ------------------------------------------------------------------------------------
 
 
-@key_app.command("init")
+@key_app.command("init", help="help.security.key_init")
 def key_init(ctx: typer.Context, force: ForceOpt = False, json_out: JsonOpt = False) -> None:
-    """生成本站点的密钥（第一台电脑上做一次）(make this station's key, once, on the first laptop)."""
+    """Make this station's key, once, on the first laptop."""
     store = _store(ctx)
     key, path = init_key(store, force=force)
     if json_out:
@@ -65,9 +65,9 @@ def key_init(ctx: typer.Context, force: ForceOpt = False, json_out: JsonOpt = Fa
     err_console.print(t("key.created_hint"), markup=False)
 
 
-@key_app.command("show")
+@key_app.command("show", help="help.security.key_show")
 def key_show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """把站点密钥显示为一行文字，拷到本站点其他电脑 (print the key as one line to carry)."""
+    """Print the key as one line to carry."""
     store = _store(ctx)
     key = show_key(store)
     if json_out:
@@ -84,19 +84,17 @@ def key_show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     err_console.print(t("key.show_hint", fingerprint=key.fingerprint), markup=False)
 
 
-@key_app.command("import")
+@key_app.command("import", help="help.security.key_import")
 def key_import(
     ctx: typer.Context,
     file: Annotated[
         str,
-        typer.Argument(
-            help="含密钥那一行的文件，- 表示标准输入 (file with the key line, - for stdin)."
-        ),
+        typer.Argument(help="help.security.key_import.file"),
     ],
     force: ForceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """导入站点密钥（本站点的其他电脑上）(read the station key on the station's other laptops)."""
+    """Read the station key on the station's other laptops."""
     key = read_key_source(file)
     store = _store(ctx)
     path, changed = import_key(store, key, force=force)
@@ -110,9 +108,9 @@ def key_import(
 # -- audit ----------------------------------------------------------------------------------
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", help="help.security.audit_verify")
 def audit_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """检查审计记录的哈希链，指出第一条被改动或删除的记录 (verify the hash chain)."""
+    """Verify the hash chain."""
     store = _store(ctx)
     broken = audit_break(store)
     count = len(store.audit_entries())
@@ -151,7 +149,7 @@ def audit_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     )
 
 
-@audit_app.command("list")
+@audit_app.command("list", help="help.security.audit_list")
 def audit_list(
     ctx: typer.Context,
     limit: Annotated[
@@ -160,7 +158,7 @@ def audit_list(
             "--limit",
             "-n",
             min=0,
-            help=f"最多显示几条，最新的在前；0 表示全部 (latest N; 0 = all). 默认表格 {DEFAULT_LIMIT} 条，JSON 全部.",
+            help="help.security.audit_list.limit",
             show_default=False,
         ),
     ] = None,
@@ -168,12 +166,12 @@ def audit_list(
         str | None,
         typer.Option(
             "--action",
-            help="只看这类操作，可写前缀，如 summary.reveal、visit (only actions starting with this).",
+            help="help.security.audit_list.action",
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """谁在何时改了什么，包括每次 --reveal 显示全名 (who changed what and when, every --reveal included)."""
+    """Who changed what and when, every --reveal included."""
     store = _store(ctx)
     entries = store.audit_entries()
     if action:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from visitlog.cli.common import console, err_console
+from visitlog.cli.options import RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
 from visitlog.visible import visible
@@ -32,7 +33,7 @@ def _on_terminal() -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("summary")(summary)
+    app.command("summary", help="help.summary.summary")(summary)
 
 
 def _format(fmt: str | None, output: Path | None) -> str:
@@ -52,26 +53,24 @@ def summary(
     ctx: typer.Context,
     by: Annotated[
         str,
-        typer.Option(
-            "--by", help="汇总层级 micro-grid|community|street (微网格|居民区|街道; level)."
-        ),
+        typer.Option("--by", help="help.summary.summary.by"),
     ] = "micro-grid",
     date_from: Annotated[
         str | None,
-        typer.Option("--from", help="开始日期 YYYY-MM-DD，默认当年 1 月 1 日 (from, inclusive)."),
+        typer.Option("--from", help="help.summary.summary.date_from"),
     ] = None,
     date_to: Annotated[
-        str | None, typer.Option("--to", help="结束日期，默认今天 (to, inclusive; default today).")
+        str | None, typer.Option("--to", help="help.summary.summary.date_to")
     ] = None,
     grid: Annotated[
-        str | None, typer.Option("--grid", "-g", help="只看这个微网格 (only this micro-grid).")
+        str | None, typer.Option("--grid", "-g", help="help.summary.summary.grid")
     ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
             "--format",
             "-f",
-            help="输出格式 table|json|csv|md|xlsx|html；默认 table，或按 -o 的扩展名 (format).",
+            help="help.summary.summary.fmt",
             show_default=False,
         ),
     ] = None,
@@ -80,22 +79,14 @@ def summary(
         typer.Option(
             "--output",
             "-o",
-            help="写入文件（仅本人可读）(write to FILE, owner-only).",
+            help="help.summary.summary.output",
             dir_okay=False,
         ),
     ] = None,
-    reveal: Annotated[
-        bool,
-        typer.Option(
-            "--reveal",
-            help="显示完整姓名、电话和标签，并记入审计日志 (show full details; audited).",
-        ),
-    ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="同 --format json (same as --format json).")
-    ] = False,
+    reveal: RevealOpt = False,
+    json_out: Annotated[bool, typer.Option("--json", help="help.summary.summary.json_out")] = False,
 ) -> None:
-    """按微网格汇总四百走访：覆盖率、四个清单、办结与满意率 (the grid summary)."""
+    """The grid summary."""
     from visitlog.render import FILE_FORMATS, render, render_table, write_private
     from visitlog.summary import compute_summary, parse_level, resolve_period
 

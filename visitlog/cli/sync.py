@@ -30,17 +30,17 @@ _CORE_TABLES = ("households", "visits", "items")
 
 
 bundle_app = typer.Typer(
-    help="同步包：用文件（U 盘、邮件）交换改动 (bundles: exchange changes by file).",
+    help="help.sync.bundle_app",
     no_args_is_help=True,
 )
 conflicts_app = typer.Typer(
-    help="同步冲突：落选的值，可恢复 (conflicts: losing values kept by sync, restorable).",
+    help="help.sync.conflicts_app",
     invoke_without_command=True,
 )
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sync")(sync)
+    app.command("sync", help="help.sync.sync")(sync)
     app.add_typer(bundle_app, name="bundle")
     app.add_typer(conflicts_app, name="conflicts")
 
@@ -110,32 +110,29 @@ def sync(
     ctx: typer.Context,
     target: Annotated[
         Path,
-        typer.Argument(
-            help="另一个副本：集中库或另一台电脑的数据库文件 "
-            "(the other replica: a hub or another laptop's database)."
-        ),
+        typer.Argument(help="help.sync.sync.target"),
     ],
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="只说明会交换什么，不做改动 (say what would move)."),
+        typer.Option("--dry-run", help="help.sync.sync.dry_run"),
     ] = False,
     upgrade_target: Annotated[
         bool,
         typer.Option(
             "--upgrade-target",
-            help="对方数据库版本较旧时允许升级它 (allow upgrading an older target's schema).",
+            help="help.sync.sync.upgrade_target",
         ),
     ] = False,
     new_hub: Annotated[
         bool,
         typer.Option(
             "--new-hub",
-            help="PATH 处没有集中库时新建一个（不加则报错）(make a new hub at PATH if there is none).",
+            help="help.sync.sync.new_hub",
         ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """与另一个副本双向同步 (two-way sync with another replica)."""
+    """Two-way sync with another replica."""
     store = _store(ctx)
     with progress_bar(_describe) as progress:
         report = sync_with(
@@ -155,21 +152,20 @@ def sync(
     _print_report(report, t(key, path=str(target)))
 
 
-@bundle_app.command("export")
+@bundle_app.command("export", help="help.sync.bundle_export")
 def bundle_export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="要写出的同步包文件 (bundle file to write).")],
+    file: Annotated[Path, typer.Argument(help="help.sync.bundle_export.file")],
     for_peer: Annotated[
         str | None,
         typer.Option(
             "--for",
-            help="只导出对方还没有的改动：集中库路径、设备编号或设备名 "
-            "(only what that hub or device lacks, as of the last exchange).",
+            help="help.sync.bundle_export.for_peer",
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """把改动写进一个同步包文件 (write changes to one bundle file)."""
+    """Write changes to one bundle file."""
     store = _store(ctx)
     with progress_bar(_describe) as progress:
         info = export_bundle(store, file, for_peer=for_peer, progress=progress)
@@ -186,13 +182,13 @@ def bundle_export(
         )
 
 
-@bundle_app.command("import")
+@bundle_app.command("import", help="help.sync.bundle_import")
 def bundle_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="要导入的同步包文件 (bundle file to read).")],
+    file: Annotated[Path, typer.Argument(help="help.sync.bundle_import.file")],
     json_out: JsonOpt = False,
 ) -> None:
-    """导入同步包，按同步的规则合并 (apply a bundle with the same merge rules)."""
+    """Apply a bundle with the same merge rules."""
     store = _store(ctx)
     with progress_bar(_describe) as progress:
         report = import_bundle(store, file, progress=progress)
@@ -205,9 +201,7 @@ def bundle_import(
 @conflicts_app.callback()
 def conflicts(
     ctx: typer.Context,
-    all_: Annotated[
-        bool, typer.Option("--all", help="也列出已处理的 (include resolved ones).")
-    ] = False,
+    all_: Annotated[bool, typer.Option("--all", help="help.sync.conflicts.all_")] = False,
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -255,19 +249,16 @@ def conflicts(
     console.print(t("conflicts.hint"))
 
 
-@conflicts_app.command("restore")
+@conflicts_app.command("restore", help="help.sync.conflicts_restore")
 def conflicts_restore(
     ctx: typer.Context,
-    conflict_id: Annotated[
-        str, typer.Argument(help="冲突编号，可只写前几位 (conflict id, a prefix is enough).")
-    ],
+    conflict_id: Annotated[str, typer.Argument(help="help.sync.conflicts_restore.conflict_id")],
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="不再询问 (do not ask before restoring).")
+        bool, typer.Option("--yes", "-y", help="help.sync.conflicts_restore.yes")
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """恢复落选的值（作为一次新修改同步出去；被替换的值留在冲突记录里，可再恢复）
-    (restore the losing value as a new edit; the value it replaces stays restorable)."""
+    """Restore the losing value as a new edit; the value it replaces stays restorable."""
     store = _store(ctx)
     rec = get_conflict(store, conflict_id)
     field = rec["field"]
