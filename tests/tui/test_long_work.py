@@ -1,4 +1,4 @@
-"""Summary, sync, roster import and conflicts: core modules run in workers; missing ones say so."""
+"""Summary, sync, roster import and conflicts: core modules run in workers; a missing one is an error."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from visitlog.model import Household, Visit
@@ -48,34 +49,16 @@ def test_summary_of_my_grid(tui_store, today, settle, plain, wait_for):
     asyncio.run(run())
 
 
-def test_missing_summary_and_sync_modules_say_so(tui_store, today, settle, monkeypatch, wait_for):
-    # None in sys.modules makes the import fail, as in a build without the module.
-    monkeypatch.setitem(sys.modules, "visitlog.summary", None)
+def test_a_missing_core_module_is_an_error_not_a_missing_feature(monkeypatch):
+    # None in sys.modules makes the import fail, as in a broken install: the app
+    # does not start without its sync and roster engines (plain imports).
+    import importlib
+
+    for name in ("visitlog.tui.workers", "visitlog.tui.app"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "visitlog.sync", None)
-    monkeypatch.setitem(sys.modules, "visitlog.roster", None)
-
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await settle(pilot)
-
-            def told(*needles: str) -> bool:
-                return any(all(x in n.message for x in needles) for n in app._notifications)
-
-            await pilot.press("s")
-            await wait_for(pilot, lambda: told("汇总", "尚未"), "summary unavailable")
-            await pilot.press("y")
-            await wait_for(pilot, lambda: told("同步"), "sync unavailable")
-            app.action_import_roster()
-            await wait_for(pilot, lambda: told("导入花名册"), "import unavailable")
-            assert isinstance(app.screen, HomeScreen)
-            messages = [n.message for n in app._notifications]
-            assert any("汇总" in m and "尚未" in m for m in messages)
-            # sync: not available, and the unsynced count is still told
-            assert any(str(tui_store.unsynced_count()) in m for m in messages)
-            assert any("导入花名册" in m for m in messages)
-
-    asyncio.run(run())
+    with pytest.raises(ImportError):
+        importlib.import_module("visitlog.tui.app")
 
 
 def test_sync_asks_the_hub_once_then_syncs_in_a_worker(

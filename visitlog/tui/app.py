@@ -4,8 +4,8 @@ Start-up: the home screen (households of my 微网格) loads in a worker; on a
 laptop without an identity the worker's name is asked once; an empty database
 shows the welcome screen; an unsaved form left by a crash is offered back.
 Long work (sync, roster import, the demo street, the summary) runs in
-``@work(thread=True)`` workers that report back by message, each on its own
-database connection, so the keyboard never waits for the disk.  So does
+``@work(thread=True)`` workers that report back with typed messages
+(:mod:`visitlog.tui.workers`), each on its own database connection, so the keyboard never waits for the disk.  So does
 every write (:mod:`visitlog.tui.background`): the app's own connection only
 reads, and reads never wait in WAL mode, so when another program holds a long
 write the screen stays responsive and says what it waits for.  Forms in
@@ -18,39 +18,33 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.content import Content
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.drafts import DraftBox
-from visitlog.files import check_user_file
 from visitlog.i18n import get_lang, set_lang, t
-from visitlog.model import Outcome, Visit, VisitlogError
+from visitlog.model import Outcome, Visit
 from visitlog.store import Store
 from visitlog.tui.background import BackgroundWork
-from visitlog.tui.common import ALL_GRIDS, Localized, as_dict, optional
+from visitlog.tui.common import ALL_GRIDS, Localized
 from visitlog.tui.draft_offers import DraftOffers
 from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.workers import LongWork
 from visitlog.visible import visible
 
 # The other screens are imported where they are opened: the first paint of
 # the home screen should not wait for modules it does not need.
 
-#: Households in the demo street loaded from the welcome screen.
-DEMO_HOUSEHOLDS = 2000
 
-
-class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
+class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
     """The app; build it with :func:`make_app`."""
 
     CSS_PATH = "visitlog.tcss"
@@ -58,13 +52,6 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
         Binding("q", "request_quit", "tui.key.quit"),
         Binding("ctrl+p", "command_palette", "tui.key.palette", show=False, priority=True),
     ]
-
-    class Finished(Message):
-        """A long operation ended (``error`` set when it failed)."""
-
-        def __init__(self, kind: str, report: dict[str, Any] | None, error: str | None = None):
-            super().__init__()
-            self.kind, self.report, self.error = kind, report, error
 
     def __init__(self, store: Store, today: dt.date | Callable[[], dt.date] | None = None):
         super().__init__()
@@ -269,9 +256,6 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
     def action_open_summary(self) -> None:
         from visitlog.tui.screens.summary import SummaryScreen
 
-        if optional("visitlog.summary", "compute_summary") is None:
-            self.notify(t("tui.unavailable", feature=t("tui.key.summary")), severity="warning")
-            return
         self.push_screen(SummaryScreen(self.current_grid()))
 
     def action_go_home(self) -> None:
@@ -340,194 +324,6 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
                 CommandPalette(placeholder=t("tui.palette.placeholder"), id="--command-palette")
             )
 
-    # -- long work in workers -------------------------------------------------------
-
-    def on_visitlog_app_finished(self, message: Finished) -> None:
-        from visitlog.tui.screens.report import ReportDialog
-
-        if self._progress is not None:
-            if self._progress.is_attached and self.screen is self._progress:
-                self._progress.dismiss(None)
-            self._progress = None
-        title = t(f"tui.{message.kind}.title")
-        if message.error:
-            self.push_screen(ReportDialog(title, message=message.error, error=True))
-            return
-        report = message.report or {}
-        if message.kind == "demo":
-            self.notify(
-                t(
-                    "tui.demo.done",
-                    **{k: report.get(k, 0) for k in ("households", "visits", "items")},
-                )
-            )
-            self._close_welcome()
-        elif message.kind == "import":
-            lines = [
-                (t(f"tui.import.{k}"), str(report[k]))
-                for k in ("imported", "updated", "unchanged", "rejected")
-                if k in report
-            ]
-            if report.get("rejected") and report.get("rejects_path"):
-                lines.append((t("tui.import.rejects_path"), str(report["rejects_path"])))
-            self.push_screen(ReportDialog(title, lines))
-        elif message.kind == "sync":
-            lines = [
-                (t(f"tui.sync.{k}"), str(report.get(k, 0)))
-                for k in ("sent", "received", "conflicts")
-            ]
-            notes = "\n".join(report.get("notes") or [])
-            self.push_screen(ReportDialog(title, lines, message=notes))
-        self.data_changed()
-
-    def action_load_demo(self) -> None:
-        if self.home is not None and self.home.grids:
-            self.notify(t("tui.demo.not_empty"), severity="warning")
-            return
-        self._start_progress(t("tui.demo.title"))
-        self._run_demo()
-
-    @work(thread=True, exclusive=True, group="long")
-    def _run_demo(self) -> None:
-        from visitlog.demo import generate_into
-
-        report = self._reporter("tui.demo.progress")
-        try:
-            with self.reader() as store:
-                self._report_waits(store)
-                counts = generate_into(
-                    store, households=DEMO_HOUSEHOLDS, seed=1, today=self.today(), progress=report
-                )
-        except VisitlogError as exc:
-            self.post_message(self.Finished("demo", None, str(exc)))
-            return
-        self.post_message(self.Finished("demo", dict(counts)))
-
-    def action_import_roster(self) -> None:
-        from visitlog.tui.screens.prompt import PromptDialog
-
-        importer = optional("visitlog.roster", "import_roster")
-        if importer is None:
-            self.notify(t("tui.unavailable", feature=t("tui.key.import")), severity="warning")
-            return
-
-        def check(text: str) -> None:
-            path = check_user_file(text)  # not the database or its -wal/-shm
-            if not path.is_file():
-                raise VisitlogError(t("tui.import.no_file", path=text))
-
-        def chosen(path: str | None) -> None:
-            if path:
-                self._start_progress(t("tui.import.title"))
-                self._run_import(Path(path).expanduser())
-
-        self.push_screen(
-            PromptDialog(
-                t("tui.import.title"),
-                t("tui.import.prompt"),
-                placeholder="~/花名册.xlsx",
-                check=check,
-            ),
-            chosen,
-        )
-
-    @work(thread=True, exclusive=True, group="long")
-    def _run_import(self, path: Path) -> None:
-        importer = optional("visitlog.roster", "import_roster")
-        try:
-            with self.reader() as store:
-                self._report_waits(store)
-                report = importer(store, path, progress=self._reporter("tui.import.progress"))
-        except VisitlogError as exc:
-            self.post_message(self.Finished("import", None, str(exc)))
-            return
-        except Exception as exc:  # a core bug must not take the app down
-            self.post_message(
-                self.Finished("import", None, crash_line(exc, crash_log(exc, "tui import")))
-            )
-            return
-        self.post_message(self.Finished("import", as_dict(report)))
-
-    def action_sync(self) -> None:
-        sync_with = optional("visitlog.sync", "sync_with")
-        if sync_with is None:
-            count = self.unsynced if self.unsynced is not None else "?"
-            self.notify(t("tui.sync.unavailable", n=count), severity="warning")
-            return
-        hub = self.store.get_setting("hub_path")
-        if hub:
-            self._start_sync(hub)
-        else:
-            self.action_set_hub(then_sync=True)
-
-    def action_set_hub(self, then_sync: bool = False) -> None:
-        from visitlog.tui.screens.prompt import PromptDialog
-
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            self.write(lambda store: store.set_settings(hub_path=path))
-            if then_sync:
-                self._start_sync(path)
-
-        self.push_screen(
-            PromptDialog(
-                t("tui.sync.hub_title"),
-                t("tui.sync.hub_prompt"),
-                value=self.store.get_setting("hub_path") or "",
-                placeholder="/media/usb/hub.db",
-            ),
-            chosen,
-        )
-
-    def _start_sync(self, hub: str) -> None:
-        """Sync with *hub*; a hub that is not there is made only once the worker says so
-        (a mistyped path or an unmounted share must not become a second hub)."""
-        from visitlog.sync import hub_exists
-        from visitlog.tui.screens.confirm import ConfirmDialog
-
-        path = Path(hub).expanduser()
-        if hub_exists(path) or path.is_dir() or not path.parent.is_dir():
-            # An existing hub, or a path the sync itself explains.
-            self._start_progress(t("tui.sync.title"))
-            self._run_sync(path, create=False)
-            return
-
-        def answer(choice: str | None) -> None:
-            if choice == "yes":
-                self._start_progress(t("tui.sync.title"))
-                self._run_sync(path, create=True)
-
-        self.push_screen(
-            ConfirmDialog(
-                t("tui.sync.new_hub_title"),
-                t("tui.sync.new_hub_body", path=path),
-                yes=t("tui.sync.new_hub_yes"),
-                no=t("tui.sync.new_hub_no"),
-                default="no",
-            ),
-            answer,
-        )
-
-    @work(thread=True, exclusive=True, group="long")
-    def _run_sync(self, hub: Path, create: bool = False) -> None:
-        sync_with = optional("visitlog.sync", "sync_with")
-        try:
-            with self.reader() as store:
-                report = sync_with(
-                    store, hub, progress=self._reporter("tui.sync.progress"), create=create
-                )
-        except VisitlogError as exc:
-            self.post_message(self.Finished("sync", None, str(exc)))
-            return
-        except Exception as exc:  # a core bug must not take the app down
-            self.post_message(
-                self.Finished("sync", None, crash_line(exc, crash_log(exc, "tui sync")))
-            )
-            return
-        # restored or copied database, far-future stamps: said in words
-        self.post_message(self.Finished("sync", {**as_dict(report), "notes": report.notes()}))
-
     # -- command palette ------------------------------------------------------------------
 
     def notify(
@@ -582,11 +378,9 @@ class VisitlogApp(Localized, BackgroundWork, DraftOffers, App[None]):
                 t("tui.cmd.grid_help"),
                 lambda name=name: self.action_set_grid(name),
             )
-        conflicts = optional("visitlog.sync", "list_conflicts")
-        if conflicts is not None and optional("visitlog.sync", "restore_conflict") is not None:
-            yield SystemCommand(
-                t("tui.cmd.conflicts"), t("tui.cmd.conflicts_help"), self.action_conflicts
-            )
+        yield SystemCommand(
+            t("tui.cmd.conflicts"), t("tui.cmd.conflicts_help"), self.action_conflicts
+        )
         yield SystemCommand(
             t("dedup.tui.command"), t("dedup.tui.command_help"), self.action_dedup_review
         )

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import has, t
 from visitlog.model import VisitlogError
+from visitlog.progress import Progress as ProgressCallback
 from visitlog.store import Store
 
 if TYPE_CHECKING:
@@ -187,17 +188,21 @@ class BackgroundWork:
         self._progress = ProgressDialog(title)
         self.push_screen(self._progress)
 
-    def _reporter(self, stage_key: str) -> Callable[..., None]:
-        """A progress callback that a worker thread may call as often as it likes."""
+    def _end_progress(self) -> None:
+        """Close the progress dialog of the long work that just ended."""
+        if self._progress is not None:
+            if self._progress.is_attached and self.screen is self._progress:
+                self._progress.dismiss(None)
+            self._progress = None
 
-        def report(*args: Any) -> None:
-            stage, done, total = t(stage_key), None, None
-            if len(args) >= 3:
-                phase = f"tui.phase.{args[0]}"
-                stage = t(phase) if has(phase) else f"{stage}：{args[0]}"
-                done, total = args[1], args[2]
-            elif len(args) == 2:
-                done, total = args
+    def _reporter(self, stage_key: str) -> ProgressCallback:
+        """A progress callback (:data:`visitlog.progress.Progress`) that a worker
+        thread may call as often as it likes; a phase without words of its own
+        is shown as the work's stage line."""
+
+        def report(phase: str, done: int, total: int | None) -> None:
+            key = f"tui.phase.{phase}"
+            stage = t(key) if has(key) else t(stage_key)
             self.post_message(self.Progress(stage, done, total))
 
         return report

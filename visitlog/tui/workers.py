@@ -1,0 +1,259 @@
+"""Long work of the app in worker threads: the demo street, roster import, sync.
+
+Each runs in a ``@work(thread=True)`` worker on a database connection of its
+own, shows its progress in the progress dialog (one progress shape,
+:mod:`visitlog.progress`), and reports back with one typed message:
+:class:`DemoDone`, :class:`ImportDone`, :class:`SyncDone`, or
+:class:`WorkFailed` with the one line to show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.message import Message
+
+from visitlog import demo
+from visitlog.crashlog import crash_line, crash_log
+from visitlog.files import check_user_file
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.roster import RosterReport, import_roster
+from visitlog.sync import SyncReport, hub_exists, sync_with
+
+#: Households in the demo street loaded from the welcome screen.
+DEMO_HOUSEHOLDS = 2000
+
+
+class DemoDone(Message):
+    """The demo street is in the database."""
+
+    def __init__(self, counts: dict[str, int]):
+        super().__init__()
+        self.counts = counts
+
+
+class ImportDone(Message):
+    """A roster was imported."""
+
+    def __init__(self, report: RosterReport):
+        super().__init__()
+        self.report = report
+
+
+class SyncDone(Message):
+    """A sync with the hub ended."""
+
+    def __init__(self, report: SyncReport):
+        super().__init__()
+        self.report = report
+
+
+class WorkFailed(Message):
+    """Long work of *kind* (``demo``, ``import``, ``sync``) failed; *line* says why."""
+
+    def __init__(self, kind: str, line: str):
+        super().__init__()
+        self.kind, self.line = kind, line
+
+
+class LongWork:
+    """Mixin of the app: the actions that start long work and the handlers of its end.
+
+    The app provides ``store``, ``home``, ``reader()``, ``_report_waits()``,
+    ``_start_progress()``, ``_reporter()``, ``_end_progress()``,
+    ``_close_welcome()`` and ``data_changed()``.
+    """
+
+    # -- the demo street ----------------------------------------------------------------
+
+    def action_load_demo(self) -> None:
+        if self.home is not None and self.home.grids:
+            self.notify(t("tui.demo.not_empty"), severity="warning")
+            return
+        self._start_progress(t("tui.demo.title"))
+        self._run_demo()
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_demo(self) -> None:
+        progress = self._reporter("tui.demo.progress")
+        try:
+            with self.reader() as store:
+                self._report_waits(store)
+                counts = demo.generate_into(
+                    store,
+                    households=DEMO_HOUSEHOLDS,
+                    seed=1,
+                    today=self.today(),
+                    # The demo street still reports (households_done, households_total).
+                    progress=lambda done, total: progress("households", done, total),
+                )
+        except VisitlogError as exc:
+            self.post_message(WorkFailed("demo", str(exc)))
+            return
+        self.post_message(DemoDone(dict(counts)))
+
+    def on_demo_done(self, message: DemoDone) -> None:
+        self._end_progress()
+        counts = message.counts
+        self.notify(
+            t("tui.demo.done", **{k: counts.get(k, 0) for k in ("households", "visits", "items")})
+        )
+        self._close_welcome()
+        self.data_changed()
+
+    # -- roster import ------------------------------------------------------------------
+
+    def action_import_roster(self) -> None:
+        from visitlog.tui.screens.prompt import PromptDialog
+
+        def check(text: str) -> None:
+            path = check_user_file(text)  # not the database or its -wal/-shm
+            if not path.is_file():
+                raise VisitlogError(t("tui.import.no_file", path=text))
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._start_progress(t("tui.import.title"))
+                self._run_import(Path(path).expanduser())
+
+        self.push_screen(
+            PromptDialog(
+                t("tui.import.title"),
+                t("tui.import.prompt"),
+                placeholder="~/花名册.xlsx",
+                check=check,
+            ),
+            chosen,
+        )
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_import(self, path: Path) -> None:
+        progress = self._reporter("tui.import.progress")
+        try:
+            with self.reader() as store:
+                self._report_waits(store)
+                report = import_roster(
+                    store,
+                    path,
+                    # The roster engine still reports (rows_done, rows_total).
+                    progress=lambda done, total: progress("rows", done, total),
+                )
+        except VisitlogError as exc:
+            self.post_message(WorkFailed("import", str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(WorkFailed("import", crash_line(exc, crash_log(exc, "tui import"))))
+            return
+        self.post_message(ImportDone(report))
+
+    def on_import_done(self, message: ImportDone) -> None:
+        from visitlog.tui.screens.report import ReportDialog
+
+        self._end_progress()
+        report = message.report
+        lines = [
+            (t(f"tui.import.{k}"), str(getattr(report, k)))
+            for k in ("imported", "updated", "unchanged", "rejected")
+        ]
+        if report.rejected and report.rejects_path:
+            lines.append((t("tui.import.rejects_path"), str(report.rejects_path)))
+        self.push_screen(ReportDialog(t("tui.import.title"), lines))
+        self.data_changed()
+
+    # -- sync ---------------------------------------------------------------------------
+
+    def action_sync(self) -> None:
+        hub = self.store.get_setting("hub_path")
+        if hub:
+            self._start_sync(hub)
+        else:
+            self.action_set_hub(then_sync=True)
+
+    def action_set_hub(self, then_sync: bool = False) -> None:
+        from visitlog.tui.screens.prompt import PromptDialog
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            self.write(lambda store: store.set_settings(hub_path=path))
+            if then_sync:
+                self._start_sync(path)
+
+        self.push_screen(
+            PromptDialog(
+                t("tui.sync.hub_title"),
+                t("tui.sync.hub_prompt"),
+                value=self.store.get_setting("hub_path") or "",
+                placeholder="/media/usb/hub.db",
+            ),
+            chosen,
+        )
+
+    def _start_sync(self, hub: str) -> None:
+        """Sync with *hub*; a hub that is not there is made only once the worker says so
+        (a mistyped path or an unmounted share must not become a second hub)."""
+        from visitlog.tui.screens.confirm import ConfirmDialog
+
+        path = Path(hub).expanduser()
+        if hub_exists(path) or path.is_dir() or not path.parent.is_dir():
+            # An existing hub, or a path the sync itself explains.
+            self._start_progress(t("tui.sync.title"))
+            self._run_sync(path, create=False)
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice == "yes":
+                self._start_progress(t("tui.sync.title"))
+                self._run_sync(path, create=True)
+
+        self.push_screen(
+            ConfirmDialog(
+                t("tui.sync.new_hub_title"),
+                t("tui.sync.new_hub_body", path=path),
+                yes=t("tui.sync.new_hub_yes"),
+                no=t("tui.sync.new_hub_no"),
+                default="no",
+            ),
+            answer,
+        )
+
+    @work(thread=True, exclusive=True, group="long")
+    def _run_sync(self, hub: Path, create: bool = False) -> None:
+        try:
+            with self.reader() as store:
+                report = sync_with(
+                    store, hub, progress=self._reporter("tui.sync.progress"), create=create
+                )
+        except VisitlogError as exc:
+            self.post_message(WorkFailed("sync", str(exc)))
+            return
+        except Exception as exc:  # a core bug must not take the app down
+            self.post_message(WorkFailed("sync", crash_line(exc, crash_log(exc, "tui sync"))))
+            return
+        self.post_message(SyncDone(report))
+
+    def on_sync_done(self, message: SyncDone) -> None:
+        from visitlog.tui.screens.report import ReportDialog
+
+        self._end_progress()
+        report = message.report
+        lines = [
+            (t("tui.sync.sent"), str(report.sent_total)),
+            (t("tui.sync.received"), str(report.received_total)),
+            (t("tui.sync.conflicts"), str(len(report.conflicts))),
+        ]
+        # restored or copied database, far-future stamps: said in words
+        notes = "\n".join(report.notes())
+        self.push_screen(ReportDialog(t("tui.sync.title"), lines, message=notes))
+        self.data_changed()
+
+    # -- failures -----------------------------------------------------------------------
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        from visitlog.tui.screens.report import ReportDialog
+
+        self._end_progress()
+        title = t(f"tui.{message.kind}.title")
+        self.push_screen(ReportDialog(title, message=message.line, error=True))
