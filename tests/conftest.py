@@ -1,8 +1,15 @@
-"""Shared fixtures: every test works in its own temporary data directory."""
+"""Shared fixtures: every test works in its own temporary data directory.
+
+A test written as ``async def`` (the terminal app's Pilot tests) runs in an
+event loop of its own (:func:`pytest_pyfunc_call`): no test wraps itself in
+``asyncio.run``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +31,16 @@ settings.load_profile("default")
 
 #: The demo street's "today" in tests, so data and snapshots never drift.
 DEMO_TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an ``async def`` test to its end in a fresh event loop (its fixtures are plain)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
 
 
 @pytest.fixture(autouse=True)

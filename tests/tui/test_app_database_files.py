@@ -10,8 +10,6 @@ hook; roster paths that are the database's own files are refused.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from open_audit import watch_database_opens
 from textual.widgets import Input
@@ -29,7 +27,7 @@ from visitlog.tui.screens.summary import SummaryScreen
 
 
 @pytest.mark.slow  # one long session through every screen
-def test_every_screen_leaves_the_database_files_to_sqlite(
+async def test_every_screen_leaves_the_database_files_to_sqlite(
     demo_db, tmp_path, today, settle, wait_for
 ):
     roster = tmp_path / "名册.csv"
@@ -118,7 +116,7 @@ def test_every_screen_leaves_the_database_files_to_sqlite(
     with watch_database_opens() as seen:
         store = Store(demo_db)
         app = make_app(store, today=today)
-        asyncio.run(run())
+        await run()
         store.close()
     assert not seen.opens, seen.report()
     with Store(demo_db) as s:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from textual.command import CommandList, CommandPalette
@@ -56,8 +55,8 @@ def _status(screen) -> str:
     return str(screen.query_one("#dedup-status").render())
 
 
-def test_review_from_the_palette_merge_undo_and_not_a_duplicate(store, wait_for):
-    asyncio.run(_review_merge_undo_distinct(store, wait_for))
+async def test_review_from_the_palette_merge_undo_and_not_a_duplicate(store, wait_for):
+    await _review_merge_undo_distinct(store, wait_for)
 
 
 async def _review_merge_undo_distinct(store, wait_for):
@@ -101,8 +100,8 @@ async def _review_merge_undo_distinct(store, wait_for):
         await wait_for(pilot, lambda: not isinstance(app.screen, DedupReviewScreen), "closed")
 
 
-def test_review_with_nothing_to_review(store, wait_for):
-    asyncio.run(_nothing_to_review(store, wait_for))
+async def test_review_with_nothing_to_review(store, wait_for):
+    await _nothing_to_review(store, wait_for)
 
 
 async def _nothing_to_review(store, wait_for):
@@ -118,8 +117,8 @@ async def _nothing_to_review(store, wait_for):
         assert store.scalar("SELECT count(*) FROM dedup_merges") == 0
 
 
-def test_review_shows_the_alias_a_pair_uses_and_k_confirms_it(store, wait_for):
-    asyncio.run(_alias_confirmed(store, wait_for))
+async def test_review_shows_the_alias_a_pair_uses_and_k_confirms_it(store, wait_for):
+    await _alias_confirmed(store, wait_for)
 
 
 async def _alias_confirmed(store, wait_for):

@@ -8,7 +8,6 @@ at every start.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 
@@ -94,7 +93,7 @@ async def _restart_and_restore(pilot, app, wait_for, form_type):
 
 
 @pytest.mark.slow  # types a whole form and restarts the app twice
-def test_a_visit_draft_with_every_field_and_every_item_kind_restores(
+async def test_a_visit_draft_with_every_field_and_every_item_kind_restores(
     demo_db, today, settle, wait_for
 ):
     box = DraftBox(demo_db)
@@ -136,22 +135,19 @@ def test_a_visit_draft_with_every_field_and_every_item_kind_restores(
             app.exit()  # a crash: no save, no cancel
         return household, expected
 
-    household, expected = asyncio.run(type_it())
+    household, expected = await type_it()
 
-    async def restore():
-        app = make_app(store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            assert form.household["id"] == household
-            assert _form_values(form) == expected
-            # the kinds and levels are shown in their selects, not only kept
-            kinds = [e.query_one("#kind", Select).value for e in form.query(ItemEditor)]
-            assert kinds == ["问题", "需求", "赋能", "措施"]
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
-            await settle(pilot)
-
-    asyncio.run(restore())
+    app = make_app(store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        assert form.household["id"] == household
+        assert _form_values(form) == expected
+        # the kinds and levels are shown in their selects, not only kept
+        kinds = [e.query_one("#kind", Select).value for e in form.query(ItemEditor)]
+        assert kinds == ["问题", "需求", "赋能", "措施"]
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
+        await settle(pilot)
     [visit] = [v for v in store.list_visits(household=household) if v.visitor == "陈静"]
     assert (visit.visit_date, visit.mode, visit.next_due, visit.summary) == (
         "2026-11-26",
@@ -167,7 +163,7 @@ def test_a_visit_draft_with_every_field_and_every_item_kind_restores(
     store.close()
 
 
-def test_every_field_and_item_kind_of_a_visit_draft_comes_back(tui_store, today, wait_for):
+async def test_every_field_and_item_kind_of_a_visit_draft_comes_back(tui_store, today, wait_for):
     """The draft as the form writes it (the slow test above types it): every field,
     one item of each kind, restored into the widgets exactly."""
     h = tui_store.list_households()[0]
@@ -181,20 +177,17 @@ def test_every_field_and_item_kind_of_a_visit_draft_comes_back(tui_store, today,
     }
     DraftBox(tui_store.path).save(f"visit:{h.id}", "visit", data)
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            assert _form_values(form) == {k: data[k] for k in (*VISIT_FIELDS, "items")}
-            kinds = [e.query_one("#kind", Select).value for e in form.query(ItemEditor)]
-            levels = [e.query_one("#level", Select).value for e in form.query(ItemEditor)]
-            assert kinds == ["问题", "需求", "赋能", "措施"]
-            assert levels == ["街道协调", "居委自办", Select.NULL, "当场解决"]
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        assert _form_values(form) == {k: data[k] for k in (*VISIT_FIELDS, "items")}
+        kinds = [e.query_one("#kind", Select).value for e in form.query(ItemEditor)]
+        levels = [e.query_one("#level", Select).value for e in form.query(ItemEditor)]
+        assert kinds == ["问题", "需求", "赋能", "措施"]
+        assert levels == ["街道协调", "居委自办", Select.NULL, "当场解决"]
 
 
-def test_the_draft_that_crashed_every_start_now_restores(tui_store, today, settle, wait_for):
+async def test_the_draft_that_crashed_every_start_now_restores(tui_store, today, settle, wait_for):
     """A draft with list items, as the form wrote it, offered at start (restore by default)."""
     h = tui_store.list_households()[0]
     data = {
@@ -211,20 +204,17 @@ def test_the_draft_that_crashed_every_start_now_restores(tui_store, today, settl
     }
     DraftBox(tui_store.path).save(f"visit:{h.id}", "visit", data)
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            assert form.query_one("#summary", TextArea).text == "写了一半"
-            [editor] = form.query(ItemEditor)
-            assert editor.value() == ITEMS[1]
-            # restored once, not twice (the form's mount handler runs once)
-            assert len(form.collect()["items"]) == 1
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        assert form.query_one("#summary", TextArea).text == "写了一半"
+        [editor] = form.query(ItemEditor)
+        assert editor.value() == ITEMS[1]
+        # restored once, not twice (the form's mount handler runs once)
+        assert len(form.collect()["items"]) == 1
 
 
-def test_a_household_draft_restores_every_field(db_path, today, settle, wait_for):
+async def test_a_household_draft_restores_every_field(db_path, today, settle, wait_for):
     store = Store(db_path)
     store.init_identity("王丽华", grid="曹杨一村1号网格")
     box = DraftBox(db_path)
@@ -239,37 +229,31 @@ def test_a_household_draft_restores_every_field(db_path, today, settle, wait_for
         "note": "楼上漏水",
     }
 
-    async def type_it():
-        app = make_app(store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await settle(pilot)
-            app.action_add_household()
-            await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
-            form = app.screen
-            for name, value in values.items():
-                form.query_one(f"#{name}", Input).value = value
-            form.query_one("#occupancy", Select).value = "出租"
-            await wait_for(
-                pilot,
-                lambda: (d := box.get("household:new")) and d.data["note"] == "楼上漏水",
-                "the draft written",
-            )
-            app.exit()
+    app = make_app(store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.action_add_household()
+        await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
+        form = app.screen
+        for name, value in values.items():
+            form.query_one(f"#{name}", Input).value = value
+        form.query_one("#occupancy", Select).value = "出租"
+        await wait_for(
+            pilot,
+            lambda: (d := box.get("household:new")) and d.data["note"] == "楼上漏水",
+            "the draft written",
+        )
+        app.exit()
 
-    asyncio.run(type_it())
-
-    async def restore():
-        app = make_app(store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, HouseholdFormScreen)
-            for name, value in values.items():
-                assert form.query_one(f"#{name}", Input).value == value, name
-            assert form.query_one("#occupancy", Select).value == "出租"
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
-            await settle(pilot)
-
-    asyncio.run(restore())
+    app = make_app(store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, HouseholdFormScreen)
+        for name, value in values.items():
+            assert form.query_one(f"#{name}", Input).value == value, name
+        assert form.query_one("#occupancy", Select).value == "出租"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
+        await settle(pilot)
     [h] = store.list_households()
     assert (h.address, h.micro_grid, h.community, h.head, h.members, h.occupancy) == (
         "曹杨一村12号301室",
@@ -285,7 +269,7 @@ def test_a_household_draft_restores_every_field(db_path, today, settle, wait_for
     store.close()
 
 
-def test_a_draft_with_values_the_form_cannot_show_still_opens(tui_store, today, wait_for):
+async def test_a_draft_with_values_the_form_cannot_show_still_opens(tui_store, today, wait_for):
     """Values an older version or a damaged file left behind fall back to the defaults."""
     h = tui_store.list_households()[0]
     data = {
@@ -299,36 +283,32 @@ def test_a_draft_with_values_the_form_cannot_show_still_opens(tui_store, today, 
     }
     DraftBox(tui_store.path).save(f"visit:{h.id}", "visit", data)
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            assert form.query_one("#summary", TextArea).text == "还在"
-            assert form.query_one("#mode", Select).value == "入户"
-            [editor] = form.query(ItemEditor)
-            assert editor.value()["kind"] == "问题" and editor.value()["level"] == ""
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        assert form.query_one("#summary", TextArea).text == "还在"
+        assert form.query_one("#mode", Select).value == "入户"
+        [editor] = form.query(ItemEditor)
+        assert editor.value()["kind"] == "问题" and editor.value()["level"] == ""
 
 
-def test_a_draft_whose_visit_was_saved_after_all_is_not_offered(tui_store, today, settle, wait_for):
+async def test_a_draft_whose_visit_was_saved_after_all_is_not_offered(
+    tui_store, today, settle, wait_for
+):
     """The app died between storing the visit and removing its draft: nothing is saved twice."""
     h = tui_store.list_households()[0]
     visit = tui_store.add_visit(Visit(household_id=h.id, visit_date="2026-11-27", visitor="王丽华"))
     box = DraftBox(tui_store.path)
     box.save(f"visit:{h.id}", "visit", {"visit_id": visit.id, "household_id": h.id})
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            await settle(pilot)
-            assert isinstance(app.screen, HomeScreen)
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
     assert box.list() == []
 
 
-def test_drafts_kept_in_the_database_by_older_versions_are_offered(
+async def test_drafts_kept_in_the_database_by_older_versions_are_offered(
     tui_store, today, settle, wait_for
 ):
     h = tui_store.list_households()[0]
@@ -341,20 +321,19 @@ def test_drafts_kept_in_the_database_by_older_versions_are_offered(
         )
     conn.close()
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            assert form.query_one("#summary", TextArea).text == "旧版本的草稿"
-            await settle(pilot)
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        assert form.query_one("#summary", TextArea).text == "旧版本的草稿"
+        await settle(pilot)
     # moved: out of the database, into the draft files
     assert tui_store.drafts() == []
     assert DraftBox(tui_store.path).get(f"visit:{h.id}").data["summary"] == "旧版本的草稿"
 
 
-def test_a_draft_summary_with_control_characters_is_shown_made_visible(tui_store, today, wait_for):
+async def test_a_draft_summary_with_control_characters_is_shown_made_visible(
+    tui_store, today, wait_for
+):
     """A summary holding an OSC 52 sequence (pasted, or from a stored visit) comes back
     into the text area with its control characters as visible symbols, never raw."""
     from hostile import CORPUS, raw_controls
@@ -365,12 +344,9 @@ def test_a_draft_summary_with_control_characters_is_shown_made_visible(tui_store
     data.update({**VISIT_FIELDS, "summary": summary, "items": []})
     DraftBox(tui_store.path).save(f"visit:{h.id}", "visit", data)
 
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
-            text = form.query_one("#summary", TextArea).text
-            assert raw_controls(text) == []
-            assert text.startswith("曹杨␛]52;c;") and text.endswith("一村")
-
-    asyncio.run(run())
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        form = await _restart_and_restore(pilot, app, wait_for, VisitFormScreen)
+        text = form.query_one("#summary", TextArea).text
+        assert raw_controls(text) == []
+        assert text.startswith("曹杨␛]52;c;") and text.endswith("一村")

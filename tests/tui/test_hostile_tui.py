@@ -11,7 +11,6 @@ markup.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
@@ -181,33 +180,29 @@ async def _tour(app, pilot, text: str, settle, wait_for, tmp_path) -> None:
     assert all(raw_controls(title) == [] for title in titles)
 
 
-def _run(tmp_path: Path, name: str, settle, wait_for) -> None:
+async def _run(tmp_path: Path, name: str, settle, wait_for) -> None:
     text = CORPUS[name]
     store = _street(tmp_path, text)
-
-    async def run():
+    try:
         app = make_app(store)
         async with app.run_test(size=(120, 40)) as pilot:
             await _tour(app, pilot, text, settle, wait_for, tmp_path)
-
-    try:
-        asyncio.run(run())
     finally:
         store.close()
 
 
 @pytest.mark.parametrize("name", FAST)
-def test_hostile_text_on_every_screen(name, tmp_path, settle, wait_for):
-    _run(tmp_path, name, settle, wait_for)
+async def test_hostile_text_on_every_screen(name, tmp_path, settle, wait_for):
+    await _run(tmp_path, name, settle, wait_for)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(set(CORPUS) - set(FAST)))
-def test_the_whole_corpus_on_every_screen(name, tmp_path, settle, wait_for):
-    _run(tmp_path, name, settle, wait_for)
+async def test_the_whole_corpus_on_every_screen(name, tmp_path, settle, wait_for):
+    await _run(tmp_path, name, settle, wait_for)
 
 
-def test_a_crash_shows_one_plain_line_and_no_local_variables(store, capsys):
+async def test_a_crash_shows_one_plain_line_and_no_local_variables(store, capsys):
     """A bug in a screen: exit status 1, one line naming the log, no traceback, no data."""
     from visitlog.crashlog import log_path
 
@@ -230,7 +225,7 @@ def test_a_crash_shows_one_plain_line_and_no_local_variables(store, capsys):
             await pilot.pause()
 
     with pytest.raises(RuntimeError):
-        asyncio.run(run())
+        await run()
     app = holder["app"]
     assert app.return_code == 1
     assert app.crash_message.startswith("visitlog 内部出错（RuntimeError）")

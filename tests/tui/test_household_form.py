@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.widgets import Input
 
@@ -24,24 +22,23 @@ from visitlog.tui.screens.household_form import HouseholdFormScreen
         ("王　秀英", "1381234", []),
     ],
 )
-def test_form_saves_phone_and_name_as_written(store, today, settle, wait_for, head, phone, phones):
+async def test_form_saves_phone_and_name_as_written(
+    store, today, settle, wait_for, head, phone, phones
+):
     store.init_identity("王丽华", grid="曹杨一村1号网格")
 
-    async def run():
-        app = make_app(store, today=today)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot)
-            await pilot.press("a")
-            await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
-            form = app.screen
-            assert isinstance(form, HouseholdFormScreen)
-            form.query_one("#address", Input).value = "曹杨一村12号301室"
-            form.query_one("#head", Input).value = head
-            form.query_one("#phone", Input).value = phone
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
-            await settle(pilot)
-
-    asyncio.run(run())
+    app = make_app(store, today=today)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "address", "form")
+        form = app.screen
+        assert isinstance(form, HouseholdFormScreen)
+        form.query_one("#address", Input).value = "曹杨一村12号301室"
+        form.query_one("#head", Input).value = head
+        form.query_one("#phone", Input).value = phone
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
+        await settle(pilot)
     [h] = store.list_households()
     assert (h.head, h.phone, h.phones) == (head, phone, phones)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.widgets import Input, Select
 
 from visitlog.tui.app import make_app
@@ -30,91 +28,84 @@ async def _open_dialog(app, pilot, wait_for) -> ItemDialog:
     return app.screen
 
 
-def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain, wait_for):
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle, wait_for)
-            expected = tui_store.list_items(open_only=True, grid="曹杨一村1号网格", today=today)
-            assert [i.id for i in screen.items] == [i.id for i in expected]
-            assert screen.query_one("#items").row_count == len(expected) > 0
-            overdue = [bool(i.deadline and i.deadline < today.isoformat()) for i in screen.items]
-            assert any(overdue), "the demo street has overdue items"
-            # every overdue item comes before every other one
-            assert overdue == sorted(overdue, reverse=True)
-            n_overdue = sum(overdue)
-            status = plain(screen.query_one("#status"))
-            assert str(len(expected)) in status and str(n_overdue) in status
-            # filter by kind, then by category
-            screen.query_one("#kind", Select).value = "需求"
-            await wait_for(
-                pilot,
-                lambda: screen.items and {i.kind for i in screen.items} == {"需求"},
-                "only 需求",
-            )
-            category = screen.items[0].category
-            screen.query_one("#category", Select).value = category
-            await wait_for(
-                pilot,
-                lambda: {(i.kind, i.category) for i in screen.items} == {("需求", category)},
-                "one category",
-            )
-
-    asyncio.run(run())
+async def test_open_items_of_my_grid_overdue_first(tui_store, today, settle, plain, wait_for):
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_items(app, pilot, settle, wait_for)
+        expected = tui_store.list_items(open_only=True, grid="曹杨一村1号网格", today=today)
+        assert [i.id for i in screen.items] == [i.id for i in expected]
+        assert screen.query_one("#items").row_count == len(expected) > 0
+        overdue = [bool(i.deadline and i.deadline < today.isoformat()) for i in screen.items]
+        assert any(overdue), "the demo street has overdue items"
+        # every overdue item comes before every other one
+        assert overdue == sorted(overdue, reverse=True)
+        n_overdue = sum(overdue)
+        status = plain(screen.query_one("#status"))
+        assert str(len(expected)) in status and str(n_overdue) in status
+        # filter by kind, then by category
+        screen.query_one("#kind", Select).value = "需求"
+        await wait_for(
+            pilot,
+            lambda: screen.items and {i.kind for i in screen.items} == {"需求"},
+            "only 需求",
+        )
+        category = screen.items[0].category
+        screen.query_one("#category", Select).value = category
+        await wait_for(
+            pilot,
+            lambda: {(i.kind, i.category) for i in screen.items} == {("需求", category)},
+            "one category",
+        )
 
 
-def test_change_status_with_note_and_satisfaction(tui_store, today, settle, wait_for):
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle, wait_for)
-            item = screen.items[0]
-            dialog = await _open_dialog(app, pilot, wait_for)
-            dialog.query_one("#status", Select).value = "已办结"
-            dialog.query_one("#note", Input).value = "已联系物业修好"
-            dialog.query_one("#satisfaction", Select).value = "满意"
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
-            await settle(pilot)
-            stored = tui_store.get_item(item.id)
-            assert (stored.status, stored.resolution, stored.satisfaction) == (
-                "已办结",
-                "已联系物业修好",
-                "满意",
-            )
-            assert stored.closed_date == today.isoformat()
-            # closed items leave the open list
-            await wait_for(
-                pilot, lambda: item.id not in [i.id for i in screen.items], "the list read again"
-            )
-
-    asyncio.run(run())
+async def test_change_status_with_note_and_satisfaction(tui_store, today, settle, wait_for):
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_items(app, pilot, settle, wait_for)
+        item = screen.items[0]
+        dialog = await _open_dialog(app, pilot, wait_for)
+        dialog.query_one("#status", Select).value = "已办结"
+        dialog.query_one("#note", Input).value = "已联系物业修好"
+        dialog.query_one("#satisfaction", Select).value = "满意"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
+        await settle(pilot)
+        stored = tui_store.get_item(item.id)
+        assert (stored.status, stored.resolution, stored.satisfaction) == (
+            "已办结",
+            "已联系物业修好",
+            "满意",
+        )
+        assert stored.closed_date == today.isoformat()
+        # closed items leave the open list
+        await wait_for(
+            pilot, lambda: item.id not in [i.id for i in screen.items], "the list read again"
+        )
 
 
-def test_unsolvable_without_a_note_shows_the_error_by_the_note(tui_store, today, settle, wait_for):
-    async def run():
-        app = make_app(tui_store, today=today)
-        async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _open_items(app, pilot, settle, wait_for)
-            item = screen.items[0]
-            dialog = await _open_dialog(app, pilot, wait_for)
-            dialog.query_one("#status", Select).value = "无法解决"
-            dialog.query_one("#note", Input).value = ""
-            await pilot.press("ctrl+s")
-            error = dialog.query_one("#err-note")
-            await wait_for(pilot, lambda: error.has_class("-shown"), "the note's error")
-            assert app.screen is dialog  # still open, nothing crashed
-            assert tui_store.get_item(item.id).status == item.status
-            dialog.query_one("#note", Input).value = "产权不清，居委无法处理"
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
-            await settle(pilot)
-            assert tui_store.get_item(item.id).status == "无法解决"
-            # escape on the dialog changes nothing
-            other = (await _open_dialog(app, pilot, wait_for)).item
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
-            await settle(pilot)
-            assert tui_store.get_item(other.id).status == other.status
-
-    asyncio.run(run())
+async def test_unsolvable_without_a_note_shows_the_error_by_the_note(
+    tui_store, today, settle, wait_for
+):
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _open_items(app, pilot, settle, wait_for)
+        item = screen.items[0]
+        dialog = await _open_dialog(app, pilot, wait_for)
+        dialog.query_one("#status", Select).value = "无法解决"
+        dialog.query_one("#note", Input).value = ""
+        await pilot.press("ctrl+s")
+        error = dialog.query_one("#err-note")
+        await wait_for(pilot, lambda: error.has_class("-shown"), "the note's error")
+        assert app.screen is dialog  # still open, nothing crashed
+        assert tui_store.get_item(item.id).status == item.status
+        dialog.query_one("#note", Input).value = "产权不清，居委无法处理"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
+        await settle(pilot)
+        assert tui_store.get_item(item.id).status == "无法解决"
+        # escape on the dialog changes nothing
+        other = (await _open_dialog(app, pilot, wait_for)).item
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
+        await settle(pilot)
+        assert tui_store.get_item(other.id).status == other.status

@@ -61,7 +61,7 @@ async def _save_visit(app, pilot, wait_for, summary: str) -> None:
 
 
 @pytest.mark.slow
-def test_saves_reach_the_file_while_other_programs_use_it(
+async def test_saves_reach_the_file_while_other_programs_use_it(
     demo_db, tmp_path, today, settle, wait_for
 ):
     hub = tmp_path / "hub.db"
@@ -69,37 +69,34 @@ def test_saves_reach_the_file_while_other_programs_use_it(
     bad_roster.write_text("地址,微网格\n,曹杨一村1号网格\n", encoding="utf-8")
     results: dict[str, tuple[int, str, str]] = {}
 
-    async def morning():
-        store = Store(demo_db)
-        app = make_app(store, today=today)
-        with watch_database_opens() as seen:
-            async with app.run_test(size=(100, 30)) as pilot:
-                await settle(pilot)
-                # a worker's connection, as the app's loaders hold while they read
-                worker_connection = Store(demo_db)
-                worker_connection.list_households()
-                await _save_visit(app, pilot, wait_for, "早上第一户")
-                await settle(pilot)
-                for name, args in {
-                    "backup": ("backup", tmp_path / "backup.db"),
-                    "check": ("check",),
-                    "sync": ("sync", hub, "--new-hub"),
-                    "bundle": ("bundle", "export", tmp_path / "all.bundle"),
-                    "summary": ("summary",),
-                    "dry-run": ("roster", "import", bad_roster, "--dry-run"),
-                }.items():
-                    results[name] = await _visitlog(demo_db, *args)
-                await _save_visit(app, pilot, wait_for, "上午第二户")
-                await settle(pilot)
-                # the third program looks while the app is still open
-                results["third"] = await _run(sys.executable, "-c", THIRD_PROGRAM, str(demo_db))
-                results["third-check"] = await _visitlog(demo_db, "check")
-                assert app.is_running
-                worker_connection.close()
-        store.close()
-        assert not seen.opens, seen.report()
-
-    asyncio.run(morning())
+    store = Store(demo_db)
+    app = make_app(store, today=today)
+    with watch_database_opens() as seen:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            # a worker's connection, as the app's loaders hold while they read
+            worker_connection = Store(demo_db)
+            worker_connection.list_households()
+            await _save_visit(app, pilot, wait_for, "早上第一户")
+            await settle(pilot)
+            for name, args in {
+                "backup": ("backup", tmp_path / "backup.db"),
+                "check": ("check",),
+                "sync": ("sync", hub, "--new-hub"),
+                "bundle": ("bundle", "export", tmp_path / "all.bundle"),
+                "summary": ("summary",),
+                "dry-run": ("roster", "import", bad_roster, "--dry-run"),
+            }.items():
+                results[name] = await _visitlog(demo_db, *args)
+            await _save_visit(app, pilot, wait_for, "上午第二户")
+            await settle(pilot)
+            # the third program looks while the app is still open
+            results["third"] = await _run(sys.executable, "-c", THIRD_PROGRAM, str(demo_db))
+            results["third-check"] = await _visitlog(demo_db, "check")
+            assert app.is_running
+            worker_connection.close()
+    store.close()
+    assert not seen.opens, seen.report()
     for name in ("backup", "check", "sync", "bundle", "summary", "third", "third-check"):
         code, _out, err = results[name]
         assert code == 0, (name, err)
