@@ -1,7 +1,10 @@
 """The ``visitlog`` command line: thin Typer commands over the core.
 
 Each group of commands lives in its own module of this package and adds
-itself to the root app through ``register(app)``.  Errors a user can cause
+itself to the root app through ``register(app)``.  Options several commands
+share are declared once in :mod:`visitlog.cli.options`; every help text is an
+i18n key that :mod:`visitlog.cli.localize` translates in the language of the
+run; long work shows one rich progress bar (:func:`visitlog.cli.common.progress_bar`).  Errors a user can cause
 are :class:`~visitlog.model.VisitlogError`; the root group prints them as one
 plain line on stderr and exits 1, so nobody is shown a traceback.
 """
