@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -167,40 +166,6 @@ def bar(share: float | None, width: int = 20, style: str = "", empty_style: str 
     out.append("█" * filled, style=style)
     out.append("░" * (width - filled), style=empty_style)
     return out
-
-
-def optional(module: str, name: str) -> Any | None:
-    """``module.name`` if that module is installed yet, else None.
-
-    Some features (summary, sync, roster import) live in core modules that may
-    not exist in this build; the screens then say so instead of crashing.
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
-
-
-def as_dict(report: Any) -> dict[str, Any]:
-    """A core module's report as a dict (``to_json()``, a dataclass, or a dict)."""
-    if report is None:
-        return {}
-    if isinstance(report, dict):
-        return report
-    to_json = getattr(report, "to_json", None)
-    if callable(to_json):
-        data = to_json()
-        if isinstance(data, str):
-            import json
-
-            data = json.loads(data)
-        return dict(data)
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(report) and not isinstance(report, type):
-        return asdict(report)
-    return dict(getattr(report, "__dict__", {}))
 
 
 def short_date(value: str | None) -> str:
