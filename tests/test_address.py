@@ -382,3 +382,13 @@ def test_household_key_reads_a_bare_address_with_its_estate(address, estate, key
     from visitlog.address import household_key
 
     assert household_key(address, estate) == key
+
+
+def test_an_overlong_address_is_read_only_to_its_first_thousand_characters():
+    # A pasted page of digits: the key is that of its first MAX_READ
+    # characters (the patterns may cost the square of the length).
+    from visitlog.address import MAX_READ, normalize_address, parse_address
+
+    text = "花溪路" + "1" * 100_000 + "号"
+    assert normalize_address(text) == normalize_address(text[:MAX_READ])
+    assert parse_address(text).building is None  # the 号 beyond the limit is not read

@@ -158,7 +158,6 @@ def test_blank_rows_are_skipped_and_line_numbers_stay_true(store: Store, tmp_pat
     assert "地址" in rejects[0]["拒收原因"]
 
 
-@pytest.mark.slow  # ~10 s: reading the 10,000-character address key is slow
 def test_ten_thousand_character_field(store: Store, tmp_path: Path):
     long_note = "长" * 10_000
     long_address = "花溪路" + "1" * 10_000

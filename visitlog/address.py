@@ -289,7 +289,7 @@ def normalize_address(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = _clean(text)
+    text = _clean(text[:MAX_READ])
     text = _convert_numerals(text)
     text = _strip_prefixes(text)
     return _canonical_units(text)
@@ -340,6 +340,11 @@ class AddressParts:
     room: str | None
 
 
+#: Addresses are read only up to this many characters.  A real one is far
+#: shorter (a record keeps at most 200); the patterns here may cost the square
+#: of the length, so a pasted page of digits must not reach them whole.
+MAX_READ = 1000
+
 _ROOM = re.compile(r"([0-9]+[a-z]?)室")
 _BUILDING = re.compile(r"([0-9]+(?:-[0-9]+)?[a-z]?)号")
 
@@ -374,6 +379,7 @@ def parse_key(key: str) -> AddressParts:
     Returns:
         The parts; each is None when it cannot be read.
     """
+    key = key[:MAX_READ]
     room: str | None = None
     head = key
     room_matches = list(_ROOM.finditer(key))
