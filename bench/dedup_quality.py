@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from dedup_corpus import cluster_pairs, generate, precision_recall
 
 from visitlog import dedup
-from visitlog.store import Store, _household_row
+from visitlog.store import Store
+from visitlog.store import household_row as _household_row
 
 
 def run(seed: int, buildings: int, threshold: float) -> dict:

@@ -1,7 +1,7 @@
 """Catch any open() of a database file, its -wal or -shm while this process has it open.
 
 On POSIX, closing any descriptor of a file drops every lock the process holds
-on it, so only SQLite may open those files (see ``visitlog.files``).  Python
+on it, so only SQLite may open those files (see ``visitlog.store.files``).  Python
 raises the audit event ``open`` for ``open()``, ``io.open``, ``os.open``,
 ``Path.open``/``read_bytes``/``write_bytes`` and everything built on them
 (shutil, zipfile, openpyxl…); SQLite opens its files in C, without it, and

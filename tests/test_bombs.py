@@ -22,9 +22,8 @@ import pytest
 from reliability_support import content_digest
 
 from visitlog.model import Household, VisitlogError
-from visitlog.roster_files import open_table
-from visitlog.security import StationKey, save_key
-from visitlog.store import Store
+from visitlog.roster import open_table
+from visitlog.store import StationKey, Store, save_key
 from visitlog.sync import export_bundle, import_bundle
 
 MAGIC = b"VISITLOG-BUNDLE 1\n"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from visitlog.model import Household
-from visitlog.security import StationKey, save_key
-from visitlog.store import GENESIS_HASH, Store
+from visitlog.store import GENESIS_HASH, StationKey, Store, save_key
 from visitlog.sync import sync_with
 
 
@@ -44,7 +43,7 @@ def _laptop(path: Path, worker: str, key: StationKey | None = None) -> Path:
 def _rewrite_chain(db: Path, drop_action: str | None = None) -> None:
     """What someone holding the file does: drop the guarding triggers, delete an
     entry, renumber and recompute the whole chain as a plain hash chain."""
-    from visitlog.store import _audit_hash
+    from visitlog.store.audit_chain import audit_hash as _audit_hash
 
     conn = sqlite3.connect(db)
     for (name,) in conn.execute(

@@ -31,7 +31,7 @@ def test_dedup_reveal_is_audited(demo_cli):
 def test_rejects_go_to_the_data_folder_when_the_roster_folder_is_unwritable(
     cli, tmp_path, monkeypatch
 ):
-    from visitlog import roster
+    from visitlog.roster import importing
 
     src = tmp_path / "名册.csv"
     src.write_text(
@@ -39,7 +39,7 @@ def test_rejects_go_to_the_data_folder_when_the_roster_folder_is_unwritable(
         encoding="utf-8",
     )
     # The folder beside the roster cannot be written (a write-protected stick).
-    monkeypatch.setattr(roster, "rejects_path_for", lambda p: tmp_path / "no-such-dir" / "x.csv")
+    monkeypatch.setattr(importing, "rejects_path_for", lambda p: tmp_path / "no-such-dir" / "x.csv")
     result = cli("roster", "import", str(src))
     assert result.exit_code == 1  # a row was rejected, and said so
     assert [h["address"] for h in cli.json("household", "list")] == ["曹杨一村1号101室"]

@@ -19,10 +19,9 @@ import typer
 from open_audit import watch_database_opens
 from typer.testing import CliRunner
 
-from visitlog import files
 from visitlog.cli import app
 from visitlog.model import Household, VisitlogError
-from visitlog.store import Store
+from visitlog.store import Store, files
 from visitlog.sync import sync_with
 
 

@@ -8,7 +8,8 @@ from collections import Counter
 from dedup_corpus import cluster_pairs, generate, precision_recall
 
 from visitlog import dedup
-from visitlog.store import Store, _household_row
+from visitlog.store import Store
+from visitlog.store import household_row as _household_row
 
 #: A fixed corpus: seed 1, 30 buildings per estate (about 4,600 rows).
 SEED, BUILDINGS = 1, 30

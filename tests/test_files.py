@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from visitlog.files import replacing, write_private
 from visitlog.model import VisitlogError
+from visitlog.store.files import replacing, write_private
 
 
 def test_write_private_is_owner_only_even_with_a_loose_umask(tmp_path):

@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from reliability_support import ROSTER_HEADER, content_digest, live_counts, write_roster
 from typer.testing import CliRunner
 
-from visitlog.security import StationKey, save_key
-from visitlog.store import Store
+from visitlog.store import StationKey, Store, save_key
 
 EXAMPLES = int(os.environ.get("VISITLOG_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(

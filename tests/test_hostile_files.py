@@ -21,7 +21,7 @@ from hostile import CORPUS
 from typer.testing import CliRunner
 
 from visitlog.model import Household, Item, Visit
-from visitlog.spreadsheet import FORMULA_START
+from visitlog.roster.spreadsheet import FORMULA_START
 from visitlog.store import Store
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")

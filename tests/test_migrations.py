@@ -6,8 +6,7 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from visitlog import migrations
-from visitlog.store import Store
+from visitlog.store import Store, migrations
 
 
 def _schema(path) -> dict[str, set[str]]:

@@ -132,7 +132,7 @@ def test_masked_table_listings_write_no_export_entry(street):
 _KILLED_EXPORT = textwrap.dedent(
     """
     import os, signal, sys
-    from visitlog import files
+    from visitlog.store import files
     cm = files.replacing(sys.argv[1])
     tmp = cm.__enter__()
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -158,7 +158,7 @@ def test_a_temporary_export_file_left_by_a_kill_is_removed_at_next_start(cli, tm
 
 
 def test_a_temporary_file_of_a_running_visitlog_is_left_alone(cli, tmp_path):
-    from visitlog import files
+    from visitlog.store import files
 
     dest = tmp_path / "名册.csv"
     with files.replacing(dest) as tmp:
@@ -270,7 +270,7 @@ def test_a_database_keyed_before_keyed_chains_still_verifies_and_is_sealed_at_it
     cli,
 ):
     """A laptop that held a key under an older visitlog: all its entries are plain."""
-    from visitlog.security import StationKey, save_key
+    from visitlog.store import StationKey, save_key
 
     cli("init", "--worker", "王丽华")
     hid = cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格").stdout.strip()

@@ -35,8 +35,8 @@ from visitlog.model import (
     Tag,
     VisitlogError,
 )
-from visitlog.security import StationKey, bundle_signature, save_key
-from visitlog.store import Store
+from visitlog.security import bundle_signature
+from visitlog.store import StationKey, Store, save_key
 from visitlog.sync import export_bundle, import_bundle, sync_with
 from visitlog.sync.sqlite import Applier
 from visitlog.sync.validate import InvalidChange, check_change

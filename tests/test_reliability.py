@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from reliability_support import content_digest, live_counts, read_only_dir, write_roster
 
-from visitlog import migrations
 from visitlog.model import Household, Visit, VisitlogError
-from visitlog.store import Store
+from visitlog.store import Store, migrations
 
 
 def _mode(path: Path) -> int:

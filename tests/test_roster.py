@@ -551,7 +551,7 @@ def test_progress_is_reported(store: Store, tmp_path: Path):
     ]
     path = write_csv(tmp_path / "p.csv", [HEADER, *rows])
     calls: list[tuple[int, int | None]] = []
-    report = import_roster(store, path, progress=lambda d, t: calls.append((d, t)))
+    report = import_roster(store, path, progress=lambda _phase, d, t: calls.append((d, t)))
     assert report.imported == 1200
     assert calls[0] == (500, 1200) and calls[-1] == (1200, 1200)
 
@@ -570,13 +570,13 @@ def test_report_lines_in_both_languages(store: Store, tmp_path: Path):
 def test_rejects_file_that_cannot_be_written_anywhere_stops_the_import(
     store: Store, tmp_path: Path, monkeypatch
 ):
-    from visitlog import roster
+    from visitlog.roster import importing
 
     path = write_csv(tmp_path / "r.csv", [HEADER, GOOD[0], [*GOOD[1][:4], "", *GOOD[1][5:]]])
     rejects_path_for(path).mkdir()  # something in the way of the rejects file
     blocked = tmp_path / "blocked.csv"
     blocked.mkdir()  # ... and in the way of the fallback in the data folder
-    monkeypatch.setattr(roster, "_fallback_rejects_path", lambda p: blocked)
+    monkeypatch.setattr(importing, "_fallback_rejects_path", lambda p: blocked)
     with pytest.raises(VisitlogError, match="无法写入"):
         import_roster(store, path)
     assert store.count_live()["households"] == 0
@@ -614,7 +614,7 @@ def test_xlsx_suffix_on_a_text_file_and_sheet_option_on_csv(store: Store, tmp_pa
 def test_merged_ranges_found_across_chunks_and_by_the_slow_path(tmp_path: Path, monkeypatch):
     import types
 
-    from visitlog import roster_files
+    from visitlog.roster import files as roster_files
 
     path = merged_xlsx(tmp_path / "m.xlsx", [*GOOD, *GOOD[2:]] * 3 + GOOD[:1])
     expected = {

@@ -268,7 +268,7 @@ def test_xlsx_export_shows_control_characters_instead_of_failing(store: Store, t
 
 
 def test_rejects_file_neutralises_formulas_and_reads_back_verbatim(store: Store, tmp_path: Path):
-    from visitlog.roster_files import open_table
+    from visitlog.roster import open_table
 
     bad = [
         "=1+1",

@@ -11,16 +11,8 @@ import stat
 import pytest
 
 from visitlog.model import VisitlogError
-from visitlog.security import (
-    KeyFileError,
-    StationKey,
-    key_path,
-    load_key,
-    save_key,
-    sign,
-    verify,
-)
-from visitlog.store import Store
+from visitlog.security import sign, verify
+from visitlog.store import KeyFileError, StationKey, Store, key_path, load_key, save_key
 
 
 def _mode(path) -> int:

@@ -9,8 +9,8 @@ import pytest
 from reliability_support import content_digest, live_counts
 
 from visitlog.model import Household, VisitlogError
-from visitlog.security import STATION_SETTING, StationKey, key_path, save_key
-from visitlog.store import Store
+from visitlog.security import STATION_SETTING
+from visitlog.store import StationKey, Store, key_path, save_key
 from visitlog.sync import export_bundle, import_bundle, sync_with
 
 
@@ -130,7 +130,7 @@ def test_a_forged_signature_is_refused(tmp_path, signed_bundle, station):
 
 
 def test_bundle_import_refusals_through_the_cli(tmp_path, signed_bundle, cli):
-    from visitlog.security import StationKey as K
+    from visitlog.store import StationKey as K
 
     save_key(cli.db, K.generate())
     r = cli("--lang", "en", "bundle", "import", str(signed_bundle))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from visitlog.spreadsheet import (
+from visitlog.roster.spreadsheet import (
     FORMULA_START,
     PageHeader,
     csv_cell,

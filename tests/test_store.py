@@ -329,7 +329,7 @@ def test_backup_is_a_consistent_copy(demo_store, tmp_path):
 def test_drafts_survive_reopen_and_never_touch_the_database(store, db_path):
     from reliability_support import content_digest
 
-    from visitlog.drafts import DraftBox
+    from visitlog.store import DraftBox
 
     before = content_digest(db_path)
     box = DraftBox(db_path)
@@ -350,7 +350,7 @@ def test_drafts_survive_reopen_and_never_touch_the_database(store, db_path):
 
 
 def test_a_damaged_draft_file_is_skipped(db_path):
-    from visitlog.drafts import DraftBox
+    from visitlog.store import DraftBox
 
     box = DraftBox(db_path)
     box.save("visit:ok", "visit", {"summary": "好的"})

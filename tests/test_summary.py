@@ -57,7 +57,7 @@ def _rows(store: Store, table: str) -> list[dict[str, Any]]:
 
 
 def _mark_merged(store: Store, table: str, row_id: str, into: str) -> None:
-    """Set the derived ``merged_into`` as merges do (visitlog.clusters), without
+    """Set the derived ``merged_into`` as merges do (visitlog.store.clusters), without
     a merge record: the summary reads only the columns, whatever shape they take."""
     store.conn.execute(f"UPDATE {table} SET merged_into = ? WHERE id = ?", [into, row_id])
 

@@ -223,7 +223,7 @@ def test_export_for_a_peer_holds_only_what_it_lacks(source, tmp_path):
     out = tmp_path / "delta.vlb"
     info = export_bundle(source, out, for_peer=str(hub))
     # the source is a copy of the template's file, so it numbers its own
-    # changes under a device id of its own, from 1 (visitlog.identity)
+    # changes under a device id of its own, from 1 (visitlog.store.identity)
     assert info.total == 1 and info.devices == {source.device_id: [1, 1]}
     with Store(hub) as h:
         import_bundle(h, out)

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from visitlog import identity
 from visitlog.cli import app
 from visitlog.model import Household, Item, Kind, Visit, VisitlogError
-from visitlog.store import Store
+from visitlog.store import Store, identity
 from visitlog.sync import export_bundle, import_bundle, list_conflicts, restore_conflict, sync_with
 from visitlog.sync.bundle import BundleError
 from visitlog.sync.merge import ReplayError

@@ -488,7 +488,7 @@ def test_newer_target_is_refused_naming_the_version(trio):
 
 
 def test_databases_record_the_release_their_schema_needs(tmp_path):
-    from visitlog.migrations import LATEST, SCHEMA_RELEASES
+    from visitlog.store.migrations import LATEST, SCHEMA_RELEASES
 
     with Store(tmp_path / "x.db") as s:
         assert s.get_setting("schema_release") == SCHEMA_RELEASES[LATEST]

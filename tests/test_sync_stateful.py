@@ -35,6 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from visitlog import clock
 from visitlog.dedup import merges as dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Kind, Visit
+from visitlog.roster import upsert_households
 from visitlog.store import Store
 from visitlog.sync import (
     conflict_id,
@@ -87,7 +88,7 @@ class Edit:
     shadowed: bool = False
 
 
-#: Columns each replica derives from the synced data (visitlog.clusters).
+#: Columns each replica derives from the synced data (visitlog.store.clusters).
 DERIVED = {
     "households": ["merged_into"],
     "visits": ["merged_into", "live_household"],
@@ -364,7 +365,7 @@ class Replicas(RuleBasedStateMachine):
             for ref, address, head in rows
         ]
         event("import the roster")
-        self._record(r, lambda: self.stores[r].upsert_households(households))
+        self._record(r, lambda: upsert_households(self.stores[r], households))
 
     @rule(data=st.data(), times=st.integers(1, 2))
     def sync(self, data, times: int) -> None:
@@ -457,7 +458,7 @@ class Replicas(RuleBasedStateMachine):
     def copy_to_new_laptop(self, data, with_record: bool) -> None:
         """A new laptop set up by copying another's database file (and maybe
         the identity record beside it)."""
-        from visitlog import identity
+        from visitlog.store import identity
 
         r = data.draw(st.integers(0, len(self.stores) - 1))
         src = self.stores[r]

@@ -15,9 +15,10 @@ import datetime as dt
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+from visitlog.address import normalize_address
 from visitlog.i18n import t
 from visitlog.model import (
     Category,
@@ -32,6 +33,9 @@ from visitlog.model import (
     Tag,
     VisitlogError,
 )
+from visitlog.progress import Progress, report
+from visitlog.residents import phone_numbers
+from visitlog.store import Store, phones_column
 
 COMMUNITIES = [
     ("曹杨一村", ["曹杨一村"]),
@@ -191,9 +195,6 @@ def generate(
         seed: the same seed (and ``today``) gives the same street.
         today: the last day of the year of visits (default: today).
     """
-    from visitlog.address import normalize_address
-    from visitlog.store import phones_json
-
     today = today or dt.date.today()
     rng = random.Random(seed)
     pick_occ = _Picker(rng, OCCUPANCY)
@@ -299,7 +300,7 @@ def generate(
                             "address_key": normalize_address(address),
                             "head": head,
                             "phone": phone,
-                            "phones": phones_json(phone),
+                            "phones": phones_column(phone_numbers(phone)),
                             "members": rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 5)),
                             "occupancy": occupancy.value,
                             "tags": json.dumps(
@@ -443,13 +444,15 @@ def _status(
 
 
 def generate_into(
-    store: Any,
+    store: Store,
     households: int,
     seed: int = 1,
     today: dt.date | None = None,
-    progress: bool | Callable[[int, int], None] = False,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Fill an empty database with the demo street, in one transaction.
+
+    ``progress("households", done, total)`` is called after each 居民区.
 
     Raises:
         VisitlogError: the database already holds households (demo data must
@@ -458,29 +461,14 @@ def generate_into(
     if store.count_live()["households"]:
         raise VisitlogError(t("err.demo_not_empty", path=store.path))
     counts = {"households": 0, "visits": 0, "items": 0}
-    bar = None
-    if progress is True:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        bar = Progress(transient=True, console=Console(stderr=True))
-        task = bar.add_task(t("cli.demo_progress"), total=households)
-        bar.start()
-    try:
-        with store.transaction() as tx:
-            for table, rows in generate(households, seed, today):
-                tx.insert_many(table, rows)
-                counts[table] += len(rows)
-                if table == "households":
-                    if bar is not None:
-                        bar.update(task, completed=counts["households"])
-                    elif callable(progress):
-                        progress(counts["households"], households)
-            if not store.get_setting("street"):
-                # The summary's street-level title; a real laptop sets its own.
-                tx.set_setting("street", "曹杨新村街道")
-            tx.audit("demo", detail={**counts, "seed": seed})
-    finally:
-        if bar is not None:
-            bar.stop()
+    with store.transaction() as tx:
+        for table, rows in generate(households, seed, today):
+            tx.insert_many(table, rows)
+            counts[table] += len(rows)
+            if table == "households":
+                report(progress, "households", counts["households"], households)
+        if not store.get_setting("street"):
+            # The summary's street-level title; a real laptop sets its own.
+            tx.set_setting("street", "曹杨新村街道")
+        tx.audit("demo", detail={**counts, "seed": seed})
     return counts

@@ -429,7 +429,7 @@ class Visit:
 #: Columns of each synced table that carry domain values (the ones a change
 #: may touch and that sync merges field by field).  ``merged_into`` is not
 #: one of them since m009: each replica derives it from the merge records
-#: (see :mod:`visitlog.clusters`).
+#: (see :mod:`visitlog.store.clusters`).
 HOUSEHOLD_FIELDS = (
     "ref",
     "community",

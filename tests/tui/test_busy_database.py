@@ -17,9 +17,8 @@ from pathlib import Path
 
 from textual.widgets import Input, Select, TextArea
 
-from visitlog.drafts import DraftBox
 from visitlog.model import Household
-from visitlog.store import Store
+from visitlog.store import DraftBox, Store
 from visitlog.tui.app import make_app
 from visitlog.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from visitlog.tui.screens.conflicts import ConflictsScreen

@@ -1,6 +1,6 @@
 """Drafts restore whatever the forms can write: every field, every item kind, both forms.
 
-A form in progress is kept in a file beside the database (visitlog.drafts);
+A form in progress is kept in a file beside the database (visitlog.store.drafts);
 after a crash or a closed terminal the next start offers it back, with 恢复
 as the default answer, so a draft that cannot be restored would stop the app
 at every start.
@@ -14,9 +14,8 @@ import sqlite3
 import pytest
 from textual.widgets import Input, Select, TextArea
 
-from visitlog.drafts import DraftBox
 from visitlog.model import Visit
-from visitlog.store import Store
+from visitlog.store import DraftBox, Store
 from visitlog.tui.app import make_app
 from visitlog.tui.screens.confirm import ChoiceDialog
 from visitlog.tui.screens.home import HomeScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, TextArea
 
-from visitlog.drafts import DraftBox
+from visitlog.store import DraftBox
 from visitlog.tui.app import make_app
 from visitlog.tui.screens.confirm import ChoiceDialog, ConfirmDialog
 from visitlog.tui.screens.details import HouseholdScreen

@@ -24,9 +24,9 @@ from typer.core import TyperGroup
 from visitlog.cli.common import State, err_console
 from visitlog.cli.localize import choose_language, localize_help
 from visitlog.crashlog import crash_line, crash_log
-from visitlog.files import sweep_leftovers
 from visitlog.i18n import set_lang, t
 from visitlog.model import VisitlogError
+from visitlog.store.files import sweep_leftovers
 from visitlog.visible import visible
 
 #: Command modules, each with ``register(app)``.

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from visitlog.cli.common import cell, console, emit_json, err_console, progress_bar
 from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
+from visitlog.grids import check_grid
 from visitlog.i18n import t
 from visitlog.model import (
     Household,
@@ -103,9 +104,7 @@ def demo(
     store = _store(ctx)
     started = time.perf_counter()
     with progress_bar(lambda *_: t("cli.demo_progress")) as progress:
-        # The demo street still reports (households_done, households_total).
-        report = (lambda done, total: progress("households", done, total)) if progress else False
-        counts = generate_into(store, households=households, seed=seed, progress=report)
+        counts = generate_into(store, households=households, seed=seed, progress=progress)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     if json_out:
         emit_json(counts)
@@ -231,13 +230,13 @@ def household_list(
 ) -> None:
     """List live households."""
     store = _store(ctx)
+    if grid:
+        check_grid(store, grid)
     if json_out:
         households = store.list_households(grid=grid, unvisited=unvisited)
         _audit_json(store, "household", len(households), grid=grid)
         emit_json(households)
         return
-    if grid:
-        store.check_grid(grid)
     rows = store.household_overview(grid=grid, unvisited=unvisited)
     if reveal:
         from visitlog.security import record_reveal
@@ -360,6 +359,8 @@ def visit_list(
 ) -> None:
     """List live visits."""
     store = _store(ctx)
+    if grid:
+        check_grid(store, grid)
     visits = store.list_visits(
         household=household, grid=grid, date_from=date_from, date_to=date_to, visitor=visitor
     )
@@ -458,6 +459,8 @@ def item_list(
 ) -> None:
     """List items, overdue first."""
     store = _store(ctx)
+    if grid:
+        check_grid(store, grid)
     items = store.list_items(
         open_only=open_only, overdue=overdue, kind=kind, category=category, grid=grid
     )

@@ -46,9 +46,7 @@ def roster_import(
     """\u5bfc\u5165\u4f4f\u6237\u540d\u518c\uff1a\u6309\u7f16\u53f7\u65b0\u589e\u6216\u66f4\u65b0\uff0c\u574f\u884c\u5199\u5165 FILE.rejects.csv (import a roster; upsert by \u7f16\u53f7)."""
     store = ctx.find_root().obj.store()
     with progress_bar(_describe, show_from=BAR_FROM_ROWS) as progress:
-        # The roster engine still reports (rows_done, rows_total).
-        rows = (lambda done, total: progress("rows", done, total)) if progress else None
-        report = import_roster(store, file, sheet=sheet, dry_run=dry_run, progress=rows)
+        report = import_roster(store, file, sheet=sheet, dry_run=dry_run, progress=progress)
     if json_out:
         emit_json(report.as_dict())
     else:

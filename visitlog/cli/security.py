@@ -17,10 +17,10 @@ from visitlog.security import (
     audit_break,
     import_key,
     init_key,
-    key_path,
     read_key_source,
     show_key,
 )
+from visitlog.store import key_path
 from visitlog.sync.heads import rewritten_peers
 
 ForceOpt = Annotated[

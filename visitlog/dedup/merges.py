@@ -7,7 +7,7 @@ values it shows are the merge's own decision (the richest record's, then what
 the others add), written onto it through :meth:`Tx.update` so they sync like
 any edit, with their values before and after kept in the record.  Which rows
 are merged into which, and so where visits and items live, is not written:
-every replica derives it from the live merge records (:mod:`visitlog.clusters`),
+every replica derives it from the live merge records (:mod:`visitlog.store.clusters`),
 so merges made on several laptops commute and cannot form chains or cycles.
 ``undo`` marks the record undone and puts the "before" values back, again
 through :meth:`Tx.update`, so an undo syncs too.
@@ -267,7 +267,7 @@ def undo(store: Store, ident: str) -> dict[str, Any]:
                 for row_id, fields in rows.items():
                     current = tx.rows(f"SELECT * FROM {table} WHERE id = ?", [row_id])
                     # merged_into was written by merges before it was derived
-                    # (visitlog.clusters): nothing to restore there.
+                    # (visitlog.store.clusters): nothing to restore there.
                     fields = {f: v for f, v in fields.items() if f in SYNCED_FIELDS[table]}
                     if not current:
                         skipped += [f"{table}.{row_id}.{f}" for f in fields]

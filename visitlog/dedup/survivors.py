@@ -17,8 +17,9 @@ from rapidfuzz import fuzz
 from visitlog.address import household_key
 from visitlog.i18n import t
 from visitlog.model import NotFoundError, Status, Tag, VisitlogError
+from visitlog.residents import phone_numbers
 from visitlog.rows import jdump, live
-from visitlog.store import phones_json
+from visitlog.store import phones_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Tx
@@ -61,7 +62,7 @@ def derived(tbl: str, row: dict[str, Any], changed: dict[str, Any]) -> dict[str,
     if {"address", "estate"} & changed.keys():
         out["address_key"] = household_key(new["address"], new["estate"])
     if "phone" in changed:
-        out["phones"] = phones_json(new["phone"])
+        out["phones"] = phones_column(phone_numbers(new["phone"]))
     return out
 
 
@@ -150,7 +151,7 @@ def merge_households(tx: Tx, rec: Recorder, ids: list[str], pre: Prefetch) -> tu
 
     ranked = sorted(rows, key=richness)
     # The survivor is the smallest id, which every replica merging the same
-    # records picks too (visitlog.clusters); its values are the merge's own
+    # records picks too (visitlog.store.clusters); its values are the merge's own
     # decision: the richest record's, then what the others add.
     survivor = min(rows, key=lambda r: r["id"])
     others = [r for r in rows if r is not survivor]
@@ -166,7 +167,7 @@ def merge_households(tx: Tx, rec: Recorder, ids: list[str], pre: Prefetch) -> tu
         fill.pop("tags")
     rec.update("households", survivor, fill)
     # Nothing else is written: merged_into and where visits and items live
-    # follow from the merge record (visitlog.clusters).
+    # follow from the merge record (visitlog.store.clusters).
     return survivor["id"], [o["id"] for o in others]
 
 

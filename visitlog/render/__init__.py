@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from visitlog import files
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.render.common import pct
@@ -26,6 +25,7 @@ from visitlog.render.json import render_json
 from visitlog.render.md import render_md
 from visitlog.render.table import render_table, table_text, write_table
 from visitlog.render.xlsx import render_xlsx
+from visitlog.store import files
 from visitlog.summary import LEVEL_KEYS, Summary
 
 #: A format's writer: the summary and whether to reveal personal data → text or bytes.

@@ -8,7 +8,7 @@ from typing import Any
 
 from visitlog.i18n import t
 from visitlog.render.common import Column, flat_columns, group_name, group_rows, level_label, text
-from visitlog.spreadsheet import write_csv
+from visitlog.roster.spreadsheet import write_csv
 from visitlog.summary import Summary
 from visitlog.summary.views import INT
 
@@ -35,7 +35,7 @@ def render_csv(summary: Summary, reveal: bool = False) -> bytes:
 
     Counts are written as numbers, ratios as percentages; names from the data
     that a spreadsheet would run as a formula get a ``'`` in front
-    (:func:`visitlog.spreadsheet.neutralise`).  No personal data is in it, so
+    (:func:`visitlog.roster.spreadsheet.neutralise`).  No personal data is in it, so
     ``reveal`` changes nothing.
     """
     groups, totals = group_rows(summary)

@@ -1,6 +1,6 @@
 """The summary as an Excel workbook that prints the way the committee reads it.
 
-Sheets, each set up by :func:`visitlog.spreadsheet.print_setup` (A4 landscape,
+Sheets, each set up by :func:`visitlog.roster.spreadsheet.print_setup` (A4 landscape,
 one page wide, header row on every page, a page header naming the area, the
 sheet and the period, page numbers in the footer):
 
@@ -37,7 +37,7 @@ from visitlog.render.common import (
     still_due_columns,
     still_due_rows,
 )
-from visitlog.spreadsheet import (
+from visitlog.roster.spreadsheet import (
     DATE_FORMAT,
     DECIMAL_FORMAT,
     PERCENT_FORMAT,

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from visitlog.grids import check_grid
 from visitlog.i18n import t
 from visitlog.model import (
     CLOSED_STATUSES,
@@ -495,7 +496,7 @@ def compute_summary(
     results = run_queries(store, queries, params)
     base = base_groups(*results[:4])
     if grid is not None and not base:
-        store.check_grid(grid)  # a typo: raises, naming the closest grids
+        check_grid(store, grid)  # a typo: raises, naming the closest grids
         raise ValidationError(t("summary.err.grid", grid=grid))
     street = street_name(store)
     totals = Group(name=street)

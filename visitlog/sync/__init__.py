@@ -60,7 +60,7 @@ run them with a hub of the new engine.
 
 from __future__ import annotations
 
-from visitlog.clusters import conflict_id
+from visitlog.store import conflict_id
 from visitlog.sync.bundle import (
     BundleInfo,
     export_bundle,

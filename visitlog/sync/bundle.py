@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visitlog.files import replacing
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.progress import Progress, report
 from visitlog.store import Store
+from visitlog.store.files import replacing
 from visitlog.sync.bundle_file import (
     BundleError,
     checksum_of,
@@ -214,7 +214,7 @@ def import_into(
         source_vv = {str(d): int(n) for d, n in manifest["source_vv"].items()}
         # The source knows more changes of our device id than we hold: we were
         # restored from an older backup.  What the bundle carried of them is
-        # back; new changes take a new id (see visitlog.identity).
+        # back; new changes take a new id (see visitlog.store.identity).
         if source_vv.get(mine_before, 0) > applier.vv.get(mine_before, 0):
             s.new_device("peer_ahead")
         change = s.identity_change

@@ -43,14 +43,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from visitlog import clock, migrations
+from visitlog import clock
 from visitlog.clock import now_iso
-from visitlog.files import check_user_file
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.progress import Progress, report
-from visitlog.security import StationKey, bundle_signature, check_bundle
-from visitlog.store import APP_VERSION, sqlite_errors
+from visitlog.security import bundle_signature, check_bundle
+from visitlog.store import APP_VERSION, StationKey, migrations, sqlite_errors
+from visitlog.store.files import check_user_file
 from visitlog.sync.interface import Change, Ranges, Replica
 
 FORMAT = "visitlog-bundle"

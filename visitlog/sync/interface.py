@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from visitlog.progress import Progress
-from visitlog.security import StationKey
+from visitlog.store import StationKey
 
 #: One change as logged and as shipped:
 #: ``(device, seq, tbl, row_id, hlc, op, data, base)``; data and base are JSON text.

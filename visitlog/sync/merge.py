@@ -70,11 +70,11 @@ from typing import Any
 from visitlog.address import household_key
 from visitlog.clock import Stamp, horizon, now_iso
 from visitlog.clock import now_ms as clock_ms
-from visitlog.clusters import conflict_id
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.residents import phone_numbers
 from visitlog.rows import jdump
+from visitlog.store import conflict_id
 from visitlog.sync.interface import Change, Ranges
 from visitlog.sync.validate import check_change
 

@@ -166,7 +166,7 @@ def _exchange(
 ) -> None:
     with contextlib.suppress(_DryRun), _both(local, target, progress) as (ls, ts):
         # Each side first checks it is still the replica its device id names
-        # (visitlog.identity): a restored or copied file takes a new id here.
+        # (visitlog.store.identity): a restored or copied file takes a new id here.
         lid, tid = ls.device, ts.device
         if lid and lid == tid:
             # A copied database file: both would number their changes alike

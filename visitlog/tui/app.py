@@ -29,10 +29,9 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from visitlog.crashlog import crash_line, crash_log
-from visitlog.drafts import DraftBox
 from visitlog.i18n import get_lang, set_lang, t
 from visitlog.model import Outcome, Visit
-from visitlog.store import Store
+from visitlog.store import DraftBox, Store
 from visitlog.tui.background import BackgroundWork
 from visitlog.tui.common import ALL_GRIDS, Localized
 from visitlog.tui.draft_offers import DraftOffers

@@ -1,6 +1,6 @@
 """Forms left unsaved by the last session, offered back at start.
 
-Drafts are files beside the database (:mod:`visitlog.drafts`).  A draft whose
+Drafts are files beside the database (:mod:`visitlog.store.drafts`).  A draft whose
 record was stored after all (the app died between storing it and removing
 the draft) is dropped instead of offered; drafts older versions kept in the
 database are moved to the files first.
@@ -12,10 +12,9 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from visitlog.drafts import Draft, DraftBox
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import Store
+from visitlog.store import Draft, DraftBox, Store
 
 
 class DraftOffers:

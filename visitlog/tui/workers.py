@@ -16,10 +16,10 @@ from textual.message import Message
 
 from visitlog import demo
 from visitlog.crashlog import crash_line, crash_log
-from visitlog.files import check_user_file
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.roster import RosterReport, import_roster
+from visitlog.store.files import check_user_file
 from visitlog.sync import SyncReport, hub_exists, sync_with
 
 #: Households in the demo street loaded from the welcome screen.
@@ -86,8 +86,7 @@ class LongWork:
                     households=DEMO_HOUSEHOLDS,
                     seed=1,
                     today=self.today(),
-                    # The demo street still reports (households_done, households_total).
-                    progress=lambda done, total: progress("households", done, total),
+                    progress=progress,
                 )
         except VisitlogError as exc:
             self.post_message(WorkFailed("demo", str(exc)))
@@ -137,8 +136,7 @@ class LongWork:
                 report = import_roster(
                     store,
                     path,
-                    # The roster engine still reports (rows_done, rows_total).
-                    progress=lambda done, total: progress("rows", done, total),
+                    progress=progress,
                 )
         except VisitlogError as exc:
             self.post_message(WorkFailed("import", str(exc)))

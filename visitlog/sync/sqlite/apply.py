@@ -18,10 +18,9 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from visitlog.clusters import relink
 from visitlog.model import SYNCED_FIELDS
 from visitlog.progress import Progress, report
-from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx
+from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx, relink
 from visitlog.sync.interface import Change
 from visitlog.sync.merge import (
     PARENTS,
@@ -289,7 +288,7 @@ class Applier(Receiver):
         self.conn.execute("DROP TABLE temp.sync_touched")
         if total or self.received:
             # Which records are one is derived from what every replica holds
-            # (visitlog.clusters), never merged field by field.
+            # (visitlog.store.clusters), never merged field by field.
             relink(self.conn)
         if self.max_hlc:
             self.tx.hlc.observe(self.max_hlc)

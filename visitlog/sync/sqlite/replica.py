@@ -20,8 +20,7 @@ from typing import Any
 from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.security import StationKey, load_key
-from visitlog.store import Store, Tx
+from visitlog.store import StationKey, Store, Tx, load_key
 from visitlog.sync.interface import Change, Peer, Ranges, Target
 from visitlog.sync.sqlite.apply import Applier
 from visitlog.sync.sqlite.log import change_at, changes_since, count_by_table, version_vector

@@ -13,8 +13,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from visitlog.clock import horizon
-from visitlog.clusters import write_conflict
-from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE
+from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, write_conflict
 from visitlog.sync.merge import PARENTS, fold_row
 
 # Enough rows per IN (...) query to amortise it, well under SQLite's

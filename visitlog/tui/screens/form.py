@@ -1,6 +1,6 @@
 """What every data-entry screen shares: ctrl+s, escape, errors by the field, drafts.
 
-A form in progress is kept as a draft (:mod:`visitlog.drafts`, files beside
+A form in progress is kept as a draft (:mod:`visitlog.store.drafts`, files beside
 the database, so keeping it never waits for the database) about 0.3 s after
 each change, on a worker thread.  ``ctrl+s`` checks the values on the UI
 thread, keeps the draft at once, and stores the record in a worker

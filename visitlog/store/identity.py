@@ -41,8 +41,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from visitlog import files
 from visitlog.model import VisitlogError
+from visitlog.store import files
 
 #: Why a database took a new device id (keys of ``identity.reason.*`` texts).
 REASONS = ("restored", "copied", "moved", "replaced", "peer_ahead")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from visitlog import files
 from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
+from visitlog.store import files
 
 
 @dataclass

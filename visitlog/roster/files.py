@@ -7,7 +7,7 @@
   as Excel numbers it, even when a quoted cell spans several lines.  The
   ``'`` that visitlog puts in front of formula-like text when it writes a CSV
   (``'=SUM(A1)``, ``'+8613812345678``) is taken off again
-  (:func:`visitlog.spreadsheet.restore`), so its exports and rejects files
+  (:func:`visitlog.roster.spreadsheet.restore`), so its exports and rejects files
   read back as they were.
 * XLSX (openpyxl, read-only for speed): cells read as the text Excel shows
   (``3.0`` → ``3``, ``13812345678.0`` → ``13812345678``), vertically merged
@@ -15,7 +15,7 @@
   Without ``--sheet``, hidden worksheets (an office's old copy) are never
   chosen, and the report says they were left out.
 
-Nothing here knows what the columns mean; :mod:`visitlog.roster` does.
+Nothing here knows what the columns mean; :mod:`visitlog.roster.columns` does.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from visitlog.files import check_user_file
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.spreadsheet import restore
+from visitlog.roster.spreadsheet import restore
+from visitlog.store.files import check_user_file
 from visitlog.visible import visible
 
 #: How many rows from the top may hold titles above the header row.

@@ -47,6 +47,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from visitlog.clock import now_iso
+from visitlog.model import SYNCED_FIELDS
 from visitlog.rows import jdump
 
 __all__ = ["CLUSTER_KINDS", "conflict_id", "relink"]
@@ -271,8 +272,6 @@ def _forward_conflicts(
     conn: Connection, tbl: str, target: dict[str, str | None], joined_at: dict[str, str]
 ) -> None:
     """Conflicts on representatives for edits their merged-away rows received later."""
-    from visitlog.model import SYNCED_FIELDS
-
     fields = [f for f in SYNCED_FIELDS[tbl] if f not in _NOT_FORWARDED]
     pairs = {m: r for m, r in target.items() if r is not None}
     rows = _rows(conn, tbl, sorted({*pairs, *pairs.values()})) if pairs else {}

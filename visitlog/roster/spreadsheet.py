@@ -39,14 +39,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.cells import cell_len
 
 from visitlog.i18n import t
+from visitlog.store import files
 from visitlog.visible import xml_visible
 
 #: Characters that make a spreadsheet program read a cell as a formula.
@@ -108,6 +111,27 @@ def write_csv(text: Any, rows: Iterable[Sequence[Any]]) -> None:
 
 
 # -- XLSX cells --------------------------------------------------------------------------
+
+
+def write_csv_file(dest: Path, rows: Iterable[list[Any]]) -> None:
+    """UTF-8 with BOM (so Excel on Chinese Windows opens it right), written atomically.
+
+    Text that a spreadsheet would run as a formula gets a ``'`` in front
+    (:func:`neutralise`); the CSV reader takes it off
+    again, so the file still imports back unchanged.
+    """
+
+    def write(fh: Any) -> None:
+        with io.TextIOWrapper(fh, encoding="utf-8-sig", newline="") as text:
+            write_csv(text, rows)
+
+    atomic_write(dest, write)
+
+
+def atomic_write(dest: Path, write: Callable[[Any], None]) -> None:
+    """Write through a temporary file and rename, owner-only (rosters are personal data)."""
+    with files.replacing(dest) as tmp, open(tmp, "wb") as fh:
+        write(fh)
 
 
 def xml_text(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Household rosters (住户名册) in and out: CSV and XLSX files as offices have them.
+"""What the columns of a roster mean: headers, aliases, and rows read into households.
 
 Reading is forgiving about the *file* and strict about the *values*:
 
@@ -24,7 +24,7 @@ Reading is forgiving about the *file* and strict about the *values*:
   fails is not imported but written, with its line number (as Excel numbers
   rows) and the reason, to ``FILE.rejects.csv`` (UTF-8 with BOM).  Merged cells
   appear there filled in, so each rejected row stands on its own.
-* **Matching** (upsert) is :meth:`Store.upsert_households`: by 编号 when the row
+* **Matching** (upsert) is :func:`visitlog.roster.importing.upsert_households`: by 编号 when the row
   has one; otherwise (or for a 编号 the database does not know yet) with a live
   household without 编号 in the same 微网格 at the same normalised address —
   identical rows first, then the same 户主, then the one remaining household
@@ -33,31 +33,23 @@ Reading is forgiving about the *file* and strict about the *values*:
   nothing and sync ships only what changed.
 * ``dry_run`` reads, checks and matches everything and reports the same counts
   without touching the database; it still writes the rejects file, because that
-  is what a worker needs to fix the file before the real import.
-
-All good rows go into the database in one transaction, after the rejects file
-is written, so a failure leaves either the whole import or none of it.
-Turning bytes into rows of text is :mod:`visitlog.roster_files`' job; this
-module gives the columns their meaning.
+Turning bytes into rows of text is :mod:`visitlog.roster.files`' job; the
+import itself (matching, rejects, one transaction) is
+:mod:`visitlog.roster.importing`'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import functools
-import io
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from visitlog import files, spreadsheet
 from visitlog.i18n import get_lang, t
-from visitlog.model import Household, Occupancy, Tag, ValidationError, VisitlogError
+from visitlog.model import Household, Occupancy, Tag, ValidationError
 from visitlog.residents import (
     is_id_header,
     read_name,
@@ -65,17 +57,8 @@ from visitlog.residents import (
     split_address_remarks,
     strip_ids,
 )
-from visitlog.roster_files import (
-    HEADER_SCAN_ROWS,
-    RawRow,
-    Table,
-    cell_text,
-    col_letter,
-    open_table,
-)
-from visitlog.store import Store
+from visitlog.roster.files import RawRow, cell_text, col_letter
 
-#: Roster columns in file order: field name → Chinese header (the contract).
 HEADERS: dict[str, str] = {
     "ref": "编号",
     "community": "居民区",
@@ -154,8 +137,6 @@ _FLOAT_INT = re.compile(r"^\s*([+-]?\d+)\.0*\s*$")
 _FLOAT_SHAPED = re.compile(r"^\s*[+-]?\d+(\.\d*)?[eE][+-]?\d+\s*$")
 _SCIENTIFIC = re.compile(r"^\s*([+-]?\d(?:\.(\d+))?)[eE]\+?(\d+)\s*$")
 _TAG_SPLIT = re.compile(r"[、,，;；]")
-
-Progress = Callable[[int, int | None], object]
 
 
 def normalize_header(text: Any) -> str:
@@ -306,7 +287,7 @@ def rejects_path_for(path: Path | str) -> Path:
 
 
 @dataclass
-class _Layout:
+class Layout:
     """Where each field sits in a row, and which columns go into 备注 or are dropped."""
 
     fields: list[tuple[int, str]]  # (column, field)
@@ -327,7 +308,7 @@ class _Layout:
         return [c for i, c in enumerate(cells) if i not in gone]
 
 
-def _find_header(rows: list[RawRow]) -> int | None:
+def find_header(rows: list[RawRow]) -> int | None:
     """Index (in *rows*) of the header row: most known headers, 地址 and 微网格 among them."""
     best, best_score = None, 0
     for i, (_line, cells, blank) in enumerate(rows):
@@ -341,7 +322,7 @@ def _find_header(rows: list[RawRow]) -> int | None:
     return best
 
 
-def _best_partial_header(rows: list[RawRow]) -> list[str]:
+def best_partial_header(rows: list[RawRow]) -> list[str]:
     """The known headers of the row that looks most like a header (for the error)."""
     best: list[str] = []
     for _line, cells, _blank in rows:
@@ -351,9 +332,9 @@ def _best_partial_header(rows: list[RawRow]) -> list[str]:
     return best
 
 
-def _layout(header: list[str]) -> tuple[_Layout, list[str]]:
+def layout_of(header: list[str]) -> tuple[Layout, list[str]]:
     """Map the header row's columns to fields; name the unknown, ignored and dropped ones."""
-    layout = _Layout(fields=[], extras=[], width=len(header))
+    layout = Layout(fields=[], extras=[], width=len(header))
     seen: set[str] = set()
     unknown: list[str] = []
     ignored: list[str] = []
@@ -406,7 +387,7 @@ WARNING_ORDER = (
 
 
 @dataclass
-class _Row:
+class RosterRow:
     """One roster row on its way in: its values, what was learned, and what to tell."""
 
     line: int
@@ -448,7 +429,7 @@ def _check_tags(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(known), tuple(unknown)
 
 
-def _read_row(line: int, cells: list[str], layout: _Layout) -> _Row:
+def read_row(line: int, cells: list[str], layout: Layout) -> RosterRow:
     """The row's values, with ID numbers cut from every cell (and counted)."""
     ids = 0
     clean: list[str] = []
@@ -462,7 +443,7 @@ def _read_row(line: int, cells: list[str], layout: _Layout) -> _Row:
         clean.append(text)
     n = len(clean)
     values = {f: clean[i].strip() for i, f in layout.fields if i < n}
-    row = _Row(line=line, cells=layout.kept(clean), values=values)
+    row = RosterRow(line=line, cells=layout.kept(clean), values=values)
     extra = [f"{label}: {v}" for i, label in layout.extras if i < n and (v := clean[i].strip())]
     for i in range(layout.width, n):
         # a cell right of the last header: a column without a name
@@ -474,7 +455,7 @@ def _read_row(line: int, cells: list[str], layout: _Layout) -> _Row:
     return row
 
 
-def _understand(row: _Row, unknown_tags: Counter[str]) -> None:
+def understand(row: RosterRow, unknown_tags: Counter[str]) -> None:
     """Read phones, names, address remarks, members, occupancy and tags; note what to tell.
 
     Nothing here rejects the row: a value that cannot be used goes into 备注
@@ -532,7 +513,7 @@ def _understand(row: _Row, unknown_tags: Counter[str]) -> None:
             v["ref"] = ""
 
 
-def _household(row: _Row) -> Household:
+def household_of(row: RosterRow) -> Household:
     """The row as a validated Household.
 
     Raises:
@@ -555,385 +536,3 @@ def _household(row: _Row) -> Household:
         tags=v.get("tags") or [],  # type: ignore[arg-type]
         note=v.get("note") or None,
     ).validated()
-
-
-class _GridGuess:
-    """Suggests the 微网格 of a row that has none: from its building, or its 居民区.
-
-    A building (小区 + 号) whose rows all name one 微网格 gives that one; else a
-    居民区 with exactly one 微网格 (in the file and the database) gives that.
-    """
-
-    def __init__(self, store: Store):
-        self.by_building: dict[str, set[str]] = {}
-        self.by_community: dict[str, set[str]] = {}
-        for g in store.micro_grids():
-            if g.get("community"):
-                self.by_community.setdefault(g["community"], set()).add(g["micro_grid"])
-
-    @staticmethod
-    def _building(values: dict[str, str]) -> str | None:
-        from visitlog.address import building_key
-
-        address = values.get("address") or ""
-        key = building_key(address)
-        if key is None and values.get("estate"):
-            key = building_key(values["estate"] + address)
-        return key
-
-    def learn(self, values: dict[str, str]) -> None:
-        grid = values.get("micro_grid")
-        if not grid:
-            return
-        if key := self._building(values):
-            self.by_building.setdefault(key, set()).add(grid)
-        if community := values.get("community"):
-            self.by_community.setdefault(community, set()).add(grid)
-
-    def guess(self, values: dict[str, str]) -> tuple[str, str] | None:
-        """(微网格, basis) or None."""
-        key = self._building(values)
-        grids = self.by_building.get(key, set()) if key else set()
-        if len(grids) == 1:
-            return next(iter(grids)), "building"
-        grids = self.by_community.get(values.get("community") or "", set())
-        if not key and len(grids) == 1:
-            return next(iter(grids)), "community"
-        if key and not self.by_building.get(key) and len(grids) == 1:
-            return next(iter(grids)), "community"
-        return None
-
-
-# -- import --------------------------------------------------------------------------------
-
-
-def import_roster(
-    store: Store,
-    path: Path | str,
-    sheet: str | None = None,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> RosterReport:
-    """Import a roster file (CSV or XLSX) into *store*.
-
-    Args:
-        store: the database.
-        path: the roster file.
-        sheet: the worksheet to read (XLSX); default: the first visible one
-            with a header row.
-        dry_run: read, check and match, report, write the rejects file, but do
-            not change the database.
-        progress: called as ``progress(rows_done, rows_total)`` while rows are
-            read (total None when unknown), from the calling thread.
-
-    Returns:
-        The report; ``report.ok`` is False when some rows were rejected.
-
-    Raises:
-        VisitlogError: the file cannot be read at all (missing, binary, unknown
-            encoding, damaged XLSX, no header row with 地址 and 微网格); nothing
-            is imported.
-    """
-    path = Path(path)
-    source = open_table(path, sheet, lambda rows: _find_header(rows) is not None)
-    try:
-        return _import(store, path, source, dry_run, progress)
-    finally:
-        source.close()
-
-
-def _import(
-    store: Store, path: Path, source: Table, dry_run: bool, progress: Progress | None
-) -> RosterReport:
-    report = RosterReport(path=path, dry_run=dry_run, source=source.kind, sheet=source.sheet)
-    report.warnings += source.warnings
-
-    head: list[RawRow] = []
-    for row in source.rows:
-        head.append(row)
-        if len(head) >= HEADER_SCAN_ROWS:
-            break
-    if not any(not blank for _l, _c, blank in head):
-        raise VisitlogError(t("roster.err_empty", path=path.name))
-    at = _find_header(head)
-    if at is None:
-        found = _best_partial_header(head)
-        missing = [HEADERS[f] for f in REQUIRED if f not in found]
-        raise VisitlogError(
-            t(
-                "roster.err_missing_columns",
-                path=path.name,
-                missing="、".join(missing),
-                found="、".join(HEADERS[f] for f in dict.fromkeys(found)) or t("roster.none"),
-                rows=HEADER_SCAN_ROWS,
-            )
-        )
-    header_line, header, _ = head[at]
-    report.header_line = header_line
-    layout, col_warnings = _layout(header)
-    report.warnings += col_warnings
-    report.dropped_columns = [header[i].strip() for i in layout.dropped]
-
-    def data_rows() -> Iterator[RawRow]:
-        yield from head[at + 1 :]
-        yield from source.rows
-
-    rows: list[_Row] = []
-    unknown_tags: Counter[str] = Counter()
-    guess = _GridGuess(store)
-    total = (source.total - header_line) if source.total else None
-    done = 0
-    for line, cells, blank in data_rows():
-        done += 1
-        if progress is not None and done % 500 == 0:
-            progress(done, max(total, done) if total else None)
-        if blank:
-            continue
-        report.rows += 1
-        row = _read_row(line, cells, layout)
-        _understand(row, unknown_tags)
-        guess.learn(row.values)
-        rows.append(row)
-    if progress is not None:
-        progress(done, done)
-
-    good: list[Household] = []
-    rejects: list[tuple[int, str, list[str]]] = []
-    warned: list[tuple[int, str, list[str]]] = []
-    ref_lines: dict[str, int] = {}
-    counts: Counter[str] = Counter()
-    for row in rows:
-        v = row.values
-        if not v.get("micro_grid") and v.get("address"):
-            suggestion = guess.guess(v)
-            if suggestion is None:
-                rejects.append((row.line, t("roster.err_grid_unknown"), row.cells))
-                continue
-            v["micro_grid"] = suggestion[0]
-            basis = t(f"roster.basis.{suggestion[1]}")
-            row.warn(
-                "grid_suggested", t("roster.row.grid_suggested", value=v["micro_grid"], basis=basis)
-            )
-        ref = v.get("ref")
-        if ref and ref in ref_lines:
-            row.warn("ref_duplicate", t("roster.row.ref_duplicate", value=ref, line=ref_lines[ref]))
-            row.notes.append(f"{HEADERS['ref']}: {ref}")
-            v["ref"] = ""
-        try:
-            h = _household(row)
-        except ValidationError as exc:
-            rejects.append((row.line, str(exc), row.cells))
-            continue
-        if h.ref:
-            ref_lines[h.ref] = row.line
-        good.append(h)
-        if row.warnings:
-            counts.update(row.warnings.keys())
-            items = "；".join(row.warnings[k] for k in WARNING_ORDER if k in row.warnings)
-            warned.append((row.line, t("roster.row_warned", items=items), row.cells))
-    if unknown_tags:
-        words = "、".join(f"{w}（{n}）" for w, n in unknown_tags.most_common())
-        report.warnings.append(t("roster.warn_unknown_tags", tags=words))
-    if report.rows == 0:
-        report.warnings.append(t("roster.warn_no_rows"))
-    report.warned = len(warned)
-    report.warning_counts = {k: counts[k] for k in WARNING_ORDER if counts[k]}
-
-    # The rejects file first: if it cannot be written, nothing is imported.
-    report.rejected = len(rejects)
-    listed = sorted(rejects + warned, key=lambda r: r[0])
-    rejects_file = rejects_path_for(path)
-    kept_header = layout.kept(header)
-    if listed:
-        try:
-            _write_rejects(rejects_file, kept_header, listed)
-        except VisitlogError:
-            # A roster on a write-protected stick or share: keep the list in
-            # visitlog's own data folder instead of refusing the import.
-            rejects_file = _fallback_rejects_path(path)
-            _write_rejects(rejects_file, kept_header, listed)
-        report.rejects_path = rejects_file
-    elif not dry_run:
-        # A stale list from an earlier run would describe rows that are now in.
-        with contextlib.suppress(OSError):
-            rejects_file.unlink(missing_ok=True)
-
-    if good:
-        result = store.upsert_households(
-            good,
-            dry_run=dry_run,
-            detail={"file": path.name, "rows": report.rows, "rejected": report.rejected},
-        )
-        report.imported = result["imported"]
-        report.updated = result["updated"]
-        report.unchanged = result["unchanged"]
-        report.merged = result["merged"]
-        report.updated_fields = {f: result["fields"][f] for f in HEADERS if result["fields"].get(f)}
-    return report
-
-
-def _fallback_rejects_path(path: Path) -> Path:
-    """``<user data dir>/visitlog/rejects/FILE.rejects.csv`` for read-only roster folders."""
-    import platformdirs
-
-    folder = Path(platformdirs.user_data_dir("visitlog", appauthor=False)) / "rejects"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder / (Path(path).name + ".rejects.csv")
-
-
-def _write_rejects(
-    dest: Path, header: list[str], rejects: list[tuple[int, str, list[str]]]
-) -> None:
-    rows: list[list[str]] = [[REJECT_LINE_HEADER, REJECT_REASON_HEADER, *header]]
-    rows += [[str(line), reason, *cells] for line, reason, cells in rejects]
-    _write_csv(dest, rows)
-
-
-def _write_csv(dest: Path, rows: Iterable[list[Any]]) -> None:
-    """UTF-8 with BOM (so Excel on Chinese Windows opens it right), written atomically.
-
-    Text that a spreadsheet would run as a formula gets a ``'`` in front
-    (:func:`visitlog.spreadsheet.neutralise`); the CSV reader takes it off
-    again, so the file still imports back unchanged.
-    """
-
-    def write(fh: Any) -> None:
-        with io.TextIOWrapper(fh, encoding="utf-8-sig", newline="") as text:
-            spreadsheet.write_csv(text, rows)
-
-    _atomic_write(dest, write)
-
-
-def _atomic_write(dest: Path, write: Callable[[Any], None]) -> None:
-    """Write through a temporary file and rename, owner-only (rosters are personal data)."""
-    with files.replacing(dest) as tmp, open(tmp, "wb") as fh:
-        write(fh)
-
-
-# -- export ----------------------------------------------------------------------------------
-
-
-def _export_row(h: Household) -> list[Any]:
-    return [
-        h.ref or "",
-        h.community or "",
-        h.micro_grid,
-        h.estate or "",
-        h.address,
-        h.head or "",
-        h.phone or "",
-        h.members if h.members is not None else "",
-        h.occupancy,
-        TAG_SEPARATOR.join(h.tags),
-        h.note or "",
-    ]
-
-
-def export_roster(store: Store, path: Path | str, grid: str | None = None) -> int:
-    """Write live households to *path* (``.csv`` UTF-8 with BOM, or ``.xlsx``) in roster headers.
-
-    The file imports back unchanged: same headers, phones and 编号 as text,
-    tags joined with 、, text that looks like a formula kept as text (see
-    :mod:`visitlog.spreadsheet`).  It holds full names, phones and tags (it is
-    a roster, the worker's own data for their grid) and is created
-    owner-only.  The XLSX prints on A4 landscape, one page wide, with the
-    header row on every page.
-
-    Args:
-        store: the database.
-        path: the file to write; its suffix chooses the format.
-        grid: only this 微网格.
-
-    Returns:
-        The number of households written.
-
-    Raises:
-        VisitlogError: unknown suffix, an unknown 微网格, or the file cannot be written.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise VisitlogError(t("roster.err_export_suffix", path=path.name))
-    households = store.list_households(grid=grid)
-    if grid and not households:
-        raise VisitlogError(t("roster.err_no_grid", grid=grid))
-    header = list(HEADERS.values())
-    rows = [_export_row(h) for h in households]
-    from visitlog.security import record_export
-
-    # Full names, phones and tags leave the database: audited before the file is written.
-    record_export(store, "roster", rows=len(rows), to=str(path.resolve()), grid=grid)
-    if suffix == ".csv":
-        _write_csv(path, [header, *rows])
-    else:
-        page = spreadsheet.PageHeader(
-            left=_export_scope(store, households, grid),
-            center=t("roster.print_title"),
-            right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
-        )
-        _write_xlsx(path, header, rows, page)
-    return len(rows)
-
-
-def _export_scope(store: Store, households: list[Household], grid: str | None) -> str:
-    """What an exported roster covers, for its page header: the grid, 居民区 or street."""
-    communities = sorted({h.community for h in households if h.community})
-    if grid:
-        return " ".join([*communities[:1], grid])
-    if len(communities) == 1:
-        return communities[0]
-    from visitlog.summary import ALL, street_name
-
-    street = street_name(store)
-    return t("roster.print_all") if street == ALL else street
-
-
-#: Roster columns whose text may be long: capped width, wrapped past it.
-_LONG_COLUMNS = {"address": 36, "tags": 24, "note": 40, "head": 16, "estate": 20}
-
-
-def _write_xlsx(
-    path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
-) -> None:
-    import openpyxl
-    from openpyxl.styles import Alignment
-    from openpyxl.utils import get_column_letter
-
-    # A normal (not write-only) workbook: it records the sheet's dimension,
-    # which a reader uses for its progress bar.
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "住户名册"
-    fields = list(HEADERS)
-    caps = {i: _LONG_COLUMNS[f] for i, f in enumerate(fields) if f in _LONG_COLUMNS}
-    widths = spreadsheet.fit_widths(header, rows, caps=caps, wrap_header=False)
-    bold = spreadsheet.bold_font()
-    wrap = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = bold
-    long_cols = [(i, widths[i]) for i in caps]
-    for n, values in enumerate(rows, start=2):
-        ws.append([spreadsheet.xml_text(v) if isinstance(v, str) else v for v in values])
-        for i, v in enumerate(values):
-            if spreadsheet.needs_put(v):
-                spreadsheet.put(ws.cell(row=n, column=i + 1), v)
-        wraps = [
-            (i, width)
-            for i, width in long_cols
-            if isinstance(values[i], str) and spreadsheet.needs_wrap(values[i], width)
-        ]
-        if wraps:
-            # A row grown for wrapped text reads from the top, all of it.
-            wrapped = {i for i, _width in wraps}
-            for i in range(len(values)):
-                # ws.cell, not ws[n]: a row lookup measures the whole sheet.
-                ws.cell(row=n, column=i + 1).alignment = wrap if i in wrapped else top
-            ws.row_dimensions[n].height = max(
-                spreadsheet.wrapped_height(values[i], width) for i, width in wraps
-            )
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    spreadsheet.print_setup(ws, page)
-    _atomic_write(path, wb.save)

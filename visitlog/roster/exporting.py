@@ -1,0 +1,148 @@
+"""Exporting a roster: live households in the roster's own headers, CSV or XLSX.
+
+The file imports back unchanged (same headers, phones and 编号 as text, tags
+joined with 、), is created owner-only (it holds full names and phones), and
+its XLSX prints on A4 landscape with the header row on every page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from visitlog.grids import check_grid
+from visitlog.i18n import t
+from visitlog.model import Household, VisitlogError
+from visitlog.roster import spreadsheet
+from visitlog.roster.columns import HEADERS, TAG_SEPARATOR
+from visitlog.roster.spreadsheet import atomic_write, write_csv_file
+from visitlog.security import record_export
+from visitlog.store import Store
+
+
+def _export_row(h: Household) -> list[Any]:
+    return [
+        h.ref or "",
+        h.community or "",
+        h.micro_grid,
+        h.estate or "",
+        h.address,
+        h.head or "",
+        h.phone or "",
+        h.members if h.members is not None else "",
+        h.occupancy,
+        TAG_SEPARATOR.join(h.tags),
+        h.note or "",
+    ]
+
+
+def export_roster(store: Store, path: Path | str, grid: str | None = None) -> int:
+    """Write live households to *path* (``.csv`` UTF-8 with BOM, or ``.xlsx``) in roster headers.
+
+    The file imports back unchanged: same headers, phones and 编号 as text,
+    tags joined with 、, text that looks like a formula kept as text (see
+    :mod:`visitlog.spreadsheet`).  It holds full names, phones and tags (it is
+    a roster, the worker's own data for their grid) and is created
+    owner-only.  The XLSX prints on A4 landscape, one page wide, with the
+    header row on every page.
+
+    Args:
+        store: the database.
+        path: the file to write; its suffix chooses the format.
+        grid: only this 微网格.
+
+    Returns:
+        The number of households written.
+
+    Raises:
+        VisitlogError: unknown suffix, an unknown 微网格, or the file cannot be written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise VisitlogError(t("roster.err_export_suffix", path=path.name))
+    if grid:
+        check_grid(store, grid)
+    households = store.list_households(grid=grid)
+    if grid and not households:
+        raise VisitlogError(t("roster.err_no_grid", grid=grid))
+    header = list(HEADERS.values())
+    rows = [_export_row(h) for h in households]
+
+    # Full names, phones and tags leave the database: audited before the file is written.
+    record_export(store, "roster", rows=len(rows), to=str(path.resolve()), grid=grid)
+    if suffix == ".csv":
+        write_csv_file(path, [header, *rows])
+    else:
+        page = spreadsheet.PageHeader(
+            left=_export_scope(store, households, grid),
+            center=t("roster.print_title"),
+            right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
+        )
+        _write_xlsx(path, header, rows, page)
+    return len(rows)
+
+
+def _export_scope(store: Store, households: list[Household], grid: str | None) -> str:
+    """What an exported roster covers, for its page header: the grid, 居民区 or street."""
+    communities = sorted({h.community for h in households if h.community})
+    if grid:
+        return " ".join([*communities[:1], grid])
+    if len(communities) == 1:
+        return communities[0]
+    from visitlog.summary import ALL, street_name
+
+    street = street_name(store)
+    return t("roster.print_all") if street == ALL else street
+
+
+#: Roster columns whose text may be long: capped width, wrapped past it.
+_LONG_COLUMNS = {"address": 36, "tags": 24, "note": 40, "head": 16, "estate": 20}
+
+
+def _write_xlsx(
+    path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
+) -> None:
+    import openpyxl
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    # A normal (not write-only) workbook: it records the sheet's dimension,
+    # which a reader uses for its progress bar.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "住户名册"
+    fields = list(HEADERS)
+    caps = {i: _LONG_COLUMNS[f] for i, f in enumerate(fields) if f in _LONG_COLUMNS}
+    widths = spreadsheet.fit_widths(header, rows, caps=caps, wrap_header=False)
+    bold = spreadsheet.bold_font()
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = bold
+    long_cols = [(i, widths[i]) for i in caps]
+    for n, values in enumerate(rows, start=2):
+        ws.append([spreadsheet.xml_text(v) if isinstance(v, str) else v for v in values])
+        for i, v in enumerate(values):
+            if spreadsheet.needs_put(v):
+                spreadsheet.put(ws.cell(row=n, column=i + 1), v)
+        wraps = [
+            (i, width)
+            for i, width in long_cols
+            if isinstance(values[i], str) and spreadsheet.needs_wrap(values[i], width)
+        ]
+        if wraps:
+            # A row grown for wrapped text reads from the top, all of it.
+            wrapped = {i for i, _width in wraps}
+            for i in range(len(values)):
+                # ws.cell, not ws[n]: a row lookup measures the whole sheet.
+                ws.cell(row=n, column=i + 1).alignment = wrap if i in wrapped else top
+            ws.row_dimensions[n].height = max(
+                spreadsheet.wrapped_height(values[i], width) for i, width in wraps
+            )
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    spreadsheet.print_setup(ws, page)
+    atomic_write(path, wb.save)

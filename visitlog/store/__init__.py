@@ -1,0 +1,99 @@
+"""The database: one SQLite file per replica, opened through sqlite-utils.
+
+This package owns storage and nothing else: opening a file (pragmas, WAL,
+the schema guard, plain error messages), the numbered migrations, one
+transaction per operation that stamps, logs and audits each write (``Tx``),
+the records (settings, households, visits, items), the hash-chained audit
+table and the consistency check, backup, row mapping, the merge clusters
+every replica derives, the files kept beside a database (identity record,
+station key, drafts) and the file rules every writer follows.  Business rules
+(roster matching, grid suggestions) live in the engines above it.
+
+The one engine the store reaches is :func:`visitlog.address.household_key`:
+``address_key`` is a derived column of every household row, so every write
+of a household (``Store.add_household`` from any caller) and migration m008
+compute it here.
+
+Modules: ``database`` (opening, transactions, queries), ``transaction``
+(``Tx``), ``settings``, ``households``, ``visits`` (visits and items),
+``audit`` and ``audit_chain``, ``backup``, ``rowmap``, ``clusters``,
+``migrations``, ``identity``, ``keys``, ``drafts``, ``files``; ``core``
+puts the ``Store`` together.
+"""
+
+from visitlog.store import files, identity, migrations
+from visitlog.store.audit_chain import GENESIS_HASH
+from visitlog.store.clusters import conflict_id, relink, write_conflict
+from visitlog.store.core import Store
+from visitlog.store.database import (
+    APP_VERSION,
+    BUSY_TIMEOUT_MS,
+    WRITE_WAIT_S,
+    StoreBase,
+    default_db_path,
+    explain_os_error,
+    explain_sqlite_error,
+    sqlite_errors,
+)
+from visitlog.store.drafts import Draft, DraftBox
+from visitlog.store.keys import (
+    MAX_KEY_FILE,
+    KeyFileError,
+    StationKey,
+    key_path,
+    load_key,
+    save_key,
+)
+from visitlog.store.rowmap import (
+    HOUSEHOLD_DERIVED,
+    LIVE_COLUMNS,
+    LIVE_SOURCE,
+    Row,
+    household_from_row,
+    household_row,
+    item_from_row,
+    item_row,
+    phones_column,
+    visit_from_row,
+    visit_row,
+)
+from visitlog.store.transaction import Tx
+
+__all__ = [
+    "APP_VERSION",
+    "BUSY_TIMEOUT_MS",
+    "GENESIS_HASH",
+    "HOUSEHOLD_DERIVED",
+    "LIVE_COLUMNS",
+    "LIVE_SOURCE",
+    "MAX_KEY_FILE",
+    "WRITE_WAIT_S",
+    "Draft",
+    "DraftBox",
+    "KeyFileError",
+    "Row",
+    "StationKey",
+    "Store",
+    "StoreBase",
+    "Tx",
+    "conflict_id",
+    "default_db_path",
+    "explain_os_error",
+    "explain_sqlite_error",
+    "files",
+    "household_from_row",
+    "household_row",
+    "identity",
+    "item_from_row",
+    "item_row",
+    "key_path",
+    "load_key",
+    "migrations",
+    "phones_column",
+    "relink",
+    "save_key",
+    "sqlite_errors",
+    "visit_from_row",
+    "visit_row",
+    "write_conflict",
+]

@@ -1,0 +1,153 @@
+"""The hash-chained ``audit`` table: entries, verification, and the store's check.
+
+Each entry links to the one before it by a SHA-256 hash, or, once the replica
+holds a station key (:mod:`visitlog.store.keys`), by an HMAC keyed with it,
+so an edited, removed or recomputed entry is found by :meth:`audit_problem`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from visitlog.i18n import t
+from visitlog.model import (
+    SYNCED_FIELDS,
+    Category,
+    Kind,
+    Level,
+    Mode,
+    Occupancy,
+    Outcome,
+    Satisfaction,
+    Status,
+)
+from visitlog.store.audit_chain import (
+    CHAIN_SETTING,
+    GENESIS_HASH,
+    KEYED_CHAIN,
+    KEYED_PREFIX,
+    audit_hash,
+    audit_mac,
+    chain_fingerprint,
+)
+from visitlog.store.database import StoreBase
+
+
+class AuditRecords(StoreBase):
+    """The audit chain and the consistency check of a :class:`~visitlog.store.Store`."""
+
+    # -- audit --------------------------------------------------------------------
+
+    def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM audit ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        return [
+            {**dict(r), "detail": json.loads(r["detail"]) if r["detail"] else None}
+            for r in self.query(sql)
+        ]
+
+    def verify_audit(self) -> int | None:
+        """The id of the first entry whose chain is broken, or None (see :meth:`audit_problem`)."""
+        problem = self.audit_problem()
+        return None if problem is None else problem[0]
+
+    def audit_problem(self) -> tuple[int, str] | None:
+        """The first break of the audit chain as ``(id, reason)``, or None when it is whole.
+
+        Reasons: ``removed`` (the entry with that id is missing; ids are
+        AUTOINCREMENT, so they start at 1, never repeat, and
+        ``sqlite_sequence`` remembers the highest one ever used, which
+        reveals removed newest entries too), ``edited`` (its content or link
+        does not match), ``downgraded`` (a plain entry after one keyed with
+        the station key this replica holds) and ``unsealed`` (the chain was
+        keyed, yet no keyed entry is left: it was recomputed as a plain hash
+        chain; the id is then that of the last entry).
+
+        Entries keyed with a key this replica does not hold (an older key, or
+        none held here) cannot be checked one by one; their links still are.
+        """
+        key = self.audit_key()
+        mine = chain_fingerprint(key) if key else None
+        prev = GENESIS_HASH
+        expected_id = 1
+        keyed_any = seen_mine = False
+        last = None
+        for r in self.query("SELECT * FROM audit ORDER BY id"):
+            if r["id"] != expected_id:
+                return expected_id, "removed"
+            if r["prev_hash"] != prev:
+                return r["id"], "edited"
+            stamp = r["hash"]
+            if stamp.startswith(KEYED_PREFIX):
+                keyed_any = True
+                fp = stamp[len(KEYED_PREFIX) :].split(":", 1)[0]
+                if key is not None and fp == mine:
+                    if not hmac.compare_digest(stamp, audit_mac(key, prev, r)):
+                        return r["id"], "edited"
+                    seen_mine = True
+            elif seen_mine:
+                return r["id"], "downgraded"
+            elif stamp != audit_hash(prev, r):
+                return r["id"], "edited"
+            prev = stamp
+            last = r["id"]
+            expected_id = r["id"] + 1
+        highest = self.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
+        if highest is not None and int(highest) >= expected_id:
+            return expected_id, "removed"
+        if key is not None and last is not None and not keyed_any:
+            if self.get_setting(CHAIN_SETTING) == KEYED_CHAIN:
+                return last, "unsealed"
+        return None
+
+    # -- maintenance ----------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """SQLite's integrity and foreign-key checks plus visitlog's own.
+
+        Returns:
+            One plain sentence per problem found; empty when all is well.
+        """
+        problems: list[str] = []
+        result = [r[0] for r in self.query("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            problems += [t("check.integrity", detail=x) for x in result[:10]]
+        for r in self.query("PRAGMA foreign_key_check"):
+            problems.append(t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2]))
+        enum_checks = {
+            ("households", "occupancy"): Occupancy,
+            ("visits", "mode"): Mode,
+            ("visits", "outcome"): Outcome,
+            ("items", "kind"): Kind,
+            ("items", "category"): Category,
+            ("items", "status"): Status,
+            ("items", "level"): Level,
+            ("items", "satisfaction"): Satisfaction,
+        }
+        for (tbl, col), enum_cls in enum_checks.items():
+            allowed = enum_cls.choices()
+            marks = ",".join("?" * len(allowed))
+            n = self.scalar(
+                f"SELECT count(*) FROM {tbl} WHERE {col} IS NOT NULL AND {col} NOT IN ({marks})",
+                allowed,
+            )
+            if n:
+                problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
+        orphans = self.scalar(
+            "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
+            "WHERE i.deleted = 0 AND v.deleted = 1"
+        )
+        if orphans:
+            problems.append(t("check.orphan_items", count=orphans))
+        for tbl in SYNCED_FIELDS:
+            n = self.scalar(
+                f"SELECT count(*) FROM {tbl} r WHERE NOT EXISTS "
+                f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
+            )
+            if n:
+                problems.append(t("check.unlogged", table=tbl, count=n))
+        broken = self.verify_audit()
+        if broken is not None:
+            problems.append(t("check.audit_broken", id=broken))
+        return problems

@@ -1,0 +1,233 @@
+"""Visit and list-item records: add, edit, delete, list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+from visitlog.i18n import t
+from visitlog.model import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    SYNCED_FIELDS,
+    Category,
+    Item,
+    Kind,
+    Satisfaction,
+    Status,
+    ValidationError,
+    Visit,
+    parse_date,
+)
+from visitlog.rows import live
+from visitlog.store.database import StoreBase
+from visitlog.store.rowmap import item_from_row, item_row, visit_from_row, visit_row
+
+
+class VisitRecords(StoreBase):
+    """The visits and list items of a :class:`~visitlog.store.Store`."""
+
+    # -- visits ---------------------------------------------------------------
+
+    def add_visit(self, visit: Visit) -> Visit:
+        """Validate and store a visit with its list items, in one transaction.
+
+        A visit given with an ``id`` (a form that made it in advance) is
+        stored under that id, once: saving it again returns the stored one.
+        """
+        household_id = self.resolve_id("households", visit.household_id)
+        v = Visit(**{**asdict(visit), "items": visit.items, "household_id": household_id})
+        v = v.validated()
+        with self.transaction() as tx:
+            if v.id and tx.rows("SELECT 1 FROM visits WHERE id = ?", [v.id]):
+                return self.get_visit(v.id)  # saved before (a retried save)
+            vid = tx.insert("visits", {**visit_row(v), "id": v.id})
+            item_ids = []
+            for item in v.items:
+                item.visit_id, item.household_id = vid, household_id
+                item_ids.append(tx.insert("items", item_row(item)))
+            tx.audit("visit.add", "visits", vid, {"household": household_id, "items": item_ids})
+        return self.get_visit(vid)
+
+    def get_visit(self, ident: str) -> Visit:
+        vid = self.resolve_id("visits", ident)
+        row = self.query("SELECT * FROM visits WHERE id = ?", [vid])[0]
+        items = self.query(
+            "SELECT * FROM items WHERE live_visit = ? AND deleted = 0 ORDER BY rowid", [vid]
+        )
+        return visit_from_row(row, [item_from_row(i) for i in items])
+
+    def edit_visit(self, ident: str, **fields: Any) -> Visit:
+        """Change only the given fields of a visit (None means "leave as is")."""
+        current = self.get_visit(ident)
+        given = {k: v for k, v in fields.items() if v is not None}
+        unknown = set(given) - set(SYNCED_FIELDS["visits"])
+        if unknown:
+            raise ValidationError(t("err.unknown_field", field=", ".join(sorted(unknown))))
+        merged = Visit(**{**asdict(current), "items": [], **given}).validated()
+        with self.transaction() as tx:
+            row = visit_row(merged)
+            changed = tx.update("visits", current.id, {k: row[k] for k in given})
+            if changed:
+                tx.audit("visit.edit", "visits", current.id, {"fields": changed})
+        return self.get_visit(current.id)
+
+    def delete_visit(self, ident: str) -> str:
+        """Tombstone a visit and its items; the rows stay for sync.
+
+        A visit that merged copies of itself is deleted with those copies (the
+        worker sees one visit and deletes it); a copy deleted on a laptop that
+        had not seen the merge is just that copy, and the merge keeps the other.
+        """
+        vid = self.resolve_id("visits", ident)
+        with self.transaction() as tx:
+            rep = tx.rows("SELECT merged_into FROM visits WHERE id = ?", [vid])[0]["merged_into"]
+            rep = rep or vid
+            cluster = [rep] + [
+                r["id"]
+                for r in tx.rows(
+                    "SELECT id FROM visits WHERE merged_into = ? AND deleted = 0 ORDER BY id", [rep]
+                )
+            ]
+            for one in cluster:
+                tx.update("visits", one, {"deleted": 1})
+                for r in tx.rows("SELECT id FROM items WHERE visit_id = ? AND deleted = 0", [one]):
+                    tx.update("items", r["id"], {"deleted": 1})
+            tx.audit(
+                "visit.delete", "visits", vid, {"copies": cluster[1:]} if cluster[1:] else None
+            )
+        return vid
+
+    def list_visits(
+        self,
+        household: str | None = None,
+        grid: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        visitor: str | None = None,
+    ) -> list[Visit]:
+        """Live visits with their live items, oldest first."""
+        where = [live("v")]
+        params: list[Any] = []
+        if household:
+            where.append("v.live_household = ?")
+            params.append(self.resolve_id("households", household))
+        if grid:
+            where.append("v.live_household IN (SELECT id FROM households WHERE micro_grid = ?)")
+            params.append(grid)
+        if date_from:
+            where.append("v.visit_date >= ?")
+            params.append(parse_date(date_from, "date_from").isoformat())
+        if date_to:
+            where.append("v.visit_date <= ?")
+            params.append(parse_date(date_to, "date_to").isoformat())
+        if visitor:
+            where.append("v.visitor = ?")
+            params.append(visitor)
+        cond = " AND ".join(where)
+        rows = self.query(
+            f"SELECT v.* FROM visits v WHERE {cond} ORDER BY v.visit_date, v.id", params
+        )
+        items: dict[str, list[Item]] = {}
+        for r in self.query(
+            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.live_visit "
+            f"WHERE i.deleted = 0 AND {cond} ORDER BY i.rowid",
+            params,
+        ):
+            items.setdefault(r["live_visit"], []).append(item_from_row(r))
+        return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
+
+    # -- items ----------------------------------------------------------------
+
+    def list_items(
+        self,
+        open_only: bool = False,
+        overdue: bool = False,
+        kind: str | None = None,
+        category: str | None = None,
+        grid: str | None = None,
+        household: str | None = None,
+        today: dt.date | None = None,
+    ) -> list[Item]:
+        """Live list items; overdue ones (open, deadline passed) first."""
+        today_s = (today or dt.date.today()).isoformat()
+        where = ["i.deleted = 0", live("v")]
+        params: list[Any] = []
+        open_values = [s.value for s in OPEN_STATUSES]
+        if open_only or overdue:
+            where.append("i.status IN (?, ?)")
+            params += open_values
+        if overdue:
+            where.append("i.deadline IS NOT NULL AND i.deadline < ?")
+            params.append(today_s)
+        if kind:
+            where.append("i.kind = ?")
+            params.append(Kind.parse(kind).value)
+        if category:
+            where.append("i.category = ?")
+            params.append(Category.parse(category).value)
+        if grid:
+            where.append("h.micro_grid = ?")
+            params.append(grid)
+        if household:
+            where.append("i.live_household = ?")
+            params.append(self.resolve_id("households", household))
+        rows = self.query(
+            f"""
+            SELECT i.* FROM items i
+            JOIN visits v ON v.id = i.live_visit
+            JOIN households h ON h.id = i.live_household
+            WHERE {" AND ".join(where)}
+            ORDER BY (i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC,
+                     i.deadline IS NULL, i.deadline, i.raised_date, i.id
+            """,
+            [*params, *open_values, today_s],
+        )
+        return [item_from_row(r) for r in rows]
+
+    def get_item(self, ident: str) -> Item:
+        iid = self.resolve_id("items", ident)
+        return item_from_row(self.query("SELECT * FROM items WHERE id = ?", [iid])[0])
+
+    def update_item(
+        self,
+        ident: str,
+        status: str | None = None,
+        note: str | None = None,
+        satisfaction: str | None = None,
+        owner: str | None = None,
+        deadline: str | None = None,
+        today: dt.date | None = None,
+    ) -> Item:
+        """Move an item along 待办 → 办理中 → 已办结 → 已反馈 (or 无法解决).
+
+        Closing stamps ``closed_date`` (today); 无法解决 needs a note saying why.
+        """
+        current = self.get_item(ident)
+        fields: dict[str, Any] = {}
+        if status:
+            new_status = Status.parse(status)
+            fields["status"] = new_status.value
+            if new_status == Status.UNSOLVABLE and not (note or current.resolution):
+                raise ValidationError(t("err.unsolvable_needs_note"))
+            if new_status in CLOSED_STATUSES and not current.closed_date:
+                fields["closed_date"] = (today or dt.date.today()).isoformat()
+            if new_status in OPEN_STATUSES:
+                fields["closed_date"] = None
+        if note is not None:
+            fields["resolution"] = note.strip() or None
+        if satisfaction:
+            fields["satisfaction"] = Satisfaction.parse(satisfaction).value
+        if owner is not None:
+            fields["owner"] = owner.strip() or None
+        if deadline is not None:
+            d = parse_date(deadline, "deadline")
+            fields["deadline"] = d.isoformat() if d else None
+        if not fields:
+            raise ValidationError(t("err.nothing_to_change"))
+        with self.transaction() as tx:
+            changed = tx.update("items", current.id, fields)
+            if changed:
+                tx.audit("item.update", "items", current.id, {"fields": changed})
+        return self.get_item(current.id)
