@@ -28,7 +28,9 @@ SEED = 1
 def code_hash() -> str:
     """Hash of the files that decide what ``visitlog demo`` writes."""
     h = hashlib.sha256()
-    for rel in ("visitlog/demo.py", "visitlog/migrations.py"):
+    migrations = sorted((ROOT / "visitlog/store/migrations").glob("*.py"))
+    rels = ["visitlog/demo.py", *(p.relative_to(ROOT).as_posix() for p in migrations)]
+    for rel in rels:
         h.update(rel.encode())
         h.update((ROOT / rel).read_bytes())
     return h.hexdigest()[:12]

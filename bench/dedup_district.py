@@ -68,8 +68,11 @@ def _hash() -> str:
         "tests/real_roster_street.py",
         "tests/real_roster_writing.py",
         "tests/real_roster_people.py",
-        "visitlog/roster.py",
-        "visitlog/migrations.py",
+        *(
+            p.relative_to(ROOT).as_posix()
+            for folder in ("visitlog/roster", "visitlog/store/migrations")
+            for p in sorted((ROOT / folder).glob("*.py"))
+        ),
     ):
         h.update((ROOT / rel).read_bytes())
     return h.hexdigest()[:12]

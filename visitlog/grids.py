@@ -7,8 +7,6 @@ grids the worker probably meant, instead of showing an empty list.
 
 from __future__ import annotations
 
-from rapidfuzz import process
-
 from visitlog.i18n import t
 from visitlog.model import ValidationError
 from visitlog.rows import live
@@ -28,6 +26,8 @@ def check_grid(store: Store, grid: str) -> str:
     )
     if exists:
         return grid
+    from rapidfuzz import process  # slow to import; only a typo needs it
+
     names = [g["micro_grid"] for g in store.micro_grids()]
     close = [name for name, _, _ in process.extract(grid, names, limit=3, score_cutoff=50)]
     close = close or names[:5]

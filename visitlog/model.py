@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from visitlog.i18n import t
+from visitlog.i18n import get_lang, t
 
 
 class VisitlogError(Exception):
@@ -64,8 +64,6 @@ class ChoiceEnum(str, enum.Enum):
         for member in cls:
             if raw == member.value or raw.lower() == member.alias.lower():
                 return member
-        from visitlog.i18n import get_lang
-
         if get_lang() == "en":
             accepted = ", ".join(f"{m.alias} ({m.value})" for m in cls)
         else:
@@ -503,6 +501,4 @@ SYNCED_FIELDS: dict[str, tuple[str, ...]] = {
 
 def row_to_dict(obj: Any) -> dict[str, Any]:
     """Plain dict of a dataclass, for JSON output."""
-    from dataclasses import asdict
-
     return asdict(obj)

@@ -19,6 +19,7 @@ from visitlog.roster.columns import HEADERS, TAG_SEPARATOR
 from visitlog.roster.spreadsheet import atomic_write, write_csv_file
 from visitlog.security import record_export
 from visitlog.store import Store
+from visitlog.summary import ALL, street_name
 
 
 def _export_row(h: Household) -> list[Any]:
@@ -91,8 +92,6 @@ def _export_scope(store: Store, households: list[Household], grid: str | None) -
         return " ".join([*communities[:1], grid])
     if len(communities) == 1:
         return communities[0]
-    from visitlog.summary import ALL, street_name
-
     street = street_name(store)
     return t("roster.print_all") if street == ALL else street
 

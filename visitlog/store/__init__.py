@@ -9,10 +9,13 @@ every replica derives, the files kept beside a database (identity record,
 station key, drafts) and the file rules every writer follows.  Business rules
 (roster matching, grid suggestions) live in the engines above it.
 
-The one engine the store reaches is :func:`visitlog.address.household_key`:
-``address_key`` is a derived column of every household row, so every write
-of a household (``Store.add_household`` from any caller) and migration m008
-compute it here.
+The store reaches one engine function in the ordinary course,
+:func:`visitlog.address.household_key` (``rowmap.address_key_of``):
+``address_key`` is a derived column of every household row, so a household
+written through ``Store.add_household`` / ``update_household`` gets it here.
+Engines that build rows themselves (roster import, sync, merges, the demo
+street) compute it and hand it in.  Migration m008 also reads phone numbers
+(:func:`visitlog.residents.phone_numbers`) once, to fill the column it adds.
 
 Modules: ``database`` (opening, transactions, queries), ``transaction``
 (``Tx``), ``settings``, ``households``, ``visits`` (visits and items),

@@ -6,9 +6,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-# The one engine the store reaches: the address key is a derived column of
-# every household row, written by every writer (see the package docstring).
-from visitlog.address import household_key
 from visitlog.model import SYNCED_FIELDS, Household, Item, Visit
 from visitlog.rows import jdump
 
@@ -41,6 +38,19 @@ def phones_column(numbers: list[str]) -> str | None:
     return jdump(numbers) if numbers else None
 
 
+def address_key_of(address: str, estate: str | None) -> str:
+    """The ``address_key`` column (:func:`visitlog.address.household_key`).
+
+    The one engine the store reaches: the key is a derived column of every
+    household row, so every writer of a household needs it (see the package
+    docstring).  Imported on the first household written, not when a
+    database is opened: the address module is slow to import.
+    """
+    from visitlog.address import household_key
+
+    return household_key(address, estate)
+
+
 def household_row(h: Household, address_key: str | None = None) -> dict[str, Any]:
     """The stored row of a validated household, with its derived columns.
 
@@ -55,7 +65,7 @@ def household_row(h: Household, address_key: str | None = None) -> dict[str, Any
         "address": h.address,
         "address_key": address_key
         if address_key is not None
-        else household_key(h.address, h.estate),
+        else address_key_of(h.address, h.estate),
         "head": h.head,
         "phone": h.phone,
         "phones": phones_column(h.phones),

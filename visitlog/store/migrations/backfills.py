@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-# The address key is a derived column of households (see visitlog.store).
-from visitlog.address import household_key
 from visitlog.store.clusters import relink
 from visitlog.store.migrations.registry import SYNC_COLUMNS, migrations, set_version
+from visitlog.store.rowmap import address_key_of
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -27,8 +26,8 @@ def m008_household_phones(db: Database) -> None:
     read again with the household's 小区 (:func:`visitlog.address.household_key`).
     """
     # The store's one read of phone numbers (later rows come with theirs,
-    # Household.phones); imported here so that opening a database never
-    # loads the phone reader.
+    # Household.phones); imported here, as the address module is in
+    # rowmap.address_key_of, so that opening a database never loads them.
     from visitlog.residents import phone_numbers
 
     db.execute("ALTER TABLE households ADD COLUMN phones TEXT")
@@ -47,7 +46,7 @@ def m008_household_phones(db: Database) -> None:
     keys = [
         (key, row_id)
         for row_id, address, estate, old in rows
-        if (key := household_key(address, estate)) != old
+        if (key := address_key_of(address, estate)) != old
     ]
     if keys:
         db.conn.executemany("UPDATE households SET address_key = ? WHERE id = ?", keys)
