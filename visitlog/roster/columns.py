@@ -24,15 +24,14 @@ Reading is forgiving about the *file* and strict about the *values*:
   fails is not imported but written, with its line number (as Excel numbers
   rows) and the reason, to ``FILE.rejects.csv`` (UTF-8 with BOM).  Merged cells
   appear there filled in, so each rejected row stands on its own.
-* **Matching** (upsert) is :func:`visitlog.roster.importing.upsert_households`: by 编号 when the row
-  has one; otherwise (or for a 编号 the database does not know yet) with a live
-  household without 编号 in the same 微网格 at the same normalised address —
-  identical rows first, then the same 户主, then the one remaining household
-  when exactly one remains on each side; every other row is a new household.
-  Only fields that differ are written, so importing a file twice changes
-  nothing and sync ships only what changed.
-* ``dry_run`` reads, checks and matches everything and reports the same counts
-  without touching the database; it still writes the rejects file, because that
+* **Matching** (upsert, :func:`visitlog.roster.importing.upsert_households`):
+  by 编号 when the row has one; otherwise (or for a 编号 the database does not
+  know yet) with a live household without 编号 in the same 微网格 at the same
+  normalised address — identical rows first, then the same 户主, then the one
+  remaining household when exactly one remains on each side; every other row
+  is a new household.  Only fields that differ are written, so importing a
+  file twice changes nothing and sync ships only what changed.
+
 Turning bytes into rows of text is :mod:`visitlog.roster.files`' job; the
 import itself (matching, rejects, one transaction) is
 :mod:`visitlog.roster.importing`'s.

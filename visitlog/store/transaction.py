@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from visitlog.clock import HLC, horizon, new_id, now_iso
 from visitlog.i18n import t
@@ -30,17 +32,29 @@ from visitlog.store.audit_chain import (
     audit_mac,
 )
 from visitlog.store.clusters import relink
+from visitlog.store.keys import StationKey
 from visitlog.store.rowmap import HOUSEHOLD_DERIVED, LIVE_COLUMNS, LIVE_SOURCE, Row
 
-if TYPE_CHECKING:
-    from visitlog.store.database import StoreBase
+
+class TxOwner(Protocol):
+    """What a :class:`Tx` uses of the Store that opened it (see ``StoreBase``)."""
+
+    path: Path
+    conn: sqlite3.Connection
+    #: This replica's device id once known; a Tx sets it on the first write.
+    _device: str | None
+    #: True once the identity record was checked in a committed transaction.
+    _identity_checked: bool
+    identity_change: dict[str, Any] | None
+
+    def audit_key(self) -> StationKey | None: ...
 
 
 class Tx:
     """The write side of one transaction: inserts and updates that stamp,
     log and audit themselves.  Obtain one from :meth:`Store.transaction`."""
 
-    def __init__(self, store: StoreBase):
+    def __init__(self, store: TxOwner):
         self.store = store
         self.conn = store.conn
         self._device: str | None = None
