@@ -87,3 +87,38 @@ def test_the_same_decision_on_two_replicas_converges(tmp_path):
     # Once converged, syncing again moves nothing.
     again = sync_with(a, tmp_path / "b.db")
     assert not any(again.sent.values()) and not any(again.received.values())
+
+
+def test_an_item_twinned_by_two_merges_is_hidden_alike_everywhere(tmp_path):
+    # Two laptops merge overlapping copies of a visit, each keeping another
+    # copy's item; one of those is then deleted.  Both replicas hold the same
+    # merge records (in opposite orders) and must hide the same items.
+    a = Store(tmp_path / "a.db")
+    a.init_identity("王丽华", "laptop-a")
+    hid = a.add_household(Household(address="曹杨一村12号301室", micro_grid="g")).id
+    leak = [Item(kind="问题", category="房屋修缮", description="卫生间漏水")]
+    v1, v2, v3 = (
+        a.add_visit(
+            Visit(household_id=hid, visit_date="2026-03-18", visitor="陈静", summary=s, items=leak)
+        ).id
+        for s in ("", "漏水", "反映卫生间漏水很久")
+    )
+    sync_with(a, tmp_path / "b.db")
+    b = Store(tmp_path / "b.db")
+    b.init_identity("陈静", "laptop-b")
+    items = {r["visit_id"]: r["id"] for r in a.query("SELECT id, visit_id FROM items")}
+
+    a.delete_visit(v3)
+    dedup_merge.merge(a, [v1, v2])  # keeps v2's item: v1's is its twin
+    dedup_merge.merge(b, [v1, v3])  # keeps v3's item: v1's is its twin
+    for _ in range(2):
+        sync_with(a, tmp_path / "b.db")
+
+    def shown(s: Store) -> list[tuple[str, str | None]]:
+        rows = s.query("SELECT id, live_visit FROM items ORDER BY id")
+        return [(r["id"], r["live_visit"]) for r in rows]
+
+    assert shown(a) == shown(b)
+    # v1's item is hidden: one of its twins (v2's) is not deleted.
+    assert dict(shown(a))[items[v1]] is None
+    assert dict(shown(a))[items[v2]] == v1

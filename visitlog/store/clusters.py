@@ -25,7 +25,7 @@ of visits and items and ``live_visit`` of items, kept by triggers (migration
 m009) whenever a row arrives or a ``merged_into`` changes, so that listings,
 summaries, history and search read the representative, and an undone merge
 puts everything back where it was.  An item a visit merge found entered twice
-(its ``twins``) has ``live_visit`` NULL while its twin is not deleted.
+(its ``twins``) has ``live_visit`` NULL while a twin of it is not deleted.
 
 An edit made to a merged-away row after the merge (say a phone corrected by a
 roster import on a laptop that had not yet seen the merge) is not shown by
@@ -213,8 +213,13 @@ def _write_targets(conn: Connection, tbl: str, target: dict[str, str | None]) ->
 
 
 def _hide_twins(conn: Connection) -> None:
-    """Items a live visit merge found entered twice are hidden while their twin lives."""
-    twins: dict[str, str] = {}
+    """Items a live visit merge found entered twice are hidden while a twin lives.
+
+    Merges of overlapping visits made on different laptops may name different
+    twins for one item; every twin any live merge names counts, so the answer
+    does not depend on the order the merge records arrived in.
+    """
+    twins: dict[str, set[str]] = {}
     for (text,) in conn.execute(
         "SELECT twins FROM dedup_merges WHERE kind = 'visits' AND deleted = 0 AND undone = 0 "
         "AND twins IS NOT NULL AND twins != '{}'"
@@ -224,10 +229,12 @@ def _hide_twins(conn: Connection) -> None:
         except (TypeError, ValueError):
             continue
         if isinstance(pairs, dict):
-            twins.update({d: k for d, k in pairs.items() if isinstance(k, str)})
+            for d, k in pairs.items():
+                if isinstance(k, str):
+                    twins.setdefault(d, set()).add(k)
     want: set[str] = set()
     if twins:
-        ids = sorted({*twins, *twins.values()})
+        ids = sorted({*twins, *(k for ks in twins.values() for k in ks)})
         state: dict[str, int] = {}
         for part in _chunks(ids):
             marks = ",".join("?" * len(part))
@@ -235,7 +242,7 @@ def _hide_twins(conn: Connection) -> None:
                 f"SELECT id, deleted FROM items WHERE id IN ({marks})", part
             ):
                 state[rid] = dead
-        want = {d for d, k in twins.items() if d in state and state.get(k) == 0}
+        want = {d for d, ks in twins.items() if d in state and any(state.get(k) == 0 for k in ks)}
     hidden = {r[0] for r in conn.execute("SELECT id FROM items WHERE live_visit IS NULL")}
     if want - hidden:
         conn.executemany(
