@@ -489,6 +489,10 @@ DEDUP_DECISION_FIELDS = ("kind", "a", "b", "decision", "worker", "note", "delete
 #: Workers' decisions on address aliases (migration m010): ``alias`` names the
 #: estate ``target`` (confirmed) or not (rejected).
 ADDRESS_ALIAS_FIELDS = ("alias", "target", "kind", "scope", "status", "worker", "note", "deleted")
+#: The street's visit planning rules (migration m012): ``kind`` (default, tag,
+#: item, outcome) and ``key`` (a tag, an item category, an outcome) name the
+#: rule, ``days`` its interval or deadline (NULL: the rule is off).
+PLAN_RULE_FIELDS = ("kind", "key", "days", "worker", "note", "deleted")
 SYNCED_FIELDS: dict[str, tuple[str, ...]] = {
     "households": HOUSEHOLD_FIELDS,
     "visits": VISIT_FIELDS,
@@ -496,6 +500,7 @@ SYNCED_FIELDS: dict[str, tuple[str, ...]] = {
     "dedup_merges": DEDUP_MERGE_FIELDS,
     "dedup_decisions": DEDUP_DECISION_FIELDS,
     "address_aliases": ADDRESS_ALIAS_FIELDS,
+    "plan_rules": PLAN_RULE_FIELDS,
 }
 
 

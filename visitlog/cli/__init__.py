@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "visitlog.cli.dedup",
     "visitlog.cli.address",
     "visitlog.cli.security",
+    "visitlog.cli.plan",
 ]
 
 

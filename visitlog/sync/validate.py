@@ -45,7 +45,10 @@ STAMP = re.compile(r"\d{13}\.\d{5}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DEVICE = re.compile(r"[0-9a-f]{12}")
 #: Row ids: device-made uuids, except where a table derives its ids.
-ROW_IDS = {"address_aliases": re.compile(r"alias-[0-9a-f]{24}")}
+ROW_IDS = {
+    "address_aliases": re.compile(r"alias-[0-9a-f]{24}"),
+    "plan_rules": re.compile(r"rule-[0-9a-f]{24}"),
+}
 OPS = ("insert", "update")
 #: The largest ``data`` or ``base`` of one change (JSON text, characters).
 MAX_DATA = 2_000_000
@@ -162,6 +165,25 @@ def _score(v: Any) -> tuple[str, dict[str, Any]] | None:
     return "recv.why.number", {}
 
 
+#: Keys a planning rule may have: a tag, an item category, an outcome, or "" (every household).
+_RULE_KEYS = frozenset(
+    ["", *Tag.choices(), *Category.choices(), Outcome.NOT_HOME.value, Outcome.REFUSED.value]
+)
+
+
+def _rule_key(v: Any) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(v, str) and v in _RULE_KEYS:
+        return None
+    return "recv.why.enum", {"accepted": "、".join(sorted(k for k in _RULE_KEYS if k))}
+
+
+def _days(v: Any) -> tuple[str, dict[str, Any]] | None:
+    """An interval in days (1 to ten years), or None for a rule turned off."""
+    if v is None or (type(v) is int and 1 <= v <= 3660):
+        return None
+    return "recv.why.days", {}
+
+
 def _json(shape: str, fits: Callable[[Any], bool], limit: int, nullable: bool = True) -> Check:
     """JSON text holding a value of one shape (a list of tags, a dict, …)."""
 
@@ -267,6 +289,14 @@ RULES: dict[str, dict[str, Check]] = {
         "kind": _choice("gate", "short"),
         "scope": _text(200, present=True),
         "status": _choice("confirmed", "rejected"),
+        "worker": _text(SHORT_TEXT),
+        "note": _text(LONG_TEXT),
+        "deleted": _flag,
+    },
+    "plan_rules": {
+        "kind": _choice("default", "tag", "item", "outcome"),
+        "key": _rule_key,
+        "days": _days,
         "worker": _text(SHORT_TEXT),
         "note": _text(LONG_TEXT),
         "deleted": _flag,

@@ -13,9 +13,10 @@ after the row was made, as JSON ``{"*": [hlc, device], field: [hlc, device]}``
 ``changes`` (one row per change, the fields it touched and the stamps they
 overwrote) this is what per-field last-writer-wins merging needs.
 
-The migrations live in ``schema`` (m001–m007: tables, sync columns, indexes)
-and ``backfills`` (m008–m011: derived columns and the rows they fill in),
-registered in that order with ``registry``.
+The migrations live in ``schema`` (m001–m007: tables, sync columns, indexes),
+``backfills`` (m008–m011: derived columns and the rows they fill in) and
+``features`` (m012 on: tables of later features), registered in that order
+with ``registry``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from visitlog.store.migrations.backfills import (
     m010_address_aliases,
     m011_sync_life,
 )
+from visitlog.store.migrations.features import m012_plan_rules
 from visitlog.store.migrations.registry import (
     LATEST,
     SCHEMA_RELEASES,
@@ -66,6 +68,7 @@ __all__ = [
     "m009_merge_clusters",
     "m010_address_aliases",
     "m011_sync_life",
+    "m012_plan_rules",
     "migrations",
     "pending_names",
 ]

@@ -1,0 +1,260 @@
+"""The week's list: the households due by a date, building by building.
+
+:func:`make_plan` reads the live households (not deleted, not merged, not
+vacant), their live visits and their open 问题/需求 through the store, works
+out each one's due date (:func:`visitlog.plan.due.household_due`) and keeps
+those due on or before ``until``.  The list is grouped by building; the
+building with the most overdue household comes first, and inside a building
+the households are in walking order (floor, then room).
+
+A worker's households (``worker``) are those whose latest live visit that
+worker made: the one who knows the family goes again.  Households nobody has
+visited yet are in no worker's list (only in the grid's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from visitlog.i18n import t
+from visitlog.model import OPEN_STATUSES, Kind, Occupancy, Outcome, ValidationError, parse_date
+from visitlog.plan.due import ItemFact, Reason, VisitFact, household_due
+from visitlog.plan.rules import RuleBook, load_rules
+from visitlog.plan.walk import Spot, building_key, spot, walk_key
+from visitlog.rows import live
+
+if TYPE_CHECKING:  # pragma: no cover
+    from visitlog.store import Store
+
+#: Kinds of list item that can make a household due (特情).
+TRIGGER_KINDS = (Kind.PROBLEM.value, Kind.DEMAND.value)
+
+
+@dataclass
+class PlanEntry:
+    """One household on the list."""
+
+    household_id: str
+    micro_grid: str
+    community: str | None
+    address: str
+    head: str | None
+    phone: str | None
+    tags: list[str]
+    due: dt.date
+    overdue_days: int
+    reasons: list[Reason]
+    spot: Spot
+    last_met: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "household_id": self.household_id,
+            "address": self.address,
+            "micro_grid": self.micro_grid,
+            "community": self.community,
+            "building": self.spot.building_label,
+            "floor": self.spot.floor,
+            "room": self.spot.room,
+            "due": self.due.isoformat(),
+            "overdue_days": self.overdue_days,
+            "last_met": self.last_met.isoformat() if self.last_met else None,
+            "reasons": [r.text() for r in self.reasons],
+            "rules": [r.to_json() for r in self.reasons],
+        }
+
+
+@dataclass
+class Plan:
+    """The households due by ``until``, in walking order (see the module docstring)."""
+
+    today: dt.date
+    until: dt.date
+    grid: str | None
+    worker: str | None
+    rules: RuleBook
+    entries: list[PlanEntry] = field(default_factory=list)
+
+    def buildings(self) -> list[tuple[str, list[PlanEntry]]]:
+        """``(building, households)`` in the order of the list."""
+        out: list[tuple[str, list[PlanEntry]]] = []
+        for e in self.entries:
+            label = e.spot.building_label
+            if self.grid is None:
+                label = f"{e.micro_grid} · {label}"
+            if out and out[-1][0] == label:
+                out[-1][1].append(e)
+            else:
+                out.append((label, [e]))
+        return out
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for e in self.entries if e.overdue_days > 0)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [e.to_json() for e in self.entries]
+
+
+def end_of_week(today: dt.date) -> dt.date:
+    """The Sunday of *today*'s week (weeks run Monday to Sunday)."""
+    return today + dt.timedelta(days=6 - today.weekday())
+
+
+def _date(text: Any) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
+
+
+def check_worker(store: Store, worker: str) -> str:
+    """The worker's name if some live visit names them as visitor.
+
+    Raises:
+        ValidationError: naming the visitors there are, so a typo is not an empty list.
+    """
+    if store.scalar(f"SELECT 1 FROM visits WHERE visitor = ? AND {live()} LIMIT 1", [worker]):
+        return worker
+    names = [
+        r[0]
+        for r in store.query_values(
+            f"SELECT visitor FROM visits WHERE {live()} GROUP BY visitor "
+            "ORDER BY count(*) DESC LIMIT 5"
+        )
+    ]
+    raise ValidationError(
+        t("plan.err.worker", worker=worker, known="、".join(names) or t("plan.no_visitors"))
+    )
+
+
+def read_facts(
+    store: Store, grid: str | None = None
+) -> tuple[list[dict[str, Any]], dict[str, list[tuple[VisitFact, str]]], dict[str, list[ItemFact]]]:
+    """The households that can be due, their live visits (with visitor) and open 问题/需求."""
+    where = [live("h"), "h.occupancy != ?"]
+    params: list[Any] = [Occupancy.VACANT.value]
+    if grid:
+        where.append("h.micro_grid = ?")
+        params.append(grid)
+    cond = " AND ".join(where)
+    households = [
+        dict(r)
+        for r in store.query(
+            "SELECT h.id, h.micro_grid, h.community, h.estate, h.address, h.address_key, "
+            f"h.head, h.phone, h.tags, h.created_at FROM households h WHERE {cond}",
+            params,
+        )
+    ]
+    visits: dict[str, list[tuple[VisitFact, str]]] = defaultdict(list)
+    for hid, day, outcome, next_due, visitor in store.query_values(
+        "SELECT v.live_household, v.visit_date, v.outcome, v.next_due, v.visitor "
+        "FROM visits v JOIN households h ON h.id = v.live_household "
+        f"WHERE {live('v')} AND {cond} ORDER BY v.visit_date, v.created_at, v.id",
+        params,
+    ):
+        when = _date(day)
+        if when is not None:
+            visits[hid].append((VisitFact(when, outcome, _date(next_due)), visitor))
+    items: dict[str, list[ItemFact]] = defaultdict(list)
+    open_marks = ",".join("?" * len(OPEN_STATUSES))
+    for hid, kind, category, raised in store.query_values(
+        "SELECT i.live_household, i.kind, i.category, coalesce(i.raised_date, v.visit_date) "
+        "FROM items i JOIN households h ON h.id = i.live_household "
+        "LEFT JOIN visits v ON v.id = i.live_visit "
+        f"WHERE i.deleted = 0 AND i.live_visit IS NOT NULL AND i.status IN ({open_marks}) "
+        f"AND i.kind IN (?, ?) AND {cond}",
+        [*(s.value for s in OPEN_STATUSES), *TRIGGER_KINDS, *params],
+    ):
+        when = _date(raised)
+        if when is not None:
+            items[hid].append(ItemFact(kind, category, when))
+    return households, visits, items
+
+
+def make_plan(
+    store: Store,
+    grid: str | None = None,
+    worker: str | None = None,
+    until: str | dt.date | None = None,
+    today: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> Plan:
+    """The households due on or before *until* (default: this Sunday), in walking order.
+
+    Args:
+        grid: only this 微网格.
+        worker: only the households whose latest visit this worker made.
+        until: the last day of the plan (YYYY-MM-DD).
+        today: the day the plan is made (default: today).
+        rules: the rules (default: those in force in *store*).
+
+    Raises:
+        ValidationError: an unknown grid or worker, a bad date.
+    """
+    today = today or dt.date.today()
+    end = parse_date(until, "until") if until else end_of_week(today)
+    assert end is not None
+    if grid:
+        store.check_grid(grid)
+    if worker:
+        check_worker(store, worker)
+    rules = rules or load_rules(store)
+    households, visits, items = read_facts(store, grid)
+    entries: list[PlanEntry] = []
+    for h in households:
+        seen = visits.get(h["id"], [])
+        if worker and (not seen or seen[-1][1] != worker):
+            continue
+        facts = [v for v, _ in seen]
+        found = household_due(
+            json.loads(h["tags"] or "[]"),
+            _date(h["created_at"]) or today,
+            facts,
+            items.get(h["id"], []),
+            rules,
+            today,
+        )
+        if found is None or found[0] > end:
+            continue
+        due, reasons = found
+        met = [v.date for v in facts if v.outcome == Outcome.MET.value]
+        entries.append(
+            PlanEntry(
+                household_id=h["id"],
+                micro_grid=h["micro_grid"],
+                community=h["community"],
+                address=h["address"],
+                head=h["head"],
+                phone=h["phone"],
+                tags=json.loads(h["tags"] or "[]"),
+                due=due,
+                overdue_days=(today - due).days,
+                reasons=reasons,
+                spot=spot(h["address"], h["estate"], h["address_key"]),
+                last_met=met[-1] if met else None,
+            )
+        )
+    return Plan(today, end, grid, worker, rules, walking_order(entries))
+
+
+def walking_order(entries: list[PlanEntry]) -> list[PlanEntry]:
+    """Buildings by their most overdue household, households by floor and room inside."""
+    groups: dict[tuple[Any, ...], list[PlanEntry]] = defaultdict(list)
+    for e in entries:
+        groups[(e.micro_grid, e.spot.place, e.spot.building)].append(e)
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (min(e.due for e in g), building_key(g[0].micro_grid, g[0].spot)),
+    )
+    return [
+        e
+        for g in ordered
+        for e in sorted(g, key=lambda e: (*walk_key(e.spot, e.address), e.household_id))
+    ]
