@@ -147,6 +147,14 @@ VALID: dict[str, dict[str, st.SearchStrategy]] = {
         "note": st.none() | texts,
         "deleted": st.sampled_from([0, 1]),
     },
+    "plan_rules": {
+        "kind": st.sampled_from(["default", "tag", "item", "outcome"]),
+        "key": st.sampled_from(["", "独居老人", "高龄", "安全隐患", "不在家", "拒访"]),
+        "days": st.none() | st.integers(1, 3660),
+        "worker": st.none() | texts,
+        "note": st.none() | texts,
+        "deleted": st.sampled_from([0, 1]),
+    },
     "dedup_decisions": {
         "kind": st.sampled_from(["households", "visits"]),
         "a": uuids,
@@ -161,8 +169,11 @@ assert {k: tuple(v) for k, v in VALID.items()} == {k: tuple(v) for k, v in SYNCE
 alias_ids = st.text("0123456789abcdef", min_size=24, max_size=24).map(lambda h: f"alias-{h}")
 
 
+rule_ids = st.text("0123456789abcdef", min_size=24, max_size=24).map(lambda h: f"rule-{h}")
+
+
 def row_ids(tbl: str) -> st.SearchStrategy:
-    return alias_ids if tbl == "address_aliases" else uuids
+    return {"address_aliases": alias_ids, "plan_rules": rule_ids}.get(tbl, uuids)
 
 
 # Values that fit no field of their kind.
@@ -187,6 +198,10 @@ def _bad_for(tbl: str, field: str) -> st.SearchStrategy:
         return st.sampled_from(["zzzz", 3, ["x"]])
     if field == "decision":
         return st.sampled_from([3, None, "", "x" * 41])
+    if field == "key":
+        return st.sampled_from(["zzzz", 3, None, ["独居老人"], "见面"])
+    if field == "days":
+        return st.sampled_from([0, -1, 3661, "30", 2.5, True])
     if field.endswith("_date") or field in ("deadline", "next_due"):
         return BAD_DATE
     if field in ("household_id", "visit_id", "survivor", "a", "b"):

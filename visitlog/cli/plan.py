@@ -249,7 +249,7 @@ def set_(
         t(
             "plan.rules.set",
             kind=t(f"plan.rules.kind.{r.kind}"),
-            key=r.key or t("plan.rules.every"),
+            name=r.key or t("plan.rules.every"),
             days=t("plan.rules.off") if r.days is None else t("plan.rules.days", days=r.days),
         )
     )

@@ -5,9 +5,11 @@ rolled up by adding counts (ratios are recomputed, never averaged):
 
 * **重点户按期走访率** (``key_on_time`` ÷ ``key_households``): key-group
   households (live, not vacant, carrying a tag whose rule is on) that a live
-  visit met (见面) within their interval before the period's end, in the
-  period: on a day from ``max(date_from, date_to − interval + 1)`` to
-  ``date_to``.  The interval is the shortest of their tags' rules.
+  visit met (见面) in the period and within their interval of its end: on a
+  day from ``max(date_from, date_to − interval)`` to ``date_to``, so that on
+  the period's last day the household is not overdue (a meeting exactly one
+  interval before is due that day, not late).  The interval is the shortest
+  of their tags' rules.
 * **特情按期走访率** (``special_on_time`` ÷ ``special_households``): households
   with a 特情 item whose deadline fell in the period — a live 问题 or 需求 of a
   category with a rule, raised in the period, whose deadline (raised + the
@@ -116,7 +118,7 @@ def on_time_by_grid(
             SELECT k.micro_grid, count(*), sum(EXISTS (
                 SELECT 1 FROM visits v WHERE v.live_household = k.id AND {live("v")}
                 AND v.outcome = ? AND v.visit_date <= ?
-                AND v.visit_date >= max(?, date(?, '-' || (k.days - 1) || ' days'))))
+                AND v.visit_date >= max(?, date(?, '-' || k.days || ' days'))))
             FROM keyed k GROUP BY k.micro_grid
             """,
             [*vparams, *hparams, met, period["to"], period["from"], period["to"]],

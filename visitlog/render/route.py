@@ -34,6 +34,8 @@ from visitlog.spreadsheet import (
 )
 from visitlog.visible import visible
 
+#: Height (points) of a household's row in the workbook: room to tick and to write.
+ROW_HEIGHT = 22
 #: The tick box printed in the first column of every household.
 TICK_BOX = "□"
 
@@ -67,7 +69,13 @@ td.long, td.addr { overflow-wrap: anywhere; }
 
 #: Column widths of the HTML table (mm of 190): tick, room, address, head,
 #: phone, due, overdue, reasons, notes.
-_WIDTHS = (8, 13, 36, 14, 24, 19, 11, 43, 22)
+_WIDTHS = (9, 12, 36, 14, 24, 19, 11, 43, 22)
+
+
+def _page_counter() -> str:
+    """The CSS content of the page footer: 第 N 页 (page N)."""
+    before, _, after = t("plan.sheet.page").partition("{n}")
+    return f"{css_string(before)} counter(page) {css_string(after)}"
 
 
 def _e(value: Any) -> str:
@@ -138,7 +146,7 @@ def render_route_html(plan: Plan, reveal: bool = False) -> str:
         _CSS.replace(
             "__TITLE__", css_string(f"{heading} · {t('plan.sheet.until', until=plan.until)}")
         )
-        .replace("__FOOTER__", f"{css_string(t('plan.sheet.page'))} counter(page)")
+        .replace("__FOOTER__", _page_counter())
         .replace("__FONTS__", CJK_FONTS)
     )
     parts = [
@@ -190,7 +198,7 @@ def render_route_xlsx(plan: Plan, reveal: bool = False) -> bytes:
     rows = [[b, *row_values(e, reveal)] for b, entries in plan.buildings() for e in entries]
     formats: list[str | None] = [None] * len(header)
     formats[6] = DATE_FORMAT
-    caps = {3: 30, 8: 40, 1: 6, 9: 16, 0: 24}
+    caps = {0: 24, 1: 6, 3: 30, 8: 56, 9: 16}
     widths = fit_widths(header, rows, formats, caps)
     widths[1] = max(widths[1], 6)
     widths[9] = max(widths[9], 16)
@@ -216,8 +224,10 @@ def render_route_xlsx(plan: Plan, reveal: bool = False) -> bytes:
         for c, value in enumerate(values, start=1):
             cell = put(ws.cell(row=r, column=c), value, formats[c - 1])
             cell.alignment = wrap if (c - 1) in wraps else top
-        if wraps:
-            ws.row_dimensions[r].height = max(wrapped_height(values[i], widths[i]) for i in wraps)
+        # Room to tick and write on paper, and all of a wrapped reason.
+        ws.row_dimensions[r].height = max(
+            [ROW_HEIGHT, *(wrapped_height(values[i], widths[i]) for i in wraps)]
+        )
     note_row = len(rows) + 3
     put(ws.cell(row=note_row, column=1), meta_line(plan, reveal))
     buf = io.BytesIO()

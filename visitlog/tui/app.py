@@ -246,11 +246,18 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
             shown = getattr(screen, "household_id", None)
             if shown is not None and household_id in (None, shown):
                 screen.refresh_data()  # type: ignore[attr-defined]
+            elif callable(changed := getattr(screen, "data_changed", None)):
+                changed(household_id)  # a list of many households (本周待访)
 
     def action_open_items(self) -> None:
         from visitlog.tui.screens.items import ItemsScreen
 
         self.push_screen(ItemsScreen(self.current_grid()))
+
+    def action_open_plan(self) -> None:
+        from visitlog.tui.screens.plan import PlanScreen
+
+        self.push_screen(PlanScreen(self.current_grid()))
 
     def action_open_summary(self) -> None:
         from visitlog.tui.screens.summary import SummaryScreen

@@ -49,6 +49,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         Binding("n", "new_visit", "tui.key.new_visit"),
         Binding("i", "app.open_items", "tui.key.items"),
         Binding("s", "app.open_summary", "tui.key.summary"),
+        Binding("w", "app.open_plan", "tui.key.plan"),
         Binding("y", "app.sync", "tui.key.sync"),
         Binding("u", "toggle_due", "tui.key.due"),
         Binding("escape", "clear_search", "tui.key.clear", show=False),
