@@ -65,7 +65,6 @@ ZH = {
     "tui.plan.none": "到本周日没有应访的住户。",
     "tui.plan.col.due": "应访日期",
     "tui.plan.col.overdue": "逾期",
-    "tui.plan.col.building": "楼栋",
     "tui.plan.col.reason": "原因",
 }
 
@@ -128,6 +127,5 @@ EN = {
     "tui.plan.none": "No household is due by Sunday.",
     "tui.plan.col.due": "Due",
     "tui.plan.col.overdue": "Late",
-    "tui.plan.col.building": "Building",
     "tui.plan.col.reason": "Why",
 }

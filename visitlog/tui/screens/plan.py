@@ -17,11 +17,20 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
+from textual.widgets.data_table import ColumnKey
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.plan import Plan, PlanEntry, make_plan
 from visitlog.tui.common import ALL_GRIDS, Localized, Plain, VisitlogScreen, shown
+
+#: Columns of the list (key, width); the rule's column takes the rest of the width.
+COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("tui.plan.col.due", 10),
+    ("tui.plan.col.overdue", 4),
+    ("tui.col.address", 22),
+    ("tui.plan.col.reason", None),
+)
 
 
 class PlanTable(Localized, DataTable):
@@ -67,16 +76,21 @@ class PlanScreen(VisitlogScreen, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, width in (
-            ("tui.plan.col.due", 10),
-            ("tui.plan.col.overdue", 4),
-            ("tui.plan.col.building", 14),
-            ("tui.col.address", 20),
-            ("tui.plan.col.reason", None),
-        ):
+        for key, width in COLUMNS:
             table.add_column(t(key), width=width, key=key)
         table.focus()
         self.refresh_data()
+
+    def on_resize(self) -> None:
+        # The rule takes what the other columns leave (the address says the building).
+        table = self.query_one(DataTable)
+        reason = table.columns.get(ColumnKey("tui.plan.col.reason"))
+        if reason is None or not self.size.width:
+            return
+        fixed = sum(w for _, w in COLUMNS if w)
+        reason.width = max(12, self.size.width - fixed - 2 * len(COLUMNS) - 2)
+        reason.auto_width = False
+        table.refresh()
 
     def refresh_data(self, keep: str | None = None) -> None:
         """Read the list again in a worker (every grid's may be thousands of households)."""
@@ -115,20 +129,16 @@ class PlanScreen(VisitlogScreen, Screen[None]):
         error = self.vapp.theme_color("error")
         table = self.query_one(DataTable)
         table.clear()
-        for building, entries in plan.buildings():
-            for e in entries:
-                late = e.overdue_days > 0
-                style = f"bold {error}" if late else ""
-                table.add_row(
-                    Text(e.due.isoformat(), style=style),
-                    Text(str(e.overdue_days) if late else "", style=style, justify="right"),
-                    shown(building, no_wrap=True, overflow="ellipsis"),
-                    shown(e.address, no_wrap=True, overflow="ellipsis"),
-                    shown(
-                        "；".join(r.text() for r in e.reasons), no_wrap=True, overflow="ellipsis"
-                    ),
-                    key=e.household_id,
-                )
+        for e in plan.entries:
+            late = e.overdue_days > 0
+            style = f"bold {error}" if late else ""
+            table.add_row(
+                Text(e.due.isoformat(), style=style),
+                Text(str(e.overdue_days) if late else "", style=style, justify="right"),
+                shown(e.address, no_wrap=True, overflow="ellipsis"),
+                shown("；".join(r.text() for r in e.reasons), no_wrap=True, overflow="ellipsis"),
+                key=e.household_id,
+            )
         ids = [e.household_id for e in self.entries]
         if self._keep in ids:
             table.move_cursor(row=ids.index(self._keep))
