@@ -61,3 +61,55 @@ def test_week_list_and_a_met_household_leaves_it_at_once(tui_store, today, settl
             await wait_for(pilot, lambda: not isinstance(app.screen, PlanScreen), "home")
 
     asyncio.run(run())
+
+
+def test_rules_are_changed_from_the_week_list(tui_store, today, settle, wait_for):
+    from textual.widgets import Input
+
+    from visitlog.plan import load_rules
+    from visitlog.tui.screens.plan_rules import RulesScreen
+    from visitlog.tui.screens.prompt import PromptDialog
+
+    async def run():
+        app = make_app(tui_store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("w")
+            await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen), "the week's list")
+            plan_screen = app.screen
+            before = len(make_plan(tui_store, grid="曹杨一村1号网格", today=today).entries)
+            await pilot.press("r")
+            await wait_for(pilot, lambda: isinstance(app.screen, RulesScreen), "the rules")
+            rules = app.screen
+            row = next(i for i, r in enumerate(rules.rules) if r.key == "独居老人")
+            rules.query_one("#rules").move_cursor(row=row)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog), "the days")
+            box = app.screen.query_one(Input)
+            assert box.value == "30"
+            box.value = "零"
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, PromptDialog)  # a bad number keeps it open
+            box.value = "7"
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: load_rules(tui_store).days("tag", "独居老人") == 7,
+                "the rule written",
+            )
+            await wait_for(
+                pilot,
+                lambda: rules.rules[row].days == 7 and rules.rules[row].source == "set",
+                "shown",
+            )
+            after = make_plan(tui_store, grid="曹杨一村1号网格", today=today).entries
+            assert len(after) > before  # 独居老人 met 8–30 days ago are due now
+            await pilot.press("escape")
+            await wait_for(
+                pilot,
+                lambda: app.screen is plan_screen and len(plan_screen.entries) == len(after),
+                "the list read again",
+            )
+
+    asyncio.run(run())

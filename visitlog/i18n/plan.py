@@ -66,6 +66,12 @@ ZH = {
     "tui.plan.col.due": "应访日期",
     "tui.plan.col.overdue": "逾期",
     "tui.plan.col.reason": "原因",
+    "tui.key.rules": "规则",
+    "tui.key.change_rule": "修改",
+    "tui.rules.status": "走访规则：选中一条按 enter 修改天数（off 关闭），随同步传到其他电脑",
+    "tui.rules.change": "{kind}·{name}",
+    "tui.rules.days": "天数（1–3660），或 off 关闭这条规则",
+    "tui.rules.saved": "已修改规则：{name}",
 }
 
 EN = {
@@ -128,4 +134,10 @@ EN = {
     "tui.plan.col.due": "Due",
     "tui.plan.col.overdue": "Late",
     "tui.plan.col.reason": "Why",
+    "tui.key.rules": "Rules",
+    "tui.key.change_rule": "Change",
+    "tui.rules.status": "Planning rules: enter changes the highlighted one's days (off turns it off); it syncs",
+    "tui.rules.change": "{kind} · {name}",
+    "tui.rules.days": "Days (1-3660), or off to turn the rule off",
+    "tui.rules.saved": "Rule changed: {name}",
 }

@@ -3,7 +3,7 @@
 The same list as ``visitlog plan`` (:func:`visitlog.plan.make_plan`), with
 the rule behind each line.  ``n`` records a visit for the highlighted
 household; once saved the list is read again, so a household the visit met
-leaves it at once.
+leaves it at once.  ``r`` shows the rules and changes one.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class PlanScreen(VisitlogScreen, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "tui.key.back"),
         Binding("n", "new_visit", "tui.key.new_visit"),
+        Binding("r", "rules", "tui.key.rules"),
     ]
 
     class Planned(Message):
@@ -184,6 +185,11 @@ class PlanScreen(VisitlogScreen, Screen[None]):
         e = self._current()
         if e is not None:
             self.vapp.open_household(e.household_id)
+
+    def action_rules(self) -> None:
+        from visitlog.tui.screens.plan_rules import RulesScreen
+
+        self.app.push_screen(RulesScreen())
 
     def action_new_visit(self) -> None:
         e = self._current()
