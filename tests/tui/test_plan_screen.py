@@ -81,30 +81,30 @@ def test_rules_are_changed_from_the_week_list(tui_store, today, settle, wait_for
             await pilot.press("r")
             await wait_for(pilot, lambda: isinstance(app.screen, RulesScreen), "the rules")
             rules = app.screen
-            row = next(i for i, r in enumerate(rules.rules) if r.key == "独居老人")
+            row = next(i for i, r in enumerate(rules.rules) if r.kind == "default")
             rules.query_one("#rules").move_cursor(row=row)
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, PromptDialog), "the days")
             box = app.screen.query_one(Input)
-            assert box.value == "30"
+            assert box.value == "365"
             box.value = "零"
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, PromptDialog)  # a bad number keeps it open
-            box.value = "7"
+            box.value = "30"
             await pilot.press("enter")
             await wait_for(
                 pilot,
-                lambda: load_rules(tui_store).days("tag", "独居老人") == 7,
+                lambda: load_rules(tui_store).days("default") == 30,
                 "the rule written",
             )
             await wait_for(
                 pilot,
-                lambda: rules.rules[row].days == 7 and rules.rules[row].source == "set",
+                lambda: rules.rules[row].days == 30 and rules.rules[row].source == "set",
                 "shown",
             )
             after = make_plan(tui_store, grid="曹杨一村1号网格", today=today).entries
-            assert len(after) > before  # 独居老人 met 8–30 days ago are due now
+            assert len(after) > before  # households met 30 to 365 days ago are due now
             await pilot.press("escape")
             await wait_for(
                 pilot,
