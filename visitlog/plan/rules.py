@@ -99,6 +99,10 @@ class RuleBook:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self._by = {(r.kind, r.key): r for r in rules}
+        self._active = {
+            kind: {r.key: r.days for r in rules if r.kind == kind and r.days is not None}
+            for kind in KINDS
+        }
 
     def days(self, kind: str, key: str = "") -> int | None:
         """The rule's days (None: off or unknown)."""
@@ -106,8 +110,8 @@ class RuleBook:
         return rule.days if rule else None
 
     def active(self, kind: str) -> dict[str, int]:
-        """``{key: days}`` of the rules of *kind* that are on."""
-        return {r.key: r.days for r in self.rules if r.kind == kind and r.days is not None}
+        """``{key: days}`` of the rules of *kind* that are on (do not change it)."""
+        return self._active.get(kind, {})
 
 
 def rule_id(kind: str, key: str) -> str:

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from visitlog.i18n import t
@@ -30,6 +31,7 @@ from visitlog.rows import live
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
 
+MET = Outcome.MET.value
 #: Kinds of list item that can make a household due (特情).
 TRIGGER_KINDS = (Kind.PROBLEM.value, Kind.DEMAND.value)
 
@@ -105,13 +107,17 @@ def end_of_week(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=6 - today.weekday())
 
 
-def _date(text: Any) -> dt.date | None:
-    if not text:
-        return None
+@lru_cache(maxsize=8192)
+def _day(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(text)[:10])
+        return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None
+
+
+def _date(text: Any) -> dt.date | None:
+    """A stored date (or time) as a date; None when empty or unreadable."""
+    return _day(str(text)) if text else None
 
 
 def check_worker(store: Store, worker: str) -> str:
@@ -224,7 +230,7 @@ def make_plan(
         if found is None or found[0] > end:
             continue
         due, reasons = found
-        met = [v.date for v in facts if v.outcome == Outcome.MET.value]
+        met = [v.date for v in facts if v.outcome == MET]
         entries.append(
             PlanEntry(
                 household_id=h["id"],
