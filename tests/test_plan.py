@@ -313,7 +313,7 @@ def test_received_rule_changes_are_checked():
 
 
 def test_on_time_figures_on_a_hand_built_grid(store):
-    a, b = "曹杨一村1号网格", "曹杨一村2号网格"
+    a, b = ("曹杨一村居民区", "曹杨一村1号网格"), ("曹杨一村居民区", "曹杨一村2号网格")
     h1 = add(store, "曹杨一村1号101室", ["独居老人"])
     h2 = add(store, "曹杨一村1号102室", ["独居老人"])
     h3 = add(store, "曹杨一村1号103室", ["高龄"])
@@ -321,7 +321,7 @@ def test_on_time_figures_on_a_hand_built_grid(store):
     h5 = add(store, "曹杨一村1号105室")
     add(store, "曹杨一村1号106室", ["独居老人"], occupancy="空置")
     h7 = add(store, "曹杨一村1号107室", ["高龄", "独居老人"])
-    add(store, "曹杨一村2号101室", ["独居老人"], grid=b)  # never met
+    add(store, "曹杨一村2号101室", ["独居老人"], grid=b[1])  # never met
     problem = Item(kind="问题", category="安全隐患", description="电线老化")
     visit(store, h1, "2026-10-05", items=[problem])  # key: 10-05 ≥ 10-01 → on time
     visit(store, h1, "2026-10-12")  # 特情 raised 10-05, met 10-12 = deadline → on time
@@ -349,7 +349,7 @@ def test_on_time_figures_on_a_hand_built_grid(store):
     assert got[b].to_json()["key_households"] == 1 and got[b].key_on_time == 0
     assert got[b].special_rate is None
     # one grid only
-    assert set(on_time_by_grid(store, D(2026, 10, 1), D(2026, 10, 31), grid=b)) == {b}
+    assert set(on_time_by_grid(store, D(2026, 10, 1), D(2026, 10, 31), grid=b[1])) == {b}
 
 
 def test_on_time_figures_on_the_demo_street_match_a_day_by_day_recount(demo_store):
@@ -360,9 +360,9 @@ def test_on_time_figures_on_the_demo_street_match_a_day_by_day_recount(demo_stor
     tag_days = {r.key: r.days for r in builtin_rules().rules if r.kind == "tag" and r.days}
     item_days = {"安全隐患": 7, "救助帮困": 7, "医疗": 7}
     homes = {
-        r["id"]: (r["micro_grid"], json.loads(r["tags"]))
+        r["id"]: ((r["community"], r["micro_grid"]), json.loads(r["tags"]))
         for r in demo_store.query(
-            "SELECT id, micro_grid, tags FROM households WHERE deleted = 0 "
+            "SELECT id, community, micro_grid, tags FROM households WHERE deleted = 0 "
             "AND merged_into IS NULL AND occupancy != '空置'"
         )
     }

@@ -84,8 +84,10 @@ def on_time_by_grid(
     date_to: dt.date,
     grid: str | None = None,
     rules: RuleBook | None = None,
-) -> dict[str, OnTime]:
-    """The 按期 counts of each 微网格 (only grids with live households appear).
+) -> dict[tuple[str | None, str], OnTime]:
+    """The 按期 counts of each (居民区, 微网格), as the summary groups them.
+
+    Only grids with live households that are not vacant appear.
 
     Args:
         date_from: first day of the period.
@@ -96,10 +98,10 @@ def on_time_by_grid(
     rules = rules or load_rules(store)
     where = f"{live('h')} AND h.occupancy != ?" + (" AND h.micro_grid = ?" if grid else "")
     hparams: list[Any] = [Occupancy.VACANT.value, *([grid] if grid else [])]
-    out: dict[str, OnTime] = {
-        r[0]: OnTime()
+    out: dict[tuple[str | None, str], OnTime] = {
+        (r[0], r[1]): OnTime()
         for r in store.query_values(
-            f"SELECT DISTINCT h.micro_grid FROM households h WHERE {where}", hparams
+            f"SELECT DISTINCT h.community, h.micro_grid FROM households h WHERE {where}", hparams
         )
     }
     met = Outcome.MET.value
@@ -107,33 +109,34 @@ def on_time_by_grid(
     tags = rules.active("tag")
     if tags:
         values, vparams = _values(tags)
-        for g, total, on_time in store.query_values(
+        for c, g, total, on_time in store.query_values(
             f"""
             WITH tag_rules(tag, days) AS (VALUES {values}),
             keyed AS (
-                SELECT h.id, h.micro_grid, min(r.days) AS days
+                SELECT h.id, h.community, h.micro_grid, min(r.days) AS days
                 FROM households h, json_each(h.tags) j JOIN tag_rules r ON r.tag = j.value
                 WHERE {where} GROUP BY h.id
             )
-            SELECT k.micro_grid, count(*), sum(EXISTS (
+            SELECT k.community, k.micro_grid, count(*), sum(EXISTS (
                 SELECT 1 FROM visits v WHERE v.live_household = k.id AND {live("v")}
                 AND v.outcome = ? AND v.visit_date <= ?
                 AND v.visit_date >= max(?, date(?, '-' || k.days || ' days'))))
-            FROM keyed k GROUP BY k.micro_grid
+            FROM keyed k GROUP BY k.community, k.micro_grid
             """,
             [*vparams, *hparams, met, period["to"], period["from"], period["to"]],
         ):
-            out.setdefault(g, OnTime()).key_households = total
-            out[g].key_on_time = on_time or 0
+            out.setdefault((c, g), OnTime()).key_households = total
+            out[(c, g)].key_on_time = on_time or 0
     categories = rules.active("item")
     if categories:
         values, vparams = _values(categories)
         closed = ",".join("?" * len(CLOSED_STATUSES))
-        for g, total, late in store.query_values(
+        for c, g, total, late in store.query_values(
             f"""
             WITH item_rules(category, days) AS (VALUES {values}),
             raised AS (
-                SELECT i.live_household AS hid, h.micro_grid, i.status, i.closed_date,
+                SELECT i.live_household AS hid, h.community, h.micro_grid, i.status,
+                       i.closed_date,
                        coalesce(i.raised_date, v.visit_date) AS day, r.days
                 FROM items i JOIN item_rules r ON r.category = i.category
                 JOIN households h ON h.id = i.live_household
@@ -146,7 +149,7 @@ def on_time_by_grid(
                 WHERE day BETWEEN ? AND ?
             ),
             judged AS (
-                SELECT hid, micro_grid, (
+                SELECT hid, community, micro_grid, (
                     EXISTS (SELECT 1 FROM visits w WHERE w.live_household = hid
                             AND {live("w")} AND w.outcome = ?
                             AND w.visit_date > day AND w.visit_date <= deadline)
@@ -155,9 +158,9 @@ def on_time_by_grid(
                 ) AS ok
                 FROM due WHERE deadline <= ?
             )
-            SELECT micro_grid, count(DISTINCT hid),
+            SELECT community, micro_grid, count(DISTINCT hid),
                    count(DISTINCT CASE WHEN NOT ok THEN hid END)
-            FROM judged GROUP BY micro_grid
+            FROM judged GROUP BY community, micro_grid
             """,
             [
                 *vparams,
@@ -170,6 +173,6 @@ def on_time_by_grid(
                 period["to"],
             ],
         ):
-            out.setdefault(g, OnTime()).special_households = total
-            out[g].special_on_time = total - late
+            out.setdefault((c, g), OnTime()).special_households = total
+            out[(c, g)].special_on_time = total - late
     return out
