@@ -166,15 +166,9 @@ def _print_table(result, reveal: bool) -> None:
     )
     for building, entries in result.buildings():
         table = Table(title=building, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for col, wrap in (
-            ("due", False),
-            ("overdue", False),
-            ("address", True),
-            ("head", False),
-            ("phone", False),
-            ("reasons", True),
-        ):
-            table.add_column(t(f"plan.col.{col}"), no_wrap=not wrap, overflow="fold")
+        for col in ("due", "late", "address", "head", "phone"):
+            table.add_column(t(f"plan.col.{col}"), no_wrap=True)
+        table.add_column(t("plan.col.reasons"), ratio=1, overflow="fold")
         for e in entries:
             head, phone, _ = present_person(e.head, e.phone, e.tags, reveal)
             late = e.overdue_days > 0

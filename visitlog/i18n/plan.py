@@ -31,6 +31,7 @@ ZH = {
     "plan.col.phone": "电话",
     "plan.col.due": "应访日期",
     "plan.col.overdue": "逾期天数",
+    "plan.col.late": "逾期",
     "plan.col.reasons": "原因",
     "plan.col.note": "备注",
     # the route sheet
@@ -102,6 +103,7 @@ EN = {
     "plan.col.phone": "Phone",
     "plan.col.due": "Due",
     "plan.col.overdue": "Days overdue",
+    "plan.col.late": "Late",
     "plan.col.reasons": "Why",
     "plan.col.note": "Notes",
     "plan.sheet.name": "Route",
