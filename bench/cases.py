@@ -577,6 +577,53 @@ def summary(ctx: Ctx) -> list[Row]:
     return rows
 
 
+@case("plan", "plan --json for the whole street until the year's end; one grid's route sheet")
+def plan(ctx: Ctx) -> list[Row]:
+    title = f"plan, {ctx.data.households:,} households, JSON"
+    target = "< 3 s"
+    if not ctx.has("plan"):
+        return [unavailable(title, target, "visitlog plan")]
+    ctx.copy()  # the plan only reads: one private copy serves every run
+    db = str(ctx.path("run.db"))
+    sample, results = measure(
+        ctx,
+        lambda _i: [*VISITLOG, "--db", db, "plan", "--until", "2099-12-31", "--json"],
+        runs=ctx.times(),
+    )
+    row = row_from(sample, title, target)
+    row.status = verdict(sample.median < 3)
+    grid = None
+    try:
+        listed = json.loads(results[-1].stdout)
+        row.notes.append(f"{len(listed):,} households due")
+        grid = listed[0]["micro_grid"] if listed else None
+    except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
+        row.notes.append("plan output was not a JSON list")
+    rows = [row]
+    for fmt in ("xlsx", "html"):
+        out_file = ctx.path(f"route.{fmt}")
+        s, _ = measure(
+            ctx,
+            lambda _i, f=fmt, o=out_file: [
+                *VISITLOG,
+                "--db",
+                db,
+                "plan",
+                *(["--grid", grid] if grid else []),
+                "--format",
+                f,
+                "-o",
+                str(o),
+            ],
+            runs=ctx.times(),
+            prepare=lambda _i, o=out_file: o.unlink(missing_ok=True),
+        )
+        r = row_from(s, f"plan, one grid's route sheet, {fmt.upper()}", "< 3 s")
+        r.status = verdict(s.median < 3)
+        rows.append(r)
+    return rows
+
+
 @case("dedup", "dedup households --json on the whole dataset")
 def dedup(ctx: Ctx) -> list[Row]:
     title = f"dedup households, {ctx.data.households:,}"
