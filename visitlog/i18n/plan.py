@@ -2,6 +2,8 @@
 
 ZH = {
     "field.until": "截止日期",
+    "noun.plan_rules": "走访规则",
+    "sync.field.days": "天数",
     # errors
     "plan.err.rule_key": "没有“{value}”这条规则。可以设置：默认、重点人群标签（如 独居老人）、清单类别（如 安全隐患）、不在家、拒访。",
     "plan.err.days": "天数“{value}”无效：请写 1 到 {max} 的整数，或 off 关闭这条规则。",
@@ -77,6 +79,8 @@ ZH = {
 
 EN = {
     "field.until": "until date",
+    "noun.plan_rules": "planning rule",
+    "sync.field.days": "days",
     "plan.err.rule_key": "There is no rule '{value}'. Rules: default, a key-group tag (e.g. elderly-alone), an item category (e.g. safety), not-home, refused.",
     "plan.err.days": "Days '{value}' is not valid: give a whole number from 1 to {max}, or off to turn the rule off.",
     "plan.err.worker": "No visits by '{worker}'. Visitors with most visits: {known}",
