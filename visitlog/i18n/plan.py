@@ -63,6 +63,8 @@ ZH = {
     "plan.rules.set": "已设置：{kind}·{name} {days}（同步后各电脑一致）。",
     # TUI
     "tui.key.plan": "本周待访",
+    "tui.cmd.plan": "本周待访",
+    "tui.cmd.plan_help": "按走访规则本周该去的住户，按楼栋、楼层、室号排好（w）",
     "tui.plan.title": "本周待访",
     "tui.plan.status": "{grid} · 截至 {until} 应访 {n} 户，逾期 {overdue} 户",
     "tui.plan.none": "到本周日没有应访的住户。",
@@ -134,6 +136,8 @@ EN = {
     "plan.rules.source.set": "set by the street",
     "plan.rules.set": "Set: {kind} · {name} {days} (the same on every laptop after sync).",
     "tui.key.plan": "Due this week",
+    "tui.cmd.plan": "Due this week",
+    "tui.cmd.plan_help": "Households the planning rules make due this week, building by building (w)",
     "tui.plan.title": "Due this week",
     "tui.plan.status": "{grid} · {n} households due by {until}, {overdue} overdue",
     "tui.plan.none": "No household is due by Sunday.",

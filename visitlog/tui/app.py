@@ -362,6 +362,7 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         yield SystemCommand(
             t("tui.cmd.summary"), t("tui.cmd.summary_help"), self.action_open_summary
         )
+        yield SystemCommand(t("tui.cmd.plan"), t("tui.cmd.plan_help"), self.action_open_plan)
         yield SystemCommand(t("tui.cmd.due"), t("tui.cmd.due_help"), self.action_toggle_due)
         yield SystemCommand(t("tui.cmd.sync"), t("tui.cmd.sync_help"), self.action_sync)
         yield SystemCommand(t("tui.cmd.hub"), t("tui.cmd.hub_help"), self.action_set_hub)
