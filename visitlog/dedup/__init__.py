@@ -29,6 +29,7 @@ Merging is explicit (``--apply`` or the review screen), recorded, reversible
 """
 
 from visitlog.dedup.decisions import decision_id, distinct_pairs, resolve_kind
+from visitlog.dedup.dwellings import Dwelling, read_dwelling
 from visitlog.dedup.households import explain_households, find_households, fit_model
 from visitlog.dedup.merges import (
     apply,
@@ -58,6 +59,7 @@ __all__ = [
     "MAX_BLOCK",
     "REVIEW_FLOOR",
     "Candidates",
+    "Dwelling",
     "Pair",
     "add_alias",
     "apply",
@@ -75,6 +77,7 @@ __all__ = [
     "list_merges",
     "mark_distinct",
     "merge",
+    "read_dwelling",
     "reject_alias",
     "resolve_kind",
     "undo",

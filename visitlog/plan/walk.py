@@ -1,7 +1,7 @@
 """Walking order: building by building, then floor by floor, then room by room.
 
 The address is read the way de-duplication reads it
-(:func:`visitlog.places.read_dwelling` on the normalised key), so 曹杨一村12号301室,
+(:func:`visitlog.dedup.read_dwelling` on the normalised key), so 曹杨一村12号301室,
 曹杨1村12号301 and 12-301 with 小区 曹杨一村 are one building and one room.  The
 floor is what the room number says (301 → 3, 1203 → 12); a room that says no
 floor walks first in its building.  Names compare as numbers
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from visitlog.address import household_key
+from visitlog.dedup import read_dwelling
 from visitlog.order import natural_key
-from visitlog.places import read_dwelling
 
 _DIGITS = re.compile(r"\d+")
 
