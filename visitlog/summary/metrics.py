@@ -85,6 +85,10 @@ def ratio(numerator: int | float, denominator: int | float) -> float | None:
     return numerator / denominator if denominator else None
 
 
+#: The "query" of counters that the planning engine counts (see :class:`Sql`).
+PLAN = "plan"
+
+
 @dataclass(frozen=True)
 class Sql:
     """The SQL of a counter the registry adds to an aggregate query.
@@ -98,7 +102,9 @@ class Sql:
             ``items`` (a row per 居民区, 微网格 and category).
         expr: an aggregate over those rows; ``:date_from``, ``:date_to``,
             ``:cutoff`` and ``:months`` (calendar months the period touches)
-            are bound.
+            are bound.  For ``plan`` (:data:`PLAN`), the counts come from the
+            planning rules' engine instead (:func:`visitlog.plan.on_time_by_grid`,
+            rules being data, not SQL text): ``expr`` names the count.
     """
 
     query: str
@@ -558,6 +564,33 @@ METRICS: tuple[Metric, ...] = (
             " AND met_months >= :months)",
         ),
         at={FLAT: 145, SHEET_VISITS: 85, OVERVIEW_KEY: 40, GRID_PAGE: 75},
+    ),
+    # 按期 by the street's planning rules (visitlog.plan.ontime): key-group
+    # households met within their tags' interval before the period's end, and
+    # households whose 特情 deadline fell in the period, followed up by it.
+    _m("key_rule_households", "key_rule_households", sql=Sql(PLAN, "key_households")),
+    _m(
+        "key_on_time_rate",
+        "key_on_time_rate",
+        RATE,
+        RATIO,
+        den="key_rule_households",
+        short=_short("key_on_time_rate"),
+        graded=True,
+        sql=Sql(PLAN, "key_on_time"),
+        at={FLAT: 146, SHEET_VISITS: 86, OVERVIEW_KEY: 41, GRID_PAGE: 76},
+    ),
+    _m("special_households", "special_households", sql=Sql(PLAN, "special_households")),
+    _m(
+        "special_on_time_rate",
+        "special_on_time_rate",
+        RATE,
+        RATIO,
+        den="special_households",
+        short=_short("special_on_time_rate"),
+        graded=True,
+        sql=Sql(PLAN, "special_on_time"),
+        at={FLAT: 147, SHEET_VISITS: 87, OVERVIEW_KEY: 42, GRID_PAGE: 77},
     ),
 )
 

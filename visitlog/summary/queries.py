@@ -33,8 +33,9 @@ from visitlog.model import (
     ValidationError,
     VisitlogError,
 )
+from visitlog.plan import on_time_by_grid
 from visitlog.rows import live
-from visitlog.summary.metrics import NOT_VISITED, RATED, sql_counters
+from visitlog.summary.metrics import NOT_VISITED, PLAN, RATED, sql_counters
 from visitlog.summary.periods import months_in_period, parse_level, resolve_period
 from visitlog.summary.rollup import Group, Summary, rollup
 
@@ -377,6 +378,22 @@ def base_groups(
     return list(groups.values())
 
 
+def add_plan_counts(
+    store: Any, base: list[Group], start: dt.date, end: dt.date, grid: str | None
+) -> None:
+    """The registry's ``plan`` counters of each group, counted under the planning rules."""
+    counters = sql_counters(PLAN)
+    if not counters or not base:
+        return
+    figures = on_time_by_grid(store, start, end, grid)
+    for g in base:
+        found = figures.get((g.community, g.name))
+        for m in counters:
+            assert m.sql is not None
+            value = getattr(found, m.sql.expr) if found is not None else 0
+            g.counts[m.name] = g.counts.get(m.name, 0) + value
+
+
 def street_name(store: Any) -> str:
     """The 街道 the data belongs to, or 全部 when it names none or several.
 
@@ -495,6 +512,7 @@ def compute_summary(
         queries += [_still_due_sql(grid_filter), _overdue_sql(grid_filter)]
     results = run_queries(store, queries, params)
     base = base_groups(*results[:4])
+    add_plan_counts(store, base, start, end, grid)
     if grid is not None and not base:
         check_grid(store, grid)  # a typo: raises, naming the closest grids
         raise ValidationError(t("summary.err.grid", grid=grid))

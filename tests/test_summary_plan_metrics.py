@@ -1,0 +1,124 @@
+"""The summary's 按期 figures under the planning rules, in every format, rolled up by counts.
+
+The street is built by hand and the expected figures are counted by hand
+(written next to each household), not by the code under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from visitlog.model import Household, Item, Visit
+from visitlog.render import FORMATS, render
+from visitlog.store import Store
+from visitlog.summary import compute_summary
+
+TODAY = dt.date(2026, 11, 27)
+PERIOD = ("2026-10-01", "2026-10-31")
+KEYS = ("key_rule_households", "key_on_time_rate", "special_households", "special_on_time_rate")
+
+
+def _add(store: Store, grid: str, community: str, n: int, tags=(), **kw) -> str:
+    h = Household(
+        address=f"曹杨一村{n}号101室", micro_grid=grid, community=community, tags=list(tags), **kw
+    )
+    return store.add_household(h).id
+
+
+def _visit(store: Store, hid: str, day: str, outcome: str = "见面", items=()) -> Visit:
+    v = Visit(household_id=hid, visit_date=day, visitor="陈静", outcome=outcome, items=list(items))
+    return store.add_visit(v)
+
+
+def _problem(category: str, kind: str = "问题") -> Item:
+    return Item(kind=kind, category=category, description="楼道堆物")
+
+
+@pytest.fixture
+def street(store: Store) -> Store:
+    g1, g2, g3 = ("甲1号网格", "甲居民区"), ("甲2号网格", "甲居民区"), ("乙1号网格", "乙居民区")
+    # 甲1: key A B C D (4), within their interval of 10-31: A (10-05, 30 d), B (10-01 = 10-31 − 30)
+    # → 2 of 4; 特情 with a deadline in the period: A (raised 10-05, met 10-12) and
+    # B (raised 10-01, never followed up) → 1 of 2.
+    a = _add(store, *g1, 1, ["独居老人"])
+    _visit(store, a, "2026-10-05", items=[_problem("安全隐患")])
+    _visit(store, a, "2026-10-12")
+    b = _add(store, *g1, 2, ["独居老人"])
+    _visit(store, b, "2026-10-01", items=[_problem("医疗", "需求")])
+    c = _add(store, *g1, 3, ["高龄"])
+    _visit(store, c, "2026-09-15")  # met before the period only
+    d = _add(store, *g1, 4, ["残疾"])
+    _visit(store, d, "2026-10-20", outcome="不在家")
+    _add(store, *g1, 5, ["独居老人"], occupancy="空置")  # vacant: not counted
+    # 甲2: key E (1), met 10-30 (高龄 60) → 1 of 1; 特情 F: raised 10-10, closed 10-12 → 1 of 1;
+    # G raised 10-28: deadline 11-04 after the period, not counted.
+    e = _add(store, *g2, 6, ["高龄"])
+    _visit(store, e, "2026-10-30")
+    f = _add(store, *g2, 7)
+    v = _visit(store, f, "2026-10-10", items=[_problem("救助帮困")])
+    store.update_item(v.items[0].id, status="已办结", today=dt.date(2026, 10, 12))
+    g = _add(store, *g2, 8)
+    _visit(store, g, "2026-10-28", items=[_problem("安全隐患")])
+    # 乙1: key H (1), never met → 0 of 1; no 特情.
+    _add(store, *g3, 9, ["特困"])
+    return store
+
+
+def _json(store: Store, by: str = "micro-grid") -> dict:
+    return compute_summary(
+        store, by=by, date_from=PERIOD[0], date_to=PERIOD[1], today=TODAY
+    ).to_json()
+
+
+def test_per_grid_and_totals(street: Store):
+    out = _json(street)
+    got = {g["micro_grid"]: tuple(g[k] for k in KEYS) for g in out["groups"]}
+    assert got == {
+        "甲1号网格": (4, 2 / 4, 2, 1 / 2),
+        "甲2号网格": (1, 1.0, 1, 1.0),
+        "乙1号网格": (1, 0.0, 0, None),
+    }
+    assert tuple(out["totals"][k] for k in KEYS) == (6, 3 / 6, 3, 2 / 3)
+
+
+def test_rolled_up_from_counts(street: Store):
+    communities = {
+        g["community"]: (g["key_on_time_rate"], g["special_on_time_rate"])
+        for g in _json(street, "community")["groups"]
+    }
+    # 甲: (2 + 1) ÷ (4 + 1) and (1 + 1) ÷ (2 + 1), not the mean of the grids' rates
+    assert communities == {"甲居民区": (3 / 5, 2 / 3), "乙居民区": (0.0, None)}
+
+
+def test_the_keys_come_after_the_existing_ones(street: Store):
+    for g in _json(street)["groups"]:
+        assert list(g)[-4:] == list(KEYS)
+
+
+def test_they_appear_in_every_format(street: Store):
+    summary = compute_summary(
+        street, date_from=PERIOD[0], date_to=PERIOD[1], today=TODAY, details=True
+    )
+    seen = {}
+    for fmt in FORMATS:
+        data = render(summary, fmt)
+        if fmt == "xlsx":
+            ws = load_workbook(io.BytesIO(data))["走访明细"]
+            header = [str(c.value).replace("\n", "") for c in ws[1]]
+            key, special = header.index("重点户按规则按期走访率"), header.index("特情按期走访率")
+            rows = {r[0]: (r[key], r[special]) for r in ws.iter_rows(min_row=2, values_only=True)}
+            seen[fmt] = rows["甲1号网格"] == (0.5, 0.5) and rows["合计"] == (
+                0.5,
+                pytest.approx(2 / 3),
+            )
+        elif fmt == "json":
+            seen[fmt] = json.loads(data)["totals"]["special_on_time_rate"] == 2 / 3
+        else:
+            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+            seen[fmt] = "特情按期" in text and "66.7%" in text and "50.0%" in text
+    assert seen == dict.fromkeys(FORMATS, True)
