@@ -11,23 +11,16 @@ from rich import box
 from rich.table import Table
 
 from visitlog.cli.common import cell, console, emit_json
+from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
 
-plan_app = typer.Typer(
-    help="走访计划：本周应访的住户，按楼栋走访顺序 (visit plan: who is due, in walking order).",
-    invoke_without_command=True,
-)
-rules_app = typer.Typer(
-    help="走访规则：show 查看；set 修改 (planning rules: show; set).",
-    invoke_without_command=True,
-)
+plan_app = typer.Typer(help="help.plan.plan_app", invoke_without_command=True)
+rules_app = typer.Typer(help="help.plan.rules_app", invoke_without_command=True)
 
 #: Formats of ``--format``: the terminal table, JSON, and the route sheet files.
 PLAN_FORMATS = ("table", "json", "html", "xlsx")
 FILE_FORMATS = ("html", "xlsx")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON (print JSON on stdout).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -54,29 +47,21 @@ def _format(fmt: str | None, output: Path | None) -> str:
 @plan_app.callback()
 def plan(
     ctx: typer.Context,
-    grid: Annotated[
-        str | None, typer.Option("--grid", "-g", help="只看这个微网格 (only this micro-grid).")
-    ] = None,
+    grid: GridOpt = None,
     worker: Annotated[
         str | None,
-        typer.Option(
-            "--worker",
-            "-w",
-            help="只看这位社工最近走访的住户 (only households this worker visited last).",
-        ),
+        typer.Option("--worker", "-w", help="help.plan.plan.worker"),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(
-            "--until", help="截止日期 YYYY-MM-DD，默认本周日 (due by this date; default Sunday)."
-        ),
+        typer.Option("--until", help="help.plan.plan.until"),
     ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
             "--format",
             "-f",
-            help="table|json|html|xlsx；html、xlsx 是走访路线单，要 -o (route sheet needs -o).",
+            help="help.plan.plan.fmt",
             show_default=False,
         ),
     ] = None,
@@ -85,17 +70,11 @@ def plan(
         typer.Option(
             "--output",
             "-o",
-            help="写入文件（仅本人可读）(write to FILE, owner-only).",
+            help="help.plan.plan.output",
             dir_okay=False,
         ),
     ] = None,
-    reveal: Annotated[
-        bool,
-        typer.Option(
-            "--reveal",
-            help="显示完整姓名、电话和重点人群，并记入审计日志 (show full details; audited).",
-        ),
-    ] = False,
+    reveal: RevealOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """本周待访：按规则到期的住户，逾期最久的楼栋在前，楼内按楼层、室号 (the week's visits)."""
@@ -191,7 +170,7 @@ def rules(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     _show(ctx, json_out)
 
 
-@rules_app.command("show")
+@rules_app.command("show", help="help.plan.show")
 def show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """查看走访规则：默认值和本街道改过的 (show the rules in force)."""
     _show(ctx, json_out)
@@ -219,17 +198,15 @@ def _show(ctx: typer.Context, json_out: bool) -> None:
     console.print(table)
 
 
-@rules_app.command("set")
+@rules_app.command("set", help="help.plan.set")
 def set_(
     ctx: typer.Context,
     rule: Annotated[
         str,
-        typer.Argument(
-            help="规则：默认、重点人群标签、清单类别或 不在家/拒访 (default, a tag, a category, an outcome)."
-        ),
+        typer.Argument(help="help.plan.set.rule"),
     ],
-    days: Annotated[str, typer.Argument(help="天数 1–3660，或 off 关闭 (days, or off).")],
-    note: Annotated[str | None, typer.Option("--note", help="说明 (why).")] = None,
+    days: Annotated[str, typer.Argument(help="help.plan.set.days")],
+    note: Annotated[str | None, typer.Option("--note", help="help.plan.set.note")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """修改一条走访规则，随同步传到其他电脑 (set one rule; it syncs)."""

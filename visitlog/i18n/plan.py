@@ -1,6 +1,18 @@
 """Strings of visit planning (``visitlog plan``, the route sheet, the 本周待访 screen)."""
 
 ZH = {
+    # --help
+    "help.plan.plan_app": "本周待访：按走访规则到期的住户，逾期最久的楼栋在前，楼内按楼层、室号；rules 查看、修改规则。",
+    "help.plan.plan.worker": "只看这位社工最近一次走访过的住户。",
+    "help.plan.plan.until": "截止日期 YYYY-MM-DD，默认本周日。",
+    "help.plan.plan.fmt": "输出格式 table|json|html|xlsx；html、xlsx 是走访路线单，要用 -o 写入文件。",
+    "help.plan.plan.output": "写入文件（仅本人可读）。",
+    "help.plan.rules_app": "走访规则：show 查看；set 修改（随同步传到其他电脑）。",
+    "help.plan.show": "查看在用的走访规则：默认值和本街道改过的。",
+    "help.plan.set": "修改一条走访规则，随同步传到其他电脑。",
+    "help.plan.set.rule": "规则：默认、重点人群标签（如 独居老人）、清单类别（如 安全隐患）、不在家 或 拒访。",
+    "help.plan.set.days": "天数 1–3660，或 off 关闭这条规则。",
+    "help.plan.set.note": "说明。",
     "field.until": "截止日期",
     "noun.plan_rules": "走访规则",
     "sync.field.days": "天数",
@@ -87,6 +99,17 @@ ZH = {
 }
 
 EN = {
+    "help.plan.plan_app": "Due this week: households the planning rules make due, most overdue building first, then by floor and room; rules shows and changes the rules.",
+    "help.plan.plan.worker": "Only the households this worker visited last.",
+    "help.plan.plan.until": "Due by this date, YYYY-MM-DD; default: this Sunday.",
+    "help.plan.plan.fmt": "Output format table|json|html|xlsx; html and xlsx are route sheets, written with -o.",
+    "help.plan.plan.output": "Write to FILE (readable by you only).",
+    "help.plan.rules_app": "Planning rules: show; set (it syncs to the other laptops).",
+    "help.plan.show": "Show the rules in force: the defaults and those the street changed.",
+    "help.plan.set": "Change one planning rule; it syncs to the other laptops.",
+    "help.plan.set.rule": "The rule: default, a key-group tag (e.g. elderly-alone), an item category (e.g. safety), not-home or refused.",
+    "help.plan.set.days": "Days, 1-3660, or off to turn the rule off.",
+    "help.plan.set.note": "Why.",
     "field.until": "until date",
     "noun.plan_rules": "planning rule",
     "sync.field.days": "days",
