@@ -117,6 +117,11 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
             run("backup", tmp_path / "backup.db")  # an older backup is replaced
             run("summary")
             run("summary", "--format", "xlsx", "-o", tmp_path / "汇总.xlsx")
+            run("plan", "--until", "2030-12-31")
+            run("plan", "--format", "html", "-o", tmp_path / "本周.html")
+            run("plan", "rules")
+            run("plan", "rules", "show")
+            run("plan", "rules", "set", "独居老人", "21")
             hid = run("household", "add", "--address", "兰溪路1弄2号", "--grid", "三网格")
             hid = hid.stdout.strip()
             run("household", "edit", hid, "--phone", "62345678")
@@ -167,6 +172,8 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
                 ("backup", demo_db),
                 ("summary", "--format", "csv", "-o", demo_db),
                 ("summary", "--format", "csv", "-o", shm),
+                ("plan", "--format", "html", "-o", demo_db),
+                ("plan", "--format", "xlsx", "-o", wal),
                 ("key", "import", demo_db),
                 ("sync", shm),
                 ("sync", demo_db),
