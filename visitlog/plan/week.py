@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from visitlog.grids import check_grid
 from visitlog.i18n import t
 from visitlog.model import OPEN_STATUSES, Kind, Occupancy, Outcome, ValidationError, parse_date
 from visitlog.plan.due import ItemFact, Reason, VisitFact, household_due
@@ -208,7 +209,7 @@ def make_plan(
     end = parse_date(until, "until") if until else end_of_week(today)
     assert end is not None
     if grid:
-        store.check_grid(grid)
+        check_grid(store, grid)
     if worker:
         check_worker(store, worker)
     rules = rules or load_rules(store)

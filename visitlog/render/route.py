@@ -20,7 +20,7 @@ from visitlog.i18n import t
 from visitlog.plan import Plan, PlanEntry
 from visitlog.privacy import present_person
 from visitlog.render.html import CJK_FONTS, css_string
-from visitlog.spreadsheet import (
+from visitlog.roster.spreadsheet import (
     DATE_FORMAT,
     PageHeader,
     bold_font,
