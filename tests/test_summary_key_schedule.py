@@ -1,4 +1,4 @@
-"""重点户按期走访率: key-group households met in every month of the period.
+"""重点户逐月走访率: key-group households met in every month of the period.
 
 A small street is built by hand, and the expected figures below are counted
 by hand from it (written out next to each household), not by the code under
@@ -146,12 +146,12 @@ def test_it_appears_in_every_format(street: Store):
             wb = load_workbook(io.BytesIO(data))
             ws = wb["走访明细"]
             header = [str(c.value).replace("\n", "") for c in ws[1]]
-            col = header.index("重点户按期走访率")
+            col = header.index("重点户逐月走访率")
             values = {r[0]: r[col] for r in ws.iter_rows(min_row=2, values_only=True)}
             seen[fmt] = values["甲1号网格"] == pytest.approx(0.4) and values["合计"] == 0.4
         elif fmt == "json":
             seen[fmt] = json.loads(data)["totals"][KEY] == 0.4
         else:
             text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-            seen[fmt] = "按期走访率" in text and "40.0%" in text and "25.0%" in text
+            seen[fmt] = "逐月走访率" in text and "40.0%" in text and "25.0%" in text
     assert seen == dict.fromkeys(FORMATS, True)

@@ -75,8 +75,8 @@ ZH = {
     "plan.rules.set": "已设置：{kind}·{name} {days}（同步后各电脑一致）。",
     # the summary's 按期 figures (visitlog.plan.ontime)
     "summary.col.key_rule_households": "重点户数（按走访规则）",
-    "summary.col.key_on_time_rate": "重点户按规则按期走访率",
-    "summary.col.key_on_time_rate_short": "按规则按期",
+    "summary.col.key_on_time_rate": "重点户按期走访率",
+    "summary.col.key_on_time_rate_short": "按期走访率",
     "summary.col.special_households": "特情户数",
     "summary.col.special_on_time_rate": "特情按期走访率",
     "summary.col.special_on_time_rate_short": "特情按期",

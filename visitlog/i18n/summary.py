@@ -84,7 +84,7 @@ ZH = {
     "summary.col.satisfaction": "评价·{value}",
     "summary.col.merged_households": "合并重复住户",
     "summary.col.merged_visits": "合并重复走访",
-    "summary.col.key_on_schedule_rate": "重点户按期走访率",
+    "summary.col.key_on_schedule_rate": "重点户逐月走访率",
     # short column names (terminal, Markdown, HTML overview)
     "summary.col.households_short": "应访",
     "summary.col.visited_short": "已访",
@@ -105,7 +105,7 @@ ZH = {
     "summary.col.key_households_short": "重点户",
     "summary.col.key_visited_short": "已访",
     "summary.col.key_coverage_in_key": "走访率",
-    "summary.col.key_on_schedule_rate_short": "按期走访率",
+    "summary.col.key_on_schedule_rate_short": "逐月走访率",
     # notes under the tables
     "summary.note.key_groups": "重点人群（已访/应访）",
     "summary.note.top_categories": "主要类别",

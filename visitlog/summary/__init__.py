@@ -21,7 +21,7 @@ Definitions (see DOMAIN.md, "What the meeting looks at"):
   outcome; active visitors = distinct visitor names among them (not additive:
   a roll-up counts each name once).
 * 重点人群: per tag, due households carrying it and how many were visited.
-  重点户按期走访率 (``key_on_schedule_rate``): due households carrying any
+  重点户逐月走访率 (``key_on_schedule_rate``): due households carrying any
   key-group tag that were met (见面) in *every* calendar month the period
   touches (a month partly inside the period counts with its part inside),
   ÷ due households carrying a tag.  DOMAIN.md asks for regular contact with

@@ -546,7 +546,7 @@ METRICS: tuple[Metric, ...] = (
         totals_only=True,
     ),
     _m("health", "health", OBJECT, DATABASE, compute=_health, totals_only=True),
-    # 重点户按期走访率: due households carrying a key-group tag that were met
+    # 重点户逐月走访率: due households carrying a key-group tag that were met
     # (见面) in every calendar month the period touches, ÷ all due households
     # carrying one.  A month only partly inside the period counts with its
     # part inside; visits outside the period never count.
