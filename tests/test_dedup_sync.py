@@ -122,3 +122,38 @@ def test_an_item_twinned_by_two_merges_is_hidden_alike_everywhere(tmp_path):
     # v1's item is hidden: one of its twins (v2's) is not deleted.
     assert dict(shown(a))[items[v1]] is None
     assert dict(shown(a))[items[v2]] == v1
+
+
+def test_two_laptops_keeping_each_others_item_still_show_one_of_them(tmp_path):
+    # One laptop merges v1 and v2 keeping v2's item; the other, where v1 was
+    # made richer first, merges the same pair keeping v1's item.  Each item
+    # then names the other as the one kept: one of them must still be shown,
+    # the same one everywhere (the item is never lost from view).
+    a = Store(tmp_path / "a.db")
+    a.init_identity("王丽华", "laptop-a")
+    hid = a.add_household(Household(address="曹杨一村12号301室", micro_grid="g")).id
+    leak = [Item(kind="问题", category="房屋修缮", description="卫生间漏水")]
+    v1, v2 = (
+        a.add_visit(
+            Visit(household_id=hid, visit_date="2026-03-18", visitor="陈静", summary=s, items=leak)
+        ).id
+        for s in ("", "漏水")
+    )
+    sync_with(a, tmp_path / "b.db")
+    b = Store(tmp_path / "b.db")
+    b.init_identity("陈静", "laptop-b")
+    items = {r["visit_id"]: r["id"] for r in a.query("SELECT id, visit_id FROM items")}
+
+    b.edit_visit(v1, summary="反映卫生间漏水很久，楼下也受影响")
+    dedup_merge.merge(a, [v1, v2])
+    dedup_merge.merge(b, [v1, v2])
+    for _ in range(2):
+        sync_with(a, tmp_path / "b.db")
+
+    def shown(s: Store) -> dict[str, str | None]:
+        return {r["id"]: r["live_visit"] for r in s.query("SELECT id, live_visit FROM items")}
+
+    assert shown(a) == shown(b)
+    twins = [shown(a)[items[v1]], shown(a)[items[v2]]]
+    assert sum(v is not None for v in twins) == 1
+    assert len(a.list_items()) == 1 == len(b.list_items())

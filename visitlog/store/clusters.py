@@ -243,6 +243,7 @@ def _hide_twins(conn: Connection) -> None:
             ):
                 state[rid] = dead
         want = {d for d, ks in twins.items() if d in state and any(state.get(k) == 0 for k in ks)}
+        want -= _keepers_of_cycles(twins, state, want)
     hidden = {r[0] for r in conn.execute("SELECT id FROM items WHERE live_visit IS NULL")}
     if want - hidden:
         conn.executemany(
@@ -255,6 +256,34 @@ def _hide_twins(conn: Connection) -> None:
             "WHERE id = ?",
             [[i] for i in sorted(hidden - want)],
         )
+
+
+def _keepers_of_cycles(
+    twins: dict[str, set[str]], state: dict[str, int], want: set[str]
+) -> set[str]:
+    """Items to show although a merge names them as twins: two laptops that
+    merged one pair each kept the other copy's item, so each item names the
+    other as the one kept and both would be hidden.  Among items whose every
+    living twin would be hidden too, each group of such items joined by twin
+    links keeps its smallest id shown (the same on every replica)."""
+    stuck = {d for d in want if all(k in want for k in twins[d] if state.get(k) == 0)}
+    if not stuck:
+        return set()
+    group = {d: d for d in stuck}
+
+    def root(x: str) -> str:
+        while group[x] != x:
+            group[x] = group[group[x]]
+            x = group[x]
+        return x
+
+    for d in sorted(stuck):
+        for k in sorted(twins[d]):
+            if k in stuck:
+                a, b = root(d), root(k)
+                if a != b:
+                    group[max(a, b)] = min(a, b)
+    return {min(d for d in stuck if root(d) == r) for r in {root(d) for d in stuck}}
 
 
 def _field_stamp(row: dict[str, Any], field: str) -> tuple[str, str]:
