@@ -9,6 +9,7 @@ own, shows its progress in the progress dialog (one progress shape,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -75,10 +76,24 @@ class LongWork:
         self._start_progress(t("tui.demo.title"))
         self._run_demo()
 
+    def _post_outcome(self, kind: str, run: Callable[[], Message]) -> None:
+        """Run one piece of long work (in the calling worker thread) and post
+        what it says when done, or ``WorkFailed`` with one plain line: a
+        refusal as it is worded, a bug of the core as one line naming the
+        private crash log (it must not take the app down)."""
+        try:
+            message = run()
+        except VisitlogError as exc:
+            message = WorkFailed(kind, str(exc))
+        except Exception as exc:
+            message = WorkFailed(kind, crash_line(exc, crash_log(exc, f"tui {kind}")))
+        self.post_message(message)
+
     @work(thread=True, exclusive=True, group="long")
     def _run_demo(self) -> None:
         progress = self._reporter("tui.demo.progress")
-        try:
+
+        def run() -> Message:
             with self.reader() as store:
                 self._report_waits(store)
                 counts = demo.generate_into(
@@ -88,10 +103,9 @@ class LongWork:
                     today=self.today(),
                     progress=progress,
                 )
-        except VisitlogError as exc:
-            self.post_message(WorkFailed("demo", str(exc)))
-            return
-        self.post_message(DemoDone(dict(counts)))
+            return DemoDone(dict(counts))
+
+        self._post_outcome("demo", run)
 
     def on_demo_done(self, message: DemoDone) -> None:
         self._end_progress()
@@ -130,21 +144,13 @@ class LongWork:
     @work(thread=True, exclusive=True, group="long")
     def _run_import(self, path: Path) -> None:
         progress = self._reporter("tui.import.progress")
-        try:
+
+        def run() -> Message:
             with self.reader() as store:
                 self._report_waits(store)
-                report = import_roster(
-                    store,
-                    path,
-                    progress=progress,
-                )
-        except VisitlogError as exc:
-            self.post_message(WorkFailed("import", str(exc)))
-            return
-        except Exception as exc:  # a core bug must not take the app down
-            self.post_message(WorkFailed("import", crash_line(exc, crash_log(exc, "tui import"))))
-            return
-        self.post_message(ImportDone(report))
+                return ImportDone(import_roster(store, path, progress=progress))
+
+        self._post_outcome("import", run)
 
     def on_import_done(self, message: ImportDone) -> None:
         from visitlog.tui.screens.report import ReportDialog
@@ -219,18 +225,13 @@ class LongWork:
 
     @work(thread=True, exclusive=True, group="long")
     def _run_sync(self, hub: Path, create: bool = False) -> None:
-        try:
+        progress = self._reporter("tui.sync.progress")
+
+        def run() -> Message:
             with self.reader() as store:
-                report = sync_with(
-                    store, hub, progress=self._reporter("tui.sync.progress"), create=create
-                )
-        except VisitlogError as exc:
-            self.post_message(WorkFailed("sync", str(exc)))
-            return
-        except Exception as exc:  # a core bug must not take the app down
-            self.post_message(WorkFailed("sync", crash_line(exc, crash_log(exc, "tui sync"))))
-            return
-        self.post_message(SyncDone(report))
+                return SyncDone(sync_with(store, hub, progress=progress, create=create))
+
+        self._post_outcome("sync", run)
 
     def on_sync_done(self, message: SyncDone) -> None:
         from visitlog.tui.screens.report import ReportDialog
