@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from visitlog.i18n import t
 from visitlog.model import ValidationError
-from visitlog.rows import live
 from visitlog.store import Store
 
 
@@ -20,11 +19,7 @@ def check_grid(store: Store, grid: str) -> str:
         ValidationError: naming the closest existing grids, so a typo
             (曹杨一村1网格) is not silently answered with an empty list.
     """
-    exists = store.scalar(
-        f"SELECT 1 FROM households WHERE micro_grid = ? AND {live()} LIMIT 1",
-        [grid],
-    )
-    if exists:
+    if store.has_grid(grid):
         return grid
     from rapidfuzz import process  # slow to import; only a typo needs it
 

@@ -305,7 +305,7 @@ def upsert_households(
         by_ref: dict[str, Row] = {}
         free: dict[tuple[str, str], list[Row]] = {}
         keys: dict[tuple[str, str], str] = {}  # address → stored key: normalising is the slow part
-        for r in tx.rows("SELECT * FROM households WHERE deleted = 0 ORDER BY rowid"):
+        for r in tx.households():
             keys[(r["address"], r["estate"])] = r["address_key"]
             if r["ref"]:
                 old = by_ref.get(r["ref"])

@@ -142,6 +142,14 @@ class HouseholdRecords(StoreBase):
             out.append(d)
         return out
 
+    def has_grid(self, grid: str) -> bool:
+        """True when some live household is in the 微网格 *grid*."""
+        return bool(
+            self.scalar(
+                f"SELECT 1 FROM households WHERE micro_grid = ? AND {live()} LIMIT 1", [grid]
+            )
+        )
+
     def micro_grids(self) -> list[dict[str, Any]]:
         """Every 微网格 with its 居民区 and live household count."""
         rows = self.query(

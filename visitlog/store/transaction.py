@@ -231,6 +231,10 @@ class Tx:
                 [key, value],
             )
 
+    def households(self) -> list[Row]:
+        """Every household not deleted (merged-away ones too), oldest first."""
+        return self.rows("SELECT * FROM households WHERE deleted = 0 ORDER BY rowid")
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         cur = self.conn.execute(sql, params)
         names = [d[0] for d in cur.description or ()]
