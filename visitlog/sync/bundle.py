@@ -101,7 +101,15 @@ def export_from(
     batch_size: int = 2000,
 ) -> tuple[BundleInfo, dict[str, Any] | None]:
     """:func:`export_bundle` from any replica; also returns the replica's
-    identity change (a restored or copied database takes a new id)."""
+    identity change (a restored or copied database takes a new id).
+
+    Raises:
+        VisitlogError: the replica holds no station key (a bundle is
+            encrypted with it), an unknown peer, or the file cannot be written.
+    """
+    key = replica.station_key()
+    if key is None:
+        raise VisitlogError(t("bundle.err.no_key"))
     with replica.session() as s:
         vv = s.version_vector()
         if for_peer:
@@ -129,7 +137,7 @@ def export_from(
         )
         with replacing(dest) as tmp:
             batches = s.changes(ranges, batch_size)
-            write_bundle(tmp, manifest, batches, total, progress, key=replica.station_key())
+            write_bundle(tmp, manifest, batches, total, progress, key=key)
         s.audit("bundle.export", detail={"file": dest.name, "for": peer, "changes": total})
         if s.device in ranges:
             s.note_shipped()
@@ -181,9 +189,10 @@ def import_into(
     """:func:`import_bundle` into any replica; also returns the replica's
     identity change (a restored or copied database takes a new id)."""
     path = Path(path).expanduser()
-    # the station key's say on the compressed bytes, before anything is inflated
-    manifest, body_end, expected = verify_bundle(path, replica)
-    rep = SyncReport(target=str(path))
+    # the station key's say on the bytes as written, before anything is decrypted
+    opened = verify_bundle(path, replica)
+    manifest = opened.manifest
+    rep = SyncReport(target=str(path), plain_bundle=opened.plain)
     source = manifest["source"]
     total = int(manifest.get("total") or 0)
     refuse_from_the_future(manifest, path)
@@ -196,14 +205,14 @@ def import_into(
             if first > have + 1:
                 raise BundleError(t("bundle.err.gap", path=path, device=d, have=have, first=first))
         done = 0
-        for batch in read_changes(path, body_end, manifest, batch_size):
+        for batch in read_changes(opened, batch_size):
             applier.add(batch)
             done += len(batch)
             report(progress, "receive", done, total)
         # The file was checked before; check it again now that every byte
         # was read, in case it changed in between (a stick pulled mid-copy).
         _, again = checksum_of(path)
-        if again != expected:
+        if again != opened.sha256:
             raise BundleError(t("bundle.err.damaged", path=path))
         applier.finish(progress if applier.pending_merges() else None)
         rep.received = dict(applier.received)
@@ -238,6 +247,7 @@ def import_into(
                     "source": source["device"],
                     "received": rep.received,
                     "conflicts": len(rep.conflicts),
+                    **({"plain": True} if opened.plain else {}),
                 },
             )
     return rep, change

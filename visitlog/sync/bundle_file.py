@@ -2,29 +2,47 @@
 
 A bundle holds the changes its source had and a chosen peer lacked (or all
 of them); :mod:`visitlog.sync.bundle` exports and imports them through the
-Replica interface.  The file is:
+Replica interface.  A bundle is encrypted and signed with the station key,
+so a bundle found on a lost USB stick shows nobody's name, phone or
+address.  The file is:
 
 .. code-block:: text
 
-    VISITLOG-BUNDLE 1\\n                      format name and version
-    <one gzip stream of JSON lines>          {"manifest": {…}}
+    VISITLOG-BUNDLE 2\\n                      format name and version
+    {"cipher":"AES-256-GCM",…,"key":…}\\n    the cipher, the key's fingerprint, a fresh salt
+    <frames>                                 one gzip stream of JSON lines, sealed in chunks
+                                             {"manifest": {…}}
                                              [device, seq, tbl, row_id, hlc, op, data, base]  (one per change)
                                              {"end": {"count": n}}
     \\n
-    {"sha256": "<hex>", "signature": null}\\n  SHA-256 of every byte before this line
-                                             (signed: "signature": "<hex>", "key": "<fingerprint>")
+    {"sha256": "<hex>", "signature": "<hex>", "key": "<fingerprint>"}\\n
+                                             SHA-256 of every byte before this line, signed
 
-The checksum covers every byte before the trailer, the gzip header
-included, and the trailer must parse and match, so a truncated file or one
-altered anywhere by a single byte is refused before anything is applied;
-the import itself is one transaction, so a file that changes while being
-read is refused with nothing applied either.  A replica that holds a
-station key signs its bundles: ``signature`` is an HMAC-SHA256 of the
-checksum with that key and ``key`` names the key by its fingerprint; a
-replica that holds a key refuses bundles unsigned, signed with another key,
-or whose signature does not match, before anything is applied (see
-:mod:`visitlog.security`).  A replica without a key accepts any bundle whose
-checksum matches.
+The frames are :mod:`visitlog.sync.bundle_cipher`'s: AES-256-GCM with a key
+of the file's own (derived from the station key and the salt), chunk by
+chunk, each chunk authenticated with its place in the file and whether it
+is the last, so a bundle of any size is written and read as a stream, and
+an altered, reordered or cut file does not open.  Everything a reader
+learns without the key is the format line, the header (cipher, chunk
+size, the key's fingerprint, the salt), the file's size and the trailer.
+
+The checksum covers every byte before the trailer and the trailer must
+parse and match, so a truncated file or one altered anywhere by a single
+byte is refused before anything is decrypted; ``signature`` is an
+HMAC-SHA256 of the checksum with the station key and ``key`` names the key
+by its fingerprint: a replica refuses a bundle signed with another key, or
+whose signature does not match (see :mod:`visitlog.security`), before
+anything is decrypted or applied.  The import itself is one transaction,
+so a file that changes while being read is refused with nothing applied.
+A replica without a station key writes no bundle (it could not encrypt
+it) and cannot open one.
+
+**Bundles of earlier versions** (``VISITLOG-BUNDLE 1``: the same gzip
+stream, not encrypted, signed when their replica held a key) are still
+read, under the same rules of signature as before, and the import says
+that the file holds personal data in plain text and should be deleted
+from the stick.  Refusing them would protect nothing (the file is already
+plain) and would strand the visits of a laptop not yet upgraded.
 
 The manifest names the source replica, its version vector, the per-device
 seq ranges and per-table counts in the file, the schema and the synced
@@ -40,6 +58,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -51,11 +70,22 @@ from visitlog.progress import Progress, report
 from visitlog.security import bundle_signature, check_bundle
 from visitlog.store import APP_VERSION, StationKey, migrations, sqlite_errors
 from visitlog.store.files import check_user_file
+from visitlog.sync.bundle_cipher import (
+    MAX_HEADER,
+    SealError,
+    Sealer,
+    new_header,
+    open_frames,
+    parse_header,
+)
 from visitlog.sync.interface import Change, Ranges, Replica
 
 FORMAT = "visitlog-bundle"
-VERSION = 1
-MAGIC = b"VISITLOG-BUNDLE 1\n"
+VERSION = 2
+MAGIC = b"VISITLOG-BUNDLE 2\n"
+#: Bundles of earlier versions: the same stream, not encrypted.
+PLAIN_VERSION = 1
+PLAIN_MAGIC = b"VISITLOG-BUNDLE 1\n"
 _CHUNK = 1 << 20
 _GZIP = 31  # zlib wbits for a gzip wrapper
 #: Most bytes one inflation step may produce.
@@ -120,33 +150,39 @@ def write_bundle(
     batches: Iterable[list[Change]],
     total: int,
     progress: Progress | None,
-    key: StationKey | None = None,
+    key: StationKey,
 ) -> None:
-    """Write a bundle to ``tmp``: the manifest, the changes, the checksum trailer
-    (signed with ``key`` when there is one); reports ``progress("export", …)``."""
+    """Write a bundle to ``tmp``, encrypted and signed with ``key``: the
+    manifest, the changes, the checksum trailer; reports ``progress("export", …)``."""
     digest = hashlib.sha256()
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
 
         def out(data: bytes) -> None:
-            digest.update(data)
-            fh.write(data)
+            if data:
+                digest.update(data)
+                fh.write(data)
 
-        out(MAGIC)
+        header = MAGIC + new_header(key)
+        out(header)
+        sealer = Sealer(key, header)
         z = zlib.compressobj(6, zlib.DEFLATED, _GZIP)
-        out(z.compress(_jline({"manifest": manifest})))
+
+        def put(plain: bytes) -> None:
+            out(sealer.feed(z.compress(plain)))
+
+        put(_jline({"manifest": manifest}))
         done = 0
         for batch in batches:
-            lines = b"".join(_jline(list(ch)) for ch in batch)
-            out(z.compress(lines))
+            put(b"".join(_jline(list(ch)) for ch in batch))
             done += len(batch)
             report(progress, "export", done, total)
-        out(z.compress(_jline({"end": {"count": done}})))
-        out(z.flush())
+        put(_jline({"end": {"count": done}}))
+        out(sealer.feed(z.flush()))
+        out(sealer.close())
         out(b"\n")
         checksum = digest.hexdigest()
-        signed = bundle_signature(key, checksum) if key else {"signature": None}
-        fh.write(_jline({"sha256": checksum, **signed}))
+        fh.write(_jline({"sha256": checksum, **bundle_signature(key, checksum)}))
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -171,47 +207,91 @@ def _open(path: Path) -> tuple[BinaryIO, int]:
         raise VisitlogError(t("bundle.err.read", path=path, detail=exc.strerror)) from exc
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A bundle checked whole (checksum, signature, manifest), ready to be read."""
+
+    path: Path
+    manifest: dict[str, Any]
+    #: Where the checksummed part ends, and its checksum.
+    body_end: int
+    sha256: str
+    #: A bundle of an earlier version: not encrypted (its personal data is plain).
+    plain: bool
+    #: Where the gzip stream (plain) or the frames begin.
+    start: int
+    #: The format line and header line, the associated data of every frame.
+    header: bytes
+    key: StationKey | None
+
+
+def _head(fh: BinaryIO, path: Path) -> tuple[int, bytes]:
+    """The format version of the file at the start of ``fh``, and for an encrypted
+    bundle its format line and header line."""
+    head = fh.read(len(MAGIC))
+    if head == PLAIN_MAGIC:
+        return PLAIN_VERSION, b""
+    if head == MAGIC:
+        rest = fh.read(MAX_HEADER)
+        cut = rest.find(b"\n")
+        if cut < 0:
+            raise _damaged(path)
+        return VERSION, head + rest[: cut + 1]
+    if head.startswith(b"SQLite format 3"):
+        raise BundleError(t("bundle.err.is_database", path=path))
+    if head.startswith(b"VISITLOG-BUNDLE "):
+        raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
+    raise BundleError(t("bundle.err.not_bundle", path=path))
+
+
 def verify_bundle(
-    path: Path | str, replica: Replica | None = None
-) -> tuple[dict[str, Any], int, str]:
+    path: Path | str, replica: Replica | None = None, *, key: StationKey | None = None
+) -> Opened:
     """Check a bundle whole before anything is applied.
 
-    The checksum is computed on the compressed bytes and, when ``replica``
-    is given, the station key it holds has its say
-    (:func:`visitlog.security.check_bundle`) before anything is inflated.
-
-    Returns:
-        ``(manifest, body_end, sha256)``: the manifest, where the checksummed
-        part ends, and its checksum.
+    The checksum is computed on the bytes as written and, when ``replica``
+    is given, the station key it holds (else ``key``) has its say
+    (:func:`visitlog.security.check_bundle`) before anything is decrypted
+    or inflated.
 
     Raises:
-        BundleError: not a bundle, truncated, altered, or of a newer format
-            or schema than this visitlog reads.
-        SignatureError: refused by the station key of ``replica``.
+        BundleError: not a bundle, truncated, altered, encrypted while no
+            key is held, or of a newer format or schema than this visitlog reads.
+        SignatureError: refused by the station key.
     """
     path = Path(path)
     body_end, expected = checksum_of(path)
-    if replica is not None:
-        check_bundle(replica.station_key(), path, expected)
+    held = replica.station_key() if replica is not None else key
+    if replica is not None or key is not None:
+        check_bundle(held, path, expected)
     fh, _ = _open(path)
     with fh:
-        fh.seek(len(MAGIC))
-        first = next(_lines(fh, body_end - 1 - len(MAGIC), path), None)
-    manifest = _manifest(first, path)
-    return manifest, body_end, expected
+        version, header = _head(fh, path)
+        if version == VERSION and held is None:
+            try:
+                theirs = parse_header(header[len(MAGIC) :])["key"]
+            except SealError:
+                raise _damaged(path) from None
+            raise BundleError(t("bundle.err.needs_key", path=path, theirs=theirs))
+        opened = Opened(
+            path=path,
+            manifest={},
+            body_end=body_end,
+            sha256=expected,
+            plain=version == PLAIN_VERSION,
+            start=len(MAGIC) + max(0, len(header) - len(MAGIC)),
+            header=header,
+            key=held,
+        )
+        first = next(_lines(_chunks(fh, opened), path), None)
+    return replace(opened, manifest=_manifest(first, path, version))
 
 
 def checksum_of(path: Path) -> tuple[int, str]:
     """Where the checksummed part of a bundle ends, and its checksum (verified)."""
     fh, size = _open(path)
     with fh:
-        head = fh.read(len(MAGIC))
-        if head != MAGIC:
-            if head.startswith(b"SQLite format 3"):
-                raise BundleError(t("bundle.err.is_database", path=path))
-            if head.startswith(b"VISITLOG-BUNDLE "):
-                raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
-            raise BundleError(t("bundle.err.not_bundle", path=path))
+        _head(fh, path)
         fh.seek(max(0, size - 4096))
         tail = fh.read()
         cut = tail.rfind(b"\n", 0, len(tail) - 1)
@@ -240,16 +320,16 @@ def checksum_of(path: Path) -> tuple[int, str]:
     return body_end, expected
 
 
-def _manifest(line: bytes | None, path: Path) -> dict[str, Any]:
+def _manifest(line: bytes | None, path: Path, version: int) -> dict[str, Any]:
     try:
         manifest = json.loads(line or b"")["manifest"]
-        fmt, version = manifest["format"], manifest["version"]
+        fmt, written = manifest["format"], manifest["version"]
     except (ValueError, KeyError, TypeError):
         raise _damaged(path) from None
     need = str(manifest.get("app_version") or ">" + APP_VERSION)
     if fmt != FORMAT:
         raise BundleError(t("bundle.err.not_bundle", path=path))
-    if version != VERSION:
+    if written != version:
         raise BundleError(t("bundle.err.newer_format", path=path, need=need))
     schema = manifest.get("schema_version")
     fields = manifest.get("fields") or {}
@@ -275,8 +355,35 @@ def _manifest(line: bytes | None, path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
-    """The JSON lines of the gzip stream in the next ``length`` bytes of ``fh``.
+def _chunks(fh: BinaryIO, opened: Opened) -> Iterator[bytes]:
+    """The gzip stream of a checked bundle, chunk by chunk (decrypted when it is encrypted)."""
+    length = opened.body_end - 1 - opened.start
+    if length < 0:
+        raise _damaged(opened.path)
+    fh.seek(opened.start)
+    if opened.plain:
+        yield from _read_chunks(fh, length, opened.path)
+        return
+    assert opened.key is not None
+    try:
+        yield from open_frames(fh.read, length, opened.key, opened.header)
+    except SealError:
+        raise _damaged(opened.path) from None
+
+
+def _read_chunks(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
+    """The next ``length`` bytes of ``fh``, a piece at a time."""
+    left = length
+    while left > 0:
+        chunk = fh.read(min(1 << 16, left))
+        if not chunk:
+            raise _damaged(path)
+        left -= len(chunk)
+        yield chunk
+
+
+def _lines(chunks: Iterable[bytes], path: Path) -> Iterator[bytes]:
+    """The JSON lines of the gzip stream that arrives in ``chunks``.
 
     Inflation is streamed and bounded: at most :data:`_STEP` bytes come out
     of one step, one line may not exceed :data:`MAX_LINE`, and past
@@ -285,7 +392,6 @@ def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
     """
     z = zlib.decompressobj(_GZIP)
     pending = b""
-    left = length
     read = inflated = 0
 
     def out(data: bytes) -> Iterator[bytes]:
@@ -300,11 +406,7 @@ def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
         yield from whole
 
     try:
-        while left > 0:
-            chunk = fh.read(min(1 << 16, left))
-            if not chunk:
-                raise _damaged(path)
-            left -= len(chunk)
+        for chunk in chunks:
             read += len(chunk)
             while chunk:
                 yield from out(z.decompress(chunk, _STEP))
@@ -318,17 +420,15 @@ def _lines(fh: BinaryIO, length: int, path: Path) -> Iterator[bytes]:
         raise _damaged(path)
 
 
-def read_changes(
-    path: Path, body_end: int, manifest: dict[str, Any], batch_size: int
-) -> Iterator[list[Change]]:
+def read_changes(opened: Opened, batch_size: int) -> Iterator[list[Change]]:
     """The changes of a verified bundle, checked against its manifest as they stream."""
+    path, manifest = opened.path, opened.manifest
     ranges = {d: tuple(r) for d, r in manifest["devices"].items()}
     expect: dict[str, int] = {d: r[0] for d, r in ranges.items()}
     fh, _ = _open(path)
     with fh:
-        fh.seek(len(MAGIC))
-        lines = _lines(fh, body_end - 1 - len(MAGIC), path)
-        if _manifest(next(lines, None), path) != manifest:
+        lines = _lines(_chunks(fh, opened), path)
+        if _manifest(next(lines, None), path, manifest["version"]) != manifest:
             raise _damaged(path)
         batch: list[Change] = []
         count = 0
@@ -400,7 +500,7 @@ def refuse_from_the_future(manifest: dict[str, Any], path: Path) -> None:
         )
 
 
-def read_manifest(path: Path | str) -> dict[str, Any]:
-    """The manifest of a bundle, after checking the whole file."""
+def read_manifest(path: Path | str, key: StationKey | None = None) -> dict[str, Any]:
+    """The manifest of a bundle, after checking the whole file (opened with ``key``)."""
     with sqlite_errors(path):
-        return verify_bundle(path)[0]
+        return verify_bundle(path, key=key).manifest

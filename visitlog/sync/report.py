@@ -37,6 +37,8 @@ class SyncReport:
     #: Peers whose audit chain no longer holds the head recorded at the last
     #: sync: ``{"device", "id", "at"}`` (``at``: the side that found it).
     rewritten: list[dict[str, Any]] = field(default_factory=list)
+    #: A bundle of an earlier visitlog, not encrypted: the worker is told to delete it.
+    plain_bundle: bool = False
 
     @property
     def sent_total(self) -> int:
@@ -57,6 +59,8 @@ class SyncReport:
             t(f"sync.chain_rewritten.{r['at']}", device=r["device"], id=r["id"])
             for r in self.rewritten
         ]
+        if self.plain_bundle:
+            out.append(t("bundle.plain_warning", path=self.target))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +82,7 @@ class SyncReport:
             "schema_upgraded": self.schema_upgraded,
             "created_target": self.created_target,
             "audit_rewritten": self.rewritten,
+            "plain_bundle": self.plain_bundle,
         }
 
 
