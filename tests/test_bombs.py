@@ -20,12 +20,15 @@ from pathlib import Path
 import openpyxl
 import pytest
 from reliability_support import content_digest
+from station import STATION, bundle_lines
 
 from visitlog.model import Household, VisitlogError
 from visitlog.roster import open_table
 from visitlog.store import StationKey, Store, save_key
 from visitlog.sync import export_bundle, import_bundle
 
+#: The bombs are bundles as earlier versions wrote them (plain, unsigned),
+#: which a laptop without a key still reads; an encrypted bomb is below.
 MAGIC = b"VISITLOG-BUNDLE 1\n"
 MB = 1 << 20
 
@@ -42,7 +45,9 @@ def _deflate_zeros(compressed_mb: float, wbits: int) -> bytes:
 
 def _bundle_bomb(path: Path, manifest_line: bytes, compressed_mb: float) -> Path:
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    start = z.compress(manifest_line) + z.flush(zlib.Z_FULL_FLUSH)
+    plain = manifest_line.replace(b'"version":2,', b'"version":1,', 1)
+    assert plain != manifest_line
+    start = z.compress(plain) + z.flush(zlib.Z_FULL_FLUSH)
     # the gzip header of a second stream is cut: the zeros continue the first one
     rest = _deflate_zeros(compressed_mb, -15)
     body = MAGIC + start + rest + b"\n"
@@ -65,13 +70,11 @@ def _laptop(path: Path, worker: str, key: StationKey | None = None) -> Path:
 @pytest.fixture
 def manifest_line(tmp_path) -> bytes:
     """The first line of a real bundle, so the bomb passes every check before inflation."""
-    a = _laptop(tmp_path / "src.db", "王丽华")
+    a = _laptop(tmp_path / "src.db", "王丽华", STATION)
     real = tmp_path / "real.bundle"
     with Store(a) as s:
         export_bundle(s, real)
-    raw = real.read_bytes()
-    body = raw[len(MAGIC) : raw.rstrip(b"\n").rfind(b"\n")]
-    return zlib.decompress(body, 31).split(b"\n", 1)[0] + b"\n"
+    return bundle_lines(real)[0] + b"\n"
 
 
 def _bounded(fn) -> tuple[BaseException | None, float, int]:
@@ -127,6 +130,41 @@ def test_a_keyed_replica_refuses_an_unsigned_bomb_before_inflating(
         import_bundle(s, bomb)
     assert "签名" in str(err.value)
     assert inflated == []
+
+
+def _sealed_bomb(path: Path, manifest_line: bytes, compressed_mb: float) -> Path:
+    """A bomb made by a holder of the station key: encrypted and signed, so it
+    passes every check before inflation; streamed through the decryption."""
+    from visitlog.security import bundle_signature
+    from visitlog.sync.bundle_cipher import Sealer, new_header
+    from visitlog.sync.bundle_file import MAGIC as SEALED
+
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    stream = z.compress(manifest_line) + z.flush(zlib.Z_FULL_FLUSH)
+    stream += _deflate_zeros(compressed_mb, -15)
+    header = SEALED + new_header(STATION)
+    sealer = Sealer(STATION, header)
+    body = header + sealer.feed(stream) + sealer.close() + b"\n"
+    checksum = hashlib.sha256(body).hexdigest()
+    trailer = json.dumps(
+        {"sha256": checksum, **bundle_signature(STATION, checksum)}, separators=(",", ":")
+    )
+    path.write_bytes(body + trailer.encode() + b"\n")
+    return path
+
+
+def test_an_encrypted_3mb_bomb_is_refused_quickly_in_little_memory(tmp_path, manifest_line):
+    bomb = _sealed_bomb(tmp_path / "bomb.bundle", manifest_line, 3)
+    assert 2.5 * MB < bomb.stat().st_size < 4 * MB
+    b = _laptop(tmp_path / "b.db", "陈静", STATION)
+    before = content_digest(b)
+    with Store(b) as s:
+        err, elapsed, peak = _bounded(lambda: import_bundle(s, bomb))
+    assert isinstance(err, VisitlogError), err
+    assert "可能是恶意文件" in str(err) and "\n" not in str(err)
+    assert elapsed < 5, elapsed
+    assert peak < 64 * MB, peak
+    assert content_digest(b) == before
 
 
 def _xlsx_bomb(path: Path, compressed_mb: float) -> Path:
@@ -254,7 +292,7 @@ def test_an_ordinary_workbook_still_reads(tmp_path):
 
 def test_a_bomb_of_short_lines_is_cut_by_the_ratio(tmp_path):
     """Newlines every few bytes pass the line limit; the ratio refuses past the floor."""
-    from visitlog.sync.bundle_file import RATIO_FLOOR, _lines
+    from visitlog.sync.bundle_file import RATIO_FLOOR, _lines, _read_chunks
 
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
     chunk = b"[]\n" * (MB // 3)
@@ -265,7 +303,7 @@ def test_a_bomb_of_short_lines_is_cut_by_the_ratio(tmp_path):
     path.write_bytes(data)
     seen = 0
     with open(path, "rb") as fh, pytest.raises(VisitlogError) as err:
-        for _line in _lines(fh, len(data), path):
+        for _line in _lines(_read_chunks(fh, len(data), path), path):
             seen += 1
     assert "倍" in str(err.value)
     assert seen * 3 <= RATIO_FLOOR + 2 * MB

@@ -136,6 +136,7 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
             run("roster", "import", roster, code=1)  # one row rejected
             run("roster", "import", roster, "--dry-run", code=1)
             run("roster", "export", tmp_path / "导出.xlsx")
+            run("key", "init")  # a bundle is encrypted with the station key
             run("sync", hub, "--dry-run")
             run("sync", hub)
             run("bundle", "export", tmp_path / "all.bundle")
@@ -153,7 +154,6 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
             run("address", "aliases")
             run("address", "aliases", "add", "兰溪路59弄", "曹杨二村")
             run("address", "aliases", "reject", "兰溪路59弄", "曹杨二村")
-            run("key", "init")
             key_line.write_text(run("key", "show").stdout, encoding="utf-8")
             run("key", "import", key_line)  # the key it already holds: "already imported"
             run("audit", "verify")

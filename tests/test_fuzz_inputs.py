@@ -186,13 +186,13 @@ def test_fuzz_roster_random_bytes(blob, suffix, small_street):
 
 @pytest.fixture(scope="module")
 def bundles(fuzz_dir, small_street) -> dict[str, bytes]:
-    """An unsigned and a signed bundle of the small street."""
+    """A plain bundle (unsigned, as earlier versions wrote them) and an
+    encrypted, signed bundle of the small street."""
+    from station import old_bundle
+
     from visitlog.sync import export_bundle
 
-    out = {}
-    with Store(small_street) as s:
-        export_bundle(s, fuzz_dir / "plain.bundle")
-    out["plain"] = (fuzz_dir / "plain.bundle").read_bytes()
+    out = {"plain": old_bundle("plain", fuzz_dir / "plain.bundle").read_bytes()}
     signed_db = fuzz_dir / "signed.db"
     shutil.copyfile(small_street, signed_db)
     key = StationKey.generate()
@@ -239,7 +239,10 @@ def test_fuzz_bundle_mutated(data, bundles, empty_db):
 
 @pytest.mark.slow
 @FUZZ
-@given(blob=st.binary(max_size=4000), prefix=st.sampled_from([b"", b"VISITLOG-BUNDLE 1\n"]))
+@given(
+    blob=st.binary(max_size=4000),
+    prefix=st.sampled_from([b"", b"VISITLOG-BUNDLE 1\n", b"VISITLOG-BUNDLE 2\n"]),
+)
 def test_fuzz_bundle_random_bytes(blob, prefix, empty_db):
     assert not _check_bundle_import(empty_db, prefix + blob, None)
 

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_support import content_digest
+from station import STATION, bundle_lines, seal_bundle
 
 from visitlog.model import (
     SYNCED_FIELDS,
@@ -35,9 +36,9 @@ from visitlog.model import (
     Tag,
     VisitlogError,
 )
-from visitlog.security import bundle_signature
 from visitlog.store import StationKey, Store, save_key
 from visitlog.sync import export_bundle, import_bundle, sync_with
+from visitlog.sync.bundle_file import PLAIN_MAGIC
 from visitlog.sync.sqlite import Applier
 from visitlog.sync.validate import InvalidChange, check_change
 
@@ -56,8 +57,6 @@ class Cli:
 
         return self.runner.invoke(app, ["--db", str(self.db), *args])
 
-
-MAGIC = b"VISITLOG-BUNDLE 1\n"
 
 # -- strategies over the change schema ---------------------------------------------------------
 
@@ -419,21 +418,27 @@ def _laptop(path: Path, worker: str, key: StationKey | None = None) -> Path:
 
 
 def rewrite_bundle(
-    src: Path, dest: Path, edit: Callable[[list], None], key: StationKey | None = None
+    src: Path,
+    dest: Path,
+    edit: Callable[[list], None],
+    key: StationKey | None = None,
+    src_key: StationKey = STATION,
 ) -> Path:
-    """A bundle whose changes ``edit`` altered, with a checksum (and signature) that match."""
-    raw = src.read_bytes()
-    body = raw[len(MAGIC) : raw.rstrip(b"\n").rfind(b"\n") + 1]
-    lines = zlib.decompress(body[:-1], 31).decode().splitlines()
+    """A bundle whose changes ``edit`` altered: encrypted and signed with ``key``,
+    or without one written as an earlier visitlog wrote bundles (plain,
+    unsigned), which a laptop without a key still reads."""
+    lines = bundle_lines(src, src_key)
     changes = [json.loads(x) for x in lines[1:-1]]
     edit(changes)
-    text = "\n".join([lines[0], *(json.dumps(c, ensure_ascii=False) for c in changes), lines[-1]])
+    out = [lines[0], *(json.dumps(c, ensure_ascii=False).encode() for c in changes), lines[-1]]
+    if key is not None:
+        return seal_bundle(dest, out, key)
+    out[0] = out[0].replace(b'"version":2,', b'"version":1,', 1)
     z = zlib.compressobj(6, zlib.DEFLATED, 31)
-    out = MAGIC + z.compress(text.encode() + b"\n") + z.flush() + b"\n"
-    checksum = hashlib.sha256(out).hexdigest()
-    signed = bundle_signature(key, checksum) if key else {"signature": None}
-    trailer = json.dumps({"sha256": checksum, **signed}, separators=(",", ":"))
-    dest.write_bytes(out + trailer.encode() + b"\n")
+    body = PLAIN_MAGIC + z.compress(b"\n".join(out) + b"\n") + z.flush() + b"\n"
+    checksum = hashlib.sha256(body).hexdigest()
+    trailer = json.dumps({"sha256": checksum, "signature": None}, separators=(",", ":"))
+    dest.write_bytes(body + trailer.encode() + b"\n")
     return dest
 
 
@@ -468,13 +473,16 @@ ATTEMPTS = {
 @pytest.mark.parametrize("attempt", sorted(ATTEMPTS))
 def test_the_issue_attempts_are_refused_whole_through_the_cli(tmp_path, attempt, keyed):
     key = StationKey.generate() if keyed else None
-    a = _laptop(tmp_path / "a.db", "王丽华", key)
+    a = _laptop(tmp_path / "a.db", "王丽华", key or STATION)
     b = _laptop(tmp_path / "b.db", "陈静", key)
     good = tmp_path / "a.bundle"
     with Store(a) as s:
         export_bundle(s, good)
     edit, field = ATTEMPTS[attempt]
-    bad = rewrite_bundle(good, tmp_path / "bad.bundle", edit, key)
+    # unkeyed: a plain bundle of an earlier visitlog, read by a laptop without a key
+    bad = rewrite_bundle(good, tmp_path / "bad.bundle", edit, key, key or STATION)
+    if not keyed:
+        good = rewrite_bundle(good, tmp_path / "good.bundle", lambda changes: None, None)
     before = content_digest(b)
     cli = Cli(b)
     result = cli("bundle", "import", str(bad))
@@ -519,21 +527,23 @@ def test_an_invalid_change_in_a_laptop_is_refused_by_the_hub(tmp_path):
     assert report.received_total == 0
 
 
-def test_a_valid_bundle_rewritten_unchanged_still_imports(tmp_path):
+@pytest.mark.parametrize("keyed", [False, True], ids=["plain", "encrypted"])
+def test_a_valid_bundle_rewritten_unchanged_still_imports(tmp_path, keyed):
     """The rewriting helper itself makes bundles the importer accepts."""
-    a = _laptop(tmp_path / "a.db", "王丽华")
-    b = _laptop(tmp_path / "b.db", "陈静")
+    a = _laptop(tmp_path / "a.db", "王丽华", STATION)
+    b = _laptop(tmp_path / "b.db", "陈静", STATION if keyed else None)
     good = tmp_path / "a.bundle"
     with Store(a) as s:
         export_bundle(s, good)
-    same = rewrite_bundle(good, tmp_path / "same.bundle", lambda changes: None)
+    key = STATION if keyed else None
+    same = rewrite_bundle(good, tmp_path / "same.bundle", lambda changes: None, key)
     with Store(b) as s:
         assert import_bundle(s, same).received_total == 1
 
 
 def test_an_unknown_table_names_it(tmp_path):
-    a = _laptop(tmp_path / "a.db", "王丽华")
-    b = _laptop(tmp_path / "b.db", "陈静")
+    a = _laptop(tmp_path / "a.db", "王丽华", STATION)
+    b = _laptop(tmp_path / "b.db", "陈静", STATION)
     good = tmp_path / "a.bundle"
     with Store(a) as s:
         export_bundle(s, good)
@@ -541,7 +551,7 @@ def test_an_unknown_table_names_it(tmp_path):
     def edit(changes):
         changes[0][2] = "settings"
 
-    bad = rewrite_bundle(good, tmp_path / "bad.bundle", edit)
+    bad = rewrite_bundle(good, tmp_path / "bad.bundle", edit, STATION)
     with Store(b) as s, pytest.raises(VisitlogError) as err:
         import_bundle(s, bad)
     assert "settings" in str(err.value) and "未知的数据表" in str(err.value)

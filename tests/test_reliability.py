@@ -182,9 +182,12 @@ def test_sync_with_a_hub_on_a_full_disk(demo_cli, tmp_path, full_disk):
 
 def test_bundle_import_on_a_full_disk(demo_cli, tmp_path, full_disk):
     bundle = tmp_path / "street.bundle"
+    assert demo_cli("key", "init").exit_code == 0
     assert demo_cli("bundle", "export", str(bundle)).exit_code == 0
     other = type(demo_cli)(tmp_path / "other.db")
     assert other("check").exit_code == 0
+    line = demo_cli("key", "show").stdout.strip()
+    assert other("key", "import", "-", input=line).exit_code == 0
     before = content_digest(other.db)
     full_disk(8)
     _fails_cleanly(other("bundle", "import", str(bundle)), "磁盘已满")
@@ -268,10 +271,10 @@ def test_every_file_visitlog_writes_is_owner_only(demo_cli, tmp_path):
         bad = out / "bad.csv"
         bad.write_text("地址,微网格\n,1号网格\n", encoding="utf-8")
         assert demo_cli("roster", "import", str(bad)).exit_code == 1
+        assert demo_cli("key", "init").exit_code == 0
         assert demo_cli("bundle", "export", str(out / "street.bundle")).exit_code == 0
         assert demo_cli("summary", "-o", str(out / "week.html")).exit_code == 0
         assert demo_cli("summary", "--format", "csv", "-o", str(out / "week.csv")).exit_code == 0
-        assert demo_cli("key", "init").exit_code == 0
         new_db = tmp_path / "fresh" / "visitlog.db"
         assert type(demo_cli)(new_db)("init", "--worker", "王丽华").exit_code == 0
         written = [

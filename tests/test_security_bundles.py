@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import content_digest, live_counts
+from station import old_bundle
 
 from visitlog.model import Household, VisitlogError
 from visitlog.security import STATION_SETTING
@@ -74,10 +75,8 @@ def test_a_bundle_signed_with_another_key_is_refused_whole(tmp_path, signed_bund
 
 
 def test_an_unsigned_bundle_is_refused_by_a_keyed_replica(tmp_path, station):
-    d = _laptop(tmp_path / "d.db", "赵强", None)
-    bundle = tmp_path / "d.bundle"
-    with Store(d) as s:
-        export_bundle(s, bundle)
+    """An unsigned bundle (written by an earlier visitlog on a laptop without a key)."""
+    bundle = old_bundle("plain", tmp_path / "d.bundle")
     assert _trailer(bundle)["signature"] is None
     b = _laptop(tmp_path / "b.db", "陈静", station)
     before = content_digest(b)
@@ -87,14 +86,16 @@ def test_an_unsigned_bundle_is_refused_by_a_keyed_replica(tmp_path, station):
     assert content_digest(b) == before
 
 
-def test_a_replica_without_a_key_accepts_checksummed_bundles(tmp_path, signed_bundle):
+def test_a_replica_without_a_key_cannot_open_a_bundle(tmp_path, signed_bundle, station):
     d = _laptop(tmp_path / "d.db", "赵强", None)
-    assert _import(d, signed_bundle).received_total > 0
-    e = _laptop(tmp_path / "e.db", "孙丽", None)
-    unsigned = tmp_path / "d.bundle"
-    with Store(d) as s:
-        export_bundle(s, unsigned)
-    assert _import(e, unsigned).received_total > 0
+    before = content_digest(d)
+    with pytest.raises(VisitlogError) as err:
+        _import(d, signed_bundle)
+    assert "key import" in str(err.value) and station.fingerprint in str(err.value)
+    assert content_digest(d) == before
+    with Store(d) as s, pytest.raises(VisitlogError, match="key init"):
+        export_bundle(s, tmp_path / "d.bundle")
+    assert not (tmp_path / "d.bundle").exists()
 
 
 def test_every_single_byte_change_of_a_signed_bundle_is_refused(tmp_path, signed_bundle, station):

@@ -1,13 +1,13 @@
-"""Bundles: manifest, checksum, and refusal of anything not whole and unaltered."""
+"""Bundles: manifest, checksum, encryption, and refusal of anything not whole and unaltered."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import zlib
 from pathlib import Path
 
 import pytest
+from station import STATION, bundle_lines, hold_key, seal_bundle
 
 from visitlog.model import Household, Visit, VisitlogError
 from visitlog.store import Store
@@ -33,6 +33,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for n in range(30):
         hid = s.add_household(Household(address=f"曹杨一村{n}号101室", micro_grid="一网格")).id
         s.add_visit(Visit(household_id=hid, visit_date="2026-11-01", visitor="张三", summary="好"))
+    hold_key(d / "src.db", d / "dst.db")
     export_bundle(s, d / "out.vlb")
     r = Store(d / "dst.db")
     r.init_identity("李四", "laptop-B")
@@ -45,6 +46,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _copy(template: Path, name: str, tmp_path: Path) -> Path:
     dest = tmp_path / name
     dest.write_bytes((template / name).read_bytes())
+    if name.endswith(".db"):
+        hold_key(dest)
     return dest
 
 
@@ -68,15 +71,16 @@ def receiver(template: Path, tmp_path: Path) -> Store:
 
 
 def test_manifest_describes_the_content(source, bundle):
-    m = read_manifest(bundle)
-    assert (m["format"], m["version"]) == ("visitlog-bundle", 1)
+    m = read_manifest(bundle, STATION)
+    assert (m["format"], m["version"]) == ("visitlog-bundle", 2)
     assert m["source"]["device"] == source.device_id
     assert m["devices"] == {source.device_id: [1, 60]}
     assert m["counts"] == {"households": 30, "visits": 30}
     assert m["total"] == 60
     assert m["schema_version"] == source.schema_version
     trailer = json.loads(bundle.read_bytes().rsplit(b"\n", 2)[1])
-    assert set(trailer) == {"sha256", "signature"} and trailer["signature"] is None
+    assert set(trailer) == {"sha256", "signature", "key"}
+    assert trailer["key"] == STATION.fingerprint
 
 
 def test_import_applies_everything_once(source, bundle, receiver):
@@ -95,31 +99,32 @@ def test_export_is_deterministic_apart_from_time(source, tmp_path):
     export_bundle(source, b)
     strip = [json.loads(x) for x in _lines(a)[1:]], [json.loads(x) for x in _lines(b)[1:]]
     assert strip[0] == strip[1]
+    # each file has a key of its own: the same content is sealed differently
+    assert a.read_bytes()[len(MAGIC) + 200 :] != b.read_bytes()[len(MAGIC) + 200 :]
 
 
 def _lines(path: Path) -> list[bytes]:
-    data = path.read_bytes()
-    body = data[len(MAGIC) : data.rstrip(b"\n").rfind(b"\n")]
-    return gzip.decompress(body).splitlines()
+    return bundle_lines(path)
 
 
 def _regions(path: Path) -> dict[str, range]:
-    """Byte ranges of the file: magic header, gzip header, body, gzip trailer, checksum line."""
+    """Byte ranges of the file: format line, header line, frames, separator, checksum line."""
     data = path.read_bytes()
     trailer_start = data.rstrip(b"\n").rfind(b"\n") + 1
-    gz_end = trailer_start - 1
+    frames_end = trailer_start - 1
+    header_end = data.index(b"\n", len(MAGIC)) + 1
     return {
         "magic": range(0, len(MAGIC)),
-        "gzip-header": range(len(MAGIC), len(MAGIC) + 10),
-        "body": range(len(MAGIC) + 10, gz_end - 8),
-        "gzip-trailer": range(gz_end - 8, gz_end),
-        "separator": range(gz_end, trailer_start),
+        "header": range(len(MAGIC), header_end),
+        "frame-length": range(header_end, header_end + 4),
+        "frames": range(header_end + 4, frames_end),
+        "separator": range(frames_end, trailer_start),
         "checksum": range(trailer_start, len(data)),
     }
 
 
 @pytest.mark.parametrize(
-    "region", ["magic", "gzip-header", "body", "gzip-trailer", "separator", "checksum"]
+    "region", ["magic", "header", "frame-length", "frames", "separator", "checksum"]
 )
 @pytest.mark.parametrize("where", [0.0, 0.5, 0.99])
 def test_one_altered_byte_anywhere_is_refused_with_nothing_applied(bundle, receiver, region, where):
@@ -153,13 +158,8 @@ def test_appended_junk_is_refused(bundle, receiver):
 
 
 def _reseal(path: Path, lines: list[bytes]) -> None:
-    """Write a bundle with the given lines and a correct checksum (a crafted file)."""
-    import hashlib
-
-    z = zlib.compressobj(6, zlib.DEFLATED, 31)
-    body = MAGIC + z.compress(b"\n".join(lines) + b"\n") + z.flush() + b"\n"
-    trailer = json.dumps({"sha256": hashlib.sha256(body).hexdigest(), "signature": None})
-    path.write_bytes(body + trailer.encode() + b"\n")
+    """Write a bundle with the given lines, encrypted and signed with the key (a crafted file)."""
+    seal_bundle(path, lines)
 
 
 def test_consistent_checksum_but_inconsistent_content_is_refused(bundle, receiver):
@@ -225,6 +225,7 @@ def test_export_for_a_peer_holds_only_what_it_lacks(source, tmp_path):
     # the source is a copy of the template's file, so it numbers its own
     # changes under a device id of its own, from 1 (visitlog.store.identity)
     assert info.total == 1 and info.devices == {source.device_id: [1, 1]}
+    hold_key(hub)  # the office laptop that imports it holds the key
     with Store(hub) as h:
         import_bundle(h, out)
         assert h.get_household(hid).address == "新的1号"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from station import hold_key
 from typer.testing import CliRunner
 
 from visitlog.cli import app
@@ -31,6 +32,11 @@ def office(tmp_path: Path):
     laptops = [Laptop(tmp_path / f"laptop{i}.db") for i in range(3)]
     for i, lp in enumerate(laptops):
         lp("init", "--worker", f"社工{i}", "--device", f"laptop-{i}")
+    # one station: the first laptop makes the key, the others import its line
+    laptops[0]("key", "init")
+    line = laptops[0]("key", "show").stdout.strip()
+    for lp in laptops[1:]:
+        lp("key", "import", "-", input=line)
     return laptops, tmp_path / "hub" / "hub.db"
 
 
@@ -141,6 +147,7 @@ def test_bundle_commands_round_trip(office):
     info = l0.json("bundle", "export", stick, "--for", hub)
     assert info["changes"] == 1 and info["by_table"]["visits"] == 1
     hub_cli = Laptop(hub)
+    hub_cli("key", "import", "-", input=l0("key", "show").stdout.strip())
     assert hub_cli.json("bundle", "import", stick)["received"] == 1
     full = hub.parent / "full.vlb"
     hub_cli("bundle", "export", full)
@@ -167,6 +174,7 @@ def test_bundle_commands_round_trip(office):
 def test_bad_input_is_one_plain_line(tmp_path, args, message):
     l0 = Laptop(tmp_path / "laptop.db")
     l0("check")  # the database exists (and its -wal beside it)
+    hold_key(l0.db)
     Laptop(tmp_path / "other.db")("check")
     argv = [a.format(db=l0.db, tmp=tmp_path) for a in args]
     result = l0(*argv, ok=False)

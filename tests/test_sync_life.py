@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from station import hold_key
 from typer.testing import CliRunner
 
 from visitlog.cli import app
@@ -190,6 +191,7 @@ def test_same_number_different_change_is_refused_and_nothing_applied(office, tmp
     assert (content(a.path), content(hub)) == before
     # a bundle carrying it is refused the same way
     bundle = tmp_path / "a.vlb"
+    hold_key(a.path, hub)  # a bundle is encrypted with the station key
     export_bundle(a, bundle)
     with Store(hub) as h, pytest.raises(ReplayError):
         import_bundle(h, bundle)
@@ -273,6 +275,7 @@ def test_late_work_waits_for_its_row_and_is_applied_when_it_arrives(office, tmp_
     b.edit_visit(vid, summary="B 改过的")
     late = visit(b, hid2, "B 在新住户的走访")
     bundle = tmp_path / "for-hub.vlb"
+    hold_key(a.path, b.path, hub)  # a bundle is encrypted with the station key
     export_bundle(b, bundle, for_peer=str(hub))
     with Store(hub) as h:
         report = import_bundle(h, bundle)
@@ -383,6 +386,7 @@ def test_a_bundle_written_by_a_clock_far_ahead_is_refused(office, tmp_path, skew
     skew_clock(3 * DAY_MS)
     visit(b, hid, "三天后的")
     bundle = tmp_path / "future.vlb"
+    hold_key(a.path, b.path)  # a bundle is encrypted with the station key
     export_bundle(b, bundle)
     skew_clock(0)
     before = content(a.path)

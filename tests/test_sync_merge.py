@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from station import hold_key
 
 from visitlog import clock
 from visitlog.clock import Stamp
@@ -535,6 +536,7 @@ def test_bundle_round_trip_by_usb_and_idempotent_reimport(trio, tmp_path):
     a.edit_visit(vid, summary="A的版本")
     b.edit_visit(vid, outcome="不在家")
     stick = tmp_path / "a.vlb"
+    hold_key(a.path, b.path, hub)  # a bundle is encrypted with the station key
     info = export_bundle(a, stick, for_peer=str(hub))
     assert info.total == 1  # the hub already holds everything else
     with Store(hub) as h:
@@ -554,8 +556,10 @@ def test_bundle_for_another_replica_is_refused_where_it_does_not_fit(trio, tmp_p
     a, _b, hub, vid = trio
     a.edit_visit(vid, summary="只给集中库的")
     part = tmp_path / "part.vlb"
+    hold_key(a.path)
     export_bundle(a, part, for_peer=str(hub))
     fresh = make(tmp_path, "fresh", "新人")
+    hold_key(fresh.path)
     with pytest.raises(VisitlogError, match="不带 --for"):
         import_bundle(fresh, part)
     assert fresh.scalar("SELECT count(*) FROM changes") == 0

@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from station import hold_key
 
 from visitlog import clock
 from visitlog.dedup import merges as dedup_merge
@@ -136,6 +137,7 @@ class Replicas(RuleBasedStateMachine):
     @initialize(n=st.integers(3, 5))
     def make_replicas(self, n: int) -> None:
         for i in range(n):
+            hold_key(self.dir / f"r{i}.db")  # one station: bundles are encrypted with its key
             s = Store(self.dir / f"r{i}.db")
             s.init_identity(f"社工{i}", f"laptop-{i}")
             self.stores.append(s)
@@ -467,6 +469,7 @@ class Replicas(RuleBasedStateMachine):
         shutil.copy2(src.path, dest)
         if with_record and identity.record_path(src.path).exists():
             shutil.copy2(identity.record_path(src.path), identity.record_path(dest))
+        hold_key(dest)  # the key is never copied with the database: imported again
         s = Store(dest)
         s.set_settings(worker=f"社工{len(self.stores)}")
         self.stores.append(s)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from open_audit import watch_database_opens
+from station import hold_key
 
 from visitlog.store import Store
 from visitlog.tui.app import make_app
@@ -69,6 +70,7 @@ async def test_saves_reach_the_file_while_other_programs_use_it(
     bad_roster.write_text("地址,微网格\n,曹杨一村1号网格\n", encoding="utf-8")
     results: dict[str, tuple[int, str, str]] = {}
 
+    hold_key(demo_db)  # a bundle is encrypted with the station key
     store = Store(demo_db)
     app = make_app(store, today=today)
     with watch_database_opens() as seen:
