@@ -120,6 +120,144 @@ def test_roster_export_and_backup_are_audited_with_the_file(street, tmp_path, su
     assert entries["backup.export"]["to"] == str(backup.resolve())
 
 
+# -- every --reveal is audited: who, which command, where to, how many households ------------------
+
+#: The demo street's period in the summary, the grid of the plan.
+_PERIOD = ("--from", "2026-01-01", "--to", "2026-12-31")
+_GRID = "曹杨一村1号网格"
+
+
+def _reveals(cli) -> list[dict]:
+    return [e for e in cli.json("audit", "list") if e["action"].endswith(".reveal")]
+
+
+def _due_households(cli) -> int:
+    totals = cli.json("summary", *_PERIOD)["totals"]
+    return totals["households"] - totals["visited_households"]
+
+
+def _dedup_households(cli) -> int:
+    pairs = cli.json("dedup", "households")["pairs"]
+    return len({i for p in pairs for i in (p["a"], p["b"])})
+
+
+def _review_households(cli) -> int:
+    pairs = cli.json("dedup", "review")["pairs"]
+    return len({i for p in pairs for i in (p["a"], p["b"])})
+
+
+# (arguments, the action, where to ("FILE": the file given), households named: how to count them
+# independently of the command under test)
+REVEALS = {
+    "household list": (
+        ("household", "list", "--reveal"),
+        "household.reveal",
+        "terminal",
+        lambda cli: len(cli.json("household", "list")),
+    ),
+    "household list --grid": (
+        ("household", "list", "--grid", _GRID, "--reveal"),
+        "household.reveal",
+        "terminal",
+        lambda cli: len(cli.json("household", "list", "--grid", _GRID)),
+    ),
+    "summary table": (("summary", *_PERIOD, "--reveal"), "summary.reveal", "terminal", None),
+    "summary html": (
+        ("summary", *_PERIOD, "--format", "html", "-o", "FILE.html", "--reveal"),
+        "summary.reveal",
+        "FILE.html",
+        _due_households,
+    ),
+    "summary xlsx": (
+        ("summary", *_PERIOD, "-o", "FILE.xlsx", "--reveal"),
+        "summary.reveal",
+        "FILE.xlsx",
+        _due_households,
+    ),
+    # the CSV holds the figures only: it names no household, revealed or not
+    "summary csv": (
+        ("summary", *_PERIOD, "--format", "csv", "-o", "FILE.csv", "--reveal"),
+        "summary.reveal",
+        "FILE.csv",
+        None,
+    ),
+    "plan terminal": (
+        ("plan", "--grid", _GRID, "--reveal"),
+        "plan.reveal",
+        "terminal",
+        lambda cli: len(cli.json("plan", "--grid", _GRID)),
+    ),
+    "plan route sheet html": (
+        ("plan", "--grid", _GRID, "-o", "FILE.html", "--reveal"),
+        "plan.reveal",
+        "FILE.html",
+        lambda cli: len(cli.json("plan", "--grid", _GRID)),
+    ),
+    "plan route sheet xlsx": (
+        ("plan", "--grid", _GRID, "-o", "FILE.xlsx", "--reveal"),
+        "plan.reveal",
+        "FILE.xlsx",
+        lambda cli: len(cli.json("plan", "--grid", _GRID)),
+    ),
+    "dedup households": (
+        ("dedup", "households", "--reveal"),
+        "dedup.reveal",
+        "terminal",
+        _dedup_households,
+    ),
+    "dedup review": (
+        ("dedup", "review", "--reveal"),
+        "dedup.reveal",
+        "terminal",
+        _review_households,
+    ),
+    "conflicts": (("conflicts", "--reveal"), "conflicts.reveal", "terminal", lambda cli: 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVEALS))
+def test_every_reveal_is_audited_with_who_what_where_and_how_many(demo_cli, tmp_path, name):
+    args, action, to, count = REVEALS[name]
+    # one household entered twice, and a pair for a person to decide
+    for address, head, phone in (
+        ("曹杨一村1号101室", SECRET_HEAD, SECRET_PHONE),
+        ("曹杨1村1号101", SECRET_HEAD, SECRET_PHONE),
+        ("曹杨一村2号201室", "李建国", "13900001111"),
+        ("曹杨一村2号201室", "李国", None),
+    ):
+        add = ["household", "add", "--address", address, "--grid", _GRID, "--head", head]
+        assert demo_cli(*add, *(("--phone", phone) if phone else ())).exit_code == 0
+    expected = count(demo_cli) if count else 0
+    dest = tmp_path / "out"
+    argv = [str(dest) + a[4:] if a.startswith("FILE") else a for a in args]
+    before = _reveals(demo_cli)
+    result = demo_cli(*argv)
+    assert result.exit_code == 0, result.output
+    (entry,) = [e for e in _reveals(demo_cli) if e not in before]
+    assert entry["action"] == action
+    assert entry["worker"] == "王丽华" and entry["detail"]["worker"] == "王丽华"
+    assert entry["detail"]["command"] == action.split(".")[0]
+    if to.startswith("FILE"):
+        written = Path(str(dest) + to[4:])
+        assert written.exists()
+        assert entry["detail"]["to"] == str(written.resolve())
+    else:
+        assert entry["detail"]["to"] == to
+    assert entry["detail"]["households"] == expected
+    if count is not None and name != "conflicts":
+        assert expected > 0  # the demo street gives each command something to name
+
+
+def test_a_reveal_without_a_worker_writes_nothing(cli, tmp_path):
+    cli("household", "add", "--address", "曹杨一村1号", "--grid", "一网格", "--head", SECRET_HEAD)
+    out = tmp_path / "week.html"
+    for args in (("summary", "-o", str(out), "--reveal"), ("plan", "-o", str(out), "--reveal")):
+        r = cli(*args)
+        assert r.exit_code == 1 and "init --worker" in r.output
+    assert not out.exists()
+    assert _reveals(cli) == []
+
+
 def test_masked_table_listings_write_no_export_entry(street):
     before = len(street.json("audit", "list"))
     for args in (("household", "list"), ("visit", "list"), ("item", "list")):

@@ -238,14 +238,29 @@ def _install(store: Store, key: StationKey, action: str, old: StationKey | None)
     return path
 
 
-def record_reveal(store: Store, command: str, **detail: Any) -> None:
-    """Audit that ``command`` showed full names and phones (``<command>.reveal``).
+def record_reveal(
+    store: Store, command: str, *, households: int, to: str = "terminal", **detail: Any
+) -> None:
+    """Audit that ``command`` showed or wrote full names and phones (``<command>.reveal``).
 
-    Call it before showing anything, so a reveal is never unaccounted for.
+    ``--reveal`` is the only way personal data is shown or written unmasked
+    (bundles are encrypted, printed and exported lists masked), so each use
+    says who (the worker), which command, where to (a file's full path,
+    ``stdout`` or ``terminal``) and how many households it named.  Call it
+    before showing or writing anything, so a reveal is never unaccounted for.
     """
     given = {k: v for k, v in detail.items() if v is not None}
     with store.transaction() as tx:
-        tx.audit(f"{command}.reveal", detail={"worker": store.worker, **given})
+        tx.audit(
+            f"{command}.reveal",
+            detail={
+                "worker": store.worker,
+                "command": command,
+                "to": to,
+                "households": households,
+                **given,
+            },
+        )
 
 
 def record_export(store: Store, what: str, *, rows: int, to: str, **detail: Any) -> None:

@@ -241,7 +241,9 @@ def household_list(
     if reveal:
         from visitlog.security import record_reveal
 
-        record_reveal(store, "household", grid=grid, unvisited=unvisited or None, count=len(rows))
+        record_reveal(
+            store, "household", households=len(rows), grid=grid, unvisited=unvisited or None
+        )
     table = _table(
         t("cli.households_title", count=len(rows)),
         ["id", "grid", "address", "head", "phone", "tags", "last_visit", "visited"],

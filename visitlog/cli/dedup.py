@@ -78,7 +78,10 @@ def _run(
     if reveal:
         from visitlog.security import record_reveal
 
-        record_reveal(store, "dedup", kind=kind)
+        shown = {i for p in result.pairs for i in (p.a, p.b)}
+        record_reveal(
+            store, "dedup", households=len(shown) if kind == "households" else 0, kind=kind
+        )
     _print(store, result, reveal)
     if apply:
         if merges:
@@ -228,7 +231,8 @@ def review(
     if reveal:
         from visitlog.security import record_reveal
 
-        record_reveal(store, "dedup", kind="households")
+        shown_ids = {i for p in pairs for i in (p.a, p.b)}
+        record_reveal(store, "dedup", households=len(shown_ids), kind="households")
     shown = dedup.Candidates(result.kind, result.threshold, pairs, [], result.stats)
     if not pairs:
         console.print(t("dedup.review_none"))

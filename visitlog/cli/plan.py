@@ -91,7 +91,16 @@ def plan(
     if reveal:
         if not store.worker:
             raise ValidationError(t("summary.err.reveal_worker"))
-        record_reveal(store, "plan", grid=grid, worker=worker, count=len(result.entries))
+        to = str(output.resolve()) if output else "stdout" if chosen == "json" else "terminal"
+        record_reveal(
+            store,
+            "plan",
+            households=len(result.entries),
+            to=to,
+            grid=grid,
+            for_worker=worker,
+            format=chosen,
+        )
     if chosen == "json":
         data = result.to_json()
         record_export(store, "plan", rows=len(data), to=str(output or "stdout"), format="json")

@@ -108,20 +108,20 @@ def summary(
         details=chosen in FILE_FORMATS,
     )
     if reveal:
+        from visitlog.security import record_reveal
+
         # Recorded before anything is shown: a reveal is never unaccounted for.
-        with store.transaction() as tx:
-            tx.audit(
-                "summary.reveal",
-                detail={
-                    "worker": worker,
-                    "by": level,
-                    "from": result.date_from.isoformat(),
-                    "to": result.date_to.isoformat(),
-                    "grid": result.grid,
-                    "format": chosen,
-                    "output": str(output) if output else None,
-                },
-            )
+        record_reveal(
+            store,
+            "summary",
+            households=len(result.still_due_list or []),
+            to=str(output.resolve()) if output else "terminal" if chosen == "table" else "stdout",
+            by=level,
+            period=f"{result.date_from.isoformat()}..{result.date_to.isoformat()}",
+            grid=result.grid,
+            format=chosen,
+            output=str(output) if output else None,
+        )
         err_console.print(t("summary.reveal_logged", worker=worker))
     if output is not None:
         path = write_private(output, render(result, chosen, reveal))

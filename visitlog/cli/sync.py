@@ -213,7 +213,8 @@ def conflicts(
     if reveal and not json_out:
         from visitlog.security import record_reveal
 
-        record_reveal(store, "conflicts", count=len(rows))
+        households = {c["row_id"] for c in rows if c["tbl"] == "households"}
+        record_reveal(store, "conflicts", households=len(households), count=len(rows))
     if json_out:
         from visitlog.security import record_export
 

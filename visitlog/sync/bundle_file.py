@@ -72,8 +72,8 @@ from visitlog.store import APP_VERSION, StationKey, migrations, sqlite_errors
 from visitlog.store.files import check_user_file
 from visitlog.sync.bundle_cipher import (
     MAX_HEADER,
-    SealError,
     Sealer,
+    SealError,
     new_header,
     open_frames,
     parse_header,
