@@ -320,6 +320,66 @@ def tui_search(db: str) -> None:
     asyncio.run(main())
 
 
+# -- bundles -----------------------------------------------------------------------
+
+
+def hold_key(key_file: str, *dbs: str) -> None:
+    """Give each database the station key whose line is in ``key_file`` (making it first)."""
+    from pathlib import Path
+
+    from visitlog.store import StationKey, Store, save_key
+
+    path = Path(key_file)
+    if not path.exists():
+        path.write_text(StationKey.generate().to_line() + "\n", encoding="ascii")
+    key = StationKey.from_line(path.read_text(encoding="ascii"))
+    for db in dbs:
+        Store(db).close()  # an empty one (schema only) when it is not there yet
+        save_key(db, key)
+
+
+class _Unsealed:
+    """A stand-in for the bundle cipher: passes the gzip stream through unchanged."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def feed(self, data: bytes) -> bytes:
+        return data
+
+    def close(self) -> bytes:
+        return b""
+
+
+def bundle_export(db: str, dest: str, kind: str) -> None:
+    """``export_bundle`` of the whole database: ``encrypted`` as visitlog writes bundles,
+    or ``plain`` as earlier versions wrote them (the same stream, not encrypted, signed)."""
+    from visitlog.store import Store
+    from visitlog.sync import bundle_file, export_bundle
+
+    if kind == "plain":
+        bundle_file.MAGIC = bundle_file.PLAIN_MAGIC
+        bundle_file.VERSION = bundle_file.PLAIN_VERSION
+        bundle_file.new_header = lambda _key: b""
+        bundle_file.Sealer = _Unsealed  # type: ignore[assignment,misc]
+    with Store(db) as store:
+        info = export_bundle(store, dest)
+    with open(dest, "rb") as fh:
+        head = fh.readline()
+    _emit({"changes": info.total, "format": head.decode().strip()})
+
+
+def bundle_import(db: str, src: str) -> None:
+    """``import_bundle`` of a bundle into ``db`` (an encrypted one, or a plain one of an
+    earlier version through the reader visitlog keeps for them)."""
+    from visitlog.store import Store
+    from visitlog.sync import import_bundle
+
+    with Store(db) as store:
+        report = import_bundle(store, src)
+    _emit({"received": report.received_total, "plain": report.plain_bundle})
+
+
 ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "save_visits": save_visits,
     "make_changes": make_changes,
@@ -328,6 +388,9 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "tui_paint": tui_paint,
     "tui_baseline": tui_baseline,
     "tui_search": tui_search,
+    "hold_key": hold_key,
+    "bundle_export": bundle_export,
+    "bundle_import": bundle_import,
 }
 
 

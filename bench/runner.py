@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench.bundles  # noqa: F401  (registers the bundle case)
 from bench.cases import CASES, Ctx, run_cases
 from bench.datasets import CACHE, SCALES, dataset
 from bench.report import header, table
