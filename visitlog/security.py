@@ -19,11 +19,13 @@ not carry the key; a replica "holds a key" when this file is beside it.
 
 **What it does.**
 
-- Bundles written by a replica that holds a key carry an HMAC-SHA256
-  signature of their checksum (:func:`bundle_signature`); a replica that
-  holds a key refuses a bundle that is unsigned, signed with another key or
-  altered (:func:`check_bundle`).  A replica without a key accepts
-  checksummed bundles, signed or not.
+- Bundles are encrypted with the key (AES-256-GCM, see
+  :mod:`visitlog.sync.bundle_cipher`) and carry an HMAC-SHA256 signature of
+  their checksum (:func:`bundle_signature`); a replica that holds a key
+  refuses a bundle that is unsigned, signed with another key or altered
+  (:func:`check_bundle`).  A replica without a key writes no bundle and
+  opens none; it still accepts the plain, checksummed bundles of earlier
+  versions, signed or not.
 - A hub synced from a laptop that holds a key records the key's
   *fingerprint* (never the key) in its settings (``station_key_fp``); from
   then on a laptop with another key, or with none, is refused

@@ -21,7 +21,8 @@ How it is built, top down:
 - :mod:`~visitlog.sync.merge` — the merge rules, known once, whatever the
   engine; :mod:`~visitlog.sync.validate` — every received change checked;
 - :mod:`~visitlog.sync.sqlite` — the SQLite file engine;
-- :mod:`~visitlog.sync.bundle_file` — the bundle file format;
+- :mod:`~visitlog.sync.bundle_file` — the bundle file format, and
+  :mod:`~visitlog.sync.bundle_cipher` — its encryption with the station key;
 - :mod:`~visitlog.sync.conflicts` — reviewing conflicts on this laptop.
 
 Adding a sync engine
