@@ -484,7 +484,7 @@ def test_html_repeats_the_grid_on_every_page_and_keeps_headings_with_tables(summ
 
 
 def test_html_list_columns_are_never_narrower_than_a_word():
-    from visitlog.render.html import OVERDUE_LAYOUT, column_widths, text_em
+    from visitlog.render.html import MAX_ADDR_EM, OVERDUE_LAYOUT, PAD_EM, column_widths, text_em
 
     header = ["地址", "清单", "类别", "描述", "状态", "责任人", "办理期限", "超期天数"]
     rows = [
@@ -516,7 +516,8 @@ def test_html_list_columns_are_never_narrower_than_a_word():
     assert widths[6] >= text_em("2026-10-09")  # nor a date
     assert widths[7] >= text_em("超期天数")  # nor the header of a short column
     assert widths[5] >= text_em("物业对接）")  # a name breaks only at punctuation
-    assert widths[0] <= 9 + 1.2  # a long address wraps within a bounded width
+    assert widths[0] >= text_em("曹杨一村12号楼301室")  # a usual address on one line
+    assert widths[0] <= MAX_ADDR_EM + PAD_EM  # a long one wraps within a bounded width
     assert sum(w for w in widths if w) < 58.5 - 10  # ≥ 10 em left for the description at 9 pt
 
 

@@ -42,9 +42,10 @@ CJK_FONTS = (
 # Print rules, in short:
 # * every page has a running header (report, or the grid on a grid's pages,
 #   through a named @page per grid) and "第 N 页 共 M 页" at the foot;
-# * a list's heading is the first row of its <thead>, so it is never left at
-#   the foot of a page without its table and is repeated, with the grid's name,
-#   on every page the table continues on;
+# * a table's heading is the first row of its <thead>, so it is never left at
+#   the foot of a page without its table and is repeated (for a grid's lists
+#   with the grid's name) on every page the table continues on; a table of
+#   the overview moves whole to the next page rather than split;
 # * short columns (dates, status, category, names, numbers) never wrap inside
 #   a word and take only the width they need; the long text column takes the
 #   rest.
@@ -83,6 +84,8 @@ td.long, td.addr { overflow-wrap: anywhere; }
 tr.total td { font-weight: bold; background: #eef3f8; }
 .overview th, .overview td { padding: 0.6mm 1.5mm; }
 .overview h3 { margin-top: 3mm; }
+.overview tr.cap th { padding: 3mm 0 1.5mm 0; }
+table.figures { break-inside: avoid; page-break-inside: avoid; }
 .good { color: #1a7f37; } .fair { color: #9a6700; } .poor { color: #cf222e; }
 .metrics { break-inside: avoid; }
 .metrics td:nth-child(odd) { white-space: nowrap; }
@@ -155,8 +158,10 @@ def svg_bars(bars: list[tuple[str, float | None]], width: int = 640) -> str:
 DUE_LAYOUT = ["long", "words", "nowrap", "num", "nowrap", "nowrap"]
 DUE_LAYOUT_REVEALED = ["long", "words", "nowrap", "words", "nowrap", "nowrap"]
 OVERDUE_LAYOUT = ["addr", "nowrap", "nowrap", "long", "nowrap", "words", "nowrap", "num"]
-#: Widest a "words" / "addr" column may be, in em of the list's font.
-MAX_WORDS_EM, MAX_ADDR_EM = 6.0, 9.0
+#: Widest a "words" / "addr" column may be, in em of the list's font.  An
+#: address of a 小区, a 号 or 楼, a room and 室 (曹杨一村110号楼102室, about
+#: 10.5 em) stays on one line; the overdue list's description keeps 15 em and more.
+MAX_WORDS_EM, MAX_ADDR_EM = 6.0, 12.0
 #: Cell padding and border, in em of the list's font (1.5 mm a side at 9 pt).
 PAD_EM = 1.2
 #: Where "words" columns may break (punctuation and spaces).
@@ -252,8 +257,7 @@ def render_html(summary: Summary, reveal: bool = False) -> str:
     parts.append(f"<h3>{_e(t('summary.chart_by', level=level_label(summary.by)))}</h3>")
     parts.append(svg_bars([(group_name(summary, g), g["coverage"]) for g in groups]))
     for view_title, cols in views():
-        parts.append(f"<h3>{_e(view_title)}</h3>")
-        parts.append(_overview_table(summary, cols, groups, totals))
+        parts.append(_overview_table(summary, view_title, cols, groups, totals))
     parts += [f'<p class="note">{_e(line)}</p>' for line in note_lines(summary, totals)]
     parts.append("</section>")
 
@@ -297,9 +301,18 @@ def _style(summary: Summary, grids: list[dict[str, Any]]) -> str:
 
 
 def _overview_table(
-    summary: Summary, cols: list[Column], groups: list[dict[str, Any]], totals: dict[str, Any]
+    summary: Summary,
+    title: str,
+    cols: list[Column],
+    groups: list[dict[str, Any]],
+    totals: dict[str, Any],
 ) -> str:
-    out = ["<table><thead><tr>", f'<th class="nowrap">{_e(level_label(summary.by))}</th>']
+    """A table of the overview, its title the first row of its head (repeated on a new page)."""
+    out = [
+        f'<table class="figures"><thead><tr class="cap"><th colspan="{len(cols) + 1}">'
+        f"{_e(title)}</th></tr><tr>",
+        f'<th class="nowrap">{_e(level_label(summary.by))}</th>',
+    ]
     out += [f'<th class="nowrap">{_e(c.label)}</th>' for c in cols]
     out.append("</tr></thead><tbody>")
     for g, total in [*((g, False) for g in groups), (totals, True)]:

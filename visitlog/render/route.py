@@ -186,7 +186,8 @@ def render_route_html(plan: Plan, reveal: bool = False) -> str:
 
 
 def render_route_xlsx(plan: Plan, reveal: bool = False) -> bytes:
-    """The route sheet as a workbook: one sheet, A4 portrait, header row on every page."""
+    """The route sheet as a workbook: one sheet, A4 landscape one page wide, header row on
+    every page, a page header naming whose list, up to when and the day it was made."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
@@ -198,15 +199,17 @@ def render_route_xlsx(plan: Plan, reveal: bool = False) -> bytes:
     rows = [[b, *row_values(e, reveal)] for b, entries in plan.buildings() for e in entries]
     formats: list[str | None] = [None] * len(header)
     formats[6] = DATE_FORMAT
-    caps = {0: 24, 1: 6, 3: 30, 8: 56, 9: 16}
+    # Landscape, one page wide, at close to full size: the building and the
+    # reasons wrap rather than shrink every column to fit.
+    caps = {0: 30, 1: 6, 3: 26, 8: 50, 9: 16}
     widths = fit_widths(header, rows, formats, caps)
     widths[1] = max(widths[1], 6)
     widths[9] = max(widths[9], 16)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     scope = title(plan)
-    print_setup(ws, PageHeader(scope, t("plan.sheet.until", until=plan.until), ""), freeze="A2")
-    ws.page_setup.orientation = "portrait"
+    made = t("plan.sheet.made", today=plan.today)
+    print_setup(ws, PageHeader(scope, t("plan.sheet.until", until=plan.until), made), freeze="A2")
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     head_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for col, label in enumerate(header, start=1):
