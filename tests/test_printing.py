@@ -17,15 +17,20 @@ from pathlib import Path
 import pytest
 
 from visitlog.model import Household
+from visitlog.plan import make_plan
 from visitlog.render import render_html, render_xlsx
+from visitlog.render.html import MAX_ADDR_EM, text_em
+from visitlog.render.route import render_route_xlsx
 from visitlog.roster import HEADERS, export_roster
 from visitlog.store import Store
 from visitlog.summary import compute_summary
 
 DEMO_TODAY = dt.date(2026, 11, 27)
 POPPLER = shutil.which("pdfinfo") is not None and shutil.which("pdftotext") is not None
+#: LibreOffice's program, by either of the names Debian and others install it under.
+OFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 needs_libreoffice = pytest.mark.skipif(
-    shutil.which("libreoffice") is None or not POPPLER,
+    OFFICE is None or not POPPLER,
     reason="LibreOffice and poppler-utils (pdfinfo, pdftotext) are not installed",
 )
 needs_chromium = pytest.mark.skipif(
@@ -76,9 +81,10 @@ def to_pdf(path: Path, tmp_path: Path) -> Path:
     # A profile of its own: two conversions at once (pytest -n 2) would
     # otherwise hand their work to one another's office process.
     profile = (tmp_path / "lo-profile").as_uri()
+    assert OFFICE is not None
     subprocess.run(
         [
-            "libreoffice",
+            OFFICE,
             f"-env:UserInstallation={profile}",
             "--headless",
             "--convert-to",
@@ -166,6 +172,35 @@ def test_roster_export_prints_landscape_with_its_header_on_every_page(
     assert len(texts) <= count // 20 + 1, len(texts)
 
 
+@needs_libreoffice
+def test_route_workbook_prints_landscape_near_full_size(demo_store: Store, tmp_path: Path):
+    from openpyxl import load_workbook
+
+    plan = make_plan(demo_store, until="2026-12-31", today=DEMO_TODAY)
+    assert len(plan.entries) > 40
+    path = tmp_path / "路线.xlsx"
+    path.write_bytes(render_route_xlsx(plan))
+    pdf = to_pdf(path, tmp_path)
+    sizes = pdf_pages(pdf)
+    assert all(w > h for w, h in sizes), "every page is landscape"
+    texts = pdf_texts(pdf, layout=True)
+    for n, text in enumerate(texts, start=1):
+        flat = squeeze(text)
+        # One page wide (备注, the last column, on every page) and the page
+        # header says whose list, up to when and the day it was made.
+        assert "原因" in flat and "备注" in flat, n
+        assert "走访路线单" in flat and f"截至{plan.until}" in flat, n
+        assert f"{DEMO_TODAY}制表" in flat, n
+        assert re.search(r"第\d+页共\d+页", flat), n
+    # Near full size: the columns add up to what a landscape page holds at
+    # about 80 % and more (portrait it printed at under half size, 60 rows a page).
+    ws = load_workbook(path).active
+    total = sum(ws.column_dimensions[c].width for c in "ABCDEFGHIJ")
+    assert total <= 190, total
+    rows_per_page = len(plan.entries) / len(texts)
+    assert 12 <= rows_per_page <= 30, rows_per_page
+
+
 # -- Chromium ----------------------------------------------------------------------------------
 
 
@@ -235,6 +270,9 @@ def test_html_report_prints_chinese_and_names_the_grid_on_every_page(
         if r["last_visit"]:
             assert r["last_visit"].isoformat() in layout
     assert "王丽华、陈静" in layout or "王丽华、" in layout
+    # An address of usual length is on one line of the overdue list.
+    short = [r["address"] for r in summary.overdue_list if text_em(r["address"]) < MAX_ADDR_EM]
+    assert short and all(a in layout for a in short), [a for a in short if a not in layout]
     # A list's heading is never left alone at the foot of a page: after the
     # last column header printed on a page comes at least one row.
     for i, text in enumerate(texts):
@@ -244,6 +282,41 @@ def test_html_report_prints_chinese_and_names_the_grid_on_every_page(
         if "最近一次上门" in text:
             tail = text.rsplit("最近一次上门", 1)[1]
             assert re.search("未走访|不在家|拒访|已搬离", tail), i
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_html_overview_tables_move_whole_and_carry_their_title(tmp_path: Path):
+    from visitlog.demo import generate_into
+
+    # A street of 2,000 households: eight grids, an overview over two pages.
+    store = Store(tmp_path / "street.db")
+    store.init_identity("王丽华", "laptop-1", "曹杨一村1号网格")
+    generate_into(store, households=2000, seed=3, today=DEMO_TODAY)
+    summary = compute_summary(
+        store, date_from="2026-01-01", date_to="2026-11-27", today=DEMO_TODAY, details=True
+    )
+    store.close()
+    path = tmp_path / "周报.html"
+    path.write_text(render_html(summary), encoding="utf-8")
+    pdf = print_html(path, tmp_path)
+    flat = [squeeze(x) for x in pdf_texts(pdf)]
+    overview = [x for x in flat if not any(f"{g.name}·" in x for g in summary.groups)]
+    assert len(overview) >= 2, "the overview should run over two pages"
+    from visitlog.render.common import views
+
+    for title, cols in views():
+        # The title, then the head's first column (the title is printed once,
+        # on the page that holds the whole table).
+        head = squeeze(title) + "微网格"
+        pages = [i for i, x in enumerate(overview) if head in x]
+        assert len(pages) == 1, (title, pages)
+        tail = overview[pages[0]].split(head, 1)[1]
+        # All of it below: the last column, every grid and the total.
+        assert squeeze(cols[-1].label) in tail, title
+        for g in summary.groups:
+            assert g.name in tail, (title, g.name)
+        assert "合计" in tail, title
 
 
 # -- a second reader ---------------------------------------------------------------------------
@@ -282,3 +355,14 @@ def test_workbooks_read_by_calamine_hold_dates_numbers_and_no_formulas(
     rows = CalamineWorkbook.from_path(str(roster)).get_sheet_by_name("住户名册").to_python()
     mine = next(r for r in rows if r[4] == HOSTILE)
     assert (mine[2], mine[5], mine[10], mine[7]) == ("@网格", "+张三", "-1", 3)
+
+    route = tmp_path / "路线.xlsx"
+    plan = make_plan(demo_store, until="2026-12-31", today=DEMO_TODAY)
+    route.write_bytes(render_route_xlsx(plan))
+    sheet = CalamineWorkbook.from_path(str(route))
+    rows = sheet.get_sheet_by_name(sheet.sheet_names[0]).to_python()
+    assert rows[0][6] == "应访\n日期"
+    entries = [r for r in rows[1:] if r[6] != ""]
+    assert len(entries) == len(plan.entries)
+    assert all(type(r[6]) is dt.date for r in entries)
+    assert all(isinstance(r[7], int | float) for r in entries)
