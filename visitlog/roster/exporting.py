@@ -104,7 +104,7 @@ def _write_xlsx(
     path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
 ) -> None:
     import openpyxl
-    from openpyxl.styles import Alignment
+    from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
 
     # A normal (not write-only) workbook: it records the sheet's dimension,
@@ -119,8 +119,12 @@ def _write_xlsx(
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
     ws.append(header)
+    # The header as on the summary's sheets: bold on a light fill, centred,
+    # so it reads as the header on every printed page.
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    centre = Alignment(horizontal="center", vertical="center")
     for cell in ws[1]:
-        cell.font = bold
+        cell.font, cell.fill, cell.alignment = bold, fill, centre
     long_cols = [(i, widths[i]) for i in caps]
     for n, values in enumerate(rows, start=2):
         ws.append([spreadsheet.xml_text(v) if isinstance(v, str) else v for v in values])
