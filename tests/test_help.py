@@ -44,7 +44,7 @@ def test_every_command_has_help(path):
     assert (cmd.help or "").strip(), f"{' '.join(path)} has no help text"
     result = CliRunner().invoke(app, [*path, "--help"])
     assert result.exit_code == 0
-    assert "Usage" in result.output
+    assert "用法：visitlog" in result.output
     for param in cmd.params:
         if getattr(param, "help", None) is not None or param.param_type_name != "option":
             continue

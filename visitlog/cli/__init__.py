@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 
 from visitlog.cli.common import State, err_console
 from visitlog.cli.localize import choose_language, localize_help
+from visitlog.cli.usage import is_help_shown, is_usage_error, usage_line
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import set_lang, t
 from visitlog.model import VisitlogError
@@ -45,11 +46,36 @@ COMMAND_MODULES = [
 class VisitlogGroup(TyperGroup):
     """Root group: help in the chosen language; user errors as one line and exit code 1."""
 
-    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **options: Any,
+    ) -> Any:
         # --help prints before the root callback runs: the language is chosen first.
         choose_language(sys.argv[1:] if args is None else args, self)
         localize_help(self)
-        return super().main(args, *rest, **options)
+        try:
+            # Not standalone: a usage error comes back here, to be said in one line.
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **options)
+        except Exception as exc:
+            if not standalone_mode:
+                raise
+            if is_help_shown(exc):
+                sys.exit(2)  # `visitlog household`: its help was shown
+            if is_usage_error(exc):
+                _say_error(usage_line(exc))
+                sys.exit(2)
+            if type(exc).__name__ == "Abort":
+                err_console.print(t("usage.aborted"))
+                sys.exit(1)
+            raise
+        if not standalone_mode:
+            return code
+        # Not standalone, a command's end comes back as its exit code (None: 0).
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
         tokens = [*getattr(ctx, "_protected_args", []), *ctx.args]
@@ -66,10 +92,11 @@ class VisitlogGroup(TyperGroup):
         except (typer.Exit, typer.Abort, SystemExit, BrokenPipeError):
             raise
         except Exception as exc:
-            if getattr(exc, "exit_code", None) is not None and type(exc).__name__.endswith(
-                ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter")
-            ):
-                raise
+            if is_usage_error(exc):
+                if getattr(exc, "ctx", None) is None:
+                    # Where to read the usage (the parser's own errors do not know).
+                    exc.command_path = _command_path(self, tokens)  # type: ignore[attr-defined]
+                raise  # said in one line by main()
             log = crash_log(exc, _command_path(self, tokens))
             _say_error(crash_line(exc, log))
             raise typer.Exit(1) from None
@@ -129,7 +156,7 @@ def root(
 ) -> None:
     """Global options; bare ``visitlog`` opens the TUI."""
     if lang is not None and lang not in ("zh", "en"):
-        raise typer.BadParameter("zh | en", param_hint="--lang")
+        raise typer.BadParameter(t("usage.want.choice", choices="zh | en"), param_hint="--lang")
     set_lang(lang)
     # Temporary files of an export a kill interrupted hold personal data.
     sweep_leftovers()
