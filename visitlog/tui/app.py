@@ -33,7 +33,7 @@ from visitlog.i18n import get_lang, set_lang, t
 from visitlog.model import Outcome, Visit
 from visitlog.store import DraftBox, Store
 from visitlog.tui.background import BackgroundWork
-from visitlog.tui.common import ALL_GRIDS, Localized
+from visitlog.tui.common import ALL_GRIDS, Localized, localize_textual
 from visitlog.tui.draft_offers import DraftOffers
 from visitlog.tui.screens.home import HomeScreen
 from visitlog.tui.workers import LongWork
@@ -50,6 +50,8 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "request_quit", "tui.key.quit"),
         Binding("ctrl+p", "command_palette", "tui.key.palette", show=False, priority=True),
+        # Only while the keys panel is open (check_action): esc closes it first.
+        Binding("escape", "hide_keys", "tui.key.hide_keys", priority=True),
     ]
 
     def __init__(self, store: Store, today: dt.date | Callable[[], dt.date] | None = None):
@@ -325,9 +327,11 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_command_palette(self) -> None:
+        from visitlog.tui.palette import Palette
+
         if not CommandPalette.is_open(self):
             self.push_screen(
-                CommandPalette(placeholder=t("tui.palette.placeholder"), id="--command-palette")
+                Palette(placeholder=t("tui.palette.placeholder"), id="--command-palette")
             )
 
     # -- command palette ------------------------------------------------------------------
@@ -393,7 +397,14 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         )
         yield SystemCommand(t("tui.cmd.identity"), t("tui.cmd.identity_help"), self.action_identity)
         yield SystemCommand(t("tui.cmd.theme"), t("tui.cmd.theme_help"), self.action_toggle_dark)
-        yield SystemCommand(t("tui.cmd.keys"), t("tui.cmd.keys_help"), self.action_show_help_panel)
+        if self.keys_shown(screen):
+            yield SystemCommand(
+                t("tui.cmd.keys_hide"), t("tui.cmd.keys_hide_help"), self.action_hide_keys
+            )
+        else:
+            yield SystemCommand(
+                t("tui.cmd.keys"), t("tui.cmd.keys_help"), self.action_show_help_panel
+            )
         yield SystemCommand(t("tui.cmd.quit"), t("tui.cmd.quit_help"), self.action_quit)
 
     # -- crashes ---------------------------------------------------------------------------
@@ -427,6 +438,36 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
     def action_show_help_panel(self) -> None:
         with contextlib.suppress(Exception):
             super().action_show_help_panel()  # type: ignore[misc]
+        self.refresh_bindings()  # the footer shows esc closing the panel
+
+    def keys_shown(self, screen: Screen | None = None) -> bool:
+        """Whether the keys panel (Textual's help panel) is open on *screen* (default: current)."""
+        from textual.widgets import HelpPanel
+
+        return bool((screen or self.screen).query(HelpPanel))
+
+    async def action_hide_keys(self) -> None:
+        """esc, or the palette: close the keys panel (of the screen under the palette too)."""
+        for screen in reversed(self.screen_stack):
+            if self.keys_shown(screen):
+                await screen.query("HelpPanel").remove()
+                # esc goes back to the screen (and the footer says so) once it is gone.
+                self.refresh_bindings()
+                return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "hide_keys":
+            # esc belongs to the screen (back, cancel) unless the keys panel is open.
+            return self.keys_shown()
+        return super().check_action(action, parameters)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c outside a text box: say, in the worker's language, how to quit."""
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                shown = self.get_key_display(active.binding)
+                self.notify(t("tui.help_quit.body", keys=shown), title=t("tui.help_quit.title"))
+                return
 
     def action_conflicts(self) -> None:
         from visitlog.tui.screens.conflicts import ConflictsScreen
@@ -457,4 +498,5 @@ def make_app(
         set_lang(lang)
     else:
         set_lang(get_lang())
+    localize_textual()
     return VisitlogApp(store, today=today)

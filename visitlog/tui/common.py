@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import BindingsMap
+from textual.binding import ActiveBinding, Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.widgets import Input, Select, Static
 
-from visitlog.i18n import get_lang, t
+from visitlog.i18n import get_lang, has, t
 from visitlog.model import ChoiceEnum, ValidationError
 from visitlog.visible import visible
 
@@ -89,12 +89,64 @@ def localize_bindings(node: DOMNode) -> None:
     node._bindings = BindingsMap.from_keys(keys)
 
 
+#: Textual's bindings as shown in the chosen language, per (binding, language).
+_SHOWN: dict[tuple[Binding, str], Binding] = {}
+
+
+def _textual_text(text: str | None) -> str | None:
+    key = f"textual.{text}"
+    return t(key) if text and has(key) else text
+
+
+def localize_binding(binding: Binding) -> Binding:
+    """*binding* with Textual's own English description and tooltip in the chosen language.
+
+    Textual's widgets (Input, DataTable, Select, TextArea, Button, the screen
+    and the app) bring bindings described in English ("Cursor up", "Dismiss
+    menu", "Focus Next"); they are shown through this, in the footer and the
+    keys panel alike.
+    """
+    lang = get_lang()
+    shown = _SHOWN.get((binding, lang))
+    if shown is None:
+        shown = replace(
+            binding,
+            description=_textual_text(binding.description) or "",
+            tooltip=_textual_text(binding.tooltip) or "",
+        )
+        _SHOWN[(binding, lang)] = shown
+    return shown
+
+
+def localize_textual() -> None:
+    """Name Textual's key groups in the chosen language (the keys panel's "Input").
+
+    The language is one for the whole process (:func:`visitlog.i18n.set_lang`),
+    and so is this class setting.
+    """
+    Input.BINDING_GROUP_TITLE = t("textual.Input")
+
+
 class Localized:
-    """Mixin for screens and apps whose BINDINGS descriptions are i18n keys."""
+    """Mixin for screens and apps whose BINDINGS descriptions are i18n keys.
+
+    On a screen, every active binding (Textual's own included) is shown in
+    the chosen language: the footer and the keys panel both read them here.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         localize_bindings(self)  # type: ignore[arg-type]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        found: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
+        return {
+            key: active._replace(
+                binding=(shown := localize_binding(active.binding)), tooltip=shown.tooltip
+            )
+            for key, active in found.items()
+        }
 
 
 class VisitlogScreen(Localized):
