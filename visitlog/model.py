@@ -356,17 +356,44 @@ class Item:
 
     @classmethod
     def from_spec(cls, kind: Kind | str, spec: str) -> Item:
-        """Parse the CLI form "类别:描述" (or just "描述", category 其他)."""
+        """Parse the CLI form "类别:描述" (or just "描述", category 其他).
+
+        A short word before the colon is meant as a category: one that is not
+        a category (灯具:楼道灯坏了) is refused with the list of categories,
+        rather than silently becoming 其他 with "灯具:" in the description.  A
+        long text before a colon (希望有人陪同就医: 周三) is a description.
+
+        Raises:
+            ValidationError: the word before the colon is not a category.
+        """
         text = spec.strip()
-        for sep in (":", "："):
-            if sep in text:
-                head, _, rest = text.partition(sep)
-                try:
-                    category = Category.parse(head).value
-                except ValidationError:
-                    continue
-                return cls(kind=str(kind), category=category, description=rest)
-        return cls(kind=str(kind), category=Category.OTHER.value, description=text)
+        cut = min((i for i in (text.find(":"), text.find("：")) if i >= 0), default=-1)
+        if cut < 0:
+            return cls(kind=str(kind), category=Category.OTHER.value, description=text)
+        head, rest = text[:cut].strip(), text[cut + 1 :]
+        try:
+            category = Category.parse(head).value
+        except ValidationError:
+            if _looks_like_category(head):
+                if get_lang() == "en":
+                    accepted = ", ".join(f"{c.alias} ({c.value})" for c in Category)
+                else:
+                    accepted = "、".join(c.value for c in Category)
+                raise ValidationError(
+                    t("err.unknown_category", category=head, accepted=accepted)
+                ) from None
+            return cls(kind=str(kind), category=Category.OTHER.value, description=text)
+        return cls(kind=str(kind), category=category, description=rest)
+
+
+def _looks_like_category(head: str) -> bool:
+    """Whether the text before a colon was meant as a category (a short word)."""
+    if not head or any(ch.isspace() for ch in head):
+        return False
+    longest = max(len(c.value) for c in Category)
+    if head.isascii():
+        return head.replace("-", "").isalpha() and len(head) <= 20
+    return len(head) <= longest
 
 
 @dataclass

@@ -35,6 +35,7 @@ async def test_form_saves_phone_and_name_as_written(
         form = app.screen
         assert isinstance(form, HouseholdFormScreen)
         form.query_one("#address", Input).value = "曹杨一村12号301室"
+        form.query_one("#community", Input).value = "曹杨一村"  # a new grid asks for it
         form.query_one("#head", Input).value = head
         form.query_one("#phone", Input).value = phone
         await pilot.press("ctrl+s")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from visitlog.cli.common import cell, console, emit_json, err_console, progress_bar
 from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
-from visitlog.grids import check_grid
+from visitlog.grids import check_grid, look_alikes, settle_community
 from visitlog.i18n import t
 from visitlog.model import (
     Household,
@@ -142,10 +142,20 @@ def household_add(
     occupancy: OccupancyOpt = "自住",
     tags: TagsOpt = None,
     note: NoteOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="help.household.yes")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Add a household."""
-    h = _store(ctx).add_household(
+    store = _store(ctx)
+    # The 居民区 follows from the 微网格; an address read as a stored one is asked about.
+    community = settle_community(store, grid.strip(), community)
+    if not yes and (same := look_alikes(store, address, estate)):
+        shown = "；".join(
+            t("cli.look_alike", id=short_id(o.id), address=o.address, grid=o.micro_grid)
+            for o in same[:3]
+        )
+        raise ValidationError(t("err.look_alike", address=address, same=shown))
+    h = store.add_household(
         Household(
             address=address,
             micro_grid=grid,

@@ -150,6 +150,22 @@ class HouseholdRecords(StoreBase):
             )
         )
 
+    def grid_community(self, grid: str) -> str | None:
+        """The 居民区 of the 微网格 *grid* (as its live households say), or None."""
+        return self.scalar(
+            "SELECT min(community) FROM households "
+            f"WHERE micro_grid = ? AND community IS NOT NULL AND community != '' AND {live()}",
+            [grid],
+        )
+
+    def households_at(self, address_key: str) -> list[Household]:
+        """Live households whose normalised address is *address_key*."""
+        rows = self.query(
+            f"SELECT * FROM households WHERE address_key = ? AND {live()} ORDER BY address",
+            [address_key],
+        )
+        return [household_from_row(r) for r in rows]
+
     def micro_grids(self) -> list[dict[str, Any]]:
         """Every 微网格 with its 居民区 and live household count."""
         rows = self.query(

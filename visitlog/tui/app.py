@@ -197,6 +197,12 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
             self.pop_screen()
         self._welcome_shown = False
 
+    def grid_communities(self) -> dict[str, str | None]:
+        """Each 微网格 with its 居民区 (None when its households name none)."""
+        home = self.home
+        grids = home.grids if home is not None and home.grids else self.store.micro_grids()
+        return {g["micro_grid"]: g.get("community") or None for g in grids}
+
     def _grid_names(self) -> list[str]:
         home = self.home
         if home is not None and home.grids:
@@ -298,7 +304,8 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         from visitlog.tui.screens.household_form import HouseholdFormScreen
 
         self.push_screen(
-            HouseholdFormScreen(self._grid_names(), self.my_grid()), self._household_saved
+            HouseholdFormScreen(self._grid_names(), self.my_grid(), self.grid_communities()),
+            self._household_saved,
         )
 
     def _household_saved(self, household: Any) -> None:

@@ -123,6 +123,8 @@ class DraftOffers:
             self.push_screen(VisitFormScreen(household, draft=data), self._visit_saved)
         else:
             self.push_screen(
-                HouseholdFormScreen(self._grid_names(), self.my_grid(), draft=data),
+                HouseholdFormScreen(
+                    self._grid_names(), self.my_grid(), self.grid_communities(), draft=data
+                ),
                 self._household_saved,
             )

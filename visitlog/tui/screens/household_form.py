@@ -6,6 +6,7 @@ numbers, an extension or a masked number are all accepted, as on import.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -14,10 +15,21 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Label, Select
 
 from visitlog.clock import new_id
+from visitlog.grids import look_alikes
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
+from visitlog.store import Store
 from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
+from visitlog.tui.screens.confirm import ChoiceDialog
 from visitlog.tui.screens.form import FormScreen, SaveJob
+
+
+@dataclass
+class LookAlikes:
+    """What a save found instead of storing: households at the same address."""
+
+    households: list[Household]
+
 
 TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members", "tags", "note")
 
@@ -25,9 +37,15 @@ TEXT_FIELDS = ("address", "micro_grid", "community", "head", "phone", "members",
 class HouseholdFormScreen(FormScreen):
     """Dismisses with the stored :class:`Household`.
 
+    The 居民区 follows from the 微网格: an existing grid fills it in (and it
+    cannot be typed differently); a new grid asks for it, once, since the
+    next household of that grid finds it.  An address that reads as a stored
+    household's offers that household before a second one is added.
+
     Args:
         grids: existing 微网格 names, offered as completions.
         grid: the 微网格 filled in to start with (my grid).
+        communities: each existing 微网格's 居民区 (None: its households name none).
         draft: values of an unsaved form to restore.
     """
 
@@ -35,11 +53,18 @@ class HouseholdFormScreen(FormScreen):
     FIRST_FOCUS = "#address"
 
     def __init__(
-        self, grids: list[str], grid: str | None = None, draft: dict[str, Any] | None = None
+        self,
+        grids: list[str],
+        grid: str | None = None,
+        communities: dict[str, str | None] | None = None,
+        draft: dict[str, Any] | None = None,
     ):
         super().__init__(draft)
         self._grids = grids
         self._grid = grid or ""
+        self._communities = communities or {}
+        #: The worker said the address is another household than the look-alikes.
+        self._add_anyway = False
         #: The id the household is stored under (the draft's, when restoring one).
         self.household_id: str = (draft or {}).get("household_id") or new_id()
 
@@ -85,6 +110,31 @@ class HouseholdFormScreen(FormScreen):
             yield Plain("", id="err-form", classes="error")
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self._follow_grid(self._grid)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "micro_grid":
+            self._follow_grid(event.value.strip())
+        elif event.input.id == "address":
+            self._add_anyway = False
+
+    def _follow_grid(self, grid: str) -> None:
+        """Fill in the grid's 居民区, or ask for it when the grid is new."""
+        community = self.query_one("#community", Input)
+        known = self._communities.get(grid)
+        if known:
+            community.value = known
+            community.disabled = True
+            community.tooltip = t("tui.household.community_follows")
+        else:
+            if community.disabled:
+                community.value = ""
+            community.disabled = False
+            community.tooltip = None
+            new = grid and grid not in self._communities
+            community.placeholder = t("tui.household.community_new") if new else ""
+
     def collect(self) -> dict[str, Any]:
         data = {name: self.query_one(f"#{name}", Input).value.strip() for name in TEXT_FIELDS}
         data["occupancy"] = str(self.query_one("#occupancy", Select).value)
@@ -113,8 +163,13 @@ class HouseholdFormScreen(FormScreen):
             except ValidationError as exc:
                 self.field_error(name, str(exc))
                 ok = False
+        grid = data["micro_grid"]
+        if grid not in self._communities and not data["community"]:
+            self.field_error("community", t("tui.household.community_needed", grid=grid))
+            ok = False
         if not ok:
             return None
+        data["community"] = self._communities.get(grid) or data["community"]
         household = Household(
             id=self.household_id,
             address=data["address"],
@@ -132,4 +187,51 @@ class HouseholdFormScreen(FormScreen):
         except ValidationError as exc:
             self.field_error("form", str(exc))
             return None
-        return lambda store: store.add_household(household)
+        anyway = self._add_anyway
+
+        def add(store: Store) -> Household | LookAlikes:
+            if not anyway and (same := look_alikes(store, household.address)):
+                return LookAlikes(same)
+            return store.add_household(household)
+
+        return add
+
+    def _stored(self, result: Any) -> None:
+        if not isinstance(result, LookAlikes):
+            super()._stored(result)
+            return
+        # Nothing was stored: ask whether it is one of these households.
+        self.saving = False
+        self.query_one("#form").disabled = False
+        self._status(None)
+        same = result.households[0]
+        lines = [
+            t(
+                "tui.household.look_alike_line",
+                address=h.address,
+                grid=h.micro_grid,
+                head=h.head or "—",
+            )
+            for h in result.households[:3]
+        ]
+
+        def answer(choice: str | None) -> None:
+            if choice == "open":
+                self._close(None)
+                self.vapp.open_household(same.id)
+            elif choice == "add":
+                self._add_anyway = True
+                self.action_save()
+
+        self.app.push_screen(
+            ChoiceDialog(
+                t("tui.household.look_alike_title"),
+                t("tui.household.look_alike_body", lines="\n".join(lines)),
+                [
+                    ("open", t("tui.household.look_alike_open")),
+                    ("add", t("tui.household.look_alike_add")),
+                    ("back", t("tui.household.look_alike_back")),
+                ],
+            ),
+            answer,
+        )
