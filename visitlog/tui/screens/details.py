@@ -89,12 +89,30 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
             (t("tui.details.members"), "—" if h.members is None else str(h.members)),
             (t("tui.details.occupancy"), enum_label(h.occupancy, Occupancy)),
             (t("tui.col.tags"), shown(tags)),
+            (t("tui.details.met_this_year"), self._met_this_year()),
         ]
         if h.note:
             rows.append((t("tui.details.note"), shown(h.note)))
         for label, value in rows:
             grid.add_row(shown(label), value)
         return grid
+
+    def _met_this_year(self) -> Text:
+        """✓ or ✗ as the home table shows it, and why: only a visit that met them counts."""
+        year = str(self.vapp.today().year)
+        this_year = sorted(
+            (v for v in self.visits if v.visit_date.startswith(year)),
+            key=lambda v: v.visit_date,
+            reverse=True,
+        )
+        met = [v for v in this_year if v.outcome == Outcome.MET.value]
+        if met:
+            return Text(t("tui.details.met_on", date=met[0].visit_date))
+        if this_year:
+            last = this_year[0]
+            outcome = enum_label(last.outcome, Outcome)
+            return Text(t("tui.details.not_met", date=last.visit_date, outcome=outcome))
+        return Text(t("tui.details.no_visit_this_year"), style="dim")
 
     def _history(self) -> Group | Text:
         if not self.visits:

@@ -140,6 +140,11 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
             facts,
             Text(""),
             Text.assemble((t("tui.summary.lists") + "  ", "bold"), lists),
+            # The items screen counts open items of every year: say why the figures differ.
+            Text(
+                t("tui.summary.period_note", date_from=period[0], date_to=period[1]),
+                style="dim",
+            ),
         ]
         if self.grid == ALL_GRIDS and summary.groups:
             parts += [Text(""), self._grids_table(summary, accent)]
