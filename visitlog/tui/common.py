@@ -89,8 +89,10 @@ def localize_bindings(node: DOMNode) -> None:
     node._bindings = BindingsMap.from_keys(keys)
 
 
-#: Textual's bindings as shown in the chosen language, per (binding, language).
-_SHOWN: dict[tuple[Binding, str], Binding] = {}
+#: Textual's bindings as shown in the chosen language: (id, language) -> (binding, shown).
+#: Keyed by id (hashing a Binding hashes all its fields, on every footer refresh);
+#: the binding is kept in the entry, so its id cannot be reused meanwhile.
+_SHOWN: dict[tuple[int, str], tuple[Binding, Binding]] = {}
 
 
 def _textual_text(text: str | None) -> str | None:
@@ -104,17 +106,18 @@ def localize_binding(binding: Binding) -> Binding:
     Textual's widgets (Input, DataTable, Select, TextArea, Button, the screen
     and the app) bring bindings described in English ("Cursor up", "Dismiss
     menu", "Focus Next"); they are shown through this, in the footer and the
-    keys panel alike.
+    keys panel alike.  A binding with nothing to translate is returned as it is.
     """
     lang = get_lang()
-    shown = _SHOWN.get((binding, lang))
-    if shown is None:
-        shown = replace(
-            binding,
-            description=_textual_text(binding.description) or "",
-            tooltip=_textual_text(binding.tooltip) or "",
-        )
-        _SHOWN[(binding, lang)] = shown
+    entry = _SHOWN.get((id(binding), lang))
+    if entry is not None and entry[0] is binding:
+        return entry[1]
+    description = _textual_text(binding.description) or ""
+    tooltip = _textual_text(binding.tooltip) or ""
+    shown = binding
+    if description != binding.description or tooltip != binding.tooltip:
+        shown = replace(binding, description=description, tooltip=tooltip)
+    _SHOWN[(id(binding), lang)] = (binding, shown)
     return shown
 
 
@@ -141,12 +144,11 @@ class Localized:
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         found: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
-        return {
-            key: active._replace(
-                binding=(shown := localize_binding(active.binding)), tooltip=shown.tooltip
-            )
-            for key, active in found.items()
-        }
+        for key, active in found.items():
+            shown = localize_binding(active.binding)
+            if shown is not active.binding:
+                found[key] = active._replace(binding=shown, tooltip=shown.tooltip)
+        return found
 
 
 class VisitlogScreen(Localized):
