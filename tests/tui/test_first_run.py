@@ -68,6 +68,10 @@ async def test_welcome_on_empty_database_then_add_a_household(store, today, sett
         form.query_one("#tags", Input).value = ""
         form.query_one("#phone", Input).value = "62345678"  # a landline: accepted
         form.query_one("#head", Input).value = "王建国"
+        # the first household of a grid: its 居民区 is asked for, once
+        community = form.query_one("#err-community")
+        assert community.has_class("-shown")
+        form.query_one("#community", Input).value = "曹杨一村"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "saved")
         await settle(pilot)
