@@ -71,6 +71,9 @@ class VisitlogGroup(TyperGroup):
             if type(exc).__name__ == "Abort":
                 err_console.print(t("usage.aborted"))
                 sys.exit(1)
+            if "ClickException" in {c.__name__ for c in type(exc).__mro__}:
+                _say_error(exc.format_message())  # type: ignore[attr-defined]
+                sys.exit(getattr(exc, "exit_code", 1))
             raise
         if not standalone_mode:
             return code
