@@ -87,9 +87,7 @@ async def test_address_of_a_recorded_household_offers_it(store, today, settle, w
     assert len(store.list_households()) == 1
 
 
-async def test_another_household_at_the_same_address_can_be_added(
-    store, today, settle, wait_for
-):
+async def test_another_household_at_the_same_address_can_be_added(store, today, settle, wait_for):
     _setup(store)
     app = make_app(store, today=today)
     async with app.run_test(size=(80, 24)) as pilot:
