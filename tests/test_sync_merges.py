@@ -373,7 +373,8 @@ def test_dedup_apply_on_two_laptops_through_the_cli(tmp_path):
     run(a, "init", "--worker", "王丽华", "--device", "laptop-a")
     run(b, "init", "--worker", "陈静", "--device", "laptop-b")
     first = run(a, "household", "add", "--address", "曹杨一村12号301室", "--grid", "一网格")
-    second = run(a, "household", "add", "--address", "曹杨1村12-301", "--grid", "一网格")
+    # a duplicate on purpose: --yes adds it although the address reads as the first one
+    second = run(a, "household", "add", "--address", "曹杨1村12-301", "--grid", "一网格", "--yes")
     run(a, "sync", str(hub), "--new-hub")
     run(b, "sync", str(hub))
     for db in (a, b):
