@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bar
+from rich.table import Table
 from rich.text import Text
 
 from visitlog.progress import Progress
@@ -163,3 +166,59 @@ def progress_bar(
     finally:
         if started:
             bar.stop()
+
+
+def fitted_table(
+    title: str,
+    columns: list[tuple[str, str]],
+    rows: list[list[Any]],
+    *,
+    drop: Sequence[str] = (),
+    squeeze: str | None = None,
+    squeeze_to: int = 16,
+    width: int | None = None,
+) -> Table:
+    """A table that prints one line per row in the terminal's width.
+
+    Widths are counted in terminal cells (a Chinese character is two).  When
+    the rows do not fit, the columns named in *drop* are left out, in that
+    order, until they do, counting the *squeeze* column as at most
+    *squeeze_to* cells wide; that column then takes the width left, cut
+    with "…" when it needs more (the others keep their width).
+
+    Args:
+        columns: ``(name, header)`` pairs, in display order.
+        rows: the cells of each row, in the order of *columns*.
+        width: the width to fit (default: the console's).
+    """
+    width = console.width if width is None else width
+    natural = {
+        name: max([cell_len(header)] + [cell_len(Text(visible(r[i])).plain) for r in rows])
+        for i, (name, header) in enumerate(columns)
+    }
+
+    def needed(names: list[str], squeezed: bool = False) -> int:
+        # A cell of padding either side of each column, a divider between
+        # columns and the table's two edges.
+        cells = [
+            min(natural[n], squeeze_to) if squeezed and n == squeeze else natural[n] for n in names
+        ]
+        return sum(cells) + 3 * len(names) + 1
+
+    kept = [name for name, _ in columns]
+    for name in drop:
+        if needed(kept, squeezed=True) <= width:
+            break
+        if name in kept and len(kept) > 1:
+            kept.remove(name)
+    if squeeze in kept and needed(kept) > width:
+        others = [n for n in kept if n != squeeze]
+        natural[squeeze] = max(cell_len(dict(columns)[squeeze]), width - needed(others) - 3)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=True)
+    for name, header in columns:
+        if name in kept:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", width=natural[name])
+    index = [i for i, (name, _) in enumerate(columns) if name in kept]
+    for r in rows:
+        table.add_row(*(r[i] if isinstance(r[i], Text) else cell(r[i]) for i in index))
+    return table

@@ -11,7 +11,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from visitlog.cli.common import cell, console, emit_json, err_console, progress_bar
+from visitlog.cli.common import (
+    cell,
+    console,
+    emit_json,
+    err_console,
+    fitted_table,
+    progress_bar,
+)
 from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
 from visitlog.grids import check_grid, look_alikes, settle_community
 from visitlog.i18n import t
@@ -254,23 +261,32 @@ def household_list(
         record_reveal(
             store, "household", households=len(rows), grid=grid, unvisited=unvisited or None
         )
-    table = _table(
-        t("cli.households_title", count=len(rows)),
-        ["id", "grid", "address", "head", "phone", "tags", "last_visit", "visited"],
-        wrap=("grid", "address"),
-    )
+    names = ["id", "grid", "address", "head", "phone", "tags", "last_visit", "visited"]
+    cells = []
     for r in rows:
         head, phone, tags = present_person(r["head"], r["phone"], r["tags"], reveal)
-        table.add_row(
-            short_id(r["id"]),
-            r["micro_grid"],
-            r["address"],
-            head,
-            phone,
-            tags,
-            r["last_visit"] or "",
-            "✓" if r["visited_this_year"] else "✗",
+        cells.append(
+            [
+                short_id(r["id"]),
+                r["micro_grid"],
+                r["address"],
+                head,
+                phone,
+                tags,
+                r["last_visit"] or "",
+                "✓" if r["visited_this_year"] else "✗",
+            ]
         )
+    # One line per household: on a narrow terminal the address is cut first,
+    # then the grid (said by --grid, or the same for many rows), the tags, the
+    # contact and the last visit give way.
+    table = fitted_table(
+        t("cli.households_title", count=len(rows)),
+        [(n, t(f"col.{n}")) for n in names],
+        cells,
+        drop=("grid", "tags", "phone", "last_visit"),
+        squeeze="address",
+    )
     console.print(table)
 
 

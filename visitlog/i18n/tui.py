@@ -156,7 +156,6 @@ ZH = {
     "tui.item_dialog.note_placeholder": "做了什么、结果如何",
     "tui.item_dialog.note_required": "标为“无法解决”时请写明原因。",
     "tui.item_dialog.satisfaction": "居民满意度",
-    "tui.item_dialog.not_asked": "未填",
     # summary
     "tui.summary.computing": "正在汇总……",
     "tui.summary.title": "汇总 · {grid}",
@@ -429,7 +428,6 @@ EN = {
     "tui.item_dialog.note_placeholder": "what was done, and the result",
     "tui.item_dialog.note_required": "Say why when marking an item unsolvable.",
     "tui.item_dialog.satisfaction": "Rating",
-    "tui.item_dialog.not_asked": "not asked",
     "tui.summary.computing": "Computing…",
     "tui.summary.title": "Summary · {grid}",
     "tui.summary.coverage": "Coverage",

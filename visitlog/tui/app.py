@@ -39,6 +39,9 @@ from visitlog.tui.screens.home import HomeScreen
 from visitlog.tui.workers import LongWork
 from visitlog.visible import visible
 
+#: The local setting that keeps the theme chosen with the palette's light/dark command.
+THEME_SETTING = "tui_theme"
+
 # The other screens are imported where they are opened: the first paint of
 # the home screen should not wait for modules it does not need.
 
@@ -69,6 +72,10 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         #: The line shown on exit after a crash (None while all is well).
         self.crash_message: str | None = None
         self.title = t("tui.title")
+        # The light or dark theme chosen last time (a local setting, one small read).
+        saved = store.get_setting(THEME_SETTING)
+        if saved in self.available_themes:
+            self.theme = saved
 
     # -- basics -----------------------------------------------------------------
 
@@ -331,7 +338,10 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         )
 
     def action_toggle_dark(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+        """Switch between the light and dark themes, and remember the choice for the next start."""
+        name = "textual-light" if self.current_theme.dark else "textual-dark"
+        self.theme = name
+        self.write(lambda store: store.set_settings(**{THEME_SETTING: name}), lambda _none: None)
 
     def action_command_palette(self) -> None:
         from visitlog.tui.palette import Palette

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import ActiveBinding, Binding, BindingsMap
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import ActiveBinding, Binding, BindingsMap, BindingType
 from textual.dom import DOMNode
-from textual.widgets import Input, Select, Static
+from textual.geometry import Region
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
 
 from visitlog.i18n import get_lang, has, t
 from visitlog.model import ChoiceEnum, ValidationError
@@ -73,6 +78,150 @@ class PlainInput(Input):
         if visible(text.plain) != text.plain:
             text.plain = visible(text.plain)  # one character for one: the cursor stays put
         return text
+
+
+# -- drop-downs ---------------------------------------------------------------
+#
+# A drop-down whose list opens on a layer of its own, so Chinese text around it stays whole.
+#
+# Textual's :class:`~textual.widgets.Select` draws its list as an overlay on the
+# same screen as the form.  The screen is drawn in slices cut at every widget's
+# edge, the hidden ones under the overlay included, and a slice edge that falls
+# inside a two-cell character of the list loses that character: an option such
+# as 需求 showed as 求, and the labels beside it looked overwritten.  Here the
+# list is a small screen of its own laid over the form (:class:`ChoiceList`),
+# drawn without the form's slices, placed under the field (or above it when
+# there is no room below) and kept inside the dialog that holds the field.
+
+#: Rows a list shows at most (more scroll).
+MAX_ROWS = 10
+
+
+def _cells(prompt: Any) -> int:
+    plain = getattr(prompt, "plain", prompt)
+    return cell_len(str(plain))
+
+
+class ChoiceList(ModalScreen[int | None]):
+    """The options of a :class:`Choice`; dismisses with the chosen index (None: unchanged).
+
+    Args:
+        prompts: what each option shows.
+        highlighted: the option under the cursor at first (the current value).
+        field: where the drop-down is on the screen.
+        bounds: the region the list must stay inside (the dialog, or the screen).
+    """
+
+    # Not in any footer: the footer under the list is the form's.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", show=False)]
+
+    DEFAULT_CSS = """
+    ChoiceList {
+        background: transparent;
+        align: left top;
+    }
+    ChoiceList > OptionList {
+        border: round $primary;
+        padding: 0;
+        background: $panel;
+        height: auto;
+        width: auto;
+        overflow-x: hidden;
+    }
+    """
+
+    def __init__(
+        self, prompts: list[Any], highlighted: int | None, field: Region, bounds: Region
+    ) -> None:
+        super().__init__()
+        self._prompts = prompts
+        self._highlighted = highlighted
+        self._field = field
+        self._bounds = bounds
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(*(Option(p) for p in self._prompts), id="choice-list")
+
+    def place(self) -> Region:
+        """Where the list goes: under the field, above it when that has no room,
+        inside :attr:`bounds` either way (borders included)."""
+        field, bounds = self._field, self._bounds
+        rows = min(len(self._prompts), MAX_ROWS, max(1, bounds.height - 2))
+        height = rows + 2
+        scrollbar = 2 if len(self._prompts) > rows else 0
+        width = max(field.width, max((_cells(p) for p in self._prompts), default=4) + 2)
+        width = min(width + 2 + scrollbar, bounds.width)
+        x = min(field.x, bounds.right - width)
+        x = max(x, bounds.x)
+        if field.bottom + height <= bounds.bottom:
+            y = field.bottom
+        elif field.y - height >= bounds.y:
+            y = field.y - height
+        else:
+            y = max(bounds.y, bounds.bottom - height)
+        return Region(x, y, width, height)
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        where = self.place()
+        options.styles.offset = (where.x, where.y)
+        options.styles.width = where.width
+        options.styles.max_height = where.height
+        if self._highlighted is not None:
+            options.highlighted = self._highlighted
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option_index)
+
+    def on_click(self, event: events.Click) -> None:
+        # A click beside the list closes it, as a click outside a drop-down does.
+        if event.widget is self:
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Choice(Select):
+    """A :class:`~textual.widgets.Select` whose list opens as a :class:`ChoiceList`.
+
+    Everything else (the value, ``Select.Changed``, the keys that open it) is
+    Select's.
+    """
+
+    def _watch_expanded(self, expanded: bool) -> None:
+        if not expanded:
+            return
+        # The list is not Select's overlay: the field itself stays closed.
+        self.set_reactive(Select.expanded, False)
+        self.open_list()
+
+    def open_list(self) -> None:
+        """Show the options in a :class:`ChoiceList` under (or over) the field."""
+        if not self.is_attached:
+            return
+        options = self._options
+        current = next(
+            (i for i, (_prompt, value) in enumerate(options) if value == self.value), None
+        )
+        bounds = self.screen.region
+        for ancestor in self.ancestors:
+            if getattr(ancestor, "has_class", None) and ancestor.has_class("dialog"):
+                # Inside the dialog's border, not over it.
+                bounds = ancestor.region.shrink(ancestor.styles.border.spacing)  # type: ignore[attr-defined]
+                break
+
+        def chosen(index: int | None) -> None:
+            if index is not None and 0 <= index < len(options):
+                self.value = options[index][1]
+            if self.is_attached:
+                self.focus()
+
+        self.app.push_screen(
+            ChoiceList([p for p, _v in options], current, self.region, bounds), chosen
+        )
 
 
 def localize_bindings(node: DOMNode) -> None:
@@ -151,6 +300,16 @@ class Localized:
         return found
 
 
+class RowTable(Localized, DataTable):
+    """A table of rows with a row cursor: ``home`` and ``end`` go to the first
+    and last row (DataTable's own scroll sideways, which a row list never needs)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("home", "scroll_top", show=False),
+        Binding("end", "scroll_bottom", show=False),
+    ]
+
+
 class VisitlogScreen(Localized):
     """Mixin for visitlog's screens: translated bindings, and the app typed as ours."""
 
@@ -193,12 +352,13 @@ def known_value(enum_cls: type[ChoiceEnum], value: Any) -> str | None:
 
 
 def enum_choice(enum_cls: type[ChoiceEnum], value: str, name: str) -> Select[str]:
-    """A compact Select of *enum_cls* that always holds a value; *name* is its id and class.
+    """A compact drop-down (:class:`Choice`) of *enum_cls* that always holds a value;
+    *name* is its id and class.
 
     A *value* that is not one of the choices gives the first choice.
     """
     chosen = known_value(enum_cls, value) or next(iter(enum_cls)).value
-    return Select(
+    return Choice(
         enum_options(enum_cls), value=chosen, allow_blank=False, id=name, compact=True, classes=name
     )
 

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.order import natural_key
-from visitlog.tui.common import ALL_GRIDS, Plain, VisitlogScreen, shown
+from visitlog.tui.common import ALL_GRIDS, Choice, Plain, VisitlogScreen, shown
 from visitlog.tui.search import HouseholdIndex, SearchResult, display_order
 from visitlog.tui.widgets.household_table import HouseholdTable
 
@@ -119,7 +119,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="toolbar"):
-            yield Select([], prompt=t("tui.grid.all"), id="grid", compact=True)
+            yield Choice([], prompt=t("tui.grid.all"), id="grid", compact=True)
             yield Checkbox(t("tui.due_toggle"), id="due", compact=True)
             # Not select_on_focus: keys typed right after `/` must not replace
             # each other when the focus arrives a moment after them.

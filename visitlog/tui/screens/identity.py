@@ -8,7 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
-from visitlog.tui.common import Localized, Plain, PlainInput, shown
+from visitlog.tui.common import Choice, Localized, Plain, PlainInput, shown
 
 
 class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
@@ -41,7 +41,7 @@ class IdentityDialog(Localized, ModalScreen[tuple[str, str | None] | None]):
             with Horizontal(classes="row"):
                 yield Label(t("tui.identity.grid"), classes="field-label")
                 if self._grids:
-                    yield Select(
+                    yield Choice(
                         [(shown(g), g) for g in self._grids],
                         prompt=t("tui.grid.all"),
                         value=self._grid if self._grid in self._grids else Select.NULL,

@@ -13,7 +13,15 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Satisfaction, Status
-from visitlog.tui.common import Plain, PlainInput, VisitlogScreen, enum_label, enum_options
+from visitlog.tui.common import (
+    Choice,
+    Plain,
+    PlainInput,
+    VisitlogScreen,
+    enum_label,
+    enum_options,
+    known_value,
+)
 
 #: The statuses a worker moves an item to from this dialog.
 TARGETS = (Status.DOING, Status.DONE, Status.FED_BACK, Status.UNSOLVABLE)
@@ -48,7 +56,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
                 yield Plain(self.address, classes="hint")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.status"), classes="field-label wide")
-                yield Select(
+                yield Choice(
                     [(enum_label(s.value, Status), s.value) for s in TARGETS],
                     value=default,
                     allow_blank=False,
@@ -67,10 +75,12 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
             yield Plain("", id="err-note", classes="error")
             with Horizontal(classes="row"):
                 yield Label(t("tui.item_dialog.satisfaction"), classes="field-label wide")
-                yield Select(
+                # One "not rated" choice (未评), also for an item never asked.
+                yield Choice(
                     enum_options(Satisfaction),
-                    value=item.satisfaction or Select.NULL,
-                    prompt=t("tui.item_dialog.not_asked"),
+                    value=known_value(Satisfaction, item.satisfaction)
+                    or Satisfaction.UNRATED.value,
+                    allow_blank=False,
                     id="satisfaction",
                     compact=True,
                 )
@@ -96,7 +106,9 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
             error.remove_class("-shown")
         status = str(self.query_one("#status", Select).value)
         note = self.query_one("#note", Input).value.strip()
-        sat = self.query_one("#satisfaction", Select).value
+        sat = str(self.query_one("#satisfaction", Select).value)
+        if sat == Satisfaction.UNRATED.value and not self.item.satisfaction:
+            sat = ""  # never asked and still not rated: nothing to store
         if status == Status.UNSOLVABLE.value and not note:
             self._error("note", t("tui.item_dialog.note_required"))
             self.query_one("#note", Input).focus()
@@ -105,7 +117,7 @@ class ItemDialog(VisitlogScreen, ModalScreen[Item | None]):
         changes = {
             "status": status,
             "note": note if note != (self.item.resolution or "") else None,
-            "satisfaction": None if sat is Select.NULL else str(sat),
+            "satisfaction": sat or None,
         }
         self.saving = True
         self._set_status(t("tui.save.saving"))

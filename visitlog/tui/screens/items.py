@@ -19,8 +19,9 @@ from visitlog.i18n import t
 from visitlog.model import Category, Item, Kind, Status, VisitlogError
 from visitlog.tui.common import (
     ALL_GRIDS,
-    Localized,
+    Choice,
     Plain,
+    RowTable,
     VisitlogScreen,
     enum_label,
     enum_options,
@@ -29,8 +30,32 @@ from visitlog.tui.common import (
 )
 from visitlog.tui.screens.item_dialog import ItemDialog
 
+#: (i18n key of a column, its width on a wide terminal, on an 80-column one);
+#: the description (None) takes what the others leave.
+COLUMNS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("tui.items.col.deadline", 12, 12),
+    ("tui.items.col.kind", 6, 4),
+    ("tui.items.col.category", 12, 8),
+    ("tui.items.col.description", None, None),
+    ("tui.col.address", 20, 16),
+    ("tui.items.col.status", 8, 6),
+)
 
-class ItemsTable(Localized, DataTable):
+#: Below this many columns the narrow widths are used.
+WIDE = 100
+
+
+def column_widths(width: int) -> list[tuple[str, int]]:
+    """Each column's width for a screen *width* cells wide: the description gets
+    the rest, never less than 12 cells (two cells of padding per column and
+    two for the scrollbar)."""
+    wide = width >= WIDE
+    fixed = sum((w if wide else n) or 0 for _k, w, n in COLUMNS)
+    rest = max(12, width - fixed - 2 * len(COLUMNS) - 2)
+    return [(key, (w if wide else n) or rest) for key, w, n in COLUMNS]
+
+
+class ItemsTable(RowTable):
     """The items table; its enter binding is the one the Footer shows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -64,9 +89,9 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         yield Header()
         with Horizontal(id="toolbar"):
             yield Label(t("tui.items.kind"), classes="field-label")
-            yield Select(enum_options(Kind), prompt=t("tui.items.all"), id="kind", compact=True)
+            yield Choice(enum_options(Kind), prompt=t("tui.items.all"), id="kind", compact=True)
             yield Label(t("tui.items.category"), classes="field-label")
-            yield Select(
+            yield Choice(
                 enum_options(Category), prompt=t("tui.items.all"), id="category", compact=True
             )
         yield Plain("", id="status")
@@ -75,34 +100,21 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, width in (
-            ("tui.items.col.deadline", 12),
-            ("tui.items.col.kind", 6),
-            ("tui.items.col.category", 12),
-            ("tui.items.col.description", None),
-            ("tui.col.address", 20),
-            ("tui.items.col.status", 8),
-        ):
+        for key, width in column_widths(self.size.width or 80):
             table.add_column(t(key), width=width, key=key)
         table.focus()
         self.refresh_data()
 
     def on_resize(self) -> None:
-        # The description takes what the other columns leave; on a narrow
-        # terminal the address gives up a few cells first.
+        # The description takes what the other columns leave.
         table = self.query_one(DataTable)
-        width = self.size.width
-        if not width:
+        if not self.size.width:
             return
-        address = table.columns.get(ColumnKey("tui.col.address"))
-        description = table.columns.get(ColumnKey("tui.items.col.description"))
-        if address is None or description is None:
-            return
-        address.width = 20 if width >= 90 else 16
-        fixed = 12 + 6 + 12 + address.width + 8
-        description.width = max(10, width - fixed - 2 * 6 - 2)
-        for col in (address, description):
-            col.auto_width = False
+        for key, width in column_widths(self.size.width):
+            column = table.columns.get(ColumnKey(key))
+            if column is not None:
+                column.width = width
+                column.auto_width = False
         table.refresh()
 
     class Listed(Message):

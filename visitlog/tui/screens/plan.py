@@ -22,7 +22,7 @@ from textual.widgets.data_table import ColumnKey
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.plan import Plan, PlanEntry, make_plan
-from visitlog.tui.common import ALL_GRIDS, Localized, Plain, VisitlogScreen, shown
+from visitlog.tui.common import ALL_GRIDS, Plain, RowTable, VisitlogScreen, shown
 
 #: Columns of the list (key, width); the rule's column takes the rest of the width.
 COLUMNS: tuple[tuple[str, int | None], ...] = (
@@ -33,7 +33,7 @@ COLUMNS: tuple[tuple[str, int | None], ...] = (
 )
 
 
-class PlanTable(Localized, DataTable):
+class PlanTable(RowTable):
     """The week's households; its keys are the ones the Footer shows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -12,10 +12,10 @@ from textual.widgets import DataTable, Footer, Header
 
 from visitlog.i18n import t
 from visitlog.plan import Rule, load_rules, parse_days, set_rule
-from visitlog.tui.common import Localized, Plain, VisitlogScreen, shown
+from visitlog.tui.common import Plain, RowTable, VisitlogScreen, shown
 
 
-class RulesTable(Localized, DataTable):
+class RulesTable(RowTable):
     """The rules; ``enter`` changes the highlighted one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

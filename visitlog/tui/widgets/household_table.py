@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from visitlog.i18n import t
 from visitlog.model import Tag
-from visitlog.tui.common import Localized, enum_label, shown
+from visitlog.tui.common import RowTable, enum_label, shown
 
 #: (i18n key of the header, minimum width in cells)
 COLUMNS = (
@@ -35,7 +35,7 @@ COLUMNS = (
 ADDRESS_MAX = 28
 
 
-class HouseholdTable(Localized, DataTable):
+class HouseholdTable(RowTable):
     """Rows of ``Store.household_overview`` dicts, shown a page at a time."""
 
     # Shown in the Footer: the table has the focus, so its enter binding is

@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from visitlog.i18n import t
 from visitlog.model import Category, Kind, Level
-from visitlog.tui.common import Plain, PlainInput, enum_choice, enum_options, known_value
+from visitlog.tui.common import Choice, Plain, PlainInput, enum_choice, enum_options, known_value
 
 FIELDS = ("kind", "category", "level", "description", "owner", "deadline")
 
@@ -54,7 +54,7 @@ class ItemEditor(Vertical):
             yield Label(t("tui.item.number", n=self.number), classes="item-number")
             yield enum_choice(Kind, d["kind"], "kind")
             yield enum_choice(Category, d["category"], "category")
-            yield Select(
+            yield Choice(
                 enum_options(Level),
                 value=d["level"] or Select.NULL,
                 prompt=t("tui.item.level"),
