@@ -380,6 +380,20 @@ def bundle_import(db: str, src: str) -> None:
     _emit({"received": report.received_total, "plain": report.plain_bundle})
 
 
+def tui_keys(db: str, rounds: str = "5") -> None:
+    """Time the keys of the home screen (:mod:`bench.tui_keys`)."""
+    from bench.tui_keys import tui_keys as run_keys
+
+    _emit(run_keys(db, rounds))
+
+
+def tui_keys_baseline(rounds: str = "5") -> None:
+    """The same key timing on a minimal Textual app."""
+    from bench.tui_keys import tui_keys_baseline as run_baseline
+
+    _emit(run_baseline(rounds))
+
+
 ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "save_visits": save_visits,
     "make_changes": make_changes,
@@ -391,6 +405,8 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "hold_key": hold_key,
     "bundle_export": bundle_export,
     "bundle_import": bundle_import,
+    "tui_keys": tui_keys,
+    "tui_keys_baseline": tui_keys_baseline,
 }
 
 

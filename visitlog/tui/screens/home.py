@@ -44,7 +44,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     AUTO_FOCUS = "#households"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "tui.key.search", key_display="/"),
+        # A priority key: handled as soon as it arrives, so the keys typed
+        # right after it go to the search box (never to the table, where s
+        # would open the summary); and "/" is never typed into the box.
+        Binding("slash", "focus_search", "tui.key.search", key_display="/", priority=True),
         Binding("enter", "open_household", "tui.key.details", show=False),
         Binding("n", "new_visit", "tui.key.new_visit"),
         Binding("i", "app.open_items", "tui.key.items"),
@@ -435,7 +438,9 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     # -- actions --------------------------------------------------------------------
 
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # At once, not after the keys already waiting (Widget.focus waits its
+        # turn): keys typed in a burst right after / belong in the box.
+        self.set_focus(self.query_one("#search", Input))
         self._start_index()
 
     def action_clear_search(self) -> None:

@@ -56,7 +56,16 @@ def column_widths(width: int) -> list[tuple[str, int]]:
 
 
 class ItemsTable(RowTable):
-    """The items table; its enter binding is the one the Footer shows."""
+    """The items table; its enter binding is the one the Footer shows.
+
+    Every grid's open items may be tens of thousands: the table holds the
+    first :attr:`PAGE` rows and the next page whenever the cursor comes near
+    the last one, so showing them never waits for the whole list.
+    """
+
+    PAGE = 60
+    #: Load the next page when the cursor is this close to the last loaded row.
+    SLACK = 20
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "tui.key.handle"),
@@ -84,6 +93,7 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         self._addresses: dict[str, str] = {}
         self._generation = 0
         self._row: int | None = None
+        self._overdue = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,7 +104,7 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             yield Choice(
                 enum_options(Category), prompt=t("tui.items.all"), id="category", compact=True
             )
-        yield Plain("", id="status")
+        yield Plain(t("tui.loading"), id="status")
         yield ItemsTable(id="items", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
 
@@ -185,14 +195,25 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             return
         self.items = message.items
         self._addresses.update(message.addresses)
-        today = self.vapp.today()
-        error = self.vapp.theme_color("error")
         table = self.query_one(DataTable)
         table.clear()
-        overdue = 0
-        for item in self.items:
+        self._overdue = sum(is_overdue(i.deadline, self.vapp.today()) for i in self.items)
+        self._load_more(max(ItemsTable.PAGE, (self._row or 0) + ItemsTable.SLACK))
+        if self._row is not None and table.row_count:
+            table.move_cursor(row=min(self._row, table.row_count - 1))
+        grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
+        self.query_one("#status", Static).update(
+            t("tui.items.status", grid=grid, n=len(self.items), overdue=self._overdue)
+        )
+
+    def _load_more(self, count: int) -> None:
+        """Add the next *count* items to the table (a page at a time, see ItemsTable)."""
+        table = self.query_one(DataTable)
+        today = self.vapp.today()
+        error = self.vapp.theme_color("error")
+        start = table.row_count
+        for item in self.items[start : start + count]:
             late = is_overdue(item.deadline, today)
-            overdue += late
             style = f"bold {error}" if late else ""
             deadline = (("⚠ " if late else "") + item.deadline) if item.deadline else "—"
             cells: list[Any] = [
@@ -212,12 +233,15 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
                 ),
             ]
             table.add_row(*cells, key=item.id)
-        if self._row is not None and table.row_count:
-            table.move_cursor(row=min(self._row, table.row_count - 1))
-        grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
-        self.query_one("#status", Static).update(
-            t("tui.items.status", grid=grid, n=len(self.items), overdue=overdue)
-        )
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one(DataTable)
+        if (
+            table.row_count < len(self.items)
+            and event.cursor_row >= table.row_count - ItemsTable.SLACK
+        ):
+            self._load_more(ItemsTable.PAGE)
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:
