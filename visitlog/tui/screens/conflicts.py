@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import ColumnKey
 
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
@@ -40,6 +41,10 @@ COLUMNS = (
     ("tui.conflicts.col.who", 18),
     ("tui.conflicts.col.state", 6),
 )
+
+
+#: The widths of COLUMNS below 100 columns (the 80-column terminal included).
+NARROW = (11, 10, 8, None, None, 10, 4)
 
 
 def _shown(value: Any) -> str:
@@ -80,6 +85,27 @@ class ConflictsScreen(VisitlogScreen, Screen[None]):
             table.add_column(t(key), width=width, key=key)
         table.focus()
         self.refresh_data()
+
+    def on_resize(self) -> None:
+        # The two values share what the other columns leave.
+        width = self.size.width
+        if not width:
+            return
+        table = self.query_one(DataTable)
+        widths = [w for _k, w in COLUMNS] if width >= 100 else list(NARROW)
+        fixed = sum(w or 0 for w in widths)
+        rest = width - fixed - 2 * len(widths) - 2
+        for (key, _w), w in zip(COLUMNS, widths, strict=True):
+            column = table.columns.get(ColumnKey(key))
+            if column is None:
+                continue
+            if w is None:
+                if width >= 100:
+                    continue
+                w = max(6, rest // 2)
+            column.width = w
+            column.auto_width = False
+        table.refresh()
 
     def refresh_data(self) -> None:
         """Read the conflicts again (in a worker)."""
