@@ -24,7 +24,14 @@ from visitlog.plan.rules import (
     set_rule,
 )
 from visitlog.plan.walk import Spot, floor_of, spot
-from visitlog.plan.week import Plan, PlanEntry, check_worker, end_of_week, make_plan
+from visitlog.plan.week import (
+    Plan,
+    PlanEntry,
+    check_worker,
+    due_dates,
+    end_of_week,
+    make_plan,
+)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -41,6 +48,7 @@ __all__ = [
     "VisitFact",
     "builtin_rules",
     "check_worker",
+    "due_dates",
     "end_of_week",
     "floor_of",
     "household_due",

@@ -251,6 +251,35 @@ def make_plan(
     return Plan(today, end, grid, worker, rules, walking_order(entries))
 
 
+def due_dates(
+    store: Store,
+    grid: str | None = None,
+    today: dt.date | None = None,
+    rules: RuleBook | None = None,
+) -> dict[str, dt.date]:
+    """Every household's due date under the rules in force (the home table's order).
+
+    The same arithmetic as :func:`make_plan`, for every household and without
+    the walking order; vacant households and those no rule applies to have none.
+    """
+    today = today or dt.date.today()
+    rules = rules or load_rules(store)
+    households, visits, items = read_facts(store, grid)
+    out: dict[str, dt.date] = {}
+    for h in households:
+        found = household_due(
+            json.loads(h["tags"] or "[]"),
+            _date(h["created_at"]) or today,
+            [v for v, _ in visits.get(h["id"], [])],
+            items.get(h["id"], []),
+            rules,
+            today,
+        )
+        if found is not None:
+            out[h["id"]] = found[0]
+    return out
+
+
 def walking_order(entries: list[PlanEntry]) -> list[PlanEntry]:
     """Buildings by their most overdue household, households by floor and room inside."""
     groups: dict[tuple[Any, ...], list[PlanEntry]] = defaultdict(list)

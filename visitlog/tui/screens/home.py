@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any, ClassVar
 
@@ -55,6 +56,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         Binding("w", "app.open_plan", "tui.key.plan"),
         Binding("y", "app.sync", "tui.key.sync"),
         Binding("u", "toggle_due", "tui.key.due"),
+        Binding("o", "toggle_by_due", "tui.key.by_due"),
         Binding("escape", "clear_search", "tui.key.clear", show=False),
     ]
 
@@ -95,6 +97,13 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             super().__init__()
             self.error = error
 
+    class DueDates(Message):
+        """Every household's due date under the visit rules, worked out in a worker."""
+
+        def __init__(self, generation: int, dates: dict[str, dt.date] | None, error: str = ""):
+            super().__init__()
+            self.generation, self.dates, self.error = generation, dates, error
+
     class Near(Message):
         """Near matches for a query, computed off the UI thread."""
 
@@ -118,6 +127,11 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self._index_timer: Timer | None = None
         self._index_args: tuple[int, list[dict[str, Any]]] | None = None
         self._pending_keep: str | None = None
+        #: The table in order of due date (``o``), and the dates it uses.
+        self.by_due = False
+        self.due_dates: dict[str, dt.date] | None = None
+        self._due_for = -1
+        self._due_rank: tuple[list[dict[str, Any]] | None, list[int]] = (None, [])
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -213,6 +227,53 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         if not worker.is_cancelled:
             self.post_message(self.Loaded(generation, grid, display_order(rows), grids, keep))
 
+    @work(thread=True, exclusive=True, group="home-due")
+    def _load_due(self, generation: int, grid: str) -> None:
+        """Work out every household's due date (the planning rules), off the UI thread."""
+        # Imported when first asked for: the first paint does not need the planning rules.
+        from visitlog.plan import due_dates
+
+        app = self.vapp
+        try:
+            with app.reader() as store:
+                dates = due_dates(
+                    store, grid=None if grid == ALL_GRIDS else grid, today=app.today()
+                )
+        except VisitlogError as exc:
+            self.post_message(self.DueDates(generation, None, str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.DueDates(generation, dates))
+
+    def on_home_screen_due_dates(self, message: DueDates) -> None:
+        if message.dates is None:
+            self.notify(message.error, severity="error")
+            return
+        if message.generation != self._generation:
+            return
+        self.due_dates, self._due_for = message.dates, message.generation
+        if self.by_due:
+            self.table.show_due(self.due_dates, self.vapp.today())
+            self._reshow()
+
+    def _reshow(self) -> None:
+        """Show the rows again in the order in force, the cursor kept on its household."""
+        keep = self.table.current_id()
+        if self.index is not None:
+            self.apply_filter(keep=keep)
+        elif self.loaded:
+            n = len(self.rows)
+            self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=keep)
+
+    def _due_order(self, rows: list[dict[str, Any]], indices: list[int]) -> list[int]:
+        """*indices* by due date, earliest first (no due date last; ties keep their order)."""
+        if self._due_rank[0] is not rows:
+            far = dt.date.max.toordinal()
+            dates = self.due_dates or {}
+            rank = [d.toordinal() if (d := dates.get(r["id"])) else far for r in rows]
+            self._due_rank = (rows, rank)
+        return sorted(indices, key=self._due_rank[1].__getitem__)
+
     @work(thread=True, exclusive=True, group="home-index")
     def _index(self, generation: int, rows: list[dict[str, Any]]) -> None:
         """Build the search keys, then count the unsynced changes (after the first paint)."""
@@ -250,6 +311,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             n = len(self.rows)
             self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=message.keep)
         self.vapp.home_loaded(self)
+        if self.by_due:
+            self._load_due(message.generation, message.grid)
         # The keys need pinyin, whose dictionaries take a few hundred
         # milliseconds to load; a thread doing that while the first screen is
         # drawn slows the drawing down, so wait a moment (or for the search box).
@@ -353,6 +416,12 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def _show(
         self, result: SearchResult, rows: list[dict[str, Any]], keep: str | None = None
     ) -> None:
+        if self.by_due and self.due_dates is not None:
+            # The matches by due date; near matches stay after them.
+            result.indices = (
+                self._due_order(rows, result.indices[: result.exact])
+                + result.indices[result.exact :]
+            )
         self.result = result
         self.table.show(rows, result.indices, result.exact, keep=keep)
         self._update_status()
@@ -377,6 +446,9 @@ class HomeScreen(VisitlogScreen, Screen[None]):
                 parts.append(t("tui.status.near", n=near))
         else:
             parts.append(t("tui.status.all", total=result.total))
+        if self.by_due:
+            ready = self.due_dates is not None and self._due_for == self._generation
+            parts.append(t("tui.status.by_due") if ready else t("tui.status.due_loading"))
         shown = self.table.loaded
         if shown < len(result.indices):
             parts.append(t("tui.status.showing", n=shown, total=len(result.indices)))
@@ -450,6 +522,19 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self.table.focus()
         if had_text:
             self.apply_filter()
+
+    def action_toggle_by_due(self) -> None:
+        """``o``: order the table by due date (earliest first) and show the dates, or back."""
+        self.by_due = not self.by_due
+        if self.by_due:
+            if self._due_for != self._generation and self.loaded:
+                self._load_due(self._generation, self.grid)
+            if self.due_dates is not None:
+                self.table.show_due(self.due_dates, self.vapp.today())
+        else:
+            self.table.show_due(None, self.vapp.today())
+        self._reshow()
+        self._update_status()
 
     def action_toggle_due(self) -> None:
         box = self.query_one("#due", Checkbox)

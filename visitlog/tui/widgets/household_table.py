@@ -31,6 +31,9 @@ COLUMNS = (
 )
 
 
+#: In the order by due date, the due date takes the place of "visited this year".
+DUE_COLUMN = ("tui.col.due", 10)
+
 #: The address column grows up to this many cells before the tags column does.
 ADDRESS_MAX = 28
 
@@ -56,14 +59,18 @@ class HouseholdTable(RowTable):
         self._loaded = 0
         self._year = dt.date.today().year
         self._columns_made_for = -1
+        #: Due dates by household id, when the table shows them (None: it does not).
+        self._due: dict[str, dt.date] | None = None
+        self._today = dt.date.today()
 
     # -- columns ---------------------------------------------------------------
 
     def _make_columns(self, width: int) -> None:
         """Size the address column to what is left of *width* (CJK is 2 cells)."""
-        labels = [t(key) for key, _ in COLUMNS]
+        columns = self._columns()
+        labels = [t(key) for key, _ in columns]
         widths = [
-            max(cell_len(label), low) for label, (_, low) in zip(labels, COLUMNS, strict=True)
+            max(cell_len(label), low) for label, (_, low) in zip(labels, columns, strict=True)
         ]
         # Each column has one cell of padding either side; keep 2 for the scrollbar.
         spare = width - (sum(widths) + 2 * len(widths) + 2)
@@ -76,6 +83,18 @@ class HouseholdTable(RowTable):
         for label, w in zip(labels, widths, strict=True):
             self.add_column(label, width=w)
         self._columns_made_for = width
+
+    def _columns(self) -> tuple[tuple[str, int], ...]:
+        if self._due is None:
+            return COLUMNS
+        return tuple(DUE_COLUMN if key == "tui.col.visited" else (key, w) for key, w in COLUMNS)
+
+    def show_due(self, due: dict[str, dt.date] | None, today: dt.date) -> None:
+        """Show each household's due date instead of "visited this year" (None: back)."""
+        changed = (due is None) != (self._due is None)
+        self._due, self._today = due, today
+        if changed and self.size.width:
+            self._make_columns(self.size.width)
 
     def on_resize(self) -> None:
         if self.size.width and self.size.width != self._columns_made_for:
@@ -144,12 +163,22 @@ class HouseholdTable(RowTable):
             tag_text += f"+{len(tags) - 1}"
         visited = bool(row.get("visited_this_year"))
         open_items = int(row.get("open_items") or 0)
+        if self._due is not None:
+            due = self._due.get(row["id"])
+            late = due is not None and due < self._today
+            seen = Text(
+                due.isoformat() if due else "—", style="bold" if late else dim, no_wrap=True
+            )
+        else:
+            seen = Text(
+                "✓" if visited else "✗", style="bold" if visited else "dim", justify="center"
+            )
         return [
             shown(row.get("address") or "", style=dim, no_wrap=True, overflow="ellipsis"),
             shown(row.get("head") or "", style=dim, no_wrap=True, overflow="ellipsis"),
             Text(tag_text, style="dim" if near else "", no_wrap=True, overflow="ellipsis"),
             Text(row.get("last_visit") or "—", style=dim),
-            Text("✓" if visited else "✗", style="bold" if visited else "dim", justify="center"),
+            seen,
             Text(str(open_items) if open_items else "", style="bold", justify="right"),
         ]
 
