@@ -755,6 +755,52 @@ def tui_search(ctx: Ctx) -> list[Row]:
     return [row]
 
 
+#: The keys timed by ``tui_keys`` (bench/tui_keys.py) and what each shows.
+KEYS = {
+    "details": "enter → household details",
+    "items": "i → open items listed",
+    "new_visit": "n → new-visit form, cursor in 民情摘要",
+    "search_clear": "esc in the search box → every row back",
+}
+
+
+@case("tui_keys", "TUI keys: key until the screen shows its effect, vs a minimal Textual app")
+def tui_keys(ctx: Ctx) -> list[Row]:
+    target = "< 100 ms"
+    rounds = str(max(3, ctx.repeat))
+    base_run = run([*CHILD, "tui_keys_baseline", rounds], ctx.work)
+    base = base_run.json()["keys"]["push"]
+    if not ctx.has_tui():
+        return [unavailable(f"TUI keys ({ctx.scale})", target, "visitlog.tui.app.make_app")]
+    rows = []
+    for grid in (_first_grid(ctx), None):
+        copy_db(_tui_db(ctx, grid), ctx.fresh("run.db"))
+        r = run([*CHILD, "tui_keys", str(ctx.path("run.db")), rounds], ctx.work)
+        out = r.json()
+        where = "own micro-grid" if grid else "every grid listed"
+        for key, what in KEYS.items():
+            k = out["keys"][key]
+            row = Row(
+                case=f"TUI key {what} ({ctx.scale}, {where})",
+                target=target,
+                value=k["median_ms"],
+                high=k["max_ms"],
+                unit="ms",
+                peak_mb=r.peak_mb,
+                status=verdict(k["median_ms"] < 100),
+            )
+            row.baseline, row.baseline_unit = base["median_ms"], "ms"
+            row.baseline_name = "minimal app: enter pushes a screen"
+            row.ratio = k["median_ms"] / base["median_ms"]
+            row.notes.append(
+                f"median of {k['n']} presses in one headless process (80×24) over "
+                f"{out['households']:,} households listed; process CPU per key (median) "
+                f"{k['cpu_median_ms']:.0f} ms, baseline's {base['cpu_median_ms']:.0f} ms"
+            )
+            rows.append(row)
+    return rows
+
+
 def run_cases(
     ctx: Ctx, only: Sequence[str] | None = None, log: Callable[[str], None] = print
 ) -> list[Row]:
