@@ -22,7 +22,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 #: Seconds a key may take before the run gives up on it.
 GIVE_UP = 30.0
@@ -161,7 +161,7 @@ def tui_keys(db: str, rounds: str = "5") -> dict[str, Any]:
                 await app.workers.wait_for_complete()
                 total = home.result.total
 
-                def cleared() -> bool:
+                def cleared(total: int = total) -> bool:
                     return (
                         home.query_one("#search").value == ""
                         and home.result.query == ""
@@ -180,12 +180,12 @@ def tui_keys(db: str, rounds: str = "5") -> dict[str, Any]:
 def tui_keys_baseline(rounds: str = "5") -> dict[str, Any]:
     """The same harness on a minimal Textual app: enter pushes a screen, escape pops it."""
     from textual.app import App, ComposeResult
-    from textual.binding import Binding
+    from textual.binding import Binding, BindingType
     from textual.screen import Screen
     from textual.widgets import DataTable, Footer, Header, Static
 
     class Shown(Screen):
-        BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "back")]
 
         def compose(self) -> ComposeResult:
             yield Header()
