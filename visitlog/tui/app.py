@@ -301,6 +301,12 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         if home is not None:
             home.action_toggle_due()
 
+    def action_toggle_by_due(self) -> None:
+        self.action_go_home()
+        home = self.home
+        if home is not None:
+            home.action_toggle_by_due()
+
     def action_set_grid(self, grid: str) -> None:
         self.action_go_home()
         home = self.home
@@ -385,6 +391,9 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         )
         yield SystemCommand(t("tui.cmd.plan"), t("tui.cmd.plan_help"), self.action_open_plan)
         yield SystemCommand(t("tui.cmd.due"), t("tui.cmd.due_help"), self.action_toggle_due)
+        yield SystemCommand(
+            t("tui.cmd.by_due"), t("tui.cmd.by_due_help"), self.action_toggle_by_due
+        )
         yield SystemCommand(t("tui.cmd.sync"), t("tui.cmd.sync_help"), self.action_sync)
         yield SystemCommand(t("tui.cmd.hub"), t("tui.cmd.hub_help"), self.action_set_hub)
         yield SystemCommand(

@@ -56,7 +56,9 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         Binding("w", "app.open_plan", "tui.key.plan"),
         Binding("y", "app.sync", "tui.key.sync"),
         Binding("u", "toggle_due", "tui.key.due"),
-        Binding("o", "toggle_by_due", "tui.key.by_due"),
+        # Not in the footer, which at 80 columns has no room left for it once
+        # q is shown: in the keys panel, the command palette and the README.
+        Binding("o", "toggle_by_due", "tui.key.by_due", show=False),
         Binding("escape", "clear_search", "tui.key.clear", show=False),
     ]
 
