@@ -129,6 +129,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self._index_timer: Timer | None = None
         self._index_args: tuple[int, list[dict[str, Any]]] | None = None
         self._pending_keep: str | None = None
+        #: The search text the table was last filtered by.
+        self._filtered: str | None = None
         #: The table in order of due date (``o``), and the dates it uses.
         self.by_due = False
         self.due_dates: dict[str, dt.date] | None = None
@@ -382,6 +384,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             self._update_status()
             return
         self._query_id += 1
+        self._filtered = self._query()
         result = self.index.search(
             self._query(), still_due=self._due(), near_limit=HouseholdTable.PAGE
         )
@@ -463,6 +466,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     @on(Input.Changed, "#search")
     def _search_changed(self) -> None:
         self._start_index()
+        if self.index is not None and self._query() == self._filtered:
+            return  # already shown (escape filters at once)
         self.apply_filter()
 
     @on(Input.Submitted, "#search")
@@ -521,8 +526,9 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         search = self.query_one("#search", Input)
         had_text = bool(search.value)
         search.value = ""
-        self.table.focus()
+        self.set_focus(self.table)
         if had_text:
+            # At once; the box's Changed message that follows finds it done.
             self.apply_filter()
 
     def action_toggle_by_due(self) -> None:
