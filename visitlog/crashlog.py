@@ -50,6 +50,19 @@ def crash_report(exc: BaseException, command: str) -> str:
 
 def crash_log(exc: BaseException, command: str) -> Path | None:
     """Append *exc*'s report to the private log; its path, or None when it cannot be written."""
+    return _append(crash_report(exc, command))
+
+
+def note_event(event: str) -> Path | None:
+    """Append one line about an event worth keeping (three wrong passphrases, say).
+
+    Args:
+        event: what happened, holding no personal data (a file name at most).
+    """
+    return _append(f"--- {dt.datetime.now().isoformat(timespec='seconds')} {event}\n")
+
+
+def _append(text: str) -> Path | None:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -59,7 +72,7 @@ def crash_log(exc: BaseException, command: str) -> Path | None:
         try:
             if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
                 os.fchmod(fd, 0o600)  # a log left by an older version
-            os.write(fd, crash_report(exc, command).encode("utf-8", errors="replace"))
+            os.write(fd, text.encode("utf-8", errors="replace"))
         finally:
             os.close(fd)
     except OSError:
@@ -75,4 +88,4 @@ def crash_line(exc: BaseException, log: Path | None) -> str:
     return t("err.internal", kind=kind, log=log)
 
 
-__all__ = ["LOG_NAME", "crash_line", "crash_log", "crash_report", "log_path"]
+__all__ = ["LOG_NAME", "crash_line", "crash_log", "crash_report", "log_path", "note_event"]

@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "visitlog.cli.address",
     "visitlog.cli.security",
     "visitlog.cli.plan",
+    "visitlog.cli.crypt",
 ]
 
 

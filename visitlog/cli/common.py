@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
@@ -18,8 +19,11 @@ from rich.progress import Progress as Bar
 from rich.table import Table
 from rich.text import Text
 
+from visitlog.crashlog import note_event
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
 from visitlog.progress import Progress
-from visitlog.store import Store, default_db_path
+from visitlog.store import LockedError, Store, WrongKeyError, cipher, default_db_path
 from visitlog.visible import json_visible, visible
 
 
@@ -66,9 +70,17 @@ class State:
         return self.db_path or default_db_path()
 
     def store(self) -> Store:
-        """Open (creating if needed) the database on first use."""
+        """Open (creating if needed) the database on first use.
+
+        An encrypted database with no passphrase at hand (``VISITLOG_PASSPHRASE``,
+        the keyring) asks for it on a terminal (:func:`ask_passphrase`).
+        """
         if self._store is None:
-            self._store = Store(self.path)
+            try:
+                self._store = Store(self.path)
+            except LockedError:
+                ask_passphrase(self.path)
+                self._store = Store(self.path)
         return self._store
 
     def close(self) -> None:
@@ -82,6 +94,41 @@ class State:
                 from visitlog.sync import identity_note
 
                 err_console.print(identity_note(change), highlight=False, soft_wrap=True)
+
+
+#: Wrong passphrases allowed before a command gives up (the third is logged).
+MAX_TRIES = 3
+
+
+def on_terminal() -> bool:
+    """May the command ask the person at the keyboard (stdin and stderr a terminal)?"""
+    return sys.stdin.isatty() and err_console.is_terminal
+
+
+def ask_secret(prompt: str) -> str:
+    """One hidden line typed at the terminal."""
+    return typer.prompt(prompt, hide_input=True, err=True, show_default=False)
+
+
+def ask_passphrase(path: Path) -> None:
+    """Ask for the passphrase (or recovery key) of the encrypted database at *path*.
+
+    Up to :data:`MAX_TRIES` tries on a terminal; the key is then kept for
+    the rest of the command.  Elsewhere, or after the last wrong try (logged
+    in the private log), one plain line.
+    """
+    if not on_terminal():
+        raise VisitlogError(t("enc.err.locked", path=path, env=cipher.PASSPHRASE_ENV))
+    for attempt in range(1, MAX_TRIES + 1):
+        text = ask_secret(t("enc.prompt.passphrase", path=path))
+        try:
+            cipher.unlock(path, text.strip())
+            return
+        except WrongKeyError:
+            if attempt < MAX_TRIES:
+                err_console.print(t("enc.wrong_try", n=attempt, max=MAX_TRIES))
+    note_event(t("enc.log_too_many", path=path))
+    raise VisitlogError(t("enc.err.too_many", path=path))
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -19,6 +19,7 @@ from visitlog.cli.common import (
     fitted_table,
     progress_bar,
 )
+from visitlog.cli.crypt import new_passphrase, show_recovery
 from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
 from visitlog.grids import check_grid, look_alikes, settle_community
 from visitlog.i18n import t
@@ -31,6 +32,7 @@ from visitlog.model import (
     VisitlogError,
 )
 from visitlog.privacy import present_person
+from visitlog.store import cipher
 
 household_app = typer.Typer(help="help.core.household_app", no_args_is_help=True)
 visit_app = typer.Typer(
@@ -86,14 +88,35 @@ def init(
     worker: Annotated[str, typer.Option("--worker", "-w", help="help.core.init.worker")],
     device: Annotated[str | None, typer.Option("--device", help="help.core.init.device")] = None,
     grid: GridOpt = None,
+    plain: Annotated[bool, typer.Option("--plain", help="help.core.init.plain")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """This laptop's identity."""
-    info = _store(ctx).init_identity(worker, device, grid)
-    if json_out:
-        emit_json(info)
+    """This laptop's identity; a new database is encrypted (its recovery key shown once)."""
+    state = _state(ctx)
+    path = state.path
+    fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
+    recovery = None
+    if fresh and not (plain or cipher.plain_requested()):
+        cipher.use_passphrase(new_passphrase())
+        store = state.store()
+        if store.key is not None:
+            recovery = cipher.new_recovery(path, store.key)
+    elif fresh:
+        with cipher.making_plain():
+            store = state.store()
     else:
-        console.print(t("cli.init_done", **info))
+        store = state.store()
+    info = store.init_identity(worker, device, grid)
+    info["encrypted"] = store.key is not None
+    if json_out:
+        emit_json({**info, "recovery_key": recovery} if recovery else info)
+        return
+    console.print(t("cli.init_done", **info))
+    if recovery:
+        console.print(t("enc.created", path=path))
+        show_recovery(recovery)
+    elif store.key is None:
+        err_console.print(t("enc.hint_plain", path=path))
 
 
 def demo(

@@ -20,12 +20,14 @@ street) compute it and hand it in.  Migration m008 also reads phone numbers
 Modules: ``database`` (opening, transactions, queries), ``transaction``
 (``Tx``), ``settings``, ``households``, ``visits`` (visits and items),
 ``audit`` and ``audit_chain``, ``backup``, ``rowmap``, ``clusters``,
-``migrations``, ``identity``, ``keys``, ``drafts``, ``files``; ``core``
-puts the ``Store`` together.
+``migrations``, ``identity``, ``keys``, ``drafts``, ``files``; ``cipher``
+(SQLCipher connections, keys, the recovery key) and ``convert`` (``encrypt``
+and ``rekey``: the file re-written whole); ``core`` puts the ``Store`` together.
 """
 
-from visitlog.store import files, identity, migrations
+from visitlog.store import cipher, convert, files, identity, migrations
 from visitlog.store.audit_chain import GENESIS_HASH
+from visitlog.store.cipher import DB_ERRORS, DbKey, LockedError, WrongKeyError
 from visitlog.store.clusters import conflict_id, relink, write_conflict
 from visitlog.store.core import Store
 from visitlog.store.database import (
@@ -65,21 +67,27 @@ from visitlog.store.transaction import Tx
 __all__ = [
     "APP_VERSION",
     "BUSY_TIMEOUT_MS",
+    "DB_ERRORS",
     "GENESIS_HASH",
     "HOUSEHOLD_DERIVED",
     "LIVE_COLUMNS",
     "LIVE_SOURCE",
     "MAX_KEY_FILE",
     "WRITE_WAIT_S",
+    "DbKey",
     "Draft",
     "DraftBox",
     "KeyFileError",
+    "LockedError",
     "Row",
     "StationKey",
     "Store",
     "StoreBase",
     "Tx",
+    "WrongKeyError",
+    "cipher",
     "conflict_id",
+    "convert",
     "default_db_path",
     "explain_os_error",
     "explain_sqlite_error",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import files
+from visitlog.store import cipher, files
 from visitlog.store.database import StoreBase, sqlite_errors
 
 
@@ -18,7 +17,9 @@ class Backups(StoreBase):
         """Copy the database with SQLite's online backup API (safe while in use).
 
         Written to a temporary file first and renamed, so a failed backup
-        never leaves a half-written file under the requested name.
+        never leaves a half-written file under the requested name.  The
+        backup of an encrypted database is encrypted with the same key (and
+        salt: the passphrase opens it), and its recovery file goes beside it.
         """
         dest = Path(dest).expanduser()
         if dest.resolve() == self.path.resolve() or files.is_open_database(dest):
@@ -31,11 +32,13 @@ class Backups(StoreBase):
         # An older backup may be replaced; the database, its WAL or another
         # database this process has open may not (files.check_destination).
         with files.replacing(dest, replace_database=True) as tmp, sqlite_errors(dest):
-            target = sqlite3.connect(str(tmp))
+            target = cipher.connect(str(tmp), self.key)
             try:
                 with self._lock:
                     self.conn.backup(target)
                 target.execute("PRAGMA journal_mode = DELETE")
             finally:
                 target.close()
+        if self.key is not None:
+            cipher.copy_recovery(self.path, dest)
         return dest

@@ -27,7 +27,7 @@ import platformdirs
 from visitlog.clock import HLC
 from visitlog.i18n import t
 from visitlog.model import ValidationError, VisitlogError
-from visitlog.store import files, migrations
+from visitlog.store import cipher, files, migrations
 from visitlog.store.keys import KeyFileError, StationKey, load_key
 from visitlog.store.rowmap import Row
 from visitlog.store.transaction import Tx
@@ -52,7 +52,7 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("visitlog", appauthor=False)) / "visitlog.db"
 
 
-def explain_sqlite_error(exc: sqlite3.Error, path: Path | str | None = None) -> VisitlogError:
+def explain_sqlite_error(exc: Exception, path: Path | str | None = None) -> VisitlogError:
     """Turn a SQLite error into one plain sentence a worker can act on."""
     text = str(exc).lower()
     where = str(path) if path else ""
@@ -106,8 +106,8 @@ def sqlite_errors(path: Path | str | None = None) -> Iterator[None]:
     """Re-raise any SQLite error as a :class:`VisitlogError` with a plain message."""
     try:
         yield
-    except sqlite3.Error as exc:
-        raise explain_sqlite_error(exc, path) from exc
+    except cipher.DB_ERRORS as exc:
+        raise explain_sqlite_error(exc, path) from exc  # type: ignore[arg-type]
 
 
 class StoreBase:
@@ -127,17 +127,20 @@ class StoreBase:
         if not self.path.exists():
             if not create:
                 raise VisitlogError(t("err.no_database", path=self.path))
-            self._create()
+            self._create(cipher.new_key())
         elif self.path.is_file() and self.path.stat().st_size == 0:
-            self._create()  # an empty file: nothing to keep, build it whole
+            self._create(cipher.new_key())  # an empty file: nothing to keep, build it whole
+        #: The SQLCipher key of an encrypted database (None: a plain file).
+        self.key = cipher.key_for(self.path)
         self._lock = threading.RLock()
         #: True when the file or its medium cannot be written: reads work,
         #: every write is refused with one plain message.
         self.read_only = False
         with sqlite_errors(self.path):
             target, self.read_only = _sqlite_target(self.path)
-            conn = sqlite3.connect(
+            conn = cipher.connect(
                 target,
+                self.key,
                 uri=self.read_only,
                 isolation_level=None,
                 check_same_thread=False,
@@ -157,7 +160,7 @@ class StoreBase:
                 # see visitlog.files on why no descriptor but SQLite's may exist.
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
                 if mode != "wal" and not self.read_only:
-                    with contextlib.suppress(sqlite3.OperationalError):
+                    with contextlib.suppress(*cipher.OPERATIONAL_ERRORS):
                         conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -195,13 +198,14 @@ class StoreBase:
 
     # -- opening ----------------------------------------------------------
 
-    def _create(self) -> None:
+    def _create(self, key: cipher.DbKey | None) -> None:
         """Build a new database under a temporary name and move it into place whole.
 
         The first migrations run through ``executescript``, which commits
         statement by statement; built in place, a kill in the middle would
         leave a file with half a schema that no later open could repair.
         The file is owner-only from its first byte: it holds personal data.
+        With *key* it is an SQLCipher file from its first byte too.
         """
         path = self.path
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
@@ -210,7 +214,7 @@ class StoreBase:
             fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
             os.close(fd)
             with sqlite_errors(path):
-                conn = sqlite3.connect(str(tmp), isolation_level=None)
+                conn = cipher.connect(str(tmp), key, isolation_level=None)
                 try:
                     conn.execute("PRAGMA journal_mode = WAL")
                     from sqlite_utils import Database
@@ -236,6 +240,9 @@ class StoreBase:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(OSError):
                     Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+        # Ours unless another process made the file meanwhile: then its own key.
+        if key is not None and cipher.read_salt(path) == key.salt:
+            cipher.remember(path, key)
 
     def _guard_schema(self) -> None:
         """Refuse a database made by a newer visitlog, before touching it."""
@@ -287,7 +294,7 @@ class StoreBase:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(*cipher.DB_ERRORS):
             self.conn.close()
         if self._registered is not None:
             self._registered()  # runs database_closed once, whatever calls it
@@ -359,7 +366,7 @@ class StoreBase:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as exc:
+            except cipher.OPERATIONAL_ERRORS as exc:
                 text = str(exc).lower()
                 waited = time.monotonic() - started
                 if ("locked" not in text and "busy" not in text) or waited >= self.write_wait:
@@ -371,10 +378,13 @@ class StoreBase:
     def reader(self) -> Iterator[sqlite3.Connection]:
         """A read-only connection of its own to this database, for reads run
         beside the Store's connection (on another thread, say).  Each sees its
-        own consistent snapshot.  Raises sqlite3.Error when it cannot be opened.
+        own consistent snapshot.  Raises sqlite3.Error (or SQLCipher's) when
+        it cannot be opened.  An encrypted database's reader is given the key
+        already derived: opening one costs no key derivation.
         """
-        conn = sqlite3.connect(
+        conn = cipher.connect(
             f"{self.path.resolve().as_uri()}?mode=ro",
+            self.key,
             uri=True,
             timeout=30,
             check_same_thread=False,

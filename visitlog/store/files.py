@@ -151,7 +151,7 @@ def replacing(dest: Path | str, *, replace_database: bool = False) -> Iterator[P
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     # Noted before the file exists: a kill at any moment leaves a note the
     # next start follows to remove what is left (sweep_leftovers).
-    note = _note_pending(tmp)
+    note = note_pending(tmp)
     try:
         os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         yield tmp
@@ -162,7 +162,7 @@ def replacing(dest: Path | str, *, replace_database: bool = False) -> Iterator[P
     finally:
         # OSError, not just FileNotFoundError: on a read-only medium the
         # unlink fails too, and must not hide the message above.
-        _remove_temporary(tmp)
+        remove_temporary(tmp)
         if note is not None:
             with contextlib.suppress(OSError):
                 note.unlink()
@@ -181,7 +181,7 @@ def pending_dir() -> Path:
     return Path(platformdirs.user_state_dir("visitlog", appauthor=False)) / "pending"
 
 
-def _note_pending(tmp: Path) -> Path | None:
+def note_pending(tmp: Path) -> Path | None:
     """Note that *tmp* (which holds personal data) is about to be written by this process."""
     folder = pending_dir()
     try:
@@ -197,7 +197,7 @@ def _note_pending(tmp: Path) -> Path | None:
     return note
 
 
-def _remove_temporary(tmp: Path) -> None:
+def remove_temporary(tmp: Path) -> None:
     for path in (tmp, *(Path(f"{tmp}{s}") for s in SIDE_SUFFIXES)):
         with contextlib.suppress(OSError):
             path.unlink()
@@ -246,7 +246,7 @@ def sweep_leftovers() -> list[Path]:
         if tmp.name.startswith(".") and tmp.name.endswith(".tmp"):
             if tmp.exists():
                 removed.append(tmp)
-            _remove_temporary(tmp)
+            remove_temporary(tmp)
         with contextlib.suppress(OSError):
             note.unlink()
     return removed

@@ -35,6 +35,7 @@ from visitlog.model import (
 )
 from visitlog.plan import on_time_by_grid
 from visitlog.rows import live
+from visitlog.store import DB_ERRORS
 from visitlog.summary.metrics import NOT_VISITED, PLAN, RATED, sql_counters
 from visitlog.summary.periods import months_in_period, parse_level, resolve_period
 from visitlog.summary.rollup import Group, Summary, rollup
@@ -261,7 +262,7 @@ def run_queries(store: Any, queries: list[str], params: dict[str, Any]) -> list[
         try:
             with ThreadPoolExecutor(max_workers=len(queries)) as pool:
                 return list(pool.map(run, queries))
-        except sqlite3.Error:
+        except DB_ERRORS:
             pass  # fall back to the Store's own connection below
     try:
         return [store.query(sql, params) for sql in queries]

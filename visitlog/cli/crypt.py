@@ -1,0 +1,116 @@
+"""The encrypted database: ``encrypt`` and ``rekey``, and new passphrases for ``init``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from visitlog.cli.common import (
+    MAX_TRIES,
+    ask_passphrase,
+    ask_secret,
+    console,
+    err_console,
+    on_terminal,
+)
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.store import LockedError, Store, cipher, convert
+
+#: A new passphrase for ``rekey`` in scripts (the old one is ``VISITLOG_PASSPHRASE``).
+NEW_PASSPHRASE_ENV = "VISITLOG_NEW_PASSPHRASE"
+
+KeyringOpt = Annotated[bool, typer.Option("--keyring", help="help.crypt.keyring")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("encrypt", help="help.crypt.encrypt")(encrypt)
+    app.command("rekey", help="help.crypt.rekey")(rekey)
+
+
+def new_passphrase(env: str = cipher.PASSPHRASE_ENV) -> str:
+    """A new passphrase: from *env*, else typed twice on a terminal."""
+    given = os.environ.get(env)
+    if given:
+        cipher.check_new_passphrase(given)
+        return given
+    if not on_terminal():
+        raise VisitlogError(t("enc.err.no_new", env=env))
+    first = ask_secret(t("enc.prompt.new", n=cipher.MIN_PASSPHRASE))
+    cipher.check_new_passphrase(first)
+    if ask_secret(t("enc.prompt.confirm")) != first:
+        raise VisitlogError(t("enc.err.mismatch"))
+    return first
+
+
+def show_recovery(key: str) -> None:
+    """The recovery key, shown this once (on stdout: it is the command's result)."""
+    console.print(t("enc.recovery", recovery=key), soft_wrap=True)
+    console.print(t("enc.recovery_hint"))
+
+
+def remember_in_keyring(path: Path, passphrase: str) -> None:
+    saved = cipher.save_to_keyring(path, passphrase)
+    err_console.print(t("enc.keyring_saved" if saved else "enc.keyring_none"))
+
+
+def _path(ctx: typer.Context) -> Path:
+    state = ctx.find_root().obj
+    if state._store is not None:  # never two SQLite libraries on one file
+        state.close()
+    return state.path
+
+
+def encrypt(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
+    """Encrypt a plain database in place, all or nothing."""
+    path = _path(ctx)
+    if not path.exists():
+        raise VisitlogError(t("err.no_database", path=path))
+    if cipher.is_encrypted(path):
+        raise VisitlogError(t("enc.err.already", path=path))
+    Store(path, create=False).close()  # a visitlog database, up to date
+    passphrase = new_passphrase()
+    key = cipher.derive(passphrase, secrets.token_bytes(cipher.SALT_BYTES))
+    convert.rewrite(path, key, None)
+    cipher.use_passphrase(passphrase)
+    recovery = cipher.new_recovery(path, key)
+    console.print(t("enc.encrypted", path=path))
+    show_recovery(recovery)
+    if keyring:
+        remember_in_keyring(path, passphrase)
+
+
+def rekey(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
+    """Change the passphrase: the file re-written whole under a new key."""
+    path = _path(ctx)
+    if not path.exists():
+        raise VisitlogError(t("err.no_database", path=path))
+    if not cipher.is_encrypted(path):
+        raise VisitlogError(t("enc.err.plain", path=path))
+    try:
+        old = cipher.key_for(path)
+    except LockedError:
+        ask_passphrase(path)
+        old = cipher.key_for(path)
+    assert old is not None
+    passphrase = new_passphrase(NEW_PASSPHRASE_ENV)
+    new = cipher.derive(passphrase, secrets.token_bytes(cipher.SALT_BYTES))
+    # Both keys wrapped while the file changes: a kill leaves one that opens it.
+    kept = cipher.rewrap_recovery(path, [old, new])
+    convert.rewrite(path, new, old)
+    cipher.use_passphrase(passphrase)
+    console.print(t("enc.rekeyed", path=path))
+    if kept:
+        cipher.rewrap_recovery(path, [new])
+        console.print(t("enc.recovery_kept"))
+    else:
+        show_recovery(cipher.new_recovery(path, new))
+    if keyring:
+        remember_in_keyring(path, passphrase)
+
+
+__all__ = ["MAX_TRIES", "new_passphrase", "register", "show_recovery"]

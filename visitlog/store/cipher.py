@@ -1,0 +1,518 @@
+"""The encrypted database: SQLCipher 4 connections, their keys, and the recovery key.
+
+A visitlog database is an SQLCipher 4 file (AES-256, every page with its
+HMAC) or, for databases made before encryption, a plain SQLite file; plain
+files keep working until ``visitlog encrypt`` converts them.
+
+**The key.**  SQLCipher derives a database's key from a passphrase with
+PBKDF2-HMAC-SHA512, 256,000 iterations, salted with the first 16 bytes of the
+file.  That derivation costs about a fifth of a second, and SQLCipher would
+pay it again on every connection (the store's, each ``reader()``, a sync's),
+so it is done here once per process with the very same parameters and every
+connection is given the result as a raw key (``PRAGMA key = "x'…'"``), which
+opens in about a millisecond.  The passphrase alone still opens the file
+with any SQLCipher 4 tool.
+
+**Where the passphrase comes from** (:func:`key_for`): a key already derived
+in this process; ``VISITLOG_PASSPHRASE``; the system keyring when the
+``keyring`` package and a working backend are there (anything else is skipped
+silently); otherwise :class:`LockedError`, which the terminal app answers
+with its unlock screen and the command line with a hidden prompt
+(:func:`unlock`).
+
+**The recovery key** (``<database>.recovery``): the database key wrapped
+(X25519 + HKDF + AES-GCM, from ``cryptography``) for a recovery key printed
+once, when the database is encrypted.  Only the public half is kept in the
+file, so a new passphrase (``rekey``) re-wraps the new key without asking for
+the recovery key.  Losing the file loses only this second way in: the
+passphrase opens the database without it.
+
+SQLCipher's library is a second copy of SQLite in the process.  Two copies
+must never hold one file open at once (closing a descriptor in one drops the
+POSIX locks of the other), so a plain database is opened with Python's
+``sqlite3`` only and an encrypted one with ``sqlcipher3`` only.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.store import files
+
+try:
+    from sqlcipher3 import dbapi2 as sqlcipher
+except ImportError:  # pragma: no cover - a dependency; plain files still open
+    sqlcipher = None  # type: ignore[assignment]
+
+#: SQLCipher 4's defaults, which the passphrase derivation must match exactly.
+KDF_ITERATIONS = 256_000
+SALT_BYTES = 16
+KEY_BYTES = 32
+PASSPHRASE_ENV = "VISITLOG_PASSPHRASE"
+#: Set to 1: databases made from now on are plain, and ``init`` asks for no passphrase.
+PLAIN_ENV = "VISITLOG_PLAIN"
+KEYRING_SERVICE = "visitlog"
+RECOVERY_SUFFIX = ".recovery"
+RECOVERY_FORMAT = "visitlog-recovery"
+#: Shortest passphrase accepted for a new key.
+MIN_PASSPHRASE = 8
+
+#: Every error a database connection may raise, from either SQLite library.
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + (
+    (sqlcipher.Error,) if sqlcipher is not None else ()
+)
+OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,) + (
+    (sqlcipher.OperationalError,) if sqlcipher is not None else ()
+)
+
+
+class LockedError(VisitlogError):
+    """The database is encrypted and no passphrase for it is at hand."""
+
+    def __init__(self, path: Path | str):
+        super().__init__(t("enc.err.locked", path=path, env=PASSPHRASE_ENV))
+        self.path = Path(path)
+
+
+class WrongKeyError(VisitlogError):
+    """A passphrase or recovery key that does not open the database."""
+
+
+@dataclass(frozen=True)
+class DbKey:
+    """The raw SQLCipher key of one database and the salt it was derived with."""
+
+    key: bytes
+    salt: bytes
+
+    def __repr__(self) -> str:  # never print the secret by accident
+        return "DbKey(…)"
+
+    def literal(self) -> str:
+        """The key as SQLCipher's raw-key literal (key and salt, hex)."""
+        return f"\"x'{self.key.hex()}{self.salt.hex()}'\""
+
+
+_lock = threading.Lock()
+#: Keys derived or unwrapped in this process, by the database's real path.
+_known: dict[str, DbKey] = {}
+#: The passphrase that last opened a database here: new databases (a hub this
+#: laptop makes, say) are encrypted with it too.
+_passphrase: str | None = None
+
+
+def derive(passphrase: str, salt: bytes) -> DbKey:
+    """SQLCipher 4's key for *passphrase* and *salt* (PBKDF2-HMAC-SHA512)."""
+    key = hashlib.pbkdf2_hmac("sha512", passphrase.encode("utf-8"), salt, KDF_ITERATIONS, KEY_BYTES)
+    return DbKey(key, salt)
+
+
+def _real(path: Path | str) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def read_salt(path: Path | str) -> bytes | None:
+    """The salt of an encrypted database, or None for a plain (or empty) one.
+
+    The header is read only while no connection of this process has the file
+    open (closing our descriptor would drop their locks); an open one is known
+    by its key already, or is plain.
+    """
+    known = _known.get(_real(path))
+    if known is not None:
+        return known.salt
+    if files.is_open_database(path):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        head = os.read(fd, len(files.SQLITE_MAGIC))
+    finally:
+        os.close(fd)
+    if len(head) < SALT_BYTES or head == files.SQLITE_MAGIC:
+        return None
+    return head[:SALT_BYTES]
+
+
+def is_encrypted(path: Path | str) -> bool:
+    """Is the database at *path* an SQLCipher file?"""
+    return read_salt(path) is not None
+
+
+def connect(target: str, key: DbKey | None, *, use_sqlcipher: bool = False, **kwargs: Any) -> Any:
+    """A connection to *target*: Python's sqlite3 when *key* is None, else
+    SQLCipher keyed with *key* (nothing read yet: a wrong key fails on first read).
+
+    Args:
+        use_sqlcipher: SQLCipher's library even for a plain file (to export it).
+    """
+    if key is None and not use_sqlcipher:
+        return sqlite3.connect(target, **kwargs)
+    if sqlcipher is None:  # pragma: no cover
+        raise VisitlogError(t("enc.err.no_sqlcipher"))
+    conn = sqlcipher.connect(target, **kwargs)
+    try:
+        # SQLCipher writes its own errors (a wrong key) to stderr otherwise.
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        if key is not None:
+            conn.execute(f"PRAGMA key = {key.literal()}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def opens(path: Path | str, key: DbKey) -> bool:
+    """Does *key* open the database at *path*?"""
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    try:
+        conn = connect(uri, key, uri=True)
+    except DB_ERRORS:
+        return False
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return True
+    except DB_ERRORS:
+        return False
+    finally:
+        conn.close()
+
+
+def remember(path: Path | str, key: DbKey, passphrase: str | None = None) -> None:
+    """Keep *key* for *path* for the rest of this process (and *passphrase* for new files)."""
+    global _passphrase
+    with _lock:
+        _known[_real(path)] = key
+        if passphrase is not None:
+            _passphrase = passphrase
+
+
+def forget(path: Path | str | None = None) -> None:
+    """Forget the key of *path* (every key, and the passphrase, when None)."""
+    global _passphrase
+    with _lock:
+        if path is None:
+            _known.clear()
+            _new_keys.clear()
+            _passphrase = None
+        else:
+            _known.pop(_real(path), None)
+
+
+def _keyring_passphrase(path: Path | str) -> str | None:
+    """The passphrase the system keyring holds for *path*; None on any trouble."""
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, _real(path))
+    except Exception:  # absent package, no backend, a locked or broken one
+        return None
+
+
+def save_to_keyring(path: Path | str, passphrase: str) -> bool:
+    """Keep *passphrase* for *path* in the system keyring; False when there is none."""
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, _real(path), passphrase)
+        return True
+    except Exception:
+        return False
+
+
+def key_for(path: Path | str) -> DbKey | None:
+    """The key that opens the database at *path*: None for a plain file.
+
+    Raises:
+        WrongKeyError: ``VISITLOG_PASSPHRASE`` is set and does not open it.
+        LockedError: no passphrase for it is at hand (ask the person: :func:`unlock`).
+    """
+    known = _known.get(_real(path))
+    if known is not None:
+        return known
+    salt = read_salt(path)
+    if salt is None:
+        return None
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        key = derive(env, salt)
+        if not opens(path, key):
+            raise WrongKeyError(t("enc.err.env_wrong", path=path, env=PASSPHRASE_ENV))
+        remember(path, key, env)
+        return key
+    stored = _keyring_passphrase(path)
+    if stored:
+        key = derive(stored, salt)
+        if opens(path, key):
+            remember(path, key, stored)
+            return key
+    raise LockedError(path)
+
+
+def unlock(path: Path | str, text: str) -> DbKey:
+    """Open the database at *path* with what a person typed: its passphrase or
+    its recovery key.  The key is kept for the rest of the process.
+
+    Raises:
+        WrongKeyError: neither opens it (nothing is changed).
+    """
+    salt = read_salt(path)
+    if salt is None:
+        raise WrongKeyError(t("enc.err.not_encrypted", path=path))
+    if looks_like_recovery_key(text):
+        key = open_with_recovery(path, text)
+        remember(path, key)
+        return key
+    key = derive(text, salt)
+    if not opens(path, key):
+        raise WrongKeyError(t("enc.err.wrong", path=path))
+    remember(path, key, text)
+    return key
+
+
+#: The key made for new databases, per passphrase: one derivation per process.
+_new_keys: dict[str, DbKey] = {}
+
+
+def use_passphrase(passphrase: str | None) -> None:
+    """Encrypt the databases this process makes from now on with *passphrase*
+    (None: only ``VISITLOG_PASSPHRASE`` or a passphrase that opens one)."""
+    global _passphrase
+    with _lock:
+        _passphrase = passphrase
+
+
+@contextlib.contextmanager
+def making_plain() -> Iterator[None]:
+    """Databases made inside this block are plain files (``init --plain``)."""
+    global _plain
+    _plain = True
+    try:
+        yield
+    finally:
+        _plain = False
+
+
+_plain = False
+
+
+def plain_requested() -> bool:
+    """Are new databases to be plain files (``init --plain``, or ``VISITLOG_PLAIN=1``)?"""
+    return _plain or os.environ.get(PLAIN_ENV) == "1"
+
+
+def new_key() -> DbKey | None:
+    """The key of a database about to be made: from ``VISITLOG_PASSPHRASE`` or the
+    passphrase that opened a database in this process; None (a plain file)
+    when there is neither.
+
+    The salt is random, drawn once per process and passphrase: databases one
+    process makes with one passphrase (a laptop's and the hub its first sync
+    creates) share a key, as a backup does with its database, and the
+    derivation is paid once.
+    """
+    passphrase = os.environ.get(PASSPHRASE_ENV) or _passphrase
+    if not passphrase or plain_requested():
+        return None
+    with _lock:
+        key = _new_keys.get(passphrase)
+    if key is None:
+        key = derive(passphrase, secrets.token_bytes(SALT_BYTES))
+        with _lock:
+            _new_keys[passphrase] = key
+    return key
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    """Refuse a passphrase too short to protect anything."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise VisitlogError(t("enc.err.short", n=MIN_PASSPHRASE))
+
+
+# -- the recovery key ------------------------------------------------------------------
+
+
+def recovery_path(db_path: Path | str) -> Path:
+    """``<database file>.recovery``."""
+    p = Path(db_path)
+    return p.with_name(p.name + RECOVERY_SUFFIX)
+
+
+def _format_recovery(secret: bytes) -> str:
+    text = base64.b32encode(secret).decode("ascii").rstrip("=")
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def _parse_recovery(text: str) -> bytes | None:
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    if len(cleaned) != 52:
+        return None
+    try:
+        return base64.b32decode(cleaned + "====")
+    except ValueError:
+        return None
+
+
+def looks_like_recovery_key(text: str) -> bool:
+    """Is *text* written like a recovery key (13 groups of 4 letters and digits)?"""
+    return text.count("-") >= 6 and _parse_recovery(text) is not None
+
+
+def _wrapping_key(shared: bytes, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(hashes.SHA256(), 32, salt, b"visitlog recovery v1").derive(shared)
+
+
+def _wrap(public: bytes, key: DbKey) -> dict[str, str]:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public))
+    nonce = secrets.token_bytes(12)
+    data = AESGCM(_wrapping_key(shared, key.salt)).encrypt(nonce, key.key, key.salt)
+    eph = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {
+        "salt": key.salt.hex(),
+        "ephemeral": eph.hex(),
+        "nonce": nonce.hex(),
+        "data": data.hex(),
+    }
+
+
+def _read_recovery(db_path: Path | str) -> dict[str, Any] | None:
+    path = recovery_path(db_path)
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(fh.read(64 * 1024).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != RECOVERY_FORMAT:
+        return None
+    return doc
+
+
+def _write_recovery(db_path: Path | str, public: bytes, keys: list[DbKey]) -> None:
+    doc = {
+        "format": RECOVERY_FORMAT,
+        "version": 1,
+        "public": public.hex(),
+        "wraps": [_wrap(public, k) for k in keys],
+    }
+    files.write_private(recovery_path(db_path), json.dumps(doc, indent=1), fsync=True)
+
+
+def new_recovery(db_path: Path | str, key: DbKey) -> str:
+    """Make a recovery key for the database at *db_path* (keyed *key*) and write
+    its file; returns the recovery key to show once."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    secret = secrets.token_bytes(32)
+    private = X25519PrivateKey.from_private_bytes(secret)
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    _write_recovery(db_path, public, [key])
+    return _format_recovery(secret)
+
+
+def rewrap_recovery(db_path: Path | str, keys: list[DbKey]) -> bool:
+    """Wrap *keys* for the recovery key of *db_path* (its public half is in the file).
+
+    Returns:
+        False when there is no readable recovery file to re-wrap for.
+    """
+    doc = _read_recovery(db_path)
+    if doc is None:
+        return False
+    try:
+        public = bytes.fromhex(str(doc["public"]))
+    except (KeyError, ValueError):
+        return False
+    _write_recovery(db_path, public, keys)
+    return True
+
+
+def copy_recovery(db_path: Path | str, dest_db: Path | str) -> None:
+    """Put the recovery file of *db_path* beside a copy of it (a backup)."""
+    doc = _read_recovery(db_path)
+    if doc is not None:
+        files.write_private(recovery_path(dest_db), json.dumps(doc, indent=1))
+
+
+def open_with_recovery(db_path: Path | str, text: str) -> DbKey:
+    """The key of *db_path*, unwrapped with the recovery key *text*.
+
+    Raises:
+        WrongKeyError: no recovery file, or the recovery key does not fit.
+    """
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    secret = _parse_recovery(text)
+    doc = _read_recovery(db_path)
+    if doc is None:
+        raise WrongKeyError(t("enc.err.no_recovery", path=recovery_path(db_path)))
+    if secret is None:
+        raise WrongKeyError(t("enc.err.recovery_wrong", path=db_path))
+    private = X25519PrivateKey.from_private_bytes(secret)
+    salt = read_salt(db_path)
+    for wrap in doc.get("wraps", []):
+        try:
+            wsalt = bytes.fromhex(wrap["salt"])
+            if salt is not None and wsalt != salt:
+                continue
+            shared = private.exchange(
+                X25519PublicKey.from_public_bytes(bytes.fromhex(wrap["ephemeral"]))
+            )
+            raw = AESGCM(_wrapping_key(shared, wsalt)).decrypt(
+                bytes.fromhex(wrap["nonce"]), bytes.fromhex(wrap["data"]), wsalt
+            )
+        except (KeyError, TypeError, ValueError, InvalidTag):
+            continue
+        key = DbKey(raw, wsalt)
+        if opens(db_path, key):
+            return key
+    raise WrongKeyError(t("enc.err.recovery_wrong", path=db_path))
+
+
+def fsync_file(path: Path | str) -> None:
+    """Flush a file that no connection of this process has open to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path | str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
