@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import inspect
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 from visitlog.i18n import set_lang
-from visitlog.store import Store
+from visitlog.store import Store, cipher
 
 # Property tests draw the same examples on every run, so the suite gives the
 # same verdict on every machine; ``--hypothesis-profile explore`` draws fresh
@@ -28,6 +29,13 @@ from visitlog.store import Store
 settings.register_profile("default", derandomize=True, print_blob=True)
 settings.register_profile("explore", max_examples=1000, print_blob=True, deadline=None)
 settings.load_profile("default")
+
+#: ``VISITLOG_TEST_ENCRYPTED=1`` runs the suite on encrypted databases: every
+#: database a test makes is an SQLCipher file under TEST_PASSPHRASE (given as
+#: ``VISITLOG_PASSPHRASE``, which child processes inherit).  Otherwise every
+#: database a test makes is a plain SQLite file (``VISITLOG_PLAIN=1``).
+ENCRYPTED = os.environ.get("VISITLOG_TEST_ENCRYPTED") == "1"
+TEST_PASSPHRASE = "测试口令 test passphrase"
 
 #: The demo street's "today" in tests, so data and snapshots never drift.
 DEMO_TODAY = dt.date(2026, 11, 27)
@@ -52,8 +60,17 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("VISITLOG_DB", raising=False)
     monkeypatch.delenv("VISITLOG_LANG", raising=False)
+    monkeypatch.delenv("VISITLOG_NEW_PASSPHRASE", raising=False)
+    if ENCRYPTED:
+        monkeypatch.setenv(cipher.PASSPHRASE_ENV, TEST_PASSPHRASE)
+        monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    else:
+        monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+        monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    cipher.forget()
     set_lang("zh")
     yield
+    cipher.forget()
     set_lang("zh")
 
 

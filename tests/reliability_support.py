@@ -10,7 +10,6 @@ import errno
 import os
 import shutil
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import rawdb
 
 from visitlog.store import Store
 
@@ -91,7 +92,7 @@ def checkpoint_close(store: Store) -> None:
 
 def peek(db: Path, sql: str, params: Sequence = ()) -> list[tuple]:
     """Read a database without visitlog (and without migrating or writing it)."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = rawdb.connect(f"file:{db}?mode=ro", uri=True)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
@@ -114,7 +115,7 @@ def content_digest(db: Path) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = rawdb.connect(f"file:{db}?mode=ro", uri=True)
     try:
         tables = [
             r[0]

@@ -4,10 +4,10 @@ sync; a chain rewritten in between is detected there on the next sync."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
+import rawdb
 
 from visitlog.model import Household
 from visitlog.store import GENESIS_HASH, StationKey, Store, save_key
@@ -45,7 +45,7 @@ def _rewrite_chain(db: Path, drop_action: str | None = None) -> None:
     entry, renumber and recompute the whole chain as a plain hash chain."""
     from visitlog.store.audit_chain import audit_hash as _audit_hash
 
-    conn = sqlite3.connect(db)
+    conn = rawdb.connect(db)
     for (name,) in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
     ).fetchall():

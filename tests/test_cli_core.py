@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import subprocess
 import sys
 
 import pytest
+import rawdb
 
 from visitlog.store import Store
 
 
 def _digest(path) -> str:
     """Content digest of the synced tables and audit (file bytes change on checkpoints)."""
-    conn = sqlite3.connect(path)
+    conn = rawdb.connect(path)
     h = hashlib.sha256()
     for table in ("households", "visits", "items", "changes", "audit", "settings"):
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
@@ -188,7 +188,7 @@ def test_visit_lifecycle_done_when(demo_cli):
     assert demo_cli("visit", "delete", vid).exit_code == 0
     assert vid not in {v["id"] for v in demo_cli.json("visit", "list")}
     assert vid not in {i["visit_id"] for i in demo_cli.json("item", "list")}
-    conn = sqlite3.connect(demo_cli.db)
+    conn = rawdb.connect(demo_cli.db)
     assert conn.execute("SELECT deleted FROM visits WHERE id = ?", [vid]).fetchone() == (1,)
 
 
@@ -317,7 +317,7 @@ def test_check_and_backup(demo_cli, tmp_path):
 
 
 def test_check_reports_damage(demo_cli):
-    conn = sqlite3.connect(demo_cli.db)
+    conn = rawdb.connect(demo_cli.db)
     conn.execute("UPDATE visits SET mode = '骑马' WHERE rowid = 1")
     conn.commit()
     conn.close()
@@ -343,7 +343,7 @@ def test_demo_is_deterministic(tmp_path):
         )
         assert result.exit_code == 0, result.output
         outs.append(json.loads(result.stdout))
-        conn = sqlite3.connect(path)
+        conn = rawdb.connect(path)
         outs.append(
             conn.execute("SELECT id, address, head, phone FROM households ORDER BY id").fetchall()
         )

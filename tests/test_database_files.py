@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from visitlog.cli import app
 from visitlog.model import Household, VisitlogError
-from visitlog.store import Store, files
+from visitlog.store import Store, cipher, files
 from visitlog.sync import sync_with
 
 
@@ -95,7 +95,9 @@ def _conflict_with_another_laptop(db: Path, tmp_path: Path) -> Path:
     return hub
 
 
-def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_path: Path):
+def test_every_command_leaves_the_database_files_to_sqlite(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     hub = _conflict_with_another_laptop(demo_db, tmp_path)
     roster = tmp_path / "名册.csv"
     roster.write_text(
@@ -182,6 +184,16 @@ def test_every_command_leaves_the_database_files_to_sqlite(demo_db: Path, tmp_pa
                 result = run(*args, code=1)
                 assert "Traceback" not in result.output
             run("check", db=Path(wal), code=1)
+            # Encrypting re-writes the whole file: refused while it is open here,
+            # done on a database nobody holds.
+            run("encrypt", code=1)
+            plain = tmp_path / "plain.db"
+            with cipher.making_plain():
+                Store(plain).close()
+            monkeypatch.setenv(cipher.PASSPHRASE_ENV, "口令 passphrase one")
+            run("encrypt", db=plain)
+            monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", "口令 passphrase two")
+            run("rekey", db=plain)
     finally:
         for store in held:
             store.close()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
+import rawdb
 from sqlite_utils import Database
 
 from visitlog.store import Store, migrations
 
 
 def _schema(path) -> dict[str, set[str]]:
-    conn = sqlite3.connect(path)
+    conn = rawdb.connect(path)
     tables = [
         r[0]
         for r in conn.execute(
@@ -49,7 +48,7 @@ def test_blank_database_reaches_latest(tmp_path):
 
 def test_first_schema_upgrades_and_keeps_data(tmp_path):
     old = tmp_path / "old.db"
-    db = Database(sqlite3.connect(old, isolation_level=None))
+    db = Database(rawdb.connect(old, isolation_level=None))
     first = migrations.migrations._migrations[0].name
     second = migrations.migrations._migrations[1].name
     migrations.migrations.apply(db, stop_before=second)
@@ -81,7 +80,7 @@ def test_reopening_applies_nothing_twice(tmp_path):
 
 def test_phones_are_read_from_contacts_stored_before_they_existed(tmp_path):
     old = tmp_path / "old.db"
-    db = Database(sqlite3.connect(old, isolation_level=None))
+    db = Database(rawdb.connect(old, isolation_level=None))
     migrations.migrations.apply(db, stop_before="m008_household_phones")
     for hid, phone in (("hh0001", "02162345678"), ("hh0002", "13812345678"), ("hh0003", None)):
         db.execute(

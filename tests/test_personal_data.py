@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import rawdb
 
 from visitlog.crashlog import log_path
 from visitlog.model import Household, Visit
@@ -323,8 +324,8 @@ def _plain_hash(prev: str, row: sqlite3.Row) -> str:
 def _rewrite(db: Path, drop_action: str, *, from_deleted_on: bool) -> None:
     """The attack: drop the triggers, delete one entry, recompute a plain hash chain
     (over the whole trail, or from the deleted entry on), renumber, hide the cut."""
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
+    conn = rawdb.connect(db)
+    conn.row_factory = rawdb.errors(conn).Row
     conn.execute("DROP TRIGGER audit_no_update")
     conn.execute("DROP TRIGGER audit_no_delete")
     (gone,) = conn.execute("SELECT id FROM audit WHERE action = ?", [drop_action]).fetchone()
@@ -394,7 +395,7 @@ def test_the_same_rewrite_of_an_unkeyed_chain_goes_unnoticed(cli):
 
 def test_a_keyed_entry_edited_without_the_key_is_named(keyed_laptop):
     cli = keyed_laptop
-    conn = sqlite3.connect(cli.db)
+    conn = rawdb.connect(cli.db)
     conn.execute("DROP TRIGGER audit_no_update")
     (last,) = conn.execute("SELECT max(id) FROM audit").fetchone()
     conn.execute("UPDATE audit SET worker = '别人' WHERE id = ?", [last])
@@ -418,7 +419,7 @@ def test_a_database_keyed_before_keyed_chains_still_verifies_and_is_sealed_at_it
     cli("visit", "add", "--household", hid)
     data = cli.json("audit", "verify")
     assert data["ok"] is True and data["keyed"] is True
-    conn = sqlite3.connect(cli.db)
+    conn = rawdb.connect(cli.db)
     stamps = [h for (h,) in conn.execute("SELECT hash FROM audit ORDER BY id")]
     conn.close()
     assert stamps[-1].startswith("k1:") and not stamps[0].startswith("k1:")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import sqlite3
 from collections import defaultdict
 
 import pytest
+import rawdb
 
 from visitlog.model import Household, Visit
 
@@ -25,7 +25,7 @@ NOT_HOME_DAYS, DEFAULT_DAYS = 14, 365
 
 def recount(path, today: D, until: D) -> dict[str, tuple[D, set[str]]]:
     """{household id: (due, rules)} of every household due by *until*, by plain loops."""
-    conn = sqlite3.connect(path)
+    conn = rawdb.connect(path)
     day = D.fromisoformat
     homes = {
         hid: (json.loads(tags), day(created[:10]))
@@ -114,7 +114,7 @@ def test_demo_plan_of_one_grid_and_one_worker(demo_cli, demo_db):
     assert {e["household_id"] for e in grid} == {
         e["household_id"] for e in everyone if e["micro_grid"] == "曹杨一村1号网格"
     }
-    conn = sqlite3.connect(demo_db)
+    conn = rawdb.connect(demo_db)
     worker = conn.execute(
         "SELECT visitor FROM visits GROUP BY visitor ORDER BY count(*) DESC"
     ).fetchone()[0]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import rawdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_support import content_digest
@@ -508,7 +508,7 @@ def test_an_invalid_change_in_a_laptop_is_refused_by_the_hub(tmp_path):
         sync_with(s, hub)
     c = _laptop(tmp_path / "c.db", "李明")
     # A damaged laptop: one of its logged changes says tags is not a list.
-    conn = sqlite3.connect(c)
+    conn = rawdb.connect(c)
     conn.execute(
         "UPDATE changes SET data = json_set(data, '$.tags', 'zzzz') WHERE tbl = 'households'"
     )

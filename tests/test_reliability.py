@@ -5,13 +5,13 @@ and online backups while the database is in use."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import stat
 import threading
 import time
 from pathlib import Path
 
 import pytest
+import rawdb
 from reliability_support import content_digest, live_counts, read_only_dir, write_roster
 
 from visitlog.model import Household, Visit, VisitlogError
@@ -102,7 +102,7 @@ def test_two_processes_creating_one_database_share_it(tmp_path):
 
 def _hold_write_lock(db: Path, seconds: float, started: threading.Event) -> threading.Thread:
     def hold() -> None:
-        conn = sqlite3.connect(db, isolation_level=None)
+        conn = rawdb.connect(db, isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
         started.set()
         time.sleep(seconds)
@@ -238,7 +238,7 @@ def test_sync_with_a_hub_on_read_only_media(demo_cli, tmp_path):
     Cli = type(demo_cli)
     assert Cli(tmp_path / "laptop2.db")("sync", str(hub), "--new-hub").exit_code == 0
     Store(hub).close()
-    s = sqlite3.connect(hub)
+    s = rawdb.connect(hub)
     s.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     s.close()
     before = (content_digest(demo_cli.db), content_digest(hub))
@@ -304,7 +304,7 @@ def test_backup_while_the_database_is_in_use(demo_cli, tmp_path):
     """The TUI keeps a Store open, reads and saves; a backup taken meanwhile is whole."""
     tui = Store(demo_cli.db)
     hid = tui.list_households()[0].id
-    reader = sqlite3.connect(demo_cli.db, isolation_level=None)
+    reader = rawdb.connect(demo_cli.db, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM visits").fetchone()  # an open read transaction
     stop = threading.Event()

@@ -4,10 +4,10 @@ a name refused, ID numbers never stored, and the export imports back unchanged."
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+import rawdb
 import real_roster as rr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +32,7 @@ def _id_numbers(corpus: rr.Corpus) -> set[str]:
 
 def _all_text(db: Path) -> str:
     """Every text value of every table (read through SQLite, as anything must)."""
-    conn = sqlite3.connect(db)
+    conn = rawdb.connect(db)
     try:
         out = []
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

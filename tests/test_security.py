@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
 import stat
 
 import pytest
+import rawdb
 
 from visitlog.model import VisitlogError
 from visitlog.security import sign, verify
@@ -198,7 +198,7 @@ def test_key_operations_are_audited_without_the_secret(cli):
     assert actions[:2] == ["key.show", "key.init"]
     assert all(e["detail"]["fingerprint"] == key.fingerprint for e in entries[:2])
     db_bytes = b"".join(
-        repr(row).encode() for row in sqlite3.connect(cli.db).execute("SELECT * FROM audit")
+        repr(row).encode() for row in rawdb.connect(cli.db).execute("SELECT * FROM audit")
     )
     assert key.to_line().split(":")[2].encode() not in db_bytes
 
@@ -208,7 +208,7 @@ def test_key_operations_are_audited_without_the_secret(cli):
 
 def _tamper(db, sql: str, params=()) -> None:
     """Edit the audit table behind visitlog's back (the triggers must go first)."""
-    conn = sqlite3.connect(db)
+    conn = rawdb.connect(db)
     conn.execute("DROP TRIGGER audit_no_update")
     conn.execute("DROP TRIGGER audit_no_delete")
     conn.execute(sql, params)
@@ -217,7 +217,7 @@ def _tamper(db, sql: str, params=()) -> None:
 
 
 def _entries(db) -> list[tuple]:
-    conn = sqlite3.connect(db)
+    conn = rawdb.connect(db)
     rows = conn.execute("SELECT id, at, action FROM audit ORDER BY id").fetchall()
     conn.close()
     return rows

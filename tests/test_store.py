@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import pytest
+import rawdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -250,7 +250,7 @@ def test_audit_chain_detects_edit_and_removal(store, db_path):
     for n in range(3):
         store.add_household(Household(address=f"曹杨一村{n}号101室", micro_grid="1号网格"))
     assert store.verify_audit() is None
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(rawdb.errors(store.conn).IntegrityError):
         store.conn.execute("UPDATE audit SET action = 'x' WHERE id = 2")
     # Someone with the sqlite3 shell drops the triggers and edits entry 2.
     store.conn.execute("DROP TRIGGER audit_no_update")
@@ -275,7 +275,7 @@ def test_not_a_database(tmp_path):
 
 def test_foreign_sqlite_database(tmp_path):
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
+    conn = rawdb.connect(path)
     conn.execute("CREATE TABLE stuff (x)")
     conn.commit()
     conn.close()
@@ -404,7 +404,6 @@ def test_unsynced_count_follows_changes_and_the_hub_ack(store):
 
 
 def test_a_write_reports_its_waits_and_can_give_up(store, db_path):
-    import sqlite3
 
     store.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格"))
     waits: list[float] = []
@@ -414,7 +413,7 @@ def test_a_write_reports_its_waits_and_can_give_up(store, db_path):
         return len(waits) < 3  # give up at the third report
 
     store.report_waits(on_wait, step_ms=20, limit_s=float("inf"))
-    other = sqlite3.connect(db_path, isolation_level=None)
+    other = rawdb.connect(db_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program's long write
     try:
         with pytest.raises(VisitlogError, match="另一个程序"):

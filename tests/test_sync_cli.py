@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import rawdb
 from station import hold_key
 from typer.testing import CliRunner
 
@@ -184,12 +185,11 @@ def test_bad_input_is_one_plain_line(tmp_path, args, message):
 
 
 def test_refused_sync_with_newer_hub_says_which_version(office):
-    import sqlite3
 
     (l0, _, _), hub = office
     hub.parent.mkdir()
     l0("sync", hub, "--new-hub")
-    conn = sqlite3.connect(hub)
+    conn = rawdb.connect(hub)
     conn.execute("UPDATE settings SET value = '42' WHERE key = 'schema_version'")
     conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '2.0.0')")
     conn.commit()
@@ -199,12 +199,11 @@ def test_refused_sync_with_newer_hub_says_which_version(office):
 
 
 def test_older_hub_needs_upgrade_flag(office):
-    import sqlite3
 
     (l0, _, _), hub = office
     hub.parent.mkdir()
     l0("sync", hub, "--new-hub")
-    conn = sqlite3.connect(hub)
+    conn = rawdb.connect(hub)
     conn.execute("DROP TABLE peers")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_sync'")
     conn.commit()

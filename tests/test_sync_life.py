@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
+import rawdb
 from station import hold_key
 from typer.testing import CliRunner
 
@@ -180,7 +180,7 @@ def test_same_number_different_change_is_refused_and_nothing_applied(office, tmp
     a.close()
     restore(backup, path)
     identity.record_path(path).unlink()
-    with sqlite3.connect(path) as raw:  # as an older visitlog left it
+    with rawdb.connect(path) as raw:  # as an older visitlog left it
         raw.execute("INSERT INTO settings(key, value) VALUES ('identity_unchecked', '1')")
     raw.close()
     a = Store(path)
@@ -323,7 +323,7 @@ def test_older_databases_agree_on_created_at_after_the_upgrade(office):
     a.close()
     b.close()
     for path in paths:  # as an older visitlog left them: each its own created_at
-        with sqlite3.connect(path) as raw:
+        with rawdb.connect(path) as raw:
             raw.execute("UPDATE visits SET created_at = '2000-01-0' || (rowid % 9 + 1)")
             raw.execute(
                 "UPDATE changes SET data = json_remove(data, '$.created_at') WHERE op = 'insert'"

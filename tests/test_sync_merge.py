@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import rawdb
 from station import hold_key
 
 from visitlog import clock
@@ -469,7 +470,6 @@ def test_a_copy_of_this_database_takes_a_new_device_id_before_syncing(trio, tmp_
 
 
 def test_newer_target_is_refused_naming_the_version(trio):
-    import sqlite3
 
     a, _b, hub, vid = trio
     with Store(hub) as h:
@@ -477,13 +477,13 @@ def test_newer_target_is_refused_naming_the_version(trio):
         h.conn.execute(
             "INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '0.9.0')"
         )
-    hub_changes = sqlite3.connect(hub).execute("SELECT count(*) FROM changes").fetchone()[0]
+    hub_changes = rawdb.connect(hub).execute("SELECT count(*) FROM changes").fetchone()[0]
     a.edit_visit(vid, summary="不会发出去")
     before = content(a), a.scalar("SELECT count(*) FROM audit")
     with pytest.raises(VisitlogError, match=r"0\.9\.0"):
         sync_with(a, hub)
     assert (content(a), a.scalar("SELECT count(*) FROM audit")) == before
-    conn = sqlite3.connect(hub)
+    conn = rawdb.connect(hub)
     assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == hub_changes
     conn.close()
 
@@ -497,9 +497,8 @@ def test_databases_record_the_release_their_schema_needs(tmp_path):
 
 def _make_old(path: Path) -> None:
     """Turn a database into one made before m003_sync."""
-    import sqlite3
 
-    conn = sqlite3.connect(path)
+    conn = rawdb.connect(path)
     conn.execute("DROP TABLE peers")
     conn.execute("DROP INDEX conflicts_row")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_sync'")

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import rawdb
 from textual.widgets import Input, Select, TextArea
 
 from visitlog.model import Household
@@ -30,7 +31,7 @@ from visitlog.tui.screens.items import ItemsScreen
 @contextlib.contextmanager
 def write_lock_held(db: Path) -> Iterator[sqlite3.Connection]:
     """Another program's long write: the database's write lock, held until the block ends."""
-    conn = sqlite3.connect(db, isolation_level=None)
+    conn = rawdb.connect(db, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

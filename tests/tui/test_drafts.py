@@ -9,9 +9,9 @@ at every start.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
+import rawdb
 from textual.widgets import Input, Select, TextArea
 
 from visitlog.model import Visit
@@ -312,7 +312,7 @@ async def test_drafts_kept_in_the_database_by_older_versions_are_offered(
 ):
     h = tui_store.list_households()[0]
     data = {"household_id": h.id, "address": h.address, "summary": "旧版本的草稿"}
-    conn = sqlite3.connect(tui_store.path)
+    conn = rawdb.connect(tui_store.path)
     with conn:
         conn.execute(
             "INSERT INTO drafts(id, kind, data, updated_at) VALUES (?, 'visit', ?, ?)",

@@ -142,9 +142,12 @@ def read_salt(path: Path | str) -> bytes | None:
         return None
     try:
         head = os.read(fd, len(files.SQLITE_MAGIC))
+        size = os.fstat(fd).st_size
     finally:
         os.close(fd)
-    if len(head) < SALT_BYTES or head == files.SQLITE_MAGIC:
+    # Not SQLite's header, and not whole pages either (a text file, say): no
+    # database at all, which the plain open then says in its own words.
+    if len(head) < SALT_BYTES or head == files.SQLITE_MAGIC or size % 512:
         return None
     return head[:SALT_BYTES]
 
@@ -208,7 +211,6 @@ def forget(path: Path | str | None = None) -> None:
     with _lock:
         if path is None:
             _known.clear()
-            _new_keys.clear()
             _passphrase = None
         else:
             _known.pop(_real(path), None)

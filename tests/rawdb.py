@@ -1,0 +1,38 @@
+"""A connection of a test's own to a database file, plain or encrypted.
+
+Tests that look inside a database behind the store's back (a raw row, a
+tampered audit line, an old schema) open it with :func:`connect` instead of
+``sqlite3.connect``: an encrypted file (the suite run with
+``VISITLOG_TEST_ENCRYPTED=1``) is opened with SQLCipher and the test
+passphrase, a plain one with Python's sqlite3, exactly as the store does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from visitlog.store import cipher
+
+
+def _file_of(target: Any) -> str:
+    name = os.fspath(target)
+    if isinstance(name, str) and name.startswith("file:"):
+        return urllib.parse.unquote(urllib.parse.urlsplit(name).path)
+    return os.fsdecode(name)
+
+
+def connect(target: str | Path, **kwargs: Any) -> Any:
+    """Like ``sqlite3.connect(target, **kwargs)``, keyed when the file is encrypted."""
+    path = _file_of(target)
+    key = cipher.key_for(path) if os.path.exists(path) else cipher.new_key()
+    return cipher.connect(os.fspath(target), key, **kwargs)
+
+
+def errors(conn: Any) -> Any:
+    """The DB-API module of *conn* (``sqlite3`` or SQLCipher's): its ``Row``,
+    ``IntegrityError`` and the rest."""
+    return sys.modules[type(conn).__module__]
