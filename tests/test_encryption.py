@@ -1,0 +1,412 @@
+"""The encrypted database: no plain text in the file, its WAL or a backup; keys,
+passphrases and the recovery key; ``encrypt`` and ``rekey`` all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import visitlog.cli.common as common
+from visitlog.cli import app
+from visitlog.crashlog import log_path
+from visitlog.model import Household, Visit, VisitlogError
+from visitlog.store import LockedError, Store, WrongKeyError, cipher, files
+
+NAME = "王秀英"
+PHONE = "13812345678"
+PASS = "第一个口令 first"
+PASS2 = "second 第二个口令"
+RECOVERY = re.compile(r"[A-Z2-7]{4}(?:-[A-Z2-7]{1,4}){12}")
+
+
+@pytest.fixture
+def encrypted_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New databases are encrypted under PASS, whichever way the suite runs."""
+    monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS)
+    cipher.forget()
+
+
+def _cli(*args: object, env: dict[str, str] | None = None):
+    result = CliRunner().invoke(app, [str(a) for a in args], env=env)
+    return result
+
+
+def _fill(store: Store) -> None:
+    hid = store.add_household(
+        Household(address="曹杨一村12号301室", micro_grid="一网格", head=NAME, phone=PHONE)
+    ).id
+    store.add_visit(
+        Visit(household_id=hid, visit_date="2026-11-20", visitor="李社工", summary=NAME)
+    )
+
+
+def _contains_plain(path: Path) -> bool:
+    data = path.read_bytes()
+    return NAME.encode() in data or PHONE.encode() in data
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_no_plain_text_in_the_file_its_wal_or_a_backup(encrypted_env, tmp_path: Path):
+    db = tmp_path / "visitlog.db"
+    store = Store(db)
+    assert store.key is not None
+    _fill(store)
+    wal = Path(f"{db}-wal")
+    assert wal.stat().st_size > 0  # the changes are still in the WAL
+    assert not _contains_plain(wal)
+    backup = store.backup(tmp_path / "备份.db")
+    store.close()
+    assert not _contains_plain(db)
+    assert not _contains_plain(backup)
+    assert not db.read_bytes().startswith(files.SQLITE_MAGIC)
+    # The same data in a plain file shows both: the check above can fail.
+    with cipher.making_plain():
+        plain = Store(tmp_path / "plain.db")
+    assert plain.key is None
+    _fill(plain)
+    plain.close()
+    assert _contains_plain(tmp_path / "plain.db")
+
+
+def test_a_backup_opens_with_the_passphrase_and_restores(encrypted_env, tmp_path: Path):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+        store.backup(tmp_path / "backup.db")
+    cipher.forget()  # another day, another process: only the passphrase
+    restored = tmp_path / "restored.db"
+    (tmp_path / "backup.db").rename(restored)
+    with Store(restored) as store:
+        assert [h.head for h in store.list_households()] == [NAME]
+        assert store.check() == []
+
+
+def test_the_key_is_derived_once_per_process(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    calls = []
+    real = cipher.derive
+    monkeypatch.setattr(cipher, "derive", lambda p, s: calls.append(1) or real(p, s))
+    first = Store(db)
+    second = Store(db)
+    with first.reader() as conn:
+        assert conn.execute("SELECT count(*) FROM households").fetchone()[0] == 1
+    with second.reader() as conn:
+        assert conn.execute("SELECT count(*) FROM visits").fetchone()[0] == 1
+    first.close()
+    second.close()
+    assert len(calls) == 1
+
+
+def test_the_passphrase_alone_opens_it_with_sqlcipher(encrypted_env, tmp_path: Path):
+    """SQLCipher 4's own key derivation: any SQLCipher tool opens the file."""
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    conn = cipher.sqlcipher.connect(str(db))
+    conn.execute("PRAGMA cipher_log_level = NONE")
+    conn.execute("PRAGMA key = '" + PASS.replace("'", "''") + "'")
+    assert conn.execute("SELECT head FROM households").fetchone()[0] == NAME
+    conn.close()
+
+
+def test_wrong_passphrase_one_line_exit_1_nothing_changed(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    before = _digest(db)
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, "not the passphrase")
+    result = _cli("--db", db, "household", "add", "--address", "兰溪路1弄2号", "--grid", "二网格")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and cipher.PASSPHRASE_ENV in lines[0]
+    assert "Traceback" not in result.output
+    assert _digest(db) == before
+    with pytest.raises(WrongKeyError):
+        Store(db)
+
+
+def test_no_passphrase_off_a_terminal_says_how(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    Store(db).close()
+    cipher.forget()
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    with pytest.raises(LockedError):
+        Store(db)
+    result = _cli("--lang", "en", "--db", db, "household", "list")
+    assert result.exit_code == 1
+    assert "VISITLOG_PASSPHRASE" in result.output and "terminal" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def _typed(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """A terminal where the person types *answers* in turn; returns the prompts shown."""
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setattr(common, "on_terminal", lambda: True)
+    monkeypatch.setattr(common, "ask_secret", ask)
+    import visitlog.cli.crypt as crypt
+
+    monkeypatch.setattr(crypt, "on_terminal", lambda: True)
+    monkeypatch.setattr(crypt, "ask_secret", ask)
+    return prompts
+
+
+def test_three_wrong_tries_at_the_prompt_are_logged(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    prompts = _typed(monkeypatch, ["wrong one", "wrong two", "wrong three"])
+    result = _cli("--db", db, "household", "list")
+    assert result.exit_code == 1 and len(prompts) == 3
+    assert "三次口令都不对" in result.output
+    assert f"three wrong passphrases for {db}" in log_path().read_text(encoding="utf-8")
+
+
+def test_the_prompt_takes_the_passphrase_after_a_wrong_try(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    prompts = _typed(monkeypatch, ["wrong one", PASS])
+    result = _cli("--db", db, "household", "list", "--json")
+    assert result.exit_code == 0, result.output
+    assert len(prompts) == 2 and NAME in result.stdout
+
+
+def test_init_encrypts_and_shows_the_recovery_key_once(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    assert result.exit_code == 0, result.output
+    [recovery] = RECOVERY.findall(result.stdout)
+    assert cipher.is_encrypted(db)
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    # The passphrase forgotten: the recovery key opens it, at the prompt too.
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    _typed(monkeypatch, [recovery.lower().replace("-", " - ")])
+    listed = _cli("--db", db, "household", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert NAME in listed.stdout
+    # A second init shows no key again.
+    again = _cli("--db", db, "init", "--worker", "李社工")
+    assert again.exit_code == 0 and not RECOVERY.findall(again.stdout)
+
+
+def test_init_off_a_terminal_without_a_passphrase_says_how(tmp_path, monkeypatch):
+    monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    assert result.exit_code == 1 and cipher.PASSPHRASE_ENV in result.output
+    assert not db.exists()
+    plain = _cli("--db", db, "init", "--worker", "李社工", "--plain")
+    assert plain.exit_code == 0 and "visitlog encrypt" in plain.output
+    assert not cipher.is_encrypted(db)
+
+
+def test_init_asks_twice_and_refuses_a_mismatch(tmp_path, monkeypatch):
+    monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    _typed(monkeypatch, ["a long passphrase", "another passphrase"])
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    assert result.exit_code == 1 and "不一样" in result.output and not db.exists()
+    _typed(monkeypatch, ["short"])
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    assert result.exit_code == 1 and "太短" in result.output and not db.exists()
+    _typed(monkeypatch, ["a long passphrase", "a long passphrase"])
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    assert result.exit_code == 0 and cipher.is_encrypted(db)
+
+
+def test_a_plain_database_keeps_working_and_encrypts(tmp_path, monkeypatch):
+    monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    assert _cli("--db", db, "household", "list").exit_code == 0
+    hint = _cli("--db", db, "init", "--worker", "李社工")
+    assert hint.exit_code == 0 and "visitlog encrypt" in hint.output
+    # encrypt needs a passphrase: none here, nothing changes.
+    before = _digest(db)
+    refused = _cli("--db", db, "encrypt")
+    assert refused.exit_code == 1 and _digest(db) == before
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS)
+    result = _cli("--db", db, "encrypt")
+    assert result.exit_code == 0, result.output
+    [recovery] = RECOVERY.findall(result.stdout)
+    assert not _contains_plain(db)
+    cipher.forget()
+    with Store(db) as store:
+        assert [h.head for h in store.list_households()] == [NAME]
+        assert store.check() == []
+    cipher.forget()
+    assert cipher.open_with_recovery(db, recovery) is not None
+    again = _cli("--db", db, "encrypt")
+    assert again.exit_code == 1 and "rekey" in again.output
+
+
+def test_encrypt_refused_while_another_program_has_it_open(tmp_path, monkeypatch):
+    monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT count(*) FROM households').fetchone(); print('open', flush=True); "
+            "time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = _digest(db)
+        monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS)
+        result = _cli("--db", db, "encrypt")
+        assert result.exit_code == 1 and "另一个程序" in result.output
+        assert _digest(db) == before and not cipher.is_encrypted(db)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_rekey_changes_the_passphrase_and_keeps_the_recovery_key(
+    encrypted_env, tmp_path, monkeypatch
+):
+    db = tmp_path / "visitlog.db"
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    [recovery] = RECOVERY.findall(result.stdout)
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", PASS2)
+    result = _cli("--db", db, "rekey")
+    assert result.exit_code == 0, result.output
+    assert not RECOVERY.findall(result.stdout)  # the old one still holds
+    cipher.forget()
+    with pytest.raises(WrongKeyError):
+        Store(db)  # VISITLOG_PASSPHRASE is still the old one
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS2)
+    with Store(db) as store:
+        assert [h.head for h in store.list_households()] == [NAME]
+    cipher.forget()
+    assert cipher.open_with_recovery(db, recovery)
+    # Forgotten passphrase: the recovery key stands for it, then a third one.
+    cipher.forget()
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", "third 第三个口令")
+    _typed(monkeypatch, [recovery])
+    result = _cli("--db", db, "rekey")
+    assert result.exit_code == 0, result.output
+    cipher.forget()
+    with pytest.raises(WrongKeyError):
+        cipher.unlock(db, PASS2)
+    assert cipher.unlock(db, "third 第三个口令")
+
+
+def test_a_lost_recovery_file_leaves_the_passphrase_working(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    result = _cli("--db", db, "init", "--worker", "李社工")
+    [recovery] = RECOVERY.findall(result.stdout)
+    cipher.recovery_path(db).unlink()
+    cipher.forget()
+    with Store(db) as store:
+        assert store.key is not None
+    cipher.forget()
+    with pytest.raises(WrongKeyError):
+        cipher.open_with_recovery(db, recovery)
+    # rekey makes a new recovery key, shown once.
+    monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", PASS2)
+    result = _cli("--db", db, "rekey")
+    assert result.exit_code == 0 and len(RECOVERY.findall(result.stdout)) == 1
+
+
+def test_a_wrong_recovery_key_is_refused(encrypted_env, tmp_path: Path):
+    db = tmp_path / "visitlog.db"
+    _cli("--db", db, "init", "--worker", "李社工")
+    cipher.forget()
+    other = cipher._format_recovery(os.urandom(32))
+    with pytest.raises(WrongKeyError):
+        cipher.unlock(db, other)
+
+
+def test_rekey_and_encrypt_refuse_what_they_cannot_do(tmp_path, monkeypatch):
+    monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    db = tmp_path / "visitlog.db"
+    assert _cli("--db", db, "encrypt").exit_code == 1  # no database
+    Store(db).close()
+    result = _cli("--db", db, "rekey")
+    assert result.exit_code == 1 and "encrypt" in result.output
+    with pytest.raises(VisitlogError):
+        cipher.check_new_passphrase("short")
+
+
+@pytest.mark.slow
+def test_encrypt_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    template = tmp_path / "template.db"
+    result = _cli("--db", template, "demo", "--households", "3000")
+    assert result.exit_code == 0, result.output
+    with Store(template) as store:
+        expected = store.count_live()
+    env = {**os.environ, cipher.PASSPHRASE_ENV: PASS}
+    env.pop(cipher.PLAIN_ENV)
+    command = [sys.executable, "-m", "visitlog", "--db"]
+    # How long a whole run takes, to spread the kills over it.
+    probe = tmp_path / "probe.db"
+    probe.write_bytes(template.read_bytes())
+    started = time.monotonic()
+    subprocess.run([*command, str(probe), "encrypt"], env=env, check=True, capture_output=True)
+    whole = time.monotonic() - started
+    outcomes = {"plain": 0, "encrypted": 0}
+    for n in range(12):
+        db = tmp_path / f"run{n}" / "visitlog.db"
+        db.parent.mkdir()
+        db.write_bytes(template.read_bytes())
+        proc = subprocess.Popen([*command, str(db), "encrypt"], env=env, stdout=subprocess.DEVNULL)
+        time.sleep(whole * (0.3 + n / 12))
+        proc.kill()
+        proc.wait()
+        cipher.forget()
+        monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS)
+        kind = "encrypted" if cipher.is_encrypted(db) else "plain"
+        outcomes[kind] += 1
+        with Store(db) as store:
+            assert store.count_live() == expected
+            assert store.check() == []
+            assert (store.key is not None) == (kind == "encrypted")
+        monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    files.sweep_leftovers()
+    assert not list(tmp_path.glob("run*/.*.tmp*"))
+    assert outcomes["plain"] and outcomes["encrypted"], outcomes
