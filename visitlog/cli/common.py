@@ -69,17 +69,17 @@ class State:
     def path(self) -> Path:
         return self.db_path or default_db_path()
 
-    def store(self) -> Store:
+    def store(self, ask: Callable[[Path], None] | None = None) -> Store:
         """Open (creating if needed) the database on first use.
 
         An encrypted database with no passphrase at hand (``VISITLOG_PASSPHRASE``,
-        the keyring) asks for it on a terminal (:func:`ask_passphrase`).
+        the keyring) asks for it: *ask*, else on a terminal (:func:`ask_passphrase`).
         """
         if self._store is None:
             try:
                 self._store = Store(self.path)
             except LockedError:
-                ask_passphrase(self.path)
+                (ask or ask_passphrase)(self.path)
                 self._store = Store(self.path)
         return self._store
 
@@ -156,9 +156,9 @@ def emit_json(obj: Any) -> None:
 
 def open_tui(state: State) -> None:
     """Open the terminal app on the chosen database."""
-    from visitlog.tui.app import make_app
+    from visitlog.tui.app import make_app, unlock
 
-    app = make_app(state.store())
+    app = make_app(state.store(ask=unlock))
     app.run()
     if app.return_code:
         # A crash: the app printed its one line (no traceback, no data) on exit.
