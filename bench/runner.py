@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import bench.bundles  # noqa: F401  (registers the bundle case)
+from bench import encrypted as _encrypted  # noqa: F401  (registers its case)
 from bench.cases import CASES, Ctx, run_cases
 from bench.datasets import CACHE, SCALES, dataset
 from bench.report import header, table
