@@ -18,7 +18,7 @@ import visitlog.cli.common as common
 from visitlog.cli import app
 from visitlog.crashlog import log_path
 from visitlog.model import Household, Visit, VisitlogError
-from visitlog.store import LockedError, Store, WrongKeyError, cipher, files
+from visitlog.store import DraftBox, LockedError, Store, WrongKeyError, cipher, files
 
 NAME = "王秀英"
 PHONE = "13812345678"
@@ -410,3 +410,24 @@ def test_encrypt_killed_at_any_moment_leaves_the_old_or_the_new_file(tmp_path, m
     files.sweep_leftovers()
     assert not list(tmp_path.glob("run*/.*.tmp*"))
     assert outcomes["plain"] and outcomes["encrypted"], outcomes
+
+
+def test_drafts_beside_an_encrypted_database_are_sealed_and_follow_rekey(
+    encrypted_env, tmp_path, monkeypatch
+):
+    db = tmp_path / "visitlog.db"
+    Store(db).close()
+    box = DraftBox(db)
+    box.save("visit:new", "visit", {"summary": f"{NAME} {PHONE}"})
+    [path] = list(box.folder.iterdir())
+    assert not _contains_plain(path)
+    assert DraftBox(db).get("visit:new").data["summary"] == f"{NAME} {PHONE}"
+    monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", PASS2)
+    assert _cli("--db", db, "rekey").exit_code == 0
+    cipher.forget()
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS2)
+    Store(db).close()
+    assert DraftBox(db).get("visit:new").data["summary"] == f"{NAME} {PHONE}"
+    # Without the key a sealed draft is not shown (nor a crash).
+    cipher.forget()
+    assert DraftBox(db).list() == []

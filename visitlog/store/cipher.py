@@ -346,6 +346,52 @@ def check_new_passphrase(passphrase: str) -> None:
         raise VisitlogError(t("enc.err.short", n=MIN_PASSPHRASE))
 
 
+# -- files beside an encrypted database -------------------------------------------------
+
+SEALED = "visitlog-sealed"
+
+
+def _file_key(key: DbKey) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(hashes.SHA256(), 32, key.salt, b"visitlog side files v1").derive(key.key)
+
+
+def seal(key: DbKey, text: str) -> str:
+    """*text* encrypted (AES-GCM) under a key derived from the database's key."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = secrets.token_bytes(12)
+    data = AESGCM(_file_key(key)).encrypt(nonce, text.encode("utf-8"), SEALED.encode())
+    return json.dumps({"format": SEALED, "nonce": nonce.hex(), "data": data.hex()})
+
+
+def unseal(key: DbKey | None, text: str) -> str | None:
+    """The text :func:`seal` sealed; plain text as it is; None when it cannot be opened."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    if not (isinstance(doc, dict) and doc.get("format") == SEALED):
+        return text
+    if key is None:
+        return None
+    try:
+        nonce, data = bytes.fromhex(doc["nonce"]), bytes.fromhex(doc["data"])
+        return AESGCM(_file_key(key)).decrypt(nonce, data, SEALED.encode()).decode("utf-8")
+    except (KeyError, TypeError, ValueError, InvalidTag):
+        return None
+
+
+def known_key(path: Path | str) -> DbKey | None:
+    """The key of *path* if this process has opened it (None: plain, or not opened)."""
+    return _known.get(_real(path))
+
+
 # -- the recovery key ------------------------------------------------------------------
 
 

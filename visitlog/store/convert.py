@@ -23,6 +23,7 @@ from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.store import cipher, files, identity
 from visitlog.store.database import BUSY_TIMEOUT_MS, explain_sqlite_error
+from visitlog.store.drafts import DraftBox
 
 
 def _export(path: Path, old: cipher.DbKey | None, new: cipher.DbKey, tmp: Path) -> None:
@@ -92,6 +93,9 @@ def rewrite(path: Path | str, new: cipher.DbKey, old: cipher.DbKey | None) -> No
     cipher.fsync_dir(path.parent)
     cipher.forget(path)
     cipher.remember(path, new)
+    # Forms in progress follow the database's key.
+    with contextlib.suppress(VisitlogError):
+        DraftBox(path, old).reseal(new)
     # Renamed into place: the same database, not a copy (identity's inode check).
     if before is not None and before.get("file") == inode:
         before["file"] = identity.file_key(path)

@@ -10,6 +10,9 @@ by its owner only (drafts hold personal data).  Writing one never waits for
 SQLite, and these files are never the database, its ``-wal`` or its ``-shm``.
 
 Drafts are local to the laptop: they are not synced and not in backups.
+Beside an encrypted database they are sealed (AES-GCM) under a key derived
+from the database's key (:func:`visitlog.store.cipher.seal`), so they give
+away no more than the database; ``rekey`` and ``encrypt`` re-seal them.
 Older versions kept them in the ``drafts`` table; :meth:`DraftBox.adopt`
 moves those here.
 """
@@ -27,7 +30,7 @@ from typing import Any
 from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import files
+from visitlog.store import cipher, files
 
 
 @dataclass
@@ -48,9 +51,11 @@ class DraftBox:
     leaves the previous draft as it was.
     """
 
-    def __init__(self, db_path: Path | str):
+    def __init__(self, db_path: Path | str, key: cipher.DbKey | None = None):
         db_path = Path(db_path)
         self.folder = db_path.with_name(f".{db_path.name}.drafts")
+        #: The database's key (drafts of an encrypted database are sealed).
+        self.key = key or cipher.known_key(db_path)
 
     def _file(self, draft_id: str) -> Path:
         # Readable names for people looking in the folder, made unique by a
@@ -73,6 +78,8 @@ class DraftBox:
             detail = exc.strerror or str(exc)
             raise VisitlogError(t("err.write_file", path=self.folder, detail=detail)) from exc
         payload = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        if self.key is not None:
+            payload = cipher.seal(self.key, payload)
         files.write_private(self._file(draft_id), payload)
 
     def discard(self, draft_id: str) -> None:
@@ -102,10 +109,12 @@ class DraftBox:
             key=lambda d: (d.updated_at, d.id),
         )
 
-    @staticmethod
-    def _read(path: Path) -> Draft | None:
+    def _read(self, path: Path) -> Draft | None:
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            text = cipher.unseal(self.key, path.read_text(encoding="utf-8"))
+            if text is None:
+                return None
+            record = json.loads(text)
             return Draft(
                 id=str(record["id"]),
                 kind=str(record["kind"]),
@@ -130,3 +139,10 @@ class DraftBox:
                 self.save(d["id"], d["kind"], d["data"], d.get("updated_at") or "")
             done.append(d["id"])
         return done
+
+    def reseal(self, key: cipher.DbKey | None) -> None:
+        """Write every readable draft again under *key* (the database's new key)."""
+        drafts = self.list()
+        self.key = key
+        for d in drafts:
+            self.save(d.id, d.kind, d.data, d.updated_at)
