@@ -431,3 +431,42 @@ def test_drafts_beside_an_encrypted_database_are_sealed_and_follow_rekey(
     # Without the key a sealed draft is not shown (nor a crash).
     cipher.forget()
     assert DraftBox(db).list() == []
+
+
+class _Keyring:
+    """A system keyring as the ``keyring`` package shows it; ``broken`` raises."""
+
+    def __init__(self, broken: bool = False):
+        self.broken = broken
+        self.saved: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, name: str) -> str | None:
+        if self.broken:
+            raise RuntimeError("no backend")
+        return self.saved.get((service, name))
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        if self.broken:
+            raise RuntimeError("no backend")
+        self.saved[(service, name)] = value
+
+
+def test_the_keyring_gives_the_passphrase_and_a_broken_one_is_skipped(
+    encrypted_env, tmp_path, monkeypatch
+):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    ring = _Keyring()
+    monkeypatch.setitem(sys.modules, "keyring", ring)
+    monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", PASS2)
+    result = _cli("--db", db, "rekey", "--keyring")
+    assert result.exit_code == 0 and ring.saved == {("visitlog", str(db.resolve())): PASS2}
+    cipher.forget()
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV)
+    with Store(db) as store:
+        assert [h.head for h in store.list_households()] == [NAME]
+    cipher.forget()
+    monkeypatch.setitem(sys.modules, "keyring", _Keyring(broken=True))
+    with pytest.raises(LockedError):
+        Store(db)

@@ -109,7 +109,8 @@ def rekey(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
         console.print(t("enc.recovery_kept"))
     else:
         show_recovery(cipher.new_recovery(path, new))
-    if keyring:
+    # A keyring that held the old passphrase would no longer open it.
+    if keyring or cipher.keyring_passphrase(path):
         remember_in_keyring(path, passphrase)
 
 

@@ -216,7 +216,7 @@ def forget(path: Path | str | None = None) -> None:
             _known.pop(_real(path), None)
 
 
-def _keyring_passphrase(path: Path | str) -> str | None:
+def keyring_passphrase(path: Path | str) -> str | None:
     """The passphrase the system keyring holds for *path*; None on any trouble."""
     try:
         import keyring
@@ -257,7 +257,7 @@ def key_for(path: Path | str) -> DbKey | None:
             raise WrongKeyError(t("enc.err.env_wrong", path=path, env=PASSPHRASE_ENV))
         remember(path, key, env)
         return key
-    stored = _keyring_passphrase(path)
+    stored = keyring_passphrase(path)
     if stored:
         key = derive(stored, salt)
         if opens(path, key):
