@@ -29,8 +29,10 @@ from visitlog.tui.screens.home import HomeScreen
 
 THIRD_PROGRAM = textwrap.dedent(
     """
-    import json, sqlite3, sys
-    conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    import json, sys
+    sys.path.insert(0, sys.argv[2])
+    import rawdb  # plain sqlite3, or SQLCipher with the test passphrase
+    conn = rawdb.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
     summaries = [r[0] for r in conn.execute("SELECT summary FROM visits WHERE deleted = 0")]
     print(json.dumps({
         "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
@@ -93,7 +95,9 @@ async def test_saves_reach_the_file_while_other_programs_use_it(
             await _save_visit(app, pilot, wait_for, "上午第二户")
             await settle(pilot)
             # the third program looks while the app is still open
-            results["third"] = await _run(sys.executable, "-c", THIRD_PROGRAM, str(demo_db))
+            results["third"] = await _run(
+                sys.executable, "-c", THIRD_PROGRAM, str(demo_db), str(Path(__file__).parent.parent)
+            )
             results["third-check"] = await _visitlog(demo_db, "check")
             assert app.is_running
             worker_connection.close()
