@@ -470,3 +470,24 @@ def test_the_keyring_gives_the_passphrase_and_a_broken_one_is_skipped(
     monkeypatch.setitem(sys.modules, "keyring", _Keyring(broken=True))
     with pytest.raises(LockedError):
         Store(db)
+
+
+def test_a_key_derived_ahead_is_used_once(encrypted_env, tmp_path, monkeypatch):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    cipher.forget()
+    calls = []
+    real = cipher.derive
+    monkeypatch.setattr(cipher, "derive", lambda p, s: calls.append(p) or real(p, s))
+    cipher.prefetch(db)
+    cipher.prefetch(db)  # already under way: not twice
+    with Store(db) as store:
+        assert store.list_households()[0].head == NAME
+    assert calls == [PASS]
+    # Derived ahead from a passphrase that turns out wrong: refused all the same.
+    cipher.forget()
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, "not the passphrase")
+    cipher.prefetch(db)
+    with pytest.raises(WrongKeyError):
+        Store(db)

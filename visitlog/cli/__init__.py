@@ -27,6 +27,7 @@ from visitlog.cli.usage import is_help_shown, is_usage_error, usage_line
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import set_lang, t
 from visitlog.model import VisitlogError
+from visitlog.store import cipher, default_db_path
 from visitlog.store.files import sweep_leftovers
 from visitlog.visible import visible
 
@@ -171,6 +172,22 @@ def root(
 
         open_tui(ctx.obj)
 
+
+def _prefetch_key(argv: Sequence[str]) -> None:
+    """Derive an encrypted database's key while the commands load (see cipher.prefetch)."""
+    db: str | None = None
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            db = argv[i + 1]
+        elif arg.startswith("--db="):
+            db = arg[len("--db=") :]
+    try:
+        cipher.prefetch(Path(db).expanduser() if db else default_db_path())
+    except (OSError, ValueError):
+        pass  # the command itself says what is wrong with the file
+
+
+_prefetch_key(sys.argv[1:])
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)

@@ -237,6 +237,40 @@ def save_to_keyring(path: Path | str, passphrase: str) -> bool:
         return False
 
 
+#: Keys being derived ahead of need (:func:`prefetch`): real path → (passphrase, thread, result).
+_pending: dict[str, tuple[str, threading.Thread, list[DbKey]]] = {}
+
+
+def prefetch(path: Path | str) -> None:
+    """Start deriving the key of *path* from ``VISITLOG_PASSPHRASE`` on a thread of its own.
+
+    The derivation releases the GIL, so it runs on the second core while the
+    command's modules load; :func:`key_for` then waits for what is left of it.
+    Nothing happens for a plain or absent file, or without the variable.
+    """
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    real = _real(path)
+    if not passphrase or real in _known or real in _pending:
+        return
+    salt = read_salt(path)
+    if salt is None:
+        return
+    result: list[DbKey] = []
+    thread = threading.Thread(
+        target=lambda: result.append(derive(passphrase, salt)), name="visitlog-kdf", daemon=True
+    )
+    thread.start()
+    _pending[real] = (passphrase, thread, result)
+
+
+def _prefetched(path: Path | str, passphrase: str, salt: bytes) -> DbKey | None:
+    entry = _pending.pop(_real(path), None)
+    if entry is None or entry[0] != passphrase:
+        return None
+    entry[1].join()
+    return next((k for k in entry[2] if k.salt == salt), None)
+
+
 def key_for(path: Path | str) -> DbKey | None:
     """The key that opens the database at *path*: None for a plain file.
 
@@ -252,7 +286,7 @@ def key_for(path: Path | str) -> DbKey | None:
         return None
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
-        key = derive(env, salt)
+        key = _prefetched(path, env, salt) or derive(env, salt)
         if not opens(path, key):
             raise WrongKeyError(t("enc.err.env_wrong", path=path, env=PASSPHRASE_ENV))
         remember(path, key, env)
