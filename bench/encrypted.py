@@ -10,6 +10,7 @@ measured process derives the key once, as a worker's laptop does at start.
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 
 from bench.cases import CHILD, VISITLOG, Ctx, _cpu_ratio, _tui_db, case, measure, row_from, verdict
@@ -52,13 +53,14 @@ def _measure(ctx: Ctx) -> list[Row]:
     saves: dict[str, list[float]] = {"plain": [], "encrypted": []}
     paints: dict[str, list[float]] = {"plain": [], "encrypted": []}
     cpus: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    save_cpus: dict[str, list[float]] = {"plain": [], "encrypted": []}
     summaries: dict[str, Sample] = {}
     for _ in range(runs):
         for kind, src in sources.items():  # alternated: load on the machine hits both
             db = copy_db(src, ctx.fresh("run.db"))
-            saves[kind].append(
-                run([*CHILD, "save_visits", str(db), "200"], ctx.work).json()["median_ms"]
-            )
+            out = run([*CHILD, "save_visits", str(db), "200"], ctx.work).json()
+            saves[kind].append(out["median_ms"])
+            save_cpus[kind].append(out["median_cpu_ms"])
             db = copy_db(src, ctx.fresh("run.db"))
             r = run([*CHILD, "tui_paint", str(db)], ctx.work)
             paints[kind].append(r.json()["painted"] - r.started)
@@ -93,6 +95,11 @@ def _measure(ctx: Ctx) -> list[Row]:
         baseline_unit="ms",
         baseline_name="the same on the plain file",
         ratio=save["encrypted"].median / save["plain"].median,
+        notes=[
+            "CPU per save (median): "
+            f"encrypted {statistics.median(save_cpus['encrypted']):.1f} ms, "
+            f"plain {statistics.median(save_cpus['plain']):.1f} ms"
+        ],
     )
     rows.append(row)
     paint = {k: Sample(v, [], cpus[k]) for k, v in paints.items()}
