@@ -5,7 +5,9 @@ on it, so only SQLite may open those files (see ``visitlog.store.files``).  Pyth
 raises the audit event ``open`` for ``open()``, ``io.open``, ``os.open``,
 ``Path.open``/``read_bytes``/``write_bytes`` and everything built on them
 (shutil, zipfile, openpyxl…); SQLite opens its files in C, without it, and
-announces each connection with ``sqlite3.connect`` and ``sqlite3.connect/handle``.
+announces each connection with ``sqlite3.connect`` and ``sqlite3.connect/handle``
+(SQLCipher's connections, of encrypted databases, announce nothing: its
+``connect`` is wrapped to note them the same way).
 
 While :func:`watch_database_opens` is active, the hook installed here keeps
 its own list of the SQLite connections opened (it does not trust visitlog's
@@ -67,7 +69,9 @@ def _identity(path: str) -> tuple[int, int] | None:
 def _is_open(conn: sqlite3.Connection) -> bool:
     try:
         conn.in_transaction  # noqa: B018 (raises once the connection is closed)
-    except sqlite3.ProgrammingError as exc:
+    except Exception as exc:  # sqlite3's or SQLCipher's ProgrammingError
+        if type(exc).__name__ != "ProgrammingError":
+            raise
         return "closed" not in str(exc)  # only "created in another thread"
     return True
 
@@ -124,6 +128,28 @@ def _hook(event: str, args: tuple) -> None:
 
 
 sys.addaudithook(_hook)
+
+
+def _watch_sqlcipher() -> None:
+    """SQLCipher's connections (encrypted databases) raise no audit event: count them here."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        return
+    real = dbapi2.connect
+
+    def connect(database, *args, **kwargs):
+        conn = real(database, *args, **kwargs)
+        path = _file_of(database)
+        if path is not None and _active:
+            with _lock:
+                _connections.append((conn, _identity(path), path))
+        return conn
+
+    dbapi2.connect = connect
+
+
+_watch_sqlcipher()
 
 
 @contextlib.contextmanager

@@ -491,3 +491,22 @@ def test_a_key_derived_ahead_is_used_once(encrypted_env, tmp_path, monkeypatch):
     cipher.prefetch(db)
     with pytest.raises(WrongKeyError):
         Store(db)
+
+
+def test_a_report_never_replaces_an_encrypted_database(encrypted_env, tmp_path: Path):
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+    before = _digest(db)
+    with pytest.raises(VisitlogError, match="覆盖"):
+        files.write_private(db, "报告")
+    assert _digest(db) == before
+    # Text and zip files of whole pages are no database: replaced as usual.
+    text = tmp_path / "汇总.csv"
+    text.write_text("微网格,户数\n" + "一网格,1\n" * 1000, encoding="utf-8")
+    text.write_bytes(text.read_bytes()[:4096])
+    sheet = tmp_path / "汇总.xlsx"
+    sheet.write_bytes(b"PK\x03\x04" + os.urandom(8188))
+    for path in (text, sheet):
+        files.write_private(path, "新的报告")
+        assert path.read_text(encoding="utf-8") == "新的报告"

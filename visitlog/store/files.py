@@ -128,12 +128,33 @@ def check_destination(dest: Path | str, *, replace_database: bool = False) -> Pa
     if not replace_database and dest.is_file():
         try:
             with open(dest, "rb") as fh:
-                head = fh.read(len(SQLITE_MAGIC))
+                head = fh.read(HEAD_BYTES)
+                size = os.fstat(fh.fileno()).st_size
         except OSError:
-            head = b""
-        if head == SQLITE_MAGIC:
+            head, size = b"", 0
+        if looks_like_database(head, size):
             raise VisitlogError(t("err.replace_database", path=dest))
     return dest
+
+
+#: How much of a file :func:`looks_like_database` reads.
+HEAD_BYTES = 256
+#: Beginnings of files visitlog writes that are no database (XLSX is a zip; gzip).
+_OTHER_FORMATS = (b"PK\x03\x04", b"\x1f\x8b")
+
+
+def looks_like_database(head: bytes, size: int) -> bool:
+    """Is a file beginning with *head* (its first :data:`HEAD_BYTES`) a database?
+
+    A plain one starts with SQLite's header.  An SQLCipher one is whole
+    4 KiB pages of what looks like random bytes: no known format's
+    signature, and control characters no text file has.
+    """
+    if head.startswith(SQLITE_MAGIC):
+        return True
+    if size == 0 or size % 4096 or len(head) < HEAD_BYTES or head.startswith(_OTHER_FORMATS):
+        return False
+    return any(b < 9 or 13 < b < 32 for b in head)
 
 
 @contextlib.contextmanager
