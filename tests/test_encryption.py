@@ -18,7 +18,7 @@ import visitlog.cli.common as common
 from visitlog.cli import app
 from visitlog.crashlog import log_path
 from visitlog.model import Household, Visit, VisitlogError
-from visitlog.store import DraftBox, LockedError, Store, WrongKeyError, cipher, files
+from visitlog.store import DraftBox, LockedError, Store, WrongKeyError, cipher, files, recovery
 
 NAME = "王秀英"
 PHONE = "13812345678"
@@ -200,14 +200,14 @@ def test_init_encrypts_and_shows_the_recovery_key_once(encrypted_env, tmp_path, 
     db = tmp_path / "visitlog.db"
     result = _cli("--db", db, "init", "--worker", "李社工")
     assert result.exit_code == 0, result.output
-    [recovery] = RECOVERY.findall(result.stdout)
+    [rk] = RECOVERY.findall(result.stdout)
     assert cipher.is_encrypted(db)
     with Store(db) as store:
         _fill(store)
     cipher.forget()
     # The passphrase forgotten: the recovery key opens it, at the prompt too.
     monkeypatch.delenv(cipher.PASSPHRASE_ENV)
-    _typed(monkeypatch, [recovery.lower().replace("-", " - ")])
+    _typed(monkeypatch, [rk.lower().replace("-", " - ")])
     listed = _cli("--db", db, "household", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert NAME in listed.stdout
@@ -259,14 +259,14 @@ def test_a_plain_database_keeps_working_and_encrypts(tmp_path, monkeypatch):
     monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASS)
     result = _cli("--db", db, "encrypt")
     assert result.exit_code == 0, result.output
-    [recovery] = RECOVERY.findall(result.stdout)
+    [rk] = RECOVERY.findall(result.stdout)
     assert not _contains_plain(db)
     cipher.forget()
     with Store(db) as store:
         assert [h.head for h in store.list_households()] == [NAME]
         assert store.check() == []
     cipher.forget()
-    assert cipher.open_with_recovery(db, recovery) is not None
+    assert recovery.open_with_recovery(db, rk) is not None
     again = _cli("--db", db, "encrypt")
     assert again.exit_code == 1 and "rekey" in again.output
 
@@ -306,7 +306,7 @@ def test_rekey_changes_the_passphrase_and_keeps_the_recovery_key(
 ):
     db = tmp_path / "visitlog.db"
     result = _cli("--db", db, "init", "--worker", "李社工")
-    [recovery] = RECOVERY.findall(result.stdout)
+    [rk] = RECOVERY.findall(result.stdout)
     with Store(db) as store:
         _fill(store)
     cipher.forget()
@@ -321,31 +321,31 @@ def test_rekey_changes_the_passphrase_and_keeps_the_recovery_key(
     with Store(db) as store:
         assert [h.head for h in store.list_households()] == [NAME]
     cipher.forget()
-    assert cipher.open_with_recovery(db, recovery)
+    assert recovery.open_with_recovery(db, rk)
     # Forgotten passphrase: the recovery key stands for it, then a third one.
     cipher.forget()
     monkeypatch.delenv(cipher.PASSPHRASE_ENV)
     monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", "third 第三个口令")
-    _typed(monkeypatch, [recovery])
+    _typed(monkeypatch, [rk])
     result = _cli("--db", db, "rekey")
     assert result.exit_code == 0, result.output
     cipher.forget()
     with pytest.raises(WrongKeyError):
-        cipher.unlock(db, PASS2)
-    assert cipher.unlock(db, "third 第三个口令")
+        recovery.unlock(db, PASS2)
+    assert recovery.unlock(db, "third 第三个口令")
 
 
 def test_a_lost_recovery_file_leaves_the_passphrase_working(encrypted_env, tmp_path, monkeypatch):
     db = tmp_path / "visitlog.db"
     result = _cli("--db", db, "init", "--worker", "李社工")
-    [recovery] = RECOVERY.findall(result.stdout)
-    cipher.recovery_path(db).unlink()
+    [rk] = RECOVERY.findall(result.stdout)
+    recovery.recovery_path(db).unlink()
     cipher.forget()
     with Store(db) as store:
         assert store.key is not None
     cipher.forget()
     with pytest.raises(WrongKeyError):
-        cipher.open_with_recovery(db, recovery)
+        recovery.open_with_recovery(db, rk)
     # rekey makes a new recovery key, shown once.
     monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", PASS2)
     result = _cli("--db", db, "rekey")
@@ -356,9 +356,9 @@ def test_a_wrong_recovery_key_is_refused(encrypted_env, tmp_path: Path):
     db = tmp_path / "visitlog.db"
     _cli("--db", db, "init", "--worker", "李社工")
     cipher.forget()
-    other = cipher._format_recovery(os.urandom(32))
+    other = recovery.format_recovery_key(os.urandom(32))
     with pytest.raises(WrongKeyError):
-        cipher.unlock(db, other)
+        recovery.unlock(db, other)
 
 
 def test_rekey_and_encrypt_refuse_what_they_cannot_do(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from visitlog.crashlog import note_event
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.progress import Progress
-from visitlog.store import LockedError, Store, WrongKeyError, cipher, default_db_path
+from visitlog.store import LockedError, Store, WrongKeyError, cipher, default_db_path, recovery
 from visitlog.visible import json_visible, visible
 
 
@@ -122,7 +122,7 @@ def ask_passphrase(path: Path) -> None:
     for attempt in range(1, MAX_TRIES + 1):
         text = ask_secret(t("enc.prompt.passphrase", path=path))
         try:
-            cipher.unlock(path, text.strip())
+            recovery.unlock(path, text.strip())
             return
         except WrongKeyError:
             if attempt < MAX_TRIES:

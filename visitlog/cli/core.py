@@ -32,7 +32,7 @@ from visitlog.model import (
     VisitlogError,
 )
 from visitlog.privacy import present_person
-from visitlog.store import cipher
+from visitlog.store import cipher, recovery
 
 household_app = typer.Typer(help="help.core.household_app", no_args_is_help=True)
 visit_app = typer.Typer(
@@ -95,12 +95,12 @@ def init(
     state = _state(ctx)
     path = state.path
     fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
-    recovery = None
+    shown = None
     if fresh and not (plain or cipher.plain_requested()):
         cipher.use_passphrase(new_passphrase())
         store = state.store()
         if store.key is not None:
-            recovery = cipher.new_recovery(path, store.key)
+            shown = recovery.new_recovery(path, store.key)
     elif fresh:
         with cipher.making_plain():
             store = state.store()
@@ -109,12 +109,12 @@ def init(
     info = store.init_identity(worker, device, grid)
     info["encrypted"] = store.key is not None
     if json_out:
-        emit_json({**info, "recovery_key": recovery} if recovery else info)
+        emit_json({**info, "recovery_key": shown} if shown else info)
         return
     console.print(t("cli.init_done", **info))
-    if recovery:
+    if shown:
         console.print(t("enc.created", path=path))
-        show_recovery(recovery)
+        show_recovery(shown)
     elif store.key is None:
         err_console.print(t("enc.hint_plain", path=path))
 

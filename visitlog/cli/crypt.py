@@ -19,7 +19,7 @@ from visitlog.cli.common import (
 )
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import LockedError, Store, cipher, convert
+from visitlog.store import LockedError, Store, cipher, convert, recovery
 
 #: A new passphrase for ``rekey`` in scripts (the old one is ``VISITLOG_PASSPHRASE``).
 NEW_PASSPHRASE_ENV = "VISITLOG_NEW_PASSPHRASE"
@@ -77,9 +77,9 @@ def encrypt(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
     key = cipher.derive(passphrase, secrets.token_bytes(cipher.SALT_BYTES))
     convert.rewrite(path, key, None)
     cipher.use_passphrase(passphrase)
-    recovery = cipher.new_recovery(path, key)
+    shown = recovery.new_recovery(path, key)
     console.print(t("enc.encrypted", path=path))
-    show_recovery(recovery)
+    show_recovery(shown)
     if keyring:
         remember_in_keyring(path, passphrase)
 
@@ -100,15 +100,15 @@ def rekey(ctx: typer.Context, keyring: KeyringOpt = False) -> None:
     passphrase = new_passphrase(NEW_PASSPHRASE_ENV)
     new = cipher.derive(passphrase, secrets.token_bytes(cipher.SALT_BYTES))
     # Both keys wrapped while the file changes: a kill leaves one that opens it.
-    kept = cipher.rewrap_recovery(path, [old, new])
+    kept = recovery.rewrap_recovery(path, [old, new])
     convert.rewrite(path, new, old)
     cipher.use_passphrase(passphrase)
     console.print(t("enc.rekeyed", path=path))
     if kept:
-        cipher.rewrap_recovery(path, [new])
+        recovery.rewrap_recovery(path, [new])
         console.print(t("enc.recovery_kept"))
     else:
-        show_recovery(cipher.new_recovery(path, new))
+        show_recovery(recovery.new_recovery(path, new))
     # A keyring that held the old passphrase would no longer open it.
     if keyring or cipher.keyring_passphrase(path):
         remember_in_keyring(path, passphrase)

@@ -21,11 +21,11 @@ Modules: ``database`` (opening, transactions, queries), ``transaction``
 (``Tx``), ``settings``, ``households``, ``visits`` (visits and items),
 ``audit`` and ``audit_chain``, ``backup``, ``rowmap``, ``clusters``,
 ``migrations``, ``identity``, ``keys``, ``drafts``, ``files``; ``cipher``
-(SQLCipher connections, keys, the recovery key) and ``convert`` (``encrypt``
+(SQLCipher connections and keys), ``recovery`` (the recovery key) and ``convert`` (``encrypt``
 and ``rekey``: the file re-written whole); ``core`` puts the ``Store`` together.
 """
 
-from visitlog.store import cipher, convert, files, identity, migrations
+from visitlog.store import cipher, convert, files, identity, migrations, recovery
 from visitlog.store.audit_chain import GENESIS_HASH
 from visitlog.store.cipher import DB_ERRORS, DbKey, LockedError, WrongKeyError
 from visitlog.store.clusters import conflict_id, relink, write_conflict
@@ -101,6 +101,7 @@ __all__ = [
     "load_key",
     "migrations",
     "phones_column",
+    "recovery",
     "relink",
     "save_key",
     "sqlite_errors",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import cipher, files
+from visitlog.store import cipher, files, recovery
 from visitlog.store.database import StoreBase, sqlite_errors
 
 
@@ -40,5 +40,5 @@ class Backups(StoreBase):
             finally:
                 target.close()
         if self.key is not None:
-            cipher.copy_recovery(self.path, dest)
+            recovery.copy_recovery(self.path, dest)
         return dest

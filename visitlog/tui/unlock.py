@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, Static
 from visitlog.crashlog import note_event
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import WrongKeyError, cipher
+from visitlog.store import WrongKeyError, cipher, recovery
 
 #: Wrong tries before the screen gives up (the last one is logged).
 MAX_TRIES = 3
@@ -74,7 +74,7 @@ class UnlockApp(App[bool]):
     @work(thread=True)
     def _check(self, text: str) -> None:
         try:
-            cipher.unlock(self.path, text)
+            recovery.unlock(self.path, text)
         except WrongKeyError as exc:
             self.post_message(Checked(str(exc)))
             return
