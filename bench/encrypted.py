@@ -66,7 +66,11 @@ def _measure(ctx: Ctx) -> list[Row]:
             paints[kind].append(r.json()["painted"] - r.started)
             cpus[kind].append(r.json()["cpu"])
     base_runs = [run([*CHILD, "tui_baseline"], ctx.work) for _ in range(runs)]
-    base = Sample([r.json()["painted"] - r.started for r in base_runs])
+    base = Sample(
+        [r.json()["painted"] - r.started for r in base_runs],
+        [],
+        [r.json()["cpu"] for r in base_runs],
+    )
     for kind, src in sources.items():
         copy_db(src, ctx.fresh(f"{kind}-summary.db"))
         summaries[kind], _ = measure(
@@ -112,7 +116,9 @@ def _measure(ctx: Ctx) -> list[Row]:
     row.notes.append(
         f"the same start on the plain file: {paint['plain'].median:.2f} s "
         f"(encrypted ÷ plain {paint['encrypted'].median / paint['plain'].median:.2f}); "
-        "the passphrase from VISITLOG_PASSPHRASE, its key derived once at start"
+        "the passphrase from VISITLOG_PASSPHRASE, its key derived once at start; CPU to first "
+        f"paint: encrypted {paint['encrypted'].cpu:.2f} s, plain {paint['plain'].cpu:.2f} s, "
+        f"DataTable app {base.cpu:.2f} s"
     )
     rows.append(row)
     row = row_from(summaries["encrypted"], f"summary, {ctx.scale}, JSON, encrypted", "≤ 1.2× plain")
