@@ -68,7 +68,7 @@ from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.progress import Progress, report
 from visitlog.security import bundle_signature, check_bundle
-from visitlog.store import APP_VERSION, StationKey, migrations, sqlite_errors
+from visitlog.store import APP_VERSION, StationKey, files, migrations, sqlite_errors
 from visitlog.store.files import check_user_file
 from visitlog.sync.bundle_cipher import (
     MAX_HEADER,
@@ -292,6 +292,14 @@ def checksum_of(path: Path) -> tuple[int, str]:
     fh, size = _open(path)
     with fh:
         _head(fh, path)
+        head = fh.read(len(MAGIC))
+        if head != MAGIC:
+            fh.seek(0)  # a plain or an encrypted (SQLCipher) database
+            if files.looks_like_database(fh.read(files.HEAD_BYTES), size):
+                raise BundleError(t("bundle.err.is_database", path=path))
+            if head.startswith(b"VISITLOG-BUNDLE "):
+                raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
+            raise BundleError(t("bundle.err.not_bundle", path=path))
         fh.seek(max(0, size - 4096))
         tail = fh.read()
         cut = tail.rfind(b"\n", 0, len(tail) - 1)
