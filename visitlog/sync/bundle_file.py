@@ -237,7 +237,8 @@ def _head(fh: BinaryIO, path: Path) -> tuple[int, bytes]:
         if cut < 0:
             raise _damaged(path)
         return VERSION, head + rest[: cut + 1]
-    if head.startswith(b"SQLite format 3"):
+    fh.seek(0)  # a plain or an encrypted (SQLCipher) database
+    if files.looks_like_database(fh.read(files.HEAD_BYTES), os.fstat(fh.fileno()).st_size):
         raise BundleError(t("bundle.err.is_database", path=path))
     if head.startswith(b"VISITLOG-BUNDLE "):
         raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
@@ -292,14 +293,6 @@ def checksum_of(path: Path) -> tuple[int, str]:
     fh, size = _open(path)
     with fh:
         _head(fh, path)
-        head = fh.read(len(MAGIC))
-        if head != MAGIC:
-            fh.seek(0)  # a plain or an encrypted (SQLCipher) database
-            if files.looks_like_database(fh.read(files.HEAD_BYTES), size):
-                raise BundleError(t("bundle.err.is_database", path=path))
-            if head.startswith(b"VISITLOG-BUNDLE "):
-                raise BundleError(t("bundle.err.newer_format", path=path, need=">" + APP_VERSION))
-            raise BundleError(t("bundle.err.not_bundle", path=path))
         fh.seek(max(0, size - 4096))
         tail = fh.read()
         cut = tail.rfind(b"\n", 0, len(tail) - 1)
