@@ -39,6 +39,7 @@ ZH = {
     "sync.err.no_hub": "{path} 没有集中库：请检查路径，或先插好 U 盘、连上共享盘。确实要在这里新建一个集中库，请加 --new-hub。未做任何改动。",
     "sync.err.older_target": "{path} 的数据库结构较旧（版本 {version}），需要升级到 visitlog {have} 的结构才能同步。确认后请加 --upgrade-target 再试；本次未做任何改动。",
     "sync.err.same_device": "{path} 和本机数据库的设备编号相同（{device}），其中一个是另一个拷贝出来的；这样同步会丢改动，已拒绝，未做任何改动。集中库请用 visitlog sync 新建，不要拷贝数据库文件。",
+    "sync.err.bad_skip": "收到设备 {device} 第 {seq} 号的跳过记录格式不对，同步数据可能已损坏；未做任何改动。",
     "sync.err.gap": "缺少设备 {device} 第 {have} 号之后、第 {first} 号之前的改动，无法按顺序合并；未做任何改动。",
     "sync.err.unknown_table": "收到未知数据表“{table}”的改动，可能来自更新版本的 visitlog；未做任何改动。",
     # bundles
@@ -151,6 +152,7 @@ EN = {
     "sync.err.no_hub": "There is no hub at {path}: check the path, or plug in the USB stick / connect the share first. To make a new hub there, add --new-hub. Nothing was changed.",
     "sync.err.older_target": "{path} has an older database schema (version {version}); it must be upgraded to visitlog {have}'s schema to sync. If that is fine, run again with --upgrade-target; nothing was changed.",
     "sync.err.same_device": "{path} has the same device id as this database ({device}): one is a copy of the other, and syncing them would lose changes. Refused; nothing was changed. Create a hub with visitlog sync instead of copying a database file.",
+    "sync.err.bad_skip": "The skip record no. {seq} of device {device} is malformed; the sync data may be damaged. Nothing was changed.",
     "sync.err.gap": "Changes of device {device} after no. {have} and before no. {first} are missing, so they cannot be merged in order; nothing was changed.",
     "sync.err.unknown_table": "Received changes to an unknown table '{table}', perhaps from a newer visitlog; nothing was changed.",
     "bundle.exported": "Wrote bundle {path}: {count} change(s) from {devices} device(s).",

@@ -26,7 +26,7 @@ and ``rekey``: the file re-written whole); ``core`` puts the ``Store`` together.
 """
 
 from visitlog.store import cipher, convert, files, identity, migrations, recovery
-from visitlog.store.audit_chain import GENESIS_HASH
+from visitlog.store.audit_chain import GENESIS_HASH, audit_hash
 from visitlog.store.cipher import DB_ERRORS, DbKey, LockedError, WrongKeyError
 from visitlog.store.clusters import conflict_id, relink, write_conflict
 from visitlog.store.core import Store
@@ -85,6 +85,7 @@ __all__ = [
     "StoreBase",
     "Tx",
     "WrongKeyError",
+    "audit_hash",
     "cipher",
     "conflict_id",
     "convert",

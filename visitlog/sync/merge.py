@@ -108,6 +108,30 @@ class ReplayError(VisitlogError):
     """
 
 
+#: The ``op`` of a *skip*: a sender that may not pass on some changes of a
+#: device (a PostgreSQL hub shipping to a station, which may read only its
+#: own households) sends, in their place, one skip covering their numbers.
+#: Logged at its last number, it moves the receiver's version vector past
+#: them; it names no row and changes none.
+SKIP = "skip"
+
+
+def skip_change(device: str, first: int, last: int) -> Change:
+    """The skip standing for changes ``first..last`` of *device*."""
+    return (device, last, "", "", "", SKIP, jdump({"first": first}), None)
+
+
+def skip_first(ch: Change) -> int:
+    """The first number a skip covers."""
+    try:
+        first = json.loads(ch[6]).get("first")
+    except (ValueError, AttributeError):
+        first = None
+    if not isinstance(first, int) or not 1 <= first <= ch[1]:
+        raise GapError(t("sync.err.bad_skip", device=ch[0], seq=ch[1]))
+    return first
+
+
 def horizon_after(stamp: str, ms: int) -> str:
     """The stamp *ms* milliseconds after *stamp* (text, comparable)."""
     parsed = Stamp.parse(stamp)
@@ -180,6 +204,10 @@ class Sorted:
     touched: list[tuple[str, str]] = field(default_factory=list)
     #: ``(device, seq, tbl, row_id, hlc)`` of changes held as far ahead.
     held: list[tuple[str, int, str, str, str]] = field(default_factory=list)
+    #: ``(device, seq)`` of skips logged here that a change now takes the
+    #: place of (to be removed before ``fresh`` is logged; a shorter skip,
+    #: if any, is in ``fresh``).
+    replaced: list[tuple[str, int]] = field(default_factory=list)
 
 
 class Receiver:
@@ -223,20 +251,41 @@ class Receiver:
                 (:mod:`visitlog.sync.validate`).
         """
         fresh: list[Change] = []
+        skips: list[Change] = []
+        replaced: list[tuple[str, int]] = []
         for ch in batch:
-            check_change(ch)  # the whole receive is refused on the first invalid change
             device, seq = ch[0], ch[1]
             have = self.vv.get(device, 0)
-            if seq <= have:
-                self._same_as_held(ch)  # already held: re-sent changes change nothing
+            if ch[5] == SKIP:
+                first = skip_first(ch)
+                if seq <= have:
+                    continue  # this replica is past it already
+                if first > have + 1:
+                    raise GapError(t("sync.err.gap", device=device, have=have, first=first))
+                self.vv[device] = seq
+                skips.append(ch)
                 continue
+            check_change(ch)  # the whole receive is refused on the first invalid change
+            if seq <= have:
+                held = self._held_change(device, seq)
+                if held is None or held[5] == SKIP:
+                    # A change this replica skipped (it may see the row now):
+                    # taken in its place, the vector does not move.
+                    fresh.append(ch)
+                    if held is not None:
+                        replaced.append((device, seq))
+                        if (first := skip_first(held)) < seq:
+                            skips.append(skip_change(device, first, seq - 1))
+                elif tuple(held) != tuple(ch):
+                    raise ReplayError(t("sync.err.replayed", device=device, seq=seq))
+                continue  # already held: re-sent changes change nothing
             if seq != have + 1:
                 raise GapError(t("sync.err.gap", device=device, have=have, first=seq))
             self.vv[device] = seq
             fresh.append(ch)
-        if not fresh:
+        if not fresh and not skips:
             return None
-        out = Sorted(fresh)
+        out = Sorted([*fresh, *skips], replaced=replaced)
         top = self.max_hlc or ""
         ahead = self._ahead
         for device, seq, tbl, row_id, hlc, op, data, _base in fresh:
@@ -252,12 +301,6 @@ class Receiver:
                 out.touched.append((tbl, row_id))
         self.max_hlc = top
         return out
-
-    def _same_as_held(self, ch: Change) -> None:
-        """Refuse a change numbered like one held here but not the same change."""
-        held = self._held_change(ch[0], ch[1])
-        if held is not None and tuple(held) != tuple(ch):
-            raise ReplayError(t("sync.err.replayed", device=ch[0], seq=ch[1]))
 
     def note_skew(self, device: str, hlc: str) -> None:
         """Count a change of ``device`` held as far ahead."""
@@ -495,6 +538,7 @@ def _folded_insert(
 __all__ = [
     "DELETE_GUARDED",
     "PARENTS",
+    "SKIP",
     "TABLE_ORDER",
     "Fold",
     "GapError",
@@ -508,4 +552,6 @@ __all__ = [
     "horizon_after",
     "missing",
     "phones_of",
+    "skip_change",
+    "skip_first",
 ]

@@ -88,6 +88,8 @@ class Applier(Receiver):
         got = self.sort(batch)
         if got is None:
             return 0
+        if got.replaced:
+            self.conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", got.replaced)
         self.conn.executemany(
             f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", got.fresh
         )

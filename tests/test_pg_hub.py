@@ -1,0 +1,103 @@
+"""The PostgreSQL hub: laptops converge through it as through a SQLite hub.
+
+Each test makes a database of its own on the test server and drops it
+(``tests/pghub.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pghub import pg, pg_hub  # noqa: F401 - fixtures
+
+from visitlog.model import SYNCED_FIELDS, Household, Visit, VisitlogError
+from visitlog.store import Store
+from visitlog.sync import sync_with
+from visitlog.sync.postgres import PgReplica, init_hub
+
+
+def _columns(tbl: str) -> list[str]:
+    return ["id", *SYNCED_FIELDS[tbl], "hlc", "device", "stamps"]
+
+
+def content(store: Store) -> dict[str, list[tuple]]:
+    return {
+        tbl: [
+            tuple(r[c] for c in _columns(tbl))
+            for r in store.query(f"SELECT {', '.join(_columns(tbl))} FROM {tbl} ORDER BY id")
+        ]
+        for tbl in ("households", "visits", "items")
+    }
+
+
+def conflicts(store: Store) -> set[tuple[str, frozenset[str]]]:
+    rows = store.query("SELECT field, value, winner_value FROM conflicts")
+    return {(r["field"], frozenset((r["value"], r["winner_value"]))) for r in rows}
+
+
+def laptops(tmp_path: Path, hub: Any) -> tuple[Store, Store, str]:
+    """Two laptops that edit one visit alike and differently, synced through *hub*."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    a, b = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
+    a.init_identity("张三", "a")
+    b.init_identity("李四", "b")
+    hid = a.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格")).id
+    vid = a.add_visit(
+        Visit(household_id=hid, visit_date="2026-11-01", visitor="张三"),
+    ).id
+    for s in (a, b):
+        sync_with(s, hub, create=True)
+    a.edit_visit(vid, summary="A的版本")
+    b.edit_visit(vid, summary="B的版本")
+    b.update_household(hid, phone="13812345678")
+    for s in (a, b, a):
+        sync_with(s, hub, create=True)
+    return a, b, vid
+
+
+def test_laptops_converge_through_a_postgres_hub_as_through_a_file(tmp_path, pg_hub):
+    a, b, vid = laptops(tmp_path / "pg", pg_hub)
+    assert content(a) == content(b)
+    c, d, _ = laptops(tmp_path / "file", tmp_path / "file" / "hub.db")
+    assert conflicts(a) == conflicts(b) == conflicts(c) == conflicts(d)
+    assert [f for f, _ in conflicts(a)] == ["summary"]
+    # the hub holds the same rows, field by field
+    with psycopg.connect(pg_hub) as conn:
+        for tbl, rows in content(a).items():
+            held = dict(conn.execute("SELECT id, data FROM rows WHERE tbl = %s", [tbl]).fetchall())
+            assert [tuple(held[r[0]][col] for col in _columns(tbl)) for r in rows] == rows
+        hub_conflicts = {r[0] for r in conn.execute("SELECT id FROM conflicts")}
+    assert hub_conflicts == {r["id"] for r in a.query("SELECT id FROM conflicts")}
+    # converged: a repeated sync moves nothing; a dry run changes nothing
+    for s in (a, b):
+        again = sync_with(s, pg_hub)
+        assert (again.sent_total, again.received_total, again.conflicts) == (0, 0, [])
+    a.edit_visit(vid, summary="再改")
+    dry = sync_with(a, pg_hub, dry_run=True)
+    assert dry.sent_total == 1
+    assert sync_with(b, pg_hub).received_total == 0
+    for s in (a, b, c, d):
+        s.close()
+
+
+def test_a_database_without_a_hub_is_refused_in_one_line(tmp_path, pg):
+    url = pg.database()
+    store = Store(tmp_path / "a.db")
+    with pytest.raises(VisitlogError, match="hub init"):
+        sync_with(store, url)
+    with pytest.raises(VisitlogError, match="127.0.0.1:1"):
+        sync_with(store, "postgresql://postgres@127.0.0.1:1/nothing")
+    store.close()
+
+
+def test_hub_init_twice_changes_nothing_the_second_time(pg):
+    url = pg.database()
+    assert init_hub(url)[2] is True
+    before, after, done = init_hub(url)
+    assert (before, after, done) == (after, after, False)
+    hub = PgReplica(url)
+    assert hub.schema_version == after and not hub.pending_upgrade
+    hub.close()

@@ -1,0 +1,361 @@
+"""A PostgreSQL database as a replica: the hub of a street or a district.
+
+:class:`PgReplica` and :class:`PgSession` implement
+:class:`visitlog.sync.interface.Replica` and
+:class:`~visitlog.sync.interface.Session` on one psycopg connection.
+
+**Locking.**  A session is one PostgreSQL transaction (READ COMMITTED) that
+first takes a transaction-level advisory lock on the hub
+(:data:`HUB_LOCK`): syncs with one hub queue, each whole, and are applied one
+after another, exactly as on a SQLite hub.  The merge rules read a replica's
+version vector once, recompute each row from its whole change log, and
+append to a hash-chained audit log: all three assume nobody else writes
+between the read and the commit.  Per-row locks or SERIALIZABLE with retry
+would let two syncs overlap, but a sync that loses a serialization race
+would have to be replayed from the laptop's side (its own transaction is
+open too), and a sync's hub work is short next to a laptop's
+(``bench/``: the hub figures).  The lock is released by the commit or the
+rollback, also when a laptop's connection drops mid-sync.
+
+A station's role (:mod:`visitlog.sync.postgres.stations`) reads, through
+row-level security, only its households, their visits and items and the
+changes of those rows; the hub ships it what it may see, and advances its
+version vector past the rest with *skips* (:func:`skip_change`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import Connection
+
+from visitlog.clock import now_iso
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.rows import jdump
+from visitlog.store import GENESIS_HASH, StationKey, audit_hash
+from visitlog.sync.interface import Change, Peer, Ranges, Target
+from visitlog.sync.merge import skip_change
+from visitlog.sync.postgres.apply import PgApplier, change_of, vv_of
+from visitlog.sync.postgres.schema import LATEST, migrate, schema_version
+
+#: The advisory lock a session holds for its whole transaction.
+HUB_LOCK = 0x7669_7369_746C_6F67 & 0x7FFF_FFFF_FFFF_FFFF  # "visitlog"
+#: How long a sync waits for the others before it gives up (ms).
+LOCK_WAIT_MS = 600_000
+#: The URL schemes that name a PostgreSQL hub.
+SCHEMES = ("postgresql", "postgres")
+
+
+def is_url(target: object) -> bool:
+    """Whether *target* names a PostgreSQL hub (``postgresql://…``)."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in SCHEMES
+
+
+def public_url(url: str) -> str:
+    """*url* without its password (what reports, peers and messages show)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + "@" if parts.username else ""
+    host = netloc[-1]
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def connect(url: str) -> Connection:
+    """A connection to the hub at *url*, or one plain line saying why not.
+
+    Raises:
+        VisitlogError: the server cannot be reached, refuses the role, or
+            has no such database.
+    """
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise VisitlogError(t("hub.err.connect", url=public_url(url), reason=reason)) from None
+    except Exception as exc:  # a malformed URL is a bad value, said in one line
+        raise VisitlogError(t("hub.err.bad_url", url=public_url(url), reason=exc)) from None
+    conn.execute(f"SET lock_timeout = {LOCK_WAIT_MS}")
+    return conn
+
+
+def find_url(url: str) -> Target:
+    """The hub *url* names (not opened: a sync opens it, a missing one is an error)."""
+    return Target(
+        name=public_url(url),
+        location=public_url(url),
+        exists=True,
+        open=lambda: PgReplica(url, upgrade=False),
+    )
+
+
+class PgReplica:
+    """The visitlog hub in the PostgreSQL database at *url*.
+
+    Args:
+        upgrade: apply the hub migrations it lacks on opening.
+
+    Raises:
+        VisitlogError: not reachable, not a visitlog hub (``hub init`` makes
+            one), or made by a newer visitlog.
+    """
+
+    def __init__(self, url: str, *, upgrade: bool = True):
+        self.url = url
+        self.conn = connect(url)
+        try:
+            self._version = schema_version(self.conn)
+            if self._version == 0:
+                raise VisitlogError(t("hub.err.not_hub", url=public_url(url)))
+            if self._version > LATEST:
+                raise VisitlogError(
+                    t("hub.err.newer", url=public_url(url), version=self._version, have=LATEST)
+                )
+            if upgrade and self._version < LATEST:
+                self.upgrade()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    @property
+    def name(self) -> str:
+        return public_url(self.url)
+
+    @property
+    def location(self) -> str:
+        return public_url(self.url)
+
+    @property
+    def schema_version(self) -> int:
+        return self._version
+
+    @property
+    def pending_upgrade(self) -> bool:
+        return self._version < LATEST
+
+    def upgrade(self) -> None:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
+            self._version = migrate(self.conn)
+
+    def station_key(self) -> StationKey | None:
+        """A hub holds no key file: the station it belongs to is the one it recorded."""
+        return None
+
+    def version_vector(self) -> dict[str, int]:
+        return vv_of(self.conn)
+
+    def count_by_table(self, ranges: Ranges) -> Counter[str]:
+        return _count_by_table(self.conn, ranges)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[PgSession]:
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
+                yield PgSession(self.conn)
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VisitlogError(t("hub.err.failed", url=self.name, reason=reason)) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for device, (first, last) in ranges.items():
+        for tbl, n in conn.execute(
+            "SELECT tbl, count(*) FROM changes WHERE device = %s AND seq BETWEEN %s AND %s "
+            "GROUP BY tbl",
+            [device, first, last],
+        ):
+            counts[tbl] += n
+    return counts
+
+
+class PgSession:
+    """The hub inside its one locked transaction."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._device: str | None = None
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = self.setting("device_id") or self.new_device("new")
+        return self._device
+
+    @property
+    def identity_change(self) -> dict[str, Any] | None:
+        return None
+
+    def new_device(self, reason: str) -> str:
+        """A hub takes an id once (``hub init``); it makes no changes of its own."""
+        device = secrets.token_hex(6)
+        self.set_setting("device_id", device)
+        self._device = device
+        return device
+
+    def note_shipped(self) -> None:
+        pass
+
+    def setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = %s", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM settings WHERE key = %s", [key])
+        else:
+            self.conn.execute(
+                "INSERT INTO settings(key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    def audit(self, action: str, detail: dict[str, Any]) -> None:
+        row = self.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        prev = row[0] if row else GENESIS_HASH
+        entry = {
+            "at": now_iso(),
+            "worker": None,
+            "device": self.device,
+            "action": action,
+            "tbl": None,
+            "row_id": None,
+            "detail": jdump(detail),
+        }
+        self.conn.execute(
+            "INSERT INTO audit(at, worker, device, action, tbl, row_id, detail, prev_hash, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [*entry.values(), prev, audit_hash(prev, entry)],
+        )
+
+    # -- the change log ------------------------------------------------------------
+
+    def version_vector(self) -> dict[str, int]:
+        return vv_of(self.conn)
+
+    def changes(self, ranges: Ranges, batch_size: int) -> Iterable[list[Change]]:
+        """The changes in *ranges* this role may read; what it may not read
+        is shipped as skips, so the receiver's vector moves past it."""
+        for device, (first, last) in ranges.items():
+            expected = first
+            with self.conn.cursor(name="visitlog_changes") as cur:
+                cur.itersize = batch_size
+                cur.execute(
+                    "SELECT device, seq, tbl, row_id, hlc, op, data, base FROM changes "
+                    "WHERE device = %s AND seq BETWEEN %s AND %s ORDER BY seq",
+                    [device, first, last],
+                )
+                batch: list[Change] = []
+                for row in cur:
+                    seq = row[1]
+                    if seq > expected:
+                        batch.append(skip_change(device, expected, seq - 1))
+                    batch.append(tuple(row))  # type: ignore[arg-type]
+                    expected = seq + 1
+                    if len(batch) >= batch_size:
+                        yield batch
+                        batch = []
+                if expected <= last:
+                    batch.append(skip_change(device, expected, last))
+                if batch:
+                    yield batch
+
+    def change(self, device: str, seq: int) -> Change | None:
+        return change_of(self.conn, device, seq)
+
+    def count_by_table(self, ranges: Ranges) -> Counter[str]:
+        return _count_by_table(self.conn, ranges)
+
+    def applier(self, now_ms: Callable[[], int] | None = None) -> PgApplier:
+        return PgApplier(self.conn, now_ms)
+
+    # -- peers and the audit chain ------------------------------------------------
+
+    def peers(self) -> list[Peer]:
+        rows = self.conn.execute("SELECT device, name, kind, path, vv FROM peers").fetchall()
+        return [Peer(d, n, k, p, json.loads(vv)) for d, n, k, p, vv in rows]
+
+    def peer(self, device: str) -> Peer | None:
+        row = self.conn.execute(
+            "SELECT device, name, kind, path, vv FROM peers WHERE device = %s", [device]
+        ).fetchone()
+        return Peer(*row[:4], json.loads(row[4])) if row else None
+
+    def save_peer(self, peer: Peer) -> None:
+        self.conn.execute(
+            "INSERT INTO peers(device, name, kind, path, vv, last_sync) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (device) DO UPDATE SET "
+            "name = excluded.name, kind = excluded.kind, path = excluded.path, "
+            "vv = excluded.vv, last_sync = excluded.last_sync",
+            [
+                peer.device,
+                peer.name,
+                peer.kind,
+                peer.path,
+                json.dumps(peer.vv, sort_keys=True),
+                now_iso(),
+            ],
+        )
+
+    def forget_peers(self, devices: Sequence[str]) -> None:
+        if devices:
+            self.conn.execute("DELETE FROM peers WHERE device = ANY(%s)", [list(devices)])
+
+    def chain_head(self) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        return {"id": row[0], "hash": row[1]} if row else None
+
+    def audit_hash(self, entry: int) -> str | None:
+        row = self.conn.execute("SELECT hash FROM audit WHERE id = %s", [entry]).fetchone()
+        return row[0] if row else None
+
+
+def init_hub(url: str) -> tuple[int, int, bool]:
+    """Make (or bring up to date) the hub schema in the database at *url*.
+
+    Returns:
+        ``(version before, version now, whether anything was done)``.
+    """
+    conn = connect(url)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
+            before = schema_version(conn)
+            if before > LATEST:
+                raise VisitlogError(
+                    t("hub.err.newer", url=public_url(url), version=before, have=LATEST)
+                )
+            after = migrate(conn)
+            PgSession(conn).device  # noqa: B018 - the hub's id, made once
+    except psycopg.Error as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise VisitlogError(t("hub.err.failed", url=public_url(url), reason=reason)) from None
+    finally:
+        conn.close()
+    return before, after, after != before
+
+
+__all__ = [
+    "HUB_LOCK",
+    "PgReplica",
+    "PgSession",
+    "connect",
+    "find_url",
+    "init_hub",
+    "is_url",
+    "public_url",
+]

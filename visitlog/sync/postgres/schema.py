@@ -1,0 +1,165 @@
+"""The PostgreSQL hub's schema and its own numbered migrations.
+
+A hub holds what the merge rules need (:mod:`visitlog.sync.merge`): the
+change log, every synced row as JSON with the stamps it carries, conflict
+records, rows waiting for late work and held changes; and what a replica
+keeps of itself: settings, peers and an audit chain.  Migrations are
+append-only: a hub made by an older visitlog is brought up to date by
+``visitlog hub init`` (or a sync with ``--upgrade-target``).
+
+Rows carry their household's 居民区 and 微网格 (``community``,
+``micro_grid``) so that row-level security can decide, per station, which
+rows and which changes a station's role may read
+(:mod:`visitlog.sync.postgres.stations`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from psycopg import Connection
+
+#: (version, name, statements) — append only.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "hub",
+        [
+            """CREATE TABLE settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+            """CREATE TABLE changes (
+                device TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                tbl TEXT NOT NULL,
+                row_id TEXT NOT NULL,
+                hlc TEXT NOT NULL,
+                op TEXT NOT NULL,
+                data TEXT NOT NULL,
+                base TEXT,
+                PRIMARY KEY (device, seq)
+            )""",
+            "CREATE INDEX changes_row ON changes (tbl, row_id)",
+            # Every synced row, as the merge rules see it (synced fields,
+            # stamps, hlc, device, created_at and derived columns), with its
+            # household's place for the stations' policies.
+            """CREATE TABLE rows (
+                tbl TEXT NOT NULL,
+                id TEXT NOT NULL,
+                data JSONB NOT NULL,
+                household_id TEXT,
+                community TEXT,
+                micro_grid TEXT,
+                PRIMARY KEY (tbl, id)
+            )""",
+            "CREATE INDEX rows_household ON rows (household_id)",
+            "CREATE INDEX rows_place ON rows (community, micro_grid)",
+            """CREATE TABLE conflicts (
+                id TEXT PRIMARY KEY,
+                tbl TEXT NOT NULL,
+                row_id TEXT NOT NULL,
+                record JSONB NOT NULL,
+                detected_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                resolved BOOLEAN NOT NULL DEFAULT false
+            )""",
+            "CREATE INDEX conflicts_row ON conflicts (tbl, row_id)",
+            """CREATE TABLE orphans (
+                tbl TEXT NOT NULL,
+                row_id TEXT NOT NULL,
+                PRIMARY KEY (tbl, row_id)
+            )""",
+            """CREATE TABLE held (
+                device TEXT NOT NULL,
+                seq BIGINT NOT NULL,
+                tbl TEXT NOT NULL,
+                row_id TEXT NOT NULL,
+                hlc TEXT NOT NULL,
+                PRIMARY KEY (device, seq)
+            )""",
+            "CREATE INDEX held_hlc ON held (hlc)",
+            """CREATE TABLE peers (
+                device TEXT PRIMARY KEY,
+                name TEXT,
+                kind TEXT NOT NULL DEFAULT 'device',
+                path TEXT,
+                vv TEXT NOT NULL DEFAULT '{}',
+                last_sync TEXT
+            )""",
+            # Households that changed place, in order: a station's laptop
+            # takes in or lets go of what moved since its last sync.
+            """CREATE TABLE moves (
+                id BIGSERIAL PRIMARY KEY,
+                household_id TEXT NOT NULL,
+                community TEXT,
+                micro_grid TEXT
+            )""",
+            # The hub's version vector, whoever asks: a station's role reads
+            # only its own changes, but must know how far the log goes.
+            """CREATE FUNCTION visitlog_version_vector()
+                RETURNS TABLE(device TEXT, seq BIGINT)
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+                WITH RECURSIVE d(device) AS (
+                    SELECT max(device) FROM changes
+                    UNION ALL
+                    SELECT (SELECT max(c.device) FROM changes c WHERE c.device < d.device)
+                    FROM d WHERE d.device IS NOT NULL
+                )
+                SELECT d.device, (SELECT max(c.seq) FROM changes c WHERE c.device = d.device)
+                FROM d WHERE d.device IS NOT NULL
+            $$""",
+            """CREATE TABLE audit (
+                id BIGSERIAL PRIMARY KEY,
+                at TEXT NOT NULL,
+                worker TEXT,
+                device TEXT NOT NULL,
+                action TEXT NOT NULL,
+                tbl TEXT,
+                row_id TEXT,
+                detail TEXT,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            )""",
+        ],
+    ),
+]
+
+#: The newest hub schema this visitlog knows.
+LATEST = MIGRATIONS[-1][0]
+#: The table recording which migrations a hub has.
+VERSION_TABLE = "visitlog_migrations"
+
+
+def schema_version(conn: Connection) -> int:
+    """The hub's schema version (0: not a visitlog hub, or empty)."""
+    exists = conn.execute("SELECT to_regclass(%s)", [VERSION_TABLE]).fetchone()
+    if not exists or exists[0] is None:
+        return 0
+    row = conn.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def migrate(conn: Connection, on_step: Callable[[int, str], None] | None = None) -> int:
+    """Apply the migrations the hub lacks, each in the caller's transaction.
+
+    Returns:
+        The schema version reached.
+    """
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    have = schema_version(conn)
+    for version, name, statements in MIGRATIONS:
+        if version <= have:
+            continue
+        for sql in statements:
+            conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(f"INSERT INTO {VERSION_TABLE}(version, name) VALUES (%s, %s)", [version, name])
+        if on_step:
+            on_step(version, name)
+    return schema_version(conn)
+
+
+__all__ = ["LATEST", "MIGRATIONS", "VERSION_TABLE", "migrate", "schema_version"]
