@@ -23,6 +23,9 @@ from typer.testing import CliRunner
 from visitlog.i18n import set_lang
 from visitlog.store import Store, cipher
 
+# PostgreSQL hubs: the pg and pg_hub fixtures (a database per test, dropped after)
+pytest_plugins = ["pghub"]
+
 # Property tests draw the same examples on every run, so the suite gives the
 # same verdict on every machine; ``--hypothesis-profile explore`` draws fresh
 # random examples, many more of them, to look for new failures.

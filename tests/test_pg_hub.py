@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from pghub import pg, pg_hub  # noqa: F401 - fixtures
 
 from visitlog.model import SYNCED_FIELDS, Household, Visit, VisitlogError
 from visitlog.store import Store
@@ -88,7 +87,7 @@ def test_a_database_without_a_hub_is_refused_in_one_line(tmp_path, pg):
     store = Store(tmp_path / "a.db")
     with pytest.raises(VisitlogError, match="hub init"):
         sync_with(store, url)
-    with pytest.raises(VisitlogError, match="127.0.0.1:1"):
+    with pytest.raises(VisitlogError, match=r"127\.0\.0\.1:1"):
         sync_with(store, "postgresql://postgres@127.0.0.1:1/nothing")
     store.close()
 
