@@ -132,6 +132,12 @@ class MemorySession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> MemoryApplier:
         return MemoryApplier(self.state, now_ms)
 
+    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
+        return [], []  # everyone sees everything here
+
+    def let_go(self, households: Sequence[str]) -> int:
+        return 0
+
     def peers(self) -> list[Peer]:
         return list(self.state["peers"].values())
 

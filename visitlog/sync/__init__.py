@@ -21,8 +21,11 @@ How it is built, top down:
 - :mod:`~visitlog.sync.merge` — the merge rules, known once, whatever the
   engine; :mod:`~visitlog.sync.validate` — every received change checked;
 - :mod:`~visitlog.sync.sqlite` — the SQLite file engine;
+  :mod:`~visitlog.sync.postgres` — the PostgreSQL hub engine;
 - :mod:`~visitlog.sync.bundle_file` — the bundle file format, and
   :mod:`~visitlog.sync.bundle_cipher` — its encryption with the station key;
+- :mod:`~visitlog.sync.copy` — a replica copied into a new SQLite file
+  (the summary of a PostgreSQL hub);
 - :mod:`~visitlog.sync.conflicts` — reviewing conflicts on this laptop.
 
 Adding a sync engine
@@ -77,6 +80,7 @@ from visitlog.sync.conflicts import (
     open_conflict_count,
     restore_conflict,
 )
+from visitlog.sync.copy import copy_replica
 from visitlog.sync.engines import find_target, hub_exists, local_replica
 from visitlog.sync.interface import Applier, Change, Peer, Replica, Session, Target
 from visitlog.sync.merge import GapError, ReplayError
@@ -97,6 +101,7 @@ __all__ = [
     "SyncReport",
     "Target",
     "conflict_id",
+    "copy_replica",
     "dismiss_conflict",
     "exchange",
     "export_bundle",

@@ -145,6 +145,22 @@ class Session(Protocol):
         """An applier of received changes in this session (``now_ms``: the wall clock)."""
         ...
 
+    # -- partial replicas (a station of a PostgreSQL hub) -----------------------------
+
+    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
+        """Households that changed place since *peer* last synced here: the
+        changes of those *peer* may see now (to take in again), and the ids of
+        those it may no longer see (to let go of).  A replica that shows
+        everything to everyone returns ``([], [])``."""
+        ...
+
+    def let_go(self, households: Sequence[str]) -> int:
+        """Remove *households*, their visits and items from this replica
+        without recording a change (they live on at the hub; this replica
+        may no longer see them), their changes replaced by skips so the
+        vector stays; how many households were removed."""
+        ...
+
     # -- peers and their audit chains ------------------------------------------------
 
     def peers(self) -> list[Peer]: ...

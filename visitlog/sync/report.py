@@ -39,6 +39,9 @@ class SyncReport:
     rewritten: list[dict[str, Any]] = field(default_factory=list)
     #: A bundle of an earlier visitlog, not encrypted: the worker is told to delete it.
     plain_bundle: bool = False
+    #: Households this laptop let go of: moved out of what its station of a
+    #: PostgreSQL hub may see.
+    let_go: int = 0
 
     @property
     def sent_total(self) -> int:
@@ -61,6 +64,8 @@ class SyncReport:
         ]
         if self.plain_bundle:
             out.append(t("bundle.plain_warning", path=self.target))
+        if self.let_go:
+            out.append(t("sync.let_go", count=self.let_go))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +88,7 @@ class SyncReport:
             "created_target": self.created_target,
             "audit_rewritten": self.rewritten,
             "plain_bundle": self.plain_bundle,
+            "let_go": self.let_go,
         }
 
 

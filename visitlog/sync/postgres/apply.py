@@ -77,7 +77,7 @@ class PgApplier(Receiver):
                 cur.executemany("DELETE FROM changes WHERE device = %s AND seq = %s", got.replaced)
             cur.executemany(
                 "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data, base) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 [tuple(ch) for ch in got.fresh],
             )
             if got.held:
@@ -166,6 +166,10 @@ class PgApplier(Receiver):
         for rid in ids:
             log = logs.get(rid)
             if not log:
+                # A row this role may not read (a laptop's edit of a household
+                # since moved out of its grids): the next sync by a role that
+                # may see it recomputes it.
+                waiting.append(rid)
                 continue
             row = rows.get(rid)
             fold = fold_row(tbl, rid, row, log, self.bound)  # type: ignore[arg-type]
@@ -180,7 +184,7 @@ class PgApplier(Receiver):
             if fold.sets:
                 write.append((rid, {**row, **fold.sets}))
             self._settle(tbl, rid, fold.conflicts, existing.get(rid, {}))
-        self._write(tbl, write)
+        self._write(tbl, write, set(rows))
         with conn.cursor() as cur:
             if waiting:
                 cur.executemany(
@@ -204,7 +208,7 @@ class PgApplier(Receiver):
                 return False
         return True
 
-    def _write(self, tbl: str, write: list[tuple[str, dict[str, Any]]]) -> None:
+    def _write(self, tbl: str, write: list[tuple[str, dict[str, Any]]], existing: set[str]) -> None:
         """Store rows, each with its household's place; a household moved
         between grids takes its visits and items with it."""
         if not write:
@@ -244,19 +248,25 @@ class PgApplier(Receiver):
             values.append(
                 (tbl, rid, Jsonb(data), hid if tbl in PLACED else None, where[0], where[1])
             )
+        # Rows already here are updated, new ones inserted (not one upsert: a
+        # station may move a row out of what it sees, which an upsert refuses).
+        new = [v for v in values if v[1] not in existing]
+        old_rows = [v for v in values if v[1] in existing]
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO rows(tbl, id, data, household_id, community, micro_grid) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tbl, id) DO UPDATE SET "
-                "data = excluded.data, household_id = excluded.household_id, "
-                "community = excluded.community, micro_grid = excluded.micro_grid",
-                values,
-            )
+            if new:
+                cur.executemany(
+                    "INSERT INTO rows(tbl, id, data, household_id, community, micro_grid) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    new,
+                )
+            if old_rows:
+                cur.executemany(
+                    "SELECT visitlog_update_row(%s, %s, %s, %s, %s, %s)",
+                    old_rows,
+                )
             if moved:
                 cur.executemany(
-                    "UPDATE rows SET community = %s, micro_grid = %s "
-                    "WHERE household_id = %s AND tbl <> 'households'",
-                    moved,
+                    "SELECT visitlog_place(%s, %s, %s)", [(h, c, g) for c, g, h in moved]
                 )
                 self._note_moves(moved)
 

@@ -50,6 +50,8 @@ from visitlog.sync.postgres.schema import LATEST, migrate, schema_version
 HUB_LOCK = 0x7669_7369_746C_6F67 & 0x7FFF_FFFF_FFFF_FFFF  # "visitlog"
 #: How long a sync waits for the others before it gives up (ms).
 LOCK_WAIT_MS = 600_000
+#: Settings key (+ a laptop's device id): the last move it was told of.
+MOVES_SEEN = "moves_seen:"
 #: The URL schemes that name a PostgreSQL hub.
 SCHEMES = ("postgresql", "postgres")
 
@@ -282,6 +284,51 @@ class PgSession:
 
     def applier(self, now_ms: Callable[[], int] | None = None) -> PgApplier:
         return PgApplier(self.conn, now_ms)
+
+    # -- stations: households that moved --------------------------------------------
+
+    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
+        """Households moved since *peer* last synced here, as this role sees them.
+
+        Those it may read now come with every change of their rows (the
+        receiver takes those it skipped before, and ignores the rest); those
+        it may not read any more are named, for the laptop to let go of.  A
+        role that reads everything (the owner, the street office) is told
+        of no removal.
+        """
+        key = MOVES_SEEN + peer
+        seen = self.setting(key)
+        top = self.conn.execute("SELECT coalesce(max(id), 0) FROM moves").fetchone()[0]  # type: ignore[index]
+        if seen is None or int(seen) != top:
+            self.set_setting(key, str(top))
+        if seen is None:
+            return [], []  # its first sync: everything it may see comes anyway
+        moved = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT household_id FROM moves WHERE id > %s", [int(seen)]
+            )
+        ]
+        if not moved:
+            return [], []
+        here = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM rows WHERE tbl = 'households' AND id = ANY(%s)", [moved]
+            )
+        }
+        batch = self.conn.execute(
+            "SELECT c.device, c.seq, c.tbl, c.row_id, c.hlc, c.op, c.data, c.base "
+            "FROM changes c JOIN rows r ON r.tbl = c.tbl AND r.id = c.row_id "
+            "WHERE r.household_id = ANY(%s) ORDER BY c.device, c.seq",
+            [sorted(here)],
+        ).fetchall()
+        again = [[tuple(ch) for ch in batch]] if batch else []  # type: ignore[misc]
+        return again, sorted(set(moved) - here)
+
+    def let_go(self, households: Sequence[str]) -> int:
+        """A hub keeps everything."""
+        return 0
 
     # -- peers and the audit chain ------------------------------------------------
 

@@ -19,6 +19,75 @@ from collections.abc import Callable
 
 from psycopg import Connection
 
+# Migration 2: the stations table, the visibility test and the row-level
+# security policies (visitlog.sync.postgres.stations says what they allow).
+STATIONS = [
+    """CREATE TABLE IF NOT EXISTS stations (
+        role TEXT PRIMARY KEY,
+        communities TEXT[] NOT NULL DEFAULT '{}',
+        grids TEXT[] NOT NULL DEFAULT '{}',
+        everything BOOLEAN NOT NULL DEFAULT false
+    )""",
+    # SECURITY DEFINER: a station's role needs no access to `stations`.
+    # The role is passed in: inside the function current_user is its owner.
+    """CREATE OR REPLACE FUNCTION visitlog_sees(who TEXT, c TEXT, g TEXT) RETURNS BOOLEAN
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+        SELECT EXISTS (
+            SELECT 1 FROM stations s WHERE s.role = who AND (
+                s.everything OR c = ANY(s.communities) OR g = ANY(s.grids)
+                OR (c || '/' || g) = ANY(s.grids)))
+    $$""",
+    # A station may move a row it sees out of what it sees (a household to
+    # another grid): PostgreSQL's policies would refuse the new row of a
+    # plain UPDATE, so rows are rewritten through these two functions, which
+    # check that the caller may see the row as it was.
+    """CREATE OR REPLACE FUNCTION visitlog_update_row(
+            t TEXT, i TEXT, d JSONB, h TEXT, c TEXT, g TEXT) RETURNS VOID
+        LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+        UPDATE rows SET data = d, household_id = h, community = c, micro_grid = g
+        WHERE tbl = t AND id = i AND (
+            tbl NOT IN ('households', 'visits', 'items')
+            OR NOT EXISTS (SELECT 1 FROM stations WHERE role = session_user)
+            OR visitlog_sees(session_user, community, micro_grid))
+    $$""",
+    """CREATE OR REPLACE FUNCTION visitlog_place(h TEXT, c TEXT, g TEXT) RETURNS VOID
+        LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+        UPDATE rows SET community = c, micro_grid = g
+        WHERE household_id = h AND tbl <> 'households' AND (
+            NOT EXISTS (SELECT 1 FROM stations WHERE role = session_user)
+            OR visitlog_sees(session_user, community, micro_grid))
+    $$""",
+    "ALTER TABLE rows ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE changes ENABLE ROW LEVEL SECURITY",
+    "ALTER TABLE conflicts ENABLE ROW LEVEL SECURITY",
+    "DROP POLICY IF EXISTS station_read ON rows",
+    """CREATE POLICY station_read ON rows FOR SELECT USING (
+        tbl NOT IN ('households', 'visits', 'items') OR visitlog_sees(current_user, community, micro_grid))""",
+    "DROP POLICY IF EXISTS station_add ON rows",
+    "CREATE POLICY station_add ON rows FOR INSERT WITH CHECK (true)",
+    "DROP POLICY IF EXISTS station_change ON rows",
+    # What a station can read it may change, also out of its own grids.
+    """CREATE POLICY station_change ON rows FOR UPDATE USING (
+        tbl NOT IN ('households', 'visits', 'items') OR visitlog_sees(current_user, community, micro_grid))
+        WITH CHECK (true)""",
+    "DROP POLICY IF EXISTS station_read ON changes",
+    """CREATE POLICY station_read ON changes FOR SELECT USING (
+        tbl NOT IN ('households', 'visits', 'items')
+        OR EXISTS (SELECT 1 FROM rows r WHERE r.tbl = changes.tbl AND r.id = changes.row_id))""",
+    "DROP POLICY IF EXISTS station_add ON changes",
+    "CREATE POLICY station_add ON changes FOR INSERT WITH CHECK (true)",
+    "DROP POLICY IF EXISTS station_unskip ON changes",
+    "CREATE POLICY station_unskip ON changes FOR DELETE USING (op = 'skip')",
+    "DROP POLICY IF EXISTS station_read ON conflicts",
+    """CREATE POLICY station_read ON conflicts FOR SELECT USING (
+        EXISTS (SELECT 1 FROM rows r WHERE r.tbl = conflicts.tbl AND r.id = conflicts.row_id))""",
+    "DROP POLICY IF EXISTS station_add ON conflicts",
+    "CREATE POLICY station_add ON conflicts FOR INSERT WITH CHECK (true)",
+    "DROP POLICY IF EXISTS station_change ON conflicts",
+    """CREATE POLICY station_change ON conflicts FOR UPDATE USING (
+        EXISTS (SELECT 1 FROM rows r WHERE r.tbl = conflicts.tbl AND r.id = conflicts.row_id))""",
+]
+
 #: (version, name, statements) — append only.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -122,6 +191,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (2, "stations", STATIONS),
 ]
 
 #: The newest hub schema this visitlog knows.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
+from sqlite3 import Connection
 from typing import Any
 
 from visitlog.model import SYNCED_FIELDS
@@ -30,6 +31,7 @@ from visitlog.sync.merge import (
     created_at_of,
     horizon_after,
     phones_of,
+    skip_change,
 )
 from visitlog.sync.sqlite.log import CHANGE_COLUMNS, change_at, version_vector
 from visitlog.sync.sqlite.rows import CHUNK, merge_rows
@@ -294,3 +296,60 @@ class Applier(Receiver):
             relink(self.conn)
         if self.max_hlc:
             self.tx.hlc.observe(self.max_hlc)
+
+
+def let_go(conn: Connection, households: Sequence[str]) -> int:
+    """Remove *households*, their visits and items without recording a change.
+
+    For a laptop whose station of a PostgreSQL hub may no longer see them
+    (moved to another grid): the hub keeps them whole.  Their changes are
+    replaced by skips (one per change, at its number), so this replica's
+    version vector stays and they come back whole, as fills, if the
+    household moves back.
+
+    Returns:
+        How many households were here and were removed.
+    """
+    wanted = sorted(set(households))
+    if not wanted:
+        return 0
+    gone = 0
+    for i in range(0, len(wanted), CHUNK):
+        part = wanted[i : i + CHUNK]
+        marks = ", ".join("?" * len(part))
+        here = [
+            r[0] for r in conn.execute(f"SELECT id FROM households WHERE id IN ({marks})", part)
+        ]
+        if not here:
+            continue
+        gone += len(here)
+        marks = ", ".join("?" * len(here))
+        rows = [("households", h) for h in here]
+        for tbl in ("visits", "items"):
+            rows += [
+                (tbl, r[0])
+                for r in conn.execute(f"SELECT id FROM {tbl} WHERE household_id IN ({marks})", here)
+            ]
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS let_go(tbl TEXT, row_id TEXT)")
+        conn.execute("DELETE FROM temp.let_go")
+        conn.executemany("INSERT INTO temp.let_go VALUES (?, ?)", rows)
+        logged = conn.execute(
+            "SELECT device, seq FROM changes WHERE (tbl, row_id) IN (SELECT tbl, row_id FROM "
+            "temp.let_go)"
+        ).fetchall()
+        conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", logged)
+        conn.executemany(
+            f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [skip_change(d, s, s) for d, s in logged],
+        )
+        for table in ("conflicts", "sync_orphans", "sync_held"):
+            conn.execute(
+                f"DELETE FROM {table} WHERE (tbl, row_id) IN (SELECT tbl, row_id FROM temp.let_go)"
+            )
+        for tbl in ("items", "visits", "households"):
+            conn.execute(
+                f"DELETE FROM {tbl} WHERE id IN "
+                f"(SELECT row_id FROM temp.let_go WHERE tbl = '{tbl}')"
+            )
+        conn.execute("DROP TABLE temp.let_go")
+    return gone

@@ -22,7 +22,7 @@ from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.store import StationKey, Store, Tx, load_key
 from visitlog.sync.interface import Change, Peer, Ranges, Target
-from visitlog.sync.sqlite.apply import Applier
+from visitlog.sync.sqlite.apply import Applier, let_go
 from visitlog.sync.sqlite.log import change_at, changes_since, count_by_table, version_vector
 
 #: Page cache of each connection a sync opens, in KiB.  A large first sync
@@ -168,6 +168,13 @@ class SqliteSession:
 
     def applier(self, now_ms: Callable[[], int] | None = None) -> Applier:
         return Applier(self.tx, now_ms)
+
+    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
+        """A SQLite replica shows everything to everyone: nothing to take in again."""
+        return [], []
+
+    def let_go(self, households: Sequence[str]) -> int:
+        return let_go(self.conn, households)
 
     def peers(self) -> list[Peer]:
         rows = self.conn.execute("SELECT device, name, kind, path, vv FROM peers").fetchall()

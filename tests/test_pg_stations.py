@@ -1,0 +1,141 @@
+"""Stations on a PostgreSQL hub: each laptop holds only its own households.
+
+The hub enforces it with one role per station and row-level security; a
+household moved between 居民区 appears on the laptops that may see it now
+and leaves those that may not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from visitlog.model import Household, Visit, VisitlogError
+from visitlog.store import Store
+from visitlog.sync import sync_with
+from visitlog.sync.postgres.stations import add_station, list_stations
+
+
+def _laptop(path: Path, worker: str) -> Store:
+    store = Store(path)
+    store.init_identity(worker, path.stem)
+    return store
+
+
+def _households(store: Store) -> dict[str, str]:
+    return {r["id"]: r["community"] for r in store.query("SELECT id, community FROM households")}
+
+
+def _street(tmp_path: Path, hub: str) -> tuple[Store, dict[str, str]]:
+    """The office laptop with two households in each of two 居民区, each visited."""
+    office = _laptop(tmp_path / "office.db", "街道")
+    ids = {}
+    for community in ("花溪园", "源园"):
+        for n in (1, 2):
+            h = office.add_household(
+                Household(
+                    address=f"{community}{n}号101室", community=community, micro_grid="一网格"
+                )
+            )
+            office.add_visit(Visit(household_id=h.id, visit_date="2026-11-01", visitor="王"))
+            ids[f"{community}{n}"] = h.id
+    sync_with(office, hub)
+    return office, ids
+
+
+def test_a_station_receives_only_its_own_and_cannot_read_the_rest(tmp_path, pg, pg_hub):
+    office, ids = _street(tmp_path, pg_hub)
+    huaxi, yuan = pg.role_name("huaxi"), pg.role_name("yuan")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    add_station(pg_hub, yuan, grids=("源园/一网格",))
+    assert [s.role for s in list_stations(pg_hub)] == sorted([huaxi, yuan])
+    h = _laptop(tmp_path / "h.db", "张")
+    sync_with(h, pg.url_as(pg_hub, huaxi))
+    assert set(_households(h).values()) == {"花溪园"}
+    assert h.scalar("SELECT count(*) FROM visits") == 2
+    # a hand-written query under the station's role reads nothing of 源园
+    with psycopg.connect(pg.url_as(pg_hub, huaxi)) as conn:
+        assert conn.execute("SELECT count(*) FROM rows WHERE community = '源园'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM rows WHERE tbl = 'households'").fetchone()[0] == 2
+        hidden = conn.execute(
+            "SELECT count(*) FROM changes WHERE row_id = %s", [ids["源园1"]]
+        ).fetchone()[0]
+        assert hidden == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM stations")
+    with psycopg.connect(pg_hub) as conn:  # the owner sees them
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM changes WHERE row_id = %s", [ids["源园1"]]
+            ).fetchone()[0]
+            >= 1
+        )
+    # the laptop's edits reach the office; a repeated sync moves nothing
+    h.update_household(ids["花溪园1"], phone="62345678")
+    assert sync_with(h, pg.url_as(pg_hub, huaxi)).sent_total == 1
+    again = sync_with(h, pg.url_as(pg_hub, huaxi))
+    assert (again.sent_total, again.received_total) == (0, 0)
+    sync_with(office, pg_hub)
+    assert (
+        office.scalar("SELECT phone FROM households WHERE id = ?", [ids["花溪园1"]]) == "62345678"
+    )
+    for s in (office, h):
+        s.close()
+
+
+def test_a_household_moved_between_communities_follows_on_the_laptops(tmp_path, pg, pg_hub):
+    office, ids = _street(tmp_path, pg_hub)
+    huaxi, yuan = pg.role_name("huaxi"), pg.role_name("yuan")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    add_station(pg_hub, yuan, communities=("源园",))
+    h, y = _laptop(tmp_path / "h.db", "张"), _laptop(tmp_path / "y.db", "李")
+    h_url, y_url = pg.url_as(pg_hub, huaxi), pg.url_as(pg_hub, yuan)
+    for laptop, url in ((h, h_url), (y, y_url)):
+        sync_with(laptop, url)
+    moving = ids["源园1"]
+    # 源园's laptop edits it, then the office moves it to 花溪园
+    y.update_household(moving, members=3)
+    sync_with(y, y_url)
+    sync_with(office, pg_hub)
+    office.update_household(moving, community="花溪园")
+    sync_with(office, pg_hub)
+    gone = sync_with(y, y_url)
+    assert gone.let_go == 1
+    assert moving not in _households(y)
+    assert y.scalar("SELECT count(*) FROM visits WHERE household_id = ?", [moving]) == 0
+    came = sync_with(h, h_url)
+    assert _households(h)[moving] == "花溪园"
+    assert h.scalar("SELECT members FROM households WHERE id = ?", [moving]) == 3
+    assert h.scalar("SELECT count(*) FROM visits WHERE household_id = ?", [moving]) == 1
+    assert came.let_go == 0
+    # the vectors stay right: nothing more moves, and edits keep flowing
+    for laptop, url in ((h, h_url), (y, y_url)):
+        again = sync_with(laptop, url)
+        assert (again.sent_total, again.received_total, again.let_go) == (0, 0, 0)
+    h.update_household(moving, phone="13912345678")
+    sync_with(h, h_url)
+    sync_with(office, pg_hub)
+    assert office.scalar("SELECT phone FROM households WHERE id = ?", [moving]) == "13912345678"
+    # moved back: it returns to 源园's laptop whole, with the edit made meanwhile
+    office.update_household(moving, community="源园")
+    sync_with(office, pg_hub)
+    assert sync_with(h, h_url).let_go == 1
+    sync_with(y, y_url)
+    assert y.scalar("SELECT phone FROM households WHERE id = ?", [moving]) == "13912345678"
+    assert y.scalar("SELECT count(*) FROM visits WHERE household_id = ?", [moving]) == 1
+    # and a station laptop moving one away lets it go itself
+    y.update_household(moving, community="花溪园")
+    assert sync_with(y, y_url).let_go == 1
+    sync_with(h, h_url)
+    assert _households(h)[moving] == "花溪园"
+    for s in (office, h, y):
+        s.close()
+
+
+def test_station_names_and_scopes_are_checked(pg_hub):
+    with pytest.raises(VisitlogError):
+        add_station(pg_hub, "Bad-Name", communities=("花溪园",))
+    with pytest.raises(VisitlogError):
+        add_station(pg_hub, "vt_empty")

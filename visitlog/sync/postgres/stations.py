@@ -1,0 +1,130 @@
+"""Stations on a PostgreSQL hub: one role each, row-level security.
+
+A *station* is a PostgreSQL role that laptops of one 居民区 (or of a set of
+微网格) connect with.  The hub, not the laptop, decides what it may read:
+row-level security policies on ``rows``, ``changes`` and ``conflicts`` let
+a station's role read only rows whose household lies in its 居民区 or
+微网格 (a visit or an item goes where its household is), and the changes
+and conflicts of those rows.  Tables naming no household (plan rules,
+dedup decisions, skips) are read by every station.  A station writes what
+its laptops made, wherever it belongs (a household moved to another grid
+on a laptop is moved on the hub too).  The street office's role is a
+station that sees everything (``--all``); the hub's owner (who ran
+``hub init``) bypasses the policies as the tables' owner.
+
+A household moved between grids moves its visits and items with it
+(:mod:`visitlog.sync.postgres.apply`); the policies follow at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import psycopg
+
+from visitlog.i18n import t
+from visitlog.model import VisitlogError
+from visitlog.sync.postgres.replica import HUB_LOCK, connect, public_url
+
+_ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: What a station's role may touch (row-level security decides which rows).
+_TABLES_RW = ("settings", "changes", "rows", "conflicts", "orphans", "held", "peers", "moves")
+
+
+@dataclass(frozen=True)
+class Station:
+    role: str
+    communities: tuple[str, ...]
+    grids: tuple[str, ...]
+    everything: bool
+
+
+def _owner_error(url: str, exc: psycopg.Error) -> VisitlogError:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return VisitlogError(t("hub.err.owner_only", reason=reason))
+    return VisitlogError(t("hub.err.failed", url=public_url(url), reason=reason))
+
+
+def add_station(
+    url: str,
+    role: str,
+    *,
+    communities: tuple[str, ...] = (),
+    grids: tuple[str, ...] = (),
+    everything: bool = False,
+) -> Station:
+    """Make (or change) station *role* on the hub at *url*: the role if it is
+    not there, its grants, and what it sees.  Run as the hub's owner.
+
+    Raises:
+        VisitlogError: a bad role name, nothing to see, or not the owner.
+    """
+    if not _ROLE.match(role):
+        raise VisitlogError(t("hub.err.bad_role", name=role))
+    if not (communities or grids or everything):
+        raise VisitlogError(t("hub.err.no_scope"))
+    conn = connect(url)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            db = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+            conn.execute(f'GRANT CONNECT ON DATABASE "{db}" TO "{role}"')
+            conn.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+            conn.execute(
+                f'GRANT SELECT, INSERT, UPDATE, DELETE ON {", ".join(_TABLES_RW)} TO "{role}"'
+            )
+            conn.execute(f'GRANT SELECT, INSERT ON audit TO "{role}"')
+            conn.execute(f'GRANT SELECT ON visitlog_migrations TO "{role}"')
+            conn.execute(f'GRANT USAGE ON SEQUENCE audit_id_seq, moves_id_seq TO "{role}"')
+            conn.execute(
+                "INSERT INTO stations(role, communities, grids, everything) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (role) DO UPDATE SET "
+                "communities = excluded.communities, grids = excluded.grids, "
+                "everything = excluded.everything",
+                [role, list(communities), list(grids), everything],
+            )
+    except psycopg.Error as exc:
+        raise _owner_error(url, exc) from None
+    finally:
+        conn.close()
+    return Station(role, tuple(communities), tuple(grids), everything)
+
+
+def list_stations(url: str) -> list[Station]:
+    """The hub's stations (read by its owner)."""
+    conn = connect(url)
+    try:
+        rows = conn.execute(
+            "SELECT role, communities, grids, everything FROM stations ORDER BY role"
+        ).fetchall()
+    except psycopg.Error as exc:
+        raise _owner_error(url, exc) from None
+    finally:
+        conn.close()
+    return [Station(r, tuple(c), tuple(g), e) for r, c, g, e in rows]
+
+
+def remove_station(url: str, role: str) -> None:
+    """Take station *role* off the hub: it sees nothing more (the role stays,
+    IT drops it when no other database uses it)."""
+    conn = connect(url)
+    try:
+        with conn.transaction():
+            gone = conn.execute("DELETE FROM stations WHERE role = %s RETURNING role", [role])
+            if gone.fetchone() is None:
+                raise VisitlogError(t("hub.err.no_station", name=role))
+            conn.execute(
+                f'REVOKE ALL ON {", ".join(_TABLES_RW)}, audit, visitlog_migrations FROM "{role}"'
+            )
+    except psycopg.Error as exc:
+        raise _owner_error(url, exc) from None
+    finally:
+        conn.close()
+
+
+__all__ = ["Station", "add_station", "list_stations", "remove_station"]
