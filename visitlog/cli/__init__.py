@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "visitlog.cli.summary",
     "visitlog.cli.roster",
     "visitlog.cli.sync",
+    "visitlog.cli.hub",
     "visitlog.cli.dedup",
     "visitlog.cli.address",
     "visitlog.cli.security",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +15,7 @@ from visitlog.cli.common import console, err_console
 from visitlog.cli.options import RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
+from visitlog.store import Store
 from visitlog.visible import visible
 
 #: Formats guessed from the file name given with -o when --format is not.
@@ -85,17 +89,53 @@ def summary(
     ] = None,
     reveal: RevealOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="help.summary.summary.json_out")] = False,
+    hub: Annotated[str | None, typer.Option("--hub", help="help.summary.summary.hub")] = None,
 ) -> None:
     """The grid summary."""
-    from visitlog.render import FILE_FORMATS, render, render_table, write_private
-    from visitlog.summary import compute_summary, parse_level, resolve_period
+    from visitlog.render import FILE_FORMATS
+    from visitlog.summary import parse_level, resolve_period
 
     chosen = "json" if json_out else _format(fmt, output)
     level = parse_level(by)
     resolve_period(date_from, date_to)  # a bad date fails before anything is read
     if chosen in FILE_FORMATS and output is None:
         raise ValidationError(t("summary.err.needs_output", format=chosen))
-    store = ctx.find_root().obj.store()
+    if hub is not None:
+        with hub_copy(hub) as copy:
+            _summary(copy, level, date_from, date_to, grid, chosen, output, reveal)
+        return
+    _summary(ctx.find_root().obj.store(), level, date_from, date_to, grid, chosen, output, reveal)
+
+
+@contextlib.contextmanager
+def hub_copy(url: str) -> Iterator[Store]:
+    """What the hub holds (as its account may see it), copied into a
+    temporary SQLite file that the summary reads like a laptop's."""
+    from visitlog.sync import copy_replica
+
+    with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
+        path = Path(folder) / "hub.db"
+        copy_replica(url, path)
+        store = Store(path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _summary(
+    store: Store,
+    level: str,
+    date_from: str | None,
+    date_to: str | None,
+    grid: str | None,
+    chosen: str,
+    output: Path | None,
+    reveal: bool,
+) -> None:
+    from visitlog.render import FILE_FORMATS, render, render_table, write_private
+    from visitlog.summary import compute_summary
+
     worker = store.worker
     if reveal and not worker:
         raise ValidationError(t("summary.err.reveal_worker"))

@@ -19,6 +19,7 @@ from visitlog.sync import (
     export_bundle,
     get_conflict,
     import_bundle,
+    import_into_target,
     list_conflicts,
     restore_conflict,
     sync_with,
@@ -109,7 +110,7 @@ def _print_report(report: SyncReport, title: str) -> None:
 def sync(
     ctx: typer.Context,
     target: Annotated[
-        Path,
+        str,
         typer.Argument(help="help.sync.sync.target"),
     ],
     dry_run: Annotated[
@@ -186,12 +187,15 @@ def bundle_export(
 def bundle_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="help.sync.bundle_import.file")],
+    hub: Annotated[str | None, typer.Option("--hub", help="help.sync.bundle_import.hub")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Apply a bundle with the same merge rules."""
-    store = _store(ctx)
     with progress_bar(_describe) as progress:
-        report = import_bundle(store, file, progress=progress)
+        if hub is not None:
+            report = import_into_target(hub, file, progress=progress)
+        else:
+            report = import_bundle(_store(ctx), file, progress=progress)
     if json_out:
         emit_json(report.to_json())
         return

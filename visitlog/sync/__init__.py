@@ -71,6 +71,7 @@ from visitlog.sync.bundle import (
     export_from,
     import_bundle,
     import_into,
+    import_into_target,
 )
 from visitlog.sync.bundle_file import BundleError, read_manifest, verify_bundle
 from visitlog.sync.conflicts import (
@@ -112,6 +113,7 @@ __all__ = [
     "identity_note",
     "import_bundle",
     "import_into",
+    "import_into_target",
     "list_conflicts",
     "local_replica",
     "open_conflict_count",

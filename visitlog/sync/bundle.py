@@ -19,7 +19,7 @@ from typing import Any
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.progress import Progress, report
-from visitlog.store import Store
+from visitlog.store import APP_VERSION, Store
 from visitlog.store.files import replacing
 from visitlog.sync.bundle_file import (
     BundleError,
@@ -30,7 +30,7 @@ from visitlog.sync.bundle_file import (
     verify_bundle,
     write_bundle,
 )
-from visitlog.sync.engines import local_replica, location
+from visitlog.sync.engines import TargetName, find_target, local_replica, location
 from visitlog.sync.interface import Replica
 from visitlog.sync.merge import missing
 from visitlog.sync.peers import find_peer, forget_former, is_hub, record_peer
@@ -179,6 +179,25 @@ def import_bundle(
     return rep
 
 
+def import_into_target(
+    target: TargetName, path: Path | str, *, progress: Progress | None = None
+) -> SyncReport:
+    """:func:`import_bundle` into the replica *target* names (a hub: a
+    ``postgresql://`` URL, or a hub file)."""
+    found = find_target(target)
+    with contextlib.closing(found.open()) as replica:
+        if replica.pending_upgrade:
+            raise VisitlogError(
+                t(
+                    "sync.err.older_target",
+                    path=found.name,
+                    version=replica.schema_version,
+                    have=APP_VERSION,
+                )
+            )
+        return import_into(replica, path, progress=progress)[0]
+
+
 def import_into(
     replica: Replica,
     path: Path | str,
@@ -260,4 +279,5 @@ __all__ = [
     "export_from",
     "import_bundle",
     "import_into",
+    "import_into_target",
 ]
