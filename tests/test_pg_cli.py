@@ -21,12 +21,9 @@ def test_the_street_summary_on_the_hub_is_the_file_hubs(tmp_path, cli, demo_db, 
     # a station's account sums up its own 居民区 only
     first = on_pg["groups"][0]
     community = laptop.json("household", "list")[0]["community"]
-    assert (
-        laptop(
-            "hub", "station", "add", pg_hub, (role := pg.role_name("st")), "--community", community
-        ).exit_code
-        == 0
-    )
+    role = pg.role_name("st")
+    added = laptop("hub", "station", "add", pg_hub, role, "--community", community)
+    assert added.exit_code == 0
     mine = laptop.json("summary", "--hub", pg.url_as(pg_hub, role), "--by", "community", *period)
     assert [g["community"] for g in mine["groups"]] == [community]
     assert mine["totals"]["households"] < first["households"] or len(on_pg["groups"]) == 1
