@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from pghub import PgServer, server_reason
 from station import hold_key
 
 from visitlog import clock
@@ -46,6 +47,7 @@ from visitlog.sync import (
     restore_conflict,
     sync_with,
 )
+from visitlog.sync.postgres import init_hub
 
 SUMMARIES = ["甲", "乙", "丙", None]
 OUTCOMES = ["见面", "不在家", "拒访"]
@@ -519,9 +521,10 @@ class Replicas(RuleBasedStateMachine):
     @precondition(lambda self: self.stores)
     @rule()
     def full_round_converges(self) -> None:
-        first, rest = self.stores[0], self.stores[1:]
-        for s in [*rest, *rest]:
-            sync_with(s, first.path)
+        first = self.stores[0]
+        hub, members = self._round()
+        for s in [*members, *members]:
+            sync_with(s, hub)
         everyone = set().union(*self.known)
         self.known = [set(everyone) for _ in self.stores]
         held_rows = set().union(*self.rows)
@@ -570,9 +573,13 @@ class Replicas(RuleBasedStateMachine):
                 for o in self.edits[k + 1 :] + self.edits[:k]
             )
             assert carried, f"edit lost without a trace: {e}"
-        for s in rest:
-            report = sync_with(s, first.path)
+        for s in members:
+            report = sync_with(s, hub)
             assert (report.sent_total, report.received_total, report.conflicts) == (0, 0, [])
+
+    def _round(self) -> tuple[object, list[Store]]:
+        """The hub of a full round and who syncs with it: the first replica."""
+        return self.stores[0].path, self.stores[1:]
 
     def _merges_are_whole(self, s: Store) -> None:
         """One step to a live record, never a chain or a cycle; one 编号, one household."""
@@ -595,6 +602,42 @@ class Replicas(RuleBasedStateMachine):
         )
 
 
+class HubReplicas(Replicas):
+    """The same office life around a PostgreSQL hub: replicas also sync with
+    it, at random, and every full round goes through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        reason = server_reason()
+        if reason:
+            pytest.skip(reason)
+        self.server = PgServer()
+        self.hub = self.server.database()
+        init_hub(self.hub)
+        #: what the hub has seen, like self.known and self.rows of a replica
+        self.hub_known: set[int] = set()
+        self.hub_rows: set[tuple[str, str]] = set()
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        finally:
+            self.server.drop()
+
+    @rule(data=st.data())
+    def sync_with_the_hub(self, data) -> None:
+        r = data.draw(st.integers(0, len(self.stores) - 1))
+        sync_with(self.stores[r], self.hub)
+        self.hub_known |= self.known[r]
+        self.known[r] |= self.hub_known
+        self.hub_rows |= self.rows[r]
+        self.rows[r] |= self.hub_rows
+        OPERATIONS["sync_with_the_hub"] += 1
+
+    def _round(self) -> tuple[object, list[Store]]:
+        return self.hub, list(self.stores)
+
+
 TestReplicas = Replicas.TestCase
 TestReplicas.settings = settings(
     max_examples=25,
@@ -603,6 +646,15 @@ TestReplicas.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestReplicas = pytest.mark.slow(TestReplicas)
+
+TestHubReplicas = HubReplicas.TestCase
+TestHubReplicas.settings = settings(
+    max_examples=15,
+    stateful_step_count=18,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestHubReplicas = pytest.mark.slow(TestHubReplicas)
 
 #: The torture's size for the long run: seeds (examples) × steps.
 SEEDS, STEPS = 50, 30
