@@ -14,7 +14,7 @@ import pytest
 
 from visitlog.model import Household, Visit, VisitlogError
 from visitlog.store import Store
-from visitlog.sync import sync_with
+from visitlog.sync import GapError, sync_with
 from visitlog.sync.postgres.stations import add_station, list_stations
 
 
@@ -139,3 +139,25 @@ def test_station_names_and_scopes_are_checked(pg_hub):
         add_station(pg_hub, "Bad-Name", communities=("花溪园",))
     with pytest.raises(VisitlogError):
         add_station(pg_hub, "vt_empty")
+
+
+def test_a_station_laptop_never_passes_on_what_it_may_not_see(tmp_path, pg, pg_hub):
+    """Another replica syncing with a station's laptop would believe it holds
+    the changes the laptop skipped: it is refused with a gap instead."""
+    office, _ids = _street(tmp_path, pg_hub)
+    # one more of 花溪园 after those of 源园: the laptop skips changes in between
+    office.add_household(Household(address="花溪园3号", community="花溪园", micro_grid="一网格"))
+    sync_with(office, pg_hub)
+    huaxi = pg.role_name("huaxi")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    h = _laptop(tmp_path / "h.db", "张")
+    sync_with(h, pg.url_as(pg_hub, huaxi))
+    assert h.scalar("SELECT count(*) FROM households") == 3
+    other = _laptop(tmp_path / "other.db", "赵")
+    with pytest.raises(GapError):
+        sync_with(other, h.path)
+    assert other.scalar("SELECT count(*) FROM households") == 0
+    # a dry run counts only real changes
+    assert sync_with(other, tmp_path / "x.db", dry_run=True).received_total == 0
+    for s in (office, h, other):
+        s.close()

@@ -178,7 +178,7 @@ def _count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:
     for device, (first, last) in ranges.items():
         for tbl, n in conn.execute(
             "SELECT tbl, count(*) FROM changes WHERE device = %s AND seq BETWEEN %s AND %s "
-            "GROUP BY tbl",
+            "AND op <> 'skip' GROUP BY tbl",
             [device, first, last],
         ):
             counts[tbl] += n

@@ -29,11 +29,17 @@ def version_vector(conn: Connection) -> dict[str, int]:
 def changes_since(
     conn: Connection, ranges: Ranges, batch_size: int = 2000
 ) -> Iterable[list[Change]]:
-    """Stream the changes in ``ranges`` in batches, device by device in seq order."""
+    """Stream the changes in ``ranges`` in batches, device by device in seq order.
+
+    Skips (:data:`visitlog.sync.merge.SKIP`: what a station of a PostgreSQL
+    hub may not see) are not passed on: a replica that lacks the changes
+    they stand for refuses the exchange with a gap, rather than believing
+    it holds them.
+    """
     for device, (first, last) in ranges.items():
         cur = conn.execute(
             f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq BETWEEN ? AND ? "
-            "ORDER BY seq",
+            "AND op <> 'skip' ORDER BY seq",
             [device, first, last],
         )
         while batch := cur.fetchmany(batch_size):
@@ -53,7 +59,7 @@ def count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:
     for device, (first, last) in ranges.items():
         for tbl, n in conn.execute(
             "SELECT tbl, count(*) FROM changes WHERE device = ? AND seq BETWEEN ? AND ? "
-            "GROUP BY tbl",
+            "AND op <> 'skip' GROUP BY tbl",
             [device, first, last],
         ):
             counts[tbl] += n

@@ -1,0 +1,270 @@
+"""The PostgreSQL hub at street scale, each figure with its baseline in the same run.
+
+```
+python -m bench.pg_hub [--households N] [--laptops 20] [--write]
+```
+
+Needs a PostgreSQL server (``VISITLOG_BENCH_PG``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``): makes a database of its
+own and drops it at the end.  Every timing is a whole ``python -m visitlog``
+process, as a worker runs it.
+
+Cases (each against its baseline):
+
+1. the initial push of the demo street into the hub — the same push into a
+   SQLite hub file;
+2. the initial pull of one 居民区 by its station's account — ``psql``
+   ``\\copy`` of the same changes under the same account;
+3. the street summary on the hub (``summary --hub``) — the same summary of
+   the SQLite hub;
+4. a station laptop's incremental sync of a day's work (a few hundred
+   changes) while the other laptops sync theirs at the same moment — the
+   same sync against a SQLite hub, alone;
+5. twenty laptops syncing at once: errors, slowest.
+
+``--write`` appends the table to ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = os.environ.get("VISITLOG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+VISITLOG = [sys.executable, "-m", "visitlog"]
+
+#: A day's work on one laptop: households edited, one field each, plus visits.
+_DAY = """
+import sys
+from visitlog.model import Visit
+from visitlog.store import Store
+s = Store(sys.argv[1])
+ids = [r["id"] for r in s.query("SELECT id FROM households ORDER BY id LIMIT ?", [int(sys.argv[2])])]
+for n, hid in enumerate(ids):
+    s.update_household(hid, phone=f"139{n:08d}")
+    s.add_visit(Visit(household_id=hid, visit_date="2026-11-20", visitor="bench"))
+s.close()
+"""
+
+
+def _url(db: str, user: str | None = None) -> str:
+    parts = urlsplit(ADMIN)
+    netloc = parts.netloc if user is None else f"{user}@{parts.netloc.rsplit('@', 1)[-1]}"
+    return urlunsplit((parts.scheme, netloc, "/" + db, "", ""))
+
+
+def _run(args: list[str], db: Path | None = None) -> tuple[float, str]:
+    cmd = [*VISITLOG, *(["--db", str(db)] if db else []), *args]
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {out.stderr.strip() or out.stdout.strip()}")
+    return took, out.stdout
+
+
+def _py(code: str, *args: str) -> None:
+    subprocess.run([sys.executable, "-c", code, *args], check=True, cwd=ROOT)
+
+
+def _psql(url: str, sql: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.pg_hub")
+    ap.add_argument("--households", type=int, default=20_000)
+    ap.add_argument("--laptops", type=int, default=20)
+    ap.add_argument("--day", type=int, default=150, help="households edited per laptop")
+    ap.add_argument("--write", action="store_true")
+    opts = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="visitlog-pgbench-"))
+    name = f"visitlog_bench_{secrets.token_hex(4)}"
+    roles = [f"vb_{secrets.token_hex(3)}_{n}" for n in range(opts.laptops)]
+    subprocess.run(["psql", "-q", "-X", ADMIN, "-c", f'CREATE DATABASE "{name}"'], check=True)
+    rows: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
+    try:
+        hub = _url(name)
+        office = work / "office.db"
+        built, _ = _run(["demo", "--households", str(opts.households), "--seed", "1"], office)
+        counts = subprocess.run(
+            ["sqlite3", str(office), "SELECT count(*) FROM changes"], capture_output=True, text=True
+        ).stdout.strip()
+        notes.append(
+            f"demo street of {opts.households:,} households built in {built:.0f} s; "
+            f"{int(counts):,} changes"
+        )
+        _run(["hub", "init", hub])
+        base = work / "base.db"
+        shutil.copy(office, base)
+        file_hub = work / "hub.db"
+        t_file, _ = _run(["sync", str(file_hub), "--new-hub", "--json"], base)
+        t_pg, out = _run(["sync", hub, "--json"], office)
+        rows.append(
+            (
+                "initial push of the street into the hub",
+                f"{t_pg:.1f} s",
+                f"{t_file:.1f} s (SQLite hub file)",
+                f"{t_pg / t_file:.2f}×",
+            )
+        )
+        notes.append(f"initial push said {out.strip()[:80]}")
+        communities = [
+            line
+            for line in subprocess.run(
+                [
+                    "sqlite3",
+                    str(office),
+                    "SELECT community FROM households GROUP BY community ORDER BY community",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.splitlines()
+            if line
+        ]
+        for n, role in enumerate(roles):
+            _run(
+                [
+                    "hub",
+                    "station",
+                    "add",
+                    hub,
+                    role,
+                    "--community",
+                    communities[n % len(communities)],
+                ]
+            )
+        # 2. the initial pull of one 居民区
+        laptops = [work / f"l{n}.db" for n in range(opts.laptops)]
+        pulls = []
+        for n, lap in enumerate(laptops):
+            _run(["init", "--worker", f"社工{n}", "--device", f"l{n}"], lap)
+            took, _ = _run(["sync", _url(name, roles[n]), "--json"], lap)
+            pulls.append(took)
+        held = subprocess.run(
+            ["sqlite3", str(laptops[0]), "SELECT count(*) FROM households"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        copy = _psql(
+            _url(name, roles[0]),
+            "\\copy (SELECT * FROM changes ORDER BY device, seq) TO '/dev/null'",
+        )
+        rows.append(
+            (
+                f"initial pull of one 居民区 ({held} households) by its station",
+                f"{statistics.median(pulls):.2f} s",
+                f"{copy:.2f} s (psql \\copy of the same changes, same account)",
+                f"{statistics.median(pulls) / copy:.1f}×",
+            )
+        )
+        notes.append(
+            f"initial pulls of {len(pulls)} laptops: median {statistics.median(pulls):.2f} s, "
+            f"max {max(pulls):.2f} s"
+        )
+        # 3. the street summary
+        t_sum, _ = _run(["summary", "--hub", hub, "--by", "street", "--json"])
+        t_sum_file, _ = _run(["summary", "--by", "street", "--json"], file_hub)
+        rows.append(
+            (
+                "street summary on the hub (summary --hub)",
+                f"{t_sum:.1f} s",
+                f"{t_sum_file:.2f} s (same summary of the SQLite hub)",
+                f"{t_sum / t_sum_file:.1f}×",
+            )
+        )
+        # 4./5. a day's work on every laptop, then all sync at once
+        for lap in laptops:
+            _py(_DAY, str(lap), str(opts.day))
+        took: list[float] = [0.0] * len(laptops)
+        errors: list[str] = []
+
+        def one(k: int) -> None:
+            try:
+                took[k], _ = _run(["sync", _url(name, roles[k]), "--json"], laptops[k])
+            except RuntimeError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(len(laptops))]
+        start = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - start
+        # the baseline: the same day's work synced alone with a SQLite hub
+        _py(_DAY, str(base), str(opts.day))
+        t_alone, _ = _run(["sync", str(file_hub), "--json"], base)
+        rows.append(
+            (
+                f"incremental sync of a day's work ({opts.day * 3} changes) "
+                f"while {len(laptops) - 1} others sync",
+                f"{statistics.median(took):.2f} s (max {max(took):.2f} s)",
+                f"{t_alone:.2f} s (same sync, SQLite hub, alone)",
+                f"{statistics.median(took) / t_alone:.1f}×",
+            )
+        )
+        rows.append(
+            (
+                f"{len(laptops)} laptops syncing at once",
+                f"{wall:.1f} s all done",
+                f"{len(errors)} errors",
+                "—",
+            )
+        )
+        if errors:
+            notes.append("errors: " + "; ".join(errors[:3]))
+    finally:
+        subprocess.run(
+            ["psql", "-q", "-X", ADMIN, "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+            check=False,
+        )
+        for role in roles:
+            subprocess.run(
+                ["psql", "-q", "-X", ADMIN, "-c", f'DROP ROLE IF EXISTS "{role}"'],
+                check=False,
+                stderr=subprocess.DEVNULL,
+            )
+        shutil.rmtree(work, ignore_errors=True)
+    load = os.getloadavg()[0]
+    text = [
+        f"\n## PostgreSQL hub — street scale ({opts.households:,} households, "
+        f"{opts.laptops} laptops)\n",
+        f"- Date: {dt.datetime.now():%Y-%m-%d %H:%M}; `python -m bench.pg_hub "
+        f"--households {opts.households} --laptops {opts.laptops} --day {opts.day}`; "
+        f"load average at the end {load:.2f}; PostgreSQL on the same 2-core machine\n",
+        "| case | measured | baseline (same run) | ratio |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        *[f"- {n}" for n in notes],
+        "",
+    ]
+    print("\n".join(text))
+    if opts.write:
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as f:
+            f.write("\n".join(text))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
