@@ -161,3 +161,30 @@ def test_a_station_laptop_never_passes_on_what_it_may_not_see(tmp_path, pg, pg_h
     assert sync_with(other, tmp_path / "x.db", dry_run=True).received_total == 0
     for s in (office, h, other):
         s.close()
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_a_sync_killed_after_the_hub_committed_tells_the_move_again(tmp_path, pg, pg_hub):
+    office, ids = _street(tmp_path, pg_hub)
+    yuan = pg.role_name("yuan")
+    add_station(pg_hub, yuan, communities=("源园",))
+    y, url = _laptop(tmp_path / "y.db", "李"), pg.url_as(pg_hub, yuan)
+    sync_with(y, url)
+    office.update_household(ids["源园2"], community="花溪园")
+    sync_with(office, pg_hub)
+
+    def kill(phase: str, done: int, total: int) -> None:
+        if phase == "commit" and done == 1:  # the hub has committed, the laptop not
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        sync_with(y, url, progress=kill)
+    assert ids["源园2"] in _households(y)
+    assert sync_with(y, url).let_go == 1
+    assert ids["源园2"] not in _households(y)
+    assert set(_households(y).values()) == {"源园"}
+    for s in (office, y):
+        s.close()

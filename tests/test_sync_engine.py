@@ -132,8 +132,8 @@ class MemorySession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> MemoryApplier:
         return MemoryApplier(self.state, now_ms)
 
-    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
-        return [], []  # everyone sees everything here
+    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
+        return [], [], None  # everyone sees everything here
 
     def let_go(self, households: Sequence[str]) -> int:
         return 0

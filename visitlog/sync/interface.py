@@ -147,11 +147,13 @@ class Session(Protocol):
 
     # -- partial replicas (a station of a PostgreSQL hub) -----------------------------
 
-    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
-        """Households that changed place since *peer* last synced here: the
-        changes of those *peer* may see now (to take in again), and the ids of
-        those it may no longer see (to let go of).  A replica that shows
-        everything to everyone returns ``([], [])``."""
+    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
+        """Households that changed place after move number *since* (None: the
+        peer's first sync, nothing to catch up), as this session's reader may
+        see them: the changes of those it may see now (to take in again),
+        the ids of those it may no longer see (to let go of), and the number
+        of the last move (for the peer to remember).  A replica that shows
+        everything to everyone returns ``([], [], None)``."""
         ...
 
     def let_go(self, households: Sequence[str]) -> int:

@@ -30,6 +30,9 @@ from visitlog.sync.merge import SKIP, ReplayError, missing
 from visitlog.sync.peers import forget_former, is_hub, record_peer
 from visitlog.sync.report import SyncReport, decode_conflict
 
+#: Settings key (+ the hub's device id): the last household move a hub told of.
+MOVES_SEEN = "hub_moves_seen:"
+
 
 class _DryRun(Exception):
     """Raised inside the transactions of a dry run so that both roll back."""
@@ -201,11 +204,18 @@ def _exchange(
         # A station of a hub that reads only its own households: those moved
         # into its grids since its last sync come again, whole; those moved
         # out are let go of once the merge is done.
-        again, gone = ts.moved(ls.device, dict(at_local.vv))
+        # This side remembers the last move it was told of (committed with
+        # what it took in, so a sync killed before this side's commit tells
+        # it again).
+        seen_key = MOVES_SEEN + ts.device
+        seen = ls.setting(seen_key)
+        again, gone, last = ts.moved(int(seen) if seen else None)
         for batch in again:
             at_local.add(batch)
         at_local.finish(merged(merges - at_local.pending_merges()))
         report.let_go = ls.let_go(gone)
+        if last is not None and str(last) != seen:
+            ls.set_setting(seen_key, str(last))
         # A side behind on its own device id (the other holds more of its
         # changes than it does) was restored from a backup older than its
         # last exchange: it has just taken those changes back; its next ones

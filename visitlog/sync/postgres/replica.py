@@ -50,8 +50,6 @@ from visitlog.sync.postgres.schema import LATEST, migrate, schema_version
 HUB_LOCK = 0x7669_7369_746C_6F67 & 0x7FFF_FFFF_FFFF_FFFF  # "visitlog"
 #: How long a sync waits for the others before it gives up (ms).
 LOCK_WAIT_MS = 600_000
-#: Settings key (+ a laptop's device id): the last move it was told of.
-MOVES_SEEN = "moves_seen:"
 #: The URL schemes that name a PostgreSQL hub.
 SCHEMES = ("postgresql", "postgres")
 
@@ -287,30 +285,24 @@ class PgSession:
 
     # -- stations: households that moved --------------------------------------------
 
-    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
-        """Households moved since *peer* last synced here, as this role sees them.
+    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
+        """Households moved after move *since*, as this role sees them.
 
         Those it may read now come with every change of their rows (the
         receiver takes those it skipped before, and ignores the rest); those
         it may not read any more are named, for the laptop to let go of.  A
-        role that reads everything (the owner, the street office) is told
-        of no removal.
+        role that reads everything (the owner, the street office) is told of
+        no removal.
         """
-        key = MOVES_SEEN + peer
-        seen = self.setting(key)
         top = self.conn.execute("SELECT coalesce(max(id), 0) FROM moves").fetchone()[0]  # type: ignore[index]
-        if seen is None or int(seen) != top:
-            self.set_setting(key, str(top))
-        if seen is None:
-            return [], []  # its first sync: everything it may see comes anyway
+        if since is None or since >= top:
+            return [], [], top  # a first sync: everything it may see comes anyway
         moved = [
             r[0]
             for r in self.conn.execute(
-                "SELECT DISTINCT household_id FROM moves WHERE id > %s", [int(seen)]
+                "SELECT DISTINCT household_id FROM moves WHERE id > %s", [since]
             )
         ]
-        if not moved:
-            return [], []
         here = {
             r[0]
             for r in self.conn.execute(
@@ -324,7 +316,7 @@ class PgSession:
             [sorted(here)],
         ).fetchall()
         again = [[tuple(ch) for ch in batch]] if batch else []  # type: ignore[misc]
-        return again, sorted(set(moved) - here)
+        return again, sorted(set(moved) - here), top
 
     def let_go(self, households: Sequence[str]) -> int:
         """A hub keeps everything."""

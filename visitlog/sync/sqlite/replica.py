@@ -169,9 +169,9 @@ class SqliteSession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> Applier:
         return Applier(self.tx, now_ms)
 
-    def moved(self, peer: str, peer_vv: dict[str, int]) -> tuple[list[list[Change]], list[str]]:
+    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
         """A SQLite replica shows everything to everyone: nothing to take in again."""
-        return [], []
+        return [], [], None
 
     def let_go(self, households: Sequence[str]) -> int:
         return let_go(self.conn, households)
