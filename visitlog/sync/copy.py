@@ -4,8 +4,9 @@
 hub (through the role connecting, so a station sees only its own) holds:
 the hub's changes are applied, with the same merge rules, to a new SQLite
 file, and the existing summary runs on it.  The figures are therefore the
-SQLite path's, on the same data, by construction.  The hub is only read
-(a snapshot of it, without its lock: syncs go on meanwhile).
+SQLite path's, on the same data, by construction.  The hub is only read,
+in one session (a PostgreSQL hub's lock is held while it is read, so the
+copy is consistent; syncs wait that long).
 """
 
 from __future__ import annotations
