@@ -41,7 +41,11 @@ A second kind of replica (a PostgreSQL hub, say) is a package beside
    raises.
 2. ``Session``: device id and identity change, settings, audit entries, the
    change log (version vector, changes by seq range in batches, one change,
-   counts per table), peers, and the head and entries of its audit chain.
+   counts per table), peers, and the head and entries of its audit chain;
+   and, for replicas that show each reader only part of their rows
+   (:mod:`visitlog.sync.postgres`), households moved since a reader's last
+   sync (``moved``) and letting go of those one may no longer see
+   (``let_go``); an engine that shows everything returns nothing there.
 3. ``Applier``: subclass :class:`visitlog.sync.merge.Receiver` (the order of
    changes, gaps, replays, held stamps and the clock come with it), store
    what it sorts out (the log, new rows, orphans, held changes), and in

@@ -1,10 +1,11 @@
 """The Replica interface: what the sync flow needs from each database it syncs.
 
 A *replica* is any visitlog database: this laptop's, a hub file on a share
-or a USB stick, later a server hub.  The sync flow (:mod:`visitlog.sync.replica`),
+or a USB stick, or a PostgreSQL hub.  The sync flow (:mod:`visitlog.sync.replica`),
 bundles (:mod:`visitlog.sync.bundle`) and the merge rules
 (:mod:`visitlog.sync.merge`) see a replica only through the protocols here;
-each engine (:mod:`visitlog.sync.sqlite`, the SQLite file) implements them.
+each engine (:mod:`visitlog.sync.sqlite`, the SQLite file;
+:mod:`visitlog.sync.postgres`, the PostgreSQL hub) implements them.
 
 - :class:`Target` — a replica the worker named (a path, later a URL), found
   but not opened yet;
