@@ -16,6 +16,7 @@ from visitlog.model import SYNCED_FIELDS, Household, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.sync import sync_with
 from visitlog.sync.postgres import PgReplica, init_hub
+from visitlog.sync.postgres.schema import LATEST, MIGRATIONS, VERSION_TABLE
 
 
 def _columns(tbl: str) -> list[str]:
@@ -100,3 +101,32 @@ def test_hub_init_twice_changes_nothing_the_second_time(pg):
     hub = PgReplica(url)
     assert hub.schema_version == after and not hub.pending_upgrade
     hub.close()
+
+
+def test_an_older_hub_is_upgraded_only_when_asked(tmp_path, pg):
+    url = pg.database()
+    with psycopg.connect(url, autocommit=True) as conn:  # a hub made by an older visitlog
+        conn.execute(
+            f"CREATE TABLE {VERSION_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        version, name, statements = MIGRATIONS[0]
+        for sql in statements:
+            conn.execute(sql)
+        conn.execute(f"INSERT INTO {VERSION_TABLE}(version, name) VALUES (%s, %s)", [version, name])
+    store = Store(tmp_path / "a.db")
+    store.add_household(Household(address="花溪园1号", micro_grid="一网格"))
+    with pytest.raises(VisitlogError, match="--upgrade-target"):
+        sync_with(store, url)
+    assert sync_with(store, url, upgrade_target=True).sent_total == 1
+    hub = PgReplica(url)
+    assert hub.schema_version == LATEST
+    hub.close()
+    # a hub newer than this visitlog is refused
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"INSERT INTO {VERSION_TABLE}(version, name) VALUES (%s, 'later')", [LATEST + 1]
+        )
+    with pytest.raises(VisitlogError, match=str(LATEST + 1)):
+        sync_with(store, url)
+    store.close()
