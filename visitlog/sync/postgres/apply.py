@@ -163,6 +163,11 @@ class PgApplier(Receiver):
         write: list[tuple[str, dict[str, Any]]] = []
         waiting: list[str] = []
         built: list[str] = []
+        folds = {}
+        for rid in ids:
+            if rid in logs and rid not in rows:
+                folds[rid] = fold_row(tbl, rid, None, logs[rid], self.bound)  # type: ignore[arg-type]
+        present = self._parents_present(tbl, [f.parents for f in folds.values() if f.insert])
         for rid in ids:
             log = logs.get(rid)
             if not log:
@@ -172,15 +177,19 @@ class PgApplier(Receiver):
                 waiting.append(rid)
                 continue
             row = rows.get(rid)
-            fold = fold_row(tbl, rid, row, log, self.bound)  # type: ignore[arg-type]
             if row is None:
-                if fold.insert is not None and self._parents_here(tbl, fold.parents):
+                fold = folds[rid]
+                if fold.insert is not None and all(
+                    fold.parents.get(col) is None or fold.parents[col] in present[parent]
+                    for col, parent in PARENTS.get(tbl, ())
+                ):
                     write.append((rid, fold.insert))
                     built.append(rid)
                 else:
                     waiting.append(rid)
                 continue
             built.append(rid)
+            fold = fold_row(tbl, rid, row, log, self.bound)  # type: ignore[arg-type]
             if fold.sets:
                 write.append((rid, {**row, **fold.sets}))
             self._settle(tbl, rid, fold.conflicts, existing.get(rid, {}))
@@ -196,17 +205,22 @@ class PgApplier(Receiver):
                     "DELETE FROM orphans WHERE tbl = %s AND row_id = ANY(%s)", [tbl, built]
                 )
 
-    def _parents_here(self, tbl: str, data: dict[str, Any]) -> bool:
+    def _parents_present(self, tbl: str, wanted: list[dict[str, Any]]) -> dict[str, set[str]]:
+        """Of the parent rows *wanted* (rows about to be built) name, those here."""
+        present: dict[str, set[str]] = {}
         for col, parent in PARENTS.get(tbl, ()):
-            ref = data.get(col)
-            if (
-                ref is not None
-                and not self.conn.execute(
-                    "SELECT 1 FROM rows WHERE tbl = %s AND id = %s", [parent, ref]
-                ).fetchone()
-            ):
-                return False
-        return True
+            ids = sorted({w[col] for w in wanted if w.get(col) is not None})
+            present[parent] = (
+                {
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT id FROM rows WHERE tbl = %s AND id = ANY(%s)", [parent, ids]
+                    )
+                }
+                if ids
+                else set()
+            )
+        return present
 
     def _write(self, tbl: str, write: list[tuple[str, dict[str, Any]]], existing: set[str]) -> None:
         """Store rows, each with its household's place; a household moved
