@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from visitlog.clock import now_iso
 from visitlog.progress import Progress, report
+from visitlog.rows import jdump
 from visitlog.sync.interface import Change
 from visitlog.sync.merge import PARENTS, TABLE_ORDER, Receiver, fold_row, horizon_after
 
@@ -75,10 +76,19 @@ class PgApplier(Receiver):
         with self.conn.cursor() as cur:
             if got.replaced:
                 cur.executemany("DELETE FROM changes WHERE device = %s AND seq = %s", got.replaced)
-            cur.executemany(
-                "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data, base) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [tuple(ch) for ch in got.fresh],
+            # COPY into a scratch table, then one INSERT: far fewer round trips
+            # than a row at a time, and a change held already is kept as it is.
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE changes) ON COMMIT DELETE ROWS"
+            )
+            with cur.copy(
+                "COPY incoming(device, seq, tbl, row_id, hlc, op, data, base) FROM STDIN"
+            ) as copy:
+                for ch in got.fresh:
+                    copy.write_row(ch)
+            cur.execute(
+                "INSERT INTO changes SELECT * FROM incoming ON CONFLICT DO NOTHING; "
+                "TRUNCATE incoming"
             )
             if got.held:
                 cur.executemany(
@@ -260,7 +270,7 @@ class PgApplier(Receiver):
             hid = rid if tbl == "households" else data.get("household_id")
             where = places.get(hid, (None, None)) if hid and tbl in PLACED else (None, None)
             values.append(
-                (tbl, rid, Jsonb(data), hid if tbl in PLACED else None, where[0], where[1])
+                (tbl, rid, jdump(data), hid if tbl in PLACED else None, where[0], where[1])
             )
         # Rows already here are updated, new ones inserted (not one upsert: a
         # station may move a row out of what it sees, which an upsert refuses).
@@ -268,14 +278,14 @@ class PgApplier(Receiver):
         old_rows = [v for v in values if v[1] in existing]
         with conn.cursor() as cur:
             if new:
-                cur.executemany(
-                    "INSERT INTO rows(tbl, id, data, household_id, community, micro_grid) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    new,
-                )
+                with cur.copy(
+                    "COPY rows(tbl, id, data, household_id, community, micro_grid) FROM STDIN"
+                ) as copy:
+                    for v in new:
+                        copy.write_row(v)
             if old_rows:
                 cur.executemany(
-                    "SELECT visitlog_update_row(%s, %s, %s, %s, %s, %s)",
+                    "SELECT visitlog_update_row(%s, %s, %s::jsonb, %s, %s, %s)",
                     old_rows,
                 )
             if moved:
