@@ -15,7 +15,7 @@ import pytest
 from visitlog.model import SYNCED_FIELDS, Household, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.sync import sync_with
-from visitlog.sync.postgres import PgReplica, init_hub
+from visitlog.sync.postgres import PgReplica, init_hub, public_url
 from visitlog.sync.postgres.schema import LATEST, MIGRATIONS, VERSION_TABLE
 
 
@@ -129,4 +129,15 @@ def test_an_older_hub_is_upgraded_only_when_asked(tmp_path, pg):
         )
     with pytest.raises(VisitlogError, match=str(LATEST + 1)):
         sync_with(store, url)
+    store.close()
+
+
+def test_a_password_in_the_url_is_never_shown(tmp_path):
+    assert public_url("postgresql://st:s3cret@db.example:5432/hub") == (
+        "postgresql://st@db.example:5432/hub"
+    )
+    store = Store(tmp_path / "a.db")
+    with pytest.raises(VisitlogError) as err:
+        sync_with(store, "postgresql://st:s3cret@127.0.0.1:1/hub")
+    assert "s3cret" not in str(err.value)
     store.close()
