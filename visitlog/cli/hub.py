@@ -10,8 +10,7 @@ from rich.table import Table
 
 from visitlog.cli.common import console
 from visitlog.i18n import t
-from visitlog.sync.postgres import init_hub, public_url
-from visitlog.sync.postgres.stations import add_station, list_stations, remove_station
+from visitlog.sync.postgres import public_url
 
 hub_app = typer.Typer(help="help.hub.app", no_args_is_help=True)
 station_app = typer.Typer(help="help.hub.station_app", no_args_is_help=True)
@@ -26,6 +25,8 @@ def register(app: typer.Typer) -> None:
 
 @hub_app.command("init", help="help.hub.init")
 def init(url: UrlArg) -> None:
+    from visitlog.sync.postgres import init_hub  # psycopg only for hub commands
+
     before, after, done = init_hub(url)
     shown = public_url(url)
     if not done:
@@ -56,6 +57,8 @@ def station_add(
     grid: Annotated[list[str] | None, typer.Option("--grid", help="help.hub.grid")] = None,
     everything: Annotated[bool, typer.Option("--all", help="help.hub.all")] = False,
 ) -> None:
+    from visitlog.sync.postgres.stations import add_station
+
     station = add_station(
         url,
         name,
@@ -69,6 +72,8 @@ def station_add(
 
 @station_app.command("list", help="help.hub.station_list")
 def station_list(url: UrlArg) -> None:
+    from visitlog.sync.postgres.stations import list_stations
+
     stations = list_stations(url)
     if not stations:
         console.print(t("hub.station.none"))
@@ -85,5 +90,7 @@ def station_list(url: UrlArg) -> None:
 def station_remove(
     url: UrlArg, name: Annotated[str, typer.Argument(help="help.hub.station_name")]
 ) -> None:
+    from visitlog.sync.postgres.stations import remove_station
+
     remove_station(url, name)
     console.print(t("hub.station.removed", name=name), highlight=False)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 
 from visitlog.store import Store
+from visitlog.sync import postgres
 from visitlog.sync.interface import Replica, Target
-from visitlog.sync.postgres import find_url, is_url, public_url
+from visitlog.sync.postgres import is_url, public_url
 from visitlog.sync.sqlite import SqliteReplica, find_file, location_of
 from visitlog.sync.sqlite import hub_exists as _file_exists
 
@@ -32,7 +33,7 @@ def find_target(target: TargetName) -> Target:
         VisitlogError: *target* cannot name a replica (a folder, a missing folder).
     """
     if is_url(target):
-        return find_url(str(target))
+        return postgres.find_url(str(target))
     return find_file(target)
 
 

@@ -15,18 +15,31 @@ are :mod:`visitlog.sync.merge`'s, as in :mod:`visitlog.sync.sqlite`:
 
 from __future__ import annotations
 
-from visitlog.sync.postgres.apply import PgApplier
-from visitlog.sync.postgres.replica import (
-    HUB_LOCK,
-    PgReplica,
-    PgSession,
-    connect,
-    find_url,
-    init_hub,
-    is_url,
-    public_url,
-)
-from visitlog.sync.postgres.schema import LATEST
+import importlib
+from typing import Any
+
+from visitlog.sync.postgres.urls import is_url, public_url
+
+#: Public names and the module holding each.  They are loaded on first use
+#: (PEP 562), so that naming a file hub, or starting the terminal app, does
+#: not import psycopg.
+_LAZY = {
+    "HUB_LOCK": "replica",
+    "PgReplica": "replica",
+    "PgSession": "replica",
+    "connect": "replica",
+    "find_url": "replica",
+    "init_hub": "replica",
+    "PgApplier": "apply",
+    "LATEST": "schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "HUB_LOCK",

@@ -31,7 +31,6 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import Connection
@@ -45,29 +44,12 @@ from visitlog.sync.interface import Change, Peer, Ranges, Target
 from visitlog.sync.merge import skip_change
 from visitlog.sync.postgres.apply import PgApplier, change_of, vv_of
 from visitlog.sync.postgres.schema import LATEST, migrate, schema_version
+from visitlog.sync.postgres.urls import public_url
 
 #: The advisory lock a session holds for its whole transaction.
 HUB_LOCK = 0x7669_7369_746C_6F67 & 0x7FFF_FFFF_FFFF_FFFF  # "visitlog"
 #: How long a sync waits for the others before it gives up (ms).
 LOCK_WAIT_MS = 600_000
-#: The URL schemes that name a PostgreSQL hub.
-SCHEMES = ("postgresql", "postgres")
-
-
-def is_url(target: object) -> bool:
-    """Whether *target* names a PostgreSQL hub (``postgresql://…``)."""
-    return isinstance(target, str) and target.split("://", 1)[0].lower() in SCHEMES
-
-
-def public_url(url: str) -> str:
-    """*url* without its password (what reports, peers and messages show)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + "@" if parts.username else ""
-    host = netloc[-1]
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
 def connect(url: str) -> Connection:
@@ -395,6 +377,4 @@ __all__ = [
     "connect",
     "find_url",
     "init_hub",
-    "is_url",
-    "public_url",
 ]
