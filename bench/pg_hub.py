@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import secrets
 import shutil
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{t_pg / t_file:.2f}×",
             )
         )
-        notes.append(f"initial push said {out.strip()[:80]}")
+        notes.append(f"the initial push sent {json.loads(out)['sent']:,} changes")
         communities = [
             line
             for line in subprocess.run(
