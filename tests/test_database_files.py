@@ -194,6 +194,17 @@ def test_every_command_leaves_the_database_files_to_sqlite(
             run("encrypt", db=plain)
             monkeypatch.setenv("VISITLOG_NEW_PASSPHRASE", "口令 passphrase two")
             run("rekey", db=plain)
+
+            # The PostgreSQL hub's commands take a URL and no database file:
+            # against a server that is not there, each says so in one line.
+            nowhere = "postgresql://nobody@127.0.0.1:1/none"
+            for args in (
+                ("hub", "init", nowhere),
+                ("hub", "station", "add", nowhere, "huaxi", "--community", "花溪园"),
+                ("hub", "station", "list", nowhere),
+                ("hub", "station", "remove", nowhere, "huaxi"),
+            ):
+                assert "Traceback" not in run(*args, code=1).output
     finally:
         for store in held:
             store.close()
