@@ -39,6 +39,7 @@ def test_hub_init_station_and_bundle_import_in_plain_words(tmp_path, cli, pg):
     assert cli("hub", "station", "add", url, "vt_nothing").exit_code == 1
     # a bundle from a laptop, imported into the hub; a second time moves nothing
     assert cli("household", "add", "--address", "花溪园1号101室", "--grid", "一网格").exit_code == 0
+    assert cli("key", "init").exit_code == 0  # bundles are sealed with the station key
     bundle = tmp_path / "week.vlb"
     assert cli("bundle", "export", str(bundle)).exit_code == 0
     first = cli.json("bundle", "import", str(bundle), "--hub", url)

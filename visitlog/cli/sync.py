@@ -14,6 +14,7 @@ from visitlog.cli.options import JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS
 from visitlog.privacy import present_field
+from visitlog.store import load_key
 from visitlog.sync import (
     SyncReport,
     export_bundle,
@@ -193,7 +194,9 @@ def bundle_import(
     """Apply a bundle with the same merge rules."""
     with progress_bar(_describe) as progress:
         if hub is not None:
-            report = import_into_target(hub, file, progress=progress)
+            # The hub holds no station key: this laptop's opens the bundle.
+            key = load_key(ctx.find_root().obj.path)
+            report = import_into_target(hub, file, progress=progress, key=key)
         else:
             report = import_bundle(_store(ctx), file, progress=progress)
     if json_out:

@@ -19,7 +19,7 @@ from typing import Any
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.progress import Progress, report
-from visitlog.store import APP_VERSION, Store
+from visitlog.store import APP_VERSION, StationKey, Store
 from visitlog.store.files import replacing
 from visitlog.sync.bundle_file import (
     BundleError,
@@ -180,10 +180,15 @@ def import_bundle(
 
 
 def import_into_target(
-    target: TargetName, path: Path | str, *, progress: Progress | None = None
+    target: TargetName,
+    path: Path | str,
+    *,
+    progress: Progress | None = None,
+    key: StationKey | None = None,
 ) -> SyncReport:
     """:func:`import_bundle` into the replica *target* names (a hub: a
-    ``postgresql://`` URL, or a hub file)."""
+    ``postgresql://`` URL, or a hub file); ``key`` (the station key of the
+    laptop doing it) opens the bundle where the hub holds none."""
     found = find_target(target)
     with contextlib.closing(found.open()) as replica:
         if replica.pending_upgrade:
@@ -195,7 +200,7 @@ def import_into_target(
                     have=APP_VERSION,
                 )
             )
-        return import_into(replica, path, progress=progress)[0]
+        return import_into(replica, path, progress=progress, key=key)[0]
 
 
 def import_into(
@@ -204,12 +209,13 @@ def import_into(
     *,
     progress: Progress | None = None,
     batch_size: int = 2000,
+    key: StationKey | None = None,
 ) -> tuple[SyncReport, dict[str, Any] | None]:
     """:func:`import_bundle` into any replica; also returns the replica's
     identity change (a restored or copied database takes a new id)."""
     path = Path(path).expanduser()
     # the station key's say on the bytes as written, before anything is decrypted
-    opened = verify_bundle(path, replica)
+    opened = verify_bundle(path, replica, key=key)
     manifest = opened.manifest
     rep = SyncReport(target=str(path), plain_bundle=opened.plain)
     source = manifest["source"]

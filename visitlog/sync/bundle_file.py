@@ -252,7 +252,8 @@ def verify_bundle(
 
     The checksum is computed on the bytes as written and, when ``replica``
     is given, the station key it holds (else ``key``) has its say
-    (:func:`visitlog.security.check_bundle`) before anything is decrypted
+    (:func:`visitlog.security.check_bundle`; ``key`` where the replica holds
+    none, as a PostgreSQL hub) before anything is decrypted
     or inflated.
 
     Raises:
@@ -262,7 +263,7 @@ def verify_bundle(
     """
     path = Path(path)
     body_end, expected = checksum_of(path)
-    held = replica.station_key() if replica is not None else key
+    held = (replica.station_key() if replica is not None else None) or key
     if replica is not None or key is not None:
         check_bundle(held, path, expected)
     fh, _ = _open(path)
