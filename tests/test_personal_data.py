@@ -226,7 +226,8 @@ def test_every_reveal_is_audited_with_who_what_where_and_how_many(demo_cli, tmp_
         ("曹杨一村2号201室", "李建国", "13900001111"),
         ("曹杨一村2号201室", "李国", None),
     ):
-        add = ["household", "add", "--address", address, "--grid", _GRID, "--head", head]
+        # --yes: entered twice on purpose, past the look-alike address check
+        add = ["household", "add", "--address", address, "--grid", _GRID, "--head", head, "--yes"]
         assert demo_cli(*add, *(("--phone", phone) if phone else ())).exit_code == 0
     expected = count(demo_cli) if count else 0
     dest = tmp_path / "out"
