@@ -21,7 +21,9 @@ from bench.proc import ROOT, Run, run
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 #: Households per scale.
-SCALES = {"street": 5_000, "district": 50_000}
+SCALES = {"street": 5_000, "district": 50_000, "region": 450_000}
+#: Seconds a dataset build may take before the benchmark gives up on it.
+BUILD_TIMEOUT = {"region": 1800}
 SEED = 1
 
 
@@ -116,7 +118,7 @@ def _dataset(scale: str, workdir: Path, rebuild: bool) -> Dataset:
     tmp = CACHE / f"{path.name}.building"
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
-    result = run(demo_command(tmp, households), workdir, timeout=900)
+    result = run(demo_command(tmp, households), workdir, timeout=BUILD_TIMEOUT.get(scale, 900))
     checkpoint(tmp)
     tmp.rename(path)
     data = Dataset(scale, households, path, result)

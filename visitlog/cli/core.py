@@ -123,7 +123,7 @@ def demo(
     ctx: typer.Context,
     households: Annotated[
         int,
-        typer.Option("--households", "-n", min=1, max=200_000, help="help.core.demo.households"),
+        typer.Option("--households", "-n", min=1, help="help.core.demo.households"),
     ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="help.core.demo.seed")] = 1,
     json_out: JsonOpt = False,

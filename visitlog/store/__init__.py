@@ -19,7 +19,7 @@ street) compute it and hand it in.  Migration m008 also reads phone numbers
 
 Modules: ``database`` (opening, transactions, queries), ``transaction``
 (``Tx``), ``settings``, ``households``, ``visits`` (visits and items),
-``audit`` and ``audit_chain``, ``backup``, ``rowmap``, ``clusters``,
+``audit`` and ``audit_chain``, ``backup``, ``rowmap``, ``clusters``, ``bulk``,
 ``migrations``, ``identity``, ``keys``, ``drafts``, ``files``; ``cipher``
 (SQLCipher connections and keys), ``recovery`` (the recovery key) and ``convert`` (``encrypt``
 and ``rekey``: the file re-written whole); ``core`` puts the ``Store`` together.
@@ -27,6 +27,7 @@ and ``rekey``: the file re-written whole); ``core`` puts the ``Store`` together.
 
 from visitlog.store import cipher, convert, files, identity, migrations, recovery
 from visitlog.store.audit_chain import GENESIS_HASH, audit_hash
+from visitlog.store.bulk import bulk_load
 from visitlog.store.cipher import DB_ERRORS, DbKey, LockedError, WrongKeyError
 from visitlog.store.clusters import conflict_id, relink, write_conflict
 from visitlog.store.core import Store
@@ -86,6 +87,7 @@ __all__ = [
     "Tx",
     "WrongKeyError",
     "audit_hash",
+    "bulk_load",
     "cipher",
     "conflict_id",
     "convert",

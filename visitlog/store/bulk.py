@@ -1,0 +1,57 @@
+"""Loading a large number of new rows into an empty database in one go.
+
+:func:`bulk_load` wraps writes made through an ordinary :class:`Tx` (so every
+row is stamped, logged and audited exactly as a normal write is): while it
+is open the secondary indexes and the insert triggers of the record tables
+and the change log are set aside, and the page cache is large; on leaving it
+the indexes and triggers are made again from their stored definitions, in
+the same transaction.  Building an index once over sorted keys costs a small
+fraction of keeping it up to date row by row in random order, and the
+triggers only fill derived columns the writer already fills.  A crash or an
+error leaves the database as it was: the transaction rolls back, schema and
+all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+
+#: The tables whose indexes and insert triggers are set aside.
+BULK_TABLES = ("households", "visits", "items", "changes")
+#: Page cache of the connection while loading (KiB, SQLite's negative form).
+BULK_CACHE_KIB = 256 * 1024
+
+
+@contextlib.contextmanager
+def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
+    """Set aside indexes and insert triggers of the record tables while
+    writing many new rows inside the caller's transaction, then rebuild them.
+
+    Only for an empty database being filled (the demo street): the insert
+    triggers set aside only fill ``live_*`` columns, which :meth:`Tx.insert_many`
+    fills itself for new rows whose household and visit are not merged.
+
+    Args:
+        conn: the connection of a transaction already begun.
+    """
+    marks = ",".join("?" * len(BULK_TABLES))
+    saved = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master "
+        f"WHERE tbl_name IN ({marks}) AND sql IS NOT NULL "
+        "AND (type = 'index' OR (type = 'trigger' AND sql LIKE '%AFTER INSERT%')) "
+        "ORDER BY rowid",
+        BULK_TABLES,
+    ).fetchall()
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    try:
+        for kind, name, _ in saved:
+            conn.execute(f'DROP {kind.upper()} "{name}"')
+        yield
+        # Indexes first: a trigger's body may rely on them.
+        for _kind, _, sql in sorted(saved, key=lambda s: s[0] != "index"):
+            conn.execute(sql)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
