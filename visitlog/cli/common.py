@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,50 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def record_jsonable(obj: Any) -> Any:
+    """A record (dataclass) as JSON values: :func:`to_jsonable`, without
+    ``asdict``'s deep copy (a listing turns hundreds of thousands of them)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: record_jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, list | tuple):
+        return [record_jsonable(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: record_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def emit_records(records: Iterable[Any], *, lines: bool = False) -> int:
+    """Write records to stdout as they come: one JSON array (``--json``), one
+    record a line inside it, or one object a line with no array (``--jsonl``).
+
+    Memory does not grow with the number of records, and the first is written
+    before the last is read.
+
+    Returns:
+        How many records were written.
+    """
+    out = sys.stdout
+    n = 0
+    try:
+        for record in records:
+            text = json_visible(json.dumps(record_jsonable(record), ensure_ascii=False))
+            if lines:
+                out.write(text + "\n")
+            else:
+                out.write(("[\n" if n == 0 else ",\n") + text)
+            n += 1
+        if not lines:
+            out.write("[]\n" if n == 0 else "\n]\n")
+        out.flush()
+    except BrokenPipeError:
+        # `visitlog … --jsonl | head` has read what it wanted: not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+    return n
 
 
 def json_text(obj: Any) -> str:

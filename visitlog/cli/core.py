@@ -15,12 +15,13 @@ from visitlog.cli.common import (
     cell,
     console,
     emit_json,
+    emit_records,
     err_console,
     fitted_table,
     progress_bar,
 )
 from visitlog.cli.crypt import new_passphrase, show_recovery
-from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
+from visitlog.cli.options import GridOpt, JsonlOpt, JsonOpt, RevealOpt
 from visitlog.grids import check_grid, look_alikes, settle_community
 from visitlog.i18n import t
 from visitlog.model import (
@@ -54,11 +55,12 @@ def _table(title: str, columns: list[str], wrap: tuple[str, ...] = ()) -> Table:
     return table
 
 
-def _audit_json(store, what: str, rows: int, **detail: str | None) -> None:
+def _audit_json(store, what: str, rows: int, jsonl: bool, **detail: str | None) -> None:
     """A ``--json`` listing writes records out of the database: audited before it is printed."""
     from visitlog.security import record_export
 
-    record_export(store, what, rows=rows, to="stdout", format="json", **detail)
+    fmt = "jsonl" if jsonl else "json"
+    record_export(store, what, rows=rows, to="stdout", format=fmt, **detail)
 
 
 def _state(ctx: typer.Context):
@@ -267,15 +269,16 @@ def household_list(
     ] = False,
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
+    jsonl: JsonlOpt = False,
 ) -> None:
     """List live households."""
     store = _store(ctx)
     if grid:
         check_grid(store, grid)
-    if json_out:
-        households = store.list_households(grid=grid, unvisited=unvisited)
-        _audit_json(store, "household", len(households), grid=grid)
-        emit_json(households)
+    if json_out or jsonl:
+        with store.households_listing(grid=grid, unvisited=unvisited) as households:
+            _audit_json(store, "household", households.count, jsonl, grid=grid)
+            emit_records(households, lines=jsonl)
         return
     rows = store.household_overview(grid=grid, unvisited=unvisited)
     if reveal:
@@ -407,18 +410,25 @@ def visit_list(
         str | None, typer.Option("--visitor", help="help.core.visit_list.visitor")
     ] = None,
     json_out: JsonOpt = False,
+    jsonl: JsonlOpt = False,
 ) -> None:
     """List live visits."""
     store = _store(ctx)
     if grid:
         check_grid(store, grid)
-    visits = store.list_visits(
-        household=household, grid=grid, date_from=date_from, date_to=date_to, visitor=visitor
-    )
-    if json_out:
-        _audit_json(store, "visit", len(visits), grid=grid, household=household)
-        emit_json(visits)
+    query = {
+        "household": household,
+        "grid": grid,
+        "date_from": date_from,
+        "date_to": date_to,
+        "visitor": visitor,
+    }
+    if json_out or jsonl:
+        with store.visits_listing(**query) as listing:
+            _audit_json(store, "visit", listing.count, jsonl, grid=grid, household=household)
+            emit_records(listing, lines=jsonl)
         return
+    visits = store.list_visits(**query)
     table = _table(
         t("cli.visits_title", count=len(visits)),
         ["id", "date", "visitor", "mode", "outcome", "summary", "items"],
@@ -507,18 +517,25 @@ def item_list(
     ] = None,
     grid: GridOpt = None,
     json_out: JsonOpt = False,
+    jsonl: JsonlOpt = False,
 ) -> None:
     """List items, overdue first."""
     store = _store(ctx)
     if grid:
         check_grid(store, grid)
-    items = store.list_items(
-        open_only=open_only, overdue=overdue, kind=kind, category=category, grid=grid
-    )
-    if json_out:
-        _audit_json(store, "item", len(items), grid=grid)
-        emit_json(items)
+    query = {
+        "open_only": open_only,
+        "overdue": overdue,
+        "kind": kind,
+        "category": category,
+        "grid": grid,
+    }
+    if json_out or jsonl:
+        with store.items_listing(**query) as listing:
+            _audit_json(store, "item", listing.count, jsonl, grid=grid)
+            emit_records(listing, lines=jsonl)
         return
+    items = store.list_items(**query)
     today = _today()
     table = _table(
         t("cli.items_title", count=len(items)),
@@ -576,17 +593,26 @@ def item_update(
 # -- maintenance ---------------------------------------------------------------------
 
 
-def check(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+def check(
+    ctx: typer.Context,
+    full: Annotated[bool, typer.Option("--full", help="help.core.check.full")] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """Integrity and consistency check."""
     store = _store(ctx)
-    problems = store.check()
+    problems = store.check(full=full)
+    whole = store.last_check_whole
     if json_out:
-        emit_json({"ok": not problems, "problems": problems, "counts": store.count_live()})
+        emit_json(
+            {"ok": not problems, "problems": problems, "counts": store.count_live(), "full": whole}
+        )
     elif problems:
         for p in problems:
             err_console.print(f"✗ {p}")
     else:
         console.print(t("cli.check_ok", path=store.path, **store.count_live()))
+        if not whole:
+            console.print(t("cli.check_partial"))
     if problems:
         raise typer.Exit(1)
 

@@ -13,6 +13,9 @@ import typer
 #: ``--json``: machine-readable output on stdout.
 JsonOpt = Annotated[bool, typer.Option("--json", help="help.opt.json")]
 
+#: ``--jsonl``: one JSON object a line on stdout (listings).
+JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="help.opt.jsonl")]
+
 #: ``--reveal``: full names, phones and tags instead of masked ones (audited).
 RevealOpt = Annotated[bool, typer.Option("--reveal", help="help.opt.reveal")]
 

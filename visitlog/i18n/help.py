@@ -6,6 +6,7 @@ them with :func:`visitlog.i18n.t` when help is shown.
 
 ZH = {
     "help.opt.json": "输出 JSON。",
+    "help.opt.jsonl": "每行输出一条 JSON 记录（JSON Lines），便于逐行处理。",
     "help.opt.reveal": "显示完整姓名、电话和标签，并记入审计日志。",
     "help.opt.grid": "微网格。",
     "help.household.address": "地址。",
@@ -87,6 +88,7 @@ ZH = {
     "help.core.init": "设置本机身份：社工姓名、设备名、默认微网格。",
     "help.core.demo": "生成一个逼真的示范街道。",
     "help.core.check": "检查数据库完整性和数据一致性。",
+    "help.core.check.full": "逐行全面检查（大数据库默认只查上次检查以来的改动）。",
     "help.core.backup": "在线备份数据库（使用中也可以）。",
     "help.core.tui": "打开终端界面。",
     "help.dedup.dedup_app": "去重：找出重复的住户或走访记录，合并、撤销、标记“不是重复”。",
@@ -164,6 +166,7 @@ ZH = {
 
 EN = {
     "help.opt.json": "Print JSON on stdout.",
+    "help.opt.jsonl": "Print one JSON object a line (JSON Lines), for line-by-line processing.",
     "help.opt.reveal": "Show full names, phones and tags; recorded in the audit log.",
     "help.opt.grid": "Micro-grid.",
     "help.household.address": "Address.",
@@ -245,6 +248,7 @@ EN = {
     "help.core.init": "This laptop's identity: worker's name, device name, default micro-grid.",
     "help.core.demo": "Fill the database with a realistic demo street.",
     "help.core.check": "Integrity and consistency check.",
+    "help.core.check.full": "Check every row (a large database is otherwise checked since the last check).",
     "help.core.backup": "Online backup, safe while in use.",
     "help.core.tui": "Open the terminal app.",
     "help.dedup.dedup_app": "De-duplicate households and visits: find, merge, undo, mark as not a duplicate.",

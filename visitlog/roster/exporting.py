@@ -8,6 +8,7 @@ its XLSX prints on A4 landscape with the header row on every page.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,17 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
         raise VisitlogError(t("roster.err_export_suffix", path=path.name))
     if grid:
         check_grid(store, grid)
+    if suffix == ".csv":
+        # Streamed: a district's roster is written as it is read.
+        with store.households_listing(grid=grid) as listing:
+            if grid and not listing.count:
+                raise VisitlogError(t("roster.err_no_grid", grid=grid))
+            record_export(store, "roster", rows=listing.count, to=str(path.resolve()), grid=grid)
+            write_csv_file(
+                path, itertools.chain([list(HEADERS.values())], map(_export_row, listing))
+            )
+        return listing.count
+    # The workbook measures its columns over every row before it writes one.
     households = store.list_households(grid=grid)
     if grid and not households:
         raise VisitlogError(t("roster.err_no_grid", grid=grid))
@@ -73,15 +85,12 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
 
     # Full names, phones and tags leave the database: audited before the file is written.
     record_export(store, "roster", rows=len(rows), to=str(path.resolve()), grid=grid)
-    if suffix == ".csv":
-        write_csv_file(path, [header, *rows])
-    else:
-        page = spreadsheet.PageHeader(
-            left=_export_scope(store, households, grid),
-            center=t("roster.print_title"),
-            right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
-        )
-        _write_xlsx(path, header, rows, page)
+    page = spreadsheet.PageHeader(
+        left=_export_scope(store, households, grid),
+        center=t("roster.print_title"),
+        right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
+    )
+    _write_xlsx(path, header, rows, page)
     return len(rows)
 
 

@@ -12,17 +12,7 @@ import json
 from typing import Any
 
 from visitlog.i18n import t
-from visitlog.model import (
-    SYNCED_FIELDS,
-    Category,
-    Kind,
-    Level,
-    Mode,
-    Occupancy,
-    Outcome,
-    Satisfaction,
-    Status,
-)
+from visitlog.rows import jdump
 from visitlog.store.audit_chain import (
     CHAIN_SETTING,
     GENESIS_HASH,
@@ -32,11 +22,15 @@ from visitlog.store.audit_chain import (
     audit_mac,
     chain_fingerprint,
 )
-from visitlog.store.database import StoreBase
+from visitlog.store.checking import MARK, mark_now, run_check
+from visitlog.store.database import StoreBase, sqlite_errors
 
 
 class AuditRecords(StoreBase):
     """The audit chain and the consistency check of a :class:`~visitlog.store.Store`."""
+
+    #: Whether the last :meth:`check` went through every row.
+    last_check_whole = True
 
     # -- audit --------------------------------------------------------------------
 
@@ -103,51 +97,24 @@ class AuditRecords(StoreBase):
 
     # -- maintenance ----------------------------------------------------------
 
-    def check(self) -> list[str]:
+    def check(self, full: bool = False) -> list[str]:
         """SQLite's integrity and foreign-key checks plus visitlog's own.
+
+        A large database is checked in full only with ``full``; otherwise the
+        rows changed since the last clean check (see :mod:`visitlog.store.checking`).
 
         Returns:
             One plain sentence per problem found; empty when all is well.
         """
-        problems: list[str] = []
-        result = [r[0] for r in self.query("PRAGMA integrity_check")]
-        if result != ["ok"]:
-            problems += [t("check.integrity", detail=x) for x in result[:10]]
-        for r in self.query("PRAGMA foreign_key_check"):
-            problems.append(t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2]))
-        enum_checks = {
-            ("households", "occupancy"): Occupancy,
-            ("visits", "mode"): Mode,
-            ("visits", "outcome"): Outcome,
-            ("items", "kind"): Kind,
-            ("items", "category"): Category,
-            ("items", "status"): Status,
-            ("items", "level"): Level,
-            ("items", "satisfaction"): Satisfaction,
-        }
-        for (tbl, col), enum_cls in enum_checks.items():
-            allowed = enum_cls.choices()
-            marks = ",".join("?" * len(allowed))
-            n = self.scalar(
-                f"SELECT count(*) FROM {tbl} WHERE {col} IS NOT NULL AND {col} NOT IN ({marks})",
-                allowed,
-            )
-            if n:
-                problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
-        orphans = self.scalar(
-            "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
-            "WHERE i.deleted = 0 AND v.deleted = 1"
-        )
-        if orphans:
-            problems.append(t("check.orphan_items", count=orphans))
-        for tbl in SYNCED_FIELDS:
-            n = self.scalar(
-                f"SELECT count(*) FROM {tbl} r WHERE NOT EXISTS "
-                f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
-            )
-            if n:
-                problems.append(t("check.unlogged", table=tbl, count=n))
+        with self._lock, sqlite_errors(self.path):
+            problems, whole = run_check(self.conn, full=full)
         broken = self.verify_audit()
         if broken is not None:
             problems.append(t("check.audit_broken", id=broken))
+        self.last_check_whole = whole
+        if not problems and not self.read_only:
+            # The next check starts from here (a check that found a problem
+            # leaves the mark, so the problem is reported again).
+            with self.transaction() as tx:
+                tx.set_setting(MARK, jdump(mark_now(tx.conn)))
         return problems

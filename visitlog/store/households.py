@@ -10,7 +10,10 @@ from typing import Any
 from visitlog.model import OPEN_STATUSES, SYNCED_FIELDS, Household, Occupancy, Outcome
 from visitlog.rows import live
 from visitlog.store.database import StoreBase
+from visitlog.store.listing import Listing
 from visitlog.store.rowmap import household_from_row, household_row
+
+_HOUSEHOLDS = "SELECT h.* FROM households h WHERE {where} ORDER BY micro_grid, address_key, address"
 
 
 class HouseholdRecords(StoreBase):
@@ -64,11 +67,20 @@ class HouseholdRecords(StoreBase):
             unvisited: only those not met (见面) in ``year`` (default: this year).
         """
         sql, params = self._household_filter(grid, unvisited, year, community)
-        rows = self.query(
-            f"SELECT h.* FROM households h WHERE {sql} ORDER BY micro_grid, address_key, address",
-            params,
-        )
+        rows = self.query(_HOUSEHOLDS.format(where=sql), params)
         return [household_from_row(r) for r in rows]
+
+    def households_listing(
+        self, grid: str | None = None, unvisited: bool = False, year: int | None = None
+    ) -> Listing[Household]:
+        """:meth:`list_households`, read one household at a time (see :class:`Listing`)."""
+        sql, params = self._household_filter(grid, unvisited, year)
+        return Listing(
+            self.reader,
+            _HOUSEHOLDS.format(where=sql),
+            params,
+            lambda _conn, rows: map(household_from_row, rows),
+        )
 
     def _household_filter(
         self, grid: str | None, unvisited: bool, year: int | None, community: str | None = None

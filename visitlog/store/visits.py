@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import asdict
 from typing import Any
 
@@ -22,7 +23,26 @@ from visitlog.model import (
 )
 from visitlog.rows import live
 from visitlog.store.database import StoreBase
-from visitlog.store.rowmap import item_from_row, item_row, visit_from_row, visit_row
+from visitlog.store.listing import Listing
+from visitlog.store.rowmap import Row, item_from_row, item_row, visit_from_row, visit_row
+
+_VISITS = "SELECT v.* FROM visits v WHERE {where} ORDER BY v.visit_date, v.id"
+
+
+def _visits_with_items(conn: sqlite3.Connection, rows: list[Row]) -> list[Visit]:
+    """The visits of one batch of rows, each with its live items (in the order made)."""
+    ids = [r["id"] for r in rows]
+    items: dict[str, list[Item]] = {}
+    cur = conn.execute(
+        f"SELECT * FROM items WHERE deleted = 0 AND live_visit IN ({','.join('?' * len(ids))}) "
+        "ORDER BY rowid",
+        ids,
+    )
+    names = [d[0] for d in cur.description or ()]
+    for r in cur:
+        item = item_from_row(Row(names, r))
+        items.setdefault(item.visit_id, []).append(item)
+    return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
 
 
 class VisitRecords(StoreBase):
@@ -108,6 +128,38 @@ class VisitRecords(StoreBase):
         visitor: str | None = None,
     ) -> list[Visit]:
         """Live visits with their live items, oldest first."""
+        cond, params = self._visit_filter(household, grid, date_from, date_to, visitor)
+        rows = self.query(_VISITS.format(where=cond), params)
+        items: dict[str, list[Item]] = {}
+        for r in self.query(
+            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.live_visit "
+            f"WHERE i.deleted = 0 AND {cond} ORDER BY i.rowid",
+            params,
+        ):
+            items.setdefault(r["live_visit"], []).append(item_from_row(r))
+        return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
+
+    def visits_listing(
+        self,
+        household: str | None = None,
+        grid: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        visitor: str | None = None,
+    ) -> Listing[Visit]:
+        """:meth:`list_visits`, read one visit at a time (see :class:`Listing`):
+        the items of each batch of visits are read with it."""
+        cond, params = self._visit_filter(household, grid, date_from, date_to, visitor)
+        return Listing(self.reader, _VISITS.format(where=cond), params, _visits_with_items)
+
+    def _visit_filter(
+        self,
+        household: str | None,
+        grid: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        visitor: str | None,
+    ) -> tuple[str, list[Any]]:
         where = [live("v")]
         params: list[Any] = []
         if household:
@@ -125,18 +177,7 @@ class VisitRecords(StoreBase):
         if visitor:
             where.append("v.visitor = ?")
             params.append(visitor)
-        cond = " AND ".join(where)
-        rows = self.query(
-            f"SELECT v.* FROM visits v WHERE {cond} ORDER BY v.visit_date, v.id", params
-        )
-        items: dict[str, list[Item]] = {}
-        for r in self.query(
-            f"SELECT i.* FROM items i JOIN visits v ON v.id = i.live_visit "
-            f"WHERE i.deleted = 0 AND {cond} ORDER BY i.rowid",
-            params,
-        ):
-            items.setdefault(r["live_visit"], []).append(item_from_row(r))
-        return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
+        return " AND ".join(where), params
 
     # -- items ----------------------------------------------------------------
 
@@ -151,6 +192,31 @@ class VisitRecords(StoreBase):
         today: dt.date | None = None,
     ) -> list[Item]:
         """Live list items; overdue ones (open, deadline passed) first."""
+        sql, params = self._items_query(open_only, overdue, kind, category, grid, household, today)
+        return [item_from_row(r) for r in self.query(sql, params)]
+
+    def items_listing(
+        self,
+        open_only: bool = False,
+        overdue: bool = False,
+        kind: str | None = None,
+        category: str | None = None,
+        grid: str | None = None,
+    ) -> Listing[Item]:
+        """:meth:`list_items`, read one item at a time (see :class:`Listing`)."""
+        sql, params = self._items_query(open_only, overdue, kind, category, grid, None, None)
+        return Listing(self.reader, sql, params, lambda _conn, rows: map(item_from_row, rows))
+
+    def _items_query(
+        self,
+        open_only: bool,
+        overdue: bool,
+        kind: str | None,
+        category: str | None,
+        grid: str | None,
+        household: str | None,
+        today: dt.date | None,
+    ) -> tuple[str, list[Any]]:
         today_s = (today or dt.date.today()).isoformat()
         where = ["i.deleted = 0", live("v")]
         params: list[Any] = []
@@ -183,16 +249,13 @@ class VisitRecords(StoreBase):
             else "items i JOIN visits v ON v.id = i.live_visit "
             "JOIN households h ON h.id = i.live_household"
         )
-        rows = self.query(
-            f"""
+        sql = f"""
             SELECT i.* FROM {joined}
             WHERE {" AND ".join(where)}
             ORDER BY (i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC,
                      i.deadline IS NULL, i.deadline, i.raised_date, i.id
-            """,
-            [*params, *open_values, today_s],
-        )
-        return [item_from_row(r) for r in rows]
+            """
+        return sql, [*params, *open_values, today_s]
 
     def get_item(self, ident: str) -> Item:
         iid = self.resolve_id("items", ident)

@@ -1,0 +1,206 @@
+"""What ``visitlog check`` verifies, in full and since the last check.
+
+A district's database holds millions of rows: SQLite's full
+``integrity_check`` (every index entry against its row) alone takes minutes
+there.  So the check splits in two:
+
+- **Always in full**: ``PRAGMA quick_check`` (every page and b-tree of the
+  file, NOT NULL and CHECK constraints) and the audit chain.
+- **In full on a small database or with ``--full``; otherwise only for the
+  rows changed since the last clean check**: SQLite's ``integrity_check``
+  (indexes against rows; a large database gets it with ``--full`` only), the
+  foreign keys, the allowed values of enumerated columns, list items left on
+  deleted visits, and rows with no change log entry.
+
+"Changed since the last check" is read from the change log (every change,
+made here or received, is in it under its device and sequence number) and
+from the tables' rowids (a row written without a log entry has a new rowid):
+after a check that found nothing, the version vector of the log and the
+highest rowid of each table are kept in the setting ``check_mark``.  A mark
+that the database does not reach (a backup restored over it) is ignored: the
+next check is a full one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from visitlog.i18n import t
+from visitlog.model import (
+    SYNCED_FIELDS,
+    Category,
+    Kind,
+    Level,
+    Mode,
+    Occupancy,
+    Outcome,
+    Satisfaction,
+    Status,
+)
+
+#: The setting that keeps where the last clean check stopped.
+MARK = "check_mark"
+#: A database up to this size (bytes) is checked in full every time.
+FULL_UP_TO = 256 * 1024 * 1024
+#: Page cache for the check (KiB): the b-tree walks revisit pages.
+CHECK_CACHE_KIB = 256 * 1024
+
+ENUMS = {
+    ("households", "occupancy"): Occupancy,
+    ("visits", "mode"): Mode,
+    ("visits", "outcome"): Outcome,
+    ("items", "kind"): Kind,
+    ("items", "category"): Category,
+    ("items", "status"): Status,
+    ("items", "level"): Level,
+    ("items", "satisfaction"): Satisfaction,
+}
+#: Foreign keys of the record tables: (table, column, parent table).
+PARENTS = [
+    ("visits", "household_id", "households"),
+    ("items", "visit_id", "visits"),
+    ("items", "household_id", "households"),
+]
+
+
+def mark_now(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Where the database is now: the change log's version vector and each table's last rowid."""
+    vv = dict(conn.execute("SELECT device, max(seq) FROM changes GROUP BY device").fetchall())
+    rowids = {
+        tbl: conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {tbl}").fetchone()[0]
+        for tbl in SYNCED_FIELDS
+    }
+    return {"vv": vv, "rowids": rowids}
+
+
+def _reaches(now: dict[str, Any], mark: dict[str, Any]) -> bool:
+    return all(now["vv"].get(d, 0) >= s for d, s in mark["vv"].items()) and all(
+        now["rowids"].get(tbl, 0) >= r for tbl, r in mark["rowids"].items()
+    )
+
+
+def _changed_since(conn: sqlite3.Connection, mark: dict[str, Any]) -> None:
+    """Fill the temporary table ``check_rows(tbl, row_id)`` with the rows
+    changed since *mark*: in the log after its version vector, or new rowids."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS check_rows (tbl TEXT, row_id TEXT)")
+    conn.execute("DELETE FROM check_rows")
+    devices = [d for (d,) in conn.execute("SELECT DISTINCT device FROM changes")]
+    for device in devices:
+        conn.execute(
+            "INSERT INTO check_rows SELECT tbl, row_id FROM changes WHERE device = ? AND seq > ?",
+            [device, mark["vv"].get(device, 0)],
+        )
+    for tbl in SYNCED_FIELDS:
+        conn.execute(
+            f"INSERT INTO check_rows SELECT '{tbl}', id FROM {tbl} WHERE rowid > ?",
+            [mark["rowids"].get(tbl, 0)],
+        )
+    conn.execute("CREATE INDEX IF NOT EXISTS temp.check_rows_key ON check_rows(tbl, row_id)")
+
+
+def run_check(conn: sqlite3.Connection, *, full: bool = False) -> tuple[list[str], bool]:
+    """SQLite's checks plus visitlog's own, on the Store's connection.
+
+    Args:
+        conn: the connection (no transaction open).
+        full: check every row whatever the size of the database.
+
+    Returns:
+        ``(problems, whole)``: one plain sentence per problem found (empty
+        when all is well), and whether every row was checked.
+    """
+    problems: list[str] = []
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {-CHECK_CACHE_KIB}")
+    try:
+        size = conn.execute(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+        ).fetchone()[0]
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", [MARK]).fetchone()
+        mark = json.loads(row[0]) if row else None
+        whole = full or size <= FULL_UP_TO or mark is None or not _reaches(mark_now(conn), mark)
+        pragma = "integrity_check" if whole else "quick_check"
+        result = [r[0] for r in conn.execute(f"PRAGMA {pragma}")]
+        if result != ["ok"]:
+            problems += [t("check.integrity", detail=x) for x in result[:10]]
+        if whole:
+            problems += _rows_in_full(conn)
+        else:
+            assert mark is not None
+            _changed_since(conn, mark)
+            problems += _rows_changed(conn)
+        return problems, whole
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")
+
+
+def _rows_in_full(conn: sqlite3.Connection) -> list[str]:
+    problems = []
+    for r in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2]))
+    for (tbl, col), enum_cls in ENUMS.items():
+        allowed = enum_cls.choices()
+        marks = ",".join("?" * len(allowed))
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} WHERE {col} IS NOT NULL AND {col} NOT IN ({marks})",
+            allowed,
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
+    orphans = conn.execute(
+        "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
+        "WHERE i.deleted = 0 AND v.deleted = 1"
+    ).fetchone()[0]
+    if orphans:
+        problems.append(t("check.orphan_items", count=orphans))
+    for tbl in SYNCED_FIELDS:
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} r WHERE NOT EXISTS "
+            f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.unlogged", table=tbl, count=n))
+    return problems
+
+
+def _rows_changed(conn: sqlite3.Connection) -> list[str]:
+    """The row checks of :func:`_rows_in_full`, for the rows in ``check_rows``."""
+    problems = []
+
+    def changed(tbl: str, alias: str) -> str:
+        return f"{alias}.id IN (SELECT row_id FROM temp.check_rows WHERE tbl = '{tbl}')"
+
+    for tbl, col, parent in PARENTS:
+        for rowid, _ in conn.execute(
+            f"SELECT r.rowid, r.{col} FROM {tbl} r WHERE {changed(tbl, 'r')} "
+            f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = r.{col})"
+        ):
+            problems.append(t("check.foreign_key", table=tbl, rowid=rowid, parent=parent))
+    for (tbl, col), enum_cls in ENUMS.items():
+        allowed = enum_cls.choices()
+        marks = ",".join("?" * len(allowed))
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} r WHERE {changed(tbl, 'r')} "
+            f"AND {col} IS NOT NULL AND {col} NOT IN ({marks})",
+            allowed,
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
+    # an item changed, or the visit it is on (a visit deleted since)
+    orphans = conn.execute(
+        "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
+        "WHERE i.deleted = 0 AND v.deleted = 1 AND "
+        f"({changed('items', 'i')} OR {changed('visits', 'v')})"
+    ).fetchone()[0]
+    if orphans:
+        problems.append(t("check.orphan_items", count=orphans))
+    for tbl in SYNCED_FIELDS:
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} r WHERE {changed(tbl, 'r')} AND NOT EXISTS "
+            f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.unlogged", table=tbl, count=n))
+    return problems
