@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import bench.bundles  # noqa: F401  (registers the bundle case)
+from bench import district as _district  # noqa: F401  (registers its cases)
 from bench import encrypted as _encrypted  # noqa: F401  (registers its case)
 from bench.cases import CASES, Ctx, run_cases
 from bench.datasets import CACHE, SCALES, dataset
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
     )
     print(report)
-    out = args.output or (None if args.only else RESULTS)
+    results = RESULTS if args.scale != "region" else RESULTS.with_name("RESULTS-region.md")
+    out = args.output or (None if args.only else results)
     if out:
         out.write_text(report + "\n", encoding="utf-8")
         log(f"written to {out}")
