@@ -23,7 +23,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 #: Households per scale.
 SCALES = {"street": 5_000, "district": 50_000, "region": 450_000}
 #: Seconds a dataset build may take before the benchmark gives up on it.
-BUILD_TIMEOUT = {"region": 1800}
+BUILD_TIMEOUT = {"region": 3600}
 SEED = 1
 
 

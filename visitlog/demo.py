@@ -16,11 +16,13 @@ import bisect
 import contextlib
 import datetime as dt
 import functools
+import itertools
 import json
 import multiprocessing
+import os
 import random
 from collections.abc import Iterator
-from queue import Empty
+from queue import Empty, Full
 from typing import Any
 
 from visitlog.address import normalize_address
@@ -501,9 +503,15 @@ def _chunks(
 
 
 def _produce(queue: Any, households: int, seed: int, today: dt.date) -> None:
-    for chunk in generate(households, seed, today):
-        queue.put(chunk)
-    queue.put(None)
+    parent = os.getppid()
+    for chunk in itertools.chain(generate(households, seed, today), [None]):
+        while True:
+            try:
+                queue.put(chunk, timeout=2)
+                break
+            except Full:
+                if os.getppid() != parent:
+                    return  # the writer was killed: nobody will read the rest
 
 
 def generate_into(
