@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import rawdb
 
 from visitlog import demo
 from visitlog.store import Store
@@ -54,7 +55,7 @@ def _schema(conn: sqlite3.Connection) -> set[tuple]:
 def test_bulk_street_is_the_row_by_row_street(tmp_path: Path) -> None:
     slow, fast = tmp_path / "slow.db", tmp_path / "fast.db"
     assert _build(slow, bulk=False) == _build(fast, bulk=True)
-    a, b = sqlite3.connect(slow), sqlite3.connect(fast)
+    a, b = rawdb.connect(slow), rawdb.connect(fast)
     assert _schema(a) == _schema(b)
     for table in ("households", "visits", "items"):
         rows = _rows(a, table)
