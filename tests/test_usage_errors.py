@@ -31,7 +31,7 @@ CASES = [
     (["check", "--json=1"], ["--json 是开关", "visitlog check -h"], ["--json is a switch"]),
     (["household", "list", "--json", "true"], ["多余的内容：true"], ["Unexpected: true"]),
     (["household", "add", "--grid"], ["--grid 后面要写一个值"], ["--grid needs a value"]),
-    (["demo", "-n", "abc"], ["--households 的值不对", "1 到 200000"], ["from 1 to 200000"]),
+    (["demo", "-n", "abc"], ["--households 的值不对", "不小于 1 的整数"], ["at least 1"]),
     (["demo", "-n", "0"], ["--households 的值不对"], ["Wrong value for --households"]),
 ]
 
