@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from pghub import PgServer, server_reason
+from pghub import PgServer, need_server
 from station import hold_key
 
 from visitlog import clock
@@ -608,9 +608,7 @@ class HubReplicas(Replicas):
 
     def __init__(self) -> None:
         super().__init__()
-        reason = server_reason()
-        if reason:
-            pytest.skip(reason)
+        need_server()
         self.server = PgServer()
         self.hub = self.server.database()
         init_hub(self.hub)
