@@ -136,8 +136,7 @@ def builtin_rules() -> RuleBook:
 def load_rules(store: Store) -> RuleBook:
     """The built-in rules, each overridden by its stored row when there is one."""
     merged = {(k, key): Rule(k, key, d) for (k, key), d in DEFAULT_RULES.items()}
-    rows = store.query("SELECT kind, key, days, worker FROM plan_rules WHERE deleted = 0")
-    for r in rows:
+    for r in store.plan_rule_rows():
         if r["kind"] in KINDS:
             merged[(r["kind"], r["key"])] = Rule(
                 r["kind"], r["key"], r["days"], source="set", worker=r["worker"]
@@ -191,9 +190,6 @@ def set_rule(store: Store, name: str, days: str | int | None, note: str | None =
     worker = store.get_setting("worker")
     row = {"kind": kind, "key": key, "days": value, "worker": worker, "note": note, "deleted": 0}
     with store.transaction() as tx:
-        if tx.rows("SELECT id FROM plan_rules WHERE id = ?", [rid]):
-            tx.update("plan_rules", rid, row)
-        else:
-            tx.insert("plan_rules", {"id": rid, **row})
+        tx.put("plan_rules", rid, row)
         tx.audit("plan_rule_set", "plan_rules", rid, {"kind": kind, "key": key, "days": value})
     return Rule(kind, key, value, source="set", worker=worker)

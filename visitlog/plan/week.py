@@ -127,15 +127,9 @@ def check_worker(store: Store, worker: str) -> str:
     Raises:
         ValidationError: naming the visitors there are, so a typo is not an empty list.
     """
-    if store.scalar(f"SELECT 1 FROM visits WHERE visitor = ? AND {live()} LIMIT 1", [worker]):
+    if store.has_visitor(worker):
         return worker
-    names = [
-        r[0]
-        for r in store.query_values(
-            f"SELECT visitor FROM visits WHERE {live()} GROUP BY visitor "
-            "ORDER BY count(*) DESC LIMIT 5"
-        )
-    ]
+    names = store.frequent_visitors(5)
     raise ValidationError(
         t("plan.err.worker", worker=worker, known="、".join(names) or t("plan.no_visitors"))
     )

@@ -22,6 +22,10 @@ class SettingsRecords(StoreBase):
     def settings(self) -> dict[str, str]:
         return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM settings")}
 
+    def plan_rule_rows(self) -> list[Any]:
+        """The street's stored visit-planning rules (``kind``, ``key``, ``days``, ``worker``)."""
+        return self.query("SELECT kind, key, days, worker FROM plan_rules WHERE deleted = 0")
+
     def set_settings(self, **values: str | None) -> None:
         """Set (or, with None, remove) local settings, in one transaction."""
         with self.transaction() as tx:

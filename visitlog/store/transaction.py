@@ -240,6 +240,14 @@ class Tx:
         names = [d[0] for d in cur.description or ()]
         return [Row(names, r) for r in cur.fetchall()]
 
+    def put(self, tbl: str, row_id: str, row: dict[str, Any]) -> None:
+        """Write the synced row ``row_id``: updated where it is, inserted where not
+        (rows whose id is derived from what they are, as a plan rule's)."""
+        if self.conn.execute(f"SELECT 1 FROM {tbl} WHERE id = ?", [row_id]).fetchone():
+            self.update(tbl, row_id, row)
+        else:
+            self.insert(tbl, {"id": row_id, **row})
+
     def insert(self, tbl: str, row: dict[str, Any]) -> str:
         """Insert a new synced row (id made here unless given) and log it."""
         return self.insert_many(tbl, [row])[0]

@@ -257,6 +257,19 @@ class VisitRecords(StoreBase):
             """
         return sql, [*params, *open_values, today_s]
 
+    def has_visitor(self, name: str) -> bool:
+        """Whether some live visit names *name* as its visitor."""
+        sql = f"SELECT 1 FROM visits WHERE visitor = ? AND {live()} LIMIT 1"
+        return bool(self.scalar(sql, [name]))
+
+    def frequent_visitors(self, limit: int = 5) -> list[str]:
+        """The visitors of the most live visits, most first."""
+        sql = (
+            f"SELECT visitor FROM visits WHERE {live()} AND visitor IS NOT NULL "
+            "GROUP BY visitor ORDER BY count(*) DESC LIMIT ?"
+        )
+        return [r[0] for r in self.query_values(sql, [limit])]
+
     def get_item(self, ident: str) -> Item:
         iid = self.resolve_id("items", ident)
         return item_from_row(self.query("SELECT * FROM items WHERE id = ?", [iid])[0])
