@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from visitlog.i18n import t
@@ -151,68 +152,54 @@ def run_check(conn: sqlite3.Connection, *, full: bool = False) -> tuple[list[str
 
 
 def _rows_in_full(conn: sqlite3.Connection) -> list[str]:
-    problems = []
-    for r in conn.execute("PRAGMA foreign_key_check"):
-        problems.append(t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2]))
-    for (tbl, col), enum_cls in ENUMS.items():
-        allowed = enum_cls.choices()
-        marks = ",".join("?" * len(allowed))
-        n = conn.execute(
-            f"SELECT count(*) FROM {tbl} WHERE {col} IS NOT NULL AND {col} NOT IN ({marks})",
-            allowed,
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
-    orphans = conn.execute(
-        "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
-        "WHERE i.deleted = 0 AND v.deleted = 1"
-    ).fetchone()[0]
-    if orphans:
-        problems.append(t("check.orphan_items", count=orphans))
-    for tbl in SYNCED_FIELDS:
-        n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE NOT EXISTS "
-            f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.unlogged", table=tbl, count=n))
-    return problems
+    problems = [
+        t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2])
+        for r in conn.execute("PRAGMA foreign_key_check")
+    ]
+    return problems + _row_checks(conn, lambda _tbl, _alias: "1")
 
 
 def _rows_changed(conn: sqlite3.Connection) -> list[str]:
     """The row checks of :func:`_rows_in_full`, for the rows in ``check_rows``."""
-    problems = []
 
     def changed(tbl: str, alias: str) -> str:
         return f"{alias}.id IN (SELECT row_id FROM temp.check_rows WHERE tbl = '{tbl}')"
 
+    problems = []
     for tbl, col, parent in PARENTS:
         for rowid, _ in conn.execute(
             f"SELECT r.rowid, r.{col} FROM {tbl} r WHERE {changed(tbl, 'r')} "
             f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = r.{col})"
         ):
             problems.append(t("check.foreign_key", table=tbl, rowid=rowid, parent=parent))
+    return problems + _row_checks(conn, changed)
+
+
+def _row_checks(conn: sqlite3.Connection, within: Callable[[str, str], str]) -> list[str]:
+    """Enum values, items of deleted visits and rows with no change logged, among
+    the rows ``within(table, alias)`` selects (an SQL condition)."""
+    problems = []
     for (tbl, col), enum_cls in ENUMS.items():
         allowed = enum_cls.choices()
         marks = ",".join("?" * len(allowed))
         n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {changed(tbl, 'r')} "
+            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
             f"AND {col} IS NOT NULL AND {col} NOT IN ({marks})",
             allowed,
         ).fetchone()[0]
         if n:
             problems.append(t("check.bad_enum", table=tbl, column=col, count=n))
-    # an item changed, or the visit it is on (a visit deleted since)
+    # an item within, or the visit it is on (a visit deleted since)
     orphans = conn.execute(
         "SELECT count(*) FROM items i JOIN visits v ON v.id = i.visit_id "
         "WHERE i.deleted = 0 AND v.deleted = 1 AND "
-        f"({changed('items', 'i')} OR {changed('visits', 'v')})"
+        f"({within('items', 'i')} OR {within('visits', 'v')})"
     ).fetchone()[0]
     if orphans:
         problems.append(t("check.orphan_items", count=orphans))
     for tbl in SYNCED_FIELDS:
         n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {changed(tbl, 'r')} AND NOT EXISTS "
+            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} AND NOT EXISTS "
             f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
         ).fetchone()[0]
         if n:
