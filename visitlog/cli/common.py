@@ -84,6 +84,21 @@ class State:
                 self._store = Store(self.path)
         return self._store
 
+    def will_make_plain(self) -> bool:
+        """Would opening make a new plain database, no passphrase being at hand
+        (and none refused with ``init --plain`` or ``VISITLOG_PLAIN``)?"""
+        path = self.path
+        fresh = not path.exists() or path.stat().st_size == 0
+        return fresh and cipher.new_key() is None and not cipher.plain_requested()
+
+    def make_encrypted(self, passphrase: str) -> str:
+        """Make the new database encrypted with *passphrase*; its recovery key."""
+        cipher.use_passphrase(passphrase)
+        store = self.store()
+        if store.key is None:  # made meanwhile by another program, plain
+            return ""
+        return recovery.new_recovery(self.path, store.key)
+
     def close(self) -> None:
         if self._store is not None:
             change = self._store.identity_change
@@ -201,8 +216,11 @@ def emit_json(obj: Any) -> None:
 
 def open_tui(state: State) -> None:
     """Open the terminal app on the chosen database."""
-    from visitlog.tui.app import make_app, unlock
+    from visitlog.tui.app import make_app, make_new, unlock
 
+    if state.will_make_plain():
+        # A new install: its database is made encrypted, as `init` makes it.
+        make_new(state.path, state.make_encrypted)
     app = make_app(state.store(ask=unlock))
     app.run()
     if app.return_code:

@@ -33,7 +33,7 @@ from visitlog.model import (
     VisitlogError,
 )
 from visitlog.privacy import present_person
-from visitlog.store import cipher, recovery
+from visitlog.store import cipher
 
 household_app = typer.Typer(help="help.core.household_app", no_args_is_help=True)
 visit_app = typer.Typer(
@@ -99,10 +99,8 @@ def init(
     fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
     shown = None
     if fresh and not (plain or cipher.plain_requested()):
-        cipher.use_passphrase(new_passphrase())
+        shown = state.make_encrypted(new_passphrase()) or None
         store = state.store()
-        if store.key is not None:
-            shown = recovery.new_recovery(path, store.key)
     elif fresh:
         with cipher.making_plain():
             store = state.store()

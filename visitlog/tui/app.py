@@ -36,7 +36,8 @@ from visitlog.tui.background import BackgroundWork
 from visitlog.tui.common import ALL_GRIDS, Localized, localize_textual
 from visitlog.tui.draft_offers import DraftOffers
 from visitlog.tui.screens.home import HomeScreen
-from visitlog.tui.unlock import unlock as unlock  # run before the app (cli.common)
+from visitlog.tui.unlock import make_new as make_new  # run before the app (cli.common)
+from visitlog.tui.unlock import unlock as unlock
 from visitlog.tui.workers import LongWork
 from visitlog.visible import visible
 
