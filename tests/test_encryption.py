@@ -243,6 +243,57 @@ def test_init_asks_twice_and_refuses_a_mismatch(tmp_path, monkeypatch):
     assert result.exit_code == 0 and cipher.is_encrypted(db)
 
 
+def test_a_first_command_off_a_terminal_makes_no_plain_database(tmp_path, monkeypatch):
+    """A new install whose first command is not init (an import, a listing, the
+    demo) makes no plain file: off a terminal it says what to do."""
+    monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    for args in (["household", "list"], ["demo", "-n", "3"], ["--lang", "en", "check"]):
+        result = _cli("--db", db, *args)
+        assert result.exit_code == 1, result.output
+        assert "visitlog init" in result.output and cipher.PASSPHRASE_ENV in result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert not db.exists()
+
+
+def test_a_first_command_on_a_terminal_asks_a_passphrase_and_encrypts(tmp_path, monkeypatch):
+    monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    prompts = _typed(monkeypatch, ["a long passphrase", "a long passphrase"])
+    result = _cli(
+        "--db",
+        db,
+        "household",
+        "add",
+        "--head",
+        NAME,
+        "--address",
+        "兰溪路1号",
+        "--grid",
+        "曹杨一村1号网格",
+        "--community",
+        "曹杨一村",
+    )
+    assert result.exit_code == 0, result.output
+    assert len(prompts) == 2 and cipher.is_encrypted(db) and not _contains_plain(db)
+    [rk] = RECOVERY.findall(result.stderr)
+    assert not RECOVERY.findall(result.stdout)  # stdout may be a pipe: the key goes to the person
+    cipher.forget()
+    _typed(monkeypatch, [rk])
+    listed = _cli("--db", db, "household", "list", "--json")
+    assert listed.exit_code == 0 and NAME in listed.stdout
+
+
+def test_a_first_command_with_plain_asked_for_makes_a_plain_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+    db = tmp_path / "visitlog.db"
+    result = _cli("--db", db, "household", "list", "--json")
+    assert result.exit_code == 0 and db.exists() and not cipher.is_encrypted(db)
+
+
 def test_a_plain_database_keeps_working_and_encrypts(tmp_path, monkeypatch):
     monkeypatch.setenv(cipher.PLAIN_ENV, "1")
     monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)

@@ -76,6 +76,8 @@ class State:
         An encrypted database with no passphrase at hand (``VISITLOG_PASSPHRASE``,
         the keyring) asks for it: *ask*, else on a terminal (:func:`ask_passphrase`).
         """
+        if self._store is None and self.will_make_plain():
+            self._make_new()
         if self._store is None:
             try:
                 self._store = Store(self.path)
@@ -90,6 +92,29 @@ class State:
         path = self.path
         fresh = not path.exists() or path.stat().st_size == 0
         return fresh and cipher.new_key() is None and not cipher.plain_requested()
+
+    def _make_new(self) -> None:
+        """A command run before any database exists makes it encrypted, as ``init``
+        does: the new passphrase typed twice on a terminal (or from
+        ``VISITLOG_PASSPHRASE``), the recovery key shown once on stderr, where
+        the person is (stdout may be a pipe).  Elsewhere, one line saying what to
+        do, and nothing is made."""
+        if not on_terminal():
+            raise VisitlogError(
+                t(
+                    "enc.err.first_use",
+                    path=self.path,
+                    env=cipher.PASSPHRASE_ENV,
+                    plain=cipher.PLAIN_ENV,
+                )
+            )
+        from visitlog.cli.crypt import new_passphrase, show_recovery
+
+        err_console.print(t("enc.first_use", path=self.path))
+        shown = self.make_encrypted(new_passphrase())
+        if shown:
+            err_console.print(t("enc.created", path=self.path))
+            show_recovery(shown, to=err_console)
 
     def make_encrypted(self, passphrase: str) -> str:
         """Make the new database encrypted with *passphrase*; its recovery key."""

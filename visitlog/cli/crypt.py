@@ -47,10 +47,10 @@ def new_passphrase(env: str = cipher.PASSPHRASE_ENV) -> str:
     return first
 
 
-def show_recovery(key: str) -> None:
-    """The recovery key, shown this once (on stdout: it is the command's result)."""
-    console.print(t("enc.recovery", recovery=key), soft_wrap=True)
-    console.print(t("enc.recovery_hint"))
+def show_recovery(key: str, to=console) -> None:
+    """The recovery key, shown this once (on stdout, where it is the command's result)."""
+    to.print(t("enc.recovery", recovery=key), soft_wrap=True)
+    to.print(t("enc.recovery_hint"))
 
 
 def remember_in_keyring(path: Path, passphrase: str) -> None:
