@@ -190,8 +190,14 @@ def _run_painted(make: Callable[[], Any]) -> None:
 
 
 def tui_paint(db: str) -> None:
-    """Start the visitlog TUI headless on ``db`` and report when the home table painted."""
-    from visitlog.store import Store
+    """Start the visitlog TUI headless on ``db`` and report when the home table painted.
+
+    As ``visitlog`` does at start (:mod:`visitlog.cli`), an encrypted file's key
+    is derived on a thread of its own while the app's modules load.
+    """
+    from visitlog.store import Store, cipher
+
+    cipher.prefetch(db)
     from visitlog.tui.app import make_app
 
     _run_painted(lambda: make_app(Store(db)))

@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--day", type=int, default=150, help="households edited per laptop")
     ap.add_argument("--write", action="store_true")
     opts = ap.parse_args(argv)
+    if not os.environ.get("VISITLOG_PASSPHRASE"):
+        os.environ["VISITLOG_PLAIN"] = "1"  # the laptops' files are plain, as in bench/
     work = Path(tempfile.mkdtemp(prefix="visitlog-pgbench-"))
     name = f"visitlog_bench_{secrets.token_hex(4)}"
     roles = [f"vb_{secrets.token_hex(3)}_{n}" for n in range(opts.laptops)]

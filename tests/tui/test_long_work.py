@@ -45,16 +45,33 @@ async def test_summary_of_my_grid(tui_store, today, settle, plain, wait_for):
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "home")
 
 
-def test_a_missing_core_module_is_an_error_not_a_missing_feature(monkeypatch):
-    # None in sys.modules makes the import fail, as in a broken install: the app
-    # does not start without its sync and roster engines (plain imports).
-    import importlib
-
-    for name in ("visitlog.tui.workers", "visitlog.tui.app"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setitem(sys.modules, "visitlog.sync", None)
-    with pytest.raises(ImportError):
-        importlib.import_module("visitlog.tui.app")
+async def test_a_missing_core_module_is_an_error_not_a_missing_feature(
+    store, today, settle, tmp_path, wait_for, plain, monkeypatch
+):
+    """The roster, sync and demo engines load when their work is asked for (the
+    home screen paints without them); in a broken install that work fails with
+    the one crash line naming the log, never as a feature quietly missing."""
+    store.init_identity("王丽华")
+    roster = tmp_path / "花名册.csv"
+    roster.write_text("地址,微网格\n曹杨一村12号301室,曹杨一村1号网格\n", encoding="utf-8")
+    # None in sys.modules makes the import fail, as in a broken install.
+    for name in [
+        m for m in sys.modules if m == "visitlog.roster" or m.startswith("visitlog.roster.")
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "visitlog.roster", None)
+    app = make_app(store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("r")  # from the welcome screen
+        await wait_for(pilot, lambda: isinstance(app.focused, Input), "the file question")
+        app.screen.query_one(Input).value = str(roster)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog), "the report")
+        message = app.screen.query_one("#report-message")
+        assert message.has_class("report-error")
+        assert "errors.log" in plain(message).replace("\n", "")
+    assert store.micro_grids() == []
 
 
 async def test_sync_asks_the_hub_once_then_syncs_in_a_worker(

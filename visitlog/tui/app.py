@@ -470,9 +470,9 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
 
     def keys_shown(self, screen: Screen | None = None) -> bool:
         """Whether the keys panel (Textual's help panel) is open on *screen* (default: current)."""
-        from textual.widgets import HelpPanel
-
-        return bool((screen or self.screen).query(HelpPanel))
+        # By its CSS type name: importing HelpPanel loads Textual's Markdown
+        # widget (a tenth of a second), and the footer asks this at first paint.
+        return bool((screen or self.screen).query("HelpPanel"))
 
     async def action_hide_keys(self) -> None:
         """esc, or the palette: close the keys panel (of the screen under the palette too)."""

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.message import Message
 
-from visitlog import demo
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.roster import RosterReport, import_roster
 from visitlog.store.files import check_user_file
-from visitlog.sync import SyncReport, hub_exists, sync_with
+
+if TYPE_CHECKING:
+    # The demo, roster and sync modules load when their work is asked for,
+    # not at start: the home screen paints without them.
+    from visitlog.roster import RosterReport
+    from visitlog.sync import SyncReport
 
 #: Households in the demo street loaded from the welcome screen.
 DEMO_HOUSEHOLDS = 2000
@@ -96,6 +100,8 @@ class LongWork:
         def run() -> Message:
             with self.reader() as store:
                 self._report_waits(store)
+                from visitlog import demo
+
                 counts = demo.generate_into(
                     store,
                     households=DEMO_HOUSEHOLDS,
@@ -148,6 +154,8 @@ class LongWork:
         def run() -> Message:
             with self.reader() as store:
                 self._report_waits(store)
+                from visitlog.roster import import_roster
+
                 return ImportDone(import_roster(store, path, progress=progress))
 
         self._post_outcome("import", run)
@@ -198,6 +206,7 @@ class LongWork:
     def _start_sync(self, hub: str) -> None:
         """Sync with *hub*; a hub that is not there is made only once the worker says so
         (a mistyped path or an unmounted share must not become a second hub)."""
+        from visitlog.sync import hub_exists
         from visitlog.tui.screens.confirm import ConfirmDialog
 
         path = Path(hub).expanduser()
@@ -229,6 +238,8 @@ class LongWork:
 
         def run() -> Message:
             with self.reader() as store:
+                from visitlog.sync import sync_with
+
                 return SyncDone(sync_with(store, hub, progress=progress, create=create))
 
         self._post_outcome("sync", run)
