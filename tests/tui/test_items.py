@@ -109,3 +109,51 @@ async def test_unsolvable_without_a_note_shows_the_error_by_the_note(
         await wait_for(pilot, lambda: app.screen is screen, "the dialog closed")
         await settle(pilot)
         assert tui_store.get_item(other.id).status == other.status
+
+
+async def test_every_grids_items_come_a_page_at_a_time_and_are_counted(
+    tui_store, today, settle, plain, wait_for, monkeypatch
+):
+    """Every grid's open items (tens of thousands on a district) are not read
+    whole as the screen opens: a page, the count from a worker, more pages as
+    the cursor goes down, in the list's order to the last one."""
+    from visitlog.tui.common import ALL_GRIDS
+    from visitlog.tui.screens.items import ItemsTable
+
+    # Pages of 10 on the demo street's few dozen open items.
+    monkeypatch.setattr(ItemsTable, "PAGE", 10)
+    monkeypatch.setattr(ItemsTable, "SLACK", 3)
+    expected = tui_store.list_items(open_only=True, today=today)
+    late = sum(bool(i.deadline and i.deadline < today.isoformat()) for i in expected)
+    assert len(expected) > 2 * (ItemsTable.PAGE + ItemsTable.SLACK)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.action_set_grid(ALL_GRIDS)
+        await settle(pilot)
+        await pilot.press("i")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ItemsScreen) and app.screen.items, "the items"
+        )
+        screen = app.screen
+        table = screen.query_one("#items")
+        assert len(screen.items) == ItemsTable.PAGE < len(expected)
+        assert [i.id for i in screen.items] == [i.id for i in expected[: len(screen.items)]]
+        status = screen.query_one("#status")
+        await wait_for(pilot, lambda: str(len(expected)) in plain(status), "the count")
+        assert f"逾期 {late} 条" in plain(status)
+        while table.row_count < len(expected):
+            before = table.row_count
+            table.move_cursor(row=table.row_count - 1)
+            await wait_for(pilot, lambda b=before: table.row_count > b, "the next page")
+        assert [i.id for i in screen.items] == [i.id for i in expected]
+        # A filter starts again from its own first page.
+        screen.query_one("#kind", Select).value = "需求"
+        needs = [i.id for i in expected if i.kind == "需求"]
+        await wait_for(
+            pilot,
+            lambda: screen.items and {i.kind for i in screen.items} == {"需求"},
+            "only 需求",
+        )
+        assert [i.id for i in screen.items] == needs[: len(screen.items)]
+        await wait_for(pilot, lambda: str(len(needs)) in plain(status), "its count")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 
-import pytest
 from textual.widgets import DataTable, Input
 
 from visitlog.model import Household, Visit

@@ -45,8 +45,16 @@ def _visits_with_items(conn: sqlite3.Connection, rows: list[Row]) -> list[Visit]
     return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
 
 
+#: The open statuses as an SQL list, written out as migration m013's partial
+#: index items_open has them (SQLite uses a partial index only for the same term).
+OPEN_IN = "(" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
+
+
 class VisitRecords(StoreBase):
     """The visits and list items of a :class:`~visitlog.store.Store`."""
+
+    #: Whether the index items_open is there (looked up once).
+    _items_open: bool | None = None
 
     # -- visits ---------------------------------------------------------------
 
@@ -190,10 +198,37 @@ class VisitRecords(StoreBase):
         grid: str | None = None,
         household: str | None = None,
         today: dt.date | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Item]:
-        """Live list items; overdue ones (open, deadline passed) first."""
+        """Live list items; overdue ones (open, deadline passed) first.
+
+        Args:
+            limit, offset: only this many, after the first *offset* (every
+                grid's open items come in this order straight from an index,
+                so a page of them costs milliseconds however many there are).
+        """
         sql, params = self._items_query(open_only, overdue, kind, category, grid, household, today)
+        if limit is not None:
+            sql, params = f"{sql} LIMIT ? OFFSET ?", [*params, int(limit), int(offset)]
         return [item_from_row(r) for r in self.query(sql, params)]
+
+    def count_items(
+        self,
+        open_only: bool = False,
+        overdue: bool = False,
+        kind: str | None = None,
+        category: str | None = None,
+        grid: str | None = None,
+        household: str | None = None,
+        today: dt.date | None = None,
+    ) -> tuple[int, int]:
+        """How many items :meth:`list_items` lists, and how many of them are overdue."""
+        sql, params = self._items_query(
+            open_only, overdue, kind, category, grid, household, today, count=True
+        )
+        row = self.query(sql, params)[0]
+        return int(row["n"]), int(row["late"] or 0)
 
     def items_listing(
         self,
@@ -216,14 +251,17 @@ class VisitRecords(StoreBase):
         grid: str | None,
         household: str | None,
         today: dt.date | None,
+        count: bool = False,
     ) -> tuple[str, list[Any]]:
         today_s = (today or dt.date.today()).isoformat()
         where = ["i.deleted = 0", live("v")]
         params: list[Any] = []
         open_values = [s.value for s in OPEN_STATUSES]
-        if open_only or overdue:
-            where.append("i.status IN (?, ?)")
-            params += open_values
+        only_open = open_only or overdue
+        if only_open:
+            # Written out (they are the model's constants): the partial index
+            # items_open (migration m013) is used only for this very term.
+            where.append(f"i.status IN {OPEN_IN}")
         if overdue:
             where.append("i.deadline IS NOT NULL AND i.deadline < ?")
             params.append(today_s)
@@ -242,20 +280,52 @@ class VisitRecords(StoreBase):
         # One grid's items are read from its households (a few hundred), not by
         # status from every grid's (the planner's choice otherwise: 25× slower
         # on a district).
+        # Every grid's open items are read in the order shown straight from
+        # items_open, so a first page stops after its rows (the planner would
+        # rather take items_status and sort all of them).
+        by_index = only_open and not count and not grid and not household and self._has_items_open()
+        items = "items i INDEXED BY items_open" if by_index else "items i"
         joined = (
-            "households h CROSS JOIN items i ON h.id = i.live_household "
+            f"households h CROSS JOIN {items} ON h.id = i.live_household "
             "JOIN visits v ON v.id = i.live_visit"
             if grid
-            else "items i JOIN visits v ON v.id = i.live_visit "
+            else f"{items} JOIN visits v ON v.id = i.live_visit "
             "JOIN households h ON h.id = i.live_household"
         )
+        if count:
+            overdue_sql = f"i.status IN {OPEN_IN} AND i.deadline IS NOT NULL AND i.deadline < ?"
+            sql = f"""
+                SELECT count(*) AS n, sum({overdue_sql}) AS late FROM {joined}
+                WHERE {" AND ".join(where)}
+                """
+            return sql, [today_s, *params]
+        if only_open:
+            # Every item here is open, so "overdue first, then by deadline" is
+            # simply by deadline (an overdue deadline is the earlier one).
+            order = "i.deadline IS NULL, i.deadline, i.raised_date, i.id"
+            tail: list[Any] = []
+        else:
+            order = (
+                "(i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC, "
+                "i.deadline IS NULL, i.deadline, i.raised_date, i.id"
+            )
+            tail = [*open_values, today_s]
         sql = f"""
             SELECT i.* FROM {joined}
             WHERE {" AND ".join(where)}
-            ORDER BY (i.status IN (?, ?) AND i.deadline IS NOT NULL AND i.deadline < ?) DESC,
-                     i.deadline IS NULL, i.deadline, i.raised_date, i.id
+            ORDER BY {order}
             """
-        return sql, [*params, *open_values, today_s]
+        return sql, [*params, *tail]
+
+    def _has_items_open(self) -> bool:
+        """Is the index items_open there (it is, once migration m013 ran)?"""
+        if self._items_open is None:
+            self._items_open = bool(
+                self.scalar(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'items_open'"
+                )
+            )
+        return self._items_open
 
     def has_visitor(self, name: str) -> bool:
         """Whether some live visit names *name* as its visitor."""

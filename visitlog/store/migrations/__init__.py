@@ -15,7 +15,7 @@ overwrote) this is what per-field last-writer-wins merging needs.
 
 The migrations live in ``schema`` (m001–m007: tables, sync columns, indexes),
 ``backfills`` (m008–m011: derived columns and the rows they fill in) and
-``features`` (m012 on: tables of later features), registered in that order
+``features`` (m012 on: tables and indexes of later features), registered in that order
 with ``registry``.
 """
 
@@ -29,7 +29,7 @@ from visitlog.store.migrations.backfills import (
     m010_address_aliases,
     m011_sync_life,
 )
-from visitlog.store.migrations.features import m012_plan_rules
+from visitlog.store.migrations.features import m012_plan_rules, m013_open_items_index
 from visitlog.store.migrations.registry import (
     LATEST,
     SCHEMA_RELEASES,
@@ -69,6 +69,7 @@ __all__ = [
     "m010_address_aliases",
     "m011_sync_life",
     "m012_plan_rules",
+    "m013_open_items_index",
     "migrations",
     "pending_names",
 ]

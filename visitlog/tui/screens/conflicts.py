@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey
 
 from visitlog.crashlog import crash_line, crash_log
@@ -29,7 +29,7 @@ from visitlog.sync.conflicts import (
     restore_conflict,
     table_label,
 )
-from visitlog.tui.common import Plain, VisitlogScreen, clip, shown
+from visitlog.tui.common import CompactFooter, Plain, VisitlogScreen, clip, shown
 
 #: (i18n key of a column, its width; None takes what is left), in display order.
 COLUMNS = (
@@ -77,7 +77,7 @@ class ConflictsScreen(VisitlogScreen, Screen[None]):
         yield Header()
         yield Plain(t("tui.conflicts.loading"), id="status")
         yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -25,14 +25,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from visitlog.address import normalize_address
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
 from visitlog.model import Occupancy, VisitlogError
 from visitlog.residents import read_phones
-from visitlog.tui.common import Plain, VisitlogScreen, enum_label, shown
+from visitlog.tui.common import CompactFooter, Plain, VisitlogScreen, enum_label, shown
 from visitlog.visible import visible
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class DedupReviewScreen(VisitlogScreen, Screen[None]):
                 yield Plain("", id="dedup-b", classes="dedup-side")
             yield Plain("", id="dedup-reasons")
             yield Plain("", id="dedup-aliases")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         self.title = t("dedup.tui.title")

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from visitlog.i18n import t
 from visitlog.model import (
@@ -29,7 +29,7 @@ from visitlog.model import (
     Visit,
     VisitlogError,
 )
-from visitlog.tui.common import Plain, VisitlogScreen, enum_label, is_overdue, shown
+from visitlog.tui.common import CompactFooter, Plain, VisitlogScreen, enum_label, is_overdue, shown
 from visitlog.visible import visible
 
 
@@ -53,7 +53,7 @@ class HouseholdScreen(VisitlogScreen, Screen[None]):
             yield Plain(id="facts")
             yield Plain(id="history-title", classes="section-title")
             yield Plain(id="history")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()

@@ -12,14 +12,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Header, Input, Label, Select
+from textual.widgets import Header, Input, Label, Select
 
 from visitlog.clock import new_id
 from visitlog.grids import look_alikes
 from visitlog.i18n import t
 from visitlog.model import Household, Occupancy, ValidationError, parse_tags, require_text
 from visitlog.store import Store
-from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
+from visitlog.tui.common import CompactFooter, Plain, PlainInput, enum_choice, known_value
 from visitlog.tui.screens.confirm import ChoiceDialog
 from visitlog.tui.screens.form import FormScreen, SaveJob
 
@@ -108,7 +108,7 @@ class HouseholdFormScreen(FormScreen):
                 yield Label(t("tui.details.note"), classes="field-label wide")
                 yield PlainInput(id="note", compact=True)
             yield Plain("", id="err-form", classes="error")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         self._follow_grid(self._grid)

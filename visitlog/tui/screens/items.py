@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Select, Static
+from textual.widgets import DataTable, Header, Label, Select, Static
 from textual.widgets.data_table import ColumnKey
 
 from visitlog.i18n import t
@@ -20,6 +20,7 @@ from visitlog.model import Category, Item, Kind, Status, VisitlogError
 from visitlog.tui.common import (
     ALL_GRIDS,
     Choice,
+    CompactFooter,
     Plain,
     RowTable,
     VisitlogScreen,
@@ -85,6 +86,8 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         Binding("k", "focus_kind", "tui.key.kind"),
         Binding("c", "focus_category", "tui.key.category"),
     ]
+    #: The table has the focus from the start (not the first dropdown, then the table).
+    AUTO_FOCUS = "#items"
 
     def __init__(self, grid: str):
         super().__init__()
@@ -92,7 +95,10 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         self.items: list[Item] = []
         self._addresses: dict[str, str] = {}
         self._generation = 0
-        self._row: int | None = None
+        #: What the list shows (open items of the grid, filters), and whether
+        #: :attr:`items` holds all of them yet (every grid's come a page at a time).
+        self._query: dict[str, Any] = {}
+        self._complete = False
         self._overdue = 0
 
     def compose(self) -> ComposeResult:
@@ -106,7 +112,7 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
             )
         yield Plain(t("tui.loading"), id="status")
         yield ItemsTable(id="items", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -120,98 +126,127 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
         table = self.query_one(DataTable)
         if not self.size.width:
             return
+        changed = False
         for key, width in column_widths(self.size.width):
             column = table.columns.get(ColumnKey(key))
-            if column is not None:
+            if column is not None and (column.width != width or column.auto_width):
                 column.width = width
                 column.auto_width = False
-        table.refresh()
+                changed = True
+        if changed:  # the first resize, as the screen opens, changes nothing
+            table.refresh()
 
-    class Listed(Message):
-        """The open items and their addresses, read in a worker."""
+    class Counted(Message):
+        """How many open items the list holds, and how many are overdue (a worker's count)."""
 
-        def __init__(
-            self,
-            generation: int,
-            items: list[Item] | None,
-            addresses: dict[str, str],
-            error: str | None = None,
-        ):
+        def __init__(self, generation: int, n: int, overdue: int, error: str | None = None):
             super().__init__()
-            self.generation, self.items, self.addresses = generation, items, addresses
-            self.error = error
+            self.generation, self.n, self.overdue, self.error = generation, n, overdue, error
 
     def _address(self, household_id: str | None) -> str:
         return self._addresses.get(household_id or "", "")
 
     def refresh_data(self, row: int | None = None) -> None:
-        """Read the open items again, in a worker (every grid's may be thousands).
+        """Read the open items again.
+
+        One grid's are read whole (a few hundred, milliseconds).  Every grid's
+        may be tens of thousands: they are read a page at a time, straight
+        from the index of open items in the order shown (milliseconds a page,
+        so on the UI thread, and the table is filled before the screen is
+        first drawn), and counted in a worker.
 
         Args:
-            row: the table row to put the cursor on once they are shown.
+            row: the table row to put the cursor on.
         """
         kind = self.query_one("#kind", Select).value
         category = self.query_one("#category", Select).value
         self._generation += 1
-        self._row = row
-        self._read(
-            self._generation,
-            None if kind is Select.NULL else str(kind),
-            None if category is Select.NULL else str(category),
-        )
-
-    @work(thread=True, exclusive=True, group="items")
-    def _read(self, generation: int, kind: str | None, category: str | None) -> None:
-        app = self.vapp
-        try:
-            with app.reader() as store:
-                items = store.list_items(
-                    open_only=True,
-                    kind=kind,
-                    category=category,
-                    grid=None if self.grid == ALL_GRIDS else self.grid,
-                    today=app.today(),
-                )
-                addresses = {}
-                for household_id in {i.household_id for i in items if i.household_id}:
-                    if household_id in self._addresses:
-                        continue
-                    row = app.home_row(household_id)
-                    if row is not None:
-                        addresses[household_id] = row.get("address") or ""
-                    else:
-                        with contextlib.suppress(VisitlogError):
-                            addresses[household_id] = store.get_household(household_id).address
-        except VisitlogError as exc:
-            self.post_message(self.Listed(generation, None, {}, str(exc)))
-            return
-        self.post_message(self.Listed(generation, items, addresses))
-
-    def on_items_screen_listed(self, message: Listed) -> None:
-        if message.generation != self._generation:
-            return  # a newer filter was chosen meanwhile
-        if message.error is not None or message.items is None:
-            self.notify(message.error or "", severity="error")
-            return
-        self.items = message.items
-        self._addresses.update(message.addresses)
+        self._query = {
+            "open_only": True,
+            "kind": None if kind is Select.NULL else str(kind),
+            "category": None if category is Select.NULL else str(category),
+            "grid": None if self.grid == ALL_GRIDS else self.grid,
+            "today": self.vapp.today(),
+        }
+        self.items, self._complete = [], False
         table = self.query_one(DataTable)
         table.clear()
-        self._overdue = sum(is_overdue(i.deadline, self.vapp.today()) for i in self.items)
-        self._load_more(max(ItemsTable.PAGE, (self._row or 0) + ItemsTable.SLACK))
-        if self._row is not None and table.row_count:
-            table.move_cursor(row=min(self._row, table.row_count - 1))
+        first = max(ItemsTable.PAGE, (row or 0) + ItemsTable.SLACK)
+        if not self._load_more(first):
+            return
+        grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
+        if self._complete:
+            today = self.vapp.today()
+            overdue = sum(is_overdue(i.deadline, today) for i in self.items)
+            self._show_count(len(self.items), overdue)
+        else:
+            self.query_one("#status", Static).update(t("tui.items.counting", grid=grid))
+            self._count(self._generation, self._query)
+        if row is not None and table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+
+    def _fetch(self, count: int) -> bool:
+        """Read up to *count* more items after those read (all of them for one
+        grid); False after saying why it could not."""
+        store = self.vapp.store
+        one_grid = self._query["grid"] is not None
+        try:
+            if one_grid:
+                more = store.list_items(**self._query)
+            else:
+                more = store.list_items(**self._query, limit=count, offset=len(self.items))
+        except VisitlogError as exc:
+            self.notify(str(exc), severity="error")
+            return False
+        self._complete = one_grid or len(more) < count
+        for household_id in {i.household_id for i in more if i.household_id}:
+            if household_id in self._addresses:
+                continue
+            home_row = self.vapp.home_row(household_id)
+            if home_row is not None:
+                self._addresses[household_id] = home_row.get("address") or ""
+            else:
+                with contextlib.suppress(VisitlogError):
+                    self._addresses[household_id] = store.get_household(household_id).address
+        self.items += more
+        return True
+
+    @work(thread=True, exclusive=True, group="items")
+    def _count(self, generation: int, query: dict[str, Any]) -> None:
+        """Count every grid's open items, off the UI thread."""
+        try:
+            with self.vapp.reader() as store:
+                n, overdue = store.count_items(**query)
+        except VisitlogError as exc:
+            self.post_message(self.Counted(generation, 0, 0, str(exc)))
+            return
+        self.post_message(self.Counted(generation, n, overdue))
+
+    def on_items_screen_counted(self, message: Counted) -> None:
+        if message.generation != self._generation:
+            return  # a newer filter was chosen meanwhile
+        if message.error is not None:
+            self.notify(message.error, severity="error")
+            return
+        self._show_count(message.n, message.overdue)
+
+    def _show_count(self, n: int, overdue: int) -> None:
+        self._overdue = overdue
         grid = t("tui.grid.all") if self.grid == ALL_GRIDS else self.grid
         self.query_one("#status", Static).update(
-            t("tui.items.status", grid=grid, n=len(self.items), overdue=self._overdue)
+            t("tui.items.status", grid=grid, n=n, overdue=overdue)
         )
 
-    def _load_more(self, count: int) -> None:
-        """Add the next *count* items to the table (a page at a time, see ItemsTable)."""
+    def _load_more(self, count: int) -> bool:
+        """Add the next *count* items to the table, reading them first when
+        needed (a page at a time, see ItemsTable); False if they could not be read."""
         table = self.query_one(DataTable)
+        start = table.row_count
+        if start + count > len(self.items) and not self._complete:
+            if not self._fetch(start + count - len(self.items)):
+                return False
         today = self.vapp.today()
         error = self.vapp.theme_color("error")
-        start = table.row_count
         for item in self.items[start : start + count]:
             late = is_overdue(item.deadline, today)
             style = f"bold {error}" if late else ""
@@ -233,14 +268,14 @@ class ItemsScreen(VisitlogScreen, Screen[None]):
                 ),
             ]
             table.add_row(*cells, key=item.id)
+        return True
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self.query_one(DataTable)
         if (
-            table.row_count < len(self.items)
-            and event.cursor_row >= table.row_count - ItemsTable.SLACK
-        ):
+            table.row_count < len(self.items) or not self._complete
+        ) and event.cursor_row >= table.row_count - ItemsTable.SLACK:
             self._load_more(ItemsTable.PAGE)
 
     @on(Select.Changed)

@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 from textual.widgets.data_table import ColumnKey
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.plan import Plan, PlanEntry, make_plan
-from visitlog.tui.common import ALL_GRIDS, Plain, RowTable, VisitlogScreen, shown
+from visitlog.tui.common import ALL_GRIDS, CompactFooter, Plain, RowTable, VisitlogScreen, shown
 
 #: Columns of the list (key, width); the rule's column takes the rest of the width.
 COLUMNS: tuple[tuple[str, int | None], ...] = (
@@ -73,7 +73,7 @@ class PlanScreen(VisitlogScreen, Screen[None]):
         yield Header()
         yield Plain("", id="status")
         yield PlanTable(id="plan", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

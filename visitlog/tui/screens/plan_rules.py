@@ -8,11 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from visitlog.i18n import t
 from visitlog.plan import Rule, load_rules, parse_days, set_rule
-from visitlog.tui.common import Plain, RowTable, VisitlogScreen, shown
+from visitlog.tui.common import CompactFooter, Plain, RowTable, VisitlogScreen, shown
 
 
 class RulesTable(RowTable):
@@ -48,7 +48,7 @@ class RulesScreen(VisitlogScreen, Screen[None]):
         yield Header()
         yield Plain(t("tui.rules.status"), id="status")
         yield RulesTable(id="rules", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from visitlog.crashlog import crash_line, crash_log
 from visitlog.i18n import t
@@ -21,7 +21,15 @@ from visitlog.model import Kind, VisitlogError
 from visitlog.render.common import pct, text
 from visitlog.summary import TUI_FACTS, TUI_GRIDS, Group, Summary, columns, compute_summary
 from visitlog.summary.views import PCT
-from visitlog.tui.common import ALL_GRIDS, Plain, VisitlogScreen, bar, enum_label, shown
+from visitlog.tui.common import (
+    ALL_GRIDS,
+    CompactFooter,
+    Plain,
+    VisitlogScreen,
+    bar,
+    enum_label,
+    shown,
+)
 
 
 class SummaryScreen(VisitlogScreen, Screen[None]):
@@ -53,7 +61,7 @@ class SummaryScreen(VisitlogScreen, Screen[None]):
         yield Header()
         with VerticalScroll(id="summary-scroll"):
             yield Plain(t("tui.summary.computing"), id="summary-body")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     def on_mount(self) -> None:
         self.query_one("#summary-scroll").focus()

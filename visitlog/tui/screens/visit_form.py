@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, TextArea
+from textual.widgets import Button, Header, Input, Label, Select, TextArea
 
 from visitlog.clock import new_id
 from visitlog.i18n import t
 from visitlog.model import Item, Mode, Outcome, ValidationError, Visit, parse_date, require_text
-from visitlog.tui.common import Plain, PlainInput, enum_choice, known_value
+from visitlog.tui.common import CompactFooter, Plain, PlainInput, enum_choice, known_value
 from visitlog.tui.screens.form import FormScreen, SaveJob
 from visitlog.tui.widgets.item_editor import ItemEditor
 from visitlog.visible import visible
@@ -87,7 +87,7 @@ class VisitFormScreen(FormScreen):
             yield Vertical(id="item-list")
             yield Button(t("tui.visit.add_item"), id="add-item", compact=True)
             yield Plain("", id="err-form", classes="error")
-        yield Footer(compact=True)
+        yield CompactFooter()
 
     # -- items ----------------------------------------------------------------------
 
