@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from visitlog.model import CLOSED_STATUSES, Occupancy, Outcome
+from visitlog.model import CLOSED_STATUSES, Occupancy, Outcome, VisitlogError
 from visitlog.plan.rules import RuleBook, load_rules
 from visitlog.plan.week import TRIGGER_KINDS
 from visitlog.rows import live
@@ -131,16 +131,21 @@ def on_time_by_grid(
     if categories:
         values, vparams = _values(categories)
         closed = ",".join("?" * len(CLOSED_STATUSES))
-        for c, g, total, late in store.query_values(
+        # Read once through the items (CROSS JOIN: not once per rule), the
+        # household's grid from the covering index, a visit only for an item
+        # without its own raised date: a third of the pages read, which on an
+        # encrypted database are each decrypted.
+        for c, g, total, late in _query_indexed(
+            store,
             f"""
             WITH item_rules(category, days) AS (VALUES {values}),
             raised AS (
                 SELECT i.live_household AS hid, h.community, h.micro_grid, i.status,
                        i.closed_date,
-                       coalesce(i.raised_date, v.visit_date) AS day, r.days
-                FROM items i JOIN item_rules r ON r.category = i.category
-                JOIN households h ON h.id = i.live_household
-                LEFT JOIN visits v ON v.id = i.live_visit
+                       coalesce(i.raised_date, (SELECT v.visit_date FROM visits v
+                                                WHERE v.id = i.live_visit)) AS day, r.days
+                FROM items i CROSS JOIN item_rules r ON r.category = i.category
+                JOIN households h {{HOUSEHOLD_INDEX}} ON h.id = i.live_household
                 WHERE i.deleted = 0 AND i.live_visit IS NOT NULL AND i.kind IN (?, ?)
                 AND {where}
             ),
@@ -176,3 +181,16 @@ def on_time_by_grid(
             out.setdefault((c, g), OnTime()).special_households = total
             out[(c, g)].special_on_time = total - late
     return out
+
+
+#: Where a query names its index of households (made by migration m006).
+HOUSEHOLD_INDEX = "INDEXED BY households_summary"
+
+
+def _query_indexed(store: Store, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """*sql* with its households read through :data:`HOUSEHOLD_INDEX`, or, on a
+    database whose index was dropped, without it (slower, the same figures)."""
+    try:
+        return store.query_values(sql.replace("{HOUSEHOLD_INDEX}", HOUSEHOLD_INDEX), params)
+    except VisitlogError:
+        return store.query_values(sql.replace("{HOUSEHOLD_INDEX}", ""), params)

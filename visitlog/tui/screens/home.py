@@ -350,7 +350,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         # The rows and their search keys (hundreds of megabytes on a district)
         # live as long as this load: Python's collector need not walk them
         # again and again while every screen opens (pauses of 0.1–0.3 s).
-        gc.freeze()
+        # Only with no other screen open: what is frozen and later dropped is
+        # never collected if it holds a cycle, as a closed screen's widgets do.
+        if self.app.screen is self:
+            gc.freeze()
         keep, self._pending_keep = self._pending_keep, None
         if self._query() or self._due():
             self.apply_filter(keep=keep or self.table.current_id())
