@@ -109,12 +109,15 @@ def on_time_by_grid(
     tags = rules.active("tag")
     if tags:
         values, vparams = _values(tags)
+        # CROSS JOIN keeps the order: each household's tags read once, each
+        # looked up among the rules (not every rule against every household).
         for c, g, total, on_time in store.query_values(
             f"""
             WITH tag_rules(tag, days) AS (VALUES {values}),
             keyed AS (
                 SELECT h.id, h.community, h.micro_grid, min(r.days) AS days
-                FROM households h, json_each(h.tags) j JOIN tag_rules r ON r.tag = j.value
+                FROM households h CROSS JOIN json_each(h.tags) j
+                CROSS JOIN tag_rules r ON r.tag = j.value
                 WHERE {where} GROUP BY h.id
             )
             SELECT k.community, k.micro_grid, count(*), sum(EXISTS (
