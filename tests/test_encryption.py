@@ -163,11 +163,7 @@ def _typed(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
         return answers.pop(0)
 
     monkeypatch.setattr(common, "on_terminal", lambda: True)
-    monkeypatch.setattr(common, "ask_secret", ask)
-    import visitlog.cli.crypt as crypt
-
-    monkeypatch.setattr(crypt, "on_terminal", lambda: True)
-    monkeypatch.setattr(crypt, "ask_secret", ask)
+    monkeypatch.setattr(common, "ask_secret", ask)  # every prompt of the CLI asks through it
     return prompts
 
 

@@ -108,8 +108,6 @@ class State:
                     plain=cipher.PLAIN_ENV,
                 )
             )
-        from visitlog.cli.crypt import new_passphrase, show_recovery
-
         err_console.print(t("enc.first_use", path=self.path))
         shown = self.make_encrypted(new_passphrase())
         if shown:
@@ -170,6 +168,27 @@ def ask_passphrase(path: Path) -> None:
                 err_console.print(t("enc.wrong_try", n=attempt, max=MAX_TRIES))
     note_event(t("enc.log_too_many", path=path))
     raise VisitlogError(t("enc.err.too_many", path=path))
+
+
+def new_passphrase(env: str = cipher.PASSPHRASE_ENV) -> str:
+    """A new passphrase: from *env*, else typed twice on a terminal."""
+    given = os.environ.get(env)
+    if given:
+        cipher.check_new_passphrase(given)
+        return given
+    if not on_terminal():
+        raise VisitlogError(t("enc.err.no_new", env=env))
+    first = ask_secret(t("enc.prompt.new", n=cipher.MIN_PASSPHRASE))
+    cipher.check_new_passphrase(first)
+    if ask_secret(t("enc.prompt.confirm")) != first:
+        raise VisitlogError(t("enc.err.mismatch"))
+    return first
+
+
+def show_recovery(key: str, to: Console = console) -> None:
+    """The recovery key, shown this once (on stdout, where it is the command's result)."""
+    to.print(t("enc.recovery", recovery=key), soft_wrap=True)
+    to.print(t("enc.recovery_hint"))
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -18,9 +18,10 @@ from visitlog.cli.common import (
     emit_records,
     err_console,
     fitted_table,
+    new_passphrase,
     progress_bar,
+    show_recovery,
 )
-from visitlog.cli.crypt import new_passphrase, show_recovery
 from visitlog.cli.options import GridOpt, JsonlOpt, JsonOpt, RevealOpt
 from visitlog.grids import check_grid, look_alikes, settle_community
 from visitlog.i18n import t

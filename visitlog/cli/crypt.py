@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -12,10 +11,10 @@ import typer
 from visitlog.cli.common import (
     MAX_TRIES,
     ask_passphrase,
-    ask_secret,
     console,
     err_console,
-    on_terminal,
+    new_passphrase,
+    show_recovery,
 )
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
@@ -30,27 +29,6 @@ KeyringOpt = Annotated[bool, typer.Option("--keyring", help="help.crypt.keyring"
 def register(app: typer.Typer) -> None:
     app.command("encrypt", help="help.crypt.encrypt")(encrypt)
     app.command("rekey", help="help.crypt.rekey")(rekey)
-
-
-def new_passphrase(env: str = cipher.PASSPHRASE_ENV) -> str:
-    """A new passphrase: from *env*, else typed twice on a terminal."""
-    given = os.environ.get(env)
-    if given:
-        cipher.check_new_passphrase(given)
-        return given
-    if not on_terminal():
-        raise VisitlogError(t("enc.err.no_new", env=env))
-    first = ask_secret(t("enc.prompt.new", n=cipher.MIN_PASSPHRASE))
-    cipher.check_new_passphrase(first)
-    if ask_secret(t("enc.prompt.confirm")) != first:
-        raise VisitlogError(t("enc.err.mismatch"))
-    return first
-
-
-def show_recovery(key: str, to=console) -> None:
-    """The recovery key, shown this once (on stdout, where it is the command's result)."""
-    to.print(t("enc.recovery", recovery=key), soft_wrap=True)
-    to.print(t("enc.recovery_hint"))
 
 
 def remember_in_keyring(path: Path, passphrase: str) -> None:
