@@ -132,6 +132,9 @@ class MemorySession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> MemoryApplier:
         return MemoryApplier(self.state, now_ms)
 
+    def open_conflicts(self, ids: Sequence[str]) -> set[str]:
+        return set(ids) & self.state["conflicts"].keys()
+
     def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
         return [], [], None  # everyone sees everything here
 

@@ -146,6 +146,11 @@ class Session(Protocol):
         """An applier of received changes in this session (``now_ms``: the wall clock)."""
         ...
 
+    def open_conflicts(self, ids: Sequence[str]) -> set[str]:
+        """Which of the conflicts *ids* are recorded here and still open (one
+        recorded by an earlier chunk of a sync may be settled by a later one)."""
+        ...
+
     # -- partial replicas (a station of a PostgreSQL hub) -----------------------------
 
     def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:

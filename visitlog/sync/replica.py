@@ -5,24 +5,31 @@ The exchange goes through the Replica interface
 lacks (streamed in batches), and an Applier on the receiving side — so it
 does not know which engine either side is.
 
-Both replicas are locked (each in its one session) for the whole exchange,
-in a fixed order (of their locations) so two syncs started from either end
-cannot deadlock, and each side commits in one transaction: a sync killed at
-any moment leaves each database as it was before or with the exchange wholly
-applied, and running it again ships whatever is still missing.
+It goes in chunks (:mod:`visitlog.sync.chunks`): each moves at most
+:data:`CHUNK_CHANGES` changes, both ways together, per device a prefix of
+what the other side lacks, and is a whole exchange of its own.  Both
+replicas are locked (each in one session) for one chunk, in a fixed order
+(of their locations) so two syncs started from either end cannot deadlock;
+each side commits the chunk in one transaction, both are released, and the
+next chunk starts after a short pause in which another laptop's sync (or a
+visit saved on this laptop) may take its turn.  A sync killed at any moment
+leaves each database whole: as it was after its last committed chunk, with
+the chunk being moved wholly applied or not at all; running it again ships
+whatever is still missing.  A small sync is one chunk, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.progress import Progress
-from visitlog.progress import report as report_progress
 from visitlog.security import bind_replicas
 from visitlog.store import APP_VERSION, Store
+from visitlog.sync.chunks import Cursor, Flow, Plan, plan_chunk, spans
 from visitlog.sync.engines import TargetName, find_target, local_replica
 from visitlog.sync.heads import check_peer_chain, record_peer_head
 from visitlog.sync.interface import Replica, Session
@@ -32,6 +39,16 @@ from visitlog.sync.report import SyncReport, decode_conflict
 
 #: Settings key (+ the hub's device id): the last household move a hub told of.
 MOVES_SEEN = "hub_moves_seen:"
+#: Changes moved (both ways together) in one transaction.  A big first sync
+#: (a district laptop: about 480,000 changes) commits after each chunk of
+#: this many, so it holds the hub's write lock a few seconds at a time and
+#: the hub's WAL stays small.  Tests set it lower.
+CHUNK_CHANGES = 20_000
+#: Seconds between two chunks, with both replicas released: longer than the
+#: longest sleep of SQLite's busy handler (100 ms), so a sync or a save
+#: waiting for either database's lock gets it (SQLite's locks are not
+#: queued; a PostgreSQL hub's advisory lock is).
+CHUNK_PAUSE_S = 0.15
 
 
 class _DryRun(Exception):
@@ -146,9 +163,7 @@ def _estimate(local: Replica, target: Replica | None, report: SyncReport) -> Syn
 
 
 @contextlib.contextmanager
-def _both(
-    local: Replica, target: Replica, progress: Progress | None
-) -> Iterator[tuple[Session, Session]]:
+def _both(local: Replica, target: Replica, flow: Flow) -> Iterator[tuple[Session, Session]]:
     """Both sessions, taken in the order of locations; the inner one commits first."""
     first, second = sorted((local, target), key=lambda r: r.location)
     with first.session() as a:
@@ -156,8 +171,8 @@ def _both(
             yield (a, b) if first is local else (b, a)
         # A kill here leaves one side with the other's changes and the other
         # without; both are whole, and the next sync ships the rest.
-        report_progress(progress, "commit", 1, 2)
-    report_progress(progress, "commit", 2, 2)
+        flow.committed()
+    flow.committed()
 
 
 def _exchange(
@@ -167,7 +182,50 @@ def _exchange(
     progress: Progress | None,
     batch_size: int,
 ) -> None:
-    with contextlib.suppress(_DryRun), _both(local, target, progress) as (ls, ts):
+    """Chunk after chunk until nothing is missing on either side (a dry run: one)."""
+    limit = None if report.dry_run else max(1, CHUNK_CHANGES)
+    flow = Flow(progress, limit)
+    cursor = Cursor()
+    number = 1
+    while True:
+        part = SyncReport(target=report.target, dry_run=report.dry_run)
+        earlier = [c["id"] for c in report.conflicts]
+        more, settled = _chunk(
+            local, target, part, flow, cursor, batch_size, limit, number, earlier
+        )
+        if settled:
+            # Recorded by an earlier chunk, settled by this one (a later edit
+            # that had seen the losing value came in): one exchange would
+            # not have recorded it.
+            report.conflicts = [c for c in report.conflicts if c["id"] not in settled]
+        report.add(part)
+        if not more:
+            return
+        number += 1
+        time.sleep(CHUNK_PAUSE_S)
+
+
+def _chunk(
+    local: Replica,
+    target: Replica,
+    report: SyncReport,
+    flow: Flow,
+    cursor: Cursor,
+    batch_size: int,
+    limit: int | None,
+    number: int,
+    earlier: list[str],
+) -> tuple[bool, set[str]]:
+    """One chunk: a whole exchange of at most *limit* changes, committed on
+    both sides (rolled back on both in a dry run).
+
+    Returns:
+        Whether more is left, and which of the conflicts *earlier* chunks
+        recorded this one settled.
+    """
+    plan: Plan | None = None
+    settled: set[str] = set()
+    with contextlib.suppress(_DryRun), _both(local, target, flow) as (ls, ts):
         # Each side first checks it is still the replica its device id names
         # (visitlog.store.identity): a restored or copied file takes a new id here.
         lid, tid = ls.device, ts.device
@@ -180,27 +238,27 @@ def _exchange(
         at_local, at_target = ls.applier(), ts.applier()
         lvv, tvv = dict(at_local.vv), dict(at_target.vv)
         check_heads(ls, ts, lvv, tvv, target.name)
+        to_send = cursor.after("send", missing(lvv, tvv))
+        to_receive = cursor.after("receive", missing(tvv, lvv))
+        sources = {"send": ls, "receive": ts}
+
+        def first_stamp(direction: str, device: str, seq: int) -> str | None:
+            change = sources[direction].change(device, seq)
+            return change[4] if change is not None else None
+
+        plan = plan_chunk(to_send, to_receive, limit, first_stamp)
+        flow.plan(spans(to_send), spans(to_receive))
         for phase, src_s, src, dst, ranges in (
-            ("send", ls, at_local, at_target, missing(lvv, tvv)),
-            ("receive", ts, at_target, at_local, missing(tvv, lvv)),
+            ("send", ls, at_local, at_target, plan.send),
+            ("receive", ts, at_target, at_local, plan.receive),
         ):
-            total = sum(last - first + 1 for first, last in ranges.values())
-            done = 0
-            if total:
-                report_progress(progress, phase, 0, total)
+            flow.start(phase, ranges)
             for batch in src_s.changes(ranges, batch_size):
                 src.note_sent(batch)
                 dst.add(batch)
-                done += len(batch)
-                report_progress(progress, phase, done, total)
+                flow.moved(phase, len(batch))
         merges = at_target.pending_merges() + at_local.pending_merges()
-
-        def merged(base: int) -> Progress | None:
-            if not progress or not merges:
-                return None
-            return lambda phase, done, _total: progress(phase, base + done, merges)
-
-        at_target.finish(merged(0))
+        at_target.finish(flow.merging(0, merges))
         # A station of a hub that reads only its own households: those moved
         # into its grids since its last sync come again, whole; those moved
         # out are let go of once the merge is done.
@@ -212,14 +270,16 @@ def _exchange(
         again, gone, last = ts.moved(int(seen) if seen else None)
         for batch in again:
             at_local.add(batch)
-        at_local.finish(merged(merges - at_local.pending_merges()))
+        at_local.finish(flow.merging(merges - at_local.pending_merges(), merges))
+        flow.merged_chunk(merges)
         report.let_go = ls.let_go(gone)
         if last is not None and str(last) != seen:
             ls.set_setting(seen_key, str(last))
         # A side behind on its own device id (the other holds more of its
         # changes than it does) was restored from a backup older than its
-        # last exchange: it has just taken those changes back; its next ones
-        # take a new id, or they would be numbered like changes already out.
+        # last exchange: it takes those changes back (in this chunk and the
+        # next ones); its next ones take a new id, or they would be numbered
+        # like changes already out.
         for s, vv, other_vv in ((ls, lvv, tvv), (ts, tvv, lvv)):
             own = s.device
             if other_vv.get(own, 0) > vv.get(own, 0):
@@ -233,6 +293,8 @@ def _exchange(
         report.received = dict(at_local.received)
         found = {**at_target.new_conflicts, **at_local.new_conflicts}
         report.conflicts = [decode_conflict(c) for _, c in sorted(found.items())]
+        if earlier:
+            settled = set(earlier) - ls.open_conflicts(earlier) - ts.open_conflicts(earlier)
         report.skewed = [{**s, "at": "local"} for s in at_local.skewed()] + [
             {**s, "at": "target"} for s in at_target.skewed()
         ]
@@ -241,10 +303,24 @@ def _exchange(
             for at, s in (("local", ls), ("target", ts))
             if (change := s.identity_change) is not None
         ]
-        _bookkeeping(ls, ts, lvv, tvv, report, target)
+        held = (_held_after(tvv, plan.send), _held_after(lvv, plan.receive))
+        chunk = number if number > 1 or plan.truncated else None
+        _bookkeeping(ls, ts, lvv, tvv, held, report, target, chunk)
         _chain_heads(ls, ts, report)
         if report.dry_run:
             raise _DryRun
+    if plan is None or report.dry_run:
+        return False, settled
+    cursor.advance(plan)
+    return plan.truncated, settled
+
+
+def _held_after(vv: dict[str, int], received: dict[str, tuple[int, int]]) -> dict[str, int]:
+    """What a side holds once a chunk is in: its vector, moved up by what it was sent."""
+    out = dict(vv)
+    for device, (_first, last) in received.items():
+        out[device] = max(out.get(device, 0), last)
+    return out
 
 
 def _bookkeeping(
@@ -252,25 +328,40 @@ def _bookkeeping(
     ts: Session,
     lvv: dict[str, int],
     tvv: dict[str, int],
+    held: tuple[dict[str, int], dict[str, int]],
     report: SyncReport,
     target: Replica,
+    chunk: int | None,
 ) -> None:
-    """Peers, the hub's location and ``synced_seq``, and one audit entry per side."""
-    union = {d: max(lvv.get(d, 0), tvv.get(d, 0)) for d in lvv.keys() | tvv.keys()}
+    """Peers, the hub's location and ``synced_seq``, and one audit entry per side.
+
+    ``held`` is what the target and this side hold once this chunk is in
+    (after a whole exchange: both the union of the two vectors).
+    """
+    at_target, at_local = held
     lid, tid = ls.device, ts.device
     local_hub, target_hub = is_hub(ls, lvv), is_hub(ts, tvv)
     report.peer, report.peer_is_hub = tid, target_hub
-    record_peer(ls, tid, ts.setting("device_name"), target_hub, target.location, union)
-    record_peer(ts, lid, ls.setting("device_name"), local_hub, None, union)
+    record_peer(ls, tid, ts.setting("device_name"), target_hub, target.location, at_target)
+    record_peer(ts, lid, ls.setting("device_name"), local_hub, None, at_local)
     for s, other in ((ls, ts), (ts, ls)):
         forget_former(s, other.setting("former_devices"))
-    for s, own, other_is_hub in ((ls, lid, target_hub), (ts, tid, local_hub)):
-        if other_is_hub and union.get(own, 0) and s.setting("synced_seq") != str(union[own]):
-            s.set_setting("synced_seq", str(union[own]))
+    for s, own, other_is_hub, other_holds in (
+        (ls, lid, target_hub, at_target),
+        (ts, tid, local_hub, at_local),
+    ):
+        if (
+            other_is_hub
+            and other_holds.get(own, 0)
+            and s.setting("synced_seq") != str(other_holds[own])
+        ):
+            s.set_setting("synced_seq", str(other_holds[own]))
     if target_hub and not ls.setting("hub_path"):
         ls.set_setting("hub_path", target.location)
     if report.sent_total or report.received_total:
-        counts = {"conflicts": len(report.conflicts)}
+        counts: dict[str, int] = {"conflicts": len(report.conflicts)}
+        if chunk is not None:
+            counts["chunk"] = chunk  # one of several commits of one big sync
         ls.audit(
             "sync",
             detail={"peer": tid, "path": target.name, "sent": report.sent, **counts}

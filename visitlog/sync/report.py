@@ -43,6 +43,32 @@ class SyncReport:
     #: PostgreSQL hub may see.
     let_go: int = 0
 
+    def add(self, part: SyncReport) -> None:
+        """Count in one chunk of the same sync (a big sync commits in chunks):
+        changes summed per table, conflicts and notes gathered once each."""
+        for mine, theirs in ((self.sent, part.sent), (self.received, part.received)):
+            for tbl, n in theirs.items():
+                mine[tbl] = mine.get(tbl, 0) + n
+        conflicts = {c["id"]: c for c in self.conflicts}
+        conflicts.update((c["id"], c) for c in part.conflicts)
+        self.conflicts = [conflicts[k] for k in sorted(conflicts)]
+        skewed = {(s["at"], s["device"]): s for s in self.skewed}
+        for s in part.skewed:
+            had = skewed.get((s["at"], s["device"]))
+            if had is not None:
+                s = {
+                    **s,
+                    "count": had["count"] + s["count"],
+                    "hlc": max(had["hlc"], s["hlc"]),
+                    "ahead_hours": max(had["ahead_hours"], s["ahead_hours"]),
+                }
+            skewed[(s["at"], s["device"])] = s
+        self.skewed = list(skewed.values())
+        self.identity += part.identity
+        self.rewritten += part.rewritten
+        self.let_go += part.let_go
+        self.peer, self.peer_is_hub = part.peer, part.peer_is_hub
+
     @property
     def sent_total(self) -> int:
         return sum(self.sent.values())

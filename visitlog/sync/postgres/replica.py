@@ -265,6 +265,12 @@ class PgSession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> PgApplier:
         return PgApplier(self.conn, now_ms)
 
+    def open_conflicts(self, ids: Sequence[str]) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT id FROM conflicts WHERE NOT resolved AND id = ANY(%s)", [list(ids)]
+        )
+        return {r[0] for r in rows}
+
     # -- stations: households that moved --------------------------------------------
 
     def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:

@@ -169,6 +169,21 @@ class SqliteSession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> Applier:
         return Applier(self.tx, now_ms)
 
+    def open_conflicts(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            found.update(
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM conflicts WHERE resolved = 0 AND id IN "
+                    f"({', '.join('?' * len(part))})",
+                    part,
+                )
+            )
+        return found
+
     def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
         """A SQLite replica shows everything to everyone: nothing to take in again."""
         return [], [], None

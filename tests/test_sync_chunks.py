@@ -1,0 +1,297 @@
+"""A big sync goes in chunks: bounded transactions, resumable, others in between.
+
+``visitlog.sync.replica.CHUNK_CHANGES`` is set to a few dozen changes here,
+so that a demo street of a few dozen households takes many chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from visitlog.demo import generate_into
+from visitlog.model import SYNCED_FIELDS, Household
+from visitlog.store import Store
+from visitlog.sync import replica, sync_with, version_vector
+
+DEMO_TODAY = dt.date(2026, 11, 27)
+CHUNK = 25
+
+
+@pytest.fixture
+def chunk(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(replica, "CHUNK_CHANGES", CHUNK)
+    monkeypatch.setattr(replica, "CHUNK_PAUSE_S", 0)
+    return CHUNK
+
+
+def laptop(path: Path, households: int, seed: int) -> Store:
+    s = Store(path)
+    s.init_identity("社工", path.stem)
+    generate_into(s, households=households, seed=seed, today=DEMO_TODAY)
+    return s
+
+
+def log_of(hub: Path | str) -> dict[str, tuple[int, int]]:
+    """``{device: (highest seq, how many changes)}`` of the hub's log, read
+    beside whatever holds the hub's lock."""
+    sql = "SELECT device, max(seq), count(*) FROM changes WHERE op <> 'skip' GROUP BY device"
+    if isinstance(hub, str):
+        with psycopg.connect(hub, autocommit=True) as conn:
+            rows = conn.execute(sql).fetchall()
+    else:
+        with contextlib.closing(
+            sqlite3.connect(f"{hub.resolve().as_uri()}?mode=ro", uri=True)
+        ) as c:
+            rows = c.execute(sql).fetchall()
+    return {d: (top, n) for d, top, n in rows}
+
+
+def rows_of(store: Store) -> dict[str, list[tuple]]:
+    out = {}
+    for tbl in ("households", "visits", "items"):
+        cols = ["id", *SYNCED_FIELDS[tbl], "hlc", "device", "stamps"]
+        out[tbl] = [
+            tuple(r) for r in store.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
+        ]
+    return out
+
+
+def test_a_big_first_sync_commits_chunk_by_chunk_each_a_prefix(tmp_path: Path, chunk: int):
+    big = laptop(tmp_path / "big.db", 12, seed=3)
+    hub = tmp_path / "hub.db"
+    me = big.device_id
+    total = version_vector(big.conn)[me]
+    assert total > 4 * chunk
+    seen: list[tuple[str, int, int | None]] = []
+    held: list[tuple[int, int]] = []
+
+    def progress(phase: str, done: int, todo: int | None) -> None:
+        seen.append((phase, done, todo))
+        if phase == "commit" and hub.exists():
+            # between the hub's commit and the laptop's (or after both)
+            held.append(log_of(hub).get(me, (0, 0)))
+
+    report = sync_with(big, hub, progress=progress)
+    # every chunk left the hub holding a prefix of the laptop's changes,
+    # at most a chunk more than the last one
+    tops = [top for top, _n in held]
+    assert all(top == n for top, n in held), "a hole in the hub's log"
+    assert tops == sorted(tops) and tops[-1] == total
+    steps = [b - a for a, b in zip([0, *tops], tops, strict=False) if b != a]
+    assert len(steps) >= total // chunk and max(steps) <= chunk
+    # the report counts the whole sync once
+    assert report.sent_total == total and report.received_total == 0
+    with Store(hub) as h:
+        assert rows_of(h) == rows_of(big)
+        assert h.check() == []
+        entries = h.query("SELECT detail FROM audit WHERE action = 'sync' ORDER BY id")
+        assert len(entries) == len(steps)  # one audit entry per committed chunk
+    # progress goes once over the whole: send from 0 to all, commits counted up
+    sends = [(d, n) for p, d, n in seen if p == "send"]
+    assert sends[0] == (0, total) and sends[-1] == (total, total)
+    assert [d for d, _ in sends] == sorted(d for d, _ in sends)
+    assert {n for _, n in sends} == {total}
+    commits = [(d, n) for p, d, n in seen if p == "commit"]
+    assert [d for d, _ in commits] == list(range(1, len(commits) + 1))
+    assert commits[-1] == (2 * len(steps), 2 * len(steps))
+    again = sync_with(big, hub)
+    assert (again.sent_total, again.received_total) == (0, 0)
+
+
+def test_both_ways_in_chunks_report_as_one_sync(tmp_path: Path, chunk: int):
+    """Two laptops with work of their own: the second one's sync sends and
+    receives in chunks; its report equals that of the same sync in one go."""
+    a = laptop(tmp_path / "a.db", 6, seed=4)
+    sync_with(a, tmp_path / "hub.db")
+    b = laptop(tmp_path / "b.db", 7, seed=5)
+    shutil.copy(tmp_path / "hub.db", tmp_path / "hub2.db")
+    b.close()
+    shutil.copy(tmp_path / "b.db", tmp_path / "b2.db")
+    b, b2 = Store(tmp_path / "b.db"), Store(tmp_path / "b2.db")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(replica, "CHUNK_CHANGES", 10**9)
+        one_go = sync_with(b2, tmp_path / "hub2.db")  # a copy: a new id, the same changes
+    chunked = sync_with(b, tmp_path / "hub.db")
+    assert chunked.sent_total > 2 * chunk and chunked.received_total > 2 * chunk
+    assert chunked.to_json()["sent_by_table"] == one_go.to_json()["sent_by_table"]
+    assert chunked.to_json()["received_by_table"] == one_go.to_json()["received_by_table"]
+    sync_with(a, tmp_path / "hub.db")
+    with Store(tmp_path / "hub.db") as h:
+        assert rows_of(h) == rows_of(a) == rows_of(b)
+        assert h.check() == []
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_sync_stopped_after_some_chunks_keeps_them_and_the_next_one_goes_on(
+    tmp_path: Path, chunk: int
+):
+    big = laptop(tmp_path / "big.db", 12, seed=3)
+    hub = tmp_path / "hub.db"
+    me, total = big.device_id, version_vector(big.conn)[big.device_id]
+    commits = 0
+
+    def stop_in_the_fourth_chunk(phase: str, done: int, todo: int | None) -> None:
+        nonlocal commits
+        commits += phase == "commit"
+        if phase == "send" and commits == 6:
+            raise Boom
+
+    with pytest.raises(Boom):
+        sync_with(big, hub, progress=stop_in_the_fourth_chunk)
+    top, n = log_of(hub)[me]
+    assert top == n == 3 * chunk  # three chunks committed, the fourth rolled back whole
+    with Store(hub) as h:
+        assert h.check() == []
+    rest = sync_with(big, hub)
+    assert rest.sent_total == total - 3 * chunk
+    with Store(hub) as h:
+        assert rows_of(h) == rows_of(big)
+        assert h.check() == []
+
+
+def test_a_dry_run_stays_one_rolled_back_estimate(tmp_path: Path, chunk: int):
+    big = laptop(tmp_path / "big.db", 8, seed=3)
+    hub = tmp_path / "hub.db"
+    sync_with(Store(tmp_path / "other.db"), hub)  # the hub is there, empty
+    seen: list[str] = []
+    report = sync_with(big, hub, dry_run=True, progress=lambda p, d, n: seen.append(p))
+    assert report.sent_total == version_vector(big.conn)[big.device_id] > 3 * chunk
+    assert "commit" not in seen  # one exchange, rolled back
+    assert big.device_id not in log_of(hub)
+
+
+def test_conflicts_found_across_chunks_are_reported_once(tmp_path: Path, chunk: int):
+    hub = tmp_path / "hub.db"
+    a = laptop(tmp_path / "a.db", 3, seed=6)
+    sync_with(a, hub)
+    b = Store(tmp_path / "b.db")
+    b.init_identity("李四", "b")
+    sync_with(b, hub)
+    hids = [r["id"] for r in a.query("SELECT id FROM households ORDER BY id")]
+    for hid in hids:
+        a.update_household(hid, note="A的备注")
+        b.update_household(hid, note="B的备注")
+    for k in range(3 * chunk):  # b's own work first, so the edits come in later chunks
+        b.add_household(Household(address=f"曹杨二村{k}号", micro_grid="二网格"))
+    for hid in hids:
+        b.update_household(hid, note="B又改了")
+        b.update_household(hid, note="B的备注")
+    sync_with(a, hub)
+    report = sync_with(b, hub)
+    stored = {r["id"] for r in b.query("SELECT id FROM conflicts WHERE resolved = 0")}
+    assert {c["id"] for c in report.conflicts} == stored != set()
+    assert len(report.conflicts) == len(stored)
+    sync_with(a, hub)
+    assert rows_of(a) == rows_of(b)
+
+
+def test_a_big_sync_into_a_postgresql_hub_goes_in_chunks(tmp_path: Path, chunk: int, pg_hub: str):
+    big = laptop(tmp_path / "big.db", 10, seed=3)
+    me, total = big.device_id, version_vector(big.conn)[big.device_id]
+    held: list[tuple[int, int]] = []
+
+    def progress(phase: str, done: int, todo: int | None) -> None:
+        if phase == "commit":
+            held.append(log_of(pg_hub).get(me, (0, 0)))
+
+    report = sync_with(big, pg_hub, progress=progress)
+    assert report.sent_total == total
+    tops = [top for top, _ in held]
+    assert all(top == n for top, n in held) and tops == sorted(tops) and tops[-1] == total
+    assert len(set(tops) - {0}) >= total // chunk
+    other = Store(tmp_path / "other.db")
+    got = sync_with(other, pg_hub)
+    assert got.received_total == total
+    assert rows_of(other) == rows_of(big)
+    assert other.check() == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_another_laptop_syncs_between_two_chunks_of_a_big_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, request: pytest.FixtureRequest
+):
+    """A big first sync in many chunks; a small laptop's sync, started once the
+    first chunk is in, completes while the big one is still going; both converge."""
+    monkeypatch.setattr(replica, "CHUNK_CHANGES", 60)
+    monkeypatch.setattr(replica, "CHUNK_PAUSE_S", 0.15)
+    hub: Path | str = (
+        tmp_path / "hub.db" if engine == "sqlite" else request.getfixturevalue("pg_hub")
+    )
+    big_path = tmp_path / "big.db"
+    laptop(big_path, 25, seed=3).close()
+    small = Store(tmp_path / "small.db")
+    small.init_identity("李四", "small")
+    small.add_household(Household(address="花溪园1号", micro_grid="一网格"))
+    if engine == "sqlite":
+        sync_with(small, hub, create=True)  # the hub is there before the big one starts
+    with Store(big_path) as b:
+        me, total = b.device_id, version_vector(b.conn)[b.device_id]
+    outcome: dict[str, object] = {}
+
+    def big_sync() -> None:
+        with Store(big_path) as b:
+            try:
+                outcome["report"] = sync_with(b, hub)
+            except Exception as exc:  # shown by the assertions below
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=big_sync)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while log_of(hub).get(me, (0, 0))[0] == 0:
+            assert time.monotonic() < deadline, "the first chunk never came"
+            time.sleep(0.01)
+        small.add_household(Household(address="花溪园2号", micro_grid="一网格"))
+        small_report = sync_with(small, hub)
+        big_held = log_of(hub)[me][0]
+        assert thread.is_alive() and 0 < big_held < total, "the big sync was not in progress"
+        assert small_report.sent_total >= 1
+    finally:
+        thread.join(120)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["report"].sent_total == total  # type: ignore[attr-defined]
+    sync_with(small, hub)
+    with Store(big_path) as b:
+        sync_with(b, hub)
+        assert rows_of(b) == rows_of(small)
+        assert b.check() == [] and small.check() == []
+
+
+def test_a_conflict_settled_by_a_later_chunk_is_not_reported(tmp_path: Path, chunk: int):
+    """b's first edit loses to a's in an early chunk, and b's own later edit,
+    which overwrote it knowingly, wins in a later one: as in one exchange,
+    only a's value is a conflict."""
+    hub = tmp_path / "hub.db"
+    a = laptop(tmp_path / "a.db", 2, seed=6)
+    sync_with(a, hub)
+    b = Store(tmp_path / "b.db")
+    b.init_identity("李四", "b")
+    sync_with(b, hub)
+    hids = [r["id"] for r in a.query("SELECT id FROM households ORDER BY id")]
+    for hid in hids:
+        b.update_household(hid, note="B先改的")
+    for hid in hids:
+        a.update_household(hid, note="A后改的")
+    sync_with(a, hub)
+    for k in range(3 * chunk):
+        b.add_household(Household(address=f"曹杨二村{k}号", micro_grid="二网格"))
+    for hid in hids:
+        b.update_household(hid, note="B最后改的")
+    report = sync_with(b, hub)
+    stored = {r["id"] for r in b.query("SELECT id FROM conflicts WHERE resolved = 0")}
+    assert len(stored) == len(hids)
+    assert {c["id"] for c in report.conflicts} == stored
+    assert {c["value"] for c in report.conflicts} == {"A后改的"}
