@@ -44,8 +44,10 @@ from visitlog.sync import (
     export_bundle,
     import_bundle,
     list_conflicts,
+    replica,
     restore_conflict,
     sync_with,
+    version_vector,
 )
 from visitlog.sync.postgres import init_hub
 
@@ -88,6 +90,8 @@ class Edit:
     field: str
     value: object
     stamp: tuple[str, str]
+    #: ``(device, seq)`` of the change that made it
+    origin: tuple[str, int] = ("", 0)
     shadowed: bool = False
 
 
@@ -130,6 +134,8 @@ class Replicas(RuleBasedStateMachine):
         self.known: list[set[int]] = []  # indexes into self.edits each replica has seen
         self.edits: list[Edit] = []
         self.made: dict[str, set[str]] = {tbl: set() for tbl in DERIVED}
+        #: (tbl, id) → the (device, seq) of its inserts
+        self.inserted: dict[tuple[str, str], set[tuple[str, int]]] = {}
         #: (tbl, id) of the rows each replica holds (a restored disk loses some)
         self.rows: list[set[tuple[str, str]]] = []
         #: (replica, backup file, what it knew, rows it held) per backup taken
@@ -196,12 +202,16 @@ class Replicas(RuleBasedStateMachine):
         if caller not in ("make_replicas", "clock_skew", "disk_dies_after_a_sync"):
             OPERATIONS[caller] += 1
         for ch in s.query(
-            "SELECT tbl, row_id, hlc, device, op, data FROM changes WHERE device = ? AND seq > ?",
+            "SELECT tbl, row_id, hlc, device, seq, op, data FROM changes "
+            "WHERE device = ? AND seq > ?",
             [s.device_id, before],
         ):
             if ch["op"] == "insert":
                 self.made[ch["tbl"]].add(ch["row_id"])
                 self.rows[r].add((ch["tbl"], ch["row_id"]))
+                self.inserted.setdefault((ch["tbl"], ch["row_id"]), set()).add(
+                    (ch["device"], ch["seq"])
+                )
                 continue
             for field, value in json.loads(ch["data"]).items():
                 # an edit overwrites knowingly every edit of that field this replica has seen
@@ -210,7 +220,14 @@ class Replicas(RuleBasedStateMachine):
                     if (e.tbl, e.row_id, e.field) == (ch["tbl"], ch["row_id"], field):
                         e.shadowed = True
                 self.edits.append(
-                    Edit(ch["tbl"], ch["row_id"], field, value, (ch["hlc"], ch["device"]))
+                    Edit(
+                        ch["tbl"],
+                        ch["row_id"],
+                        field,
+                        value,
+                        (ch["hlc"], ch["device"]),
+                        (ch["device"], ch["seq"]),
+                    )
                 )
                 self.known[r].add(len(self.edits) - 1)
 
@@ -220,6 +237,20 @@ class Replicas(RuleBasedStateMachine):
         # separate sets: what one of them does next the other does not know
         self.known[i], self.known[j] = known, set(known)
         self.rows[i], self.rows[j] = rows, set(rows)
+
+    def _share_what_committed(self, i: int, j: int) -> None:
+        """After an exchange between i and j stopped midway, each holds what
+        it held and whatever of the other's its version vector now covers
+        (none, all, or the chunks committed before the stop)."""
+        known, rows = self.known[i] | self.known[j], self.rows[i] | self.rows[j]
+        for r in (i, j):
+            vv = version_vector(self.stores[r].conn)
+
+            def held(origin: tuple[str, int], vv=vv) -> bool:
+                return vv.get(origin[0], 0) >= origin[1]
+
+            self.known[r] = {k for k in known if held(self.edits[k].origin)}
+            self.rows[r] = {row for row in rows if any(map(held, self.inserted[row]))}
 
     def _pair(self, data) -> tuple[int, int]:
         n = len(self.stores)
@@ -391,11 +422,9 @@ class Replicas(RuleBasedStateMachine):
         try:
             sync_with(self.stores[i], self.stores[j].path, progress=boom)
         except Interrupted:
-            if phase == "commit":
-                # the second-locked database (by path) committed first
-                inner = max((i, j), key=lambda k: str(self.stores[k].path.resolve()))
-                self.known[inner] = self.known[i] | self.known[j]
-                self.rows[inner] = self.rows[i] | self.rows[j]
+            # Nothing, the second-locked database's side (stopped between the
+            # two commits), or the chunks committed before the stop.
+            self._share_what_committed(i, j)
             return
         self._share(i, j)
 
@@ -636,6 +665,33 @@ class HubReplicas(Replicas):
         return self.hub, list(self.stores)
 
 
+class Chunked:
+    """The same office life with syncs in chunks of three changes: every
+    exchange of more than that commits chunk by chunk, and an interrupted
+    one keeps the chunks before the interruption."""
+
+    CHUNK = 3
+
+    def __init__(self) -> None:
+        self.saved = (replica.CHUNK_CHANGES, replica.CHUNK_PAUSE_S)
+        replica.CHUNK_CHANGES, replica.CHUNK_PAUSE_S = self.CHUNK, 0
+        super().__init__()
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()  # type: ignore[misc]
+        finally:
+            replica.CHUNK_CHANGES, replica.CHUNK_PAUSE_S = self.saved
+
+
+class ChunkedReplicas(Chunked, Replicas):
+    pass
+
+
+class ChunkedHubReplicas(Chunked, HubReplicas):
+    pass
+
+
 TestReplicas = Replicas.TestCase
 TestReplicas.settings = settings(
     max_examples=25,
@@ -653,6 +709,24 @@ TestHubReplicas.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestHubReplicas = pytest.mark.slow(TestHubReplicas)
+
+TestChunkedReplicas = ChunkedReplicas.TestCase
+TestChunkedReplicas.settings = settings(
+    max_examples=20,
+    stateful_step_count=18,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestChunkedReplicas = pytest.mark.slow(TestChunkedReplicas)
+
+TestChunkedHubReplicas = ChunkedHubReplicas.TestCase
+TestChunkedHubReplicas.settings = settings(
+    max_examples=10,
+    stateful_step_count=18,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestChunkedHubReplicas = pytest.mark.slow(TestChunkedHubReplicas)
 
 #: The torture's size for the long run: seeds (examples) × steps.
 SEEDS, STEPS = 50, 30
