@@ -9,7 +9,8 @@ The public API, used by the CLI and the TUI (from a worker thread):
 
 How it is built, top down:
 
-- :mod:`~visitlog.sync.replica` (the two-way exchange) and
+- :mod:`~visitlog.sync.replica` (the two-way exchange, in chunks planned by
+  :mod:`~visitlog.sync.chunks`) and
   :mod:`~visitlog.sync.bundle` (export, import) run the sync flow through the
   Replica interface, with :mod:`~visitlog.sync.peers` and
   :mod:`~visitlog.sync.heads` (what replicas remember of each other) and
@@ -36,12 +37,13 @@ A second kind of replica (a PostgreSQL hub, say) is a package beside
 
 1. ``Replica``: name and location, schema version and upgrade, the station
    key it holds, a version vector and counts read outside a transaction
-   (dry runs), and ``session()`` — the replica locked for one exchange in one
-   transaction, committed at the end of the block, rolled back whole when it
-   raises.
+   (dry runs), and ``session()`` — the replica locked for one exchange (one
+   chunk of a big one) in one transaction, committed at the end of the
+   block, rolled back whole when it raises.
 2. ``Session``: device id and identity change, settings, audit entries, the
    change log (version vector, changes by seq range in batches, one change,
-   counts per table), peers, and the head and entries of its audit chain;
+   counts per table), which conflicts are still open, peers, and the head
+   and entries of its audit chain;
    and, for replicas that show each reader only part of their rows
    (:mod:`visitlog.sync.postgres`), households moved since a reader's last
    sync (``moved``) and letting go of those one may no longer see

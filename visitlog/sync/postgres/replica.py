@@ -6,8 +6,10 @@
 
 **Locking.**  A session is one PostgreSQL transaction (READ COMMITTED) that
 first takes a transaction-level advisory lock on the hub
-(:data:`HUB_LOCK`): syncs with one hub queue, each whole, and are applied one
-after another, exactly as on a SQLite hub.  The merge rules read a replica's
+(:data:`HUB_LOCK`): syncs with one hub queue, each chunk of each sync whole
+(:mod:`visitlog.sync.chunks`), and are applied one after another, exactly as
+on a SQLite hub; a sync waiting for the lock goes in between two chunks of a
+big one.  The merge rules read a replica's
 version vector once, recompute each row from its whole change log, and
 append to a hash-chained audit log: all three assume nobody else writes
 between the read and the commit.  Per-row locks or SERIALIZABLE with retry

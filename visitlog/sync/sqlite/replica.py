@@ -4,7 +4,7 @@
 :class:`visitlog.sync.interface.Replica` and :class:`~visitlog.sync.interface.Session`
 over a :class:`visitlog.store.Store` of the sync's own (the caller's stays
 free for reads).  A session is one ``BEGIN IMMEDIATE`` transaction, so the
-file is locked for the whole exchange.  The station key is the key file
+file is locked for one chunk of the exchange (:mod:`visitlog.sync.chunks`).  The station key is the key file
 beside the database (:func:`visitlog.security.load_key`).
 """
 
