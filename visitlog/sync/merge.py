@@ -198,8 +198,11 @@ class Sorted:
 
     #: Changes new here, in the order received (to be logged).
     fresh: list[Change]
-    #: Per table, ``(row_id, hlc, device, data)`` of new inserts.
-    inserts: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
+    #: Per table, ``(row_id, hlc, device, data)`` of new inserts, and
+    #: ``data`` decoded (as the check decoded it).
+    inserts: dict[str, list[tuple[str, str, str, str, dict[str, Any]]]] = field(
+        default_factory=dict
+    )
     #: ``(tbl, row_id)`` of rows an update changed (to be recomputed).
     touched: list[tuple[str, str]] = field(default_factory=list)
     #: ``(device, seq, tbl, row_id, hlc)`` of changes held as far ahead.
@@ -251,6 +254,7 @@ class Receiver:
                 (:mod:`visitlog.sync.validate`).
         """
         fresh: list[Change] = []
+        decoded: list[dict[str, Any]] = []
         skips: list[Change] = []
         replaced: list[tuple[str, int]] = []
         for ch in batch:
@@ -265,13 +269,14 @@ class Receiver:
                 self.vv[device] = seq
                 skips.append(ch)
                 continue
-            check_change(ch)  # the whole receive is refused on the first invalid change
+            values = check_change(ch)  # the whole receive is refused on the first invalid change
             if seq <= have:
                 held = self._held_change(device, seq)
                 if held is None or held[5] == SKIP:
                     # A change this replica skipped (it may see the row now):
                     # taken in its place, the vector does not move.
                     fresh.append(ch)
+                    decoded.append(values)
                     if held is not None:
                         replaced.append((device, seq))
                         if (first := skip_first(held)) < seq:
@@ -283,12 +288,15 @@ class Receiver:
                 raise GapError(t("sync.err.gap", device=device, have=have, first=seq))
             self.vv[device] = seq
             fresh.append(ch)
+            decoded.append(values)
         if not fresh and not skips:
             return None
         out = Sorted([*fresh, *skips], replaced=replaced)
         top = self.max_hlc or ""
         ahead = self._ahead
-        for device, seq, tbl, row_id, hlc, op, data, _base in fresh:
+        for (device, seq, tbl, row_id, hlc, op, data, _base), values in zip(
+            fresh, decoded, strict=True
+        ):
             self.received[tbl] += 1
             if top < hlc <= ahead:
                 top = hlc  # the clock follows every stamp but those it holds
@@ -296,7 +304,7 @@ class Receiver:
                 self.note_skew(device, hlc)
                 out.held.append((device, seq, tbl, row_id, hlc))
             if op == "insert":
-                out.inserts.setdefault(tbl, []).append((row_id, hlc, device, data))
+                out.inserts.setdefault(tbl, []).append((row_id, hlc, device, data, values))
             else:
                 out.touched.append((tbl, row_id))
         self.max_hlc = top

@@ -339,8 +339,11 @@ def _refuse(tbl: Any, row: Any, field: str, why: str, **values: Any) -> InvalidC
     )
 
 
-def check_change(ch: Any) -> None:
+def check_change(ch: Any) -> dict[str, Any]:
     """Check one received change against the model.
+
+    Returns:
+        Its ``data``, decoded (so that it is decoded once).
 
     Raises:
         InvalidChange: the first thing wrong with it, in one line.
@@ -392,6 +395,7 @@ def check_change(ch: Any) -> None:
         for f, rule in rules.items():
             if f not in values and rule(None):
                 raise _refuse(tbl, row_id, f, "recv.why.required")
+    return values
 
 
 def _object(tbl: str, row_id: str, name: str, text: Any) -> dict[str, Any]:

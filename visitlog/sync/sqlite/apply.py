@@ -13,7 +13,6 @@ Orphans wait in ``sync_orphans`` and held changes in ``sync_held``.
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from sqlite3 import Connection
@@ -130,25 +129,23 @@ class Applier(Receiver):
                         f"SELECT id FROM {parent} WHERE id IN ({', '.join('?' * len(part))})", part
                     )
                 )
-            out.update(
-                k
-                for k, v in enumerate(values)
-                if v.get(col) is not None and v[col] in wanted - found
-            )
+            absent = wanted - found
+            out.update(k for k, v in enumerate(values) if v.get(col) in absent)
         return out
 
-    def _insert_new(self, tbl: str, rows: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    def _insert_new(
+        self, tbl: str, rows: list[tuple[str, str, str, str, dict[str, Any]]]
+    ) -> list[tuple[str, str]]:
         """Fast path: insert rows never seen here; returns rows that need a merge."""
         fields = SYNCED_FIELDS[tbl]
         households = tbl == "households"
         live = list(LIVE_COLUMNS.get(tbl, ()))
         deleted = 1 + fields.index("deleted")
         pick = operator.itemgetter(*fields) if len(fields) > 1 else None
-        loads = json.loads
-        parsed = [loads(data) for _rid, _hlc, _dev, data in rows]
+        parsed = [r[4] for r in rows]  # decoded once, by the check
         waiting = self._missing_parents(tbl, parsed) if tbl in PARENTS else set()
         values = []
-        for k, ((row_id, hlc, device, _data), v) in enumerate(zip(rows, parsed, strict=True)):
+        for k, (row_id, hlc, device, _data, v) in enumerate(rows):
             if k in waiting:
                 continue  # its visit or household has not arrived: see finish()
             try:
