@@ -18,9 +18,10 @@ import psycopg
 import pytest
 
 from visitlog.demo import generate_into
-from visitlog.model import SYNCED_FIELDS, Household
+from visitlog.model import SYNCED_FIELDS, Household, Visit
 from visitlog.store import Store
 from visitlog.sync import replica, sync_with, version_vector
+from visitlog.sync.chunks import plan_chunk
 
 DEMO_TODAY = dt.date(2026, 11, 27)
 CHUNK = 25
@@ -295,3 +296,59 @@ def test_a_conflict_settled_by_a_later_chunk_is_not_reported(tmp_path: Path, chu
     assert len(stored) == len(hids)
     assert {c["id"] for c in report.conflicts} == stored
     assert {c["value"] for c in report.conflicts} == {"A后改的"}
+
+
+def test_a_chunk_takes_prefixes_both_ways_within_the_limit():
+    send = {"a": (1, 30), "b": (5, 9)}
+    receive = {"c": (3, 100)}
+    plan = plan_chunk(send, receive, 20)
+    assert plan.truncated
+    assert plan.send == {"a": (1, 10)} and plan.receive == {"c": (3, 12)}
+    # what one direction leaves unused the other takes
+    assert plan_chunk(send, {"c": (1, 2)}, 20).send == {"a": (1, 18)}
+    assert plan_chunk(send, {"c": (1, 2)}, 20).receive == {"c": (1, 2)}
+    # devices in the order of their first missing change's stamp
+    stamps = {"a": "2", "b": "1"}
+    plan = plan_chunk(send, {}, 8, lambda _way, d, _seq: stamps[d])
+    assert list(plan.send.items()) == [("b", (5, 9)), ("a", (1, 3))]
+    # all of it fits: one chunk, nothing left
+    whole = plan_chunk(send, receive, 10**6)
+    assert (whole.send, whole.receive, whole.truncated) == (send, receive, False)
+    assert plan_chunk(send, receive, None).truncated is False
+
+
+def test_households_arrive_before_the_visits_other_laptops_made_for_them(
+    tmp_path: Path, chunk: int
+):
+    """The office made the households, a laptop the visits: a new laptop
+    syncing in chunks gets the households first (the office's first change
+    is older), so no visit waits for its household and no row is merged
+    again, whatever order the device ids sort in."""
+    hub = tmp_path / "hub.db"
+    office = Store(tmp_path / "office.db")
+    office.init_identity("街道", "office")
+    hids = [
+        office.add_household(Household(address=f"花溪园{k}号", micro_grid="一网格")).id
+        for k in range(2 * chunk)
+    ]
+    sync_with(office, hub)
+    worker = Store(tmp_path / "worker.db")
+    worker.init_identity("社工", "worker")
+    sync_with(worker, hub)
+    for hid in hids:
+        worker.add_visit(Visit(household_id=hid, visit_date="2026-11-02", visitor="社工"))
+    sync_with(worker, hub)
+    new = Store(tmp_path / "new.db")
+    new.init_identity("新社工", "new")
+    waiting: list[int] = []
+
+    def progress(phase: str, done: int, todo: int | None) -> None:
+        if phase == "commit":  # after each commit: rows waiting for their parent
+            uri = f"{new.path.resolve().as_uri()}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+                waiting.append(conn.execute("SELECT count(*) FROM sync_orphans").fetchone()[0])
+
+    report = sync_with(new, hub, progress=progress)
+    assert report.received_total > 3 * chunk and len(waiting) > 6
+    assert set(waiting) == {0}  # no visit ever waited for its household
+    assert rows_of(new) == rows_of(worker)
