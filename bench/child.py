@@ -132,13 +132,16 @@ def upsert_baseline(src: str, dest: str) -> None:
     target.execute("PRAGMA synchronous = NORMAL")
     total = 0
     target.execute("BEGIN IMMEDIATE")
+    # Every table first: a trigger of one (households_merged) names the others,
+    # and an upsert that may fire it cannot be prepared before they exist.
+    for kind in ("table", "index", "trigger"):
+        for tbl in SYNCED:
+            for (sql,) in source.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type = ? AND sql IS NOT NULL",
+                [tbl, kind],
+            ):
+                target.execute(sql)
     for tbl in SYNCED:
-        for (sql,) in source.execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "ORDER BY type = 'index'",
-            [tbl],
-        ):
-            target.execute(sql)
         cur = source.execute(f"SELECT * FROM {tbl}")
         cols = [d[0] for d in cur.description]
         upsert = (
