@@ -352,3 +352,34 @@ def test_households_arrive_before_the_visits_other_laptops_made_for_them(
     assert report.received_total > 3 * chunk and len(waiting) > 6
     assert set(waiting) == {0}  # no visit ever waited for its household
     assert rows_of(new) == rows_of(worker)
+
+
+def test_audit_chain_heads_are_checked_once_and_kept_at_every_chunk(tmp_path: Path, chunk: int):
+    """No false alarm across the chunks of one sync (each records the head the
+    next one checks); a chain rewritten between two syncs is reported once."""
+    from test_chain_heads import _rewrite_chain
+
+    from visitlog.sync.heads import REWRITTEN
+
+    hub = tmp_path / "hub.db"
+    a = laptop(tmp_path / "a.db", 6, seed=7)
+    first = sync_with(a, hub)
+    assert first.sent_total > 2 * chunk and first.rewritten == []
+
+    def more_work() -> None:
+        for k in range(3 * chunk):
+            a.add_household(Household(address=f"兰溪路{k}号", micro_grid="一网格"))
+
+    more_work()
+    second = sync_with(a, hub)
+    assert second.sent_total == 3 * chunk and second.rewritten == []
+    path = a.path
+    a.close()
+    _rewrite_chain(path)
+    a = Store(path)
+    more_work()
+    third = sync_with(a, hub)
+    assert third.sent_total == 3 * chunk
+    assert [r["at"] for r in third.rewritten] == ["target"]
+    with Store(hub) as h:
+        assert h.scalar("SELECT count(*) FROM audit WHERE action = ?", [REWRITTEN]) == 1
