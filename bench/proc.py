@@ -38,9 +38,14 @@ class Run:
     started: float  # time.time() just before the child was started
     code: int = 0
     cpu: float = 0.0  # user + system CPU seconds of the child (its threads included)
+    #: A large stdout is left in this file, not read (:data:`BIG_STDOUT`).
+    stdout_file: Path | None = None
 
     def json(self) -> Any:
         """The child's stdout parsed as JSON (its last line when it printed several)."""
+        if self.stdout_file is not None:
+            with open(self.stdout_file, encoding="utf-8") as f:
+                return json.load(f)
         text = self.stdout.strip()
         try:
             return json.loads(text)
@@ -137,7 +142,15 @@ def run(
         seconds = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # reaped by wait4; keep Popen from waiting again
-    stdout = out_path.read_text("utf-8", errors="replace")
+    stdout, stdout_file = "", None
+    if out_path.stat().st_size > BIG_STDOUT:
+        # Kept on disk: read into this process, it would stay as large, and
+        # every child started after it would report at least that peak
+        # (Linux counts the parent's resident size in a forked child's).
+        stdout_file = workdir / f"child-{started:.6f}.stdout"
+        out_path.rename(stdout_file)
+    else:
+        stdout = out_path.read_text("utf-8", errors="replace")
     if check and code not in ok_codes:
         stderr = err_path.read_text("utf-8", errors="replace").strip()
         tail = "\n".join(stderr.splitlines()[-15:])
@@ -147,10 +160,15 @@ def run(
         seconds=seconds,
         peak_mb=usage.ru_maxrss / 1024,
         stdout=stdout,
+        stdout_file=stdout_file,
         started=started,
         code=code,
         cpu=usage.ru_utime + usage.ru_stime,
     )
+
+
+#: Bytes of a child's stdout above which it is left in a file (:attr:`Run.stdout_file`).
+BIG_STDOUT = 16 << 20
 
 
 def command_exists(words: Sequence[str], workdir: Path) -> bool:
