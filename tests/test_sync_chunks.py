@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import shutil
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
+import rawdb
 
 from visitlog.demo import generate_into
 from visitlog.model import SYNCED_FIELDS, Household, Visit
@@ -49,9 +49,7 @@ def log_of(hub: Path | str) -> dict[str, tuple[int, int]]:
         with psycopg.connect(hub, autocommit=True) as conn:
             rows = conn.execute(sql).fetchall()
     else:
-        with contextlib.closing(
-            sqlite3.connect(f"{hub.resolve().as_uri()}?mode=ro", uri=True)
-        ) as c:
+        with contextlib.closing(rawdb.connect(f"{hub.resolve().as_uri()}?mode=ro", uri=True)) as c:
             rows = c.execute(sql).fetchall()
     return {d: (top, n) for d, top, n in rows}
 
@@ -345,7 +343,7 @@ def test_households_arrive_before_the_visits_other_laptops_made_for_them(
     def progress(phase: str, done: int, todo: int | None) -> None:
         if phase == "commit":  # after each commit: rows waiting for their parent
             uri = f"{new.path.resolve().as_uri()}?mode=ro"
-            with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            with contextlib.closing(rawdb.connect(uri, uri=True)) as conn:
                 waiting.append(conn.execute("SELECT count(*) FROM sync_orphans").fetchone()[0])
 
     report = sync_with(new, hub, progress=progress)

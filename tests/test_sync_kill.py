@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+import rawdb
 
 from visitlog.demo import generate_into
 from visitlog.store import Store
@@ -52,7 +53,7 @@ def _held_by(hub: Path, device: str) -> int:
     if not hub.exists():
         return 0
     try:
-        with contextlib.closing(sqlite3.connect(f"{hub.as_uri()}?mode=ro", uri=True)) as conn:
+        with contextlib.closing(rawdb.connect(f"{hub.as_uri()}?mode=ro", uri=True)) as conn:
             row = conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [device]).fetchone()
     except sqlite3.Error:  # no schema yet
         return 0
