@@ -27,10 +27,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from visitlog.model import CLOSED_STATUSES, Occupancy, Outcome, VisitlogError
 from visitlog.plan.rules import RuleBook, load_rules
 from visitlog.plan.week import TRIGGER_KINDS
-from visitlog.rows import live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -73,11 +71,6 @@ class OnTime:
         }
 
 
-def _values(pairs: dict[str, int]) -> tuple[str, list[Any]]:
-    """A ``VALUES`` list of (key, days) pairs and its parameters."""
-    return ", ".join("(?, ?)" for _ in pairs), [v for kv in pairs.items() for v in kv]
-
-
 def on_time_by_grid(
     store: Store,
     date_from: dt.date,
@@ -96,104 +89,17 @@ def on_time_by_grid(
         rules: the rules (default: those in force in *store*).
     """
     rules = rules or load_rules(store)
-    where = f"{live('h')} AND h.occupancy != ?" + (" AND h.micro_grid = ?" if grid else "")
-    hparams: list[Any] = [Occupancy.VACANT.value, *([grid] if grid else [])]
-    out: dict[tuple[str | None, str], OnTime] = {
-        (r[0], r[1]): OnTime()
-        for r in store.query_values(
-            f"SELECT DISTINCT h.community, h.micro_grid FROM households h WHERE {where}", hparams
-        )
-    }
-    met = Outcome.MET.value
-    period = {"from": date_from.isoformat(), "to": date_to.isoformat()}
+    out: dict[tuple[str | None, str], OnTime] = {key: OnTime() for key in store.plan_grids(grid)}
     tags = rules.active("tag")
     if tags:
-        values, vparams = _values(tags)
-        # CROSS JOIN keeps the order: each household's tags read once, each
-        # looked up among the rules (not every rule against every household).
-        for c, g, total, on_time in store.query_values(
-            f"""
-            WITH tag_rules(tag, days) AS (VALUES {values}),
-            keyed AS (
-                SELECT h.id, h.community, h.micro_grid, min(r.days) AS days
-                FROM households h CROSS JOIN json_each(h.tags) j
-                CROSS JOIN tag_rules r ON r.tag = j.value
-                WHERE {where} GROUP BY h.id
-            )
-            SELECT k.community, k.micro_grid, count(*), sum(EXISTS (
-                SELECT 1 FROM visits v WHERE v.live_household = k.id AND {live("v")}
-                AND v.outcome = ? AND v.visit_date <= ?
-                AND v.visit_date >= max(?, date(?, '-' || k.days || ' days'))))
-            FROM keyed k GROUP BY k.community, k.micro_grid
-            """,
-            [*vparams, *hparams, met, period["to"], period["from"], period["to"]],
-        ):
+        for c, g, total, on_time in store.key_on_time_counts(tags, date_from, date_to, grid):
             out.setdefault((c, g), OnTime()).key_households = total
             out[(c, g)].key_on_time = on_time or 0
     categories = rules.active("item")
     if categories:
-        values, vparams = _values(categories)
-        closed = ",".join("?" * len(CLOSED_STATUSES))
-        # Read once through the items (CROSS JOIN: not once per rule), the
-        # household's grid from the covering index, a visit only for an item
-        # without its own raised date: a third of the pages read, which on an
-        # encrypted database are each decrypted.
-        for c, g, total, late in _query_indexed(
-            store,
-            f"""
-            WITH item_rules(category, days) AS (VALUES {values}),
-            raised AS (
-                SELECT i.live_household AS hid, h.community, h.micro_grid, i.status,
-                       i.closed_date,
-                       coalesce(i.raised_date, (SELECT v.visit_date FROM visits v
-                                                WHERE v.id = i.live_visit)) AS day, r.days
-                FROM items i CROSS JOIN item_rules r ON r.category = i.category
-                JOIN households h {{HOUSEHOLD_INDEX}} ON h.id = i.live_household
-                WHERE i.deleted = 0 AND i.live_visit IS NOT NULL AND i.kind IN (?, ?)
-                AND {where}
-            ),
-            due AS (
-                SELECT *, date(day, '+' || days || ' days') AS deadline FROM raised
-                WHERE day BETWEEN ? AND ?
-            ),
-            judged AS (
-                SELECT hid, community, micro_grid, (
-                    EXISTS (SELECT 1 FROM visits w WHERE w.live_household = hid
-                            AND {live("w")} AND w.outcome = ?
-                            AND w.visit_date > day AND w.visit_date <= deadline)
-                    OR (status IN ({closed}) AND closed_date IS NOT NULL
-                        AND closed_date <= deadline)
-                ) AS ok
-                FROM due WHERE deadline <= ?
-            )
-            SELECT community, micro_grid, count(DISTINCT hid),
-                   count(DISTINCT CASE WHEN NOT ok THEN hid END)
-            FROM judged GROUP BY community, micro_grid
-            """,
-            [
-                *vparams,
-                *TRIGGER_KINDS,
-                *hparams,
-                period["from"],
-                period["to"],
-                met,
-                *(s.value for s in CLOSED_STATUSES),
-                period["to"],
-            ],
+        for c, g, total, late in store.special_on_time_counts(
+            categories, TRIGGER_KINDS, date_from, date_to, grid
         ):
             out.setdefault((c, g), OnTime()).special_households = total
             out[(c, g)].special_on_time = total - late
     return out
-
-
-#: Where a query names its index of households (made by migration m006).
-HOUSEHOLD_INDEX = "INDEXED BY households_summary"
-
-
-def _query_indexed(store: Store, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """*sql* with its households read through :data:`HOUSEHOLD_INDEX`, or, on a
-    database whose index was dropped, without it (slower, the same figures)."""
-    try:
-        return store.query_values(sql.replace("{HOUSEHOLD_INDEX}", HOUSEHOLD_INDEX), params)
-    except VisitlogError:
-        return store.query_values(sql.replace("{HOUSEHOLD_INDEX}", ""), params)

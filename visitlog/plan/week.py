@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from visitlog.grids import check_grid
 from visitlog.i18n import t
-from visitlog.model import OPEN_STATUSES, Kind, Occupancy, Outcome, ValidationError, parse_date
+from visitlog.model import Kind, Outcome, ValidationError, parse_date
 from visitlog.plan.due import ItemFact, Reason, VisitFact, household_due
 from visitlog.plan.rules import RuleBook, load_rules
 from visitlog.plan.walk import Spot, building_key, spot, walk_key
-from visitlog.rows import live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -139,40 +138,14 @@ def read_facts(
     store: Store, grid: str | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, list[tuple[VisitFact, str]]], dict[str, list[ItemFact]]]:
     """The households that can be due, their live visits (with visitor) and open 问题/需求."""
-    where = [live("h"), "h.occupancy != ?"]
-    params: list[Any] = [Occupancy.VACANT.value]
-    if grid:
-        where.append("h.micro_grid = ?")
-        params.append(grid)
-    cond = " AND ".join(where)
-    households = [
-        dict(r)
-        for r in store.query(
-            "SELECT h.id, h.micro_grid, h.community, h.estate, h.address, h.address_key, "
-            f"h.head, h.phone, h.tags, h.created_at FROM households h WHERE {cond}",
-            params,
-        )
-    ]
+    households = store.plan_households(grid)
     visits: dict[str, list[tuple[VisitFact, str]]] = defaultdict(list)
-    for hid, day, outcome, next_due, visitor in store.query_values(
-        "SELECT v.live_household, v.visit_date, v.outcome, v.next_due, v.visitor "
-        "FROM visits v JOIN households h ON h.id = v.live_household "
-        f"WHERE {live('v')} AND {cond} ORDER BY v.visit_date, v.created_at, v.id",
-        params,
-    ):
+    for hid, day, outcome, next_due, visitor in store.plan_visits(grid):
         when = _date(day)
         if when is not None:
             visits[hid].append((VisitFact(when, outcome, _date(next_due)), visitor))
     items: dict[str, list[ItemFact]] = defaultdict(list)
-    open_marks = ",".join("?" * len(OPEN_STATUSES))
-    for hid, kind, category, raised in store.query_values(
-        "SELECT i.live_household, i.kind, i.category, coalesce(i.raised_date, v.visit_date) "
-        "FROM items i JOIN households h ON h.id = i.live_household "
-        "LEFT JOIN visits v ON v.id = i.live_visit "
-        f"WHERE i.deleted = 0 AND i.live_visit IS NOT NULL AND i.status IN ({open_marks}) "
-        f"AND i.kind IN (?, ?) AND {cond}",
-        [*(s.value for s in OPEN_STATUSES), *TRIGGER_KINDS, *params],
-    ):
+    for hid, kind, category, raised in store.plan_open_items(TRIGGER_KINDS, grid):
         when = _date(raised)
         if when is not None:
             items[hid].append(ItemFact(kind, category, when))

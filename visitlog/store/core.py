@@ -5,11 +5,12 @@ from __future__ import annotations
 from visitlog.store.audit import AuditRecords
 from visitlog.store.backup import Backups
 from visitlog.store.households import HouseholdRecords
+from visitlog.store.planning import PlanningReads
 from visitlog.store.settings import SettingsRecords
 from visitlog.store.visits import VisitRecords
 
 
-class Store(SettingsRecords, HouseholdRecords, VisitRecords, AuditRecords, Backups):
+class Store(SettingsRecords, HouseholdRecords, VisitRecords, PlanningReads, AuditRecords, Backups):
     """A visitlog database.
 
     Opening, transactions and queries come from
