@@ -80,3 +80,14 @@ def test_an_older_file_gets_the_index_and_keeps_its_schema_version(tmp_path):
             r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
         assert "items_open" in names
+
+
+def test_without_the_index_the_pages_are_the_same(demo_store: Store):
+    """A database whose items_open was dropped lists the same pages, read without it."""
+    store = demo_store
+    before = [i.id for i in store.list_items(open_only=True, today=TODAY, limit=20, offset=10)]
+    store.conn.execute("DROP INDEX items_open")
+    assert not store.has_index("items_open")
+    assert [
+        i.id for i in store.list_items(open_only=True, today=TODAY, limit=20, offset=10)
+    ] == before

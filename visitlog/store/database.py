@@ -407,6 +407,13 @@ class StoreBase:
         with self._lock, sqlite_errors(self.path):
             return self.conn.execute(sql, params).fetchall()
 
+    def has_index(self, *names: str) -> bool:
+        """Are these indexes there?  A query naming one (``INDEXED BY``) asks
+        first: a database whose index was dropped is read without it."""
+        marks = ",".join("?" * len(names))
+        sql = f"SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ({marks})"
+        return self.scalar(sql, names) == len(set(names))
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self._lock, sqlite_errors(self.path):
             row = self.conn.execute(sql, params).fetchone()

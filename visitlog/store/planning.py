@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from visitlog.model import CLOSED_STATUSES, OPEN_STATUSES, Occupancy, Outcome, VisitlogError
+from visitlog.model import CLOSED_STATUSES, OPEN_STATUSES, Occupancy, Outcome
 from visitlog.rows import live
 from visitlog.store.database import StoreBase
 
@@ -182,8 +182,6 @@ class PlanningReads(StoreBase):
             *(s.value for s in CLOSED_STATUSES),
             date_to.isoformat(),
         ]
-        try:
-            return self.query_values(sql.replace("{HOUSEHOLD_INDEX}", HOUSEHOLD_INDEX), params)
-        except VisitlogError:
-            # A database whose index was dropped: slower, the same figures.
-            return self.query_values(sql.replace("{HOUSEHOLD_INDEX}", ""), params)
+        # A database whose index was dropped is read without it: slower, the same figures.
+        index = HOUSEHOLD_INDEX if self.has_index("households_summary") else ""
+        return self.query_values(sql.replace("{HOUSEHOLD_INDEX}", index), params)

@@ -53,9 +53,6 @@ OPEN_IN = "(" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
 class VisitRecords(StoreBase):
     """The visits and list items of a :class:`~visitlog.store.Store`."""
 
-    #: Whether the index items_open is there (looked up once).
-    _items_open: bool | None = None
-
     # -- visits ---------------------------------------------------------------
 
     def add_visit(self, visit: Visit) -> Visit:
@@ -283,7 +280,9 @@ class VisitRecords(StoreBase):
         # Every grid's open items are read in the order shown straight from
         # items_open, so a first page stops after its rows (the planner would
         # rather take items_status and sort all of them).
-        by_index = only_open and not count and not grid and not household and self._has_items_open()
+        by_index = (
+            only_open and not count and not grid and not household and self.has_index("items_open")
+        )
         items = "items i INDEXED BY items_open" if by_index else "items i"
         joined = (
             f"households h CROSS JOIN {items} ON h.id = i.live_household "
@@ -316,16 +315,6 @@ class VisitRecords(StoreBase):
             ORDER BY {order}
             """
         return sql, [*params, *tail]
-
-    def _has_items_open(self) -> bool:
-        """Is the index items_open there (it is, once migration m013 ran)?"""
-        if self._items_open is None:
-            self._items_open = bool(
-                self.scalar(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'items_open'"
-                )
-            )
-        return self._items_open
 
     def has_visitor(self, name: str) -> bool:
         """Whether some live visit names *name* as its visitor."""

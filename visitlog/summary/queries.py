@@ -278,14 +278,9 @@ _INDEXED_BY = re.compile(r"\bINDEXED BY \w+")
 
 
 def _has_summary_indexes(store: Any) -> bool:
-    names = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    return {
-        "visits_summary",
-        "visits_dead",
-        "visits_merged",
-        "households_summary",
-        "items_summary",
-    } <= names
+    return store.has_index(
+        "visits_summary", "visits_dead", "visits_merged", "households_summary", "items_summary"
+    )
 
 
 _ITEM_COUNTS = (
