@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -110,6 +111,30 @@ def test_the_key_is_derived_once_per_process(encrypted_env, tmp_path, monkeypatc
     first.close()
     second.close()
     assert len(calls) == 1
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64") or sys.platform != "linux",
+    reason="the library's functions are reached this way on x86-64 Linux only",
+)
+def test_sqlciphers_memory_statistics_are_off_and_files_still_open(encrypted_env, tmp_path):
+    """The library counts no allocation (no lock shared by parallel readers),
+    and encrypted files open and read as before after its restart."""
+    import ctypes
+
+    from sqlcipher3 import _sqlite3
+
+    assert cipher.MEMORY_STATISTICS_OFF
+    lib = ctypes.CDLL(_sqlite3.__file__)
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    db = tmp_path / "visitlog.db"
+    with Store(db) as store:
+        _fill(store)
+        with store.reader() as conn:
+            rows = conn.execute("SELECT head FROM households ORDER BY random()").fetchall()
+            assert rows == [(NAME,)]
+            assert lib.sqlite3_memory_used() == 0
+    assert cipher.is_encrypted(db) and not _contains_plain(db)
 
 
 def test_the_passphrase_alone_opens_it_with_sqlcipher(encrypted_env, tmp_path: Path):

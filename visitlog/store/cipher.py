@@ -31,9 +31,11 @@ POSIX locks of the other), so a plain database is opened with Python's
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
+import platform
 import secrets
 import sqlite3
 import threading
@@ -50,6 +52,38 @@ try:
     from sqlcipher3 import dbapi2 as sqlcipher
 except ImportError:  # pragma: no cover - a dependency; plain files still open
     sqlcipher = None  # type: ignore[assignment]
+
+#: ``sqlite3_config`` option: keep memory statistics (SQLite's own numbering).
+_SQLITE_CONFIG_MEMSTATUS = 9
+
+
+def _stop_memory_statistics() -> bool:
+    """Turn off the memory statistics of SQLCipher's library; True when done.
+
+    SQLCipher's library is built to count every allocation under one lock for
+    the whole process.  Readers working side by side (the summary's queries
+    on two cores) then queue on that lock at every row a sort keeps, and ran
+    a third slower together than one alone; Python's own SQLite counts
+    nothing.  The setting can only change while the library holds no
+    connection, so it is made once, here, before the first one: the library
+    is shut down, set, and started again.  Where its functions cannot be
+    reached (a build that does not export them), nothing changes.
+    """
+    if sqlcipher is None or platform.machine().lower() not in ("x86_64", "amd64"):
+        return False  # ctypes calls this variadic function safely only there
+    try:
+        from sqlcipher3 import _sqlite3
+
+        lib = ctypes.CDLL(_sqlite3.__file__)
+        if lib.sqlite3_shutdown() != 0:
+            return False
+        done = lib.sqlite3_config(_SQLITE_CONFIG_MEMSTATUS, ctypes.c_int(0)) == 0
+        return lib.sqlite3_initialize() == 0 and done
+    except (OSError, AttributeError, ImportError):
+        return False
+
+
+MEMORY_STATISTICS_OFF = _stop_memory_statistics()
 
 #: SQLCipher 4's defaults, which the passphrase derivation must match exactly.
 KDF_ITERATIONS = 256_000
