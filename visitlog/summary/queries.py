@@ -1,8 +1,8 @@
 """The summary's SQL: the aggregate queries, running them, and their rows as groups.
 
 Everything is computed by SQL aggregates over the Store's connections: one
-pass over the period's visits (per household, then per group), one over its
-list items, one for the visitors; Python only adds up the few rows per grid
+pass over the period's visits (per household, then per group, with who
+made them), one over its list items; Python only adds up the few rows per grid
 into :class:`~visitlog.summary.rollup.Group` s.  Counters of the metric
 registry that carry their own SQL (:class:`~visitlog.summary.metrics.Sql`)
 are selected and added up here without further code.
@@ -75,10 +75,12 @@ def _in(values: Iterable[Any]) -> str:
     return "(" + ", ".join(_lit(str(v)) for v in values) + ")"
 
 
-def _per_household_visits_sql(with_last: bool = False) -> str:
+def _per_household_visits_sql(with_last: bool = False, with_visitors: bool = False) -> str:
     """Per household: its live visits in the period, by outcome and by mode.
 
     ``met_months``: in how many calendar months of the period it was met.
+    ``visitors`` (*with_visitors*): who made them, a JSON array (a name
+    repeated as often as they visited).
 
     Reads only the covering partial index ``visits_summary`` (m006), in
     household order, so the GROUP BY needs no sort.
@@ -87,6 +89,8 @@ def _per_household_visits_sql(with_last: bool = False) -> str:
         _count(f"mode = {_lit(m)}", f"mode_{i}") for i, m in enumerate(Mode.choices())
     )
     last = ", max(visit_date) AS last_visit" if with_last else ""
+    if with_visitors:
+        last += ", json_group_array(visitor) AS visitors"
     return f"""
         SELECT live_household AS household_id, count(*) AS n,
                {_count(f"outcome = {_lit(Outcome.MET.value)}", "met")},
@@ -144,6 +148,11 @@ def _households_sql(grid_filter: str) -> str:
     Grouping by the state as well (visited, each still-due reason, vacant,
     deleted, merged) keeps the number of aggregates per row small; the few
     rows per grid are added up into a :class:`Group` afterwards.
+
+    ``visitors``: who visited the live households of the row, their JSON
+    arrays joined by commas (:func:`_visitors_of`).  They come from the same
+    pass over the visits: a query of their own would read the visits' index
+    again (on an encrypted database, decrypting every page a second time).
     """
     modes = [f"sum(mode_{i}) AS mode_{i}" for i in range(len(Mode.choices()))]
     # Tags are a JSON array of UTF-8 strings (the Store writes them with
@@ -156,14 +165,16 @@ def _households_sql(grid_filter: str) -> str:
     tagged = _count("instr(tags, '\"') > 0", "tagged")
     hv_modes = ", ".join(f"hv.mode_{i}" for i in range(len(Mode.choices())))
     return f"""
-        WITH hv AS MATERIALIZED ({_per_household_visits_sql()})
+        WITH hv AS MATERIALIZED ({_per_household_visits_sql(with_visitors=True)})
         SELECT community, micro_grid, state, count(*) AS households,
                {tagged}, sum(n) AS visits,
+               group_concat(visitors) FILTER (WHERE visitors IS NOT NULL
+                   AND state NOT IN ('{_MERGED}', '{_DELETED}')) AS visitors,
                {", ".join(outcomes)}, {", ".join(modes)}, {", ".join(tags)}
                {_registry_sql("households")}
         FROM (
             SELECT h.community, h.micro_grid, h.tags, {_STATE} AS state,
-                   hv.n, hv.met, hv.not_home, hv.refused, hv.moved,
+                   hv.n, hv.met, hv.not_home, hv.refused, hv.moved, hv.visitors,
                    coalesce(hv.met_months, 0) AS met_months, {hv_modes}
             FROM households h INDEXED BY households_summary
             LEFT JOIN hv ON hv.household_id = h.id
@@ -207,17 +218,6 @@ def _items_sql(grid_filter: str) -> str:
               AND {_LIVE_H} {grid_filter}
         )
         GROUP BY community, micro_grid, category
-    """
-
-
-def _visitors_sql(grid_filter: str) -> str:
-    """Distinct (居民区, 微网格, visitor) of the period's live visits."""
-    return f"""
-        SELECT DISTINCT h.community, h.micro_grid, v.visitor
-        FROM visits v INDEXED BY visits_summary
-        JOIN households h INDEXED BY households_summary ON h.id = v.live_household
-        WHERE {live("v")}
-          AND v.visit_date BETWEEN :date_from AND :date_to AND {_LIVE_H} {grid_filter}
     """
 
 
@@ -296,10 +296,13 @@ _ITEM_COUNTS = (
 )
 
 
-def base_groups(
-    households: list[Any], items: list[Any], visitors: list[Any], merged: list[Any]
-) -> list[Group]:
-    """The (居民区, 微网格) groups with every count, from the four aggregate queries.
+def _visitors_of(arrays: str) -> set[str]:
+    """The names in the households query's ``visitors``: JSON arrays joined by commas."""
+    return {name for array in json.loads(f"[{arrays}]") for name in array}
+
+
+def base_groups(households: list[Any], items: list[Any], merged: list[Any]) -> list[Group]:
+    """The (居民区, 微网格) groups with every count, from the three aggregate queries.
 
     The queries return a few rows per grid (one per household state, one
     per item category); adding those up here is the only work Python does.
@@ -365,8 +368,9 @@ def base_groups(
             rated += r[f"sat_{i}"] or 0
         g.satisfaction[Satisfaction.UNRATED.value] += r["items_total"] - rated
 
-    for r in visitors:
-        group(r).visitors.add(r["visitor"])
+    for r in households:
+        if r["visitors"]:
+            group(r).visitors.update(_visitors_of(r["visitors"]))
 
     for r in merged:
         group(r).merged_visits = r["merged_visits"]
@@ -506,7 +510,6 @@ def compute_summary(
     queries = [
         _households_sql(grid_filter),
         _items_sql(grid_filter),
-        _visitors_sql(grid_filter),
         _merged_visits_sql(grid_filter),
     ]
     if details:
@@ -518,7 +521,7 @@ def compute_summary(
         planned = pool.submit(plan_figures, store, start, end, grid)
         results = run_queries(store, queries, params)
         figures = planned.result()
-    base = base_groups(*results[:4])
+    base = base_groups(*results[:3])
     add_plan_counts(base, figures)
     if grid is not None and not base:
         check_grid(store, grid)  # a typo: raises, naming the closest grids
@@ -541,6 +544,6 @@ def compute_summary(
         base=base,
     )
     if details:
-        summary.still_due_list = _still_due_rows(results[4])
-        summary.overdue_list = _overdue_rows(results[5])
+        summary.still_due_list = _still_due_rows(results[3])
+        summary.overdue_list = _overdue_rows(results[4])
     return summary
