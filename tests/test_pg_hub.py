@@ -83,6 +83,71 @@ def test_laptops_converge_through_a_postgres_hub_as_through_a_file(tmp_path, pg_
         s.close()
 
 
+def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub):
+    """``summary --hub`` copies the hub's merged rows as they are: the same
+    rows, live links and conflicts as applying all its changes through the
+    merge rules, and the same summary."""
+    import contextlib
+
+    from visitlog.dedup import merges as dedup_merge
+    from visitlog.summary import compute_summary
+    from visitlog.sync.copy import _replay, copy_replica
+    from visitlog.sync.sqlite import SqliteReplica
+
+    a, b, _ = laptops(tmp_path, pg_hub)
+    twin = a.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格", head="王"))
+    kept = a.query("SELECT id FROM households ORDER BY created_at LIMIT 1")[0]["id"]
+    a.add_visit(Visit(household_id=twin.id, visit_date="2026-11-03", visitor="张三"))
+    dedup_merge.merge(a, [kept, twin.id], kind="households")
+    other = a.add_household(Household(address="曹杨一村2号202室", micro_grid="二网格")).id
+    a.delete_visit(
+        a.add_visit(Visit(household_id=other, visit_date="2026-11-04", visitor="张三")).id
+    )
+    for s in (a, b):
+        sync_with(s, pg_hub)
+    fast, slow = tmp_path / "snapshot.db", tmp_path / "replay.db"
+    assert copy_replica(pg_hub, fast) > 0
+    with (
+        contextlib.closing(PgReplica(pg_hub)) as hub,
+        contextlib.closing(SqliteReplica(slow)) as copy,
+    ):
+        assert _replay(hub, copy, None, 100) > 0
+    cols = {
+        "households": [
+            *_columns("households"),
+            "created_at",
+            "address_key",
+            "phones",
+            "merged_into",
+        ],
+        "visits": [*_columns("visits"), "created_at", "live_household", "merged_into"],
+        "dedup_merges": _columns("dedup_merges"),
+        "items": [*_columns("items"), "created_at", "live_household", "live_visit"],
+        "conflicts": [
+            "id",
+            "tbl",
+            "row_id",
+            "field",
+            "value",
+            "winner_value",
+            "resolved",
+            "source_row",
+        ],
+    }
+    one, two = Store(fast), Store(slow)
+    for tbl, names in cols.items():
+        sql = f"SELECT {', '.join(names)} FROM {tbl} ORDER BY id"
+        assert [tuple(r) for r in one.query(sql)] == [tuple(r) for r in two.query(sql)], tbl
+    assert one.scalar("SELECT count(*) FROM households WHERE merged_into IS NOT NULL") == 1
+    assert one.scalar("SELECT count(*) FROM visits WHERE live_household = ?", [kept]) >= 2
+    assert one.scalar("SELECT count(*) FROM conflicts WHERE resolved = 0") == 1
+    assert one.scalar("SELECT count(*) FROM visits WHERE deleted = 1") == 1
+    period = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
+    assert compute_summary(one, **period) == compute_summary(two, **period)
+    for s in (a, b, one, two):
+        s.close()
+
+
 def test_a_database_without_a_hub_is_refused_in_one_line(tmp_path, pg):
     url = pg.database()
     store = Store(tmp_path / "a.db")

@@ -1,43 +1,61 @@
 """A replica's rows copied into a new SQLite file, for reading.
 
 ``visitlog summary --hub postgresql://…`` computes the summary on what the
-hub (through the role connecting, so a station sees only its own) holds:
-the hub's changes are applied, with the same merge rules, to a new SQLite
-file, and the existing summary runs on it.  The figures are therefore the
-SQLite path's, on the same data, by construction.  The hub is only read,
-in one session (a PostgreSQL hub's lock is held while it is read, so the
-copy is consistent; syncs wait that long).
+hub (through the role connecting, so a station sees only its own) holds,
+copied into a new SQLite file on which the existing summary runs:
+
+- A PostgreSQL hub keeps each row as the merge rules left it: those rows
+  (and its conflict records) are written into the copy as they are
+  (:mod:`visitlog.sync.sqlite.snapshot`), read from one REPEATABLE READ
+  snapshot that takes no lock, so syncs go on meanwhile.
+- Any other replica's changes are applied, with the same merge rules, to the
+  copy, in one session (its lock held while it is read).
+
+Either way the figures are the SQLite path's on the same rows.
 """
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from visitlog.progress import Progress
+from visitlog.store import bulk_load
 from visitlog.sync.engines import TargetName, find_target
 from visitlog.sync.merge import missing
 from visitlog.sync.sqlite import SqliteReplica
+from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, write_rows
 
 
 def copy_replica(
     source: TargetName, dest: Path, *, progress: Progress | None = None, batch_size: int = 5000
 ) -> int:
-    """Apply every change *source* holds to a new SQLite replica at *dest*.
+    """Copy what *source* holds into a new SQLite replica at *dest*.
 
     Returns:
-        How many changes were applied.
+        How many rows were written (a hub's snapshot) or changes applied.
 
     Raises:
         VisitlogError: *source* cannot be opened (see :func:`find_target`).
     """
     found = find_target(source)
-    with (
-        contextlib.closing(found.open()) as hub,
-        contextlib.closing(SqliteReplica(dest)) as copy,
-        hub.session() as hs,
-        copy.session() as cs,
-    ):
+    with contextlib.closing(found.open()) as hub, contextlib.closing(SqliteReplica(dest)) as copy:
+        snapshot = getattr(hub, "snapshot", None)
+        if snapshot is not None:
+            with snapshot() as rows, copy.session() as cs:
+                with bulk_load(cs.conn):
+                    written = sum(
+                        write_rows(cs.conn, tbl, rows, batch_size) for tbl in SNAPSHOT_TABLES
+                    )
+                finish(cs.conn)
+                return written
+        return _replay(hub, copy, progress, batch_size)
+
+
+def _replay(hub: Any, copy: SqliteReplica, progress: Progress | None, batch_size: int) -> int:
+    """Apply every change *hub* holds to *copy* (see :func:`copy_replica`)."""
+    with hub.session() as hs, copy.session() as cs:
         applier = cs.applier()
         for batch in hs.changes(missing(hs.version_vector(), {}), batch_size):
             applier.add(batch)

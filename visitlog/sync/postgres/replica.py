@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 from psycopg import Connection
+from psycopg import sql as psql
 
 from visitlog.clock import now_iso
 from visitlog.i18n import t
@@ -150,6 +151,48 @@ class PgReplica:
         except psycopg.Error as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise VisitlogError(t("hub.err.failed", url=self.name, reason=reason)) from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Callable[[str, Sequence[str], int], Iterator[list[Any]]]]:
+        """The rows this role may read, as merged here, all from one snapshot.
+
+        Yields a function ``rows(table, columns, batch_size)`` giving the rows
+        of a table (``households``, ``visits``, …: each row's columns;
+        ``conflicts``: each record) in batches of tuples of the *columns*
+        asked for, as text (the receiving SQLite column's type gives it back
+        its number).  The transaction is REPEATABLE READ and read only, and
+        takes no lock: syncs go on while a copy is read, and none of them is
+        half seen.
+        """
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield self._snapshot_rows
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise VisitlogError(t("hub.err.failed", url=self.name, reason=reason)) from None
+
+    def _snapshot_rows(
+        self, tbl: str, columns: Sequence[str], batch_size: int
+    ) -> Iterator[list[Any]]:
+        record = psql.SQL(", ").join(
+            psql.SQL("{} text").format(psql.Identifier(c)) for c in dict.fromkeys(columns)
+        )
+        picked = psql.SQL(", ").join(psql.SQL("r.{}").format(psql.Identifier(c)) for c in columns)
+        if tbl == "conflicts":
+            source = psql.SQL(
+                "record || jsonb_build_object('id', id, 'tbl', tbl, 'row_id', row_id, "
+                "'resolved', resolved::int) FROM conflicts"
+            )
+            params: list[Any] = []
+        else:
+            source, params = psql.SQL("data FROM rows WHERE tbl = %s"), [tbl]
+        query = psql.SQL("SELECT {} FROM (SELECT {}) AS s(j), jsonb_to_record(s.j) AS r({})")
+        with self.conn.cursor(name="visitlog_snapshot") as cur:
+            cur.itersize = batch_size
+            cur.execute(query.format(picked, source, record), params)
+            while batch := cur.fetchmany(batch_size):
+                yield batch
 
     def close(self) -> None:
         self.conn.close()

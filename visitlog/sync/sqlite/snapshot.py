@@ -1,0 +1,89 @@
+"""Rows of another replica, as it merged them, written into a new SQLite file.
+
+A read copy (``visitlog summary --hub``) need not replay a hub's whole change
+log through the merge rules: a PostgreSQL hub keeps every row as the same
+rules left it, so its rows are written here as they are.  The copy has no
+change log of its own: it is for reading, never for syncing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from sqlite3 import Connection
+from typing import Any
+
+from visitlog.model import SYNCED_FIELDS
+from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, relink
+from visitlog.sync.merge import PARENTS, TABLE_ORDER
+
+#: The tables a snapshot holds: every synced one, parents first (households,
+#: visits, items, then merge records, decisions, aliases, planning rules),
+#: and the conflict records.
+SNAPSHOT_TABLES = (
+    *TABLE_ORDER,
+    *(tbl for tbl in SYNCED_FIELDS if tbl not in TABLE_ORDER),
+    "conflicts",
+)
+#: Columns the Store needs filled (NOT NULL) whose default a row may leave out.
+_ZERO = ("deleted", "resolved")
+
+
+def write_rows(
+    conn: Connection,
+    tbl: str,
+    read: Callable[[str, Sequence[str], int], Iterable[Sequence[Sequence[Any]]]],
+    batch_size: int,
+) -> int:
+    """Insert the rows ``read(tbl, columns, batch_size)`` gives into *tbl*.
+
+    *read* gives batches of tuples of the columns asked for (None where a
+    row has no value; text is fine for any column: the column's type turns
+    it back into a number, as it would a number itself).  A visit's or
+    item's live household and visit are its own, as for any new row;
+    :func:`finish` moves them to a survivor.  Meant inside
+    :func:`visitlog.store.bulk_load` (indexes built once, at the end).
+
+    Returns:
+        How many rows were written.
+    """
+    live = LIVE_COLUMNS.get(tbl, ())
+    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({tbl})") if r[1] not in live]
+    names = [*cols, *live]
+    flags = [c for c in cols if c in _ZERO]
+    sql = (
+        f"INSERT INTO {tbl} ({', '.join(names)}) SELECT "
+        + ", ".join(f"coalesce({c}, 0)" if c in flags else c for c in names)
+        + f" FROM (SELECT {', '.join(f'? AS {c}' for c in names)})"
+    )
+    total = 0
+    for batch in read(tbl, [*cols, *(LIVE_SOURCE[c] for c in live)], batch_size):
+        conn.executemany(sql, batch)
+        total += len(batch)
+    return total
+
+
+def finish(conn: Connection) -> int:
+    """Make the written rows whole, as a replaying copy would have them.
+
+    Visits and items whose household or visit the copy does not hold (a
+    role that may read a row but not its parent) are removed: a replay would
+    have kept them waiting, unbuilt.  Then what the Store derives from the
+    merge records is derived (``merged_into``, and through the Store's
+    triggers the live links; hidden twins, conflicts forwarded to a
+    survivor: :func:`visitlog.store.relink`).  Called with the indexes and
+    triggers back in place.
+
+    Returns:
+        How many rows were removed for want of a parent.
+    """
+    removed = 0
+    for tbl in ("visits", "items"):
+        for col, parent in PARENTS[tbl]:
+            removed += conn.execute(
+                f"DELETE FROM {tbl} WHERE {col} NOT IN (SELECT id FROM {parent})"
+            ).rowcount
+    relink(conn)
+    return removed
+
+
+__all__ = ["SNAPSHOT_TABLES", "finish", "write_rows"]
