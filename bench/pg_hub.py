@@ -31,6 +31,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -208,12 +209,18 @@ def main(argv: list[str] | None = None) -> int:
                 errors.append(str(exc))
 
         threads = [threading.Thread(target=one, args=(k,)) for k in range(len(laptops))]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         for th in threads:
             th.start()
         for th in threads:
             th.join()
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        # the same sync alone against the PostgreSQL hub: one more day on one laptop
+        _py(_DAY, str(laptops[0]), str(opts.day))
+        t_alone_pg, _ = _run(["sync", _url(name, roles[0]), "--json"], laptops[0])
         # the baseline: the same day's work synced alone with a SQLite hub
         _py(_DAY, str(base), str(opts.day))
         t_alone, _ = _run(["sync", str(file_hub), "--json"], base)
@@ -233,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(errors)} errors",
                 "—",
             )
+        )
+        cores = os.cpu_count() or 1
+        notes.append(
+            f"the {len(laptops)} syncing processes (the laptops' side: Python, visitlog, their "
+            f"own SQLite files) used {cpu:.1f} s of CPU together, {cpu / len(laptops):.2f} s "
+            f"each; on this machine's {cores} cores, which the PostgreSQL server shares, they "
+            f"cannot all be done in less than {cpu / cores:.1f} s before any of them waits for "
+            f"the hub. The same sync alone against the PostgreSQL hub: {t_alone_pg:.2f} s."
         )
         if errors:
             notes.append("errors: " + "; ".join(errors[:3]))
