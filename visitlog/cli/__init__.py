@@ -31,19 +31,34 @@ from visitlog.store import cipher, default_db_path
 from visitlog.store.files import sweep_leftovers
 from visitlog.visible import visible
 
-#: Command modules, each with ``register(app)``.
-COMMAND_MODULES = [
-    "visitlog.cli.core",
-    "visitlog.cli.summary",
-    "visitlog.cli.roster",
-    "visitlog.cli.sync",
-    "visitlog.cli.hub",
-    "visitlog.cli.dedup",
-    "visitlog.cli.address",
-    "visitlog.cli.security",
-    "visitlog.cli.plan",
-    "visitlog.cli.crypt",
-]
+#: Command modules, each with ``register(app)``, and the names of the
+#: commands and groups it adds to the root (in the order of the help).  A run
+#: loads only the modules of the commands it names (``visitlog sync`` has no
+#: use for the summary's or the dedup's libraries): every command starts a
+#: new process on a worker's laptop, and twenty laptops' syncs start at once
+#: at a hub.  ``tests/test_cli_lazy.py`` checks these names against what each
+#: module registers.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "visitlog.cli.core": (
+        "init",
+        "demo",
+        "check",
+        "backup",
+        "tui",
+        "household",
+        "visit",
+        "item",
+    ),
+    "visitlog.cli.summary": ("summary",),
+    "visitlog.cli.roster": ("roster",),
+    "visitlog.cli.sync": ("sync", "bundle", "conflicts"),
+    "visitlog.cli.hub": ("hub",),
+    "visitlog.cli.dedup": ("dedup",),
+    "visitlog.cli.address": ("address",),
+    "visitlog.cli.security": ("key", "audit"),
+    "visitlog.cli.plan": ("plan",),
+    "visitlog.cli.crypt": ("encrypt", "rekey"),
+}
 
 
 class VisitlogGroup(TyperGroup):
@@ -131,7 +146,7 @@ def _command_path(group: Any, tokens: list[str]) -> str:
     return " ".join(names)
 
 
-app = typer.Typer(
+_app = typer.Typer(
     cls=VisitlogGroup,
     name="visitlog",
     help="help.root.app",
@@ -143,7 +158,7 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@_app.callback()
 def root(
     ctx: typer.Context,
     db: Annotated[
@@ -190,14 +205,58 @@ def _prefetch_key(argv: Sequence[str]) -> None:
 
 _prefetch_key(sys.argv[1:])
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
+_loaded: set[str] = set()
+
+
+def load_commands(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The root app with the command modules *argv* names registered.
+
+    A module is loaded when one of its command names is among the words of
+    *argv* (a word that only looks like one, a ``--db`` called ``sync``,
+    loads one module more, never one less).  Bare ``visitlog`` (only the
+    root's options) opens the TUI and loads none.  Without *argv*, with
+    ``--help``, or when the words name no command (a misspelt one), every
+    module is loaded, so that the help and the usage errors see them all.
+    """
+    if argv is None or "--help" in argv or "-h" in argv:
+        wanted = list(COMMAND_MODULES)
+    else:
+        words = set(_past_root_options(argv))
+        wanted = [m for m, names in COMMAND_MODULES.items() if words.intersection(names)]
+        if words and not wanted:
+            wanted = list(COMMAND_MODULES)
+    for name in wanted:
+        if name not in _loaded:
+            _loaded.add(name)
+            importlib.import_module(name).register(_app)
+    return _app
+
+
+def _past_root_options(argv: Sequence[str]) -> list[str]:
+    """The words of *argv* once the root's own options (``--db F``, ``--lang L``) are taken out."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--db", "--lang"):
+            skip = True
+        elif not arg.startswith(("--db=", "--lang=")):
+            out.append(arg)
+    return out
+
+
+def __getattr__(name: str) -> Any:
+    # ``from visitlog.cli import app``: the whole command line, every module loaded.
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console entry point."""
     try:
-        app()
+        load_commands(sys.argv[1:])()
     except BrokenPipeError:
         # `visitlog … | head` closed the pipe: not an error worth a word.
         import os

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from visitlog.cli.usage import localize_frame, localize_params
+from visitlog.cli.usage import localize_frame_when_shown, localize_params
 from visitlog.i18n import get_lang, has, set_lang, t
 from visitlog.model import ChoiceEnum
 
@@ -72,7 +72,7 @@ def _english_default(param: Any) -> None:
 
 def localize_help(root: Any) -> None:
     """Translate the help of *root*, its commands and their parameters, in place."""
-    localize_frame()
+    localize_frame_when_shown()
     for command in _commands(root):
         _translate(command)
         localize_params(command)

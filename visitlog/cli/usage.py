@@ -148,6 +148,30 @@ def localize_frame() -> None:
             setattr(rich_utils, name, t(key))
 
 
+def localize_frame_when_shown() -> None:
+    """Translate the frame of the help just before a help is formatted.
+
+    Typer's rich help module (and the Markdown and syntax highlighting it
+    brings) loads only when a help is shown; importing it on every run to
+    translate its titles cost every command about 25 ms.  Its two help
+    formatters (of a command and of a group) translate the frame first
+    instead, in the language of the run.
+    """
+    from typer import core
+
+    for cls in (core.TyperCommand, core.TyperGroup):
+        shown = cls.format_help
+        if getattr(shown, "localizes_frame", False):
+            continue
+
+        def format_help(self: Any, ctx: Any, formatter: Any, _shown: Any = shown) -> None:
+            localize_frame()
+            _shown(self, ctx, formatter)
+
+        format_help.localizes_frame = True  # type: ignore[attr-defined]
+        cls.format_help = format_help  # type: ignore[method-assign]
+
+
 def _metavar(param: Any) -> str | None:
     """What is shown beside an option: nothing for a switch, the kind of value otherwise."""
     if getattr(param, "is_flag", False):
