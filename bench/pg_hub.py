@@ -19,7 +19,9 @@ Cases (each against its baseline):
    the SQLite hub;
 4. a station laptop's incremental sync of a day's work (a few hundred
    changes) while the other laptops sync theirs at the same moment — the
-   same sync against a SQLite hub, alone;
+   same sync against a SQLite hub, alone; and each of those syncs' time at
+   the hub (waiting for its lock, then holding it: :mod:`bench.hub_time`),
+   the hub's share of the wait, against the same sync alone;
 5. twenty laptops syncing at once: errors, slowest.
 
 ``--write`` appends the table to ``bench/RESULTS.md``.
@@ -75,6 +77,22 @@ def _run(args: list[str], db: Path | None = None) -> tuple[float, str]:
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: {out.stderr.strip() or out.stdout.strip()}")
     return took, out.stdout
+
+
+def _timed_sync(url: str, db: Path) -> tuple[float, dict[str, float]]:
+    """``visitlog sync url`` of *db*: its wall time, and its wait and hold at the hub."""
+    cmd = [sys.executable, "-m", "bench.hub_time", "--db", str(db), "sync", url, "--json"]
+    start = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"sync {public(url)}: {out.stderr.strip() or out.stdout.strip()}")
+    last = [ln for ln in out.stderr.splitlines() if ln.startswith("HUB-TIME ")]
+    return took, json.loads(last[-1][len("HUB-TIME ") :]) if last else {}
+
+
+def public(url: str) -> str:
+    return urlsplit(url).path
 
 
 def _py(code: str, *args: str) -> None:
@@ -200,11 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         for lap in laptops:
             _py(_DAY, str(lap), str(opts.day))
         took: list[float] = [0.0] * len(laptops)
+        at_hub: list[dict[str, float]] = [{}] * len(laptops)
         errors: list[str] = []
 
         def one(k: int) -> None:
             try:
-                took[k], _ = _run(["sync", _url(name, roles[k]), "--json"], laptops[k])
+                took[k], at_hub[k] = _timed_sync(_url(name, roles[k]), laptops[k])
             except RuntimeError as exc:
                 errors.append(str(exc))
 
@@ -241,6 +260,31 @@ def main(argv: list[str] | None = None) -> int:
                 "—",
             )
         )
+        waits = [h.get("wait", 0.0) for h in at_hub if h]
+        helds = [h.get("held", 0.0) for h in at_hub if h]
+        spent = [h.get("wait", 0.0) + h.get("held", 0.0) for h in at_hub if h]
+        if waits:
+            rows.append(
+                (
+                    f"the same syncs' time at the hub: waiting for its lock + holding it "
+                    f"(while {len(laptops) - 1} others sync)",
+                    f"{statistics.median(spent):.2f} s "
+                    f"(waiting {statistics.median(waits):.2f} s, holding "
+                    f"{statistics.median(helds):.2f} s; max "
+                    f"{max(spent):.2f} s)",
+                    f"{t_alone_pg:.2f} s (the whole sync alone, PostgreSQL hub)",
+                    "—",
+                )
+            )
+            notes.append(
+                "time at the hub: each of the twenty syncs ran as `python -m bench.hub_time "
+                "sync …` (visitlog itself, its hub sessions timed), waiting = until the hub's "
+                "lock was its, holding = from then to the commit. On twenty laptops with CPUs "
+                "of their own a sync would take about its time alone plus its wait at the hub: "
+                f"{t_alone_pg:.2f} + {statistics.median(waits):.2f} s (median) = "
+                f"{t_alone_pg + statistics.median(waits):.2f} s; here the holder of the lock "
+                "shares two cores with the others' start-up, so both figures are upper bounds"
+            )
         cores = os.cpu_count() or 1
         notes.append(
             f"the {len(laptops)} syncing processes (the laptops' side: Python, visitlog, their "
