@@ -27,7 +27,7 @@ store.close()
 
 def _content(store: Store) -> list[tuple]:
     return [
-        tuple(r)
+        tuple(r.values())
         for r in store.query(
             "SELECT id, phone, members, hlc, device, stamps FROM households ORDER BY id"
         )

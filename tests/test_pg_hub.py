@@ -137,7 +137,9 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
     one, two = Store(fast), Store(slow)
     for tbl, names in cols.items():
         sql = f"SELECT {', '.join(names)} FROM {tbl} ORDER BY id"
-        assert [tuple(r) for r in one.query(sql)] == [tuple(r) for r in two.query(sql)], tbl
+        assert [tuple(r.values()) for r in one.query(sql)] == [
+            tuple(r.values()) for r in two.query(sql)
+        ], tbl
     assert one.scalar("SELECT count(*) FROM households WHERE merged_into IS NOT NULL") == 1
     assert one.scalar("SELECT count(*) FROM visits WHERE live_household = ?", [kept]) >= 2
     assert one.scalar("SELECT count(*) FROM conflicts WHERE resolved = 0") == 1

@@ -34,7 +34,8 @@ def content(path: Path) -> dict[str, list[tuple]]:
         for tbl in CONTENT_TABLES:
             cols = ["id", *SYNCED_FIELDS[tbl], "created_at", "hlc", "device", "stamps"]
             out[tbl] = [
-                tuple(r) for r in s.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
+                tuple(r.values())
+                for r in s.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
             ]
         return out
 
