@@ -188,3 +188,81 @@ def test_a_sync_killed_after_the_hub_committed_tells_the_move_again(tmp_path, pg
     assert set(_households(y).values()) == {"源园"}
     for s in (office, y):
         s.close()
+
+
+def test_what_a_station_laptop_adds_is_built_on_the_hub_at_once(tmp_path, pg, pg_hub):
+    """A visit and a household new on a station's laptop become rows on the hub
+    in its own sync (the policies hide a row's changes until the row is there),
+    and reach the station's other laptops, not the other station's."""
+    office, ids = _street(tmp_path, pg_hub)
+    huaxi, yuan = pg.role_name("huaxi"), pg.role_name("yuan")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    add_station(pg_hub, yuan, communities=("源园",))
+    a, b = _laptop(tmp_path / "a.db", "张"), _laptop(tmp_path / "b.db", "李")
+    other = _laptop(tmp_path / "y.db", "赵")
+    for laptop, role in ((a, huaxi), (b, huaxi), (other, yuan)):
+        sync_with(laptop, pg.url_as(pg_hub, role))
+    visit = a.add_visit(Visit(household_id=ids["花溪园1"], visit_date="2026-11-20", visitor="张"))
+    new = a.add_household(
+        Household(address="花溪园9号301室", community="花溪园", micro_grid="一网格")
+    )
+    a.add_visit(Visit(household_id=new.id, visit_date="2026-11-21", visitor="张"))
+    assert sync_with(a, pg.url_as(pg_hub, huaxi)).sent_total == 3
+    with psycopg.connect(pg_hub) as conn:
+        assert conn.execute("SELECT count(*) FROM orphans").fetchone()[0] == 0
+        built = {r[0] for r in conn.execute("SELECT id FROM rows")}
+    assert {visit.id, new.id} <= built
+    assert sync_with(b, pg.url_as(pg_hub, huaxi)).received_total == 3
+    assert b.scalar("SELECT count(*) FROM visits WHERE id = ?", [visit.id]) == 1
+    assert b.scalar("SELECT count(*) FROM visits WHERE household_id = ?", [new.id]) == 1
+    sync_with(other, pg.url_as(pg_hub, yuan))
+    assert other.scalar("SELECT count(*) FROM households WHERE id = ?", [new.id]) == 0
+    assert other.scalar("SELECT count(*) FROM visits WHERE id = ?", [visit.id]) == 0
+    # the office, which sees everything, has them too
+    sync_with(office, pg_hub)
+    assert office.scalar("SELECT count(*) FROM visits WHERE id = ?", [visit.id]) == 1
+    for s in (office, a, b, other):
+        s.close()
+
+
+def test_a_station_pull_reads_its_own_rows_not_the_whole_log(tmp_path, pg, pg_hub):
+    """The first pull of a station gets the same changes and skips as the
+    policies allow, through the station's places (a grid named with its
+    居民区 included), with the log of another device in between."""
+    office, _ids = _street(tmp_path, pg_hub)
+    grid = pg.role_name("grid")
+    add_station(pg_hub, grid, grids=("源园/一网格",))
+    lap = _laptop(tmp_path / "g.db", "孙")
+    got = sync_with(lap, pg.url_as(pg_hub, grid))
+    assert set(_households(lap).values()) == {"源园"}
+    assert lap.scalar("SELECT count(*) FROM visits") == 2
+    assert got.received_total == 4
+    # the laptop's vector covers the whole log (skips for what it may not see)
+    with psycopg.connect(pg_hub) as conn:
+        hub_vv = dict(conn.execute("SELECT * FROM visitlog_version_vector()").fetchall())
+    assert lap.version_vector() == {d: int(s) for d, s in hub_vv.items()}
+    # what the station may read by hand is exactly what it received
+    with psycopg.connect(pg.url_as(pg_hub, grid)) as conn:
+        readable = conn.execute(
+            "SELECT count(*) FROM changes WHERE tbl IN ('households', 'visits', 'items')"
+        ).fetchone()[0]
+    assert readable == 4
+    office.close()
+    lap.close()
+
+
+def test_a_station_that_only_pulls_revisits_the_rows_waiting_on_the_hub(tmp_path, pg, pg_hub):
+    """Rows waiting on the hub for late work (a visit whose household has not
+    come yet) are looked at again by every sync, a station's pull too."""
+    office, _ids = _street(tmp_path, pg_hub)
+    huaxi = pg.role_name("huaxi")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    with psycopg.connect(pg_hub) as conn:
+        conn.execute("INSERT INTO orphans(tbl, row_id) VALUES ('visits', 'waiting-visit')")
+    lap = _laptop(tmp_path / "h.db", "张")
+    assert sync_with(lap, pg.url_as(pg_hub, huaxi)).received_total == 4
+    assert sync_with(lap, pg.url_as(pg_hub, huaxi)).received_total == 0
+    with psycopg.connect(pg_hub) as conn:
+        assert conn.execute("SELECT row_id FROM orphans").fetchall() == [("waiting-visit",)]
+    office.close()
+    lap.close()

@@ -59,7 +59,8 @@ def rows_of(store: Store) -> dict[str, list[tuple]]:
     for tbl in ("households", "visits", "items"):
         cols = ["id", *SYNCED_FIELDS[tbl], "hlc", "device", "stamps"]
         out[tbl] = [
-            tuple(r) for r in store.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
+            tuple(r.values())
+            for r in store.query(f"SELECT {', '.join(cols)} FROM {tbl} ORDER BY id")
         ]
     return out
 
@@ -381,3 +382,70 @@ def test_audit_chain_heads_are_checked_once_and_kept_at_every_chunk(tmp_path: Pa
     assert [r["at"] for r in third.rewritten] == ["target"]
     with Store(hub) as h:
         assert h.scalar("SELECT count(*) FROM audit WHERE action = ?", [REWRITTEN]) == 1
+
+
+def test_a_chunk_counts_only_the_changes_its_sender_may_read():
+    from visitlog.sync.chunks import plan_chunk, prefix
+
+    # 1,000 numbers of which the sender may read five: one chunk of 3 takes
+    # the first three, ending just before the fourth it may read.
+    readable = {"a": [10, 20, 30, 40, 50]}
+    assert prefix({"a": (1, 1000)}, 3, readable=readable) == {"a": (1, 39)}
+    assert prefix({"a": (1, 1000)}, 5, readable=readable) == {"a": (1, 1000)}
+    # a range with nothing readable costs nothing: it goes with the next device
+    both = {"x": (1, 500), "a": (1, 1000)}
+    got = prefix(both, 2, ["x", "a"], {"x": [], "a": [10, 20, 30]})
+    assert got == {"x": (1, 500), "a": (1, 29)}
+    # all of a station's pull in one chunk when what it may read is under the limit
+    plan = plan_chunk({}, {"a": (1, 100_000)}, 20_000, None, {"a": list(range(1, 15_001))})
+    assert not plan.truncated and plan.receive == {"a": (1, 100_000)}
+    plan = plan_chunk({}, {"a": (1, 100_000)}, 20_000, None, {"a": list(range(1, 30_001))})
+    assert plan.truncated and plan.receive == {"a": (1, 20_000)}
+
+
+def test_a_station_pull_is_chunked_by_what_it_may_read(tmp_path: Path, chunk: int, pg, pg_hub: str):
+    """A station reads a few of the hub's changes: its first pull takes as
+    many chunks as those need, not as many as the whole log would, and holds
+    exactly its households' rows."""
+    from visitlog.sync.postgres.stations import add_station
+
+    big = laptop(tmp_path / "big.db", 12, seed=3)
+    ids = [r["id"] for r in big.query("SELECT id FROM households ORDER BY id")]
+    for hid in ids[3:]:  # most of the street lies in another 居民区
+        big.update_household(hid, community="另一居民区")
+    sync_with(big, pg_hub)
+    community = big.scalar("SELECT community FROM households WHERE id = ?", [ids[0]])
+    role = pg.role_name("one")
+    add_station(pg_hub, role, communities=(community,))
+    mine = big.scalar(
+        "SELECT count(*) FROM changes WHERE tbl IN ('households', 'visits', 'items') "
+        "AND row_id IN (SELECT id FROM households WHERE community = ? "
+        "UNION SELECT id FROM visits WHERE household_id IN "
+        "(SELECT id FROM households WHERE community = ?) "
+        "UNION SELECT id FROM items WHERE household_id IN "
+        "(SELECT id FROM households WHERE community = ?))",
+        [community] * 3,
+    )
+    total = version_vector(big.conn)[big.device_id]
+    assert mine < total / 2  # the test means something only if most is hidden
+    commits: list[int] = []
+
+    def progress(phase: str, done: int, todo: int | None) -> None:
+        if phase == "commit":
+            commits.append(done)
+
+    lap = Store(tmp_path / "station.db")
+    lap.init_identity("社工", "station")
+    got = sync_with(lap, pg.url_as(pg_hub, role), progress=progress)
+    assert got.received_total == mine
+    chunks = len(commits) // 2  # each chunk commits both sides
+    assert -(-mine // chunk) <= chunks <= -(-mine // chunk) + 1 < -(-total // chunk)
+    assert version_vector(lap.conn)[big.device_id] == total
+    assert {r["community"] for r in lap.query("SELECT community FROM households")} == {community}
+    ours = rows_of(big)
+    theirs = rows_of(lap)
+    assert {r[0] for r in theirs["households"]} == {
+        r["id"] for r in big.query("SELECT id FROM households WHERE community = ?", [community])
+    }
+    assert set(theirs["visits"]) <= set(ours["visits"])
+    assert lap.check() == []

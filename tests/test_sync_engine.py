@@ -138,6 +138,9 @@ class MemorySession:
     def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
         return [], [], None  # everyone sees everything here
 
+    def readable(self, ranges: dict[str, tuple[int, int]]) -> dict[str, list[int]] | None:
+        return None  # it sends every change it is asked for
+
     def let_go(self, households: Sequence[str]) -> int:
         return 0
 

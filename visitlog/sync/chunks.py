@@ -27,17 +27,46 @@ def spans(ranges: Ranges) -> int:
     return sum(last - first + 1 for first, last in ranges.values())
 
 
-def prefix(ranges: Ranges, budget: int, order: list[str] | None = None) -> Ranges:
-    """The first *budget* numbers of *ranges*, device after device in *order*
-    (default: the ranges' own), each device's part a prefix of its range."""
+#: Per device, the numbers in its range of the changes a sender will really
+#: send, in order (the rest it sends as skips, which weigh nothing).
+Readable = dict[str, list[int]]
+
+
+def weight(ranges: Ranges, readable: Readable | None = None) -> int:
+    """How many changes the ranges will move: :func:`spans`, or with
+    *readable*, how many of them the sender may read."""
+    if readable is None:
+        return spans(ranges)
+    return sum(len(readable.get(device, ())) for device in ranges)
+
+
+def prefix(
+    ranges: Ranges,
+    budget: int,
+    order: list[str] | None = None,
+    readable: Readable | None = None,
+) -> Ranges:
+    """The first *budget* changes of *ranges*, device after device in *order*
+    (default: the ranges' own), each device's part a prefix of its range.
+
+    With *readable*, only the changes the sender may read count: a range
+    with none of them costs nothing, and a device's part ends just before
+    the first change over the budget.
+    """
     out: Ranges = {}
     for device in order if order is not None else list(ranges):
         if budget <= 0:
             break
         first, last = ranges[device]
-        end = min(last, first + budget - 1)
-        out[device] = (first, end)
-        budget -= end - first + 1
+        if readable is None:
+            end = min(last, first + budget - 1)
+            budget -= end - first + 1
+        else:
+            seqs = readable.get(device, [])
+            end = last if len(seqs) <= budget else seqs[budget] - 1
+            budget -= min(len(seqs), budget)
+        if end >= first:
+            out[device] = (first, end)
     return out
 
 
@@ -56,6 +85,7 @@ def plan_chunk(
     receive: Ranges,
     limit: int | None,
     first_stamp: Callable[[str, str, int], str | None] | None = None,
+    readable: Readable | None = None,
 ) -> Plan:
     """The chunk of at most *limit* changes to move next (None: all of them).
 
@@ -66,8 +96,12 @@ def plan_chunk(
     them, so a household tends to arrive before, not after, the visits other
     laptops recorded for it (those would wait as orphans, and be looked at
     again at every chunk, until it came).
+
+    *readable*: what the sender of *receive* may read of it (a station of a
+    hub reads a few of its changes), when it says so; what it may not read
+    comes as skips and does not count.
     """
-    want_s, want_r = spans(send), spans(receive)
+    want_s, want_r = spans(send), weight(receive, readable)
     if limit is None or want_s + want_r <= limit:
         return Plan(send, receive, False)
     take_s = min(want_s, max(limit // 2, limit - want_r))
@@ -80,7 +114,7 @@ def plan_chunk(
 
     return Plan(
         prefix(send, take_s, order("send", send)),
-        prefix(receive, take_r, order("receive", receive)),
+        prefix(receive, take_r, order("receive", receive), readable),
         True,
     )
 

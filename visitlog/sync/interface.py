@@ -162,6 +162,13 @@ class Session(Protocol):
         everything to everyone returns ``([], [], None)``."""
         ...
 
+    def readable(self, ranges: Ranges) -> dict[str, list[int]] | None:
+        """Per device, the numbers of the changes in *ranges* this replica
+        would send (in order), when it sends only some and the rest as skips
+        (a station of a hub); None when it sends them all.  A big exchange
+        sizes its chunks by them."""
+        ...
+
     def let_go(self, households: Sequence[str]) -> int:
         """Remove *households*, their visits and items from this replica
         without recording a change (they live on at the hub; this replica

@@ -246,7 +246,12 @@ def _chunk(
             change = sources[direction].change(device, seq)
             return change[4] if change is not None else None
 
-        plan = plan_chunk(to_send, to_receive, limit, first_stamp)
+        readable = None
+        if limit is not None and spans(to_send) + spans(to_receive) > limit:
+            # A station of a hub sends a few of the changes it is asked for
+            # (skips for the rest): the chunk is sized by those it sends.
+            readable = ts.readable(to_receive)
+        plan = plan_chunk(to_send, to_receive, limit, first_stamp, readable)
         flow.plan(spans(to_send), spans(to_receive))
         for phase, src_s, src, dst, ranges in (
             ("send", ls, at_local, at_target, plan.send),

@@ -210,12 +210,43 @@ def _count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:
     return counts
 
 
+#: The changes a station may read in the ranges asked for (``$1``–``$3``:
+#: devices, first and last numbers), by the position of their device in the
+#: ranges, then in order.  The rows of its places (``$4``: 居民区, ``$5``:
+#: 微网格) and each one's changes, found through their indexes, and the
+#: changes of the tables that name no household (the three the policies
+#: place, by ranges of names, so that the index on ``tbl`` finds the rest).
+_SCOPED_CHANGES = """
+WITH wanted AS MATERIALIZED (
+    SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])
+        WITH ORDINALITY AS w(device, first, last, n)
+), mine AS MATERIALIZED (
+    SELECT r.tbl, r.id FROM rows r
+    WHERE r.tbl IN ('households', 'visits', 'items')
+      AND (r.community = ANY(%s::text[]) OR r.micro_grid = ANY(%s::text[]))
+), seen AS (
+    SELECT c.* FROM mine, LATERAL (
+        SELECT * FROM changes c WHERE c.tbl = mine.tbl AND c.row_id = mine.id OFFSET 0
+    ) AS c
+    UNION ALL
+    SELECT * FROM changes c
+    WHERE c.tbl < 'households' OR (c.tbl > 'households' AND c.tbl < 'items')
+       OR (c.tbl > 'items' AND c.tbl < 'visits') OR c.tbl > 'visits'
+)
+SELECT w.n, {columns}
+FROM seen s JOIN wanted w ON s.device = w.device AND s.seq BETWEEN w.first AND w.last
+ORDER BY w.n, s.seq
+"""
+
+
 class PgSession:
     """The hub inside its one locked transaction."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
         self._device: str | None = None
+        self._station_read = False
+        self._station_value: tuple[bool, list[str], list[str]] | None = None
 
     @property
     def device(self) -> str:
@@ -277,6 +308,10 @@ class PgSession:
     def changes(self, ranges: Ranges, batch_size: int) -> Iterable[list[Change]]:
         """The changes in *ranges* this role may read; what it may not read
         is shipped as skips, so the receiver's vector moves past it."""
+        scope = self._scope()
+        if scope is not None:
+            yield from self._changes_in_scope(ranges, scope, batch_size)
+            return
         for device, (first, last) in ranges.items():
             expected = first
             with self.conn.cursor(name="visitlog_changes") as cur:
@@ -301,6 +336,108 @@ class PgSession:
                 if batch:
                     yield batch
 
+    def _station(self) -> tuple[bool, list[str], list[str]] | None:
+        """What this role sees if it is a station's: (everything, 居民区,
+        微网格); None for the hub's owner, whom the policies do not bind."""
+        if not self._station_read:
+            self._station_read = True
+            known = self.conn.execute("SELECT to_regprocedure('visitlog_scope(text)')").fetchone()
+            if known is not None and known[0] is not None:
+                row = self.conn.execute(
+                    "SELECT communities, grids, everything FROM visitlog_scope(current_user::text)"
+                ).fetchone()
+                if row is not None:
+                    self._station_value = (bool(row[2]), list(row[0]), list(row[1]))
+        return self._station_value
+
+    def _scope(self) -> tuple[list[str], list[str]] | None:
+        """The places of a station that sees only some (its 居民区 and 微网格,
+        together a superset of what the policies let it read); None for a
+        role that sees everything (the street office, the hub's owner)."""
+        station = self._station()
+        if station is None or station[0]:
+            return None
+        _, named, grids_named = station
+        communities, grids = set(named), set(grids_named)
+        # A grid may be named with its 居民区 ("源园/1"): either part may be it.
+        for grid in grids_named:
+            for i, ch in enumerate(grid):
+                if ch == "/":
+                    communities.add(grid[:i])
+                    grids.add(grid[i + 1 :])
+        return sorted(communities), sorted(grids)
+
+    def _changes_in_scope(
+        self, ranges: Ranges, scope: tuple[list[str], list[str]], batch_size: int
+    ) -> Iterator[list[Change]]:
+        """:meth:`changes` for a station: one query over the changes of the
+        rows in its places and of the tables that name no household, in
+        every range at once, instead of every change in the ranges tried
+        against the policies one by one (which still decide what is read).
+
+        The plan is fixed by the query's shape (materialised steps, a
+        lateral lookup per row), not left to statistics a busy hub may not
+        have gathered yet.
+        """
+        devices = list(ranges)
+        communities, grids = scope
+        with self.conn.cursor(name="visitlog_changes") as cur:
+            cur.itersize = batch_size
+            cur.execute(
+                _SCOPED_CHANGES.format(
+                    columns="s.device, s.seq, s.tbl, s.row_id, s.hlc, s.op, s.data, s.base"
+                ),
+                [
+                    devices,
+                    [ranges[d][0] for d in devices],
+                    [ranges[d][1] for d in devices],
+                    communities,
+                    grids,
+                ],
+            )
+            rows = iter(cur)
+            pending = next(rows, None)
+            batch: list[Change] = []
+            for n, device in enumerate(devices, start=1):
+                first, last = ranges[device]
+                expected = first
+                while pending is not None and pending[0] == n:
+                    change: Change = tuple(pending[1:])  # type: ignore[assignment]
+                    seq = change[1]
+                    if seq > expected:
+                        batch.append(skip_change(device, expected, seq - 1))
+                    batch.append(change)
+                    expected = seq + 1
+                    if len(batch) >= batch_size:
+                        yield batch
+                        batch = []
+                    pending = next(rows, None)
+                if expected <= last:
+                    batch.append(skip_change(device, expected, last))
+            if batch:
+                yield batch
+
+    def readable(self, ranges: Ranges) -> dict[str, list[int]] | None:
+        """For a station that sees some places only, the numbers of the
+        changes in *ranges* it may read (one query, as :meth:`changes`)."""
+        scope = self._scope()
+        if scope is None or not ranges:
+            return None
+        devices = list(ranges)
+        out: dict[str, list[int]] = {d: [] for d in devices}
+        rows = self.conn.execute(
+            _SCOPED_CHANGES.format(columns="s.seq"),  # type: ignore[arg-type]
+            [
+                devices,
+                [ranges[d][0] for d in devices],
+                [ranges[d][1] for d in devices],
+                *scope,
+            ],
+        )
+        for n, seq in rows:
+            out[devices[n - 1]].append(int(seq))
+        return out
+
     def change(self, device: str, seq: int) -> Change | None:
         return change_of(self.conn, device, seq)
 
@@ -308,7 +445,7 @@ class PgSession:
         return _count_by_table(self.conn, ranges)
 
     def applier(self, now_ms: Callable[[], int] | None = None) -> PgApplier:
-        return PgApplier(self.conn, now_ms)
+        return PgApplier(self.conn, now_ms, station=self._station() is not None)
 
     def open_conflicts(self, ids: Sequence[str]) -> set[str]:
         rows = self.conn.execute(

@@ -88,6 +88,20 @@ STATIONS = [
         EXISTS (SELECT 1 FROM rows r WHERE r.tbl = conflicts.tbl AND r.id = conflicts.row_id))""",
 ]
 
+# Migration 3: what a station sees, for the station itself.  A station's pull
+# reads the changes of the rows in its places (an index on the rows' place,
+# then one on each row's changes) instead of every change in the log, each
+# tried against the policies: at 50,000 households the first pull of one
+# 居民区 read the whole log of 476,494 changes for 14,395 of its own.
+SCOPE = [
+    """CREATE OR REPLACE FUNCTION visitlog_scope(who TEXT)
+        RETURNS TABLE(communities TEXT[], grids TEXT[], everything BOOLEAN)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+        SELECT s.communities, s.grids, s.everything FROM stations s WHERE s.role = who
+    $$""",
+    "CREATE INDEX IF NOT EXISTS rows_grid ON rows (micro_grid)",
+]
+
 #: (version, name, statements) — append only.
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -192,6 +206,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (2, "stations", STATIONS),
+    (3, "station scope", SCOPE),
 ]
 
 #: The newest hub schema this visitlog knows.

@@ -188,6 +188,10 @@ class SqliteSession:
         """A SQLite replica shows everything to everyone: nothing to take in again."""
         return [], [], None
 
+    def readable(self, ranges: Ranges) -> dict[str, list[int]] | None:
+        """A SQLite replica sends every change it holds."""
+        return None
+
     def let_go(self, households: Sequence[str]) -> int:
         return let_go(self.conn, households)
 
