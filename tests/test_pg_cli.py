@@ -27,6 +27,9 @@ def test_the_street_summary_on_the_hub_is_the_file_hubs(tmp_path, cli, demo_db, 
     mine = laptop.json("summary", "--hub", pg.url_as(pg_hub, role), "--by", "community", *period)
     assert [g["community"] for g in mine["groups"]] == [community]
     assert mine["totals"]["households"] < first["households"] or len(on_pg["groups"]) == 1
+    # ... and its numbers are the whole hub's for that 居民区 (its rows read by place)
+    whole = laptop.json("summary", "--hub", pg_hub, "--by", "community", *period)
+    assert mine["groups"] == [g for g in whole["groups"] if g["community"] == community]
 
 
 def test_hub_init_station_and_bundle_import_in_plain_words(tmp_path, cli, pg):

@@ -225,10 +225,16 @@ def test_what_a_station_laptop_adds_is_built_on_the_hub_at_once(tmp_path, pg, pg
         s.close()
 
 
-def test_a_station_pull_reads_its_own_rows_not_the_whole_log(tmp_path, pg, pg_hub):
+@pytest.mark.parametrize("scoped_min", [0, 10**9], ids=["by-places", "by-ranges"])
+def test_a_station_pull_reads_its_own_rows_not_the_whole_log(
+    tmp_path, pg, pg_hub, monkeypatch, scoped_min
+):
     """The first pull of a station gets the same changes and skips as the
-    policies allow, through the station's places (a grid named with its
-    居民区 included), with the log of another device in between."""
+    policies allow, whether read through the station's places (a grid
+    named with its 居民区 included) or range by range."""
+    from visitlog.sync.postgres import replica
+
+    monkeypatch.setattr(replica, "SCOPED_MIN", scoped_min)
     office, _ids = _street(tmp_path, pg_hub)
     grid = pg.role_name("grid")
     add_station(pg_hub, grid, grids=("源园/一网格",))

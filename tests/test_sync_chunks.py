@@ -403,11 +403,16 @@ def test_a_chunk_counts_only_the_changes_its_sender_may_read():
     assert plan.truncated and plan.receive == {"a": (1, 20_000)}
 
 
-def test_a_station_pull_is_chunked_by_what_it_may_read(tmp_path: Path, chunk: int, pg, pg_hub: str):
+def test_a_station_pull_is_chunked_by_what_it_may_read(
+    tmp_path: Path, chunk: int, pg, pg_hub: str, monkeypatch: pytest.MonkeyPatch
+):
     """A station reads a few of the hub's changes: its first pull takes as
     many chunks as those need, not as many as the whole log would, and holds
     exactly its households' rows."""
+    from visitlog.sync.postgres import replica as pg_replica
     from visitlog.sync.postgres.stations import add_station
+
+    monkeypatch.setattr(pg_replica, "SCOPED_MIN", 0)  # by places, as a big hub's first pull
 
     big = laptop(tmp_path / "big.db", 12, seed=3)
     ids = [r["id"] for r in big.query("SELECT id FROM households ORDER BY id")]
