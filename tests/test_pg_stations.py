@@ -272,3 +272,41 @@ def test_a_station_that_only_pulls_revisits_the_rows_waiting_on_the_hub(tmp_path
         assert conn.execute("SELECT row_id FROM orphans").fetchall() == [("waiting-visit",)]
     office.close()
     lap.close()
+
+
+def test_what_each_kind_of_station_may_read(tmp_path, pg, pg_hub):
+    """The policies' test of a row's place, for every way a station is named:
+    its 居民区, a 微网格 with its 居民区, a bare 微网格 (in any 居民区),
+    everything (the street office); a role taken off the hub is refused."""
+    office, ids = _street(tmp_path, pg_hub)
+    h = office.add_household(
+        Household(address="源园9号101室", community="源园", micro_grid="二网格")
+    )
+    sync_with(office, pg_hub)
+    kinds = {
+        "c": ({"communities": ("源园",)}, {ids["源园1"], ids["源园2"], h.id}),
+        "q": ({"grids": ("源园/二网格",)}, {h.id}),
+        "g": ({"grids": ("一网格",)}, {ids["花溪园1"], ids["花溪园2"], ids["源园1"], ids["源园2"]}),
+        "a": ({"everything": True}, {*ids.values(), h.id}),
+    }
+    for name, (scope, expected) in kinds.items():
+        role = pg.role_name(name)
+        add_station(pg_hub, role, **scope)
+        with psycopg.connect(pg.url_as(pg_hub, role)) as conn:
+            seen = {r[0] for r in conn.execute("SELECT id FROM rows WHERE tbl = 'households'")}
+            visits = conn.execute("SELECT count(*) FROM rows WHERE tbl = 'visits'").fetchone()[0]
+        assert seen == expected, name
+        assert visits == len(expected - {h.id}), name  # each household but the new one was visited
+        lap = _laptop(tmp_path / f"{name}.db", "张")
+        sync_with(lap, pg.url_as(pg_hub, role))
+        assert set(_households(lap)) == expected, name
+        lap.close()
+    nobody = pg.role_name("n")
+    add_station(pg_hub, nobody, communities=("花溪园",))
+    from visitlog.sync.postgres.stations import remove_station
+
+    remove_station(pg_hub, nobody)
+    with psycopg.connect(pg.url_as(pg_hub, nobody)) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM rows WHERE tbl = 'households'")
+    office.close()

@@ -454,3 +454,25 @@ def test_a_station_pull_is_chunked_by_what_it_may_read(
     }
     assert set(theirs["visits"]) <= set(ours["visits"])
     assert lap.check() == []
+
+
+def test_what_a_sender_may_read_is_asked_once_a_sync_and_again_when_ranges_grow():
+    from visitlog.sync.chunks import Cursor, prefix
+
+    asked: list[dict] = []
+
+    def read(ranges):
+        asked.append(dict(ranges))
+        return {"a": [10, 20, 30, 40, 50]}
+
+    cursor = Cursor()
+    first = cursor.readable({"a": (1, 1000)}, read)
+    # the next chunk starts after what the first shipped: same answer, not asked again
+    assert cursor.readable({"a": (40, 1000)}, read) is first
+    assert len(asked) == 1
+    # counted within the chunk's range only
+    assert prefix({"a": (40, 1000)}, 1, readable=first) == {"a": (40, 49)}
+    # a device that came since, or a range that grew: asked again
+    cursor.readable({"a": (40, 1200)}, read)
+    cursor.readable({"a": (40, 1200), "b": (1, 5)}, read)
+    assert len(asked) == 3

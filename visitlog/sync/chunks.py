@@ -14,6 +14,7 @@ progress of the whole exchange however many chunks it takes (:class:`Flow`).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +38,14 @@ def weight(ranges: Ranges, readable: Readable | None = None) -> int:
     *readable*, how many of them the sender may read."""
     if readable is None:
         return spans(ranges)
-    return sum(len(readable.get(device, ())) for device in ranges)
+    return sum(
+        len(_inside(readable, device, first, last)) for device, (first, last) in ranges.items()
+    )
+
+
+def _inside(readable: Readable, device: str, first: int, last: int) -> list[int]:
+    seqs = readable.get(device, [])
+    return seqs[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)]
 
 
 def prefix(
@@ -62,7 +70,7 @@ def prefix(
             end = min(last, first + budget - 1)
             budget -= end - first + 1
         else:
-            seqs = readable.get(device, [])
+            seqs = _inside(readable, device, first, last)
             end = last if len(seqs) <= budget else seqs[budget] - 1
             budget -= min(len(seqs), budget)
         if end >= first:
@@ -130,6 +138,24 @@ class Cursor:
 
     def __init__(self) -> None:
         self.sent: dict[str, dict[str, int]] = {"send": {}, "receive": {}}
+        self._readable: tuple[Ranges, Readable] | None = None
+
+    def readable(
+        self, ranges: Ranges, read: Callable[[Ranges], Readable | None]
+    ) -> Readable | None:
+        """What the sender may read of *ranges* (:func:`plan_chunk`), asked
+        once a sync and again only when *ranges* reach past what was asked
+        (another laptop synced between two chunks).  It sizes the chunks;
+        what each chunk moves is read in the chunk itself."""
+        cached = self._readable
+        if cached is not None and all(
+            device in cached[0] and last <= cached[0][device][1]
+            for device, (_first, last) in ranges.items()
+        ):
+            return cached[1]
+        got = read(ranges)
+        self._readable = (dict(ranges), got) if got is not None else None
+        return got
 
     def after(self, direction: str, ranges: Ranges) -> Ranges:
         """*ranges* without what this sync shipped that way already."""

@@ -250,7 +250,7 @@ def _chunk(
         if limit is not None and spans(to_send) + spans(to_receive) > limit:
             # A station of a hub sends a few of the changes it is asked for
             # (skips for the rest): the chunk is sized by those it sends.
-            readable = ts.readable(to_receive)
+            readable = cursor.readable(to_receive, ts.readable)
         plan = plan_chunk(to_send, to_receive, limit, first_stamp, readable)
         flow.plan(spans(to_send), spans(to_receive))
         for phase, src_s, src, dst, ranges in (
