@@ -476,3 +476,58 @@ def test_what_a_sender_may_read_is_asked_once_a_sync_and_again_when_ranges_grow(
     cursor.readable({"a": (40, 1200)}, read)
     cursor.readable({"a": (40, 1200), "b": (1, 5)}, read)
     assert len(asked) == 3
+
+
+def test_a_household_moved_into_a_station_between_two_chunks_of_its_pull_arrives_whole(
+    tmp_path: Path, chunk: int, pg, pg_hub: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A station's chunks read the changes its first chunk found it may read,
+    by their numbers.  A household the office moves into the station's 居民区
+    while the pull is between two chunks was not among them: it comes whole
+    all the same, and the laptop ends as a fresh pull made afterwards."""
+    import types
+
+    from visitlog.sync.postgres import replica as pg_replica
+    from visitlog.sync.postgres.stations import add_station
+
+    monkeypatch.setattr(pg_replica, "SCOPED_MIN", 0)  # by places, as a big hub's first pull
+    office = laptop(tmp_path / "office.db", 12, seed=3)
+    ids = [r["id"] for r in office.query("SELECT id FROM households ORDER BY id")]
+    for hid in ids[4:]:
+        office.update_household(hid, community="另一居民区")
+    sync_with(office, pg_hub)
+    community = office.scalar("SELECT community FROM households WHERE id = ?", [ids[0]])
+    moving = office.scalar(
+        "SELECT household_id FROM visits WHERE household_id IN (SELECT id FROM households "
+        "WHERE community = '另一居民区') ORDER BY household_id DESC LIMIT 1"
+    )
+    role = pg.role_name("one")
+    add_station(pg_hub, role, communities=(community,))
+    url = pg.url_as(pg_hub, role)
+    pauses: list[int] = []
+
+    def between_chunks(_seconds: float) -> None:
+        pauses.append(1)
+        if len(pauses) == 1:  # the first chunk is in, the numbers it may read read
+            office.update_household(moving, community=community, phone="13900000000")
+            sync_with(office, pg_hub)
+
+    monkeypatch.setattr(replica, "time", types.SimpleNamespace(sleep=between_chunks))
+    lap = Store(tmp_path / "station.db")
+    lap.init_identity("社工", "station")
+    sync_with(lap, url)
+    assert len(pauses) >= 1, "the pull took one chunk: nothing was between two"
+    assert lap.scalar("SELECT phone FROM households WHERE id = ?", [moving]) == "13900000000"
+    fresh = Store(tmp_path / "fresh.db")
+    fresh.init_identity("社工", "fresh")
+    monkeypatch.setattr(replica, "time", time)
+    sync_with(fresh, url)
+    assert rows_of(lap) == rows_of(fresh)
+    mine = rows_of(office)
+    held = {r[0] for r in rows_of(lap)["households"]}
+    assert held == {
+        r["id"] for r in office.query("SELECT id FROM households WHERE community = ?", [community])
+    }
+    assert moving in held
+    assert set(rows_of(lap)["visits"]) == {v for v in mine["visits"] if v[1] in held}
+    assert lap.check() == []

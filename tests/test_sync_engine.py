@@ -118,7 +118,10 @@ class MemorySession:
         return _vv(self.state["log"])
 
     def changes(
-        self, ranges: dict[str, tuple[int, int]], batch_size: int
+        self,
+        ranges: dict[str, tuple[int, int]],
+        batch_size: int,
+        readable: dict[str, list[int]] | None = None,
     ) -> Iterator[list[Change]]:
         for device, (first, last) in ranges.items():
             yield [self.state["log"][(device, seq)] for seq in range(first, last + 1)]

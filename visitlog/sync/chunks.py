@@ -39,11 +39,12 @@ def weight(ranges: Ranges, readable: Readable | None = None) -> int:
     if readable is None:
         return spans(ranges)
     return sum(
-        len(_inside(readable, device, first, last)) for device, (first, last) in ranges.items()
+        len(inside(readable, device, first, last)) for device, (first, last) in ranges.items()
     )
 
 
-def _inside(readable: Readable, device: str, first: int, last: int) -> list[int]:
+def inside(readable: Readable, device: str, first: int, last: int) -> list[int]:
+    """The numbers *readable* gives for *device* from *first* to *last*."""
     seqs = readable.get(device, [])
     return seqs[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)]
 
@@ -70,7 +71,7 @@ def prefix(
             end = min(last, first + budget - 1)
             budget -= end - first + 1
         else:
-            seqs = _inside(readable, device, first, last)
+            seqs = inside(readable, device, first, last)
             end = last if len(seqs) <= budget else seqs[budget] - 1
             budget -= min(len(seqs), budget)
         if end >= first:

@@ -130,8 +130,15 @@ class Session(Protocol):
         """``{device: highest seq held}``."""
         ...
 
-    def changes(self, ranges: Ranges, batch_size: int) -> Iterable[list[Change]]:
-        """The changes in ``ranges``, in batches, device by device in seq order."""
+    def changes(
+        self, ranges: Ranges, batch_size: int, readable: dict[str, list[int]] | None = None
+    ) -> Iterable[list[Change]]:
+        """The changes in ``ranges``, in batches, device by device in seq order.
+
+        *readable*: what :meth:`readable` said of ranges covering these, in
+        this sync (a replica that sends only some changes may read those by
+        their numbers instead of finding them again; others ignore it).
+        """
         ...
 
     def change(self, device: str, seq: int) -> Change | None:

@@ -253,12 +253,12 @@ def _chunk(
             readable = cursor.readable(to_receive, ts.readable)
         plan = plan_chunk(to_send, to_receive, limit, first_stamp, readable)
         flow.plan(spans(to_send), spans(to_receive))
-        for phase, src_s, src, dst, ranges in (
-            ("send", ls, at_local, at_target, plan.send),
-            ("receive", ts, at_target, at_local, plan.receive),
+        for phase, src_s, src, dst, ranges, known in (
+            ("send", ls, at_local, at_target, plan.send, None),
+            ("receive", ts, at_target, at_local, plan.receive, readable),
         ):
             flow.start(phase, ranges)
-            for batch in src_s.changes(ranges, batch_size):
+            for batch in src_s.changes(ranges, batch_size, known):
                 src.note_sent(batch)
                 dst.add(batch)
                 flow.moved(phase, len(batch))

@@ -44,7 +44,7 @@ from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.rows import jdump
 from visitlog.store import GENESIS_HASH, StationKey, audit_hash
-from visitlog.sync.chunks import spans
+from visitlog.sync.chunks import inside, spans
 from visitlog.sync.interface import Change, Peer, Ranges, Target
 from visitlog.sync.merge import skip_change
 from visitlog.sync.postgres.apply import PLACED, PgApplier, change_of, vv_of
@@ -262,6 +262,16 @@ ORDER BY w.n, s.seq
 """
 
 
+#: Changes by their keys (``$1``, ``$2``: devices and numbers, in the order
+#: wanted), each found through the change log's primary key.
+_NUMBERED_CHANGES = """
+SELECT c.device, c.seq, c.tbl, c.row_id, c.hlc, c.op, c.data, c.base
+FROM unnest(%s::text[], %s::bigint[]) WITH ORDINALITY AS k(device, seq, n),
+LATERAL (SELECT * FROM changes c WHERE c.device = k.device AND c.seq = k.seq OFFSET 0) AS c
+ORDER BY k.n
+"""
+
+
 class PgSession:
     """The hub inside its one locked transaction."""
 
@@ -328,10 +338,23 @@ class PgSession:
     def version_vector(self) -> dict[str, int]:
         return vv_of(self.conn)
 
-    def changes(self, ranges: Ranges, batch_size: int) -> Iterable[list[Change]]:
+    def changes(
+        self, ranges: Ranges, batch_size: int, readable: dict[str, list[int]] | None = None
+    ) -> Iterable[list[Change]]:
         """The changes in *ranges* this role may read; what it may not read
-        is shipped as skips, so the receiver's vector moves past it."""
-        scope = self._scope() if spans(ranges) > SCOPED_MIN else None
+        is shipped as skips, so the receiver's vector moves past it.
+
+        *readable* (what :meth:`readable` said, maybe in an earlier chunk of
+        this sync): a station reads those changes by their numbers, the
+        policies still deciding, instead of finding its places' changes again.
+        A change it could not read then and may now (its household moved into
+        the station's places between two chunks) is shipped as a skip like the
+        others: the household's move brings it whole (:meth:`moved`).
+        """
+        scope = self._scope() if readable is not None or spans(ranges) > SCOPED_MIN else None
+        if scope is not None and readable is not None:
+            yield from self._changes_by_number(ranges, readable, batch_size)
+            return
         if scope is not None:
             yield from self._changes_in_scope(ranges, scope, batch_size)
             return
@@ -426,6 +449,40 @@ class PgSession:
                 expected = first
                 while pending is not None and pending[0] == n:
                     change: Change = tuple(pending[1:])  # type: ignore[assignment]
+                    seq = change[1]
+                    if seq > expected:
+                        batch.append(skip_change(device, expected, seq - 1))
+                    batch.append(change)
+                    expected = seq + 1
+                    if len(batch) >= batch_size:
+                        yield batch
+                        batch = []
+                    pending = next(rows, None)
+                if expected <= last:
+                    batch.append(skip_change(device, expected, last))
+            if batch:
+                yield batch
+
+    def _changes_by_number(
+        self, ranges: Ranges, readable: dict[str, list[int]], batch_size: int
+    ) -> Iterator[list[Change]]:
+        """:meth:`changes` of the numbers *readable* gives inside *ranges*:
+        one lookup of the change log's key each, the rest skips."""
+        devices = list(ranges)
+        keys = {d: inside(readable, d, *ranges[d]) for d in devices}
+        wanted_devices = [d for d in devices for _ in keys[d]]
+        wanted_seqs = [seq for d in devices for seq in keys[d]]
+        with self.conn.cursor(name="visitlog_changes") as cur:
+            cur.itersize = batch_size
+            cur.execute(_NUMBERED_CHANGES, [wanted_devices, wanted_seqs])
+            rows = iter(cur)
+            pending = next(rows, None)
+            batch: list[Change] = []
+            for device in devices:
+                first, last = ranges[device]
+                expected = first
+                while pending is not None and pending[0] == device:
+                    change: Change = tuple(pending)  # type: ignore[assignment]
                     seq = change[1]
                     if seq > expected:
                         batch.append(skip_change(device, expected, seq - 1))

@@ -157,7 +157,9 @@ class SqliteSession:
     def version_vector(self) -> dict[str, int]:
         return version_vector(self.conn)
 
-    def changes(self, ranges: Ranges, batch_size: int) -> Iterable[list[Change]]:
+    def changes(
+        self, ranges: Ranges, batch_size: int, readable: dict[str, list[int]] | None = None
+    ) -> Iterable[list[Change]]:
         return changes_since(self.conn, ranges, batch_size)
 
     def change(self, device: str, seq: int) -> Change | None:
