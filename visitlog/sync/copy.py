@@ -17,8 +17,11 @@ Either way the figures are the SQLite path's on the same rows.
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from visitlog.progress import Progress
 from visitlog.store import bulk_load
@@ -26,6 +29,8 @@ from visitlog.sync.engines import TargetName, find_target
 from visitlog.sync.merge import missing
 from visitlog.sync.sqlite import SqliteReplica
 from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, write_rows
+
+T = TypeVar("T")
 
 
 def copy_replica(
@@ -43,14 +48,71 @@ def copy_replica(
     with contextlib.closing(found.open()) as hub, contextlib.closing(SqliteReplica(dest)) as copy:
         snapshot = getattr(hub, "snapshot", None)
         if snapshot is not None:
+            # A copy for reading, removed after use: a crash loses nothing,
+            # so its commit need not wait for the disk.
+            copy.store.conn.execute("PRAGMA synchronous = OFF")
             with snapshot() as rows, copy.session() as cs:
                 with bulk_load(cs.conn):
                     written = sum(
-                        write_rows(cs.conn, tbl, rows, batch_size) for tbl in SNAPSHOT_TABLES
+                        write_rows(cs.conn, tbl, _ahead(rows), batch_size)
+                        for tbl in SNAPSHOT_TABLES
                     )
                 finish(cs.conn)
                 return written
         return _replay(hub, copy, progress, batch_size)
+
+
+def _ahead(
+    read: Callable[[str, Sequence[str], int], Iterable[T]], depth: int = 4
+) -> Callable[[str, Sequence[str], int], Iterator[T]]:
+    """*read*, with its batches read in a thread of their own while the
+    caller writes the ones already read (the hub's reading and the copy's
+    writing overlap: each waits mostly outside Python).  At most *depth*
+    batches wait; an error on either side stops both."""
+
+    def reader(tbl: str, columns: Sequence[str], batch_size: int) -> Iterator[T]:
+        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        stop = threading.Event()
+
+        def put(item: tuple[str, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            batches = iter(read(tbl, columns, batch_size))
+            try:
+                for batch in batches:
+                    if not put(("batch", batch)):
+                        return
+                put(("end", None))
+            except BaseException as exc:  # handed to the caller's thread
+                put(("error", exc))
+            finally:
+                # closed in this thread, which read it (a hub's cursor)
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
+
+        worker = threading.Thread(target=produce, name="visitlog-read-ahead", daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, item = ready.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
+
+    return reader
 
 
 def _replay(hub: Any, copy: SqliteReplica, progress: Progress | None, batch_size: int) -> int:
