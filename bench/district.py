@@ -77,12 +77,15 @@ def listings(ctx: Ctx) -> list[Row]:
             ctx,
             _piped(["python", "-c", BASELINE_PY, str(db), sql], "--jsonl"),
             runs=ctx.times(cap=1),
+            timeout=3600,
         )
         for flag in ("--jsonl", "--json"):
             sample, results = measure(
                 ctx,
                 _piped([*VISITLOG, "--db", str(db), *words, flag], flag),
                 runs=ctx.times(cap=1),
+                # 2.6 million visits at the region scale take minutes to write
+                timeout=3600,
             )
             row = row_from(sample, f"{name} {flag} ({ctx.scale})", "peak < 150 MB")
             row.baseline, row.baseline_name = base.median, "sqlite3 rows + json.dumps"

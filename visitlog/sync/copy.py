@@ -36,7 +36,8 @@ T = TypeVar("T")
 def copy_replica(
     source: TargetName, dest: Path, *, progress: Progress | None = None, batch_size: int = 5000
 ) -> int:
-    """Copy what *source* holds into a new SQLite replica at *dest*.
+    """Copy what *source* holds into a new SQLite replica at *dest*, a file
+    to read and then remove (a hub's snapshot is written without a journal).
 
     Returns:
         How many rows were written (a hub's snapshot) or changes applied.
@@ -49,7 +50,9 @@ def copy_replica(
         snapshot = getattr(hub, "snapshot", None)
         if snapshot is not None:
             # A copy for reading, removed after use: a crash loses nothing,
-            # so its commit need not wait for the disk.
+            # so it keeps no journal (its pages are written once, not to
+            # the WAL and again to the file) and does not wait for the disk.
+            copy.store.conn.execute("PRAGMA journal_mode = OFF")
             copy.store.conn.execute("PRAGMA synchronous = OFF")
             with snapshot() as rows, copy.session() as cs:
                 with bulk_load(cs.conn):
