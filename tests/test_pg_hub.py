@@ -208,3 +208,16 @@ def test_a_password_in_the_url_is_never_shown(tmp_path):
         sync_with(store, "postgresql://st:s3cret@127.0.0.1:1/hub")
     assert "s3cret" not in str(err.value)
     store.close()
+
+
+def test_a_hub_connection_runs_without_the_jit_compiler(pg_hub):
+    """PostgreSQL's JIT compiler took 0.2-0.5 s a query to compile a station's
+    pull (row security and lateral lookups look expensive to the planner),
+    as long again as the query ran: a hub's connection turns it off."""
+    hub = PgReplica(pg_hub)
+    try:
+        assert hub.conn.execute("SHOW jit").fetchone()[0] == "off"
+        with hub.session() as s:
+            assert s.conn.execute("SHOW jit").fetchone()[0] == "off"
+    finally:
+        hub.close()
