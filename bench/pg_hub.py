@@ -1,7 +1,7 @@
 """The PostgreSQL hub at street scale, each figure with its baseline in the same run.
 
 ```
-python -m bench.pg_hub [--households N] [--laptops 20] [--write]
+python -m bench.pg_hub [--households N] [--laptops 20] [--rounds 5] [--queued 10] [--write]
 ```
 
 Needs a PostgreSQL server (``VISITLOG_BENCH_PG``, default
@@ -21,7 +21,9 @@ Cases (each against its baseline):
    changes) while the other laptops sync theirs at the same moment — the
    same sync against a SQLite hub, alone; and each of those syncs' time at
    the hub (waiting for its lock, then holding it: :mod:`bench.hub_time`),
-   the hub's share of the wait, against the same sync alone;
+   the hub's share of the wait, against the same sync alone; then, in a few
+   rounds, one laptop's sync as on a CPU of its own: the nineteen others at
+   ``nice 19``, it started once ``--queued`` of them are at the hub's lock;
 5. twenty laptops syncing at once: errors, slowest.
 
 ``--write`` appends the table to ``bench/RESULTS.md``.
@@ -91,6 +93,56 @@ def _timed_sync(url: str, db: Path) -> tuple[float, dict[str, float]]:
     return took, json.loads(last[-1][len("HUB-TIME ") :]) if last else {}
 
 
+def _among_others(
+    db: str, roles: list[str], laptops: list[Path], me: int, queued: int
+) -> tuple[float, float, int]:
+    """Laptop *me*'s sync, started once *queued* of the others (at ``nice 19``)
+    hold or wait for the hub's lock: its wall time, its wait at the hub, and
+    how many were at the lock when it started."""
+    import psycopg
+
+    others = [
+        subprocess.Popen(
+            [
+                "nice",
+                "-n",
+                "19",
+                sys.executable,
+                "-m",
+                "bench.hub_time",
+                "--db",
+                str(lap),
+                "sync",
+                _url(db, role),
+                "--json",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k, (lap, role) in enumerate(zip(laptops, roles, strict=True))
+        if k != me
+    ]
+    seen = 0
+    with psycopg.connect(_url(db), autocommit=True) as admin:
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline:
+            seen = admin.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()[0]
+            if seen >= queued:
+                break
+            time.sleep(0.005)
+    took, info = _timed_sync(_url(db, roles[me]), laptops[me])
+    for proc in others:
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"a laptop beside it failed: {err.strip()[-300:]}")
+    return took, info.get("wait", 0.0), seen
+
+
 def public(url: str) -> str:
     return urlsplit(url).path
 
@@ -114,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--households", type=int, default=20_000)
     ap.add_argument("--laptops", type=int, default=20)
     ap.add_argument("--day", type=int, default=150, help="households edited per laptop")
+    ap.add_argument(
+        "--rounds", type=int, default=5, help="rounds of one laptop's sync among the others"
+    )
+    ap.add_argument(
+        "--queued", type=int, default=10, help="others at the hub's lock when it starts"
+    )
     ap.add_argument("--write", action="store_true")
     opts = ap.parse_args(argv)
     if not os.environ.get("VISITLOG_PASSPHRASE"):
@@ -240,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         # the same sync alone against the PostgreSQL hub: one more day on one laptop
         _py(_DAY, str(laptops[0]), str(opts.day))
         t_alone_pg, _ = _run(["sync", _url(name, roles[0]), "--json"], laptops[0])
+        # one laptop as if on a CPU of its own, the others at the hub's lock
+        behind: list[tuple[float, float, int]] = []
+        for k in range(min(opts.rounds, len(laptops))):
+            for lap in laptops:
+                _py(_DAY, str(lap), str(opts.day))
+            behind.append(_among_others(name, roles, laptops, k, opts.queued))
         # the baseline: the same day's work synced alone with a SQLite hub
         _py(_DAY, str(base), str(opts.day))
         t_alone, _ = _run(["sync", str(file_hub), "--json"], base)
@@ -260,6 +324,26 @@ def main(argv: list[str] | None = None) -> int:
                 "—",
             )
         )
+        if behind:
+            mine = [b[0] for b in behind]
+            rows.append(
+                (
+                    f"a day's sync started while {min(b[2] for b in behind)}–"
+                    f"{max(b[2] for b in behind)} others are at the hub's lock (the "
+                    f"{len(laptops) - 1} others at nice 19)",
+                    f"{statistics.median(mine):.2f} s (max {max(mine):.2f} s, {len(mine)} rounds; "
+                    f"waiting {min(b[1] for b in behind):.2f}–{max(b[1] for b in behind):.2f} s)",
+                    f"{t_alone_pg:.2f} s (the whole sync alone, PostgreSQL hub)",
+                    f"{statistics.median(mine) / t_alone_pg:.1f}×",
+                )
+            )
+            notes.append(
+                "a day's sync among nineteen others as on laptops of their own: two cores cannot "
+                "run twenty visitlog processes at once as twenty laptops would, so in each round "
+                "the nineteen others sync at `nice 19` (their start-up and merging give way; their "
+                "sessions at the hub, PostgreSQL's own processes, do not), and the measured laptop "
+                "starts once the given number of them hold or wait for the hub's lock (`pg_locks`)"
+            )
         waits = [h.get("wait", 0.0) for h in at_hub if h]
         helds = [h.get("held", 0.0) for h in at_hub if h]
         spent = [h.get("wait", 0.0) + h.get("held", 0.0) for h in at_hub if h]
@@ -312,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\n## PostgreSQL hub — street scale ({opts.households:,} households, "
         f"{opts.laptops} laptops)\n",
         f"- Date: {dt.datetime.now():%Y-%m-%d %H:%M}; `python -m bench.pg_hub "
-        f"--households {opts.households} --laptops {opts.laptops} --day {opts.day}`; "
+        f"--households {opts.households} --laptops {opts.laptops} --day {opts.day} "
+        f"--rounds {opts.rounds} --queued {opts.queued}`; "
         f"load average at the end {load:.2f}; PostgreSQL on the same 2-core machine\n",
         "| case | measured | baseline (same run) | ratio |",
         "|---|---|---|---|",
