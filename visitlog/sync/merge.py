@@ -257,6 +257,7 @@ class Receiver:
         decoded: list[dict[str, Any]] = []
         skips: list[Change] = []
         replaced: list[tuple[str, int]] = []
+        taken: set[tuple[str, int]] = set()
         for ch in batch:
             device, seq = ch[0], ch[1]
             have = self.vv.get(device, 0)
@@ -277,10 +278,19 @@ class Receiver:
                     # taken in its place, the vector does not move.
                     fresh.append(ch)
                     decoded.append(values)
+                    taken.add((device, seq))
                     if held is not None:
                         replaced.append((device, seq))
-                        if (first := skip_first(held)) < seq:
-                            skips.append(skip_change(device, first, seq - 1))
+                        # The rest of the skip stands for what is still not
+                        # here: below the changes already taken in its range
+                        # (a household moved in brings several, in order).
+                        first, top = skip_first(held), seq - 1
+                        while top >= first and (
+                            (device, top) in taken or self._held_change(device, top) is not None
+                        ):
+                            top -= 1
+                        if top >= first:
+                            skips.append(skip_change(device, first, top))
                 elif tuple(held) != tuple(ch):
                     raise ReplayError(t("sync.err.replayed", device=device, seq=seq))
                 continue  # already held: re-sent changes change nothing
