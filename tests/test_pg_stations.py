@@ -310,3 +310,50 @@ def test_what_each_kind_of_station_may_read(tmp_path, pg, pg_hub):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM rows WHERE tbl = 'households'")
     office.close()
+
+
+def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_households(
+    tmp_path, pg, pg_hub
+):
+    """The street reorganises: a station's role is given another 居民区 (a worker
+    covers for a colleague), then only its own again.  Its laptop, whose vector
+    had passed those households' changes as skips, receives them whole at its
+    next sync, then lets them go; nothing else moves, and it edits on."""
+    office, ids = _street(tmp_path, pg_hub)
+    office.update_household(ids["源园1"], members=4)  # an edit before the change of places
+    sync_with(office, pg_hub)
+    huaxi, yuan = pg.role_name("huaxi"), pg.role_name("yuan")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    add_station(pg_hub, yuan, communities=("源园",))
+    h, y = _laptop(tmp_path / "h.db", "张"), _laptop(tmp_path / "y.db", "李")
+    h_url, y_url = pg.url_as(pg_hub, huaxi), pg.url_as(pg_hub, yuan)
+    sync_with(h, h_url)
+    sync_with(y, y_url)
+    assert set(_households(h).values()) == {"花溪园"}
+
+    add_station(pg_hub, huaxi, communities=("花溪园", "源园"))
+    got = sync_with(h, h_url)
+    assert _households(h) == _households(office)
+    assert h.scalar("SELECT members FROM households WHERE id = ?", [ids["源园1"]]) == 4
+    assert h.scalar("SELECT count(*) FROM visits") == office.scalar("SELECT count(*) FROM visits")
+    assert got.let_go == 0
+    # the other station's laptop holds what it held
+    again = sync_with(y, y_url)
+    assert again.let_go == 0 and set(_households(y).values()) == {"源园"}
+    assert (sync_with(h, h_url).received_total, sync_with(y, y_url).received_total) == (0, 0)
+
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    gone = sync_with(h, h_url)
+    assert gone.let_go == 2
+    assert set(_households(h).values()) == {"花溪园"}
+    assert h.scalar("SELECT count(*) FROM visits WHERE household_id = ?", [ids["源园1"]]) == 0
+    assert sync_with(y, y_url).let_go == 0
+    # and it goes on: an edit of its own reaches the office
+    h.update_household(ids["花溪园1"], phone="13900000001")
+    sync_with(h, h_url)
+    sync_with(office, pg_hub)
+    assert office.scalar("SELECT phone FROM households WHERE id = ?", [ids["花溪园1"]]) == (
+        "13900000001"
+    )
+    for s in (office, h, y):
+        s.close()

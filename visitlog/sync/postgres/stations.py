@@ -32,6 +32,14 @@ _ROLE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TABLES_RW = ("settings", "changes", "rows", "conflicts", "orphans", "held", "peers", "moves")
 
 
+#: Whether a station seeing everything ``{a}``, 居民区 ``{c}`` and 微网格
+#: ``{g}`` sees a household row (the test of the rows' policy).
+_SEES = (
+    "coalesce({a} OR community = ANY({c}::text[]) OR micro_grid = ANY({g}::text[]) "
+    "OR (community || '/' || micro_grid) = ANY({g}::text[]), false)"
+)
+
+
 @dataclass(frozen=True)
 class Station:
     role: str
@@ -58,6 +66,10 @@ def add_station(
     """Make (or change) station *role* on the hub at *url*: the role if it is
     not there, its grants, and what it sees.  Run as the hub's owner.
 
+    Households the change of places shows to the role, or hides from it, are
+    noted as moved: at their next sync its laptops take the first in whole
+    and let go of the others.
+
     Raises:
         VisitlogError: a bad role name, nothing to see, or not the owner.
     """
@@ -81,12 +93,35 @@ def add_station(
             conn.execute(f'GRANT SELECT, INSERT ON audit TO "{role}"')
             conn.execute(f'GRANT SELECT ON visitlog_migrations TO "{role}"')
             conn.execute(f'GRANT USAGE ON SEQUENCE audit_id_seq, moves_id_seq TO "{role}"')
+            before = conn.execute(
+                "SELECT communities, grids, everything FROM stations WHERE role = %s", [role]
+            ).fetchone()
             conn.execute(
                 "INSERT INTO stations(role, communities, grids, everything) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT (role) DO UPDATE SET "
                 "communities = excluded.communities, grids = excluded.grids, "
                 "everything = excluded.everything",
                 [role, list(communities), list(grids), everything],
+            )
+            old_c, old_g, old_all = before if before is not None else ([], [], False)
+            # Households it now sees or no longer sees are noted as moved: its
+            # laptops, whose vectors passed their changes as skips, take them
+            # in whole, or let them go, at their next sync (as for a household
+            # moved between 居民区).
+            conn.execute(
+                "INSERT INTO moves(household_id, community, micro_grid) "
+                "SELECT id, community, micro_grid FROM rows WHERE tbl = 'households' "
+                f"AND {_SEES.format(a='%(old_all)s', c='%(old_c)s', g='%(old_g)s')} "
+                f"<> {_SEES.format(a='%(new_all)s', c='%(new_c)s', g='%(new_g)s')} "
+                "ORDER BY id",
+                {
+                    "old_all": old_all,
+                    "old_c": list(old_c),
+                    "old_g": list(old_g),
+                    "new_all": everything,
+                    "new_c": list(communities),
+                    "new_g": list(grids),
+                },
             )
     except psycopg.Error as exc:
         raise _owner_error(url, exc) from None
