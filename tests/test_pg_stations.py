@@ -15,7 +15,7 @@ import pytest
 from visitlog.model import Household, Visit, VisitlogError
 from visitlog.store import Store
 from visitlog.sync import GapError, sync_with
-from visitlog.sync.postgres.stations import add_station, list_stations
+from visitlog.sync.postgres.stations import add_station, list_stations, remove_station
 
 
 def _laptop(path: Path, worker: str) -> Store:
@@ -355,5 +355,16 @@ def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_household
     assert office.scalar("SELECT phone FROM households WHERE id = ?", [ids["花溪园1"]]) == (
         "13900000001"
     )
+    # taken off the hub, then given the other 居民区 instead: it swaps them
+    remove_station(pg_hub, huaxi)
+    add_station(pg_hub, huaxi, communities=("源园",))
+    swapped = sync_with(h, h_url)
+    assert swapped.let_go == 2
+    assert _households(h) == _households(y)
+    # a new station's role moves nothing on the laptops of the others
+    with psycopg.connect(pg_hub) as conn:
+        before = conn.execute("SELECT count(*) FROM moves").fetchone()
+        add_station(pg_hub, pg.role_name("new"), communities=("花溪园",))
+        assert conn.execute("SELECT count(*) FROM moves").fetchone() == before
     for s in (office, h, y):
         s.close()

@@ -103,31 +103,43 @@ def add_station(
                 "everything = excluded.everything",
                 [role, list(communities), list(grids), everything],
             )
-            old_c, old_g, old_all = before if before is not None else ([], [], False)
-            # Households it now sees or no longer sees are noted as moved: its
-            # laptops, whose vectors passed their changes as skips, take them
-            # in whole, or let them go, at their next sync (as for a household
-            # moved between 居民区).
-            conn.execute(
-                "INSERT INTO moves(household_id, community, micro_grid) "
-                "SELECT id, community, micro_grid FROM rows WHERE tbl = 'households' "
-                f"AND {_SEES.format(a='%(old_all)s', c='%(old_c)s', g='%(old_g)s')} "
-                f"<> {_SEES.format(a='%(new_all)s', c='%(new_c)s', g='%(new_g)s')} "
-                "ORDER BY id",
-                {
-                    "old_all": old_all,
-                    "old_c": list(old_c),
-                    "old_g": list(old_g),
-                    "new_all": everything,
-                    "new_c": list(communities),
-                    "new_g": list(grids),
-                },
-            )
+            if exists:
+                # Households it now sees or no longer sees are noted as moved:
+                # its laptops, whose vectors passed their changes as skips,
+                # take them in whole, or let them go, at their next sync (as
+                # for a household moved between 居民区).  A new role has no
+                # laptop yet: their first sync brings what it sees.
+                old = before if before is not None else ([], [], False)
+                _note_moves(conn, old, (list(communities), list(grids), everything))
     except psycopg.Error as exc:
         raise _owner_error(url, exc) from None
     finally:
         conn.close()
     return Station(role, tuple(communities), tuple(grids), everything)
+
+
+def _note_moves(
+    conn: psycopg.Connection,
+    old: tuple[list[str], list[str], bool],
+    new: tuple[list[str], list[str], bool],
+) -> None:
+    """Note as moved the households a station seeing *old* (居民区, 微网格,
+    everything) and one seeing *new* do not both see or both not see."""
+    conn.execute(
+        "INSERT INTO moves(household_id, community, micro_grid) "
+        "SELECT id, community, micro_grid FROM rows WHERE tbl = 'households' "
+        f"AND {_SEES.format(a='%(old_all)s', c='%(old_c)s', g='%(old_g)s')} "
+        f"<> {_SEES.format(a='%(new_all)s', c='%(new_c)s', g='%(new_g)s')} "
+        "ORDER BY id",
+        {
+            "old_c": list(old[0]),
+            "old_g": list(old[1]),
+            "old_all": bool(old[2]),
+            "new_c": list(new[0]),
+            "new_g": list(new[1]),
+            "new_all": bool(new[2]),
+        },
+    )
 
 
 def list_stations(url: str) -> list[Station]:
@@ -150,9 +162,16 @@ def remove_station(url: str, role: str) -> None:
     conn = connect(url)
     try:
         with conn.transaction():
-            gone = conn.execute("DELETE FROM stations WHERE role = %s RETURNING role", [role])
-            if gone.fetchone() is None:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
+            gone = conn.execute(
+                "DELETE FROM stations WHERE role = %s RETURNING communities, grids, everything",
+                [role],
+            ).fetchone()
+            if gone is None:
                 raise VisitlogError(t("hub.err.no_station", name=role))
+            # Should the role be given places again, its laptops let go of
+            # what it saw before and no longer sees.
+            _note_moves(conn, gone, ([], [], False))
             conn.execute(
                 f'REVOKE ALL ON {", ".join(_TABLES_RW)}, audit, visitlog_migrations FROM "{role}"'
             )
