@@ -34,6 +34,7 @@ __all__ = [
     "normalize_address",
     "normalize_phone",
     "normalize_query",
+    "numeral_tail",
     "parse_address",
     "parse_key",
     "room_distance",
@@ -317,6 +318,22 @@ def normalize_query(query: str | None) -> str:
     text = _convert_numerals(_clean(query))
     text = _building_units(text)
     return re.sub(f"(?<![0-9a-z-])({_BLD})-({_BLD})$", r"\1号\2", text)
+
+
+_TRAILING_DIGITS_RUN = re.compile(f"[{''.join(_DIGITS)}]+$")
+
+
+def numeral_tail(query: str) -> str | None:
+    """A normalised query ending in Chinese numerals read digit by digit,
+    with them written in digits (``曹杨一`` → ``曹杨1``, ``三〇`` → ``30``), or
+    None.  A query typed one character at a time reaches ``曹杨一`` before
+    ``曹杨一村`` (→ ``曹杨1村``): the keys hold the number in digits.  Runs
+    with 十/百/千 are left alone: ``一百`` is not the start of ``一百零五``
+    (105) in digits."""
+    match = _TRAILING_DIGITS_RUN.search(query)
+    if match is None:
+        return None
+    return query[: match.start()] + _numeral_run_to_digits(match.group())
 
 
 # ---------------------------------------------------------------------------

@@ -105,3 +105,28 @@ def test_numbers_sort_as_numbers():
         ("10号网格", "曹杨1村2号101室"),
     ]
     assert natural_key("a2") < natural_key("a10")
+
+
+def test_a_number_in_chinese_still_being_typed_keeps_its_rows():
+    """曹杨一 is on the way to 曹杨一村, which the keys hold as 曹杨1村: the rows
+    of 曹杨一村 stay listed at every character, not gone at 一 and back at 村;
+    a name with 一 in it is found too, and 一百 is not read as a prefix of 100."""
+    rows = [
+        {"id": "a", "address": "曹杨一村1号101室", "head": "张伟"},
+        {"id": "b", "address": "曹杨二村3号202室", "head": "王一鸣"},
+        {"id": "c", "address": "枣阳路105弄2号301室", "head": "李四"},
+    ]
+    index = HouseholdIndex(rows)
+    shown = []
+    for typed in ("曹", "曹杨", "曹杨一", "曹杨一村", "曹杨一村1号"):
+        result = index.search(typed)
+        shown.append([rows[i]["id"] for i in result.indices[: result.exact]])
+        fresh = HouseholdIndex(rows).search(typed)
+        assert result.indices[: result.exact] == fresh.indices[: fresh.exact], typed
+    assert shown == [["a", "b"], ["a", "b"], ["a"], ["a"], ["a"]]
+    found = index.search("王一")
+    assert [rows[i]["id"] for i in found.indices[: found.exact]] == ["b"]
+    hundred = index.search("枣阳路一百")
+    assert hundred.exact == 0
+    room = index.search("三〇")
+    assert [rows[i]["id"] for i in room.indices[: room.exact]] == ["c"]

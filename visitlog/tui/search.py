@@ -243,10 +243,20 @@ class HouseholdIndex:
             return SearchResult(q, indices, len(indices), total)
         keys = self.keys
         last = self._last
-        if last is not None and last[1] == still_due and last[0] in q:
+        # 曹杨一, on the way to 曹杨一村 (曹杨1村 in the keys), also as 曹杨1.
+        alt = _address().numeral_tail(q)
+        if (
+            last is not None
+            and last[1] == still_due
+            and last[0] in q
+            and (alt is None or last[0] in alt)
+        ):
             # Typing one more character: every row matching the longer query
             # matched the shorter one, so only those need looking at.
-            exact = [i for i in last[2] if q in keys[i]]
+            exact = [i for i in last[2] if q in keys[i] or (alt is not None and alt in keys[i])]
+        elif alt is not None:
+            rows = pool if pool is not None else range(len(keys))
+            exact = [i for i in rows if q in keys[i] or alt in keys[i]]
         elif pool is None:
             exact = [i for i, k in enumerate(keys) if q in k]
         else:
