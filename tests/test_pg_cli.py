@@ -50,6 +50,13 @@ def test_hub_init_station_and_bundle_import_in_plain_words(tmp_path, cli, pg):
     assert cli.json("bundle", "import", str(bundle), "--hub", url)["received"] == 0
     # a laptop syncing with the hub has it all already
     assert cli.json("sync", url)["received"] == 0
+    # a station given another 居民区 is told how many households that moves
+    role = pg.role_name("cli")
+    made = cli("hub", "station", "add", url, role, "--community", "源园")
+    assert made.exit_code == 0 and "范围变了" not in made.output
+    widened = cli("hub", "station", "add", url, role, "--community", "源园", "--grid", "一网格")
+    assert widened.exit_code == 0
+    assert "多看到 1 户，少看到 0 户" in widened.output.replace("\n", "")
     # unreachable server, not a hub: one line, exit 1
     for target in ("postgresql://postgres@127.0.0.1:1/x", pg.database()):
         out = cli("sync", target)

@@ -331,7 +331,8 @@ def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_household
     sync_with(y, y_url)
     assert set(_households(h).values()) == {"花溪园"}
 
-    add_station(pg_hub, huaxi, communities=("花溪园", "源园"))
+    widened = add_station(pg_hub, huaxi, communities=("花溪园", "源园"))
+    assert (widened.gained, widened.lost) == (2, 0)
     got = sync_with(h, h_url)
     assert _households(h) == _households(office)
     assert h.scalar("SELECT members FROM households WHERE id = ?", [ids["源园1"]]) == 4
@@ -342,7 +343,8 @@ def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_household
     assert again.let_go == 0 and set(_households(y).values()) == {"源园"}
     assert (sync_with(h, h_url).received_total, sync_with(y, y_url).received_total) == (0, 0)
 
-    add_station(pg_hub, huaxi, communities=("花溪园",))
+    narrowed = add_station(pg_hub, huaxi, communities=("花溪园",))
+    assert (narrowed.gained, narrowed.lost) == (0, 2)
     gone = sync_with(h, h_url)
     assert gone.let_go == 2
     assert set(_households(h).values()) == {"花溪园"}

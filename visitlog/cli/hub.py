@@ -68,6 +68,10 @@ def station_add(
     )
     scope = _scope(station.communities, station.grids, station.everything)
     console.print(t("hub.station.added", name=station.role, scope=scope), highlight=False)
+    if station.gained or station.lost:
+        console.print(
+            t("hub.station.moved", gained=station.gained, lost=station.lost), highlight=False
+        )
 
 
 @station_app.command("list", help="help.hub.station_list")

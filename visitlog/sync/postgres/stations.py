@@ -46,6 +46,10 @@ class Station:
     communities: tuple[str, ...]
     grids: tuple[str, ...]
     everything: bool
+    #: Households a change of its places showed it (``gained``) or hid from
+    #: it (``lost``): its laptops take in or let go of them at their next sync.
+    gained: int = 0
+    lost: int = 0
 
 
 def _owner_error(url: str, exc: psycopg.Error) -> VisitlogError:
@@ -103,6 +107,7 @@ def add_station(
                 "everything = excluded.everything",
                 [role, list(communities), list(grids), everything],
             )
+            gained = lost = 0
             if exists:
                 # Households it now sees or no longer sees are noted as moved:
                 # its laptops, whose vectors passed their changes as skips,
@@ -110,27 +115,31 @@ def add_station(
                 # for a household moved between 居民区).  A new role has no
                 # laptop yet: their first sync brings what it sees.
                 old = before if before is not None else ([], [], False)
-                _note_moves(conn, old, (list(communities), list(grids), everything))
+                gained, lost = _note_moves(conn, old, (list(communities), list(grids), everything))
     except psycopg.Error as exc:
         raise _owner_error(url, exc) from None
     finally:
         conn.close()
-    return Station(role, tuple(communities), tuple(grids), everything)
+    return Station(role, tuple(communities), tuple(grids), everything, gained, lost)
 
 
 def _note_moves(
     conn: psycopg.Connection,
     old: tuple[list[str], list[str], bool],
     new: tuple[list[str], list[str], bool],
-) -> None:
+) -> tuple[int, int]:
     """Note as moved the households a station seeing *old* (居民区, 微网格,
-    everything) and one seeing *new* do not both see or both not see."""
-    conn.execute(
+    everything) and one seeing *new* do not both see or both not see.
+
+    Returns:
+        How many of them *new* sees, and how many it does not.
+    """
+    sees_new = _SEES.format(a="%(new_all)s", c="%(new_c)s", g="%(new_g)s")
+    shown = conn.execute(
         "INSERT INTO moves(household_id, community, micro_grid) "
         "SELECT id, community, micro_grid FROM rows WHERE tbl = 'households' "
-        f"AND {_SEES.format(a='%(old_all)s', c='%(old_c)s', g='%(old_g)s')} "
-        f"<> {_SEES.format(a='%(new_all)s', c='%(new_c)s', g='%(new_g)s')} "
-        "ORDER BY id",
+        f"AND {_SEES.format(a='%(old_all)s', c='%(old_c)s', g='%(old_g)s')} <> {sees_new} "
+        f"ORDER BY id RETURNING {sees_new}",
         {
             "old_c": list(old[0]),
             "old_g": list(old[1]),
@@ -139,7 +148,9 @@ def _note_moves(
             "new_g": list(new[1]),
             "new_all": bool(new[2]),
         },
-    )
+    ).fetchall()
+    gained = sum(1 for (sees,) in shown if sees)
+    return gained, len(shown) - gained
 
 
 def list_stations(url: str) -> list[Station]:
