@@ -313,12 +313,15 @@ def test_what_each_kind_of_station_may_read(tmp_path, pg, pg_hub):
 
 
 def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_households(
-    tmp_path, pg, pg_hub
+    tmp_path, pg, pg_hub, monkeypatch
 ):
     """The street reorganises: a station's role is given another 居民区 (a worker
     covers for a colleague), then only its own again.  Its laptop, whose vector
     had passed those households' changes as skips, receives them whole at its
     next sync, then lets them go; nothing else moves, and it edits on."""
+    from visitlog.sync.postgres import replica as pg_replica
+
+    monkeypatch.setattr(pg_replica, "MOVED_BATCH", 2)  # what comes again, in several batches
     office, ids = _street(tmp_path, pg_hub)
     office.update_household(ids["源园1"], members=4)  # an edit before the change of places
     sync_with(office, pg_hub)

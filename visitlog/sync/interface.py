@@ -160,10 +160,11 @@ class Session(Protocol):
 
     # -- partial replicas (a station of a PostgreSQL hub) -----------------------------
 
-    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
+    def moved(self, since: int | None) -> tuple[Iterable[list[Change]], list[str], int | None]:
         """Households that changed place after move number *since* (None: the
         peer's first sync, nothing to catch up), as this session's reader may
-        see them: the changes of those it may see now (to take in again),
+        see them: the changes of those it may see now, in batches read as
+        they are taken (to take in again, within this session),
         the ids of those it may no longer see (to let go of), and the number
         of the last move (for the peer to remember).  A replica that shows
         everything to everyone returns ``([], [], None)``."""

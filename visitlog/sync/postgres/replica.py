@@ -61,6 +61,8 @@ HUB_LOCK = 0x7669_7369_746C_6F67 & 0x7FFF_FFFF_FFFF_FFFF  # "visitlog"
 #: household demo a policy check costs about 13 µs a change, a row of a
 #: station's places with its changes about 24 µs.
 SCOPED_MIN = 50_000
+#: Changes of households moved into a station's view taken in per batch.
+MOVED_BATCH = 5000
 #: How long a sync waits for the others before it gives up (ms).
 LOCK_WAIT_MS = 600_000
 
@@ -540,7 +542,7 @@ class PgSession:
 
     # -- stations: households that moved --------------------------------------------
 
-    def moved(self, since: int | None) -> tuple[list[list[Change]], list[str], int | None]:
+    def moved(self, since: int | None) -> tuple[Iterable[list[Change]], list[str], int | None]:
         """Households moved after move *since*, as this role sees them.
 
         Those it may read now come with every change of their rows (the
@@ -564,14 +566,25 @@ class PgSession:
                 "SELECT id FROM rows WHERE tbl = 'households' AND id = ANY(%s)", [moved]
             )
         }
-        batch = self.conn.execute(
-            "SELECT c.device, c.seq, c.tbl, c.row_id, c.hlc, c.op, c.data, c.base "
-            "FROM changes c JOIN rows r ON r.tbl = c.tbl AND r.id = c.row_id "
-            "WHERE r.household_id = ANY(%s) ORDER BY c.device, c.seq",
-            [sorted(here)],
-        ).fetchall()
-        again = [[tuple(ch) for ch in batch]] if batch else []  # type: ignore[misc]
-        return again, sorted(set(moved) - here), top
+        return self._changes_of(sorted(here)), sorted(set(moved) - here), top
+
+    def _changes_of(self, households: list[str]) -> Iterator[list[Change]]:
+        """Every change of the rows of *households*, device by device in
+        order, in batches (a station given a whole street at once gets the
+        changes of thousands of households, read a batch at a time)."""
+        if not households:
+            return
+        batch_size = MOVED_BATCH
+        with self.conn.cursor(name="visitlog_moved") as cur:
+            cur.itersize = batch_size
+            cur.execute(
+                "SELECT c.device, c.seq, c.tbl, c.row_id, c.hlc, c.op, c.data, c.base "
+                "FROM changes c JOIN rows r ON r.tbl = c.tbl AND r.id = c.row_id "
+                "WHERE r.household_id = ANY(%s) ORDER BY c.device, c.seq",
+                [households],
+            )
+            while batch := cur.fetchmany(batch_size):
+                yield [tuple(ch) for ch in batch]  # type: ignore[misc]
 
     def let_go(self, households: Sequence[str]) -> int:
         """A hub keeps everything."""
