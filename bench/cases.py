@@ -324,13 +324,14 @@ def sync_initial(ctx: Ctx) -> list[Row]:
     target = "≥ 40% of baseline rows/s, peak < 300 MB"
     rows_total = run([*CHILD, "count_rows", str(ctx.data.path)], ctx.work).json()["rows"]
     # At district scale both the sync and its baseline take about a minute each.
-    runs = ctx.times(cap=1 if ctx.scale == "district" else None)
+    runs = ctx.times(cap=1 if ctx.scale in ("district", "region") else None)
 
     # Baseline: plain executemany upsert of the same rows, one transaction.
     base, _ = measure(
         ctx,
         lambda _i: [*CHILD, "upsert_baseline", str(ctx.data.path), str(ctx.fresh("upsert.db"))],
         runs=runs,
+        timeout=3600 if ctx.scale == "region" else 600,
     )
     base_rate = rows_total / base.median
     if not ctx.has("sync"):
@@ -343,7 +344,11 @@ def sync_initial(ctx: Ctx) -> list[Row]:
         _new_store(ctx, "hub.db")
 
     sample, results = measure(
-        ctx, _sync(ctx.path("local.db"), ctx.path("hub.db")), runs=runs, prepare=prepare
+        ctx,
+        _sync(ctx.path("local.db"), ctx.path("hub.db")),
+        runs=runs,
+        prepare=prepare,
+        timeout=3600 if ctx.scale == "region" else 600,
     )
     rate = rows_total / sample.median
     ratio = rate / base_rate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from visitlog import dedup
 from visitlog.dedup import merges as dedup_merge
 from visitlog.model import SYNCED_FIELDS, Household, Item, Visit
@@ -97,12 +99,16 @@ def test_an_item_twinned_by_two_merges_is_hidden_alike_everywhere(tmp_path):
     a.init_identity("王丽华", "laptop-a")
     hid = a.add_household(Household(address="曹杨一村12号301室", micro_grid="g")).id
     leak = [Item(kind="问题", category="房屋修缮", description="卫生间漏水")]
-    v1, v2, v3 = (
-        a.add_visit(
-            Visit(household_id=hid, visit_date="2026-03-18", visitor="陈静", summary=s, items=leak)
-        ).id
-        for s in ("", "漏水", "反映卫生间漏水很久")
-    )
+    ids = []
+    for s in ("", "漏水", "反映卫生间漏水很久"):
+        visit = Visit(
+            household_id=hid, visit_date="2026-03-18", visitor="陈静", summary=s, items=leak
+        )
+        ids.append(a.add_visit(visit).id)
+        # Ids of one millisecond are in random order; a later one sorts after.
+        time.sleep(0.002)
+    v1, v2, v3 = ids
+    assert v1 < v2 < v3
     sync_with(a, tmp_path / "b.db")
     b = Store(tmp_path / "b.db")
     b.init_identity("陈静", "laptop-b")
@@ -119,7 +125,10 @@ def test_an_item_twinned_by_two_merges_is_hidden_alike_everywhere(tmp_path):
         return [(r["id"], r["live_visit"]) for r in rows]
 
     assert shown(a) == shown(b)
-    # v1's item is hidden: one of its twins (v2's) is not deleted.
+    # v1's item is hidden: one of its twins (v2's) is not deleted, and shows
+    # on the visit the copies became (a merge's survivor is its smallest id).
+    survivor = a.scalar("SELECT id FROM visits WHERE merged_into IS NULL AND deleted = 0")
+    assert survivor == v1
     assert dict(shown(a))[items[v1]] is None
     assert dict(shown(a))[items[v2]] == v1
 
