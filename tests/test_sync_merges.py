@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -83,10 +84,13 @@ def office(tmp_path: Path):
 
 
 def _pair(store: Store) -> tuple[str, str]:
-    """Two spellings of one household, the richer one made second."""
+    """Two spellings of one household, the richer one made second (in a later
+    millisecond: ids of one millisecond come in random order, and a merge
+    keeps the smallest, so x is the survivor)."""
     x = store.add_household(
         Household(address="曹杨1村12-301", micro_grid="一网格", head="王建国", members=2)
     ).id
+    time.sleep(0.002)
     y = store.add_household(
         Household(
             address="曹杨一村12号301室",
@@ -98,6 +102,7 @@ def _pair(store: Store) -> tuple[str, str]:
             note="独居",
         )
     ).id
+    assert x < y
     return x, y
 
 
@@ -307,6 +312,7 @@ def test_an_edit_to_a_merged_away_household_reappears_when_undone(office):
     x, y = _pair(a)
     office.sync_all()
     mid = dedup_merge.merge(a, [x, y])
+    time.sleep(0.002)  # the edit comes after the merge, not in its millisecond
     b.update_household(max(x, y), note="已搬到女儿家")
     office.sync_all()
     assert [c["field"] for c in list_conflicts(a)] == ["note"]
