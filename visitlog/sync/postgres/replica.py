@@ -279,6 +279,31 @@ ORDER BY k.n
 """
 
 
+def _with_skips(ranges: Ranges, found: Iterable[Change], batch_size: int) -> Iterator[list[Change]]:
+    """The changes *found* (device after device in the order of *ranges*,
+    each in order) in batches, with a skip for every number of the ranges
+    not among them: what the reader may not read."""
+    rows = iter(found)
+    pending = next(rows, None)
+    batch: list[Change] = []
+    for device, (first, last) in ranges.items():
+        expected = first
+        while pending is not None and pending[0] == device:
+            seq = pending[1]
+            if seq > expected:
+                batch.append(skip_change(device, expected, seq - 1))
+            batch.append(pending)
+            expected = seq + 1
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+            pending = next(rows, None)
+        if expected <= last:
+            batch.append(skip_change(device, expected, last))
+    if batch:
+        yield batch
+
+
 class PgSession:
     """The hub inside its one locked transaction."""
 
@@ -366,7 +391,6 @@ class PgSession:
             yield from self._changes_in_scope(ranges, scope, batch_size)
             return
         for device, (first, last) in ranges.items():
-            expected = first
             with self.conn.cursor(name="visitlog_changes") as cur:
                 cur.itersize = batch_size
                 cur.execute(
@@ -374,20 +398,7 @@ class PgSession:
                     "WHERE device = %s AND seq BETWEEN %s AND %s ORDER BY seq",
                     [device, first, last],
                 )
-                batch: list[Change] = []
-                for row in cur:
-                    seq = row[1]
-                    if seq > expected:
-                        batch.append(skip_change(device, expected, seq - 1))
-                    batch.append(tuple(row))  # type: ignore[arg-type]
-                    expected = seq + 1
-                    if len(batch) >= batch_size:
-                        yield batch
-                        batch = []
-                if expected <= last:
-                    batch.append(skip_change(device, expected, last))
-                if batch:
-                    yield batch
+                yield from _with_skips({device: (first, last)}, map(tuple, cur), batch_size)
 
     def _station(self) -> tuple[bool, list[str], list[str]] | None:
         """What this role sees if it is a station's: (everything, 居民区,
@@ -448,27 +459,8 @@ class PgSession:
                     grids,
                 ],
             )
-            rows = iter(cur)
-            pending = next(rows, None)
-            batch: list[Change] = []
-            for n, device in enumerate(devices, start=1):
-                first, last = ranges[device]
-                expected = first
-                while pending is not None and pending[0] == n:
-                    change: Change = tuple(pending[1:])  # type: ignore[assignment]
-                    seq = change[1]
-                    if seq > expected:
-                        batch.append(skip_change(device, expected, seq - 1))
-                    batch.append(change)
-                    expected = seq + 1
-                    if len(batch) >= batch_size:
-                        yield batch
-                        batch = []
-                    pending = next(rows, None)
-                if expected <= last:
-                    batch.append(skip_change(device, expected, last))
-            if batch:
-                yield batch
+            # each row: the device's position in the ranges, then the change
+            yield from _with_skips(ranges, (tuple(r[1:]) for r in cur), batch_size)
 
     def _changes_by_number(
         self, ranges: Ranges, readable: dict[str, list[int]], batch_size: int
@@ -482,27 +474,7 @@ class PgSession:
         with self.conn.cursor(name="visitlog_changes") as cur:
             cur.itersize = batch_size
             cur.execute(_NUMBERED_CHANGES, [wanted_devices, wanted_seqs])
-            rows = iter(cur)
-            pending = next(rows, None)
-            batch: list[Change] = []
-            for device in devices:
-                first, last = ranges[device]
-                expected = first
-                while pending is not None and pending[0] == device:
-                    change: Change = tuple(pending)  # type: ignore[assignment]
-                    seq = change[1]
-                    if seq > expected:
-                        batch.append(skip_change(device, expected, seq - 1))
-                    batch.append(change)
-                    expected = seq + 1
-                    if len(batch) >= batch_size:
-                        yield batch
-                        batch = []
-                    pending = next(rows, None)
-                if expected <= last:
-                    batch.append(skip_change(device, expected, last))
-            if batch:
-                yield batch
+            yield from _with_skips(ranges, map(tuple, cur), batch_size)
 
     def readable(self, ranges: Ranges) -> dict[str, list[int]] | None:
         """For a station that sees some places only, the numbers of the
