@@ -90,7 +90,7 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
     import contextlib
 
     from visitlog.dedup import merges as dedup_merge
-    from visitlog.summary import compute_summary
+    from visitlog.summary import READS, compute_summary
     from visitlog.sync.copy import _replay, copy_replica
     from visitlog.sync.sqlite import SqliteReplica
 
@@ -146,7 +146,17 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
     assert one.scalar("SELECT count(*) FROM visits WHERE deleted = 1") == 1
     period = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
     assert compute_summary(one, **period) == compute_summary(two, **period)
-    for s in (a, b, one, two):
+    # ``summary --hub`` reads only the columns a summary reads: the same
+    # figures and lists, from rows without their notes and stamps.
+    lean_path = tmp_path / "lean.db"
+    assert copy_replica(pg_hub, lean_path, only=READS) > 0
+    lean = Store(lean_path)
+    assert lean.scalar("SELECT count(*) FROM households WHERE stamps IS NOT NULL") == 0
+    assert one.scalar("SELECT count(*) FROM households WHERE stamps IS NOT NULL") > 0
+    assert lean.scalar("SELECT count(*) FROM households WHERE merged_into IS NOT NULL") == 1
+    both = {**period, "details": True}
+    assert compute_summary(lean, **both) == compute_summary(one, **both)
+    for s in (a, b, one, two, lean):
         s.close()
 
 

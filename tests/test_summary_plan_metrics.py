@@ -122,3 +122,32 @@ def test_they_appear_in_every_format(street: Store):
             text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
             seen[fmt] = "特情按期" in text and "66.7%" in text and "50.0%" in text
     assert seen == dict.fromkeys(FORMATS, True)
+
+
+def test_the_columns_a_summary_reads_are_those_a_copy_for_it_keeps(street: Store):
+    """``summary --hub`` copies only ``READS`` of a hub's rows: SQLite's own
+    account of what the summary's statements read (its authorizer is asked
+    about every column a statement uses) must be exactly that."""
+    import sqlite3
+
+    from visitlog.summary import READS, street_name
+
+    late = Item(kind="问题", category="环境卫生", description="楼道堆物", deadline="2026-10-15")
+    _visit(street, _add(street, "乙1号网格", "乙居民区", 10), "2026-10-08", items=[late])
+    read: dict[str, set[str]] = {t: set() for t in READS}
+
+    def authorizer(action: int, table: str | None, column: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_READ and table in read and column not in ("", "ROWID"):
+            read[table].add(column)
+        return sqlite3.SQLITE_OK
+
+    street.conn.set_authorizer(authorizer)
+    try:
+        result = compute_summary(
+            street, date_from=PERIOD[0], date_to="2026-11-30", today=TODAY, details=True
+        )
+        street_name(street)
+    finally:
+        street.conn.set_authorizer(None)
+    assert result.still_due_list and result.overdue_list  # the lists' queries ran
+    assert read == {t: set(cols) for t, cols in READS.items()}

@@ -110,12 +110,14 @@ def summary(
 @contextlib.contextmanager
 def hub_copy(url: str) -> Iterator[Store]:
     """What the hub holds (as its account may see it), copied into a
-    temporary SQLite file that the summary reads like a laptop's."""
+    temporary SQLite file that the summary reads like a laptop's: of its
+    households, visits and items only the columns a summary reads."""
+    from visitlog.summary import READS
     from visitlog.sync import copy_replica
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
         path = Path(folder) / "hub.db"
-        copy_replica(url, path)
+        copy_replica(url, path, only=READS)
         store = Store(path)
         try:
             yield store

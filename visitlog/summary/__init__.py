@@ -68,6 +68,7 @@ from visitlog.summary.periods import (
 from visitlog.summary.queries import (
     ALL,
     PARALLEL_FROM_ROWS,
+    READS,
     compute_summary,
     run_queries,
     street_name,
@@ -98,6 +99,7 @@ __all__ = [
     "OVERVIEWS",
     "PARALLEL_FROM_ROWS",
     "RATED",
+    "READS",
     "SATISFIED",
     "STILL_DUE_REASONS",
     "TOP_CATEGORIES",

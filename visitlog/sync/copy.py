@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,10 +34,19 @@ T = TypeVar("T")
 
 
 def copy_replica(
-    source: TargetName, dest: Path, *, progress: Progress | None = None, batch_size: int = 5000
+    source: TargetName,
+    dest: Path,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 5000,
+    only: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Copy what *source* holds into a new SQLite replica at *dest*, a file
     to read and then remove (a hub's snapshot is written without a journal).
+
+    *only* (``{table: columns}``): of a hub's snapshot, read only these
+    columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.write_rows`);
+    a replayed copy is always whole.
 
     Returns:
         How many rows were written (a hub's snapshot) or changes applied.
@@ -57,7 +66,7 @@ def copy_replica(
             with snapshot() as rows, copy.session() as cs:
                 with bulk_load(cs.conn):
                     written = sum(
-                        write_rows(cs.conn, tbl, _ahead(rows), batch_size)
+                        write_rows(cs.conn, tbl, _ahead(rows), batch_size, only)
                         for tbl in SNAPSHOT_TABLES
                     )
                 finish(cs.conn)

@@ -8,7 +8,7 @@ change log of its own: it is for reading, never for syncing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from sqlite3 import Connection
 from typing import Any
 
@@ -26,6 +26,10 @@ SNAPSHOT_TABLES = (
 )
 #: Columns the Store needs filled (NOT NULL) whose default a row may leave out.
 _ZERO = ("deleted", "resolved")
+#: Columns a copy always reads, whatever its reader asks for: what makes a
+#: row a row (its id, tombstone, links) and what :func:`finish` derives
+#: the merges from (households with the same ``ref`` are one).
+COPY_NEEDS = frozenset({"id", "deleted", "merged_into", "household_id", "visit_id", "ref"})
 
 
 def write_rows(
@@ -33,6 +37,7 @@ def write_rows(
     tbl: str,
     read: Callable[[str, Sequence[str], int], Iterable[Sequence[Sequence[Any]]]],
     batch_size: int,
+    only: Mapping[str, Collection[str]] | None = None,
 ) -> int:
     """Insert the rows ``read(tbl, columns, batch_size)`` gives into *tbl*.
 
@@ -43,16 +48,29 @@ def write_rows(
     :func:`finish` moves them to a survivor.  Meant inside
     :func:`visitlog.store.bulk_load` (indexes built once, at the end).
 
+    *only* (``{table: columns}``) reads only these columns of the tables it
+    names, and :data:`COPY_NEEDS`: a copy for one reader (the summary reads
+    neither notes nor the merge stamps) is read and written in a fraction of
+    the time.  A required column left out is written empty.
+
     Returns:
         How many rows were written.
     """
     live = LIVE_COLUMNS.get(tbl, ())
-    cols = [r[1] for r in conn.execute(f"PRAGMA table_info({tbl})") if r[1] not in live]
+    info = [(r[1], r[3] and r[4] is None) for r in conn.execute(f"PRAGMA table_info({tbl})")]
+    cols = [c for c, _ in info if c not in live]
+    empty: list[str] = []
+    if only is not None and tbl in only:
+        wanted = COPY_NEEDS | set(only[tbl])
+        empty = [c for c, required in info if required and c not in wanted and c not in live]
+        cols = [c for c in cols if c in wanted]
     names = [*cols, *live]
     flags = [c for c in cols if c in _ZERO]
     sql = (
-        f"INSERT INTO {tbl} ({', '.join(names)}) SELECT "
-        + ", ".join(f"coalesce({c}, 0)" if c in flags else c for c in names)
+        f"INSERT INTO {tbl} ({', '.join([*names, *empty])}) SELECT "
+        + ", ".join(
+            [*(f"coalesce({c}, 0)" if c in flags else c for c in names), *("''" for _ in empty)]
+        )
         + f" FROM (SELECT {', '.join(f'? AS {c}' for c in names)})"
     )
     total = 0
@@ -86,4 +104,4 @@ def finish(conn: Connection) -> int:
     return removed
 
 
-__all__ = ["SNAPSHOT_TABLES", "finish", "write_rows"]
+__all__ = ["COPY_NEEDS", "SNAPSHOT_TABLES", "finish", "write_rows"]
