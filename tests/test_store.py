@@ -403,6 +403,34 @@ def test_unsynced_count_follows_changes_and_the_hub_ack(store):
     assert store.unsynced_count() == 1
 
 
+def test_a_waiting_write_tries_for_the_lock_every_few_milliseconds(store, db_path):
+    """A write waiting for another program's write tries again every few
+    milliseconds (SQLite's own busy handler sleeps 100 ms between tries once
+    it has waited a while): a sync that lets go of the lock for a moment
+    between two chunks lets it in within that moment."""
+    import threading
+    import time
+
+    tries: list[str] = []
+    store.conn.set_trace_callback(lambda sql: tries.append(sql) if "IMMEDIATE" in sql else None)
+    other = rawdb.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another program's write, for half a second
+    releaser = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    releaser.start()
+    started = time.monotonic()
+    try:
+        store.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格"))
+    finally:
+        releaser.join()
+        other.close()
+        store.conn.set_trace_callback(None)
+    assert time.monotonic() - started >= 0.45
+    assert len(tries) >= 20  # at least one try every 25 ms of the wait
+    assert store.count_live()["households"] == 1
+    # ... and the statements of a transaction wait as long as they always did
+    assert store.scalar("PRAGMA busy_timeout") == 10_000
+
+
 def test_a_write_reports_its_waits_and_can_give_up(store, db_path):
 
     store.add_household(Household(address="曹杨一村1号101室", micro_grid="一网格"))

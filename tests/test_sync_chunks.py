@@ -223,9 +223,10 @@ def test_another_laptop_syncs_between_two_chunks_of_a_big_sync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str, request: pytest.FixtureRequest
 ):
     """A big first sync in many chunks; a small laptop's sync, started once the
-    first chunk is in, completes while the big one is still going; both converge."""
+    first chunk is in, completes while the big one is still going (it gets
+    the lock in one of the big sync's short pauses); both converge."""
     monkeypatch.setattr(replica, "CHUNK_CHANGES", 60)
-    monkeypatch.setattr(replica, "CHUNK_PAUSE_S", 0.15)
+    monkeypatch.setattr(replica, "LONG_PAUSE_EVERY", 10_000)  # the short pauses only
     hub: Path | str = (
         tmp_path / "hub.db" if engine == "sqlite" else request.getfixturevalue("pg_hub")
     )

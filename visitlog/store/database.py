@@ -42,6 +42,13 @@ BUSY_TIMEOUT_MS = 10_000
 #: plain "database is busy" message.  SQLite's busy handler waits
 #: BUSY_TIMEOUT_MS per attempt; :meth:`Store.transaction` retries until this.
 WRITE_WAIT_S = 180.0
+#: While another process holds the write lock, ``BEGIN IMMEDIATE`` is tried
+#: again every few milliseconds, not at the pace of SQLite's own busy handler
+#: (which sleeps up to 100 ms between tries once it has waited a while): a
+#: long operation that lets go of the lock for a moment between two of its
+#: parts (a sync's chunks, ``visitlog.sync.replica.CHUNK_PAUSE_S``) lets a
+#: waiting write in within that moment.
+BEGIN_POLL_MS = 5
 
 
 def default_db_path() -> Path:
@@ -195,6 +202,8 @@ class StoreBase:
         self.write_wait = WRITE_WAIT_S
         #: See :meth:`report_waits`.
         self.on_wait: Callable[[float], bool] | None = None
+        #: The connection's busy timeout, and how often ``on_wait`` is told.
+        self._busy_ms = BUSY_TIMEOUT_MS
 
     # -- opening ----------------------------------------------------------
 
@@ -350,6 +359,7 @@ class StoreBase:
         """
         with self._lock:
             self.conn.execute(f"PRAGMA busy_timeout = {int(step_ms)}")
+            self._busy_ms = int(step_ms)
         self.on_wait = on_wait
         if limit_s is not None:
             self.write_wait = limit_s
@@ -362,17 +372,25 @@ class StoreBase:
         ``write_wait`` seconds) instead of failing.
         """
         started = time.monotonic()
-        while True:
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                return
-            except cipher.OPERATIONAL_ERRORS as exc:
-                text = str(exc).lower()
-                waited = time.monotonic() - started
-                if ("locked" not in text and "busy" not in text) or waited >= self.write_wait:
-                    raise
-                if self.on_wait is not None and not self.on_wait(waited):
-                    raise
+        told = 0.0
+        self.conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
+        try:
+            while True:
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    return
+                except cipher.OPERATIONAL_ERRORS as exc:
+                    text = str(exc).lower()
+                    waited = time.monotonic() - started
+                    if ("locked" not in text and "busy" not in text) or waited >= self.write_wait:
+                        raise
+                    if self.on_wait is not None and waited - told >= self._busy_ms / 1000:
+                        told = waited
+                        if not self.on_wait(waited):
+                            raise
+        finally:
+            # the statements of the transaction wait as long as they always have
+            self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:

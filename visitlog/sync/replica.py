@@ -44,11 +44,15 @@ MOVES_SEEN = "hub_moves_seen:"
 #: this many, so it holds the hub's write lock a few seconds at a time and
 #: the hub's WAL stays small.  Tests set it lower.
 CHUNK_CHANGES = 20_000
-#: Seconds between two chunks, with both replicas released: longer than the
-#: longest sleep of SQLite's busy handler (100 ms), so a sync or a save
-#: waiting for either database's lock gets it (SQLite's locks are not
-#: queued; a PostgreSQL hub's advisory lock is).
-CHUNK_PAUSE_S = 0.15
+#: Seconds between two chunks, with both replicas released, so that a sync
+#: or a save waiting for either database's lock gets it (SQLite's locks are
+#: not queued; a PostgreSQL hub's advisory lock is).  visitlog's writes try
+#: for the lock every few milliseconds (``visitlog.store.database.BEGIN_POLL_MS``).
+CHUNK_PAUSE_S = 0.03
+#: Every fifth pause is five times as long (0.15 s), longer than the longest
+#: sleep of SQLite's own busy handler (100 ms): a program that waits at that
+#: pace (an older visitlog on the same hub) gets its turn too.
+LONG_PAUSE_EVERY = 5
 
 
 class _DryRun(Exception):
@@ -201,8 +205,8 @@ def _exchange(
         report.add(part)
         if not more:
             return
+        time.sleep(CHUNK_PAUSE_S * (LONG_PAUSE_EVERY if number % LONG_PAUSE_EVERY == 0 else 1))
         number += 1
-        time.sleep(CHUNK_PAUSE_S)
 
 
 def _chunk(
