@@ -101,23 +101,24 @@ def summary(
     if chosen in FILE_FORMATS and output is None:
         raise ValidationError(t("summary.err.needs_output", format=chosen))
     if hub is not None:
-        with hub_copy(hub) as copy:
+        with hub_copy(hub, details=chosen in FILE_FORMATS) as copy:
             _summary(copy, level, date_from, date_to, grid, chosen, output, reveal)
         return
     _summary(ctx.find_root().obj.store(), level, date_from, date_to, grid, chosen, output, reveal)
 
 
 @contextlib.contextmanager
-def hub_copy(url: str) -> Iterator[Store]:
+def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
     """What the hub holds (as its account may see it), copied into a
     temporary SQLite file that the summary reads like a laptop's: of its
-    households, visits and items only the columns a summary reads."""
-    from visitlog.summary import READS
+    households, visits and items only the columns a summary reads (with
+    its lists of households and items: *details*)."""
+    from visitlog.summary import DETAIL_READS, READS
     from visitlog.sync import copy_replica
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
         path = Path(folder) / "hub.db"
-        copy_replica(url, path, only=READS)
+        copy_replica(url, path, only=DETAIL_READS if details else READS)
         store = Store(path)
         try:
             yield store

@@ -67,6 +67,7 @@ from visitlog.summary.periods import (
 )
 from visitlog.summary.queries import (
     ALL,
+    DETAIL_READS,
     PARALLEL_FROM_ROWS,
     READS,
     compute_summary,
@@ -88,6 +89,7 @@ from visitlog.summary.views import (
 __all__ = [
     "ALL",
     "BY_NAME",
+    "DETAIL_READS",
     "DETAIL_SHEETS",
     "FLAT",
     "GRID_PAGE",

@@ -57,24 +57,28 @@ _DEAD_VISITS = (
     "SELECT id FROM visits INDEXED BY visits_dead WHERE deleted != 0 OR merged_into IS NOT NULL"
 )
 #: The columns of the synced tables a summary reads: its aggregates, the
-#: still-due and overdue lists, the planning counts and the street's name.
-#: A copy made only to be summed up (``summary --hub``) need hold no more;
-#: ``tests/test_summary.py`` asks SQLite which columns the queries read.
+#: planning counts and the street's name.  A copy made only to be summed up
+#: (``summary --hub``) need hold no more; ``tests/test_summary_plan_metrics.py``
+#: asks SQLite which columns the queries read.
 READS = {
     "households": (
-        "id", "community", "micro_grid", "address", "address_key", "head", "phone", "tags",
-        "occupancy", "deleted", "merged_into",
+        "id", "community", "micro_grid", "address", "tags", "occupancy", "deleted", "merged_into",
     ),
     "visits": (
-        "id", "live_household", "visit_date", "visitor", "mode", "outcome",
-        "deleted", "merged_into",
+        "id", "live_household", "visit_date", "visitor", "mode", "outcome", "deleted",
+        "merged_into",
     ),
     "items": (
-        "id", "live_household", "live_visit", "kind", "category",
-        "description", "owner", "status", "satisfaction", "deadline", "raised_date",
-        "closed_date", "deleted",
+        "live_household", "live_visit", "kind", "category", "status", "satisfaction",
+        "deadline", "raised_date", "closed_date", "deleted",
     ),
 }  # fmt: skip
+#: ... and with the lists of households still due and overdue items (``details``).
+DETAIL_READS = {
+    **READS,
+    "households": (*READS["households"], "address_key", "head", "phone"),
+    "items": (*READS["items"], "id", "description", "owner"),
+}
 #: Used when no 街道 can be named from the data.
 ALL = "全部"
 _STREET = re.compile(r"^(?:上海市?)?(?:[^区]{1,4}区)?(.{1,8}?街道)")

@@ -66,13 +66,8 @@ def write_rows(
         cols = [c for c in cols if c in wanted]
     names = [*cols, *live]
     flags = [c for c in cols if c in _ZERO]
-    sql = (
-        f"INSERT INTO {tbl} ({', '.join([*names, *empty])}) SELECT "
-        + ", ".join(
-            [*(f"coalesce({c}, 0)" if c in flags else c for c in names), *("''" for _ in empty)]
-        )
-        + f" FROM (SELECT {', '.join(f'? AS {c}' for c in names)})"
-    )
+    values = [*("coalesce(?, 0)" if c in flags else "?" for c in names), *("''" for _ in empty)]
+    sql = f"INSERT INTO {tbl} ({', '.join([*names, *empty])}) VALUES ({', '.join(values)})"
     total = 0
     for batch in read(tbl, [*cols, *(LIVE_SOURCE[c] for c in live)], batch_size):
         conn.executemany(sql, batch)
