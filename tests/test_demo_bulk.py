@@ -130,3 +130,33 @@ def test_demo_accepts_a_whole_district(cli, monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     assert asked == [450_000]
     assert cli("demo", "--households", "0").exit_code == 2
+
+
+def test_a_tables_indexes_can_be_built_as_soon_as_its_rows_are_in(tmp_path: Path) -> None:
+    """``indexed(table)`` builds that table's indexes at once (a copy builds
+    them while the next table is read); the rest, and the triggers, at the
+    end, each once: the schema is the one the load began with."""
+    from visitlog.store import bulk_load
+
+    with Store(tmp_path / "v.db") as store:
+        before = _schema(store.conn)
+
+        def indexes(tbl: str) -> set[str]:
+            rows = store.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL",
+                [tbl],
+            )
+            return {r[0] for r in rows}
+
+        households, visits = indexes("households"), indexes("visits")
+        assert households and visits
+        store.conn.execute("BEGIN IMMEDIATE")
+        with bulk_load(store.conn) as indexed:
+            assert indexes("households") == indexes("visits") == set()
+            indexed("households")
+            indexed("households")  # a second call builds nothing twice
+            assert indexes("households") == households
+            assert indexes("visits") == set()
+        store.conn.execute("COMMIT")
+        assert _schema(store.conn) == before

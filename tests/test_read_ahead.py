@@ -1,6 +1,6 @@
 """A hub's rows are read in a thread of their own while the copy writes them
-(``visitlog.sync.copy._ahead``): same batches, errors passed on, nothing left
-running when either side stops."""
+(``visitlog.sync.copy._ahead``): same batches, each table's end said, errors
+passed on, nothing left running when either side stops."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ def test_the_batches_come_as_read_table_after_table():
         for n in range(7):
             yield [(tbl, c, n, i) for c in columns for i in range(size)]
 
-    ahead = _ahead(read, depth=2)
-    for tbl in ("households", "visits"):
-        assert list(ahead(tbl, ["id", "x"], 3)) == list(read(tbl, ["id", "x"], 3))
+    tables = [("households", ["id", "x"]), ("visits", ["id"])]
+    expected = [
+        item
+        for tbl, cols in tables
+        for item in [*((tbl, b) for b in read(tbl, cols, 3)), (tbl, None)]
+    ]
+    assert list(_ahead(read, tables, 3, depth=2)) == expected
     assert _readers() == []
 
 
@@ -33,9 +37,9 @@ def test_an_error_of_the_reader_reaches_the_writer_after_the_batches_before_it()
         yield [2]
         raise RuntimeError("the hub went away")
 
-    got: list[list[int]] = []
+    got: list[object] = []
     with pytest.raises(RuntimeError, match="the hub went away"):
-        for batch in _ahead(read)("households", ["id"], 1):
+        for _tbl, batch in _ahead(read, [("households", ["id"]), ("visits", ["id"])], 1):
             got.append(batch)
     assert got == [[1], [2]]
     assert _readers() == []
@@ -55,9 +59,9 @@ def test_a_writer_that_stops_stops_the_reader_and_closes_what_it_read():
         finally:
             closed.set()
 
-    batches = _ahead(read, depth=2)("visits", ["id"], 1)
+    batches = _ahead(read, [("visits", ["id"]), ("items", ["id"])], 1, depth=2)
     with pytest.raises(ValueError):
-        for batch in batches:
+        for _tbl, batch in batches:
             if batch == [3]:
                 raise ValueError("the copy's disk is full")
     batches.close()

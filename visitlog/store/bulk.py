@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 #: The tables whose indexes and insert triggers are set aside.
 BULK_TABLES = ("households", "visits", "items", "changes")
@@ -25,7 +25,7 @@ BULK_CACHE_KIB = 256 * 1024
 
 
 @contextlib.contextmanager
-def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
+def bulk_load(conn: sqlite3.Connection) -> Iterator[Callable[[str], None]]:
     """Set aside indexes and insert triggers of the record tables while
     writing many new rows inside the caller's transaction, then rebuild them.
 
@@ -33,12 +33,16 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
     triggers set aside only fill ``live_*`` columns, which :meth:`Tx.insert_many`
     fills itself for new rows whose household and visit are not merged.
 
+    Yields a function ``indexed(table)`` that builds the indexes of a table
+    whose rows are all in at once (while the next table's rows are read,
+    say) instead of at the end.
+
     Args:
         conn: the connection of a transaction already begun.
     """
     marks = ",".join("?" * len(BULK_TABLES))
     saved = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master "
+        "SELECT type, name, sql, tbl_name FROM sqlite_master "
         f"WHERE tbl_name IN ({marks}) AND sql IS NOT NULL "
         "AND (type = 'index' OR (type = 'trigger' AND sql LIKE '%AFTER INSERT%')) "
         "ORDER BY rowid",
@@ -46,12 +50,21 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
     ).fetchall()
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    built: set[str] = set()
+
+    def indexed(tbl: str) -> None:
+        for kind, name, sql, of in saved:
+            if kind == "index" and of == tbl and name not in built:
+                conn.execute(sql)
+                built.add(name)
+
     try:
-        for kind, name, _ in saved:
+        for kind, name, _, _ in saved:
             conn.execute(f'DROP {kind.upper()} "{name}"')
-        yield
+        yield indexed
         # Indexes first: a trigger's body may rely on them.
-        for _kind, _, sql in sorted(saved, key=lambda s: s[0] != "index"):
-            conn.execute(sql)
+        for _kind, name, sql, _ in sorted(saved, key=lambda s: s[0] != "index"):
+            if name not in built:
+                conn.execute(sql)
     finally:
         conn.execute(f"PRAGMA cache_size = {cache}")

@@ -28,7 +28,7 @@ from visitlog.store import bulk_load
 from visitlog.sync.engines import TargetName, find_target
 from visitlog.sync.merge import missing
 from visitlog.sync.sqlite import SqliteReplica
-from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, write_rows
+from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, row_plan
 
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ def copy_replica(
     to read and then remove (a hub's snapshot is written without a journal).
 
     *only* (``{table: columns}``): of a hub's snapshot, read only these
-    columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.write_rows`);
+    columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.row_plan`);
     a replayed copy is always whole.
 
     Returns:
@@ -64,67 +64,79 @@ def copy_replica(
             copy.store.conn.execute("PRAGMA journal_mode = OFF")
             copy.store.conn.execute("PRAGMA synchronous = OFF")
             with snapshot() as rows, copy.session() as cs:
-                with bulk_load(cs.conn):
-                    written = sum(
-                        write_rows(cs.conn, tbl, _ahead(rows), batch_size, only)
-                        for tbl in SNAPSHOT_TABLES
-                    )
+                written = 0
+                with bulk_load(cs.conn) as indexed:
+                    plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
+                    tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
+                    for tbl, batch in _ahead(rows, tables, batch_size):
+                        if batch is None:
+                            # its indexes are built while the next table is read
+                            indexed(tbl)
+                        else:
+                            cs.conn.executemany(plans[tbl][1], batch)
+                            written += len(batch)
                 finish(cs.conn)
                 return written
         return _replay(hub, copy, progress, batch_size)
 
 
 def _ahead(
-    read: Callable[[str, Sequence[str], int], Iterable[T]], depth: int = 4
-) -> Callable[[str, Sequence[str], int], Iterator[T]]:
-    """*read*, with its batches read in a thread of their own while the
-    caller writes the ones already read (the hub's reading and the copy's
-    writing overlap: each waits mostly outside Python).  At most *depth*
-    batches wait; an error on either side stops both."""
+    read: Callable[[str, Sequence[str], int], Iterable[T]],
+    tables: Sequence[tuple[str, Sequence[str]]],
+    batch_size: int,
+    depth: int = 16,
+) -> Iterator[tuple[str, T | None]]:
+    """The batches ``read(table, columns, batch_size)`` gives of each of
+    *tables* in turn, as ``(table, batch)``, and ``(table, None)`` once a
+    table's are all given; read in a thread of their own while the caller
+    writes those already read (the hub's reading and the copy's writing
+    overlap: each waits mostly outside Python, and the next table is read
+    while the copy builds the indexes of the last).  At most *depth* batches
+    wait; an error on either side stops both."""
+    ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
 
-    def reader(tbl: str, columns: Sequence[str], batch_size: int) -> Iterator[T]:
-        ready: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-        stop = threading.Event()
-
-        def put(item: tuple[str, Any]) -> bool:
-            while not stop.is_set():
-                try:
-                    ready.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            batches = iter(read(tbl, columns, batch_size))
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
             try:
-                for batch in batches:
-                    if not put(("batch", batch)):
-                        return
-                put(("end", None))
-            except BaseException as exc:  # handed to the caller's thread
-                put(("error", exc))
-            finally:
-                # closed in this thread, which read it (a hub's cursor)
-                close = getattr(batches, "close", None)
-                if close is not None:
-                    close()
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-        worker = threading.Thread(target=produce, name="visitlog-read-ahead", daemon=True)
-        worker.start()
+    def produce() -> None:
         try:
-            while True:
-                kind, item = ready.get()
-                if kind == "end":
+            for tbl, columns in tables:
+                batches = iter(read(tbl, columns, batch_size))
+                try:
+                    for batch in batches:
+                        if not put(("batch", (tbl, batch))):
+                            return
+                finally:
+                    # closed in this thread, which read it (a hub's cursor)
+                    close = getattr(batches, "close", None)
+                    if close is not None:
+                        close()
+                if not put(("batch", (tbl, None))):
                     return
-                if kind == "error":
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            worker.join()
+            put(("end", None))
+        except BaseException as exc:  # handed to the caller's thread
+            put(("error", exc))
 
-    return reader
+    worker = threading.Thread(target=produce, name="visitlog-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _replay(hub: Any, copy: SqliteReplica, progress: Progress | None, batch_size: int) -> int:

@@ -8,9 +8,8 @@ change log of its own: it is for reading, never for syncing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from sqlite3 import Connection
-from typing import Any
 
 from visitlog.model import SYNCED_FIELDS
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, relink
@@ -32,29 +31,21 @@ _ZERO = ("deleted", "resolved")
 COPY_NEEDS = frozenset({"id", "deleted", "merged_into", "household_id", "visit_id", "ref"})
 
 
-def write_rows(
-    conn: Connection,
-    tbl: str,
-    read: Callable[[str, Sequence[str], int], Iterable[Sequence[Sequence[Any]]]],
-    batch_size: int,
-    only: Mapping[str, Collection[str]] | None = None,
-) -> int:
-    """Insert the rows ``read(tbl, columns, batch_size)`` gives into *tbl*.
+def row_plan(
+    conn: Connection, tbl: str, only: Mapping[str, Collection[str]] | None = None
+) -> tuple[list[str], str]:
+    """How a snapshot's rows of *tbl* are written into *conn*: the columns to
+    read, in order (None where a row has no value; text is fine for any
+    column: the column's type turns it back into a number, as it would a
+    number itself), and the INSERT that takes a tuple of them.
 
-    *read* gives batches of tuples of the columns asked for (None where a
-    row has no value; text is fine for any column: the column's type turns
-    it back into a number, as it would a number itself).  A visit's or
-    item's live household and visit are its own, as for any new row;
-    :func:`finish` moves them to a survivor.  Meant inside
-    :func:`visitlog.store.bulk_load` (indexes built once, at the end).
+    A visit's or item's live household and visit are its own, as for any
+    new row; :func:`finish` moves them to a survivor.
 
     *only* (``{table: columns}``) reads only these columns of the tables it
     names, and :data:`COPY_NEEDS`: a copy for one reader (the summary reads
     neither notes nor the merge stamps) is read and written in a fraction of
     the time.  A required column left out is written empty.
-
-    Returns:
-        How many rows were written.
     """
     live = LIVE_COLUMNS.get(tbl, ())
     info = [(r[1], r[3] and r[4] is None) for r in conn.execute(f"PRAGMA table_info({tbl})")]
@@ -68,11 +59,7 @@ def write_rows(
     flags = [c for c in cols if c in _ZERO]
     values = [*("coalesce(?, 0)" if c in flags else "?" for c in names), *("''" for _ in empty)]
     sql = f"INSERT INTO {tbl} ({', '.join([*names, *empty])}) VALUES ({', '.join(values)})"
-    total = 0
-    for batch in read(tbl, [*cols, *(LIVE_SOURCE[c] for c in live)], batch_size):
-        conn.executemany(sql, batch)
-        total += len(batch)
-    return total
+    return [*cols, *(LIVE_SOURCE[c] for c in live)], sql
 
 
 def finish(conn: Connection) -> int:
@@ -99,4 +86,4 @@ def finish(conn: Connection) -> int:
     return removed
 
 
-__all__ = ["COPY_NEEDS", "SNAPSHOT_TABLES", "finish", "write_rows"]
+__all__ = ["COPY_NEEDS", "SNAPSHOT_TABLES", "finish", "row_plan"]
