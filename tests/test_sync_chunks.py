@@ -532,3 +532,20 @@ def test_a_household_moved_into_a_station_between_two_chunks_of_its_pull_arrives
     assert moving in held
     assert set(rows_of(lap)["visits"]) == {v for v in mine["visits"] if v[1] in held}
     assert lap.check() == []
+
+
+def test_a_syncs_connections_keep_their_statement_journals_in_memory(tmp_path: Path):
+    """With foreign keys on, every row a sync inserts opens a statement
+    journal; SQLite spills those of more than 64 KiB to temporary files,
+    which cost a first sync of 50,000 households 3.9 million writes to
+    /var/tmp.  A sync's connections keep them, and their temp tables, in memory."""
+    from visitlog.sync.sqlite.replica import open_store
+
+    path = tmp_path / "a.db"
+    Store(path).close()
+    store = open_store(path)
+    try:
+        assert store.conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        store.close()
