@@ -121,6 +121,9 @@ class StoreBase:
     """The database file of a :class:`~visitlog.store.Store`: opening it,
     transactions, and plain queries.  See ``Store`` for the arguments."""
 
+    #: The connection's busy timeout (ms), and how often ``on_wait`` is told.
+    _busy_ms = BUSY_TIMEOUT_MS
+
     def __init__(self, path: Path | str, *, create: bool = True, upgrade: bool = True):
         self.path = Path(path)
         #: Migrations not applied because ``upgrade=False`` (see :meth:`upgrade`).
@@ -202,8 +205,6 @@ class StoreBase:
         self.write_wait = WRITE_WAIT_S
         #: See :meth:`report_waits`.
         self.on_wait: Callable[[float], bool] | None = None
-        #: The connection's busy timeout, and how often ``on_wait`` is told.
-        self._busy_ms = BUSY_TIMEOUT_MS
 
     # -- opening ----------------------------------------------------------
 
