@@ -54,6 +54,11 @@ def test_hub_init_station_and_bundle_import_in_plain_words(tmp_path, cli, pg):
     role = pg.role_name("cli")
     made = cli("hub", "station", "add", url, role, "--community", "源园")
     assert made.exit_code == 0 and "范围变了" not in made.output
+    # ... and told when no household on the hub is in a place it was given
+    assert "集中库里没有“源园”的住户" in made.output.replace("\n", "")
+    assert "是不是写错了" in made.output.replace("\n", "")
+    other = cli("hub", "station", "add", url, pg.role_name("cli2"), "--grid", "一网格")
+    assert other.exit_code == 0 and "集中库里没有" not in other.output
     widened = cli("hub", "station", "add", url, role, "--community", "源园", "--grid", "一网格")
     assert widened.exit_code == 0
     assert "多看到 1 户，少看到 0 户" in widened.output.replace("\n", "")

@@ -141,6 +141,30 @@ def test_station_names_and_scopes_are_checked(pg_hub):
         add_station(pg_hub, "vt_empty")
 
 
+def test_a_station_given_a_place_the_hub_does_not_hold_is_told_the_closest(tmp_path, pg, pg_hub):
+    """A misspelt 居民区 or 微网格 would leave the station's laptops empty
+    without a word: the station is made as written, and each place no
+    household is in comes back with the closest place the hub holds."""
+    role = pg.role_name("typo")
+    # a hub without households yet: nothing to compare with, nothing said
+    assert add_station(pg_hub, role, communities=("花溪圆",)).unknown == ()
+    office, _ = _street(tmp_path, pg_hub)
+    made = add_station(
+        pg_hub,
+        role,
+        communities=("花溪圆", "源园"),
+        grids=("源园/一网格", "源园/二网格", "一网格", "九十九号楼"),
+    )
+    assert made.unknown == (
+        ("花溪圆", "花溪园"),
+        ("源园/二网格", "源园/一网格"),
+        ("九十九号楼", None),
+    )
+    assert made.communities == ("花溪圆", "源园")  # made as written
+    assert add_station(pg_hub, role, communities=("花溪园",)).unknown == ()
+    office.close()
+
+
 def test_a_station_laptop_never_passes_on_what_it_may_not_see(tmp_path, pg, pg_hub):
     """Another replica syncing with a station's laptop would believe it holds
     the changes the laptop skipped: it is refused with a gap instead."""

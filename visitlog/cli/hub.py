@@ -72,6 +72,11 @@ def station_add(
         console.print(
             t("hub.station.moved", gained=station.gained, lost=station.lost), highlight=False
         )
+    for place, near in station.unknown:
+        hint = t("hub.station.near", name=near) if near else ""
+        console.print(t("hub.station.unknown", place=place, near=hint), highlight=False)
+    if station.unknown:
+        console.print(t("hub.station.unknown_end"), highlight=False)
 
 
 @station_app.command("list", help="help.hub.station_list")

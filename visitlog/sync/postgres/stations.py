@@ -50,6 +50,10 @@ class Station:
     #: it (``lost``): its laptops take in or let go of them at their next sync.
     gained: int = 0
     lost: int = 0
+    #: Places it was given that the hub holds no household in, each with the
+    #: closest place the hub does hold (None: nothing close): a misspelt
+    #: 居民区 would otherwise leave its laptops empty without a word.
+    unknown: tuple[tuple[str, str | None], ...] = ()
 
 
 def _owner_error(url: str, exc: psycopg.Error) -> VisitlogError:
@@ -116,11 +120,52 @@ def add_station(
                 # laptop yet: their first sync brings what it sees.
                 old = before if before is not None else ([], [], False)
                 gained, lost = _note_moves(conn, old, (list(communities), list(grids), everything))
+        unknown = () if everything else _unknown_places(conn, communities, grids)
     except psycopg.Error as exc:
         raise _owner_error(url, exc) from None
     finally:
         conn.close()
-    return Station(role, tuple(communities), tuple(grids), everything, gained, lost)
+    return Station(role, tuple(communities), tuple(grids), everything, gained, lost, unknown)
+
+
+def _unknown_places(
+    conn: psycopg.Connection, communities: tuple[str, ...], grids: tuple[str, ...]
+) -> tuple[tuple[str, str | None], ...]:
+    """The 居民区 and 微网格 (``居民区/微网格`` or a bare 微网格) no household on
+    the hub is in, each with the closest one that is (see :class:`Station`).
+    Nothing on a hub without households yet: theirs are still to come."""
+    from rapidfuzz import fuzz, process
+
+    def held(sql: str, params: list[str]) -> bool:
+        return bool(
+            conn.execute(f"SELECT EXISTS (SELECT 1 FROM rows WHERE {sql})", params).fetchone()[0]
+        )  # type: ignore[index]
+
+    if not held("tbl = 'households'", []):
+        return ()
+    missing = [(c, "community") for c in communities if not held("community = %s", [c])]
+    for g in grids:
+        community, _, grid = g.rpartition("/")
+        if community:
+            if not held("community = %s AND micro_grid = %s", [community, grid]):
+                missing.append((g, "pair"))
+        elif not held("micro_grid = %s", [grid]):
+            missing.append((g, "grid"))
+    if not missing:
+        return ()
+    places = conn.execute(
+        "SELECT DISTINCT community, micro_grid FROM rows WHERE tbl = 'households'"
+    ).fetchall()
+    known = {
+        "community": sorted({c for c, _ in places if c}),
+        "grid": sorted({g for _, g in places if g}),
+        "pair": sorted({f"{c}/{g}" for c, g in places if c and g}),
+    }
+    out: list[tuple[str, str | None]] = []
+    for name, kind in missing:
+        near = process.extractOne(name, known[kind], scorer=fuzz.ratio, score_cutoff=50)
+        out.append((name, near[0] if near else None))
+    return tuple(out)
 
 
 def _note_moves(
