@@ -6,6 +6,7 @@ Each test makes a database of its own on the test server and drops it
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
     import contextlib
 
     from visitlog.dedup import merges as dedup_merge
-    from visitlog.summary import DETAIL_READS, READS, compute_summary
+    from visitlog.summary import COPY_LEAVES_OUT, DETAIL_READS, READS, compute_summary
     from visitlog.sync.copy import _replay, copy_replica
     from visitlog.sync.sqlite import SqliteReplica
 
@@ -150,8 +151,11 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
     # figures and lists, from rows without their notes and stamps.
     for reads, details in ((READS, False), (DETAIL_READS, True)):
         lean_path = tmp_path / f"lean-{details}.db"
-        assert copy_replica(pg_hub, lean_path, only=reads) > 0
+        assert copy_replica(pg_hub, lean_path, only=reads, leave_out=COPY_LEAVES_OUT) > 0
         lean = Store(lean_path)
+        # a merge to derive: the triggers that move rows to the survivor look
+        # visits and items up through the indexes a summary does without
+        assert all(lean.has_index(n) for n in COPY_LEAVES_OUT)
         assert lean.scalar("SELECT count(*) FROM households WHERE stamps IS NOT NULL") == 0
         assert one.scalar("SELECT count(*) FROM households WHERE stamps IS NOT NULL") > 0
         assert lean.scalar("SELECT count(*) FROM households WHERE merged_into IS NOT NULL") == 1
@@ -159,6 +163,36 @@ def test_a_hubs_snapshot_copy_equals_the_replay_of_its_changes(tmp_path, pg_hub)
         assert compute_summary(lean, **asked) == compute_summary(one, **asked)
         lean.close()
     for s in (a, b, one, two):
+        s.close()
+
+
+def test_a_copy_without_merges_is_written_without_the_indexes_a_summary_never_uses(
+    tmp_path, pg_hub
+):
+    from visitlog.demo import generate_into
+    from visitlog.summary import COPY_LEAVES_OUT, compute_summary
+    from visitlog.sync.copy import copy_replica
+
+    a, b, _ = laptops(tmp_path, pg_hub)
+    c = Store(tmp_path / "c.db")
+    c.init_identity("王五", "c")
+    generate_into(c, households=120, seed=5, today=dt.date(2026, 11, 27))
+    for s in (c, a, b):
+        sync_with(s, pg_hub)
+    whole, lean = tmp_path / "whole.db", tmp_path / "lean.db"
+    copy_replica(pg_hub, whole)
+    copy_replica(pg_hub, lean, leave_out=COPY_LEAVES_OUT)
+    one, two = Store(whole), Store(lean)
+    assert all(one.has_index(n) for n in COPY_LEAVES_OUT)
+    assert not any(two.has_index(n) for n in COPY_LEAVES_OUT)
+    assert two.has_index("visits_summary") and two.has_index("items_summary")
+    assert two.scalar("SELECT count(*) FROM visits") == one.scalar("SELECT count(*) FROM visits")
+    assert two.scalar("SELECT count(*) FROM visits") > 0
+    period = {"date_from": "2026-01-01", "date_to": "2026-11-27", "details": True}
+    summary = compute_summary(two, **period)
+    assert summary.totals.visits > 100 and summary.totals.items_total > 0
+    assert summary == compute_summary(one, **period)
+    for s in (a, b, c, one, two):
         s.close()
 
 

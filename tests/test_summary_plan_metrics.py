@@ -155,3 +155,32 @@ def test_the_columns_a_summary_reads_are_those_a_copy_for_it_keeps(street: Store
         assert result.still_due_list and result.overdue_list  # the lists' queries ran
     expected = DETAIL_READS if details else READS
     assert read == {t: set(cols) for t, cols in expected.items()}
+
+
+@pytest.mark.parametrize("details", [False, True])
+def test_a_copy_for_the_summary_does_without_indexes_its_statements_never_use(
+    street: Store, details: bool
+):
+    """``summary --hub`` writes its copy without ``COPY_LEAVES_OUT``: no
+    statement the summary runs may be planned through one of them on a
+    database that has them all (its plan would turn into a scan of the copy)."""
+    from visitlog.summary import COPY_LEAVES_OUT, street_name
+
+    assert {n for n in COPY_LEAVES_OUT if street.has_index(n)} == set(COPY_LEAVES_OUT)
+    statements: list[str] = []
+    street.conn.set_trace_callback(statements.append)
+    try:
+        compute_summary(
+            street, date_from=PERIOD[0], date_to="2026-11-30", today=TODAY, details=details
+        )
+        street_name(street)
+    finally:
+        street.conn.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert len(selects) >= 5  # the aggregates, the planning counts and the street's name
+    used: set[str] = set()
+    for sql in selects:
+        for row in street.conn.execute("EXPLAIN QUERY PLAN " + sql):
+            used.update(w for w in row[3].replace("(", " ").split() if street.has_index(w))
+    assert {"visits_summary", "items_summary", "households_summary"} <= used
+    assert used.isdisjoint(COPY_LEAVES_OUT)

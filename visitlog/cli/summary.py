@@ -113,12 +113,12 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
     temporary SQLite file that the summary reads like a laptop's: of its
     households, visits and items only the columns a summary reads (with
     its lists of households and items: *details*)."""
-    from visitlog.summary import DETAIL_READS, READS
+    from visitlog.summary import COPY_LEAVES_OUT, DETAIL_READS, READS
     from visitlog.sync import copy_replica
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
         path = Path(folder) / "hub.db"
-        copy_replica(url, path, only=DETAIL_READS if details else READS)
+        copy_replica(url, path, only=DETAIL_READS if details else READS, leave_out=COPY_LEAVES_OUT)
         store = Store(path)
         try:
             yield store

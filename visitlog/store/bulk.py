@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Collection, Iterator
+from typing import Protocol
 
 #: The tables whose indexes and insert triggers are set aside.
 BULK_TABLES = ("households", "visits", "items", "changes")
@@ -24,8 +25,14 @@ BULK_TABLES = ("households", "visits", "items", "changes")
 BULK_CACHE_KIB = 256 * 1024
 
 
+class Indexed(Protocol):
+    """``indexed(table)``: build the indexes of *table* now (see :func:`bulk_load`)."""
+
+    def __call__(self, tbl: str, *, every: bool = False) -> None: ...
+
+
 @contextlib.contextmanager
-def bulk_load(conn: sqlite3.Connection) -> Iterator[Callable[[str], None]]:
+def bulk_load(conn: sqlite3.Connection, leave_out: Collection[str] = ()) -> Iterator[Indexed]:
     """Set aside indexes and insert triggers of the record tables while
     writing many new rows inside the caller's transaction, then rebuild them.
 
@@ -39,6 +46,9 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[Callable[[str], None]]:
 
     Args:
         conn: the connection of a transaction already begun.
+        leave_out: indexes not made again (a copy made for one reader that
+            never uses them), unless ``indexed(table, every=True)`` asks for
+            the table's every index.
     """
     marks = ",".join("?" * len(BULK_TABLES))
     saved = conn.execute(
@@ -52,9 +62,11 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[Callable[[str], None]]:
     conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
     built: set[str] = set()
 
-    def indexed(tbl: str) -> None:
+    def indexed(tbl: str, *, every: bool = False) -> None:
         for kind, name, sql, of in saved:
-            if kind == "index" and of == tbl and name not in built:
+            if kind != "index" or of != tbl or name in built:
+                continue
+            if every or name not in leave_out:
                 conn.execute(sql)
                 built.add(name)
 
@@ -64,7 +76,7 @@ def bulk_load(conn: sqlite3.Connection) -> Iterator[Callable[[str], None]]:
         yield indexed
         # Indexes first: a trigger's body may rely on them.
         for _kind, name, sql, _ in sorted(saved, key=lambda s: s[0] != "index"):
-            if name not in built:
+            if name not in built and name not in leave_out:
                 conn.execute(sql)
     finally:
         conn.execute(f"PRAGMA cache_size = {cache}")

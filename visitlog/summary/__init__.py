@@ -67,6 +67,7 @@ from visitlog.summary.periods import (
 )
 from visitlog.summary.queries import (
     ALL,
+    COPY_LEAVES_OUT,
     DETAIL_READS,
     PARALLEL_FROM_ROWS,
     READS,
@@ -89,6 +90,7 @@ from visitlog.summary.views import (
 __all__ = [
     "ALL",
     "BY_NAME",
+    "COPY_LEAVES_OUT",
     "DETAIL_READS",
     "DETAIL_SHEETS",
     "FLAT",

@@ -40,13 +40,17 @@ def copy_replica(
     progress: Progress | None = None,
     batch_size: int = 5000,
     only: Mapping[str, Collection[str]] | None = None,
+    leave_out: Collection[str] = (),
 ) -> int:
     """Copy what *source* holds into a new SQLite replica at *dest*, a file
     to read and then remove (a hub's snapshot is written without a journal).
 
     *only* (``{table: columns}``): of a hub's snapshot, read only these
     columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.row_plan`);
-    a replayed copy is always whole.
+    a replayed copy is always whole.  *leave_out*: indexes a hub's snapshot
+    is written without, as its one reader never uses them; they are made all
+    the same when the copy has merges to derive (the Store's triggers look
+    visits and items up by their household and visit).
 
     Returns:
         How many rows were written (a hub's snapshot) or changes applied.
@@ -68,7 +72,7 @@ def copy_replica(
             copy.store.conn.execute("PRAGMA temp_store = DEFAULT")
             with snapshot() as rows, copy.session() as cs:
                 written = 0
-                with bulk_load(cs.conn) as indexed:
+                with bulk_load(cs.conn, leave_out) as indexed:
                     plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
                     tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
                     for tbl, batch in _ahead(rows, tables, batch_size):
@@ -78,9 +82,28 @@ def copy_replica(
                         else:
                             cs.conn.executemany(plans[tbl][1], batch)
                             written += len(batch)
+                    if leave_out and _merges_to_derive(cs.conn):
+                        for tbl in SNAPSHOT_TABLES:
+                            indexed(tbl, every=True)
                 finish(cs.conn)
                 return written
         return _replay(hub, copy, progress, batch_size)
+
+
+def _merges_to_derive(conn: Any) -> bool:
+    """Whether :func:`~visitlog.sync.sqlite.snapshot.finish` will move rows to
+    a survivor: a merge record in force, households sharing an 编号, or a row
+    marked merged."""
+    return any(
+        conn.execute(sql).fetchone() is not None
+        for sql in (
+            "SELECT 1 FROM dedup_merges WHERE deleted = 0 AND undone = 0 LIMIT 1",
+            "SELECT 1 FROM households WHERE deleted = 0 AND ref IS NOT NULL AND ref != '' "
+            "GROUP BY ref HAVING count(*) > 1 LIMIT 1",
+            "SELECT 1 FROM households WHERE merged_into IS NOT NULL LIMIT 1",
+            "SELECT 1 FROM visits WHERE merged_into IS NOT NULL LIMIT 1",
+        )
+    )
 
 
 def _ahead(
