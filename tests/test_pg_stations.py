@@ -397,3 +397,38 @@ def test_a_station_given_more_or_fewer_places_gets_or_lets_go_of_their_household
         assert conn.execute("SELECT count(*) FROM moves").fetchone() == before
     for s in (office, h, y):
         s.close()
+
+
+def test_a_summary_copy_leaves_out_a_visit_whose_household_the_station_cannot_see(
+    tmp_path, pg, pg_hub
+):
+    """A visit filed under a place its household is not in (a move half
+    told, a row written by hand): the station reads the visit but not the
+    household.  ``summary --hub`` still works, without that visit."""
+    from visitlog.summary import COPY_LEAVES_OUT, READS, compute_summary
+    from visitlog.sync.copy import copy_replica
+
+    office, ids = _street(tmp_path, pg_hub)
+    huaxi = pg.role_name("huaxi")
+    add_station(pg_hub, huaxi, communities=("花溪园",))
+    with psycopg.connect(pg_hub) as conn:
+        moved = conn.execute(
+            "UPDATE rows SET community = '花溪园' WHERE tbl = 'visits' AND household_id = %s",
+            [ids["源园1"]],
+        ).rowcount
+    assert moved == 1
+    path = tmp_path / "copy.db"
+    copy_replica(pg.url_as(pg_hub, huaxi), path, only=READS, leave_out=COPY_LEAVES_OUT)
+    copy = Store(path)
+    assert set(_households(copy).values()) == {"花溪园"}
+    assert copy.scalar("SELECT count(*) FROM visits") == 2
+    assert (
+        copy.scalar(
+            "SELECT count(*) FROM visits WHERE household_id NOT IN (SELECT id FROM households)"
+        )
+        == 0
+    )
+    summary = compute_summary(copy, date_from="2026-11-01", date_to="2026-11-30")
+    assert (summary.totals.households, summary.totals.visits) == (2, 2)
+    for s in (office, copy):
+        s.close()
