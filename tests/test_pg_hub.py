@@ -181,8 +181,26 @@ def test_a_copy_without_merges_is_written_without_the_indexes_a_summary_never_us
         sync_with(s, pg_hub)
     whole, lean = tmp_path / "whole.db", tmp_path / "lean.db"
     copy_replica(pg_hub, whole)
-    copy_replica(pg_hub, lean, leave_out=COPY_LEAVES_OUT)
+    said: list[tuple[str, int, int | None]] = []
+    copy_replica(pg_hub, lean, leave_out=COPY_LEAVES_OUT, progress=lambda *a: said.append(a))
     one, two = Store(whole), Store(lean)
+    # what it has read so far, table by table (a hub does not say how many
+    # rows it will send), then the indexes
+    last = {phase: done for phase, done, _ in said}
+    assert last["conflicts"] == one.scalar("SELECT count(*) FROM conflicts") == 1
+    assert {k: last[k] for k in ("households", "visits", "items", "indexes")} == {
+        "households": one.scalar("SELECT count(*) FROM households"),
+        "visits": one.scalar("SELECT count(*) FROM visits"),
+        "items": one.scalar("SELECT count(*) FROM items"),
+        "indexes": 0,
+    }
+    assert [p for p, _, _ in said][-1] == "indexes"
+    # a total only once the table is read whole: its last report
+    ends = {phase: (done, total) for phase, done, total in said if total is not None}
+    assert ends == {k: (last[k], last[k]) for k in last if k != "indexes"}
+    for phase in ends:
+        totals = [total for p, _, total in said if p == phase]
+        assert totals[-1] is not None and all(t is None for t in totals[:-1])
     assert all(one.has_index(n) for n in COPY_LEAVES_OUT)
     assert not any(two.has_index(n) for n in COPY_LEAVES_OUT)
     assert two.has_index("visits_summary") and two.has_index("items_summary")

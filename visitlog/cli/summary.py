@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from visitlog.cli.common import console, err_console
+from visitlog.cli.common import console, err_console, progress_bar
 from visitlog.cli.options import RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
@@ -118,12 +118,32 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
         path = Path(folder) / "hub.db"
-        copy_replica(url, path, only=DETAIL_READS if details else READS, leave_out=COPY_LEAVES_OUT)
+        with progress_bar(_describe_copy, show_from=_SHOW_FROM) as progress:
+            copy_replica(
+                url,
+                path,
+                only=DETAIL_READS if details else READS,
+                leave_out=COPY_LEAVES_OUT,
+                progress=progress,
+            )
         store = Store(path)
         try:
             yield store
         finally:
             store.close()
+
+
+#: A hub's rows are shown being read once a table has this many (a station
+#: of one 居民区 is read before a bar is worth drawing).
+_SHOW_FROM = 20_000
+
+
+def _describe_copy(phase: str, done: int, total: int | None) -> str | None:
+    """The progress line of ``summary --hub`` reading the hub (what a
+    district's summary spends most of its minute or two on)."""
+    if phase in ("households", "visits", "items", "indexes"):
+        return t(f"summary.hub.{phase}")
+    return None
 
 
 def _summary(

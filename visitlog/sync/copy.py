@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from pathlib import Path
 from typing import Any, TypeVar
 
-from visitlog.progress import Progress
+from visitlog.progress import Progress, report
 from visitlog.store import bulk_load
 from visitlog.sync.engines import TargetName, find_target
 from visitlog.sync.merge import missing
@@ -47,7 +47,11 @@ def copy_replica(
 
     *only* (``{table: columns}``): of a hub's snapshot, read only these
     columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.row_plan`);
-    a replayed copy is always whole.  *leave_out*: indexes a hub's snapshot
+    a replayed copy is always whole.  *progress* is told the rows of each
+    table written so far (``progress(table, done, None)``: a hub does not
+    say beforehand how many it holds; the total once all are read), then
+    that the copy's indexes are being built (``progress("indexes", 0,
+    None)``).  *leave_out*: indexes a hub's snapshot
     is written without, as its one reader never uses them; they are made all
     the same when the copy has merges to derive (the Store's triggers look
     visits and items up by their household and visit).
@@ -76,16 +80,21 @@ def copy_replica(
             copy.store.conn.execute("PRAGMA foreign_keys = OFF")
             with snapshot() as rows, copy.session() as cs:
                 written = 0
+                done: dict[str, int] = {}
                 with bulk_load(cs.conn, leave_out) as indexed:
                     plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
                     tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
                     for tbl, batch in _ahead(rows, tables, batch_size):
                         if batch is None:
-                            # its indexes are built while the next table is read
+                            # all read: its indexes are built while the next table is read
+                            report(progress, tbl, done.get(tbl, 0), done.get(tbl, 0))
                             indexed(tbl)
                         else:
                             cs.conn.executemany(plans[tbl][1], batch)
                             written += len(batch)
+                            done[tbl] = done.get(tbl, 0) + len(batch)
+                            report(progress, tbl, done[tbl], None)
+                    report(progress, "indexes", 0, None)
                     if leave_out and _merges_to_derive(cs.conn):
                         for tbl in SNAPSHOT_TABLES:
                             indexed(tbl, every=True)
