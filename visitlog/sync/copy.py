@@ -47,14 +47,17 @@ def copy_replica(
 
     *only* (``{table: columns}``): of a hub's snapshot, read only these
     columns of these tables (see :func:`~visitlog.sync.sqlite.snapshot.row_plan`);
-    a replayed copy is always whole.  *progress* is told the rows of each
-    table written so far (``progress(table, done, None)``: a hub does not
-    say beforehand how many it holds; the total once all are read), then
-    that the copy's indexes are being built (``progress("indexes", 0,
-    None)``).  *leave_out*: indexes a hub's snapshot
-    is written without, as its one reader never uses them; they are made all
-    the same when the copy has merges to derive (the Store's triggers look
-    visits and items up by their household and visit).
+    a replayed copy is always whole.
+
+    *progress* is told the rows of each table of a hub's snapshot written so
+    far (``progress(table, done, None)``: a hub does not say beforehand how
+    many it holds; the total once all are read), then that the copy's
+    indexes are being built (``progress("indexes", 0, None)``).
+
+    *leave_out*: indexes a hub's snapshot is written without, as its one
+    reader never uses them; they are made all the same when the copy has
+    merges to derive (the Store's triggers look visits and items up by
+    their household and visit).
 
     Returns:
         How many rows were written (a hub's snapshot) or changes applied.
@@ -86,7 +89,7 @@ def copy_replica(
                     tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
                     for tbl, batch in _ahead(rows, tables, batch_size):
                         if batch is None:
-                            # all read: its indexes are built while the next table is read
+                            # all read: its indexes are built while the next is
                             report(progress, tbl, done.get(tbl, 0), done.get(tbl, 0))
                             indexed(tbl)
                         else:
