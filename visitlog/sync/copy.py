@@ -28,7 +28,7 @@ from visitlog.store import bulk_load
 from visitlog.sync.engines import TargetName, find_target
 from visitlog.sync.merge import missing
 from visitlog.sync.sqlite import SqliteReplica
-from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, row_plan
+from visitlog.sync.sqlite.snapshot import SNAPSHOT_TABLES, finish, merges_to_derive, row_plan
 
 T = TypeVar("T")
 
@@ -82,7 +82,6 @@ def copy_replica(
             # parent the copy does not hold, which is all the keys would ask.
             copy.store.conn.execute("PRAGMA foreign_keys = OFF")
             with snapshot() as rows, copy.session() as cs:
-                written = 0
                 done: dict[str, int] = {}
                 with bulk_load(cs.conn, leave_out) as indexed:
                     plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
@@ -94,32 +93,15 @@ def copy_replica(
                             indexed(tbl)
                         else:
                             cs.conn.executemany(plans[tbl][1], batch)
-                            written += len(batch)
                             done[tbl] = done.get(tbl, 0) + len(batch)
                             report(progress, tbl, done[tbl], None)
                     report(progress, "indexes", 0, None)
-                    if leave_out and _merges_to_derive(cs.conn):
+                    if leave_out and merges_to_derive(cs.conn):
                         for tbl in SNAPSHOT_TABLES:
                             indexed(tbl, every=True)
                 finish(cs.conn)
-                return written
+                return sum(done.values())
         return _replay(hub, copy, progress, batch_size)
-
-
-def _merges_to_derive(conn: Any) -> bool:
-    """Whether :func:`~visitlog.sync.sqlite.snapshot.finish` will move rows to
-    a survivor: a merge record in force, households sharing an 编号, or a row
-    marked merged."""
-    return any(
-        conn.execute(sql).fetchone() is not None
-        for sql in (
-            "SELECT 1 FROM dedup_merges WHERE deleted = 0 AND undone = 0 LIMIT 1",
-            "SELECT 1 FROM households WHERE deleted = 0 AND ref IS NOT NULL AND ref != '' "
-            "GROUP BY ref HAVING count(*) > 1 LIMIT 1",
-            "SELECT 1 FROM households WHERE merged_into IS NOT NULL LIMIT 1",
-            "SELECT 1 FROM visits WHERE merged_into IS NOT NULL LIMIT 1",
-        )
-    )
 
 
 def _ahead(

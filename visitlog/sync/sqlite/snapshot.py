@@ -86,4 +86,21 @@ def finish(conn: Connection) -> int:
     return removed
 
 
-__all__ = ["COPY_NEEDS", "SNAPSHOT_TABLES", "finish", "row_plan"]
+def merges_to_derive(conn: Connection) -> bool:
+    """Whether :func:`finish` will move rows to a survivor: a merge record in
+    force, households sharing an 编号, or a row marked merged (a copy written
+    without some indexes needs them back first: see
+    :func:`visitlog.sync.copy_replica`)."""
+    return any(
+        conn.execute(sql).fetchone() is not None
+        for sql in (
+            "SELECT 1 FROM dedup_merges WHERE deleted = 0 AND undone = 0 LIMIT 1",
+            "SELECT 1 FROM households WHERE deleted = 0 AND ref IS NOT NULL AND ref != '' "
+            "GROUP BY ref HAVING count(*) > 1 LIMIT 1",
+            "SELECT 1 FROM households WHERE merged_into IS NOT NULL LIMIT 1",
+            "SELECT 1 FROM visits WHERE merged_into IS NOT NULL LIMIT 1",
+        )
+    )
+
+
+__all__ = ["COPY_NEEDS", "SNAPSHOT_TABLES", "finish", "merges_to_derive", "row_plan"]
