@@ -219,8 +219,11 @@ def test_a_database_without_a_hub_is_refused_in_one_line(tmp_path, pg):
     store = Store(tmp_path / "a.db")
     with pytest.raises(VisitlogError, match="hub init"):
         sync_with(store, url)
-    with pytest.raises(VisitlogError, match=r"127\.0\.0\.1:1"):
+    with pytest.raises(VisitlogError, match=r"127\.0\.0\.1:1") as refused:
         sync_with(store, "postgresql://postgres@127.0.0.1:1/nothing")
+    # the reason itself, not only libpq's indented hint after it, on one line
+    said = str(refused.value)
+    assert "Connection refused" in said and "\n" not in said and "\t" not in said
     store.close()
 
 

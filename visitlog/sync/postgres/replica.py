@@ -77,7 +77,10 @@ def connect(url: str) -> Connection:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        # libpq's message may end in an indented hint ("\tIs the server
+        # running…") after the reason itself ("Connection refused"): both.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = " ".join(lines) or type(exc).__name__
         raise VisitlogError(t("hub.err.connect", url=public_url(url), reason=reason)) from None
     except Exception as exc:  # a malformed URL is a bad value, said in one line
         raise VisitlogError(t("hub.err.bad_url", url=public_url(url), reason=exc)) from None
