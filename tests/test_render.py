@@ -8,6 +8,7 @@ import io
 import json
 import re
 import zipfile
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from visitlog.demo import WORKER_NAMES
-from visitlog.i18n import set_lang
+from visitlog.i18n import set_lang, t
 from visitlog.privacy import mask_name, mask_phone
 from visitlog.render import render_csv, render_html, render_md, render_table, render_xlsx
 from visitlog.render.common import flat_columns
@@ -546,6 +547,81 @@ def test_html_coverage_bars_are_proportional(summary):
     # Each bar is drawn over a 410-unit track; the first grid's bar in the overview.
     widths = re.findall(r'<rect x="170" y="5" width="([\d.]+)"', text)
     assert float(widths[1]) == pytest.approx(grid["coverage"] * 410, abs=0.1)
+
+
+# -- the notes under the tables, in each language --------------------------------------------
+
+
+#: The labels of the notes, in order: key groups, top categories, modes, why still due,
+#: data health, the overdue cut-off.
+NOTE_LABELS = {
+    "zh": ["重点人群（已访/应访）", "主要类别", "走访方式", "未访原因", "数据状况", "超期"],
+    "en": [
+        "Key groups (visited/due)",
+        "Top categories",
+        "Visit modes",
+        "Why still due",
+        "Data health",
+        "Overdue",
+    ],
+}
+
+
+def _key_groups_text(summary, sep: str) -> str:
+    """The key groups of the totals as the note lists them, counted here from the JSON."""
+    groups = summary.to_json()["totals"]["key_groups"]
+    return sep.join(
+        f"{k} {v['visited']}/{v['households']}" for k, v in groups.items() if v["households"]
+    )
+
+
+@pytest.mark.parametrize(("lang", "colon", "comma"), [("zh", "：", "，"), ("en", ": ", ", ")])
+def test_notes_join_labels_and_lists_in_the_languages_punctuation(summary, lang, colon, comma):
+    """English notes read "Key groups (visited/due): 独居老人 3/5, …" in every format.
+
+    Chinese ones keep "重点人群（已访/应访）：独居老人 3/5，…"; the workbook puts the
+    label and the text in cells of their own in both languages.
+    """
+    set_lang(lang)
+    labels = NOTE_LABELS[lang]
+    key_groups = _key_groups_text(summary, comma)
+    assert comma in key_groups  # more than one key group: the list separator shows
+
+    table = [
+        line.strip()
+        for line in _table_text(summary, width=1000).splitlines()
+        if line.startswith(tuple(labels))
+    ]
+    md = [line[2:] for line in render_md(summary).splitlines() if line.startswith("- ")]
+    html_notes = [
+        unescape(x) for x in re.findall(r'<p class="note">(.*?)</p>', render_html(summary))
+    ]
+    kinds = [x for x in html_notes if x.startswith(t("summary.note.kinds"))]
+    overview = [x for x in html_notes if x not in kinds]
+    for name, lines in (("table", table), ("md", md), ("html", overview)):
+        assert len(lines) == len(labels), (name, lines)
+        assert lines[0] == labels[0] + colon + key_groups, name
+        for line, label in zip(lines, labels, strict=True):
+            assert line.startswith(label + colon), (name, line)
+            if lang == "en":
+                assert "：" not in line and "，" not in line, (name, line)
+    # Each 微网格's page names its four lists the same way.
+    assert len(kinds) == len(summary.at("micro-grid").to_json()["groups"])
+    for line in kinds:
+        assert line.startswith(t("summary.note.kinds") + colon) and comma in line, line
+        if lang == "en":
+            assert "：" not in line and "，" not in line, line
+
+    wb = load_workbook(io.BytesIO(render_xlsx(summary)))
+    rows = list(wb[t("summary.sheet.notes")].iter_rows(values_only=True))
+    notes = {r[0]: r[1] for r in rows[1:] if r[0] in labels}
+    assert list(notes) == labels  # every note has its label in a cell of its own
+    assert notes[labels[0]] == key_groups
+    assert [label + colon + value for label, value in notes.items()] == md
+    for label, value in notes.items():
+        assert not value.startswith((":", "：")), (label, value)
+        if lang == "en":
+            assert "：" not in value and "，" not in value, (label, value)
 
 
 # -- the same through the CLI: every file parsed back, nothing unmasked -----------------------

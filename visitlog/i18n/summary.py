@@ -116,9 +116,14 @@ ZH = {
     "summary.note.modes": "走访方式",
     "summary.note.kinds": "四个清单",
     "summary.note.still_due": "未访原因",
-    "summary.note.health": "数据状况：合并重复住户 {merged_households}，合并重复走访 {merged_visits}，"
+    "summary.note.health": "数据状况",
+    "summary.note.health_text": "合并重复住户 {merged_households}，合并重复走访 {merged_visits}，"
     "未同步改动 {unsynced}，待处理冲突 {conflicts}",
-    "summary.note.overdue_cutoff": "超期：未办结且办理期限早于 {cutoff}（统计期末与今天中较早者）。",
+    "summary.note.overdue": "超期",
+    "summary.note.overdue_cutoff": "未办结且办理期限早于 {cutoff}（统计期末与今天中较早者）。",
+    # between a note's label and its text, and between the items of a list in a note
+    "summary.note.sep": "：",
+    "summary.note.list_sep": "，",
     # list columns
     "summary.list.address": "地址",
     "summary.list.head": "户主",
@@ -244,9 +249,13 @@ EN = {
     "summary.note.modes": "Visit modes",
     "summary.note.kinds": "Four lists",
     "summary.note.still_due": "Why still due",
-    "summary.note.health": "Data health: duplicate households merged {merged_households}, duplicate visits merged {merged_visits}, "
+    "summary.note.health": "Data health",
+    "summary.note.health_text": "duplicate households merged {merged_households}, duplicate visits merged {merged_visits}, "
     "changes not yet synced {unsynced}, conflicts to review {conflicts}",
-    "summary.note.overdue_cutoff": "Overdue: open with a deadline before {cutoff} (the end of the period or today, whichever is earlier).",
+    "summary.note.overdue": "Overdue",
+    "summary.note.overdue_cutoff": "open with a deadline before {cutoff} (the end of the period or today, whichever is earlier).",
+    "summary.note.sep": ": ",
+    "summary.note.list_sep": ", ",
     "summary.list.address": "Address",
     "summary.list.head": "Head",
     "summary.list.phone": "Phone",

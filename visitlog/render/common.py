@@ -106,40 +106,51 @@ def group_rows(summary: Summary) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return data["groups"], data["totals"]
 
 
-def note_lines(summary: Summary, totals: dict[str, Any]) -> list[str]:
-    """The lines under the tables: key groups, top categories, modes, data health."""
-    lines = []
+def notes(summary: Summary, totals: dict[str, Any]) -> list[tuple[str, str]]:
+    """The notes under the tables as (label, text), in the current language.
+
+    Key groups, top categories, visit modes, why still due, data health and the
+    overdue cut-off; the items of a list are joined with the language's
+    separator (``，`` / ``, ``).  The XLSX notes sheet puts label and text in
+    cells of their own; the other formats show :func:`note_lines`.
+    """
+    sep = t("summary.note.list_sep")
+    out = []
     tags = [
         f"{tag} {v['visited']}/{v['households']}"
         for tag, v in totals["key_groups"].items()
         if v["households"]
     ]
     if tags:
-        lines.append(t("summary.note.key_groups") + "：" + "，".join(tags))
+        out.append((t("summary.note.key_groups"), sep.join(tags)))
     if totals["top_categories"]:
-        lines.append(
-            t("summary.note.top_categories")
-            + "："
-            + "，".join(f"{c['category']} {c['count']}" for c in totals["top_categories"])
-        )
-    lines.append(
-        t("summary.note.modes")
-        + "："
-        + "，".join(f"{m} {n}" for m, n in totals["visits_by_mode"].items())
+        top = sep.join(f"{c['category']} {c['count']}" for c in totals["top_categories"])
+        out.append((t("summary.note.top_categories"), top))
+    modes = sep.join(f"{m} {n}" for m, n in totals["visits_by_mode"].items())
+    out.append((t("summary.note.modes"), modes))
+    reasons = sep.join(f"{r} {n}" for r, n in totals["still_due_reasons"].items())
+    out.append((t("summary.note.still_due"), reasons))
+    health = t(
+        "summary.note.health_text",
+        merged_households=totals["merged_households"],
+        merged_visits=totals["merged_visits"],
+        unsynced=totals["unsynced_changes"],
+        conflicts=totals["open_conflicts"],
     )
-    reasons = "，".join(f"{r} {n}" for r, n in totals["still_due_reasons"].items())
-    lines.append(t("summary.note.still_due") + "：" + reasons)
-    lines.append(
-        t(
-            "summary.note.health",
-            merged_households=totals["merged_households"],
-            merged_visits=totals["merged_visits"],
-            unsynced=totals["unsynced_changes"],
-            conflicts=totals["open_conflicts"],
-        )
-    )
-    lines.append(t("summary.note.overdue_cutoff", cutoff=summary.overdue_cutoff.isoformat()))
-    return lines
+    out.append((t("summary.note.health"), health))
+    cutoff = t("summary.note.overdue_cutoff", cutoff=summary.overdue_cutoff.isoformat())
+    out.append((t("summary.note.overdue"), cutoff))
+    return out
+
+
+def note_line(label: str, text: str) -> str:
+    """A note as one line: its label, the language's ``：`` / ``: ``, its text."""
+    return label + t("summary.note.sep") + text
+
+
+def note_lines(summary: Summary, totals: dict[str, Any]) -> list[str]:
+    """The lines under the tables (:func:`notes`, each label joined to its text)."""
+    return [note_line(label, text) for label, text in notes(summary, totals)]
 
 
 # -- the still-due and overdue lists ---------------------------------------------------

@@ -16,6 +16,7 @@ from visitlog.render.common import (
     group_name,
     group_rows,
     level_label,
+    note_line,
     note_lines,
     overdue_columns,
     overdue_rows,
@@ -355,8 +356,8 @@ def _grid_page(n: int, g: dict[str, Any], due: list[list[Any]], late: list[list[
     ]
     out.append(f"<h3>{_e(t('summary.chart'))}</h3>")
     out.append(svg_bars(bars))
-    items = "，".join(f"{k} {n}" for k, n in g["items"].items())
-    out.append(f'<p class="note">{_e(t("summary.note.kinds"))}：{_e(items)}</p>')
+    items = t("summary.note.list_sep").join(f"{k} {n}" for k, n in g["items"].items())
+    out.append(f'<p class="note">{_e(note_line(t("summary.note.kinds"), items))}</p>')
     label = _grid_label(g)
     lists = [
         (t("summary.sheet.still_due"), still_due_columns()[2:], due, _due_layout(due)),

@@ -30,7 +30,7 @@ from visitlog.render.common import (
     group_name,
     level_label,
     meeting_columns,
-    note_lines,
+    notes,
     overdue_columns,
     overdue_rows,
     period_text,
@@ -216,9 +216,7 @@ def _notes_sheet(summary: Summary, reveal: bool) -> Sheet:
         [t("summary.notes.cutoff"), summary.overdue_cutoff],
         [t("summary.notes.privacy"), t("summary.revealed" if reveal else "summary.masked")],
     ]
-    for line in note_lines(summary, summary.to_json()["totals"]):
-        label, sep, rest = line.partition("：")
-        rows.append([label, rest] if sep else ["", line])
+    rows += [[label, text] for label, text in notes(summary, summary.to_json()["totals"])]
     return Sheet(
         t("summary.sheet.notes"),
         [t("summary.notes.item"), t("summary.notes.value")],
