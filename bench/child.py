@@ -391,6 +391,44 @@ def bundle_import(db: str, src: str) -> None:
     _emit({"received": report.received_total, "plain": report.plain_bundle})
 
 
+def dedup_day(db: str, seed: str = "7") -> None:
+    """A day's work arriving before an incremental ``dedup households --changed``:
+    300 households picked at random across the whole dataset (as a street's
+    stations' syncs bring them), 250 of them edited and 50 entered again as new
+    households (the address written without 室, the head and phone alike)."""
+    import random
+
+    from visitlog.model import Household
+    from visitlog.store import Store
+
+    store = Store(db)
+    rng = random.Random(int(seed))
+    top = store.scalar("SELECT max(rowid) FROM households")
+    picked: list[Any] = []
+    seen: set[int] = set()
+    while len(picked) < 300:
+        rowid = rng.randrange(1, top + 1)
+        if rowid not in seen:
+            seen.add(rowid)
+            picked += store.query(
+                "SELECT * FROM households WHERE rowid = ? AND deleted = 0 AND merged_into IS NULL",
+                [rowid],
+            )
+    for r in picked[:250]:
+        store.update_household(r["id"], note="电话核实过", members=(r["members"] or 1) + 1)
+    for r in picked[250:]:
+        store.add_household(
+            Household(
+                address=r["address"].replace("室", ""),
+                micro_grid=r["micro_grid"],
+                community=r["community"],
+                head=r["head"],
+                phone=r["phone"],
+            )
+        )
+    _emit({"edited": 250, "entered_again": 50})
+
+
 def tui_keys(db: str, rounds: str = "5") -> None:
     """Time the keys of the home screen (:mod:`bench.tui_keys`)."""
     from bench.tui_keys import tui_keys as run_keys
@@ -417,6 +455,7 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "bundle_export": bundle_export,
     "bundle_import": bundle_import,
     "tui_keys": tui_keys,
+    "dedup_day": dedup_day,
     "tui_keys_baseline": tui_keys_baseline,
 }
 

@@ -130,3 +130,30 @@ def test_merges_lists_ids_that_undo_accepts(cli, db_path):
     assert merge_id[-8:] in table.stdout
     assert cli("dedup", "undo", merge_id[-8:]).exit_code == 0
     assert cli.json("dedup", "merges")[0]["undone"] == 1
+
+
+def test_changed_compares_only_what_changed_since_the_last_run(cli, db_path):
+    ids = _messy(db_path)
+    first = cli("dedup", "households", "--changed", "--json")
+    assert first.exit_code == 0, first.output
+    assert "这次比较了全部住户" in first.stderr.replace("\n", "")
+    assert json.loads(first.stdout)["clusters"] == [sorted([ids["a"], ids["a2"]])]
+
+    quiet = cli("dedup", "households", "--changed")
+    assert quiet.exit_code == 0, quiet.output
+    assert "只比较了上次查重以来新增或改动的 0 户" in quiet.stderr.replace("\n", "")
+
+    s = Store(db_path)
+    again = s.add_household(
+        Household(address="曹杨一村12号301", micro_grid="g", head="李秀珍", phone="13987654321")
+    ).id
+    s.close()
+    out = cli.json("dedup", "households", "--changed")
+    assert out["stats"]["changed"] == 1
+    # the pair found before is not listed again; the new copy is
+    assert out["clusters"] == [sorted([ids["shared"], again])]
+
+    english = cli("--lang", "en", "dedup", "households", "--changed")
+    assert english.exit_code == 0, english.output
+    said = " ".join(english.stderr.split())
+    assert "Compared only the 0 households added or changed since the last run" in said

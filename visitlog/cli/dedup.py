@@ -32,6 +32,11 @@ ApplyOpt = Annotated[
     typer.Option("--apply", help="help.dedup.ApplyOpt"),
 ]
 
+ChangedOpt = Annotated[
+    bool,
+    typer.Option("--changed", help="help.dedup.ChangedOpt"),
+]
+
 
 def register(app: typer.Typer) -> None:
     app.add_typer(dedup_app, name="dedup")
@@ -56,13 +61,26 @@ def _threshold(text: str | None) -> float:
 
 
 def _run(
-    ctx: typer.Context, kind: str, threshold: str | None, apply: bool, json_out: bool, reveal: bool
+    ctx: typer.Context,
+    kind: str,
+    threshold: str | None,
+    apply: bool,
+    json_out: bool,
+    reveal: bool,
+    changed: bool = False,
 ) -> None:
     from visitlog import dedup
     from visitlog.dedup import merges as dedup_merge
 
     store = _store(ctx)
-    result = dedup.find(store, kind, _threshold(threshold))
+    result = dedup.find(store, kind, _threshold(threshold), changed=changed)
+    if changed:
+        if result.stats.get("changed_many"):
+            err_console.print(t("dedup.changed_many", count=result.stats["changed_many"]))
+        elif result.stats.get("changed") is None:
+            err_console.print(t("dedup.changed_full"))
+        elif not json_out:
+            err_console.print(t("dedup.changed", **result.stats))
     merges: list[str] = []
     if apply and result.clusters:
         merges = dedup_merge.apply(store, result)
@@ -159,9 +177,10 @@ def households(
     apply: ApplyOpt = False,
     reveal: RevealOpt = False,
     json_out: JsonOpt = False,
+    changed: ChangedOpt = False,
 ) -> None:
     """Find duplicate households; --apply merges them."""
-    _run(ctx, "households", threshold, apply, json_out, reveal)
+    _run(ctx, "households", threshold, apply, json_out, reveal, changed)
 
 
 @dedup_app.command("visits", help="help.dedup.visits")

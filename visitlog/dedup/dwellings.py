@@ -270,6 +270,35 @@ class AliasBook:
             resolved[(scope, alias)] = target
         self._map = resolved
 
+    # -- kept between runs
+    def state(self) -> dict[str, Any]:
+        """What :meth:`estate` reads, and the aliases settled (JSON-ready)."""
+        return {
+            "map": sorted([scope, alias, target] for (scope, alias), target in self._map.items()),
+            "aliases": [
+                [a.alias, a.target, a.kind, a.scope, a.status, dict(a.sources)]
+                for a in self.aliases
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: Any) -> AliasBook:
+        """A settled book that reads places as the one whose :meth:`state` this is.
+
+        Raises:
+            ValueError: *state* is not one.
+        """
+        book = cls()
+        try:
+            book._map = {(str(s), str(a)): str(t) for s, a, t in state["map"]}
+            book.aliases = [
+                Alias(str(a), str(t), str(k), str(s), Counter(sources), str(st))
+                for a, t, k, s, st, sources in state["aliases"]
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("not an alias book") from exc
+        return book
+
     # -- reading
     def estate(self, scope: str, dwelling: Dwelling, column: str | None) -> str | None:
         """The estate a record's place names (None when neither place nor column names one)."""

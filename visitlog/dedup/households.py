@@ -49,17 +49,19 @@ Steps of one run (:func:`find_households`):
 from __future__ import annotations
 
 import gc
+import json
 import random
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from visitlog.address import normalize_address
 from visitlog.dedup.candidates import candidate_pairs
 from visitlog.dedup.clustering import assemble
 from visitlog.dedup.compare import Comparer, Evidence
 from visitlog.dedup.decisions import distinct_pairs
-from visitlog.dedup.dwellings import AliasBook
+from visitlog.dedup.dwellings import AliasBook, stored_aliases
 from visitlog.dedup.fields import FIELDS, PRIOR_LAMBDA, W_CONTRADICTION, weight_to_score
 from visitlog.dedup.houses import COLUMNS, Cache, House, learn_aliases, load_households
 from visitlog.dedup.model import Model
@@ -74,6 +76,7 @@ from visitlog.dedup.results import (
 )
 from visitlog.i18n import t
 from visitlog.model import NotFoundError
+from visitlog.rows import jdump, live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -138,20 +141,41 @@ def _random_patterns(
 class _Run:
     """Everything one run knows: records, aliases, buildings, pairs, the fitted model."""
 
-    def __init__(self, store: Store, max_block: int = MAX_BLOCK):
-        self.cache = cache = Cache()
-        self.houses = houses = [
-            House(i, row, cache) for i, row in enumerate(load_households(store))
-        ]
-        self.book = learn_aliases(store, houses, cache)
+    def __init__(
+        self,
+        store: Store,
+        max_block: int = MAX_BLOCK,
+        rows: list[tuple[Any, ...]] | None = None,
+        model: Model | None = None,
+        only: set[str] | None = None,
+        book: AliasBook | None = None,
+        cache: Cache | None = None,
+    ):
+        """*rows*: the households to read (default: every live one); *model*:
+        score with it instead of fitting one on these pairs; *only*: keep
+        the candidate pairs with one of these households in them; *book*:
+        read places with these aliases instead of learning them; *cache*:
+        readings made already."""
+        self.cache = cache = cache or Cache()
+        source = load_households(store) if rows is None else rows
+        self.houses = houses = [House(i, row, cache) for i, row in enumerate(source)]
+        del source
+        self.book = book if book is not None else learn_aliases(store, houses, cache)
         for h in houses:
             h.place(self.book, cache.pinyin)
         self.comparer = Comparer(houses, cache)
         self.pairs, self.block_stats = candidate_pairs(houses, max_block, self.comparer)
+        if only is not None:
+            self.pairs = {
+                (i, j) for i, j in self.pairs if houses[i].id in only or houses[j].id in only
+            }
         self.compared: dict[tuple[int, int], tuple[tuple[int, ...], Evidence, dict[str, Any]]] = {}
         for i, j in self.pairs:
             self.compared[(i, j)] = self.comparer.compare(houses[i], houses[j])
         self.patterns = Counter(c[0] for c in self.compared.values())
+        if model is not None:
+            self.model = model
+            return
         self.model = Model(FIELDS, PRIOR_LAMBDA).fit(
             self.patterns, _labels(store, houses, self.comparer, cache, self.book)
         )
@@ -222,7 +246,10 @@ def fit_model(store: Store) -> Model:
 
 
 def find_households(
-    store: Store, threshold: float = DEFAULT_THRESHOLD, max_block: int = MAX_BLOCK
+    store: Store,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_block: int = MAX_BLOCK,
+    changed: bool = False,
 ) -> Candidates:
     """Candidate duplicate households, scored, with the clusters to merge.
 
@@ -230,11 +257,19 @@ def find_households(
         store: the database.
         threshold: score (0..1] at and above which pairs are merged.
         max_block: blocks with more members are skipped.
+        changed: only the households added or changed since the last run
+            (made here or received by sync), each against every other
+            household it could be a duplicate of (:func:`_neighbourhood`),
+            scored by the model of the last whole run.  Without a last run
+            (or when the database no longer holds what it held then: a
+            backup restored over it), every household is compared.
 
     Returns:
         The candidates; ``stats`` tells how many pairs were compared, the
         model (``model``: λ, m, u and the weights) and the review order
-        (``teach`` of each listed pair, in ``review``).
+        (``teach`` of each listed pair, in ``review``); ``stats["changed"]``
+        how many households an incremental run started from (None: a whole
+        run).
     """
     check_threshold(threshold)
     started = time.perf_counter()
@@ -244,14 +279,191 @@ def find_households(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _find(store, threshold, max_block, started)
+        return _find(store, threshold, max_block, started, changed)
     finally:
         if collecting:
             gc.enable()
 
 
-def _find(store: Store, threshold: float, max_block: int, started: float) -> Candidates:
-    run = _Run(store, max_block)
+#: The local setting that keeps where the last household run started (the
+#: change log's version vector, the tables' last rowids), the model it scored
+#: with and the aliases it read places with: an incremental run
+#: (``changed``) starts from there.
+MARK = "dedup_mark"
+#: Above this many households changed since the last run, an incremental run
+#: would read about as much as a whole one: a whole one is made.
+CHANGED_UP_TO = 5000
+
+
+class _LastRun:
+    """What an incremental run takes from the last run: the households changed
+    since, the model and the aliases."""
+
+    def __init__(self, ids: set[str], model: Model, book: AliasBook, state: dict[str, Any]):
+        self.ids, self.model, self.book, self.state = ids, model, book, state
+
+
+def _decisions_key(store: Store) -> str:
+    """The workers' alias decisions as one text: a decision made since the
+    last run changes how places read, so the next run reads all again."""
+    return jdump(stored_aliases(store))
+
+
+def _last_run(store: Store) -> _LastRun | None:
+    """What the last run left, or None when an incremental run cannot be made
+    (no last run, a mark the database does not reach, a model of other
+    fields, alias decisions made since)."""
+    text = store.get_setting(MARK)
+    if not text:
+        return None
+    try:
+        mark = json.loads(text)
+        model = Model.from_state(FIELDS, PRIOR_LAMBDA, mark["model"])
+        book = AliasBook.from_state(mark["book"])
+        at, decisions = mark["at"], mark["decisions"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if model is None or decisions != _decisions_key(store):
+        return None
+    ids = store.changed_since(at, "households")
+    if ids is None:
+        return None
+    return _LastRun(ids, model, book, {k: mark[k] for k in ("model", "book", "decisions")})
+
+
+def _neighbourhood(
+    store: Store, ids: set[str], cache: Cache
+) -> tuple[list[tuple[Any, ...]], set[str]]:
+    """The live households among *ids*, and every household a candidate pair
+    of one of them can come from, or its score depends on.
+
+    - Every household of their buildings in their 微网格 (a building's
+      records, whose rooms tell which flats exist, and every block but the
+      numbers lie within one), or with no building where they have none.
+    - Wherever they are, the households sharing one of their numbers (how
+      widely a number is given is evidence too) or their written address,
+      each with the whole of its 微网格.
+    - The households headed by one of their heads' names (in how many
+      buildings a name heads records).
+
+    What a whole run finds and this does not: a changed household and one of
+    another 微网格 at the same estate, building and room written differently
+    (a room typo, the estate's other name): one building on two grids.
+
+    Returns:
+        ``(rows of COLUMNS, ids of the live changed households)``.
+    """
+    rows: dict[str, tuple[Any, ...]] = {}
+
+    def add(where: str, params: list[Any]) -> None:
+        """Read the households *where* says (``{marks}`` stands for *params*),
+        500 at a time; or, given lists, ``{marks0}``… for each, all at once."""
+        if params and isinstance(params[0], list):
+            lists: list[list[Any]] = [p or [None] for p in params]
+            marks = {f"marks{n}": ",".join("?" * len(p)) for n, p in enumerate(lists)}
+            batches = [(where.format(**marks), [x for p in lists for x in p])]
+        else:
+            batches = [
+                (where.format(marks=",".join("?" * len(params[n : n + 500]))), params[n : n + 500])
+                for n in range(0, len(params), 500)
+            ]
+        for sql, part in batches:
+            for r in store.query_values(
+                f"SELECT {COLUMNS} FROM households h WHERE {live('h')} AND ({sql})", part
+            ):
+                rows.setdefault(r[0], r)
+
+    add("h.id IN ({marks})", sorted(ids))
+    changed = set(rows)
+    if not changed:
+        return [], changed
+    mine = list(rows.values())
+    numbers = sorted({n for r in mine for n in _numbers(r[7])})
+    keys = sorted({r[5] for r in mine if r[5]})
+    heads = sorted({r[6] for r in mine if r[6]})
+    # One pass over the households for all three (a number has no index).
+    wanted = [numbers, keys, heads]
+    if any(wanted):
+        add(
+            "(h.phones IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(h.phones) j "
+            "WHERE j.value IN ({marks0}))) OR h.address_key IN ({marks1}) OR h.head IN ({marks2})",
+            wanted,
+        )
+    numbers_set, keys_set = set(numbers), set(keys)
+    anchors = {
+        k: r
+        for k, r in rows.items()
+        if k in changed or r[5] in keys_set or numbers_set.intersection(_numbers(r[7]))
+    }
+    # The anchors' buildings, as their grids' records say: a grid's other
+    # records are read only far enough to know their building.
+    buildings: dict[str, set[str | None]] = defaultdict(set)
+    for r in anchors.values():
+        buildings[r[2]].add(_building(cache, r))
+    grids = sorted(buildings)
+    near: list[str] = []
+    for n in range(0, len(grids), 500):
+        part = grids[n : n + 500]
+        for hid, grid, key, address in store.query_values(
+            "SELECT id, micro_grid, address_key, address FROM households h "
+            f"WHERE {live('h')} AND h.micro_grid IN ({','.join('?' * len(part))})",
+            part,
+        ):
+            if hid in rows:
+                continue
+            mark = buildings[grid]
+            if (
+                key
+                and None not in mark
+                and not any(f"{b}号" in key or f"{b}-" in key for b in mark if b)
+            ):
+                continue  # not written with any of the buildings: not one of them
+            if cache.dwelling(key or normalize_address(address))[0].building in mark:
+                near.append(hid)
+    add("h.id IN ({marks})", near)
+    return sorted(rows.values()), changed
+
+
+def _building(cache: Cache, row: tuple[Any, ...]) -> str | None:
+    """The building a household's address names (None: none), as a House reads it."""
+    return cache.dwelling(row[5] or normalize_address(row[4]))[0].building
+
+
+def _numbers(text: str | None) -> list[str]:
+    """The numbers of a households.phones cell (a JSON array, or nothing)."""
+    try:
+        got = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [n for n in got if isinstance(n, str)] if isinstance(got, list) else []
+
+
+def _find(
+    store: Store, threshold: float, max_block: int, started: float, changed: bool
+) -> Candidates:
+    # Where the database stands before it is read: what is written meanwhile
+    # is new to the next incremental run.
+    at = store.change_mark()
+    last = _last_run(store) if changed else None
+    many = None
+    if last is not None and len(last.ids) > CHANGED_UP_TO:
+        # A roster imported, a street synced in: reading everything is quicker.
+        many, last = len(last.ids), None
+    if last is None:
+        since: set[str] | None = None
+        run = _Run(store, max_block)
+        kept = {
+            "model": run.model.state(),
+            "book": run.book.state(),
+            "decisions": _decisions_key(store),
+        }
+    else:
+        cache = Cache()
+        rows, since = _neighbourhood(store, last.ids, cache)
+        run = _Run(
+            store, max_block, rows=rows, model=last.model, only=since, book=last.book, cache=cache
+        )
+        kept = last.state
     distinct = distinct_pairs(store, "households")
     result = assemble(
         "households",
@@ -277,15 +489,20 @@ def _find(store: Store, threshold: float, max_block: int, started: float) -> Can
     result.stats = {
         "records": n,
         "candidate_pairs": len(run.pairs),
-        "all_pairs": n * (n - 1) // 2,
+        # an incremental run: each changed household against every one read
+        "all_pairs": n * (n - 1) // 2 if since is None else len(since) * max(n - 1, 0),
         **run.block_stats,
         "aliases": sum(1 for a in run.book.aliases if a.status != "rejected"),
         "merge": sum(1 for p in result.pairs if p.score >= threshold),
         "review": len(review),
+        "changed": None if since is None else len(since),
+        # a whole run made because this many had changed (None: not for that)
+        "changed_many": many,
         "seconds": round(time.perf_counter() - started, 3),
     }
     result.model = run.model.to_json()
     result.aliases = [a.to_json() for a in run.book.aliases]
+    store.keep_setting(MARK, jdump({"at": at, **kept}))
     return result
 
 

@@ -30,6 +30,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["FieldSpec", "Model"]
 
@@ -193,6 +194,45 @@ class Model:
         """
         p = self.probability(pattern)
         return p * (1 - p) * count
+
+    def state(self) -> dict[str, Any]:
+        """Everything scoring uses, exactly (JSON-ready), for :meth:`from_state`."""
+        return {
+            "fields": [[f.name, list(f.levels)] for f in self.fields],
+            "lambda": self.lam,
+            "m": self.m,
+            "u": self.u,
+            "u_random": self.u_random,
+            "lambda_random": self.lam_random,
+            "random_pairs": self.random_pairs,
+            "iterations": self.iterations,
+        }
+
+    @classmethod
+    def from_state(
+        cls, fields: Sequence[FieldSpec], prior_lambda: float, state: Any
+    ) -> Model | None:
+        """A model that scores as the one whose :meth:`state` this is; None
+        when *state* is not one for these *fields* (their levels changed)."""
+        try:
+            if state["fields"] != [[f.name, list(f.levels)] for f in fields]:
+                return None
+            model = cls(fields, prior_lambda)
+            model.lam = float(state["lambda"])
+            model.m = [[float(x) for x in row] for row in state["m"]]
+            model.u = [[float(x) for x in row] for row in state["u"]]
+            if state["u_random"] is not None:
+                model.u_random = [[float(x) for x in row] for row in state["u_random"]]
+                model.lam_random = float(state["lambda_random"])
+            model.random_pairs = int(state["random_pairs"])
+            model.iterations = int(state["iterations"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        shapes = [len(f.levels) for f in fields]
+        rows = [model.m, model.u, *([model.u_random] if model.u_random else [])]
+        if any([len(r) for r in table] != shapes for table in rows):
+            return None
+        return model
 
     def to_json(self) -> dict[str, object]:
         u = self.u_random if self.u_random is not None else self.u

@@ -27,14 +27,16 @@ def find(
     kind: str,
     threshold: float = DEFAULT_THRESHOLD,
     max_block: int = MAX_BLOCK,
+    changed: bool = False,
 ) -> Candidates:
-    """Find duplicate ``households`` or ``visits``.
+    """Find duplicate ``households`` or ``visits``; *changed*: only the
+    households changed since the last run (see :func:`find_households`).
 
     Raises:
         ValueError: for another kind (the CLI only offers these two).
     """
     if kind == "households":
-        return find_households(store, threshold, max_block)
+        return find_households(store, threshold, max_block, changed)
     if kind == "visits":
         return find_visits(store, threshold, max_block)
     raise ValueError(kind)

@@ -22,7 +22,7 @@ from visitlog.store.audit_chain import (
     audit_mac,
     chain_fingerprint,
 )
-from visitlog.store.checking import MARK, mark_now, run_check
+from visitlog.store.checking import MARK, changed_rows, mark_now, reaches, run_check
 from visitlog.store.database import StoreBase, sqlite_errors
 
 
@@ -118,3 +118,32 @@ class AuditRecords(StoreBase):
             with self.transaction() as tx:
                 tx.set_setting(MARK, jdump(mark_now(tx.conn)))
         return problems
+
+    # -- where the database stands, for work done since a run of its own -------
+
+    def change_mark(self) -> dict[str, Any]:
+        """Where the database is now: the change log's version vector and each
+        table's last rowid (for :meth:`changed_since`; JSON-ready)."""
+        with self._lock, sqlite_errors(self.path):
+            return mark_now(self.conn)
+
+    def changed_since(self, mark: dict[str, Any], tbl: str) -> set[str] | None:
+        """Ids of *tbl*'s rows changed since *mark* (of :meth:`change_mark`),
+        or None when the database does not hold all it held then (a backup
+        restored over it, another file copied in): then nothing is known."""
+        with self._lock, sqlite_errors(self.path):
+            try:
+                if not reaches(mark_now(self.conn), mark):
+                    return None
+            except (KeyError, TypeError, AttributeError):  # a mark of another shape
+                return None
+            return changed_rows(self.conn, mark, tbl)
+
+    def keep_setting(self, key: str, value: str) -> None:
+        """Write one local setting that records where some work stopped (no
+        audit entry: it is bookkeeping, like the check's mark).  Nothing on a
+        read-only database."""
+        if self.read_only:
+            return
+        with self.transaction() as tx:
+            tx.set_setting(key, value)

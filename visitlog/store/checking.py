@@ -91,10 +91,32 @@ def mark_now(conn: sqlite3.Connection) -> dict[str, Any]:
     return {"vv": vv, "rowids": rowids}
 
 
-def _reaches(now: dict[str, Any], mark: dict[str, Any]) -> bool:
+def reaches(now: dict[str, Any], mark: dict[str, Any]) -> bool:
+    """Whether the database at *now* holds everything it held at *mark* (a
+    backup restored over it does not)."""
     return all(now["vv"].get(d, 0) >= s for d, s in mark["vv"].items()) and all(
         now["rowids"].get(tbl, 0) >= r for tbl, r in mark["rowids"].items()
     )
+
+
+def changed_rows(conn: sqlite3.Connection, mark: dict[str, Any], tbl: str) -> set[str]:
+    """The ids of *tbl*'s rows changed since *mark* (of :func:`mark_now`): in
+    the change log after its version vector (made here or received), or
+    written with a new rowid."""
+    out: set[str] = set()
+    for device in version_vector(conn):
+        out.update(
+            r[0]
+            for r in conn.execute(
+                "SELECT row_id FROM changes WHERE device = ? AND seq > ? AND tbl = ?",
+                [device, mark["vv"].get(device, 0), tbl],
+            )
+        )
+    out.update(
+        r[0]
+        for r in conn.execute(f"SELECT id FROM {tbl} WHERE rowid > ?", [mark["rowids"].get(tbl, 0)])
+    )
+    return out
 
 
 def _changed_since(conn: sqlite3.Connection, mark: dict[str, Any]) -> None:
@@ -135,7 +157,7 @@ def run_check(conn: sqlite3.Connection, *, full: bool = False) -> tuple[list[str
         ).fetchone()[0]
         row = conn.execute("SELECT value FROM settings WHERE key = ?", [MARK]).fetchone()
         mark = json.loads(row[0]) if row else None
-        whole = full or size <= FULL_UP_TO or mark is None or not _reaches(mark_now(conn), mark)
+        whole = full or size <= FULL_UP_TO or mark is None or not reaches(mark_now(conn), mark)
         pragma = "integrity_check" if whole else "quick_check"
         result = [r[0] for r in conn.execute(f"PRAGMA {pragma}")]
         if result != ["ok"]:
