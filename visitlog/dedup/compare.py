@@ -79,10 +79,8 @@ class Comparer:
         self._phone_spread: dict[str, int] = {}
         self._common_here: dict[tuple[str, str], bool] = {}
         self._rooms: dict[tuple[str, str], str] = {}
-        #: building → its room keys
-        self.building_rooms: dict[str, list[str]] = defaultdict(list)
-        for bld, rooms in rooms_of.items():
-            self.building_rooms[bld] = [f"{bld}|{r}" for r in rooms]
+        #: building → its rooms (their keys are made when asked, rarely)
+        self._rooms_of = rooms_of
         self._ambiguous: dict[str, bool] = {}
 
     def competitor(self, x: House, y: House, phone_agrees: bool) -> bool:
@@ -115,8 +113,8 @@ class Comparer:
         bld = odd.bld
         if bld is None:
             return False
-        for key in self.building_rooms.get(bld, ()):
-            for k in self.at_room.get(key, ()):
+        for room in self._rooms_of.get(bld, ()):
+            for k in self.at_room.get(f"{bld}|{room}", ()):
                 z = self.houses[k]
                 if z is odd or z is real or z.odd_room or set(z.rooms) & set(real.rooms):
                     continue

@@ -426,6 +426,24 @@ class StoreBase:
         with self._lock, sqlite_errors(self.path):
             return self.conn.execute(sql, params).fetchall()
 
+    def iter_values(
+        self, sql: str, params: Sequence[Any] = (), batch: int = 5000
+    ) -> Iterator[tuple[Any, ...]]:
+        """Run a read query and yield plain tuples, *batch* rows read at a
+        time: an engine that keeps only part of each row (450,000 households
+        read for de-duplication) never holds every row at once."""
+        with self._lock, sqlite_errors(self.path):
+            cur = self.conn.execute(sql, params)
+        try:
+            while True:
+                with self._lock, sqlite_errors(self.path):
+                    rows = cur.fetchmany(batch)
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            cur.close()
+
     def has_index(self, *names: str) -> bool:
         """Are these indexes there?  A query naming one (``INDEXED BY``) asks
         first: a database whose index was dropped is read without it."""
