@@ -63,7 +63,14 @@ from visitlog.dedup.compare import Comparer, Evidence
 from visitlog.dedup.decisions import distinct_pairs
 from visitlog.dedup.dwellings import AliasBook, stored_aliases
 from visitlog.dedup.fields import FIELDS, PRIOR_LAMBDA, W_CONTRADICTION, weight_to_score
-from visitlog.dedup.houses import COLUMNS, Cache, House, learn_aliases, load_households
+from visitlog.dedup.houses import (
+    COLUMNS,
+    Cache,
+    House,
+    learn_aliases,
+    load_households,
+    read_houses,
+)
 from visitlog.dedup.model import Model
 from visitlog.dedup.results import (
     DEFAULT_THRESHOLD,
@@ -157,9 +164,7 @@ class _Run:
         read places with these aliases instead of learning them; *cache*:
         readings made already."""
         self.cache = cache = cache or Cache()
-        source = load_households(store) if rows is None else rows
-        self.houses = houses = [House(i, row, cache) for i, row in enumerate(source)]
-        del source
+        self.houses = houses = read_houses(load_households(store) if rows is None else rows, cache)
         self.book = book if book is not None else learn_aliases(store, houses, cache)
         for h in houses:
             h.place(self.book, cache.pinyin)
