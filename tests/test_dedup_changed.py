@@ -241,3 +241,44 @@ def test_many_changed_households_are_compared_in_a_whole_run(tmp_path, monkeypat
     assert result.stats["records"] == store.scalar("SELECT count(*) FROM households")
     # and the mark moved on: nothing is new to the next run
     assert dedup_households.find_households(store, changed=True).stats["changed"] == 0
+
+
+def test_the_changed_households_neighbours_are_found_through_indexes(tmp_path):
+    """Numbers, heads, addresses and grids are looked up, never by reading every row."""
+    from visitlog.dedup.houses import Cache
+
+    store, held_back, _second = _street(tmp_path)
+    ids = set(_insert(store, held_back))
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    try:
+        rows, changed = dedup_households._neighbourhood(store, ids, Cache())
+    finally:
+        store.conn.set_trace_callback(None)
+    assert changed == ids and len(rows) > len(ids)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert any("json_each" in s for s in reads)
+    for sql in reads:
+        plan = " | ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN h" not in plan and "SCAN households" not in plan, (sql[:120], plan)
+        if "json_each" in sql:
+            assert "COVERING INDEX households_numbers" in plan, plan
+
+
+def test_a_database_from_before_the_dedup_indexes_gets_them(tmp_path):
+    import rawdb
+    from sqlite_utils import Database
+
+    from visitlog.store import migrations
+
+    old = tmp_path / "old.db"
+    db = Database(rawdb.connect(old, isolation_level=None))
+    migrations.migrations.apply(db, stop_before="m014_dedup_indexes")
+    before = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "households_numbers" not in before and "households_head" not in before
+    db.conn.close()
+    store = Store(old)
+    names = {
+        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    assert {"households_head", "households_numbers"} <= names

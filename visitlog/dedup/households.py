@@ -361,20 +361,13 @@ def _neighbourhood(
     rows: dict[str, tuple[Any, ...]] = {}
 
     def add(where: str, params: list[Any]) -> None:
-        """Read the households *where* says (``{marks}`` stands for *params*),
-        500 at a time; or, given lists, ``{marks0}``… for each, all at once."""
-        if params and isinstance(params[0], list):
-            lists: list[list[Any]] = [p or [None] for p in params]
-            marks = {f"marks{n}": ",".join("?" * len(p)) for n, p in enumerate(lists)}
-            batches = [(where.format(**marks), [x for p in lists for x in p])]
-        else:
-            batches = [
-                (where.format(marks=",".join("?" * len(params[n : n + 500]))), params[n : n + 500])
-                for n in range(0, len(params), 500)
-            ]
-        for sql, part in batches:
+        """Read the households *where* says (``{marks}`` stands for *params*,
+        500 at a time)."""
+        for n in range(0, len(params), 500):
+            part = params[n : n + 500]
+            sql = where.format(marks=",".join("?" * len(part)))
             for r in store.query_values(
-                f"SELECT {COLUMNS} FROM households h WHERE {live('h')} AND ({sql})", part
+                f"SELECT {COLUMNS} FROM households h WHERE {live('h')} AND {sql}", part
             ):
                 rows.setdefault(r[0], r)
 
@@ -386,14 +379,24 @@ def _neighbourhood(
     numbers = sorted({n for r in mine for n in _numbers(r[7])})
     keys = sorted({r[5] for r in mine if r[5]})
     heads = sorted({r[6] for r in mine if r[6]})
-    # One pass over the households for all three (a number has no index).
-    wanted = [numbers, keys, heads]
-    if any(wanted):
+    # A number has no index of its own: it is looked for in the index of the
+    # live households' numbers (migration m014), read alone, not in the rows.
+    for n in range(0, len(numbers), 500):
+        part = numbers[n : n + 500]
         add(
-            "(h.phones IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(h.phones) j "
-            "WHERE j.value IN ({marks0}))) OR h.address_key IN ({marks1}) OR h.head IN ({marks2})",
-            wanted,
+            "h.rowid IN ({marks})",
+            [
+                r[0]
+                for r in store.query_values(
+                    f"SELECT rowid FROM households h WHERE {live('h')} AND h.phones IS NOT NULL "
+                    "AND EXISTS (SELECT 1 FROM json_each(h.phones) j "
+                    f"WHERE j.value IN ({','.join('?' * len(part))}))",
+                    part,
+                )
+            ],
         )
+    add("h.address_key IN ({marks})", keys)
+    add("h.head IS NOT NULL AND h.head IN ({marks})", heads)
     numbers_set, keys_set = set(numbers), set(keys)
     anchors = {
         k: r

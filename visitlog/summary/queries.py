@@ -83,7 +83,14 @@ DETAIL_READS = {
 #: test_summary_plan_metrics.py`` asks SQLite's query plans): a copy made
 #: only to be summed up is written without them (see
 #: :func:`visitlog.sync.copy_replica`).
-COPY_LEAVES_OUT = ("visits_household", "visits_date", "items_visit", "items_household")
+COPY_LEAVES_OUT = (
+    "visits_household",
+    "visits_date",
+    "items_visit",
+    "items_household",
+    "households_head",
+    "households_numbers",
+)
 #: Used when no 街道 can be named from the data.
 ALL = "全部"
 _STREET = re.compile(r"^(?:上海市?)?(?:[^区]{1,4}区)?(.{1,8}?街道)")

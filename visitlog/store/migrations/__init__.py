@@ -29,7 +29,11 @@ from visitlog.store.migrations.backfills import (
     m010_address_aliases,
     m011_sync_life,
 )
-from visitlog.store.migrations.features import m012_plan_rules, m013_open_items_index
+from visitlog.store.migrations.features import (
+    m012_plan_rules,
+    m013_open_items_index,
+    m014_dedup_indexes,
+)
 from visitlog.store.migrations.registry import (
     LATEST,
     SCHEMA_RELEASES,
@@ -70,6 +74,7 @@ __all__ = [
     "m011_sync_life",
     "m012_plan_rules",
     "m013_open_items_index",
+    "m014_dedup_indexes",
     "migrations",
     "pending_names",
 ]
