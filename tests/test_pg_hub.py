@@ -291,3 +291,55 @@ def test_a_hub_connection_runs_without_the_jit_compiler(pg_hub):
             assert float(s.conn.execute("SHOW cursor_tuple_fraction").fetchone()[0]) == 1.0
     finally:
         hub.close()
+
+
+@pytest.mark.parametrize("passphrase", [None, "走访口令 copy passphrase"])
+def test_a_hubs_copy_is_written_in_large_pages_unless_it_is_encrypted(
+    tmp_path, pg_hub, monkeypatch, passphrase
+):
+    """The copy of ``summary --hub`` is written in 16 KiB pages (quicker to
+    fill with rows in no order of their keys); with a passphrase known it is
+    an SQLCipher file as before, in SQLCipher's own pages, and opens as any."""
+    from visitlog.store import cipher
+    from visitlog.sync.copy import COPY_PAGE_SIZE, copy_replica
+
+    a, b, _ = laptops(tmp_path, pg_hub)
+    sync_with(a, pg_hub)
+    _passphrase(monkeypatch, passphrase)
+    path = tmp_path / "copy.db"
+    copy_replica(pg_hub, path)
+    assert cipher.is_encrypted(path) is (passphrase is not None)
+    copy = Store(path)
+    assert int(copy.scalar("PRAGMA page_size")) == (COPY_PAGE_SIZE if passphrase is None else 4096)
+    count = "SELECT count(*) FROM households"
+    assert copy.scalar(count) == a.scalar(count) > 0
+    assert copy.scalar("PRAGMA quick_check") == "ok"
+    for s in (a, b, copy):
+        s.close()
+
+
+def _passphrase(monkeypatch: pytest.MonkeyPatch, passphrase: str | None) -> None:
+    """New databases from here on: encrypted under *passphrase*, or plain."""
+    from visitlog.store import cipher
+
+    if passphrase is None:
+        monkeypatch.delenv(cipher.PASSPHRASE_ENV, raising=False)
+        monkeypatch.setenv(cipher.PLAIN_ENV, "1")
+    else:
+        monkeypatch.delenv(cipher.PLAIN_ENV, raising=False)
+        monkeypatch.setenv(cipher.PASSPHRASE_ENV, passphrase)
+    cipher.forget()
+
+
+def test_a_store_takes_its_page_size_only_when_it_makes_the_file(tmp_path, monkeypatch):
+    _passphrase(monkeypatch, None)
+    made = Store(tmp_path / "new.db", page_size=16384)
+    assert made.scalar("PRAGMA page_size") == 16384
+    assert made.scalar("SELECT count(*) FROM households") == 0
+    made.close()
+    kept = Store(tmp_path / "new.db", page_size=8192)  # an existing file keeps its own
+    assert kept.scalar("PRAGMA page_size") == 16384
+    kept.close()
+    plain = Store(tmp_path / "plain.db")
+    assert plain.scalar("PRAGMA page_size") == 4096
+    plain.close()

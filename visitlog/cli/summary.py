@@ -113,7 +113,7 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
     temporary SQLite file that the summary reads like a laptop's: of its
     households, visits and items only the columns a summary reads (with
     its lists of households and items: *details*)."""
-    from visitlog.summary import COPY_LEAVES_OUT, DETAIL_READS, READS
+    from visitlog.summary import COPY_LEAVES_OUT, DETAIL_INDEXES, DETAIL_READS, READS
     from visitlog.sync import copy_replica
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
@@ -123,7 +123,7 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
                 url,
                 path,
                 only=DETAIL_READS if details else READS,
-                leave_out=COPY_LEAVES_OUT,
+                leave_out=COPY_LEAVES_OUT if details else (*COPY_LEAVES_OUT, *DETAIL_INDEXES),
                 progress=progress,
             )
         store = Store(path)

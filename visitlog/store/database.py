@@ -124,7 +124,14 @@ class StoreBase:
     #: The connection's busy timeout (ms), and how often ``on_wait`` is told.
     _busy_ms = BUSY_TIMEOUT_MS
 
-    def __init__(self, path: Path | str, *, create: bool = True, upgrade: bool = True):
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        create: bool = True,
+        upgrade: bool = True,
+        page_size: int | None = None,
+    ):
         self.path = Path(path)
         #: Migrations not applied because ``upgrade=False`` (see :meth:`upgrade`).
         self.pending_upgrade: list[str] = []
@@ -137,9 +144,10 @@ class StoreBase:
         if not self.path.exists():
             if not create:
                 raise VisitlogError(t("err.no_database", path=self.path))
-            self._create(cipher.new_key())
+            self._create(cipher.new_key(), page_size)
         elif self.path.is_file() and self.path.stat().st_size == 0:
-            self._create(cipher.new_key())  # an empty file: nothing to keep, build it whole
+            # an empty file: nothing to keep, build it whole
+            self._create(cipher.new_key(), page_size)
         #: The SQLCipher key of an encrypted database (None: a plain file).
         self.key = cipher.key_for(self.path)
         self._lock = threading.RLock()
@@ -208,7 +216,7 @@ class StoreBase:
 
     # -- opening ----------------------------------------------------------
 
-    def _create(self, key: cipher.DbKey | None) -> None:
+    def _create(self, key: cipher.DbKey | None, page_size: int | None = None) -> None:
         """Build a new database under a temporary name and move it into place whole.
 
         The first migrations run through ``executescript``, which commits
@@ -216,6 +224,9 @@ class StoreBase:
         leave a file with half a schema that no later open could repair.
         The file is owner-only from its first byte: it holds personal data.
         With *key* it is an SQLCipher file from its first byte too.
+
+        *page_size*: of a plain file (SQLCipher's would have to be given
+        again at every open), SQLite's 4 KiB otherwise.
         """
         path = self.path
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
@@ -226,6 +237,8 @@ class StoreBase:
             with sqlite_errors(path):
                 conn = cipher.connect(str(tmp), key, isolation_level=None)
                 try:
+                    if page_size is not None and key is None:
+                        conn.execute(f"PRAGMA page_size = {int(page_size)}")
                     conn.execute("PRAGMA journal_mode = WAL")
                     from sqlite_utils import Database
 

@@ -68,6 +68,7 @@ from visitlog.summary.periods import (
 from visitlog.summary.queries import (
     ALL,
     COPY_LEAVES_OUT,
+    DETAIL_INDEXES,
     DETAIL_READS,
     PARALLEL_FROM_ROWS,
     READS,
@@ -91,6 +92,7 @@ __all__ = [
     "ALL",
     "BY_NAME",
     "COPY_LEAVES_OUT",
+    "DETAIL_INDEXES",
     "DETAIL_READS",
     "DETAIL_SHEETS",
     "FLAT",

@@ -86,11 +86,23 @@ DETAIL_READS = {
 COPY_LEAVES_OUT = (
     "visits_household",
     "visits_date",
+    "visits_merged_into",
     "items_visit",
     "items_household",
+    "items_live_visit",
+    "items_open",
+    "households_grid",
+    "households_grids",
+    "households_ref",
+    "households_ref_live",
+    "households_address_key",
+    "households_merged_into",
     "households_head",
     "households_numbers",
 )
+#: ... and those only the lists of overdue items and households still due
+#: (``details``) are read through.
+DETAIL_INDEXES = ("items_status",)
 #: Used when no 街道 can be named from the data.
 ALL = "全部"
 _STREET = re.compile(r"^(?:上海市?)?(?:[^区]{1,4}区)?(.{1,8}?街道)")

@@ -66,42 +66,63 @@ def copy_replica(
         VisitlogError: *source* cannot be opened (see :func:`find_target`).
     """
     found = find_target(source)
-    with contextlib.closing(found.open()) as hub, contextlib.closing(SqliteReplica(dest)) as copy:
-        snapshot = getattr(hub, "snapshot", None)
-        if snapshot is not None:
-            # A copy for reading, removed after use: a crash loses nothing,
-            # so it keeps no journal (its pages are written once, not to
-            # the WAL and again to the file) and does not wait for the disk.
-            copy.store.conn.execute("PRAGMA journal_mode = OFF")
-            copy.store.conn.execute("PRAGMA synchronous = OFF")
-            # A sync's connection keeps its statement journals in memory; the
-            # copy builds whole indexes, whose sorts were slower that way.
-            copy.store.conn.execute("PRAGMA temp_store = DEFAULT")
-            # Rows are not looked up against their household and visit as
-            # they are written (foreign keys): finish() removes those whose
-            # parent the copy does not hold, which is all the keys would ask.
-            copy.store.conn.execute("PRAGMA foreign_keys = OFF")
-            with snapshot() as rows, copy.session() as cs:
-                done: dict[str, int] = {}
-                with bulk_load(cs.conn, leave_out) as indexed:
-                    plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
-                    tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
-                    for tbl, batch in _ahead(rows, tables, batch_size):
-                        if batch is None:
-                            # all read: its indexes are built while the next is
-                            report(progress, tbl, done.get(tbl, 0), done.get(tbl, 0))
-                            indexed(tbl)
-                        else:
-                            cs.conn.executemany(plans[tbl][1], batch)
-                            done[tbl] = done.get(tbl, 0) + len(batch)
-                            report(progress, tbl, done[tbl], None)
-                    report(progress, "indexes", 0, None)
-                    if leave_out and merges_to_derive(cs.conn):
-                        for tbl in SNAPSHOT_TABLES:
-                            indexed(tbl, every=True)
-                finish(cs.conn)
-                return sum(done.values())
-        return _replay(hub, copy, progress, batch_size)
+    with (
+        contextlib.closing(found.open()) as hub,
+        contextlib.closing(SqliteReplica(dest, page_size=COPY_PAGE_SIZE)) as copy,
+    ):
+        return _fill(hub, copy, progress, batch_size, only, leave_out)
+
+
+#: The page size of a (plain) copy: its rows arrive in no order of their
+#: keys, and in larger pages fewer are split and written (a street's
+#: ``summary --hub``: 3.0 → 2.7 s).
+COPY_PAGE_SIZE = 16384
+
+
+def _fill(
+    hub: Any,
+    copy: SqliteReplica,
+    progress: Progress | None,
+    batch_size: int,
+    only: Mapping[str, Collection[str]] | None,
+    leave_out: Collection[str],
+) -> int:
+    """Write what *hub* holds into *copy* (see :func:`copy_replica`)."""
+    snapshot = getattr(hub, "snapshot", None)
+    if snapshot is not None:
+        # A copy for reading, removed after use: a crash loses nothing,
+        # so it keeps no journal (its pages are written once, not to
+        # the WAL and again to the file) and does not wait for the disk.
+        copy.store.conn.execute("PRAGMA journal_mode = OFF")
+        copy.store.conn.execute("PRAGMA synchronous = OFF")
+        # A sync's connection keeps its statement journals in memory; the
+        # copy builds whole indexes, whose sorts were slower that way.
+        copy.store.conn.execute("PRAGMA temp_store = DEFAULT")
+        # Rows are not looked up against their household and visit as
+        # they are written (foreign keys): finish() removes those whose
+        # parent the copy does not hold, which is all the keys would ask.
+        copy.store.conn.execute("PRAGMA foreign_keys = OFF")
+        with snapshot() as rows, copy.session() as cs:
+            done: dict[str, int] = {}
+            with bulk_load(cs.conn, leave_out) as indexed:
+                plans = {tbl: row_plan(cs.conn, tbl, only) for tbl in SNAPSHOT_TABLES}
+                tables = [(tbl, plans[tbl][0]) for tbl in SNAPSHOT_TABLES]
+                for tbl, batch in _ahead(rows, tables, batch_size):
+                    if batch is None:
+                        # all read: its indexes are built while the next is
+                        report(progress, tbl, done.get(tbl, 0), done.get(tbl, 0))
+                        indexed(tbl)
+                    else:
+                        cs.conn.executemany(plans[tbl][1], batch)
+                        done[tbl] = done.get(tbl, 0) + len(batch)
+                        report(progress, tbl, done[tbl], None)
+                report(progress, "indexes", 0, None)
+                if leave_out and merges_to_derive(cs.conn):
+                    for tbl in SNAPSHOT_TABLES:
+                        indexed(tbl, every=True)
+            finish(cs.conn)
+            return sum(done.values())
+    return _replay(hub, copy, progress, batch_size)
 
 
 def _ahead(

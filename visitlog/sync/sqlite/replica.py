@@ -32,9 +32,10 @@ from visitlog.sync.sqlite.log import change_at, changes_since, count_by_table, v
 SYNC_CACHE_KIB = 64 * 1024
 
 
-def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
-    """A connection of the sync's own (the caller's stays free for reads)."""
-    store = Store(path, upgrade=upgrade)
+def open_store(path: Path | str, *, upgrade: bool = True, page_size: int | None = None) -> Store:
+    """A connection of the sync's own (the caller's stays free for reads);
+    *page_size*: of the file, if this makes it (see ``Store``)."""
+    store = Store(path, upgrade=upgrade, page_size=page_size)
     store.conn.execute(f"PRAGMA cache_size = -{SYNC_CACHE_KIB}")
     # Every row inserted opens a statement journal (foreign keys are on);
     # past 64 KiB SQLite spills it to a temporary file, which cost a first
@@ -86,8 +87,8 @@ class SqliteReplica:
             (a target is opened without, so the worker may be asked first).
     """
 
-    def __init__(self, path: Path | str, *, upgrade: bool = True):
-        self.store = open_store(path, upgrade=upgrade)
+    def __init__(self, path: Path | str, *, upgrade: bool = True, page_size: int | None = None):
+        self.store = open_store(path, upgrade=upgrade, page_size=page_size)
         self.path = self.store.path
 
     @property

@@ -55,11 +55,16 @@ def row_plan(
         wanted = COPY_NEEDS | set(only[tbl])
         empty = [c for c, required in info if required and c not in wanted and c not in live]
         cols = [c for c in cols if c in wanted]
-    names = [*cols, *live]
-    flags = [c for c in cols if c in _ZERO]
-    values = [*("coalesce(?, 0)" if c in flags else "?" for c in names), *("''" for _ in empty)]
-    sql = f"INSERT INTO {tbl} ({', '.join([*names, *empty])}) VALUES ({', '.join(values)})"
-    return [*cols, *(LIVE_SOURCE[c] for c in live)], sql
+    # A live link is read once, as its source column, and written twice
+    # (numbered parameters): a visit's household id is not sent twice.
+    read = cols + [LIVE_SOURCE[c] for c in live if LIVE_SOURCE[c] not in cols]
+    values = [
+        *(f"coalesce(?{i}, 0)" if c in _ZERO else f"?{i}" for i, c in enumerate(cols, 1)),
+        *(f"?{read.index(LIVE_SOURCE[c]) + 1}" for c in live),
+        *("''" for _ in empty),
+    ]
+    sql = f"INSERT INTO {tbl} ({', '.join([*cols, *live, *empty])}) VALUES ({', '.join(values)})"
+    return read, sql
 
 
 def finish(conn: Connection) -> int:
