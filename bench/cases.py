@@ -520,7 +520,10 @@ def sync_changes(ctx: Ctx) -> list[Row]:
 @case("summary", "summary --format json vs one hand-written GROUP BY; xlsx and html")
 def summary(ctx: Ctx) -> list[Row]:
     title = f"summary, {ctx.scale}, JSON"
-    target = "≤ 2× baseline and < 1.5 s"
+    # The whole district (region scale) is asked for in 3 s; a street or a
+    # smaller district in 1.5 s.
+    limit = 3.0 if ctx.scale == "region" else 1.5
+    target = f"≤ 2× baseline and < {limit:g} s"
     # Summaries only read: one private copy serves every run of this case.
     ctx.copy()
     base, base_runs = measure(
@@ -551,7 +554,7 @@ def summary(ctx: Ctx) -> list[Row]:
     row = row_from(sample, title, target)
     row.baseline, row.baseline_name = base.median, "SQL GROUP BY"
     row.ratio = sample.median / base.median
-    row.status = verdict(row.ratio <= 2 and sample.median < 1.5)
+    row.status = verdict(row.ratio <= 2 and sample.median < limit)
     try:
         out = json.loads(results[-1].stdout)
         row.notes.append(
