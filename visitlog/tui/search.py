@@ -131,13 +131,15 @@ def row_key(row: dict[str, Any]) -> str:
 
 def display_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows sorted by grid, then address, numbers read as numbers."""
-    return sorted(
-        rows,
-        key=lambda r: (
-            natural_key(r.get("micro_grid")),
-            natural_key(r.get("address_key") or r.get("address")),
-        ),
-    )
+    grids: dict[str | None, tuple[Any, ...]] = {}  # a district: 450,000 rows, 1,800 grids
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        grid = r.get("micro_grid")
+        if grid not in grids:
+            grids[grid] = natural_key(grid)
+        return (grids[grid], natural_key(r.get("address_key") or r.get("address")))
+
+    return sorted(rows, key=key)
 
 
 @dataclass
