@@ -1,4 +1,4 @@
-"""Two definitions every part of visitlog shares about stored rows.
+"""Definitions every part of visitlog shares about stored rows.
 
 - :func:`live`: the SQL condition for a household or visit that counts (not
   deleted, not merged into another).  The partial indexes hold exactly these
@@ -6,12 +6,17 @@
 - :func:`jdump`: the JSON text of values in the change log, conflict records
   and merge records.  Replicas compare these texts byte for byte, so there is
   exactly one way to write them.
+- :func:`in_parts`: a long list of values for ``IN (…)``, a few hundred at a
+  time (SQLite limits the parameters of one statement).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def live(alias: str = "") -> str:
@@ -28,3 +33,10 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys
 def jdump(value: Any) -> str:
     """Compact JSON with sorted keys and characters kept as they are (not ``\\u`` escapes)."""
     return _ENCODER.encode(value)
+
+
+def in_parts(values: Sequence[T], size: int = 500) -> Iterator[tuple[list[T], str]]:
+    """*values*, *size* at a time, each part with its ``?, ?, …`` for ``IN (…)``."""
+    for start in range(0, len(values), size):
+        part = list(values[start : start + size])
+        yield part, ",".join("?" * len(part))

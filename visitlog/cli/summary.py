@@ -113,8 +113,10 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
     temporary SQLite file that the summary reads like a laptop's: of its
     households, visits and items only the columns a summary reads (with
     its lists of households and items: *details*)."""
-    from visitlog.summary import COPY_LEAVES_OUT, DETAIL_INDEXES, DETAIL_READS, READS
+    from visitlog.summary import copy_plan
     from visitlog.sync import copy_replica
+
+    only, leave_out = copy_plan(details)
 
     with tempfile.TemporaryDirectory(prefix="visitlog-hub-") as folder:
         path = Path(folder) / "hub.db"
@@ -122,8 +124,8 @@ def hub_copy(url: str, details: bool = False) -> Iterator[Store]:
             copy_replica(
                 url,
                 path,
-                only=DETAIL_READS if details else READS,
-                leave_out=COPY_LEAVES_OUT if details else (*COPY_LEAVES_OUT, *DETAIL_INDEXES),
+                only=only,
+                leave_out=leave_out,
                 progress=progress,
             )
         store = Store(path)

@@ -53,6 +53,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ from visitlog.dedup.results import (
 )
 from visitlog.i18n import t
 from visitlog.model import NotFoundError
-from visitlog.rows import jdump, live
+from visitlog.rows import in_parts, jdump, live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -300,12 +301,15 @@ MARK = "dedup_mark"
 CHANGED_UP_TO = 5000
 
 
+@dataclass
 class _LastRun:
     """What an incremental run takes from the last run: the households changed
-    since, the model and the aliases."""
+    since, the model and the aliases (and their state, kept again)."""
 
-    def __init__(self, ids: set[str], model: Model, book: AliasBook, state: dict[str, Any]):
-        self.ids, self.model, self.book, self.state = ids, model, book, state
+    ids: set[str]
+    model: Model
+    book: AliasBook
+    state: dict[str, Any]
 
 
 def _decisions_key(store: Store) -> str:
@@ -361,13 +365,12 @@ def _neighbourhood(
     rows: dict[str, tuple[Any, ...]] = {}
 
     def add(where: str, params: list[Any]) -> None:
-        """Read the households *where* says (``{marks}`` stands for *params*,
-        500 at a time)."""
-        for n in range(0, len(params), 500):
-            part = params[n : n + 500]
-            sql = where.format(marks=",".join("?" * len(part)))
+        """Read the households *where* says (``{marks}`` stands for *params*)."""
+        for part, marks in in_parts(params):
             for r in store.query_values(
-                f"SELECT {COLUMNS} FROM households h WHERE {live('h')} AND {sql}", part
+                f"SELECT {COLUMNS} FROM households h WHERE {live('h')} AND "
+                + where.format(marks=marks),
+                part,
             ):
                 rows.setdefault(r[0], r)
 
@@ -381,16 +384,14 @@ def _neighbourhood(
     heads = sorted({r[6] for r in mine if r[6]})
     # A number has no index of its own: it is looked for in the index of the
     # live households' numbers (migration m014), read alone, not in the rows.
-    for n in range(0, len(numbers), 500):
-        part = numbers[n : n + 500]
+    for part, marks in in_parts(numbers):
         add(
             "h.rowid IN ({marks})",
             [
                 r[0]
                 for r in store.query_values(
                     f"SELECT rowid FROM households h WHERE {live('h')} AND h.phones IS NOT NULL "
-                    "AND EXISTS (SELECT 1 FROM json_each(h.phones) j "
-                    f"WHERE j.value IN ({','.join('?' * len(part))}))",
+                    f"AND EXISTS (SELECT 1 FROM json_each(h.phones) j WHERE j.value IN ({marks}))",
                     part,
                 )
             ],
@@ -407,14 +408,12 @@ def _neighbourhood(
     # records are read only far enough to know their building.
     buildings: dict[str, set[str | None]] = defaultdict(set)
     for r in anchors.values():
-        buildings[r[2]].add(_building(cache, r))
-    grids = sorted(buildings)
+        buildings[r[2]].add(_building(cache, r[5], r[4]))
     near: list[str] = []
-    for n in range(0, len(grids), 500):
-        part = grids[n : n + 500]
+    for part, marks in in_parts(sorted(buildings)):
         for hid, grid, key, address in store.query_values(
             "SELECT id, micro_grid, address_key, address FROM households h "
-            f"WHERE {live('h')} AND h.micro_grid IN ({','.join('?' * len(part))})",
+            f"WHERE {live('h')} AND h.micro_grid IN ({marks})",
             part,
         ):
             if hid in rows:
@@ -426,15 +425,15 @@ def _neighbourhood(
                 and not any(f"{b}号" in key or f"{b}-" in key for b in mark if b)
             ):
                 continue  # not written with any of the buildings: not one of them
-            if cache.dwelling(key or normalize_address(address))[0].building in mark:
+            if _building(cache, key, address) in mark:
                 near.append(hid)
     add("h.id IN ({marks})", near)
     return sorted(rows.values()), changed
 
 
-def _building(cache: Cache, row: tuple[Any, ...]) -> str | None:
+def _building(cache: Cache, address_key: str | None, address: str | None) -> str | None:
     """The building a household's address names (None: none), as a House reads it."""
-    return cache.dwelling(row[5] or normalize_address(row[4]))[0].building
+    return cache.dwelling(address_key or normalize_address(address))[0].building
 
 
 def _numbers(text: str | None) -> list[str]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from visitlog.dedup.households import find_households
 from visitlog.dedup.results import DEFAULT_THRESHOLD, MAX_BLOCK, Candidates
 from visitlog.dedup.visits import find_visits
-from visitlog.rows import live
+from visitlog.rows import in_parts, live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -51,9 +51,7 @@ def describe(store: Store, kind: str, ids: Iterable[str]) -> dict[str, dict[str,
     """
     wanted = sorted(set(ids))
     out: dict[str, dict[str, Any]] = {}
-    for chunk in range(0, len(wanted), 500):
-        part = wanted[chunk : chunk + 500]
-        marks = ",".join("?" * len(part))
+    for part, marks in in_parts(wanted):
         if kind == "households":
             rows = store.query(
                 f"""

@@ -18,7 +18,7 @@ from visitlog.address import household_key
 from visitlog.i18n import t
 from visitlog.model import NotFoundError, Status, Tag, VisitlogError
 from visitlog.residents import phone_numbers
-from visitlog.rows import jdump, live
+from visitlog.rows import in_parts, jdump, live
 from visitlog.store import phones_column
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,9 +104,7 @@ class Prefetch:
     def __init__(self, tx: Tx, ids: list[str]):
         self.rows: dict[str, dict[str, Any]] = {}
         self.visit_counts: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_parts(ids):
             for r in tx.rows(f"SELECT * FROM households WHERE id IN ({marks})", part):
                 self.rows[r["id"]] = dict(r)
             for r in tx.rows(

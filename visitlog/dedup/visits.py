@@ -28,7 +28,7 @@ from visitlog.dedup.results import (
     Candidates,
     check_threshold,
 )
-from visitlog.rows import live
+from visitlog.rows import in_parts, live
 
 if TYPE_CHECKING:  # pragma: no cover
     from visitlog.store import Store
@@ -135,9 +135,7 @@ def find_visits(
     )
     needed = [r["id"] for r in rows]
     items: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for chunk in range(0, len(needed), 500):
-        ids = needed[chunk : chunk + 500]
-        marks = ",".join("?" * len(ids))
+    for ids, marks in in_parts(needed):
         for r in store.query(
             f"SELECT live_visit AS visit_id, kind, category, description FROM items "
             f"WHERE deleted = 0 AND live_visit IN ({marks}) ORDER BY rowid",

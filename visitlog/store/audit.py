@@ -138,12 +138,3 @@ class AuditRecords(StoreBase):
             except (KeyError, TypeError, AttributeError):  # a mark of another shape
                 return None
             return changed_rows(self.conn, mark, tbl)
-
-    def keep_setting(self, key: str, value: str) -> None:
-        """Write one local setting that records where some work stopped (no
-        audit entry: it is bookkeeping, like the check's mark).  Nothing on a
-        read-only database."""
-        if self.read_only:
-            return
-        with self.transaction() as tx:
-            tx.set_setting(key, value)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from visitlog.i18n import t
@@ -99,41 +99,36 @@ def reaches(now: dict[str, Any], mark: dict[str, Any]) -> bool:
     )
 
 
-def changed_rows(conn: sqlite3.Connection, mark: dict[str, Any], tbl: str) -> set[str]:
-    """The ids of *tbl*'s rows changed since *mark* (of :func:`mark_now`): in
-    the change log after its version vector (made here or received), or
-    written with a new rowid."""
-    out: set[str] = set()
+def _since(
+    conn: sqlite3.Connection, mark: dict[str, Any], tbl: str | None = None
+) -> Iterator[tuple[str, list[Any]]]:
+    """SELECTs of ``(table, row id)`` of the rows changed since *mark* (of
+    :func:`mark_now`), of every synced table or of *tbl*: in the change log
+    after its version vector (made here or received), or written with a new
+    rowid."""
+    only = "" if tbl is None else " AND tbl = ?"
     for device in version_vector(conn):
-        out.update(
-            r[0]
-            for r in conn.execute(
-                "SELECT row_id FROM changes WHERE device = ? AND seq > ? AND tbl = ?",
-                [device, mark["vv"].get(device, 0), tbl],
-            )
+        params: list[Any] = [device, mark["vv"].get(device, 0)]
+        yield (
+            f"SELECT tbl, row_id FROM changes WHERE device = ? AND seq > ?{only}",
+            params if tbl is None else [*params, tbl],
         )
-    out.update(
-        r[0]
-        for r in conn.execute(f"SELECT id FROM {tbl} WHERE rowid > ?", [mark["rowids"].get(tbl, 0)])
-    )
-    return out
+    for name in SYNCED_FIELDS if tbl is None else (tbl,):
+        yield f"SELECT '{name}', id FROM {name} WHERE rowid > ?", [mark["rowids"].get(name, 0)]
+
+
+def changed_rows(conn: sqlite3.Connection, mark: dict[str, Any], tbl: str) -> set[str]:
+    """The ids of *tbl*'s rows changed since *mark* (see :func:`_since`)."""
+    return {r[1] for sql, params in _since(conn, mark, tbl) for r in conn.execute(sql, params)}
 
 
 def _changed_since(conn: sqlite3.Connection, mark: dict[str, Any]) -> None:
     """Fill the temporary table ``check_rows(tbl, row_id)`` with the rows
-    changed since *mark*: in the log after its version vector, or new rowids."""
+    changed since *mark* (see :func:`_since`)."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS check_rows (tbl TEXT, row_id TEXT)")
     conn.execute("DELETE FROM check_rows")
-    for device in version_vector(conn):
-        conn.execute(
-            "INSERT INTO check_rows SELECT tbl, row_id FROM changes WHERE device = ? AND seq > ?",
-            [device, mark["vv"].get(device, 0)],
-        )
-    for tbl in SYNCED_FIELDS:
-        conn.execute(
-            f"INSERT INTO check_rows SELECT '{tbl}', id FROM {tbl} WHERE rowid > ?",
-            [mark["rowids"].get(tbl, 0)],
-        )
+    for sql, params in _since(conn, mark):
+        conn.execute(f"INSERT INTO check_rows {sql}", params)
     conn.execute("CREATE INDEX IF NOT EXISTS temp.check_rows_key ON check_rows(tbl, row_id)")
 
 

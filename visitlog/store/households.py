@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -185,22 +184,6 @@ class HouseholdRecords(StoreBase):
             f"WHERE micro_grid = ? AND community IS NOT NULL AND community != '' AND {live()}",
             [grid],
         )
-
-    def grids_of_communities(self, communities: Sequence[str]) -> list[str]:
-        """The 微网格 any household (live or not) of these 居民区 is in (read
-        from the grids' covering index, not the households' rows)."""
-        out: set[str] = set()
-        for n in range(0, len(communities), 500):
-            part = list(communities[n : n + 500])
-            marks = ",".join("?" * len(part))
-            out.update(
-                r[0]
-                for r in self.query_values(
-                    f"SELECT DISTINCT micro_grid FROM households WHERE community IN ({marks})",
-                    part,
-                )
-            )
-        return sorted(out)
 
     def households_at(self, address_key: str) -> list[Household]:
         """Live households whose normalised address is *address_key*."""

@@ -33,6 +33,15 @@ class SettingsRecords(StoreBase):
                 tx.set_setting(key, value)
             tx.audit("settings", detail={k: v for k, v in values.items() if k != "station_key"})
 
+    def keep_setting(self, key: str, value: str) -> None:
+        """Write one local setting that records where some work stopped (no
+        audit entry: it is bookkeeping, like the check's mark).  Nothing on a
+        read-only database."""
+        if self.read_only:
+            return
+        with self.transaction() as tx:
+            tx.set_setting(key, value)
+
     @property
     def device_id(self) -> str | None:
         """This replica's device id, or None until its first write."""

@@ -73,6 +73,7 @@ from visitlog.summary.queries import (
     PARALLEL_FROM_ROWS,
     READS,
     compute_summary,
+    copy_plan,
     run_queries,
     street_name,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "Summary",
     "columns",
     "compute_summary",
+    "copy_plan",
     "metric",
     "months_in_period",
     "parse_level",

@@ -103,6 +103,16 @@ COPY_LEAVES_OUT = (
 #: ... and those only the lists of overdue items and households still due
 #: (``details``) are read through.
 DETAIL_INDEXES = ("items_status",)
+
+
+def copy_plan(details: bool) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """What a copy made only to be summed up needs: ``(columns by table,
+    indexes to leave out)``, with or without the lists (*details*)."""
+    if details:
+        return DETAIL_READS, COPY_LEAVES_OUT
+    return READS, (*COPY_LEAVES_OUT, *DETAIL_INDEXES)
+
+
 #: Used when no 街道 can be named from the data.
 ALL = "全部"
 _STREET = re.compile(r"^(?:上海市?)?(?:[^区]{1,4}区)?(.{1,8}?街道)")
