@@ -373,6 +373,39 @@ def sync_initial(ctx: Ctx) -> list[Row]:
     return [row]
 
 
+@case("storage", "bytes per household against the same rows stored with primary keys only")
+def storage(ctx: Ctx) -> list[Row]:
+    target = "≤ 1.8× floor"
+    files = [("the dataset (a laptop's or the office's file)", ctx.data.path)]
+    if ctx.shared.get("synced"):
+        files.append(("the hub after the initial sync", ctx.path("synced-hub.db")))
+    rows = []
+    for what, path in files:
+        r = run([*CHILD, "storage", str(path), str(ctx.fresh("floor.db"))], ctx.work)
+        out = r.json()
+        n = max(1, out["households"])
+        ratio = out["used"] / out["floor"]
+        row = Row(
+            case=f"storage, {what} ({ctx.scale})",
+            target=target,
+            value=round(out["used"] / n / 1000, 2),
+            unit="KB/household",
+            status=verdict(ratio <= 1.8),
+        )
+        row.baseline, row.baseline_unit = round(out["floor"] / n / 1000, 2), "KB/household"
+        row.baseline_name = "same rows, primary keys only (VACUUMed)"
+        row.ratio = ratio
+        row.notes.append(
+            f"{out['used'] / 1e6:,.0f} MB in use ({out['free'] / 1e6:,.0f} MB free pages) for "
+            f"{out['households']:,} households; floor {out['floor'] / 1e6:,.0f} MB; change log "
+            f"and its index {out['log'] / 1e6:,.0f} MB ({out['log'] / out['used']:.0%}); largest: "
+            + ", ".join(f"{k} {v / 1e6:,.0f} MB" for k, v in out["largest"][:6])
+        )
+        rows.append(row)
+    ctx.fresh("floor.db")
+    return rows
+
+
 def _cpu_ratio(sample: Sample, base: Sample) -> str:
     """CPU seconds of case and baseline: a ratio that load on the machine barely moves."""
     if not sample.cpu or not base.cpu:

@@ -157,6 +157,55 @@ def upsert_baseline(src: str, dest: str) -> None:
     _emit({"rows": total})
 
 
+def storage(db: str, floor: str) -> None:
+    """Bytes of ``db`` by what holds them, and the primary-key-only floor.
+
+    The floor is ``floor``: a new file holding the same rows of every synced
+    table (households, visits, items and the small ones), each table created
+    by its own statement (its columns and primary key) and no other index, no
+    change log, then ``VACUUM``ed.  ``dbstat`` gives the database's bytes per
+    table and index.
+    """
+    from visitlog.model import SYNCED_FIELDS
+
+    source = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    page = source.execute("PRAGMA page_size").fetchone()[0]
+    pages = source.execute("PRAGMA page_count").fetchone()[0]
+    free = source.execute("PRAGMA freelist_count").fetchone()[0]
+    by_name = dict(source.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+    tables = {r[0]: r[1] for r in source.execute("SELECT name, tbl_name FROM sqlite_master")}
+    log = sum(v for k, v in by_name.items() if tables.get(k) == "changes")
+    households = source.execute("SELECT count(*) FROM households").fetchone()[0]
+    source.close()
+    target = sqlite3.connect(floor, isolation_level=None)
+    target.execute(f"PRAGMA page_size = {page}")
+    target.execute("ATTACH ? AS src", [f"file:{db}?immutable=1"])
+    target.execute("BEGIN")
+    for tbl in SYNCED_FIELDS:
+        (sql,) = target.execute(
+            "SELECT sql FROM src.sqlite_master WHERE type = 'table' AND name = ?", [tbl]
+        ).fetchone()
+        target.execute(sql)
+        target.execute(f"INSERT INTO main.{tbl} SELECT * FROM src.{tbl}")
+    target.execute("COMMIT")
+    target.execute("DETACH src")
+    target.execute("VACUUM")
+    floor_bytes = target.execute("PRAGMA page_count").fetchone()[0] * page
+    target.close()
+    used = (pages - free) * page
+    _emit(
+        {
+            "bytes": pages * page,
+            "used": used,
+            "free": free * page,
+            "floor": floor_bytes,
+            "log": log,
+            "households": households,
+            "largest": sorted(by_name.items(), key=lambda kv: -kv[1])[:8],
+        }
+    )
+
+
 def count_rows(db: str) -> None:
     """Rows of the synced tables (live and tombstoned), for rows/s figures."""
     conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
@@ -447,6 +496,7 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "save_visits": save_visits,
     "make_changes": make_changes,
     "upsert_baseline": upsert_baseline,
+    "storage": storage,
     "count_rows": count_rows,
     "tui_paint": tui_paint,
     "tui_baseline": tui_baseline,

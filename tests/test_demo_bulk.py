@@ -39,9 +39,7 @@ def _rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
 def _log(conn: sqlite3.Connection) -> list[tuple]:
     """The change log without who and when (the device id and stamps differ)."""
     out = []
-    for tbl, row_id, op, data, base in conn.execute(
-        "SELECT tbl, row_id, op, data, base FROM changes ORDER BY seq"
-    ):
+    for _dev, _seq, tbl, row_id, _hlc, op, data, base in rawdb.change_log(conn, order="seq"):
         values = json.loads(data)
         assert values.pop("created_at")  # each insert carries when it was made
         out.append((tbl, row_id, op, values, base))

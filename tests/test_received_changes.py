@@ -507,10 +507,13 @@ def test_an_invalid_change_in_a_laptop_is_refused_by_the_hub(tmp_path):
     with Store(a) as s:
         sync_with(s, hub)
     c = _laptop(tmp_path / "c.db", "李明")
-    # A damaged laptop: one of its logged changes says tags is not a list.
+    # A damaged laptop: one of its logged changes says tags is not a list
+    # (an insert kept by its row reads it there).
     conn = rawdb.connect(c)
+    conn.execute("UPDATE households SET tags = 'zzzz'")
     conn.execute(
-        "UPDATE changes SET data = json_set(data, '$.tags', 'zzzz') WHERE tbl = 'households'"
+        "UPDATE changes SET data = json_set(data, '$.tags', 'zzzz') "
+        "WHERE tbl = 'households' AND data <> ''"
     )
     conn.commit()
     conn.close()

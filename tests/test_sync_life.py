@@ -326,6 +326,7 @@ def test_older_databases_agree_on_created_at_after_the_upgrade(office):
     for path in paths:  # as an older visitlog left them: each its own created_at
         with rawdb.connect(path) as raw:
             raw.execute("UPDATE visits SET created_at = '2000-01-0' || (rowid % 9 + 1)")
+            rawdb.as_older_visitlog(raw)
             raw.execute(
                 "UPDATE changes SET data = json_remove(data, '$.created_at') WHERE op = 'insert'"
             )

@@ -242,7 +242,7 @@ def test_repeated_sync_moves_nothing(trio):
 def test_applying_a_held_change_again_changes_nothing(trio):
     a, _b, _hub, vid = trio
     a.edit_visit(vid, summary="改一次")
-    log = a.conn.execute("SELECT * FROM changes ORDER BY device, seq").fetchall()
+    log = rawdb.change_log(a.conn)
     before = content(a), a.scalar("SELECT count(*) FROM changes")
     with a.transaction() as tx:
         applier = Applier(tx)

@@ -39,6 +39,7 @@ ZH = {
     "err.future_date": "走访日期 {value} 在将来，请检查年份。",
     "err.unknown_field": "不能修改的字段：{field}",
     "err.not_found": "找不到{kind}“{id}”。请用 list 命令查看编号（可只写前几位）。",
+    "err.log_row_missing": "变更记录指向的{tbl}记录“{id}”已不在本库中，数据库可能已损坏。请运行 visitlog check，并用最近的备份恢复。",
     "err.ambiguous": "编号“{id}”对应多条{kind}，请多写几位。",
     "err.unsolvable_needs_note": "标为“无法解决”时请用 --note 写明原因。",
     "err.nothing_to_change": "没有要修改的内容：请至少给出一个选项。",
@@ -71,6 +72,8 @@ ZH = {
     "check.bad_enum": "{table}.{column} 有 {count} 行的值不在允许范围内",
     "check.orphan_items": "{count} 条清单条目属于已删除的走访",
     "check.unlogged": "{table} 有 {count} 行没有变更记录，无法同步",
+    "check.kept_insert_changed": "{table} 有 {count} 行在库外被改过，它们新建时的记录已无法同步。请用最近的备份恢复",
+    "check.kept_insert_gone": "{table} 有 {count} 条新建记录所在的行已不在库中，无法同步。请用最近的备份恢复",
     "check.audit_broken": "审计记录从第 {id} 条起被改动或删除",
 }
 
@@ -111,6 +114,7 @@ EN = {
     "err.future_date": "Visit date {value} is in the future; check the year.",
     "err.unknown_field": "Fields that cannot be changed: {field}",
     "err.not_found": "No {kind} '{id}'. Use the list command to see ids (a unique prefix is enough).",
+    "err.log_row_missing": "The change log points at {tbl} row '{id}', which is no longer in this database: it may be damaged. Run visitlog check and restore the latest backup.",
     "err.ambiguous": "'{id}' matches several {kind} records; give more characters.",
     "err.unsolvable_needs_note": "Give the reason with --note when marking an item unsolvable.",
     "err.nothing_to_change": "Nothing to change: give at least one option.",
@@ -142,5 +146,7 @@ EN = {
     "check.bad_enum": "{table}.{column}: {count} rows hold a value outside the allowed list",
     "check.orphan_items": "{count} list items belong to deleted visits",
     "check.unlogged": "{table}: {count} rows have no change log entry and cannot sync",
+    "check.kept_insert_changed": "{table}: {count} rows were changed outside visitlog; how they were first written can no longer sync. Restore the latest backup",
+    "check.kept_insert_gone": "{table}: {count} new records point at rows no longer in the database and cannot sync. Restore the latest backup",
     "check.audit_broken": "The audit trail was edited or cut from entry {id} on",
 }

@@ -10,7 +10,9 @@ there.  So the check splits in two:
   rows changed since the last clean check**: SQLite's ``integrity_check``
   (indexes against rows; a large database gets it with ``--full`` only), the
   foreign keys, the allowed values of enumerated columns, list items left on
-  deleted visits, and rows with no change log entry.
+  deleted visits, rows with no change log entry, and inserts kept by their
+  row (:mod:`visitlog.store.inserts`) whose row was changed or removed
+  without the insert being written back.
 
 "Changed since the last check" is read from the change log (every change,
 made here or received, is in it under its device and sequence number) and
@@ -40,6 +42,7 @@ from visitlog.model import (
     Satisfaction,
     Status,
 )
+from visitlog.store.inserts import BY_ROW
 
 #: The setting that keeps where the last clean check stopped.
 MARK = "check_mark"
@@ -173,7 +176,23 @@ def _rows_in_full(conn: sqlite3.Connection) -> list[str]:
         t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2])
         for r in conn.execute("PRAGMA foreign_key_check")
     ]
-    return problems + _row_checks(conn, lambda _tbl, _alias: "1")
+    return problems + _kept_rows_gone(conn, "") + _row_checks(conn, lambda _tbl, _alias: "1")
+
+
+def _kept_rows_gone(conn: sqlite3.Connection, within: str) -> list[str]:
+    """Inserts kept by their row (:mod:`visitlog.store.inserts`) whose row is
+    not there: what sync would send of them is lost.  *within*: an extra
+    condition on the change ``c``."""
+    problems = []
+    for tbl in SYNCED_FIELDS:
+        n = conn.execute(
+            f"SELECT count(*) FROM changes c WHERE c.tbl = '{tbl}' AND c.op = 'insert' "
+            f"AND c.data = '{BY_ROW}'{within} "
+            f"AND NOT EXISTS (SELECT 1 FROM {tbl} r WHERE r.id = c.row_id)"
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.kept_insert_gone", table=tbl, count=n))
+    return problems
 
 
 def _rows_changed(conn: sqlite3.Connection) -> list[str]:
@@ -189,6 +208,9 @@ def _rows_changed(conn: sqlite3.Connection) -> list[str]:
             f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = r.{col})"
         ):
             problems.append(t("check.foreign_key", table=tbl, rowid=rowid, parent=parent))
+    problems += _kept_rows_gone(
+        conn, " AND (c.tbl, c.row_id) IN (SELECT tbl, row_id FROM temp.check_rows)"
+    )
     return problems + _row_checks(conn, changed)
 
 
@@ -214,6 +236,17 @@ def _row_checks(conn: sqlite3.Connection, within: Callable[[str, str], str]) -> 
     ).fetchone()[0]
     if orphans:
         problems.append(t("check.orphan_items", count=orphans))
+    for tbl in SYNCED_FIELDS:
+        # An insert kept by its row (visitlog.store.inserts) whose row has been
+        # changed without it being written back first: the insert is lost.
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} r JOIN changes c ON c.tbl = '{tbl}' "
+            f"AND c.row_id = r.id AND c.op = 'insert' AND c.data = '{BY_ROW}' "
+            f"WHERE {within(tbl, 'r')} "
+            "AND (r.stamps IS NOT NULL OR r.hlc <> c.hlc OR r.device <> c.device)"
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.kept_insert_changed", table=tbl, count=n))
     for tbl in SYNCED_FIELDS:
         n = conn.execute(
             f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} AND NOT EXISTS "

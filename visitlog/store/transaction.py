@@ -22,7 +22,7 @@ from visitlog.clock import HLC, horizon, new_id, now_iso
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, NotFoundError
 from visitlog.rows import jdump
-from visitlog.store import identity
+from visitlog.store import identity, inserts
 from visitlog.store.audit_chain import (
     CHAIN_SETTING,
     GENESIS_HASH,
@@ -259,6 +259,7 @@ class Tx:
         now = now_iso()
         extra = LIVE_COLUMNS.get(tbl, HOUSEHOLD_DERIVED if tbl == "households" else ())
         cols = ("id", *fields, *extra, "created_at", "hlc", "device")
+        types = inserts.affinity(self.conn, tbl)
         table_rows, change_rows, ids = [], [], []
         for row in rows:
             rid = row.get("id") or new_id()
@@ -269,8 +270,12 @@ class Tx:
             table_rows.append(
                 (rid, *values.values(), *(more or (row.get(e) for e in extra)), now, stamp, device)
             )
-            # created_at travels with the insert, so every replica stores this one
-            data = jdump({**values, "created_at": now})
+            # created_at travels with the insert, so every replica stores this
+            # one.  The row itself is the insert's copy while it stays as made.
+            if inserts.stores_exactly(types, fields, values.values()):
+                data = inserts.BY_ROW
+            else:
+                data = jdump({**values, "created_at": now})
             change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", data))
             ids.append(rid)
             if tbl == "dedup_merges" or (tbl == "households" and values.get("ref")):
@@ -306,6 +311,9 @@ class Tx:
                     [*stale.values(), row_id],
                 )
             return []
+        if current["stamps"] is None:
+            # The first change of the row: its insert may be kept by it.
+            inserts.keep(self.conn, tbl, [current])
         stamp = self.hlc.tick()
         device = self.device
         stamps = json.loads(current["stamps"]) if current["stamps"] else {}

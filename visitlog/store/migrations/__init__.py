@@ -33,6 +33,7 @@ from visitlog.store.migrations.features import (
     m012_plan_rules,
     m013_open_items_index,
     m014_dedup_indexes,
+    m015_inserts_kept_by_row,
 )
 from visitlog.store.migrations.registry import (
     LATEST,
@@ -75,6 +76,7 @@ __all__ = [
     "m012_plan_rules",
     "m013_open_items_index",
     "m014_dedup_indexes",
+    "m015_inserts_kept_by_row",
     "migrations",
     "pending_names",
 ]

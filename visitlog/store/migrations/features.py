@@ -1,10 +1,11 @@
 """Migrations m012 and on: the tables and indexes of later features (the planning rules,
-the open items listed in order)."""
+the open items listed in order, dedup's lookups) and inserts kept once in the change log."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from visitlog.model import SYNCED_FIELDS
 from visitlog.store.migrations.registry import SYNC_COLUMNS, migrations, set_version
 
 if TYPE_CHECKING:
@@ -78,3 +79,57 @@ def m014_dedup_indexes(db: Database) -> None:
         " WHERE deleted = 0 AND merged_into IS NULL AND phones IS NOT NULL",
     ):
         db.execute(sql)
+
+
+#: Changes read at a time by m015 (a device's numbers, in order).
+_M015_STEP = 20_000
+
+
+@migrations(name="m015_inserts_kept_by_row")
+def m015_inserts_kept_by_row(db: Database) -> None:
+    """Inserts kept once: an insert whose row still holds what it wrote is
+    stored as ``data = ''`` and read from the row (:mod:`visitlog.store.inserts`).
+
+    Each insert of the log is compared with its row: where the row was made by
+    that insert, never changed since (``stamps`` NULL, the same stamp) and gives
+    back the same text exactly, the copy is dropped.  The log read this way is
+    the same, byte for byte, so what sync sends does not change; the file stops
+    holding every row twice (the pages freed are used again as it grows).
+
+    Schema version 13: an older visitlog would read the empty text as a
+    change, so it must refuse this database.
+    """
+    from visitlog.store.inserts import BY_ROW, insert_data
+
+    conn = db.conn
+    devices = [r[0] for r in conn.execute("SELECT DISTINCT device FROM changes")]
+    for device in devices:
+        top = conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [device]).fetchone()[0]
+        for first in range(1, (top or 0) + 1, _M015_STEP):
+            found = conn.execute(
+                "SELECT seq, tbl, row_id, hlc, data FROM changes WHERE device = ? "
+                "AND seq BETWEEN ? AND ? AND op = 'insert' AND data <> ?",
+                [device, first, first + _M015_STEP - 1, BY_ROW],
+            ).fetchall()
+            by_tbl: dict[str, dict[str, tuple[int, str, str]]] = {}
+            for seq, tbl, row_id, hlc, data in found:
+                by_tbl.setdefault(tbl, {})[row_id] = (seq, hlc, data)
+            kept = []
+            for tbl, wanted in by_tbl.items():
+                fields = [*SYNCED_FIELDS[tbl], "created_at"]
+                ids = sorted(wanted)
+                for start in range(0, len(ids), 500):
+                    part = ids[start : start + 500]
+                    cur = conn.execute(
+                        f"SELECT id, hlc, device, {', '.join(fields)} FROM {tbl} "
+                        f"WHERE stamps IS NULL AND id IN ({', '.join('?' * len(part))})",
+                        part,
+                    )
+                    for rid, hlc, dev, *values in cur:
+                        seq, c_hlc, data = wanted[rid]
+                        if (hlc, dev) != (c_hlc, device):
+                            continue
+                        if insert_data(tbl, dict(zip(fields, values, strict=True))) == data:
+                            kept.append((BY_ROW, device, seq))
+            conn.executemany("UPDATE changes SET data = ? WHERE device = ? AND seq = ?", kept)
+    set_version(db, 13)

@@ -20,7 +20,9 @@ from typing import Any
 
 from visitlog.model import SYNCED_FIELDS
 from visitlog.progress import Progress, report
+from visitlog.rows import jdump
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx, relink
+from visitlog.store.inserts import BY_ROW, affinity, stores_exactly
 from visitlog.sync.interface import Change
 from visitlog.sync.merge import (
     PARENTS,
@@ -91,8 +93,19 @@ class Applier(Receiver):
             return 0
         if got.replaced:
             self.conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", got.replaced)
+        touched = got.touched
+        by_row: set[tuple[str, str, str, str]] = set()
+        for tbl, rows in got.inserts.items():
+            touched += self._insert_new(tbl, rows, by_row)
+        fresh = got.fresh
+        if by_row:
+            # Rows built from their insert as it is: the row is the insert's copy.
+            fresh = [
+                (*ch[:6], BY_ROW, ch[7]) if (ch[2], ch[3], ch[4], ch[0]) in by_row else ch
+                for ch in fresh
+            ]
         self.conn.executemany(
-            f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", got.fresh
+            f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh
         )
         if got.held:
             self.conn.executemany(
@@ -100,9 +113,6 @@ class Applier(Receiver):
                 "VALUES (?, ?, ?, ?, ?)",
                 got.held,
             )
-        touched = got.touched
-        for tbl, rows in got.inserts.items():
-            touched += self._insert_new(tbl, rows)
         if touched:
             self._touch(touched)
         return len(got.fresh)
@@ -134,9 +144,17 @@ class Applier(Receiver):
         return out
 
     def _insert_new(
-        self, tbl: str, rows: list[tuple[str, str, str, str, dict[str, Any]]]
+        self,
+        tbl: str,
+        rows: list[tuple[str, str, str, str, dict[str, Any]]],
+        by_row: set[tuple[str, str, str, str]],
     ) -> list[tuple[str, str]]:
-        """Fast path: insert rows never seen here; returns rows that need a merge."""
+        """Fast path: insert rows never seen here; returns rows that need a merge.
+
+        Adds to *by_row* ``(tbl, row_id, hlc, device)`` of the inserts whose
+        row, as written here, gives back their text exactly
+        (:mod:`visitlog.store.inserts`): those are logged without a copy.
+        """
         fields = SYNCED_FIELDS[tbl]
         households = tbl == "households"
         live = list(LIVE_COLUMNS.get(tbl, ()))
@@ -145,7 +163,9 @@ class Applier(Receiver):
         parsed = [r[4] for r in rows]  # decoded once, by the check
         waiting = self._missing_parents(tbl, parsed) if tbl in PARENTS else set()
         values = []
-        for k, (row_id, hlc, device, _data, v) in enumerate(rows):
+        types = affinity(self.conn, tbl)
+        exact: list[tuple[str, str, str, str]] = []
+        for k, (row_id, hlc, device, data, v) in enumerate(rows):
             if k in waiting:
                 continue  # its visit or household has not arrived: see finish()
             try:
@@ -154,6 +174,11 @@ class Applier(Receiver):
                 picked = tuple(v.get(f) for f in fields)
             tup = [row_id, *picked, created_at_of(hlc, v), hlc, device]
             tup[deleted] = int(tup[deleted] or 0)  # NOT NULL
+            kept = tup[1 : 1 + len(fields)]
+            if stores_exactly(types, fields, kept) and data == jdump(
+                {**dict(zip(fields, kept, strict=True)), "created_at": tup[1 + len(fields)]}
+            ):
+                exact.append((tbl, row_id, hlc, device))
             if households:
                 tup.append(address_key(v.get("address"), v.get("estate")))
                 tup.append(phones_of(v.get("phone")))
@@ -178,6 +203,7 @@ class Applier(Receiver):
         )
         # rowcount sums the rows each statement inserted (trigger writes excluded)
         if cur.rowcount == len(values):
+            by_row.update(exact)  # every row is the one its insert made
             return []
         # Some ids were already here (two inserts under one id, or a row that
         # came another way): merge those field by field like any other change.

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from sqlite3 import Connection
 
+from visitlog.store.inserts import fill
 from visitlog.sync.interface import Change, Ranges
 
 CHANGE_COLUMNS = "device, seq, tbl, row_id, hlc, op, data, base"
@@ -43,14 +44,15 @@ def changes_since(
             [device, first, last],
         )
         while batch := cur.fetchmany(batch_size):
-            yield batch
+            yield fill(conn, batch)  # inserts kept by their rows get their text back
 
 
 def change_at(conn: Connection, device: str, seq: int) -> Change | None:
     """The change numbered ``seq`` of ``device``, if held."""
-    return conn.execute(
+    got = conn.execute(
         f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?", [device, seq]
     ).fetchone()
+    return None if got is None else fill(conn, [got])[0]
 
 
 def count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:

@@ -13,7 +13,9 @@ from sqlite3 import Connection
 from typing import Any
 
 from visitlog.clock import horizon
+from visitlog.i18n import t
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, write_conflict
+from visitlog.store.inserts import BY_ROW, LogDamaged, insert_data, keep
 from visitlog.sync.merge import PARENTS, fold_row
 
 # Enough rows per IN (...) query to amortise it, well under SQLite's
@@ -50,6 +52,11 @@ def merge_rows(
             f"WHERE tbl = ? AND row_id IN ({marks})",
             [tbl, *part],
         ):
+            if rec[4] == BY_ROW:  # the insert is kept by the row, unchanged since
+                row = rows.get(rec[0])
+                if row is None:
+                    raise LogDamaged(t("err.log_row_missing", tbl=tbl, id=rec[0]))
+                rec = (*rec[:4], insert_data(tbl, row), rec[5])
             logs.setdefault(rec[0], []).append(rec[1:])
         existing: dict[str, list[dict[str, Any]]] = {}
         # Conflicts forwarded from a merged-away row (source_row) are relink's.
@@ -65,6 +72,7 @@ def merge_rows(
         updates: dict[tuple[str, ...], list[list[Any]]] = {}
         waiting: list[tuple[str, str]] = []
         built: list[tuple[str, str]] = []
+        kept: list[dict[str, Any]] = []
         for rid in part:
             log = logs.get(rid)
             if not log:
@@ -81,8 +89,11 @@ def merge_rows(
                 continue
             built.append((tbl, rid))
             if fold.sets:
+                if row["stamps"] is None:
+                    kept.append(row)  # its insert may be kept by it: write it back first
                 updates.setdefault(tuple(fold.sets), []).append([*fold.sets.values(), rid])
             new.update(_settle(conn, fold.conflicts, existing.get(rid, [])))
+        keep(conn, tbl, kept)
         for cols, params in updates.items():
             conn.executemany(
                 f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?", params
