@@ -43,20 +43,24 @@ CHANGE_COLUMNS = "device, seq, tbl, row_id, hlc, op, data, base"
 
 def change_log(conn: Any, where: str = "", params: Any = (), order: str = "device, seq") -> list:
     """The change log as sync reads it (``device, seq, tbl, row_id, hlc, op, data, base``):
-    each insert kept by its row (``data = ''``) given its text again."""
+    ``changes`` and the inserts the rows hold (view ``change_log``), each insert
+    with its text."""
     from visitlog.store.inserts import fill
 
-    sql = f"SELECT {CHANGE_COLUMNS} FROM changes {where} ORDER BY {order}"
+    sql = f"SELECT {CHANGE_COLUMNS} FROM change_log {where} ORDER BY {order}"
     return fill(conn, conn.execute(sql, params).fetchall())
 
 
 def as_older_visitlog(conn: Any) -> None:
-    """Give every insert its own copy again, as a visitlog before migration
-    m015 kept them, and let m015 run again on the next open."""
+    """Put every insert back into ``changes`` with its text, as a visitlog before
+    migration m015 kept them, and let m015 run again on the next open."""
+    from visitlog.model import SYNCED_FIELDS
+
     rows = change_log(conn, "WHERE op = 'insert' AND data = ''")
-    conn.executemany(
-        "UPDATE changes SET data = ? WHERE device = ? AND seq = ?",
-        [(r[6], r[0], r[1]) for r in rows],
-    )
+    conn.executemany(f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.execute("DROP VIEW change_log")
+    for tbl in SYNCED_FIELDS:
+        conn.execute(f"DROP INDEX {tbl}_log")
+        conn.execute(f"ALTER TABLE {tbl} DROP COLUMN log_seq")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm015_inserts_kept_by_row'")
     conn.execute("UPDATE settings SET value = '12' WHERE key = 'schema_version'")

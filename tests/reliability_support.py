@@ -100,7 +100,7 @@ def peek(db: Path, sql: str, params: Sequence = ()) -> list[tuple]:
 
 
 def vv(db: Path) -> dict[str, int]:
-    return dict(peek(db, "SELECT device, max(seq) FROM changes GROUP BY device"))
+    return dict(peek(db, "SELECT device, max(seq) FROM change_log GROUP BY device"))
 
 
 def live_counts(db: Path) -> dict[str, int]:

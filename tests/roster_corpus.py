@@ -77,7 +77,7 @@ def households(store: Store) -> list[dict]:
 
 
 def change_count(store: Store) -> int:
-    return store.scalar("SELECT count(*) FROM changes")
+    return store.scalar("SELECT count(*) FROM change_log")
 
 
 def audit_count(store: Store) -> int:

@@ -144,7 +144,7 @@ def test_kill_roster_import(templates, tmp_path):
         tag = f"K{attempt}"
         roster = write_roster(tmp_path / f"{tag}.csv", ROSTER_ROWS, tag)
         before = live_counts(db)["households"]
-        changes_before = peek(db, "SELECT count(*) FROM changes")[0][0]
+        changes_before = peek(db, "SELECT count(*) FROM change_log")[0][0]
         audits_before = peek(db, "SELECT count(*) FROM audit WHERE action = 'roster.import'")[0][0]
         delay, after_write = _moment(rng, attempt, base)
         result = run_and_kill(
@@ -156,7 +156,7 @@ def test_kill_roster_import(templates, tmp_path):
         _check_passes(db)
         after = live_counts(db)["households"]
         mine = peek(db, "SELECT count(*) FROM households WHERE ref LIKE ?", [f"{tag}-%"])[0][0]
-        changes = peek(db, "SELECT count(*) FROM changes")[0][0] - changes_before
+        changes = peek(db, "SELECT count(*) FROM change_log")[0][0] - changes_before
         audits = (
             peek(db, "SELECT count(*) FROM audit WHERE action = 'roster.import'")[0][0]
             - audits_before
@@ -331,7 +331,7 @@ def test_kill_visit_add_burst(templates, tmp_path):
             db,
             "SELECT v.id, (SELECT count(*) FROM items i WHERE i.visit_id = v.id AND i.deleted = 0),"
             " (SELECT count(*) FROM audit a WHERE a.row_id = v.id AND a.action = 'visit.add'),"
-            " (SELECT count(*) FROM changes c WHERE c.row_id = v.id)"
+            " (SELECT count(*) FROM change_log c WHERE c.row_id = v.id)"
             " FROM visits v WHERE v.summary LIKE ? AND v.deleted = 0",
             [f"{tag}-%"],
         )

@@ -8,7 +8,7 @@ from visitlog import dedup
 from visitlog.dedup import merges as dedup_merge
 from visitlog.model import Household, Item, NotFoundError, ValidationError, Visit, VisitlogError
 
-BOOKKEEPING = {"hlc", "device", "stamps"}
+BOOKKEEPING = {"hlc", "device", "stamps", "log_seq"}
 
 
 def content(store) -> dict[str, list[dict]]:
@@ -166,12 +166,12 @@ def test_merging_a_record_already_merged_changes_nothing(store):
     b = add(store, "曹杨1村12-301", "王建国")
     c = add(store, "曹杨一村12号楼301室", "王建国")
     dedup_merge.merge(store, [a, b])
-    changes = store.scalar("SELECT count(*) FROM changes")
+    changes = store.scalar("SELECT count(*) FROM change_log")
     before = content(store)
     merged = a if store.get_household(a).merged_into else b
     with pytest.raises(VisitlogError, match="已合并"):
         dedup_merge.merge(store, [c, merged])
-    assert store.scalar("SELECT count(*) FROM changes") == changes
+    assert store.scalar("SELECT count(*) FROM change_log") == changes
     assert content(store) == before
 
 

@@ -62,11 +62,11 @@ def test_bulk_street_is_the_row_by_row_street(tmp_path: Path) -> None:
     assert _log(a) == _log(b)
     # Every row is stamped and logged once, by one device, in order.
     for conn in (a, b):
-        seqs = [s for (s,) in conn.execute("SELECT seq FROM changes ORDER BY seq")]
+        seqs = [s for (s,) in conn.execute("SELECT seq FROM change_log ORDER BY seq")]
         assert seqs == list(range(1, len(seqs) + 1))
-        assert conn.execute("SELECT count(DISTINCT device) FROM changes").fetchone()[0] == 1
+        assert conn.execute("SELECT count(DISTINCT device) FROM change_log").fetchone()[0] == 1
         stamped = conn.execute(
-            "SELECT count(*) FROM households h JOIN changes c "
+            "SELECT count(*) FROM households h JOIN change_log c "
             "ON c.tbl = 'households' AND c.row_id = h.id AND c.hlc = h.hlc"
         ).fetchone()[0]
         assert stamped == conn.execute("SELECT count(*) FROM households").fetchone()[0]
@@ -103,7 +103,7 @@ def test_failed_bulk_write_leaves_the_database_as_it_was(
             demo.generate_into(store, 50, today=DEMO_TODAY)
         assert _schema(store.conn) == before
         assert store.count_live()["households"] == 0
-        assert store.conn.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
+        assert store.conn.execute("SELECT count(*) FROM change_log").fetchone()[0] == 0
 
 
 def test_a_large_street_made_in_a_second_process_is_the_same_street(

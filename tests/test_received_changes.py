@@ -375,7 +375,7 @@ def test_every_valid_batch_is_applied(tmp_path, receiver, batch, data):
         for ch in batch:
             row = s.conn.execute(f"SELECT id FROM {ch[2]} WHERE id = ?", [ch[3]]).fetchone()
             assert row is not None
-        held = s.conn.execute("SELECT count(*) FROM changes WHERE device = ?", [batch[0][0]])
+        held = s.conn.execute("SELECT count(*) FROM change_log WHERE device = ?", [batch[0][0]])
         assert held.fetchone()[0] == len(batch)
         assert s.check() == []
 

@@ -478,11 +478,11 @@ def test_changed_row_updates_only_changed_fields(store: Store, tmp_path: Path):
     import_roster(store, path)
     changed = [GOOD[0], [*GOOD[1][:6], "13700001111", "2", *GOOD[1][8:]], GOOD[2]]
     write_csv(path, [HEADER, *changed])
-    seq = store.scalar("SELECT max(seq) FROM changes")
+    seq = store.scalar("SELECT max(seq) FROM change_log")
     report = import_roster(store, path)
     assert (report.updated, report.unchanged) == (1, 2)
     assert report.updated_fields == {"phone": 1, "members": 1}
-    new = store.query("SELECT op, data FROM changes WHERE seq > ?", [seq])
+    new = store.query("SELECT op, data FROM change_log WHERE seq > ?", [seq])
     assert [(r["op"], json.loads(r["data"])) for r in new] == [
         ("update", {"phone": "13700001111", "members": 2})
     ]

@@ -94,11 +94,11 @@ def test_export_import_round_trip_on_the_demo_street(demo_store: Store, tmp_path
     path = tmp_path / f"street{suffix}"
     count = export_roster(demo_store, path)
     assert count == demo_store.count_live()["households"] > 0
-    changes = demo_store.scalar("SELECT count(*) FROM changes")
+    changes = demo_store.scalar("SELECT count(*) FROM change_log")
     report = import_roster(demo_store, path)
     assert (report.imported, report.updated, report.rejected) == (0, 0, 0)
     assert report.unchanged == count
-    assert demo_store.scalar("SELECT count(*) FROM changes") == changes
+    assert demo_store.scalar("SELECT count(*) FROM change_log") == changes
     with Store(tmp_path / "fresh.db") as fresh:
         assert import_roster(fresh, path).imported == count
         assert households(fresh) == households(demo_store)

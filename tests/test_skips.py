@@ -43,7 +43,9 @@ def _receive(path: Path, *batches: list[tuple]) -> None:
 
 def _held(path: Path, device: str) -> list[tuple[int, str, int | None]]:
     with Store(path) as b:
-        rows = b.query("SELECT seq, op, data FROM changes WHERE device = ? ORDER BY seq", [device])
+        rows = b.query(
+            "SELECT seq, op, data FROM change_log WHERE device = ? ORDER BY seq", [device]
+        )
     return [
         (r["seq"], r["op"], json.loads(r["data"])["first"] if r["op"] == SKIP else None)
         for r in rows

@@ -124,7 +124,9 @@ def test_every_write_lands_in_change_log_with_increasing_seq(store):
         )
     ).id
     store.edit_visit(vid, summary="补记")
-    rows = store.query("SELECT device, seq, tbl, row_id, op, data, base FROM changes ORDER BY seq")
+    rows = store.query(
+        "SELECT device, seq, tbl, row_id, op, data, base FROM change_log ORDER BY seq"
+    )
     assert [r["seq"] for r in rows] == [1, 2, 3, 4]
     assert [(r["tbl"], r["op"]) for r in rows] == [
         ("households", "insert"),
@@ -135,7 +137,7 @@ def test_every_write_lands_in_change_log_with_increasing_seq(store):
     last = rows[-1]
     assert json.loads(last["data"]) == {"summary": "补记"}
     base = json.loads(last["base"])
-    insert_hlc = store.query("SELECT hlc FROM changes WHERE seq = 2")[0]["hlc"]
+    insert_hlc = store.query("SELECT hlc FROM change_log WHERE seq = 2")[0]["hlc"]
     # the stamps the edit overwrote, and the delete state it was made on
     assert base == {
         "summary": [insert_hlc, store.device_id],
@@ -154,9 +156,9 @@ def test_edit_touches_only_given_fields_and_records_stamps(store):
     stamps = json.loads(store.query("SELECT stamps FROM visits WHERE id = ?", [v.id])[0]["stamps"])
     assert stamps["*"] == [v.hlc, v.device] and stamps["outcome"] == [edited.hlc, edited.device]
     # Editing to the same value writes nothing and logs nothing.
-    before = store.scalar("SELECT count(*) FROM changes")
+    before = store.scalar("SELECT count(*) FROM change_log")
     store.edit_visit(v.id, outcome="不在家")
-    assert store.scalar("SELECT count(*) FROM changes") == before
+    assert store.scalar("SELECT count(*) FROM change_log") == before
 
 
 def test_delete_is_a_tombstone_for_visit_and_items(store):
@@ -179,7 +181,7 @@ def test_delete_is_a_tombstone_for_visit_and_items(store):
 
 def test_failed_operation_rolls_back_everything(store):
     hid = _household(store)
-    before = store.scalar("SELECT count(*) FROM changes")
+    before = store.scalar("SELECT count(*) FROM change_log")
     with pytest.raises(RuntimeError), store.transaction() as tx:
         tx.insert(
             "visits",
@@ -192,7 +194,7 @@ def test_failed_operation_rolls_back_everything(store):
             },
         )
         raise RuntimeError("power cut")
-    assert store.scalar("SELECT count(*) FROM changes") == before
+    assert store.scalar("SELECT count(*) FROM change_log") == before
     assert store.scalar("SELECT count(*) FROM visits") == 0
 
 
@@ -398,7 +400,7 @@ def test_unsynced_count_follows_changes_and_the_hub_ack(store):
             items=[Item(kind="问题", category="物业", description="漏水")],
         )
     )
-    assert store.unsynced_count() == store.scalar("SELECT count(*) FROM changes") == 3
+    assert store.unsynced_count() == store.scalar("SELECT count(*) FROM change_log") == 3
     store.set_settings(synced_seq="2")
     assert store.unsynced_count() == 1
 

@@ -21,7 +21,7 @@ def state(store: Store) -> tuple:
         store.scalar(f"SELECT count(*) FROM {tbl}")
         for tbl in ("changes", "households", "visits", "items", "conflicts", "audit", "peers")
     ]
-    return (*counts, store.scalar("SELECT max(hlc) FROM changes"), store.settings())
+    return (*counts, store.scalar("SELECT max(hlc) FROM change_log"), store.settings())
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_appended_junk_is_refused(bundle, receiver):
     bundle.write_bytes(bundle.read_bytes() + b"extra")
     with pytest.raises(BundleError):
         import_bundle(receiver, bundle)
-    assert receiver.scalar("SELECT count(*) FROM changes") == 0
+    assert receiver.scalar("SELECT count(*) FROM change_log") == 0
 
 
 def _reseal(path: Path, lines: list[bytes]) -> None:
@@ -167,7 +167,7 @@ def test_consistent_checksum_but_inconsistent_content_is_refused(bundle, receive
     _reseal(bundle, [lines[0], *lines[2:]])  # a change left out, manifest unchanged
     with pytest.raises(BundleError, match="未导入任何内容"):
         import_bundle(receiver, bundle)
-    assert receiver.scalar("SELECT count(*) FROM changes") == 0
+    assert receiver.scalar("SELECT count(*) FROM change_log") == 0
 
 
 def test_bundle_from_a_newer_visitlog_names_the_version(bundle, receiver):

@@ -44,13 +44,14 @@ def laptop(path: Path, households: int, seed: int) -> Store:
 def log_of(hub: Path | str) -> dict[str, tuple[int, int]]:
     """``{device: (highest seq, how many changes)}`` of the hub's log, read
     beside whatever holds the hub's lock."""
-    sql = "SELECT device, max(seq), count(*) FROM changes WHERE op <> 'skip' GROUP BY device"
+    sql = "SELECT device, max(seq), count(*) FROM {} WHERE op <> 'skip' GROUP BY device"
     if isinstance(hub, str):
         with psycopg.connect(hub, autocommit=True) as conn:
-            rows = conn.execute(sql).fetchall()
+            rows = conn.execute(sql.format("changes")).fetchall()
     else:
+        # a SQLite log is changes and the inserts the rows hold (visitlog.store.inserts)
         with contextlib.closing(rawdb.connect(f"{hub.resolve().as_uri()}?mode=ro", uri=True)) as c:
-            rows = c.execute(sql).fetchall()
+            rows = c.execute(sql.format("change_log")).fetchall()
     return {d: (top, n) for d, top, n in rows}
 
 
@@ -424,7 +425,7 @@ def test_a_station_pull_is_chunked_by_what_it_may_read(
     role = pg.role_name("one")
     add_station(pg_hub, role, communities=(community,))
     mine = big.scalar(
-        "SELECT count(*) FROM changes WHERE tbl IN ('households', 'visits', 'items') "
+        "SELECT count(*) FROM change_log WHERE tbl IN ('households', 'visits', 'items') "
         "AND row_id IN (SELECT id FROM households WHERE community = ? "
         "UNION SELECT id FROM visits WHERE household_id IN "
         "(SELECT id FROM households WHERE community = ?) "

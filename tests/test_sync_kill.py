@@ -43,7 +43,7 @@ def _vv(path: Path) -> dict[str, int]:
         assert s.check() == [], f"{path.name} fails its check"
         vv = version_vector(s.conn)
         for device, top in vv.items():  # no hole: every number up to the highest
-            assert s.scalar("SELECT count(*) FROM changes WHERE device = ?", [device]) == top
+            assert s.scalar("SELECT count(*) FROM change_log WHERE device = ?", [device]) == top
         return vv
 
 
@@ -54,7 +54,9 @@ def _held_by(hub: Path, device: str) -> int:
         return 0
     try:
         with contextlib.closing(rawdb.connect(f"{hub.as_uri()}?mode=ro", uri=True)) as conn:
-            row = conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [device]).fetchone()
+            row = conn.execute(
+                "SELECT max(seq) FROM change_log WHERE device = ?", [device]
+            ).fetchone()
     except sqlite3.Error:  # no schema yet
         return 0
     return row[0] or 0

@@ -106,7 +106,9 @@ def test_different_fields_both_kept(trio):
 
 
 def _last_stamp(s: Store) -> tuple[str, str]:
-    r = s.query("SELECT hlc, device FROM changes WHERE device = ? ORDER BY seq DESC", [s.device_id])
+    r = s.query(
+        "SELECT hlc, device FROM change_log WHERE device = ? ORDER BY seq DESC", [s.device_id]
+    )
     return r[0]["hlc"], r[0]["device"]
 
 
@@ -243,19 +245,19 @@ def test_applying_a_held_change_again_changes_nothing(trio):
     a, _b, _hub, vid = trio
     a.edit_visit(vid, summary="改一次")
     log = rawdb.change_log(a.conn)
-    before = content(a), a.scalar("SELECT count(*) FROM changes")
+    before = content(a), a.scalar("SELECT count(*) FROM change_log")
     with a.transaction() as tx:
         applier = Applier(tx)
         assert applier.add(log) == 0
         applier.finish()
-    assert (content(a), a.scalar("SELECT count(*) FROM changes")) == before
+    assert (content(a), a.scalar("SELECT count(*) FROM change_log")) == before
 
 
 def test_changes_with_a_gap_are_refused(trio):
     a, b, _hub, vid = trio
     a.edit_visit(vid, summary="一")
     a.edit_visit(vid, summary="二")
-    last = a.conn.execute("SELECT * FROM changes ORDER BY seq DESC LIMIT 1").fetchall()
+    last = rawdb.change_log(a.conn, order="seq DESC")[:1]
     before = content(b)
     with pytest.raises(GapError), b.transaction() as tx:
         Applier(tx).add(last)
@@ -426,7 +428,7 @@ def test_dry_run_to_absent_target_creates_nothing(trio, tmp_path):
     a, *_ = trio
     target = tmp_path / "new-hub.db"
     report = sync_with(a, target, dry_run=True)
-    assert report.estimated and report.sent_total == a.scalar("SELECT count(*) FROM changes")
+    assert report.estimated and report.sent_total == a.scalar("SELECT count(*) FROM change_log")
     assert not target.exists()
 
 
@@ -477,14 +479,14 @@ def test_newer_target_is_refused_naming_the_version(trio):
         h.conn.execute(
             "INSERT OR REPLACE INTO settings(key, value) VALUES ('schema_release', '0.9.0')"
         )
-    hub_changes = rawdb.connect(hub).execute("SELECT count(*) FROM changes").fetchone()[0]
+    hub_changes = rawdb.connect(hub).execute("SELECT count(*) FROM change_log").fetchone()[0]
     a.edit_visit(vid, summary="不会发出去")
     before = content(a), a.scalar("SELECT count(*) FROM audit")
     with pytest.raises(VisitlogError, match=r"0\.9\.0"):
         sync_with(a, hub)
     assert (content(a), a.scalar("SELECT count(*) FROM audit")) == before
     conn = rawdb.connect(hub)
-    assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == hub_changes
+    assert conn.execute("SELECT count(*) FROM change_log").fetchone()[0] == hub_changes
     conn.close()
 
 
@@ -545,10 +547,10 @@ def test_bundle_round_trip_by_usb_and_idempotent_reimport(trio, tmp_path):
     report = import_bundle(b, back)
     assert report.received_total == 1
     assert b.get_visit(vid).summary == "A的版本"
-    before = content(b), b.scalar("SELECT count(*) FROM changes")
+    before = content(b), b.scalar("SELECT count(*) FROM change_log")
     again = import_bundle(b, back)
     assert (again.received_total, again.conflicts) == (0, [])
-    assert (content(b), b.scalar("SELECT count(*) FROM changes")) == before
+    assert (content(b), b.scalar("SELECT count(*) FROM change_log")) == before
 
 
 def test_bundle_for_another_replica_is_refused_where_it_does_not_fit(trio, tmp_path):
@@ -561,4 +563,4 @@ def test_bundle_for_another_replica_is_refused_where_it_does_not_fit(trio, tmp_p
     hold_key(fresh.path)
     with pytest.raises(VisitlogError, match="不带 --for"):
         import_bundle(fresh, part)
-    assert fresh.scalar("SELECT count(*) FROM changes") == 0
+    assert fresh.scalar("SELECT count(*) FROM change_log") == 0

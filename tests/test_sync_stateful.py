@@ -194,7 +194,7 @@ class Replicas(RuleBasedStateMachine):
         """Run a local edit and record each field it changed, with its stamp."""
         s = self.stores[r]
         device = s.device_id
-        before = s.scalar("SELECT max(seq) FROM changes WHERE device = ?", [device]) or 0
+        before = s.scalar("SELECT max(seq) FROM change_log WHERE device = ?", [device]) or 0
         action()
         if s.device_id != device:
             before = 0  # a restored or copied database numbered anew under a new id
@@ -202,7 +202,7 @@ class Replicas(RuleBasedStateMachine):
         if caller not in ("make_replicas", "clock_skew", "disk_dies_after_a_sync"):
             OPERATIONS[caller] += 1
         for ch in s.query(
-            "SELECT tbl, row_id, hlc, device, seq, op, data FROM changes "
+            "SELECT tbl, row_id, hlc, device, seq, op, data FROM change_log "
             "WHERE device = ? AND seq > ?",
             [s.device_id, before],
         ):

@@ -72,8 +72,9 @@ ZH = {
     "check.bad_enum": "{table}.{column} 有 {count} 行的值不在允许范围内",
     "check.orphan_items": "{count} 条清单条目属于已删除的走访",
     "check.unlogged": "{table} 有 {count} 行没有变更记录，无法同步",
-    "check.kept_insert_changed": "{table} 有 {count} 行在库外被改过，它们新建时的记录已无法同步。请用最近的备份恢复",
-    "check.kept_insert_gone": "{table} 有 {count} 条新建记录所在的行已不在库中，无法同步。请用最近的备份恢复",
+    "check.kept_insert_changed": "{table} 有 {count} 行在 visitlog 之外被改过，它们新建时的内容已无法同步。请用最近的备份恢复",
+    "check.log_gap": "本机（设备 {device}）有 {count} 条改动已不在库中（多半是在 visitlog 之外删了行），之后的改动无法同步。请用最近的备份恢复",
+    "check.held_twice": "{table} 有 {count} 行的变更编号与别的记录重复（多半是在 visitlog 之外复制的行），其中一条不会被同步。请用最近的备份恢复",
     "check.audit_broken": "审计记录从第 {id} 条起被改动或删除",
 }
 
@@ -147,6 +148,7 @@ EN = {
     "check.orphan_items": "{count} list items belong to deleted visits",
     "check.unlogged": "{table}: {count} rows have no change log entry and cannot sync",
     "check.kept_insert_changed": "{table}: {count} rows were changed outside visitlog; how they were first written can no longer sync. Restore the latest backup",
-    "check.kept_insert_gone": "{table}: {count} new records point at rows no longer in the database and cannot sync. Restore the latest backup",
+    "check.log_gap": "{count} changes of this laptop (device {device}) are no longer in the database (most likely rows deleted outside visitlog); later changes cannot sync. Restore the latest backup",
+    "check.held_twice": "{table}: {count} rows carry the change number of another record (most likely copied outside visitlog); one of them would never sync. Restore the latest backup",
     "check.audit_broken": "The audit trail was edited or cut from entry {id} on",
 }

@@ -10,9 +10,9 @@ there.  So the check splits in two:
   rows changed since the last clean check**: SQLite's ``integrity_check``
   (indexes against rows; a large database gets it with ``--full`` only), the
   foreign keys, the allowed values of enumerated columns, list items left on
-  deleted visits, rows with no change log entry, and inserts kept by their
-  row (:mod:`visitlog.store.inserts`) whose row was changed or removed
-  without the insert being written back.
+  deleted visits, rows with no change log entry, and rows holding their
+  insert (:mod:`visitlog.store.inserts`) that were changed without the insert
+  moving to the log.
 
 "Changed since the last check" is read from the change log (every change,
 made here or received, is in it under its device and sequence number) and
@@ -42,7 +42,7 @@ from visitlog.model import (
     Satisfaction,
     Status,
 )
-from visitlog.store.inserts import BY_ROW
+from visitlog.store import inserts
 
 #: The setting that keeps where the last clean check stopped.
 MARK = "check_mark"
@@ -70,18 +70,8 @@ PARENTS = [
 
 
 def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
-    """``{device: highest seq}`` of the change log, one key lookup per device
-    (a GROUP BY would read the whole log: gigabytes at district scale)."""
-    vv: dict[str, int] = {}
-    device = conn.execute("SELECT min(device) FROM changes").fetchone()[0]
-    while device is not None:
-        vv[device] = conn.execute(
-            "SELECT max(seq) FROM changes WHERE device = ?", [device]
-        ).fetchone()[0]
-        device = conn.execute(
-            "SELECT min(device) FROM changes WHERE device > ?", [device]
-        ).fetchone()[0]
-    return vv
+    """``{device: highest seq}`` of the change log (:func:`visitlog.store.inserts.version_vector`)."""
+    return inserts.version_vector(conn)
 
 
 def mark_now(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -176,23 +166,41 @@ def _rows_in_full(conn: sqlite3.Connection) -> list[str]:
         t("check.foreign_key", table=r[0], rowid=r[1], parent=r[2])
         for r in conn.execute("PRAGMA foreign_key_check")
     ]
-    return problems + _kept_rows_gone(conn, "") + _row_checks(conn, lambda _tbl, _alias: "1")
+    return problems + _own_gaps(conn) + _row_checks(conn, lambda _tbl, _alias: "1")
 
 
-def _kept_rows_gone(conn: sqlite3.Connection, within: str) -> list[str]:
-    """Inserts kept by their row (:mod:`visitlog.store.inserts`) whose row is
-    not there: what sync would send of them is lost.  *within*: an extra
-    condition on the change ``c``."""
-    problems = []
-    for tbl in SYNCED_FIELDS:
-        n = conn.execute(
-            f"SELECT count(*) FROM changes c WHERE c.tbl = '{tbl}' AND c.op = 'insert' "
-            f"AND c.data = '{BY_ROW}'{within} "
-            f"AND NOT EXISTS (SELECT 1 FROM {tbl} r WHERE r.id = c.row_id)"
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.kept_insert_gone", table=tbl, count=n))
-    return problems
+def _own_gaps(conn: sqlite3.Connection) -> list[str]:
+    """Numbers of this device's changes held nowhere: a row holding its insert
+    (:mod:`visitlog.store.inserts`) removed behind visitlog's back takes the
+    insert with it, and no peer could take anything numbered after it.
+    Every number up to the highest is a change, a skip's range or an insert
+    a row holds (one counter, one transaction each)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = 'device_id'").fetchone()
+    if not row:
+        return []
+    device = row[0]
+    top = inserts.max_seq(conn, device)
+    held = conn.execute(
+        "SELECT coalesce(sum(seq - json_extract(data, '$.first') + 1), 0) FROM changes "
+        "WHERE device = ? AND op = 'skip'",
+        [device],
+    ).fetchone()[0]
+    numbers = " UNION ".join(
+        [
+            "SELECT seq FROM changes WHERE device = ? AND op <> 'skip'",
+            *(
+                f"SELECT {inserts.LOG_SEQ} FROM {tbl} WHERE {inserts.LOG_SEQ} IS NOT NULL "
+                "AND device = ?"
+                for tbl in SYNCED_FIELDS
+            ),
+        ]
+    )
+    held += conn.execute(
+        f"SELECT count(*) FROM ({numbers})", [device] * (1 + len(SYNCED_FIELDS))
+    ).fetchone()[0]
+    if held < top:
+        return [t("check.log_gap", count=top - held, device=device)]
+    return []
 
 
 def _rows_changed(conn: sqlite3.Connection) -> list[str]:
@@ -208,9 +216,6 @@ def _rows_changed(conn: sqlite3.Connection) -> list[str]:
             f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = r.{col})"
         ):
             problems.append(t("check.foreign_key", table=tbl, rowid=rowid, parent=parent))
-    problems += _kept_rows_gone(
-        conn, " AND (c.tbl, c.row_id) IN (SELECT tbl, row_id FROM temp.check_rows)"
-    )
     return problems + _row_checks(conn, changed)
 
 
@@ -237,19 +242,40 @@ def _row_checks(conn: sqlite3.Connection, within: Callable[[str, str], str]) -> 
     if orphans:
         problems.append(t("check.orphan_items", count=orphans))
     for tbl in SYNCED_FIELDS:
-        # An insert kept by its row (visitlog.store.inserts) whose row has been
-        # changed without it being written back first: the insert is lost.
+        # A row holding its insert (visitlog.store.inserts) that has been
+        # changed without the insert moving to the log first: the insert is lost.
         n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r JOIN changes c ON c.tbl = '{tbl}' "
-            f"AND c.row_id = r.id AND c.op = 'insert' AND c.data = '{BY_ROW}' "
-            f"WHERE {within(tbl, 'r')} "
-            "AND (r.stamps IS NOT NULL OR r.hlc <> c.hlc OR r.device <> c.device)"
+            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
+            f"AND r.{inserts.LOG_SEQ} IS NOT NULL AND r.stamps IS NOT NULL"
         ).fetchone()[0]
         if n:
             problems.append(t("check.kept_insert_changed", table=tbl, count=n))
+        # ... or whose insert number is another change's (a row copied behind
+        # visitlog's back): one of the two would never be sent.
+        others = " OR ".join(
+            [
+                "EXISTS (SELECT 1 FROM changes c WHERE c.device = r.device "
+                f"AND c.seq = r.{inserts.LOG_SEQ})",
+                *(
+                    f"EXISTS (SELECT 1 FROM {o} x WHERE x.device = r.device "
+                    f"AND x.{inserts.LOG_SEQ} = r.{inserts.LOG_SEQ} AND x.rowid <> r.rowid)"
+                    if o == tbl
+                    else f"EXISTS (SELECT 1 FROM {o} x WHERE x.device = r.device "
+                    f"AND x.{inserts.LOG_SEQ} = r.{inserts.LOG_SEQ})"
+                    for o in SYNCED_FIELDS
+                ),
+            ]
+        )
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
+            f"AND r.{inserts.LOG_SEQ} IS NOT NULL AND ({others})"
+        ).fetchone()[0]
+        if n:
+            problems.append(t("check.held_twice", table=tbl, count=n))
     for tbl in SYNCED_FIELDS:
         n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} AND NOT EXISTS "
+            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
+            f"AND r.{inserts.LOG_SEQ} IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
         ).fetchone()[0]
         if n:

@@ -1,43 +1,54 @@
-"""Inserts kept once: the change log points at the row instead of copying it.
+"""Inserts kept once: a row that still holds what its insert wrote is that
+insert's entry in the change log.
 
-An insert's change carries every field of the new row (``data``).  Kept as
-written, that is a second copy of every row in the database, and most rows
-(visits, list items) are never edited after they are made.  So while a row
-still holds exactly what its insert wrote, the insert's ``data`` is stored as
-:data:`BY_ROW` (an empty string) and rebuilt from the row whenever the change
-is read (:func:`fill`): the same text, byte for byte, as the one first written,
-which is what sync compares when a change is received twice.
+An insert's change carries every field of the new row.  Kept in ``changes``,
+that is a second copy of every row in the database, with its keys and index
+entries, and most rows (visits, list items) are never edited after they are
+made.  So a synced row made by an insert and not changed since carries the
+insert's number in its own column ``log_seq`` (its author is the row's
+``device``, its stamp the row's ``hlc``), and the insert is not in
+``changes`` at all.  The change log is then ``changes`` together with those
+rows: :func:`version_vector`, :func:`changes_in`, :func:`change_at` and
+:func:`count_by_table` read both, and give such an insert ``data`` =
+:data:`BY_ROW` until :func:`fill` writes its text: the same text, byte for
+byte, as the insert first wrote (sync compares it when a change arrives
+twice).  The view ``change_log`` shows both, for people and tests.
 
-The rule that keeps this safe: an insert is stored :data:`BY_ROW` only when
-the row was made by that very insert and rebuilding it gives back the same
-text (:func:`stores_exactly`, checked where the row is written), and before
-anything changes a field of such a row the insert's text is written back in
+The rule that keeps this safe: a row holds its insert only when the insert
+made that very row and the row gives back the same text
+(:func:`stores_exactly`, checked where the row is written), and before
+anything changes a field of such a row the insert moves into ``changes`` in
 full (:func:`keep`).  ``Tx.update`` and the sync merge
 (:func:`visitlog.sync.sqlite.rows.merge_rows`) are the only writers of a
 synced row's fields, and both call :func:`keep` before their first change of
-a row (one whose ``stamps`` is still NULL).  ``visitlog check`` verifies the
-rule (:mod:`visitlog.store.checking`).
+a row.  ``visitlog check`` verifies the rule (:mod:`visitlog.store.checking`).
 """
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, VisitlogError
 from visitlog.rows import in_parts, jdump
 
-#: ``changes.data`` of an insert whose row still holds what it wrote.
+#: ``data`` of an insert held by its row, until :func:`fill` writes it.
 BY_ROW = ""
+#: The column of a synced row that holds its insert's number.
+LOG_SEQ = "log_seq"
 
-#: Column affinities of the synced tables, read once per connection's schema.
+CHANGE_COLUMNS = "device, seq, tbl, row_id, hlc, op, data, base"
+
+#: Column affinities of the synced tables, read once per process.
 _AFFINITY: dict[str, dict[str, str]] = {}
 
 
 class LogDamaged(VisitlogError):
-    """An insert kept by its row, but the row is not there (or not as written)."""
+    """An insert held by its row, but the row is not there."""
 
 
 def insert_data(tbl: str, row: Mapping[str, Any]) -> str:
@@ -54,12 +65,12 @@ def affinity(conn: sqlite3.Connection, tbl: str) -> dict[str, str]:
     return got
 
 
-def stores_exactly(types: Mapping[str, str], fields: Sequence[str], values: Sequence[Any]) -> bool:
+def stores_exactly(types: Mapping[str, str], fields: Sequence[str], values: Iterable[Any]) -> bool:
     """Whether SQLite gives back each of *values* unchanged from its column.
 
     Text in a TEXT column and whole numbers in an INTEGER column come back as
     they went in; anything else (a number in a text column, a flag as
-    ``True``, a float) may not, and its insert keeps its own copy.
+    ``True``, a float) may not, and its insert is kept in ``changes``.
     """
     for f, v in zip(fields, values, strict=True):
         if v is None:
@@ -75,16 +86,127 @@ def stores_exactly(types: Mapping[str, str], fields: Sequence[str], values: Sequ
     return True
 
 
+# -- reading the log ---------------------------------------------------------------
+
+
+def _held(tbl: str) -> str:
+    """The inserts *tbl*'s rows hold, as change tuples (``data`` still :data:`BY_ROW`)."""
+    return (
+        f"SELECT device, {LOG_SEQ}, '{tbl}', id, hlc, 'insert', '{BY_ROW}', NULL FROM {tbl} "
+        f"WHERE {LOG_SEQ} IS NOT NULL"
+    )
+
+
+def _walk_devices(conn: sqlite3.Connection, source: tuple[str, str], where: str) -> dict[str, int]:
+    """``{device: highest number}`` of one source, a few index lookups per device."""
+    table, seq = source
+    out: dict[str, int] = {}
+    dev = conn.execute(f"SELECT max(device) FROM {table} WHERE {where}").fetchone()[0]
+    while dev is not None:
+        out[dev] = conn.execute(
+            f"SELECT max({seq}) FROM {table} WHERE {where} AND device = ?", [dev]
+        ).fetchone()[0]
+        dev = conn.execute(
+            f"SELECT max(device) FROM {table} WHERE {where} AND device < ?", [dev]
+        ).fetchone()[0]
+    return out
+
+
+def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
+    """``{device: highest seq held}``: ``changes`` and the inserts rows hold.
+
+    Walks the distinct devices down each primary key or index (a ``GROUP
+    BY`` would read the whole log: gigabytes at district scale).
+    """
+    vv = _walk_devices(conn, ("changes", "seq"), "1")
+    for tbl in SYNCED_FIELDS:
+        for dev, top in _walk_devices(conn, (tbl, LOG_SEQ), f"{LOG_SEQ} IS NOT NULL").items():
+            if top > vv.get(dev, 0):
+                vv[dev] = top
+    return vv
+
+
+def max_seq(conn: sqlite3.Connection, device: str) -> int:
+    """The highest number of *device*'s changes held here (0: none)."""
+    tops = [conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [device]).fetchone()[0]]
+    for tbl in SYNCED_FIELDS:
+        tops.append(
+            conn.execute(
+                f"SELECT max({LOG_SEQ}) FROM {tbl} WHERE {LOG_SEQ} IS NOT NULL AND device = ?",
+                [device],
+            ).fetchone()[0]
+        )
+    return max((x for x in tops if x is not None), default=0)
+
+
+def changes_in(
+    conn: sqlite3.Connection, device: str, first: int, last: int, *, skips: bool = True
+) -> Iterator[tuple[Any, ...]]:
+    """*device*'s changes numbered *first*..*last*, in order, from ``changes``
+    and from the rows that hold their insert (``data`` :data:`BY_ROW`: see :func:`fill`)."""
+    where = "" if skips else " AND op <> 'skip'"
+    sources = [
+        conn.execute(
+            f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq BETWEEN ? AND ?"
+            f"{where} ORDER BY seq",
+            [device, first, last],
+        )
+    ]
+    for tbl in SYNCED_FIELDS:
+        sources.append(
+            conn.execute(
+                f"{_held(tbl)} AND device = ? AND {LOG_SEQ} BETWEEN ? AND ? ORDER BY {LOG_SEQ}",
+                [device, first, last],
+            )
+        )
+    yield from heapq.merge(*sources, key=lambda ch: ch[1])
+
+
+def change_at(conn: sqlite3.Connection, device: str, seq: int) -> tuple[Any, ...] | None:
+    """The change numbered *seq* of *device*, if held, with its text (see :func:`fill`)."""
+    got = conn.execute(
+        f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?", [device, seq]
+    ).fetchone()
+    if got is None:
+        for tbl in SYNCED_FIELDS:
+            got = conn.execute(
+                f"{_held(tbl)} AND device = ? AND {LOG_SEQ} = ?", [device, seq]
+            ).fetchone()
+            if got is not None:
+                break
+    return None if got is None else fill(conn, [got])[0]
+
+
+def count_by_table(conn: sqlite3.Connection, device: str, first: int, last: int) -> Counter[str]:
+    """How many of *device*'s changes numbered *first*..*last* are of each table (skips aside)."""
+    counts: Counter[str] = Counter()
+    for tbl, n in conn.execute(
+        "SELECT tbl, count(*) FROM changes WHERE device = ? AND seq BETWEEN ? AND ? "
+        "AND op <> 'skip' GROUP BY tbl",
+        [device, first, last],
+    ):
+        counts[tbl] += n
+    for tbl in SYNCED_FIELDS:
+        n = conn.execute(
+            f"SELECT count(*) FROM {tbl} WHERE {LOG_SEQ} IS NOT NULL AND device = ? "
+            f"AND {LOG_SEQ} BETWEEN ? AND ?",
+            [device, first, last],
+        ).fetchone()[0]
+        if n:
+            counts[tbl] += n
+    return counts
+
+
 def fill(conn: sqlite3.Connection, changes: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
     """*changes* (``device, seq, tbl, row_id, hlc, op, data, base``) with every
-    insert kept by its row given its text again.
+    insert held by its row given its text.
 
     Raises:
-        LogDamaged: an insert is kept by a row that is not there.
+        LogDamaged: an insert is held by a row that is not there.
     """
     wanted: dict[str, set[str]] = {}
     for ch in changes:
-        if ch[6] == BY_ROW:
+        if ch[6] == BY_ROW and ch[5] == "insert":
             wanted.setdefault(ch[2], set()).add(ch[3])
     if not wanted:
         return [tuple(ch) for ch in changes]
@@ -94,7 +216,7 @@ def fill(conn: sqlite3.Connection, changes: Sequence[Sequence[Any]]) -> list[tup
             texts[(tbl, tbl_id)] = text
     out = []
     for ch in changes:
-        if ch[6] == BY_ROW:
+        if ch[6] == BY_ROW and ch[5] == "insert":
             text = texts.get((ch[2], ch[3]))
             if text is None:
                 raise LogDamaged(t("err.log_row_missing", tbl=ch[2], id=ch[3]))
@@ -113,34 +235,63 @@ def _texts(conn: sqlite3.Connection, tbl: str, ids: Sequence[str]) -> Iterable[t
             yield values.pop("id"), jdump(values)
 
 
+def held_insert(tbl: str, row: Mapping[str, Any]) -> tuple[str, str, str, str, None] | None:
+    """The log entry ``(hlc, device, op, data, base)`` of the insert *row* holds, if it does."""
+    if row.get(LOG_SEQ) is None:
+        return None
+    return (row["hlc"], row["device"], "insert", insert_data(tbl, row), None)
+
+
+# -- writing -------------------------------------------------------------------------
+
+
 def keep(conn: sqlite3.Connection, tbl: str, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write back in full the inserts kept by *rows*, before a first change of them.
+    """Move the inserts *rows* hold into ``changes`` in full, before a first change of them.
 
     Args:
-        rows: rows as stored now (synced fields, ``created_at``, ``stamps``);
-            only those never changed since their insert (``stamps`` NULL) can
-            have their insert kept by them.
+        rows: rows as stored now (``SELECT *``): those with ``log_seq`` set
+            hold their insert.
 
     Returns:
-        How many inserts were written back.
+        How many inserts were moved.
     """
-    params = [(insert_data(tbl, r), tbl, r["id"]) for r in rows if r["stamps"] is None]
-    if not params:
+    moved = [
+        (r["device"], r[LOG_SEQ], tbl, r["id"], r["hlc"], insert_data(tbl, r))
+        for r in rows
+        if r[LOG_SEQ] is not None
+    ]
+    if not moved:
         return 0
-    cur = conn.executemany(
-        "UPDATE changes SET data = ? WHERE tbl = ? AND row_id = ? AND op = 'insert' "
-        f"AND data = '{BY_ROW}'",
-        params,
+    conn.executemany(
+        "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data) "
+        "VALUES (?, ?, ?, ?, ?, 'insert', ?)",
+        moved,
     )
-    return cur.rowcount
+    conn.executemany(f"UPDATE {tbl} SET {LOG_SEQ} = NULL WHERE id = ?", [[m[3]] for m in moved])
+    return len(moved)
+
+
+def view_sql() -> str:
+    """``change_log``: ``changes`` and the inserts the rows hold, one view."""
+    parts = [f"SELECT {CHANGE_COLUMNS} FROM changes", *(_held(tbl) for tbl in SYNCED_FIELDS)]
+    return "CREATE VIEW change_log AS " + " UNION ALL ".join(parts)
 
 
 __all__ = [
     "BY_ROW",
+    "CHANGE_COLUMNS",
+    "LOG_SEQ",
     "LogDamaged",
     "affinity",
+    "change_at",
+    "changes_in",
+    "count_by_table",
     "fill",
+    "held_insert",
     "insert_data",
     "keep",
+    "max_seq",
     "stores_exactly",
+    "version_vector",
+    "view_sql",
 ]

@@ -7,6 +7,7 @@ from typing import Any
 
 from visitlog.i18n import t
 from visitlog.model import SYNCED_FIELDS, NotFoundError, ValidationError
+from visitlog.store import inserts
 from visitlog.store.database import StoreBase, sqlite_errors
 
 
@@ -119,8 +120,7 @@ class SettingsRecords(StoreBase):
 
     def version_vector(self) -> dict[str, int]:
         """``{device: highest seq held}`` over the change log."""
-        rows = self.query("SELECT device, max(seq) AS seq FROM changes GROUP BY device")
-        return {r["device"]: r["seq"] for r in rows}
+        return inserts.version_vector(self.conn)
 
     def unsynced_count(self) -> int:
         """Local changes not yet acknowledged by the hub (``synced_seq`` setting)."""
@@ -131,5 +131,5 @@ class SettingsRecords(StoreBase):
         # This device's sequence numbers have no gaps (one counter, one
         # transaction each), so the count is a difference of two numbers, not
         # a scan over every change made since the last sync.
-        newest = self.scalar("SELECT max(seq) FROM changes WHERE device = ?", [device]) or 0
+        newest = inserts.max_seq(self.conn, device)
         return max(0, newest - acked)

@@ -92,10 +92,7 @@ class Tx:
         return identity.read_record(self.store.path)
 
     def own_max_seq(self, device: str | None = None) -> int:
-        row = self.conn.execute(
-            "SELECT max(seq) FROM changes WHERE device = ?", [device or self.device]
-        ).fetchone()
-        return row[0] or 0
+        return inserts.max_seq(self.conn, device or self.device)
 
     def _check_identity(self) -> None:
         """Compare the database with its identity record (visitlog.identity)."""
@@ -208,16 +205,16 @@ class Tx:
         with a right clock (the far ones are held, see visitlog.sync.merge).
         A scan of the log, only in that case.
         """
-        return self.conn.execute(
-            "SELECT max(hlc) FROM changes WHERE hlc <= ?", [horizon()]
-        ).fetchone()[0]
+        bound = horizon()
+        tops = [
+            self.conn.execute(f"SELECT max(hlc) FROM {src} WHERE hlc <= ?", [bound]).fetchone()[0]
+            for src in ("changes", *SYNCED_FIELDS)
+        ]
+        return max((x for x in tops if x is not None), default=None)
 
     def next_seq(self) -> int:
         if self._seq is None:
-            row = self.conn.execute(
-                "SELECT max(seq) FROM changes WHERE device = ?", [self.device]
-            ).fetchone()
-            self._seq = row[0] or 0
+            self._seq = inserts.max_seq(self.conn, self.device)
         self._seq += 1
         return self._seq
 
@@ -253,40 +250,53 @@ class Tx:
         return self.insert_many(tbl, [row])[0]
 
     def insert_many(self, tbl: str, rows: Iterable[dict[str, Any]]) -> list[str]:
-        """Insert many new rows with one executemany each for the table and the log."""
+        """Insert many new rows with one executemany each for the table and the log.
+
+        A row that gives back exactly what its insert writes holds the insert
+        itself (its number in ``log_seq``, :mod:`visitlog.store.inserts`);
+        any other insert goes to ``changes`` with its text.
+        """
         fields = SYNCED_FIELDS[tbl]
         device = self.device
         now = now_iso()
         extra = LIVE_COLUMNS.get(tbl, HOUSEHOLD_DERIVED if tbl == "households" else ())
-        cols = ("id", *fields, *extra, "created_at", "hlc", "device")
+        cols = ("id", *fields, *extra, "created_at", "hlc", "device", inserts.LOG_SEQ)
         types = inserts.affinity(self.conn, tbl)
         table_rows, change_rows, ids = [], [], []
         for row in rows:
             rid = row.get("id") or new_id()
             stamp = self.hlc.tick()
+            seq = self.next_seq()
             values = {f: row.get(f) for f in fields}
             values["deleted"] = int(values.get("deleted") or 0)
             more = (values[LIVE_SOURCE[e]] for e in extra) if tbl in LIVE_COLUMNS else None
+            # created_at travels with the insert, so every replica stores this one
+            held = inserts.stores_exactly(types, fields, values.values())
             table_rows.append(
-                (rid, *values.values(), *(more or (row.get(e) for e in extra)), now, stamp, device)
+                (
+                    rid,
+                    *values.values(),
+                    *(more or (row.get(e) for e in extra)),
+                    now,
+                    stamp,
+                    device,
+                    seq if held else None,
+                )
             )
-            # created_at travels with the insert, so every replica stores this
-            # one.  The row itself is the insert's copy while it stays as made.
-            if inserts.stores_exactly(types, fields, values.values()):
-                data = inserts.BY_ROW
-            else:
+            if not held:
                 data = jdump({**values, "created_at": now})
-            change_rows.append((device, self.next_seq(), tbl, rid, stamp, "insert", data))
+                change_rows.append((device, seq, tbl, rid, stamp, "insert", data))
             ids.append(rid)
             if tbl == "dedup_merges" or (tbl == "households" and values.get("ref")):
                 self.relink = True
         marks = ",".join("?" * len(cols))
         self.conn.executemany(f"INSERT INTO {tbl} ({','.join(cols)}) VALUES ({marks})", table_rows)
-        self.conn.executemany(
-            "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            change_rows,
-        )
+        if change_rows:
+            self.conn.executemany(
+                "INSERT INTO changes(device, seq, tbl, row_id, hlc, op, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                change_rows,
+            )
         return ids
 
     def update(self, tbl: str, row_id: str, fields: dict[str, Any]) -> list[str]:
@@ -311,9 +321,8 @@ class Tx:
                     [*stale.values(), row_id],
                 )
             return []
-        if current["stamps"] is None:
-            # The first change of the row: its insert may be kept by it.
-            inserts.keep(self.conn, tbl, [current])
+        # The row may hold its insert: moved into the log before the row changes.
+        inserts.keep(self.conn, tbl, [current])
         stamp = self.hlc.tick()
         device = self.device
         stamps = json.loads(current["stamps"]) if current["stamps"] else {}

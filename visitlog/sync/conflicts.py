@@ -114,13 +114,13 @@ def device_people(store: Store, devices: set[str]) -> dict[str, dict[str, str | 
         workers[r["device"]] = r["worker"]
     for device in devices - workers.keys():
         top = store.query(
-            # An insert kept by its row (data '': visitlog.store.inserts) is read there.
-            "SELECT coalesce(json_extract(nullif(c.data, ''), '$.visitor'), v.visitor) AS visitor, "
-            "count(*) AS n FROM (SELECT data, row_id FROM changes WHERE device = ? "
-            "AND tbl = 'visits' AND op = 'insert' ORDER BY seq DESC LIMIT ?) c "
-            "LEFT JOIN visits v ON c.data = '' AND v.id = c.row_id "
-            "GROUP BY 1 ORDER BY n DESC, visitor LIMIT 1",
-            [device, _VISITS_FOR_WORKER],
+            # Inserts in the log, and those the visits hold (visitlog.store.inserts).
+            "SELECT visitor, count(*) AS n FROM (SELECT seq, json_extract(data, '$.visitor') "
+            "AS visitor FROM changes WHERE device = ? AND tbl = 'visits' AND op = 'insert' "
+            "UNION ALL SELECT log_seq, visitor FROM visits WHERE log_seq IS NOT NULL "
+            "AND device = ? ORDER BY 1 DESC LIMIT ?) GROUP BY visitor "
+            "ORDER BY n DESC, visitor LIMIT 1",
+            [device, device, _VISITS_FOR_WORKER],
         )
         if top and top[0]["visitor"]:
             workers[device] = top[0]["visitor"]

@@ -87,37 +87,49 @@ _M015_STEP = 20_000
 
 @migrations(name="m015_inserts_kept_by_row")
 def m015_inserts_kept_by_row(db: Database) -> None:
-    """Inserts kept once: an insert whose row still holds what it wrote is
-    stored as ``data = ''`` and read from the row (:mod:`visitlog.store.inserts`).
+    """Inserts kept once: a row that still holds what its insert wrote is that
+    insert's entry in the change log (:mod:`visitlog.store.inserts`).
 
-    Each insert of the log is compared with its row: where the row was made by
-    that insert, never changed since (``stamps`` NULL, the same stamp) and gives
-    back the same text exactly, the copy is dropped.  The log read this way is
-    the same, byte for byte, so what sync sends does not change; the file stops
-    holding every row twice (the pages freed are used again as it grows).
+    Each synced table gets ``log_seq`` (the number of the insert the row
+    holds) and a partial index on ``(device, log_seq)`` for reading the log by
+    number; the view ``change_log`` shows ``changes`` and the inserts the rows
+    hold together.  Each insert of the log is then compared with its row:
+    where the row was made by that insert, never changed since (``stamps``
+    NULL, the same stamp) and gives back the same text exactly, the insert
+    moves into the row.  The log read this way is the same, byte for byte, so
+    what sync sends does not change; the file stops holding every row twice
+    (the pages freed are used again as it grows).
 
-    Schema version 13: an older visitlog would read the empty text as a
-    change, so it must refuse this database.
+    Schema version 13: an older visitlog would not see the inserts the rows
+    hold, so it must refuse this database.
     """
-    from visitlog.store.inserts import BY_ROW, insert_data
+    from visitlog.store.inserts import LOG_SEQ, insert_data, view_sql
 
     conn = db.conn
+    for tbl in SYNCED_FIELDS:
+        conn.execute(f"ALTER TABLE {tbl} ADD COLUMN {LOG_SEQ} INTEGER")
+        conn.execute(
+            f"CREATE INDEX {tbl}_log ON {tbl}(device, {LOG_SEQ}) WHERE {LOG_SEQ} IS NOT NULL"
+        )
+    conn.execute(view_sql())
     devices = [r[0] for r in conn.execute("SELECT DISTINCT device FROM changes")]
     for device in devices:
         top = conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [device]).fetchone()[0]
         for first in range(1, (top or 0) + 1, _M015_STEP):
             found = conn.execute(
                 "SELECT seq, tbl, row_id, hlc, data FROM changes WHERE device = ? "
-                "AND seq BETWEEN ? AND ? AND op = 'insert' AND data <> ?",
-                [device, first, first + _M015_STEP - 1, BY_ROW],
+                "AND seq BETWEEN ? AND ? AND op = 'insert'",
+                [device, first, first + _M015_STEP - 1],
             ).fetchall()
             by_tbl: dict[str, dict[str, tuple[int, str, str]]] = {}
             for seq, tbl, row_id, hlc, data in found:
-                by_tbl.setdefault(tbl, {})[row_id] = (seq, hlc, data)
-            kept = []
+                if tbl in SYNCED_FIELDS:
+                    by_tbl.setdefault(tbl, {})[row_id] = (seq, hlc, data)
+            moved: list[tuple[str, int]] = []
             for tbl, wanted in by_tbl.items():
                 fields = [*SYNCED_FIELDS[tbl], "created_at"]
                 ids = sorted(wanted)
+                held = []
                 for start in range(0, len(ids), 500):
                     part = ids[start : start + 500]
                     cur = conn.execute(
@@ -130,6 +142,8 @@ def m015_inserts_kept_by_row(db: Database) -> None:
                         if (hlc, dev) != (c_hlc, device):
                             continue
                         if insert_data(tbl, dict(zip(fields, values, strict=True))) == data:
-                            kept.append((BY_ROW, device, seq))
-            conn.executemany("UPDATE changes SET data = ? WHERE device = ? AND seq = ?", kept)
+                            held.append((seq, rid))
+                            moved.append((device, seq))
+                conn.executemany(f"UPDATE {tbl} SET {LOG_SEQ} = ? WHERE id = ?", held)
+            conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", moved)
     set_version(db, 13)

@@ -22,7 +22,7 @@ from visitlog.model import SYNCED_FIELDS
 from visitlog.progress import Progress, report
 from visitlog.rows import jdump
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx, relink
-from visitlog.store.inserts import BY_ROW, affinity, stores_exactly
+from visitlog.store.inserts import LOG_SEQ, affinity, stores_exactly
 from visitlog.sync.interface import Change
 from visitlog.sync.merge import (
     PARENTS,
@@ -94,16 +94,13 @@ class Applier(Receiver):
         if got.replaced:
             self.conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", got.replaced)
         touched = got.touched
-        by_row: set[tuple[str, str, str, str]] = set()
-        for tbl, rows in got.inserts.items():
-            touched += self._insert_new(tbl, rows, by_row)
-        fresh = got.fresh
-        if by_row:
-            # Rows built from their insert as it is: the row is the insert's copy.
-            fresh = [
-                (*ch[:6], BY_ROW, ch[7]) if (ch[2], ch[3], ch[4], ch[0]) in by_row else ch
-                for ch in fresh
-            ]
+        # (device, seq) of inserts whose new row holds them (visitlog.store.inserts)
+        held: set[tuple[str, int]] = set()
+        if got.inserts:
+            seqs = {(ch[2], ch[3], ch[4], ch[0]): ch[1] for ch in got.fresh if ch[5] == "insert"}
+            for tbl, rows in got.inserts.items():
+                touched += self._insert_new(tbl, rows, seqs, held)
+        fresh = [ch for ch in got.fresh if (ch[0], ch[1]) not in held] if held else got.fresh
         self.conn.executemany(
             f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fresh
         )
@@ -147,13 +144,16 @@ class Applier(Receiver):
         self,
         tbl: str,
         rows: list[tuple[str, str, str, str, dict[str, Any]]],
-        by_row: set[tuple[str, str, str, str]],
+        seqs: dict[tuple[str, str, str, str], int],
+        held: set[tuple[str, int]],
     ) -> list[tuple[str, str]]:
         """Fast path: insert rows never seen here; returns rows that need a merge.
 
-        Adds to *by_row* ``(tbl, row_id, hlc, device)`` of the inserts whose
-        row, as written here, gives back their text exactly
-        (:mod:`visitlog.store.inserts`): those are logged without a copy.
+        A new row that gives back its insert's text exactly holds the insert
+        (its number in ``log_seq``, :mod:`visitlog.store.inserts`): its
+        ``(device, seq)`` is added to *held*, and it is not logged in
+        ``changes``.  *seqs*: the number of each insert, by ``(tbl, row_id,
+        hlc, device)``.
         """
         fields = SYNCED_FIELDS[tbl]
         households = tbl == "households"
@@ -164,7 +164,7 @@ class Applier(Receiver):
         waiting = self._missing_parents(tbl, parsed) if tbl in PARENTS else set()
         values = []
         types = affinity(self.conn, tbl)
-        exact: list[tuple[str, str, str, str]] = []
+        exact: dict[str, tuple[str, int]] = {}
         for k, (row_id, hlc, device, data, v) in enumerate(rows):
             if k in waiting:
                 continue  # its visit or household has not arrived: see finish()
@@ -175,14 +175,17 @@ class Applier(Receiver):
             tup = [row_id, *picked, created_at_of(hlc, v), hlc, device]
             tup[deleted] = int(tup[deleted] or 0)  # NOT NULL
             kept = tup[1 : 1 + len(fields)]
+            seq = None
             if stores_exactly(types, fields, kept) and data == jdump(
                 {**dict(zip(fields, kept, strict=True)), "created_at": tup[1 + len(fields)]}
             ):
-                exact.append((tbl, row_id, hlc, device))
+                seq = seqs[(tbl, row_id, hlc, device)]
+                exact[row_id] = (device, seq)
             if households:
                 tup.append(address_key(v.get("address"), v.get("estate")))
                 tup.append(phones_of(v.get("phone")))
             tup += [v.get(LIVE_SOURCE[c]) for c in live]
+            tup.append(seq)
             values.append(tup)
         self._inserted.setdefault(tbl, set()).update(r[0] for r in rows)
         orphans = [(tbl, rows[k][0]) for k in sorted(waiting)]
@@ -195,7 +198,7 @@ class Applier(Receiver):
         cols = ["id", *fields, "created_at", "hlc", "device"]
         if households:
             cols += ["address_key", "phones"]
-        cols += live
+        cols += [*live, LOG_SEQ]
         cur = self.conn.executemany(
             f"INSERT INTO {tbl} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             "ON CONFLICT(id) DO NOTHING",
@@ -203,8 +206,19 @@ class Applier(Receiver):
         )
         # rowcount sums the rows each statement inserted (trigger writes excluded)
         if cur.rowcount == len(values):
-            by_row.update(exact)  # every row is the one its insert made
+            held.update(exact.values())  # every row is the one its insert made
             return []
+        # Only the rows written now hold their insert; the others' go to the log.
+        ids = sorted(exact)
+        for i in range(0, len(ids), CHUNK):
+            part = ids[i : i + CHUNK]
+            for rid, device, seq in self.conn.execute(
+                f"SELECT id, device, {LOG_SEQ} FROM {tbl} "
+                f"WHERE id IN ({', '.join('?' * len(part))})",
+                part,
+            ):
+                if exact[rid] == (device, seq):
+                    held.add((device, seq))
         # Some ids were already here (two inserts under one id, or a row that
         # came another way): merge those field by field like any other change.
         stamps = {(r[0], r[1], r[2]) for r in rows}
@@ -269,8 +283,18 @@ class Applier(Receiver):
             # laptop's date put right, or a hub last synced by a laptop whose
             # date was wrong): changes applied then may be far in the future
             # now.  A scan of the log, but only when a clock went back.
+            logged = " UNION ALL ".join(
+                [
+                    "SELECT device, seq, tbl, row_id, hlc FROM changes",
+                    *(
+                        f"SELECT device, {LOG_SEQ}, '{tbl}', id, hlc FROM {tbl} "
+                        f"WHERE {LOG_SEQ} IS NOT NULL"
+                        for tbl in SYNCED_FIELDS
+                    ),
+                ]
+            )
             newly = conn.execute(
-                "SELECT device, seq, tbl, row_id, hlc FROM changes c WHERE hlc > ? AND NOT "
+                f"SELECT device, seq, tbl, row_id, hlc FROM ({logged}) c WHERE hlc > ? AND NOT "
                 "EXISTS (SELECT 1 FROM sync_held h WHERE h.device = c.device AND h.seq = c.seq)",
                 [self.bound],
             ).fetchall()
@@ -360,6 +384,11 @@ def let_go(conn: Connection, households: Sequence[str]) -> int:
             "SELECT device, seq FROM changes WHERE (tbl, row_id) IN (SELECT tbl, row_id FROM "
             "temp.let_go)"
         ).fetchall()
+        for tbl in ("households", "visits", "items"):  # inserts the rows hold go with them
+            logged += conn.execute(
+                f"SELECT device, {LOG_SEQ} FROM {tbl} WHERE {LOG_SEQ} IS NOT NULL AND id IN "
+                f"(SELECT row_id FROM temp.let_go WHERE tbl = '{tbl}')"
+            ).fetchall()
         conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", logged)
         conn.executemany(
             f"INSERT INTO changes({CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,15 +1,21 @@
-"""The change log of a SQLite replica: version vector, changes by range."""
+"""The change log of a SQLite replica: version vector, changes by range.
+
+The log is ``changes`` together with the inserts the rows themselves hold
+(:mod:`visitlog.store.inserts`); what is read here is the log as sync sends
+it, every insert with its text.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 from sqlite3 import Connection
 
-from visitlog.store.inserts import fill
+from visitlog.store import inserts
 from visitlog.sync.interface import Change, Ranges
 
-CHANGE_COLUMNS = "device, seq, tbl, row_id, hlc, op, data, base"
+CHANGE_COLUMNS = inserts.CHANGE_COLUMNS
 
 
 def version_vector(conn: Connection) -> dict[str, int]:
@@ -19,12 +25,7 @@ def version_vector(conn: Connection) -> dict[str, int]:
     devices down the primary key keeps a no-op sync of a district database
     as cheap as one of a tiny database.
     """
-    vv: dict[str, int] = {}
-    dev = conn.execute("SELECT max(device) FROM changes").fetchone()[0]
-    while dev is not None:
-        vv[dev] = conn.execute("SELECT max(seq) FROM changes WHERE device = ?", [dev]).fetchone()[0]
-        dev = conn.execute("SELECT max(device) FROM changes WHERE device < ?", [dev]).fetchone()[0]
-    return vv
+    return inserts.version_vector(conn)
 
 
 def changes_since(
@@ -38,31 +39,19 @@ def changes_since(
     it holds them.
     """
     for device, (first, last) in ranges.items():
-        cur = conn.execute(
-            f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq BETWEEN ? AND ? "
-            "AND op <> 'skip' ORDER BY seq",
-            [device, first, last],
-        )
-        while batch := cur.fetchmany(batch_size):
-            yield fill(conn, batch)  # inserts kept by their rows get their text back
+        found = inserts.changes_in(conn, device, first, last, skips=False)
+        while batch := list(islice(found, batch_size)):
+            yield inserts.fill(conn, batch)  # inserts held by their rows get their text
 
 
 def change_at(conn: Connection, device: str, seq: int) -> Change | None:
     """The change numbered ``seq`` of ``device``, if held."""
-    got = conn.execute(
-        f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?", [device, seq]
-    ).fetchone()
-    return None if got is None else fill(conn, [got])[0]
+    return inserts.change_at(conn, device, seq)
 
 
 def count_by_table(conn: Connection, ranges: Ranges) -> Counter[str]:
     """How many changes per table lie in ``ranges`` (for dry runs and manifests)."""
     counts: Counter[str] = Counter()
     for device, (first, last) in ranges.items():
-        for tbl, n in conn.execute(
-            "SELECT tbl, count(*) FROM changes WHERE device = ? AND seq BETWEEN ? AND ? "
-            "AND op <> 'skip' GROUP BY tbl",
-            [device, first, last],
-        ):
-            counts[tbl] += n
+        counts.update(inserts.count_by_table(conn, device, first, last))
     return counts

@@ -13,9 +13,8 @@ from sqlite3 import Connection
 from typing import Any
 
 from visitlog.clock import horizon
-from visitlog.i18n import t
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, write_conflict
-from visitlog.store.inserts import BY_ROW, LogDamaged, insert_data, keep
+from visitlog.store.inserts import held_insert, keep
 from visitlog.sync.merge import PARENTS, fold_row
 
 # Enough rows per IN (...) query to amortise it, well under SQLite's
@@ -52,12 +51,11 @@ def merge_rows(
             f"WHERE tbl = ? AND row_id IN ({marks})",
             [tbl, *part],
         ):
-            if rec[4] == BY_ROW:  # the insert is kept by the row, unchanged since
-                row = rows.get(rec[0])
-                if row is None:
-                    raise LogDamaged(t("err.log_row_missing", tbl=tbl, id=rec[0]))
-                rec = (*rec[:4], insert_data(tbl, row), rec[5])
             logs.setdefault(rec[0], []).append(rec[1:])
+        for rid, row in rows.items():
+            held = held_insert(tbl, row)  # the row holds its insert: part of its log
+            if held is not None:
+                logs.setdefault(rid, []).append(held)
         existing: dict[str, list[dict[str, Any]]] = {}
         # Conflicts forwarded from a merged-away row (source_row) are relink's.
         cur = conn.execute(
@@ -89,8 +87,7 @@ def merge_rows(
                 continue
             built.append((tbl, rid))
             if fold.sets:
-                if row["stamps"] is None:
-                    kept.append(row)  # its insert may be kept by it: write it back first
+                kept.append(row)  # if it holds its insert, the insert moves to the log first
                 updates.setdefault(tuple(fold.sets), []).append([*fold.sets.values(), rid])
             new.update(_settle(conn, fold.conflicts, existing.get(rid, [])))
         keep(conn, tbl, kept)
