@@ -174,7 +174,8 @@ def storage(db: str, floor: str) -> None:
     free = source.execute("PRAGMA freelist_count").fetchone()[0]
     by_name = dict(source.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
     tables = {r[0]: r[1] for r in source.execute("SELECT name, tbl_name FROM sqlite_master")}
-    log = sum(v for k, v in by_name.items() if tables.get(k) == "changes")
+    # the change log: its table and index, and the indexes of the inserts rows hold
+    log = sum(v for k, v in by_name.items() if tables.get(k) == "changes" or k.endswith("_log"))
     households = source.execute("SELECT count(*) FROM households").fetchone()[0]
     source.close()
     target = sqlite3.connect(floor, isolation_level=None)

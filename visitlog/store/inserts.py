@@ -9,10 +9,11 @@ insert's number in its own column ``log_seq`` (its author is the row's
 ``device``, its stamp the row's ``hlc``), and the insert is not in
 ``changes`` at all.  The change log is then ``changes`` together with those
 rows: :func:`version_vector`, :func:`changes_in`, :func:`change_at` and
-:func:`count_by_table` read both, and give such an insert ``data`` =
-:data:`BY_ROW` until :func:`fill` writes its text: the same text, byte for
-byte, as the insert first wrote (sync compares it when a change arrives
-twice).  The view ``change_log`` shows both, for people and tests.
+:func:`count_by_table` read both, and give such an insert the text made from
+its row: the same text, byte for byte, as the insert first wrote (sync
+compares it when a change arrives twice).  The view ``change_log`` shows
+both, for people and tests, with ``data`` = :data:`BY_ROW` for the inserts
+rows hold, until :func:`fill` writes their text.
 
 The rule that keeps this safe: a row holds its insert only when the insert
 made that very row and the row gives back the same text
@@ -143,7 +144,7 @@ def changes_in(
     conn: sqlite3.Connection, device: str, first: int, last: int, *, skips: bool = True
 ) -> Iterator[tuple[Any, ...]]:
     """*device*'s changes numbered *first*..*last*, in order, from ``changes``
-    and from the rows that hold their insert (``data`` :data:`BY_ROW`: see :func:`fill`)."""
+    and from the rows that hold their insert (with its text, made from the row)."""
     where = "" if skips else " AND op <> 'skip'"
     sources = [
         conn.execute(
@@ -154,12 +155,33 @@ def changes_in(
     ]
     for tbl in SYNCED_FIELDS:
         sources.append(
-            conn.execute(
-                f"{_held(tbl)} AND device = ? AND {LOG_SEQ} BETWEEN ? AND ? ORDER BY {LOG_SEQ}",
-                [device, first, last],
+            _with_text(
+                tbl,
+                conn.execute(
+                    f"SELECT {_HELD_COLUMNS}, {_fields(tbl)} FROM {tbl} "
+                    f"WHERE {LOG_SEQ} IS NOT NULL AND device = ? AND {LOG_SEQ} BETWEEN ? AND ? "
+                    f"ORDER BY {LOG_SEQ}",
+                    [device, first, last],
+                ),
             )
         )
     yield from heapq.merge(*sources, key=lambda ch: ch[1])
+
+
+_HELD_COLUMNS = f"device, {LOG_SEQ}, id, hlc"
+
+
+def _fields(tbl: str) -> str:
+    return ", ".join([*SYNCED_FIELDS[tbl], "created_at"])
+
+
+def _with_text(tbl: str, rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """Change tuples of the inserts *rows* hold (``_HELD_COLUMNS`` then
+    :func:`_fields`), their text made from the row as they are read."""
+    names = (*SYNCED_FIELDS[tbl], "created_at")
+    for device, seq, rid, hlc, *values in rows:
+        text = jdump(dict(zip(names, values, strict=True)))
+        yield (device, seq, tbl, rid, hlc, "insert", text, None)
 
 
 def change_at(conn: sqlite3.Connection, device: str, seq: int) -> tuple[Any, ...] | None:
@@ -167,14 +189,17 @@ def change_at(conn: sqlite3.Connection, device: str, seq: int) -> tuple[Any, ...
     got = conn.execute(
         f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?", [device, seq]
     ).fetchone()
-    if got is None:
-        for tbl in SYNCED_FIELDS:
-            got = conn.execute(
-                f"{_held(tbl)} AND device = ? AND {LOG_SEQ} = ?", [device, seq]
-            ).fetchone()
-            if got is not None:
-                break
-    return None if got is None else fill(conn, [got])[0]
+    if got is not None:
+        return tuple(got)
+    for tbl in SYNCED_FIELDS:
+        cur = conn.execute(
+            f"SELECT {_HELD_COLUMNS}, {_fields(tbl)} FROM {tbl} "
+            f"WHERE {LOG_SEQ} IS NOT NULL AND device = ? AND {LOG_SEQ} = ?",
+            [device, seq],
+        )
+        for held in _with_text(tbl, cur):
+            return held
+    return None
 
 
 def count_by_table(conn: sqlite3.Connection, device: str, first: int, last: int) -> Counter[str]:
