@@ -203,11 +203,27 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+#: Values JSON writes as they are (exactly these types: a str enum goes the long way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+#: The field names of each record class met, in order.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def record_jsonable(obj: Any) -> Any:
     """A record (dataclass) as JSON values: :func:`to_jsonable`, without
     ``asdict``'s deep copy (a listing turns hundreds of thousands of them)."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: record_jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    cls = type(obj)
+    if cls in _PLAIN:
+        return obj
+    names = _FIELD_NAMES.get(cls)
+    if names is None and is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    if names is not None:
+        out = {}
+        for name in names:
+            value = getattr(obj, name)
+            out[name] = value if type(value) in _PLAIN else record_jsonable(value)
+        return out
     if isinstance(obj, list | tuple):
         return [record_jsonable(v) for v in obj]
     if isinstance(obj, dict):

@@ -15,15 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any, Generic, TypeVar
 
-from visitlog.store.rowmap import Row
-
 T = TypeVar("T")
 
 #: Rows fetched from the cursor at a time (and records built per batch).
 BATCH = 500
 
-#: Builds the records of one batch of rows; may read more on the connection.
-Build = Callable[[sqlite3.Connection, list[Row]], Iterable[T]]
+#: Builds the records of one batch of rows (by column name); may read more on the connection.
+Build = Callable[[sqlite3.Connection, list[dict[str, Any]]], Iterable[T]]
 
 
 class Listing(Generic[T]):
@@ -81,4 +79,5 @@ class Listing(Generic[T]):
         cur = conn.execute(self.sql, self.params)
         names = [d[0] for d in cur.description or ()]
         while batch := cur.fetchmany(BATCH):
-            yield from self._build(conn, [Row(names, r) for r in batch])
+            # plain dicts: read by name only, and quicker to make and read than Rows
+            yield from self._build(conn, [dict(zip(names, r, strict=True)) for r in batch])

@@ -24,12 +24,12 @@ from visitlog.model import (
 from visitlog.rows import live
 from visitlog.store.database import StoreBase
 from visitlog.store.listing import Listing
-from visitlog.store.rowmap import Row, item_from_row, item_row, visit_from_row, visit_row
+from visitlog.store.rowmap import item_from_row, item_row, visit_from_row, visit_row
 
 _VISITS = "SELECT v.* FROM visits v WHERE {where} ORDER BY v.visit_date, v.id"
 
 
-def _visits_with_items(conn: sqlite3.Connection, rows: list[Row]) -> list[Visit]:
+def _visits_with_items(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[Visit]:
     """The visits of one batch of rows, each with its live items (in the order made)."""
     ids = [r["id"] for r in rows]
     items: dict[str, list[Item]] = {}
@@ -40,7 +40,7 @@ def _visits_with_items(conn: sqlite3.Connection, rows: list[Row]) -> list[Visit]
     )
     names = [d[0] for d in cur.description or ()]
     for r in cur:
-        item = item_from_row(Row(names, r))
+        item = item_from_row(dict(zip(names, r, strict=True)))
         items.setdefault(item.visit_id, []).append(item)
     return [visit_from_row(r, items.get(r["id"], [])) for r in rows]
 
