@@ -642,3 +642,24 @@ def test_cli_outputs_mask_personal_data(demo_cli, demo_store: Store, tmp_path: P
     if fmt == "json":
         assert json.loads(text)["period"]["from"] == FROM.isoformat()
     assert_masked(text, demo_store)
+
+
+@pytest.mark.parametrize(("lang", "opening", "closing"), [("zh", "（", "）"), ("en", " (", ")")])
+def test_html_counts_in_brackets_of_the_language(summary, lang, opening, closing):
+    """The chart's key-group bars and the two lists of each 微网格 say their
+    counts as "独居老人 (3/5)" and "Still due (4)" in English, "独居老人（3/5）"
+    and "今年仍应走访（4）" in Chinese."""
+    set_lang(lang)
+    page = unescape(render_html(summary))
+    groups = summary.at("micro-grid").to_json()["groups"]
+    bars = [
+        f"{tag}{opening}{v['visited']}/{v['households']}{closing}"
+        for g in groups
+        for tag, v in g["key_groups"].items()
+        if v["households"]
+    ]
+    assert bars and all(bar in page for bar in bars)
+    for sheet in ("summary.sheet.still_due", "summary.sheet.overdue"):
+        captions = re.findall(re.escape(t(sheet)) + r"(\s?[（(])\d+([）)])", page)
+        assert len(captions) >= len(groups), sheet
+        assert set(captions) == {(opening, closing)}, captions

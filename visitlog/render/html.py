@@ -350,7 +350,7 @@ def _grid_page(n: int, g: dict[str, Any], due: list[list[Any]], late: list[list[
     out.append("</tbody></table>")
     bars = [(t("summary.col.coverage"), g["coverage"])]
     bars += [
-        (f"{tag}（{v['visited']}/{v['households']}）", v["coverage"])
+        (t("summary.counted", label=tag, count=f"{v['visited']}/{v['households']}"), v["coverage"])
         for tag, v in g["key_groups"].items()
         if v["households"]
     ]
@@ -364,7 +364,7 @@ def _grid_page(n: int, g: dict[str, Any], due: list[list[Any]], late: list[list[
         (t("summary.sheet.overdue"), overdue_columns()[2:], late, OVERDUE_LAYOUT),
     ]
     for name, header, rows, layout in lists:
-        caption = f"{name}（{len(rows)}）"
+        caption = t("summary.counted", label=name, count=len(rows))
         if rows:
             out.append(_list_table(caption, label, header, rows, layout))
         else:
