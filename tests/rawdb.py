@@ -45,10 +45,10 @@ def change_log(conn: Any, where: str = "", params: Any = (), order: str = "devic
     """The change log as sync reads it (``device, seq, tbl, row_id, hlc, op, data, base``):
     ``changes`` and the inserts the rows hold (view ``change_log``), each insert
     with its text."""
-    from visitlog.store.inserts import fill
+    from visitlog.store.inserts import change_at
 
-    sql = f"SELECT {CHANGE_COLUMNS} FROM change_log {where} ORDER BY {order}"
-    return fill(conn, conn.execute(sql, params).fetchall())
+    sql = f"SELECT device, seq FROM change_log {where} ORDER BY {order}"
+    return [change_at(conn, device, seq) for device, seq in conn.execute(sql, params).fetchall()]
 
 
 def as_older_visitlog(conn: Any) -> None:

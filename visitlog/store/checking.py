@@ -69,14 +69,9 @@ PARENTS = [
 ]
 
 
-def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
-    """``{device: highest seq}`` of the change log (:func:`visitlog.store.inserts.version_vector`)."""
-    return inserts.version_vector(conn)
-
-
 def mark_now(conn: sqlite3.Connection) -> dict[str, Any]:
     """Where the database is now: the change log's version vector and each table's last rowid."""
-    vv = version_vector(conn)
+    vv = inserts.version_vector(conn)
     rowids = {
         tbl: conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {tbl}").fetchone()[0]
         for tbl in SYNCED_FIELDS
@@ -100,7 +95,7 @@ def _since(
     after its version vector (made here or received), or written with a new
     rowid."""
     only = "" if tbl is None else " AND tbl = ?"
-    for device in version_vector(conn):
+    for device in inserts.version_vector(conn):
         params: list[Any] = [device, mark["vv"].get(device, 0)]
         yield (
             f"SELECT tbl, row_id FROM changes WHERE device = ? AND seq > ?{only}",
@@ -241,43 +236,47 @@ def _row_checks(conn: sqlite3.Connection, within: Callable[[str, str], str]) -> 
     ).fetchone()[0]
     if orphans:
         problems.append(t("check.orphan_items", count=orphans))
+    held = f"r.{inserts.LOG_SEQ} IS NOT NULL"
     for tbl in SYNCED_FIELDS:
         # A row holding its insert (visitlog.store.inserts) that has been
-        # changed without the insert moving to the log first: the insert is lost.
-        n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
-            f"AND r.{inserts.LOG_SEQ} IS NOT NULL AND r.stamps IS NOT NULL"
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.kept_insert_changed", table=tbl, count=n))
-        # ... or whose insert number is another change's (a row copied behind
+        # changed without the insert moving to the log first: the insert is lost;
+        # or whose insert number is another change's (a row copied behind
         # visitlog's back): one of the two would never be sent.
-        others = " OR ".join(
+        numbered = " OR ".join(
             [
                 "EXISTS (SELECT 1 FROM changes c WHERE c.device = r.device "
                 f"AND c.seq = r.{inserts.LOG_SEQ})",
                 *(
                     f"EXISTS (SELECT 1 FROM {o} x WHERE x.device = r.device "
-                    f"AND x.{inserts.LOG_SEQ} = r.{inserts.LOG_SEQ} AND x.rowid <> r.rowid)"
-                    if o == tbl
-                    else f"EXISTS (SELECT 1 FROM {o} x WHERE x.device = r.device "
-                    f"AND x.{inserts.LOG_SEQ} = r.{inserts.LOG_SEQ})"
+                    f"AND x.{inserts.LOG_SEQ} = r.{inserts.LOG_SEQ}"
+                    + (" AND x.rowid <> r.rowid)" if o == tbl else ")")
                     for o in SYNCED_FIELDS
                 ),
             ]
         )
-        n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
-            f"AND r.{inserts.LOG_SEQ} IS NOT NULL AND ({others})"
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.held_twice", table=tbl, count=n))
+        for key, condition in (
+            ("check.kept_insert_changed", f"{held} AND r.stamps IS NOT NULL"),
+            ("check.held_twice", f"{held} AND ({numbered})"),
+        ):
+            problems += _rows_where(conn, tbl, within, condition, key)
     for tbl in SYNCED_FIELDS:
-        n = conn.execute(
-            f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} "
-            f"AND r.{inserts.LOG_SEQ} IS NULL AND NOT EXISTS "
+        condition = (
+            f"r.{inserts.LOG_SEQ} IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM changes c WHERE c.tbl = '{tbl}' AND c.row_id = r.id)"
-        ).fetchone()[0]
-        if n:
-            problems.append(t("check.unlogged", table=tbl, count=n))
+        )
+        problems += _rows_where(conn, tbl, within, condition, "check.unlogged")
     return problems
+
+
+def _rows_where(
+    conn: sqlite3.Connection,
+    tbl: str,
+    within: Callable[[str, str], str],
+    condition: str,
+    key: str,
+) -> list[str]:
+    """The problem *key* for the rows ``r`` of *tbl* within the check that meet *condition*."""
+    n = conn.execute(
+        f"SELECT count(*) FROM {tbl} r WHERE {within(tbl, 'r')} AND {condition}"
+    ).fetchone()[0]
+    return [t(key, table=tbl, count=n)] if n else []

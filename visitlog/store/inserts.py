@@ -13,7 +13,7 @@ rows: :func:`version_vector`, :func:`changes_in`, :func:`change_at` and
 its row: the same text, byte for byte, as the insert first wrote (sync
 compares it when a change arrives twice).  The view ``change_log`` shows
 both, for people and tests, with ``data`` = :data:`BY_ROW` for the inserts
-rows hold, until :func:`fill` writes their text.
+rows hold (:func:`change_at` gives any of them with its text).
 
 The rule that keeps this safe: a row holds its insert only when the insert
 made that very row and the row gives back the same text
@@ -33,11 +33,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from visitlog.i18n import t
-from visitlog.model import SYNCED_FIELDS, VisitlogError
-from visitlog.rows import in_parts, jdump
+from visitlog.model import SYNCED_FIELDS
+from visitlog.rows import jdump
 
-#: ``data`` of an insert held by its row, until :func:`fill` writes it.
+#: ``data`` of an insert held by its row, in the view ``change_log``.
 BY_ROW = ""
 #: The column of a synced row that holds its insert's number.
 LOG_SEQ = "log_seq"
@@ -46,10 +45,6 @@ CHANGE_COLUMNS = "device, seq, tbl, row_id, hlc, op, data, base"
 
 #: Column affinities of the synced tables, read once per process.
 _AFFINITY: dict[str, dict[str, str]] = {}
-
-
-class LogDamaged(VisitlogError):
-    """An insert held by its row, but the row is not there."""
 
 
 def insert_data(tbl: str, row: Mapping[str, Any]) -> str:
@@ -91,7 +86,7 @@ def stores_exactly(types: Mapping[str, str], fields: Sequence[str], values: Iter
 
 
 def _held(tbl: str) -> str:
-    """The inserts *tbl*'s rows hold, as change tuples (``data`` still :data:`BY_ROW`)."""
+    """The inserts *tbl*'s rows hold, as change tuples with ``data`` :data:`BY_ROW` (the view)."""
     return (
         f"SELECT device, {LOG_SEQ}, '{tbl}', id, hlc, 'insert', '{BY_ROW}', NULL FROM {tbl} "
         f"WHERE {LOG_SEQ} IS NOT NULL"
@@ -185,7 +180,7 @@ def _with_text(tbl: str, rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, .
 
 
 def change_at(conn: sqlite3.Connection, device: str, seq: int) -> tuple[Any, ...] | None:
-    """The change numbered *seq* of *device*, if held, with its text (see :func:`fill`)."""
+    """The change numbered *seq* of *device*, if held; an insert a row holds with its text."""
     got = conn.execute(
         f"SELECT {CHANGE_COLUMNS} FROM changes WHERE device = ? AND seq = ?", [device, seq]
     ).fetchone()
@@ -220,44 +215,6 @@ def count_by_table(conn: sqlite3.Connection, device: str, first: int, last: int)
         if n:
             counts[tbl] += n
     return counts
-
-
-def fill(conn: sqlite3.Connection, changes: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """*changes* (``device, seq, tbl, row_id, hlc, op, data, base``) with every
-    insert held by its row given its text.
-
-    Raises:
-        LogDamaged: an insert is held by a row that is not there.
-    """
-    wanted: dict[str, set[str]] = {}
-    for ch in changes:
-        if ch[6] == BY_ROW and ch[5] == "insert":
-            wanted.setdefault(ch[2], set()).add(ch[3])
-    if not wanted:
-        return [tuple(ch) for ch in changes]
-    texts: dict[tuple[str, str], str] = {}
-    for tbl, ids in wanted.items():
-        for tbl_id, text in _texts(conn, tbl, sorted(ids)):
-            texts[(tbl, tbl_id)] = text
-    out = []
-    for ch in changes:
-        if ch[6] == BY_ROW and ch[5] == "insert":
-            text = texts.get((ch[2], ch[3]))
-            if text is None:
-                raise LogDamaged(t("err.log_row_missing", tbl=ch[2], id=ch[3]))
-            ch = (*ch[:6], text, *ch[7:])
-        out.append(tuple(ch))
-    return out
-
-
-def _texts(conn: sqlite3.Connection, tbl: str, ids: Sequence[str]) -> Iterable[tuple[str, str]]:
-    """``(id, insert text)`` of the rows *ids* of *tbl* (what :func:`insert_data` makes)."""
-    names = ("id", *SYNCED_FIELDS[tbl], "created_at")
-    cols = ", ".join(names)
-    for part, marks in in_parts(ids):
-        for row in conn.execute(f"SELECT {cols} FROM {tbl} WHERE id IN ({marks})", part):
-            values = dict(zip(names, row, strict=True))
-            yield values.pop("id"), jdump(values)
 
 
 def held_insert(tbl: str, row: Mapping[str, Any]) -> tuple[str, str, str, str, None] | None:
@@ -306,12 +263,10 @@ __all__ = [
     "BY_ROW",
     "CHANGE_COLUMNS",
     "LOG_SEQ",
-    "LogDamaged",
     "affinity",
     "change_at",
     "changes_in",
     "count_by_table",
-    "fill",
     "held_insert",
     "insert_data",
     "keep",

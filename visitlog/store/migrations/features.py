@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from visitlog.model import SYNCED_FIELDS
+from visitlog.rows import in_parts
 from visitlog.store.migrations.registry import SYNC_COLUMNS, migrations, set_version
 
 if TYPE_CHECKING:
@@ -128,13 +129,11 @@ def m015_inserts_kept_by_row(db: Database) -> None:
             moved: list[tuple[str, int]] = []
             for tbl, wanted in by_tbl.items():
                 fields = [*SYNCED_FIELDS[tbl], "created_at"]
-                ids = sorted(wanted)
                 held = []
-                for start in range(0, len(ids), 500):
-                    part = ids[start : start + 500]
+                for part, marks in in_parts(sorted(wanted)):
                     cur = conn.execute(
                         f"SELECT id, hlc, device, {', '.join(fields)} FROM {tbl} "
-                        f"WHERE stamps IS NULL AND id IN ({', '.join('?' * len(part))})",
+                        f"WHERE stamps IS NULL AND id IN ({marks})",
                         part,
                     )
                     for rid, hlc, dev, *values in cur:

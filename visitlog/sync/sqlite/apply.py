@@ -20,7 +20,7 @@ from typing import Any
 
 from visitlog.model import SYNCED_FIELDS
 from visitlog.progress import Progress, report
-from visitlog.rows import jdump
+from visitlog.rows import in_parts, jdump
 from visitlog.store import LIVE_COLUMNS, LIVE_SOURCE, Tx, relink
 from visitlog.store.inserts import LOG_SEQ, affinity, stores_exactly
 from visitlog.sync.interface import Change
@@ -209,13 +209,9 @@ class Applier(Receiver):
             held.update(exact.values())  # every row is the one its insert made
             return []
         # Only the rows written now hold their insert; the others' go to the log.
-        ids = sorted(exact)
-        for i in range(0, len(ids), CHUNK):
-            part = ids[i : i + CHUNK]
+        for part, marks in in_parts(sorted(exact), CHUNK):
             for rid, device, seq in self.conn.execute(
-                f"SELECT id, device, {LOG_SEQ} FROM {tbl} "
-                f"WHERE id IN ({', '.join('?' * len(part))})",
-                part,
+                f"SELECT id, device, {LOG_SEQ} FROM {tbl} WHERE id IN ({marks})", part
             ):
                 if exact[rid] == (device, seq):
                     held.add((device, seq))
