@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -342,6 +343,9 @@ def test_an_edit_to_a_visit_deleted_elsewhere_is_kept_as_a_conflict(office):
     vid = visit(a, hid, "原来的")
     converge(hub, a, b)
     a.delete_visit(vid)
+    # later, on B's clock too: two stamps of the same millisecond on two laptops
+    # are ordered by device id, and the edit could rank before the delete
+    time.sleep(0.005)
     b.edit_visit(vid, summary="B 没看到删除，后来改的")
     converge(hub, a, b)
     for s in (a, b):
