@@ -843,7 +843,7 @@ def tui_search(ctx: Ctx) -> list[Row]:
     if not ctx.has_tui():
         return [unavailable(title, target, "visitlog.tui.app.make_app")]
     tui_db = _tui_db(ctx)
-    medians, peaks, outs = [], [], []
+    medians, peaks, outs, ready = [], [], [], []
     for _ in range(ctx.times()):
         copy_db(tui_db, ctx.fresh("run.db"))
         r = run([*CHILD, "tui_search", str(ctx.path("run.db"))], ctx.work)
@@ -851,6 +851,7 @@ def tui_search(ctx: Ctx) -> list[Row]:
         outs.append(out)
         medians.append(out["median_ms"])
         peaks.append(r.peak_mb)
+        ready.append(out["ready"] - r.started)
     s = Sample(medians, peaks)
     row = Row(
         case=title,
@@ -872,7 +873,23 @@ def tui_search(ctx: Ctx) -> list[Row]:
         f"median {statistics.median(o['near_median_ms'] for o in outs):.1f} ms, "
         f"max {max(o['near_max_ms'] for o in outs):.1f} ms"
     )
-    return [row]
+    # At a district's scale (every grid of 450,000 households) the issue asks
+    # for the search within 2 s of start and the whole process under 300 MB.
+    usable = Sample(ready, peaks)
+    start_row = Row(
+        case=f"TUI start → search usable, every grid listed ({ctx.scale})",
+        target="< 2 s, < 300 MB",
+        value=usable.median,
+        low=usable.low,
+        high=usable.high,
+        peak_mb=usable.peak_mb,
+        status=verdict(usable.median < 2.0 and (usable.peak_mb or 0) < 300),
+    )
+    start_row.notes.append(
+        "process start until the home screen's search index is ready (the table already "
+        "shows rows before); peak: the whole run of the searches above"
+    )
+    return [row, start_row]
 
 
 #: The keys timed by ``tui_keys`` (bench/tui_keys.py) and what each shows.

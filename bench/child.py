@@ -314,6 +314,7 @@ def tui_search(db: str) -> None:
                 await pilot.pause(0.01)
             if home.index is None:
                 raise RuntimeError("search index never became ready")
+            ready = time.time()
             search = home.query_one("#search")
             shown: list[tuple[float, str]] = []
             displays: list[float] = []
@@ -374,6 +375,7 @@ def tui_search(db: str) -> None:
                 "near_median_ms": statistics.median(settled),
                 "near_max_ms": max(settled),
                 "households": len(home.index.rows),
+                "ready": ready,
                 "rows_after_last": rows,
             }
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from visitlog.address import normalize_query, search_keys
 from visitlog.order import natural_key
-from visitlog.tui.search import HouseholdIndex, address_keys, display_order
+from visitlog.search import address_keys
+from visitlog.tui.search import HouseholdIndex, display_order
 
 
 def test_cached_keys_equal_the_address_modules_keys(tui_store):

@@ -11,6 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from visitlog import search
 from visitlog.cli.common import (
     cell,
     console,
@@ -136,6 +137,11 @@ def demo(
     started = time.perf_counter()
     with progress_bar(lambda *_: t("cli.demo_progress")) as progress:
         counts = generate_into(store, households=households, seed=seed, progress=progress)
+        if households >= search.KEEP_FROM:
+            # A district's street: the terminal app searches every grid through
+            # the kept keys; made now, its first start need not make them.
+            made = None if progress is None else lambda done, todo: progress("search", done, todo)
+            search.refresh(store, made)
     counts["seconds"] = round(time.perf_counter() - started, 2)
     if json_out:
         emit_json(counts)

@@ -6,11 +6,20 @@ from visitlog.store.audit import AuditRecords
 from visitlog.store.backup import Backups
 from visitlog.store.households import HouseholdRecords
 from visitlog.store.planning import PlanningReads
+from visitlog.store.search_keys import SearchKeyRecords
 from visitlog.store.settings import SettingsRecords
 from visitlog.store.visits import VisitRecords
 
 
-class Store(SettingsRecords, HouseholdRecords, VisitRecords, PlanningReads, AuditRecords, Backups):
+class Store(
+    SettingsRecords,
+    HouseholdRecords,
+    VisitRecords,
+    PlanningReads,
+    AuditRecords,
+    Backups,
+    SearchKeyRecords,
+):
     """A visitlog database.
 
     Opening, transactions and queries come from

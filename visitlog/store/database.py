@@ -35,7 +35,7 @@ from visitlog.store.transaction import Tx
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-APP_VERSION = "0.2.0"
+APP_VERSION = "0.3.0"
 BUSY_TIMEOUT_MS = 10_000
 #: How long a write waits for another process's write transaction (a large
 #: roster import, a first sync with a district hub) before giving up with a

@@ -123,15 +123,20 @@ class HouseholdRecords(StoreBase):
         grid: str | None = None,
         year: int | None = None,
         unvisited: bool = False,
+        ids: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Households with what the home screen shows beside them.
 
         Each dict has the household's columns plus ``last_visit`` (date of the
         latest live visit), ``visited_this_year`` (met in ``year``) and
-        ``open_items`` (待办 or 办理中), computed in one query.
+        ``open_items`` (待办 or 办理中), computed in one query.  With *ids*,
+        only those households (a page of a long list; at most a few hundred).
         """
         year = year or dt.date.today().year
         sql, params = self._household_filter(grid, unvisited, year)
+        if ids is not None:
+            sql += f" AND h.id IN ({', '.join('?' * len(ids))})" if ids else " AND 0"
+            params = [*params, *ids]
         # Correlated subqueries use the per-household indexes, so one 微网格 of
         # a 50,000-household district costs milliseconds; a GROUP BY over every
         # visit of the district would cost about a second whatever the filter.

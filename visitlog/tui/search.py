@@ -1,132 +1,40 @@
 """The households search behind the home screen's search box.
 
-Pure Python (no widgets), so it can be measured and tested on its own.  Each
-row's search key is built once when the rows are loaded; a keystroke then only
-normalises the query and scans the keys (substring first, then near matches
-with rapidfuzz), which stays well under 50 ms at 50,000 households.
+Pure Python (no widgets), so it can be measured and tested on its own.  The
+keys come from :mod:`visitlog.search`.  Two indexes answer the same calls:
 
-Keys are the ones :func:`visitlog.address.search_keys` defines (normalised
-address, its pinyin initials, the initials of the raw spelling) plus the head's
-name as written and as understood (:mod:`visitlog.residents`), their pinyin
-and initials, and the phone numbers understood from the contact.  Computing pinyin is slow (about half a
-millisecond per address), so it is cached per run of Chinese characters: a
-district has 50,000 addresses but only a few hundred distinct runs such as
-``曹杨`` or ``弄``, and pypinyin reads digits as phrase boundaries anyway, so the
-result is the same as reading the whole address at once.
+* :class:`HouseholdIndex`, for one 微网格 or a district of tens of thousands:
+  the rows are in memory, each with its key built when they are loaded; a
+  keystroke normalises the query and scans the keys (substring first, then
+  near matches with rapidfuzz), well under 50 ms at 50,000 households.
+* :class:`CompactIndex`, for every grid of a whole district (hundreds of
+  thousands): the keys kept in the database (:func:`visitlog.search.refresh`)
+  are read once into two byte strings, one key a line, and searched with
+  ``bytes.find``; the rows themselves are read a page at a time
+  (:class:`LazyRows`), as the table shows them.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from visitlog.order import natural_key
+from visitlog.search import FUZZY_MIN_CHARS, _address, fuzzy_text, row_key
 
-if TYPE_CHECKING:
-    from types import ModuleType
-
-
-@lru_cache(maxsize=1)
-def _address() -> ModuleType:
-    """visitlog.address, imported on first use: the home screen's first paint
-    does not need it (nor rapidfuzz, which it imports)."""
-    import visitlog.address
-
-    return visitlog.address
-
-
-# Runs of CJK ideographs (and 〇) versus everything else.
-_RUNS = re.compile("([\u3007\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+)")
-_NON_KEY = re.compile(r"[^0-9a-z]+")
-_CHAR_NOISE = re.compile(r"\s+")
-
-#: Near matches are only looked for when the query is at least this long
-#: (in characters): with fewer, one wrong character matches almost anything.
-FUZZY_MIN_CHARS = 4
-
-
-@lru_cache(maxsize=65536)
-def _run_initials(run: str) -> str:
-    return _address().name_initials(run)
-
-
-def _initials(text: str) -> str:
-    """``name_initials(text)``, cached per run of Chinese characters."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    out = []
-    for i, part in enumerate(_RUNS.split(text)):
-        if not part:
-            continue
-        # split() with a capturing group puts the CJK runs at odd positions.
-        out.append(_run_initials(part) if i % 2 else _NON_KEY.sub("", part))
-    return "".join(out)
-
-
-@lru_cache(maxsize=65536)
-def _char_pinyin(ch: str) -> str:
-    return _address().name_pinyin(ch)
-
-
-def _name_keys(name: str) -> str:
-    """The head's name as written, its pinyin and its initials."""
-    name = _CHAR_NOISE.sub("", unicodedata.normalize("NFKC", name).lower())
-    if not name:
-        return ""
-    # name_pinyin reads each character on its own, so caching per character
-    # gives exactly its result.
-    syllables = [_char_pinyin(ch) for ch in name]
-    initials = "".join(s[:1] for s in syllables)
-    return " ".join(dict.fromkeys(k for k in (name, "".join(syllables), initials) if k))
-
-
-def address_keys(address: str | None, address_key: str | None = None) -> str:
-    """The keys of :func:`visitlog.address.search_keys`, computed with caches.
-
-    Args:
-        address: the address as written.
-        address_key: its :func:`normalize_address` key when already known
-            (the store keeps it), to save normalising again.
-    """
-    key = address_key if address_key is not None else _address().normalize_address(address)
-    candidates = (key, _initials(key), _initials(address or ""))
-    return " ".join(dict.fromkeys(k for k in candidates if k))
-
-
-@lru_cache(maxsize=65536)
-def _head_keys(head: str) -> str:
-    """Keys of the head's cell: as written, and each person understood from it
-    (王秀英（已故） → 王秀英, 張偉 → 张伟, 王秀英/冯玲建 → both), with pinyin and initials."""
-    from visitlog.residents import read_name
-
-    names = [head, *read_name(head).full_names]
-    keys = " ".join(_name_keys(n) for n in dict.fromkeys(names))
-    return " ".join(dict.fromkeys(keys.split()))
-
-
-def _phone_keys(phones: Sequence[str] | None) -> str:
-    """The numbers understood from the contact, and a landline without 021."""
-    out: list[str] = []
-    for number in phones or ():
-        digits = number.split("转")[0]
-        if "*" in digits:
-            continue
-        out.append(digits)
-        if digits.startswith("021"):
-            out.append(digits[3:])
-    return " ".join(dict.fromkeys(out))
-
-
-def row_key(row: dict[str, Any]) -> str:
-    """The whole search key of one household row of ``Store.household_overview``."""
-    parts = [address_keys(row.get("address"), row.get("address_key"))]
-    if row.get("head"):
-        parts.append(_head_keys(row["head"]))
-    parts.append(_phone_keys(row.get("phones")))
-    return " ".join(p for p in parts if p)
+__all__ = [
+    "FUZZY_MIN_CHARS",
+    "CompactIndex",
+    "HouseholdIndex",
+    "LazyRows",
+    "SearchResult",
+    "display_order",
+    "fuzzy_cutoff",
+]
 
 
 def display_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -155,13 +63,19 @@ class SearchResult:
         total: how many rows were searched (after the still-due filter).
         near_pending: near matches were not looked for yet because the pool
             is large; call :meth:`HouseholdIndex.near` (off the UI thread).
+        more_pending: only the first exact matches were looked for (a
+            district's every grid); call :meth:`CompactIndex.rest` (off the
+            UI thread) for the others.
     """
 
     query: str = ""
-    indices: list[int] = field(default_factory=list)
+    indices: Sequence[int] = field(default_factory=list)
     exact: int = 0
     total: int = 0
     near_pending: bool = False
+    more_pending: bool = False
+    #: Where :meth:`CompactIndex.rest` goes on from (the first row not looked at).
+    resume: int = 0
 
 
 def fuzzy_cutoff(query: str) -> float:
@@ -205,11 +119,7 @@ class HouseholdIndex:
                 self.fuzzy.append(hit[3])
                 continue
             self.keys.append(row_key(r))
-            # Near matches are scored against the readable keys only: a typo
-            # in the initials (cy1c) matches too much to be useful.
-            key = r.get("address_key") or _address().normalize_address(r.get("address"))
-            head = _name_keys(r["head"]) if r.get("head") else ""
-            self.fuzzy.append(f"{key} {head}".strip())
+            self.fuzzy.append(fuzzy_text(r))
         self.by_id: dict[str, int] = {r["id"]: i for i, r in enumerate(self.rows) if "id" in r}
         self._due: list[int] | None = None
         self._last: tuple[str, bool, list[int]] | None = None
@@ -311,5 +221,288 @@ class HouseholdIndex:
             )
             found += [(score, chunk[pos]) for _, score, pos in matches]
         # Best first; ties keep the table's order, so rows do not jump around.
+        found.sort(key=lambda m: (-m[0], m[1]))
+        return [i for _, i in found[:limit]]
+
+
+# -- every grid of a district ----------------------------------------------------------
+
+
+class LazyRows(Sequence[dict[str, Any]]):
+    """The rows of a long list, read from the database a page at a time.
+
+    Positions are those of *ids*; ``rows[i]`` reads the household when first
+    asked for (:meth:`prefetch` reads a page in one query) and keeps the
+    latest :attr:`KEEP` rows read.  A household gone since the list was read
+    comes back as a row with its id only.
+
+    Args:
+        ids: household ids in the list's order.
+        fetch: reads the rows of some ids (``Store.household_overview(ids=…)``),
+            in any order.
+    """
+
+    KEEP = 2000
+
+    def __init__(self, ids: list[str], fetch: Callable[[list[str]], list[dict[str, Any]]]):
+        self.ids = ids
+        self._fetch = fetch
+        self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
+        row = self._kept.get(i)
+        if row is None:
+            self.prefetch([i])
+            row = self._kept[i]
+        return row
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        raise TypeError("LazyRows are read by position (a district's rows are not all read)")
+
+    def prefetch(self, positions: Iterable[int]) -> None:
+        """Read the rows at *positions* that are not kept yet, in one query."""
+        wanted = [i for i in dict.fromkeys(positions) if i not in self._kept]
+        if wanted:
+            found = {r["id"]: r for r in self._fetch([self.ids[i] for i in wanted])}
+            for i in wanted:
+                self._kept[i] = found.get(self.ids[i]) or {"id": self.ids[i]}
+        for i in wanted:
+            self._kept.move_to_end(i)
+        while len(self._kept) > self.KEEP:
+            self._kept.popitem(last=False)
+
+    def position(self, household_id: str) -> int | None:
+        """Where a household is in the list (None: not in it)."""
+        try:
+            return self.ids.index(household_id)
+        except ValueError:
+            return None
+
+
+class CompactIndex:
+    """Every household's keys as two byte strings, searched with ``bytes.find``.
+
+    ``keys`` holds each household's search keys and ``fuzzy`` its near-match
+    text, UTF-8, one household a line in the list's order; ``starts[i]`` and
+    ``fstarts[i]`` are where line *i* starts (one more entry: the end).  A
+    whole district's are some 60 MB.  A query never holds a newline, so a
+    match lies within one line.
+
+    :meth:`search` looks for the first :attr:`FIRST` exact matches only (a
+    few milliseconds even when every household matches); when there may be
+    more it says ``more_pending`` and :meth:`rest` finds them (off the UI
+    thread).  Near matches are always left to :meth:`near`.
+    """
+
+    #: Exact matches looked for while a key is typed: the table's first pages.
+    FIRST = 200
+    #: A longer query is checked against only the matches of the shorter one
+    #: when there are at most this many of them.
+    NARROW_MAX = 50_000
+    SYNC_NEAR_MAX = 0
+    CHUNK = HouseholdIndex.CHUNK
+
+    def __init__(
+        self,
+        ids: list[str],
+        keys: bytes,
+        starts: array[int],
+        fuzzy: bytes,
+        fstarts: array[int],
+        fetch: Callable[[list[str]], list[dict[str, Any]]],
+    ):
+        self.keys, self.starts, self.fuzzy, self.fstarts = keys, starts, fuzzy, fstarts
+        self.rows = LazyRows(ids, fetch)
+        self._due: bytearray | None = None
+        self._due_list: list[int] | None = None
+        self._last: tuple[str, bool, list[int]] | None = None
+
+    @classmethod
+    def read(
+        cls,
+        lines: Iterable[tuple[str, bytes, bytes]],
+        fetch: Callable[[list[str]], list[dict[str, Any]]],
+    ) -> CompactIndex:
+        """Build from ``(id, keys, fuzzy)`` in the list's order (``Store.search_index()``)."""
+        ids: list[str] = []
+        keys, fuzzy = bytearray(), bytearray()
+        starts, fstarts = array("Q"), array("Q")
+        for household_id, k, f in lines:
+            ids.append(household_id)
+            starts.append(len(keys))
+            keys += k
+            keys += b"\n"
+            fstarts.append(len(fuzzy))
+            fuzzy += f
+            fuzzy += b"\n"
+        starts.append(len(keys))
+        fstarts.append(len(fuzzy))
+        return cls(ids, bytes(keys), starts, bytes(fuzzy), fstarts, fetch)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.rows.ids
+
+    wants_near = staticmethod(HouseholdIndex.wants_near)
+
+    # -- still due ----------------------------------------------------------------------
+
+    @property
+    def due_known(self) -> bool:
+        return self._due is not None
+
+    def set_due(self, due_ids: Iterable[str]) -> None:
+        """Which households are still due this year (``Store.households_due``)."""
+        due = set(due_ids)
+        self._due = bytearray(1 if i in due else 0 for i in self.rows.ids)
+        self._due_list = None
+        self._last = None
+
+    def due_indices(self) -> list[int]:
+        """Rows still due this year ([] until :meth:`set_due`)."""
+        if self._due is None:
+            return []
+        if self._due_list is None:
+            self._due_list = [i for i, d in enumerate(self._due) if d]
+        return self._due_list
+
+    # -- exact matches ------------------------------------------------------------------
+
+    def _scan(
+        self, pattern: bytes, row: int, limit: int, mask: bytearray | None
+    ) -> tuple[list[int], int]:
+        """Rows from *row* on whose keys hold *pattern* (and *mask* allows), at most
+        *limit*; and the first row not looked at (``len(self)`` at the end)."""
+        keys, starts, n = self.keys, self.starts, len(self.rows)
+        find = keys.find
+        out: list[int] = []
+        pos = starts[row] if row < n else len(keys)
+        while len(out) < limit:
+            hit = find(pattern, pos)
+            if hit < 0:
+                return out, n
+            i = bisect_right(starts, hit) - 1
+            if mask is None or mask[i]:
+                out.append(i)
+            pos = starts[i + 1]
+        return out, (out[-1] + 1 if out else n)
+
+    def _matches(
+        self, q: str, alt: str | None, row: int, limit: int, mask: bytearray | None
+    ) -> tuple[list[int], int]:
+        """Rows holding *q* or *alt*: at most *limit* from *row* on, and where to go on from."""
+        found, reached = self._scan(q.encode(), row, limit, mask)
+        if alt is None:
+            return found, reached
+        more, reached_alt = self._scan(alt.encode(), row, limit, mask)
+        # Each scan is complete up to where it stopped: so is their union, up to
+        # the nearer of the two.
+        bound = min(reached, reached_alt)
+        rows = sorted({i for i in (*found, *more) if i < bound})
+        return rows[:limit], (rows[limit - 1] + 1 if len(rows) > limit else bound)
+
+    def _has(self, i: int, q: bytes, alt: bytes | None) -> bool:
+        line = self.keys[self.starts[i] : self.starts[i + 1]]
+        return q in line or (alt is not None and alt in line)
+
+    def search(self, query: str, still_due: bool = False, near_limit: int = 200) -> SearchResult:
+        """The first matches of *query* (see :meth:`HouseholdIndex.search`)."""
+        mask = self._due if still_due else None
+        pool = self.due_indices() if still_due else None
+        total = len(pool) if pool is not None else len(self.rows)
+        q = _address().normalize_query(query)
+        if not q:
+            indices: Sequence[int] = pool if pool is not None else range(len(self.rows))
+            return SearchResult(q, indices, len(indices), total)
+        alt = _address().numeral_tail(q)
+        last = self._last
+        if (
+            last is not None
+            and last[1] == still_due
+            and last[0] in q
+            and (alt is None or last[0] in alt)
+        ):
+            # One more character typed, and every match of the shorter query known.
+            qb, ab = q.encode(), alt.encode() if alt is not None else None
+            exact = [i for i in last[2] if self._has(i, qb, ab)]
+            result = SearchResult(q, exact, len(exact), total)
+            self._remember(result, still_due)
+        else:
+            exact, reached = self._matches(q, alt, 0, self.FIRST, mask)
+            result = SearchResult(q, exact, len(exact), total)
+            if reached < len(self.rows):
+                result.more_pending, result.resume = True, reached
+            else:
+                self._remember(result, still_due)
+        result.near_pending = not result.more_pending and self.wants_near(result, near_limit)
+        return result
+
+    def _remember(self, result: SearchResult, still_due: bool) -> None:
+        exact = list(result.indices[: result.exact])
+        self._last = (result.query, still_due, exact) if len(exact) <= self.NARROW_MAX else None
+
+    def rest(
+        self,
+        result: SearchResult,
+        still_due: bool = False,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[int] | None:
+        """Every exact match of ``result.query`` (those found already first);
+        None when *cancelled* says the query changed meanwhile."""
+        mask = self._due if still_due else None
+        alt = _address().numeral_tail(result.query)
+        found = list(result.indices[: result.exact])
+        row = result.resume
+        while row < len(self.rows):
+            if cancelled is not None and cancelled():
+                return None
+            more, row = self._matches(result.query, alt, row, 20_000, mask)
+            found += more
+        done = SearchResult(result.query, found, len(found), result.total)
+        self._remember(done, still_due)
+        return found
+
+    # -- near matches -------------------------------------------------------------------
+
+    def near(
+        self,
+        result: SearchResult,
+        still_due: bool = False,
+        limit: int = 200,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list[int]:
+        """Near matches of ``result.query`` not among its exact ones (best first)."""
+        from rapidfuzz import fuzz, process
+
+        limit -= result.exact
+        if limit <= 0:
+            return []
+        exclude = set(result.indices[: result.exact])
+        mask = self._due if still_due else None
+        cutoff = fuzzy_cutoff(result.query)
+        fuzzy, fstarts, n = self.fuzzy, self.fstarts, len(self.rows)
+        found: list[tuple[float, int]] = []
+        for first in range(0, n, self.CHUNK):
+            if cancelled is not None and cancelled():
+                return []
+            last = min(first + self.CHUNK, n)
+            texts = fuzzy[fstarts[first] : fstarts[last] - 1].decode().split("\n")
+            matches = process.extract(
+                result.query,
+                texts,
+                scorer=fuzz.partial_ratio,
+                score_cutoff=cutoff,
+                limit=limit + len(exclude),
+            )
+            for _, score, pos in matches:
+                i = first + pos
+                if i not in exclude and (mask is None or mask[i]):
+                    found.append((score, i))
         found.sort(key=lambda m: (-m[0], m[1]))
         return [i for _, i in found[:limit]]

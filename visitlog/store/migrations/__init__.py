@@ -34,6 +34,7 @@ from visitlog.store.migrations.features import (
     m013_open_items_index,
     m014_dedup_indexes,
     m015_inserts_kept_by_row,
+    m016_search_keys,
 )
 from visitlog.store.migrations.registry import (
     LATEST,
@@ -77,6 +78,7 @@ __all__ = [
     "m013_open_items_index",
     "m014_dedup_indexes",
     "m015_inserts_kept_by_row",
+    "m016_search_keys",
     "migrations",
     "pending_names",
 ]

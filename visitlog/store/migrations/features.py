@@ -146,3 +146,38 @@ def m015_inserts_kept_by_row(db: Database) -> None:
                 conn.executemany(f"UPDATE {tbl} SET {LOG_SEQ} = ? WHERE id = ?", held)
             conn.executemany("DELETE FROM changes WHERE device = ? AND seq = ?", moved)
     set_version(db, 13)
+
+
+@migrations(name="m016_search_keys")
+def m016_search_keys(db: Database) -> None:
+    """The home screen's search keys, kept (:mod:`visitlog.store.search_keys`).
+
+    ``search_keys`` holds, per live household, the keys its search box
+    matches and the text near matches are scored against, stored in the
+    list's order (its primary key starts with ``sort``), so the whole list is
+    read in one pass.  It is local (not synced, not in bundles) and only a
+    cache: it starts empty and is filled when first needed.  The triggers
+    drop a household's keys whenever a field they are made from changes or
+    the household is deleted, whoever changes it (another program too): the
+    keys kept are always current, and those missing are the ones to make.
+
+    Schema version 14: an older visitlog would change households without
+    dropping their keys (or delete them, letting a grid go, and leave their
+    names in the keys).
+    """
+    conn = db.conn
+    conn.execute(
+        "CREATE TABLE search_keys (sort TEXT NOT NULL, id TEXT NOT NULL, keys TEXT NOT NULL, "
+        "fuzzy TEXT NOT NULL, PRIMARY KEY (sort, id)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE UNIQUE INDEX search_keys_id ON search_keys(id)")
+    conn.execute(
+        "CREATE TRIGGER search_keys_changed AFTER UPDATE OF micro_grid, address, address_key, "
+        "head, phone, phones, deleted, merged_into ON households "
+        "BEGIN DELETE FROM search_keys WHERE id = old.id; END"
+    )
+    conn.execute(
+        "CREATE TRIGGER search_keys_gone AFTER DELETE ON households "
+        "BEGIN DELETE FROM search_keys WHERE id = old.id; END"
+    )
+    set_version(db, 14)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -20,8 +21,15 @@ from textual.worker import get_current_worker
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.order import natural_key
+from visitlog.search import KEEP_FROM
 from visitlog.tui.common import ALL_GRIDS, Choice, CompactFooter, Plain, VisitlogScreen, shown
-from visitlog.tui.search import HouseholdIndex, SearchResult, display_order
+from visitlog.tui.search import (
+    CompactIndex,
+    HouseholdIndex,
+    LazyRows,
+    SearchResult,
+    display_order,
+)
 from visitlog.tui.widgets.household_table import HouseholdTable
 
 #: Seconds after the rows are shown before the search keys are built (at
@@ -34,6 +42,15 @@ NEAR_DELAY = 0.15
 FULL_LOAD_DELAY = 0.8
 #: Above this many households, "every grid" shows the first grids' rows first.
 FIRST_PAGE_GRIDS = 2000
+#: From this many households on, "every grid" is searched through the keys
+#: kept in the database (:class:`CompactIndex`) and its rows are read a page
+#: at a time: a whole district's rows would take half a minute and a
+#: gigabyte to hold.
+COMPACT_FROM = KEEP_FROM
+
+
+class _Stopped(Exception):
+    """The load was cancelled while the search keys were being made."""
 
 
 class HomeScreen(VisitlogScreen, Screen[None]):
@@ -70,7 +87,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             self,
             generation: int,
             grid: str,
-            rows: list[dict[str, Any]],
+            rows: Sequence[dict[str, Any]],
             grids: list[dict[str, Any]],
             keep: str | None,
             partial: bool = False,
@@ -92,6 +109,27 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         def __init__(self, count: int):
             super().__init__()
             self.count = count
+
+    class KeysMade(Message):
+        """Progress of making the search keys kept in the database."""
+
+        def __init__(self, generation: int, done: int, todo: int):
+            super().__init__()
+            self.generation, self.done, self.todo = generation, done, todo
+
+    class DueKnown(Message):
+        """Which households of a :class:`CompactIndex` are still due this year."""
+
+        def __init__(self, generation: int, index: CompactIndex, due: list[str]):
+            super().__init__()
+            self.generation, self.index, self.due = generation, index, due
+
+    class Rest(Message):
+        """Every exact match of a query of a :class:`CompactIndex`, found off the UI thread."""
+
+        def __init__(self, query_id: int, indices: list[int]):
+            super().__init__()
+            self.query_id, self.indices = query_id, indices
 
     class Failed(Message):
         """The loader could not read the database."""
@@ -117,9 +155,11 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.grid: str = ALL_GRIDS
-        self.rows: list[dict[str, Any]] = []
+        self.rows: Sequence[dict[str, Any]] = []
         self.grids: list[dict[str, Any]] = []
-        self.index: HouseholdIndex | None = None
+        self.index: HouseholdIndex | CompactIndex | None = None
+        #: Progress of making the kept search keys, while it runs: (done, todo).
+        self._making: tuple[int, int] | None = None
         self.loaded = False
         self.result = SearchResult()
         self._generation = 0
@@ -191,7 +231,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         """
         store, year = self.vapp.store, self.vapp.today().year
         grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
-        if self.grid != ALL_GRIDS or sum(g["households"] for g in grids) <= FIRST_PAGE_GRIDS:
+        total = sum(g["households"] for g in grids)
+        if self.grid != ALL_GRIDS or total < min(FIRST_PAGE_GRIDS + 1, COMPACT_FROM):
             rows = store.household_overview(
                 grid=None if self.grid == ALL_GRIDS else self.grid, year=year
             )
@@ -223,14 +264,75 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             with app.reader() as store:
                 grids = store.micro_grids()
                 grids.sort(key=lambda g: natural_key(g["micro_grid"]))
+                large = sum(g["households"] for g in grids) >= COMPACT_FROM
+                if grid == ALL_GRIDS and large and self._compact(store, generation, grids, keep):
+                    return
                 rows = store.household_overview(
                     grid=None if grid == ALL_GRIDS else grid, year=app.today().year
                 )
+        except _Stopped:
+            return
         except VisitlogError as exc:
             self.post_message(self.Failed(str(exc)))
             return
         if not worker.is_cancelled:
             self.post_message(self.Loaded(generation, grid, display_order(rows), grids, keep))
+
+    def _compact(
+        self, store: Any, generation: int, grids: list[dict[str, Any]], keep: str | None
+    ) -> bool:
+        """Every grid of a district, on the loader's thread: the kept search keys
+        (those missing made first), then which households are still due.
+
+        Returns:
+            False when the keys cannot be kept (a read-only file): the caller
+            reads every row instead.
+        """
+        from visitlog.search import refresh
+
+        app, worker = self.vapp, get_current_worker()
+        kept, households = store.search_keys_count()
+        if kept != households:
+            if store.read_only:
+                return False
+
+            def made(done: int, todo: int) -> None:
+                if worker.is_cancelled:
+                    raise _Stopped
+                self.post_message(self.KeysMade(generation, done, todo))
+
+            self.post_message(self.KeysMade(generation, 0, households - kept))
+            try:
+                refresh(store, made)
+            except VisitlogError:
+                # Busy or full: search this time from the rows themselves.
+                return False
+        year = app.today().year
+        ui_store = app.store
+        index = CompactIndex.read(
+            store.search_index(), lambda ids: ui_store.household_overview(ids=ids, year=year)
+        )
+        if worker.is_cancelled:
+            raise _Stopped
+        self.post_message(self.Loaded(generation, ALL_GRIDS, index.rows, grids, keep))
+        self.post_message(self.Indexed(generation, index))
+        due = list(store.households_due(year))
+        if not worker.is_cancelled:
+            self.post_message(self.DueKnown(generation, index, due))
+            self.post_message(self.Unsynced(store.unsynced_count()))
+        return True
+
+    def on_home_screen_keys_made(self, message: KeysMade) -> None:
+        if message.generation == self._generation:
+            self._making = (message.done, message.todo)
+            self._update_status()
+
+    def on_home_screen_due_known(self, message: DueKnown) -> None:
+        if message.generation != self._generation:
+            return
+        message.index.set_due(message.due)
+        if self.index is message.index and self._due():
+            self.apply_filter(keep=self.table.current_id())
 
     @work(thread=True, exclusive=True, group="home-due")
     def _load_due(self, generation: int, grid: str) -> None:
@@ -275,7 +377,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         if self._due_rank[0] is not rows:
             far = dt.date.max.toordinal()
             dates = self.due_dates or {}
-            rank = [d.toordinal() if (d := dates.get(r["id"])) else far for r in rows]
+            ids = rows.ids if isinstance(rows, LazyRows) else [r["id"] for r in rows]
+            rank = [d.toordinal() if (d := dates.get(i)) else far for i in ids]
             self._due_rank = (rows, rank)
         return sorted(indices, key=self._due_rank[1].__getitem__)
 
@@ -283,7 +386,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def _index(self, generation: int, rows: list[dict[str, Any]]) -> None:
         """Build the search keys, then count the unsynced changes (after the first paint)."""
         worker = get_current_worker()
-        index = HouseholdIndex(rows, previous=self.index)
+        previous = self.index if isinstance(self.index, HouseholdIndex) else None
+        index = HouseholdIndex(rows, previous=previous)
         if worker.is_cancelled:
             return
         self.post_message(self.Indexed(generation, index))
@@ -307,8 +411,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
                 self._show(SearchResult("", list(range(n)), n, n), message.rows)
             return
         self.rows = message.rows
-        self._by_id = {r["id"]: r for r in self.rows}
+        compact = isinstance(self.rows, LazyRows)
+        self._by_id = {} if compact else {r["id"]: r for r in self.rows}
         self.loaded = True
+        self._making = None
         self._pending_keep = message.keep
         # Until the search keys are ready, an unfiltered table can already be
         # shown; a filtered one keeps its old rows a moment longer.
@@ -323,6 +429,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         # drawn slows the drawing down, so wait a moment (or for the search box).
         if self._index_timer is not None:
             self._index_timer.stop()
+        if compact:
+            # Its index comes with it (Indexed, from the same worker).
+            self._index_args = None
+            return
         self._index_args = (message.generation, message.rows)
         self._index_timer = self.set_timer(INDEX_DELAY, self._start_index)
 
@@ -360,7 +470,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         else:
             # The table already lists these rows unfiltered; keep it as it is.
             n = len(self.index.rows)
-            self.result = SearchResult("", list(range(n)), n, n)
+            self.result = SearchResult("", range(n), n, n)
 
     def _fill_grid_select(self) -> None:
         select = self.query_one("#grid", Select)
@@ -387,8 +497,12 @@ class HomeScreen(VisitlogScreen, Screen[None]):
 
     def apply_filter(self, keep: str | None = None) -> None:
         """Filter the rows by the search box and the still-due toggle."""
-        if self.index is None:
-            # Applied when the keys are ready (see on_home_screen_indexed).
+        index = self.index
+        if index is None or (
+            isinstance(index, CompactIndex) and self._due() and not index.due_known
+        ):
+            # Applied when the keys are ready (see on_home_screen_indexed), or
+            # which households are still due (on_home_screen_due_known).
             self._update_status()
             return
         self._query_id += 1
@@ -400,30 +514,53 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         if self._near_timer is not None:
             self._near_timer.stop()
             self._near_timer = None
-        if result.near_pending:
-            # Near matches of a large list cost some tens of milliseconds: look
-            # for them once typing pauses, so each keystroke stays quick.
-            query_id, index, due = self._query_id, self.index, self._due()
+        if result.near_pending or result.more_pending:
+            # Near matches of a large list cost some tens of milliseconds (and
+            # the rest of a district's matches some hundreds): look for them
+            # once typing pauses, so each keystroke stays quick.
+            query_id, due = self._query_id, self._due()
             self._near_timer = self.set_timer(
                 NEAR_DELAY, lambda: self._near(query_id, index, result, due)
             )
 
     @work(thread=True, exclusive=True, group="home-near")
-    def _near(self, query_id: int, index: HouseholdIndex, result: SearchResult, due: bool) -> None:
+    def _near(
+        self,
+        query_id: int,
+        index: HouseholdIndex | CompactIndex,
+        result: SearchResult,
+        due: bool,
+    ) -> None:
         worker = get_current_worker()
 
         def cancelled() -> bool:
             return worker.is_cancelled or query_id != self._query_id
 
+        if result.more_pending and isinstance(index, CompactIndex):
+            exact = index.rest(result, due, cancelled=cancelled)
+            if exact is None or cancelled():
+                return
+            self.post_message(self.Rest(query_id, exact))
+            result = SearchResult(result.query, exact, len(exact), result.total)
+            if not index.wants_near(result, HouseholdTable.PAGE):
+                return
         indices = index.near(result, due, HouseholdTable.PAGE, cancelled=cancelled)
         if not cancelled() and indices:
             self.post_message(self.Near(query_id, indices))
+
+    def on_home_screen_rest(self, message: Rest) -> None:
+        if message.query_id != self._query_id or self.index is None:
+            return
+        result = self.result
+        result.indices, result.exact = message.indices, len(message.indices)
+        result.more_pending = False
+        self._show(result, self.index.rows, keep=self.table.current_id())
 
     def on_home_screen_near(self, message: Near) -> None:
         if message.query_id != self._query_id or self.index is None:
             return
         result = self.result
-        result.indices = result.indices[: result.exact] + message.indices
+        result.indices = [*result.indices[: result.exact], *message.indices]
         self._show(result, self.index.rows, keep=self.table.current_id())
 
     def _show(
@@ -431,10 +568,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     ) -> None:
         if self.by_due and self.due_dates is not None:
             # The matches by due date; near matches stay after them.
-            result.indices = (
-                self._due_order(rows, result.indices[: result.exact])
-                + result.indices[result.exact :]
-            )
+            result.indices = [
+                *self._due_order(rows, list(result.indices[: result.exact])),
+                *result.indices[result.exact :],
+            ]
         self.result = result
         self.table.show(rows, result.indices, result.exact, keep=keep)
         self._update_status()
@@ -443,16 +580,23 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         result = self.result
         near = len(result.indices) - result.exact
         parts = []
-        if not self.loaded:
+        if not self.loaded and self._making is not None:
+            done, todo = self._making
+            parts.append(t("tui.status.keys", done=done, todo=todo))
+        elif not self.loaded:
             # Nothing yet, or the first page of a district while the rest is read.
             partial = self.grid == ALL_GRIDS and self.table.matches
             parts.append(t("tui.status.reading") if partial else t("tui.loading"))
-        elif self.index is None and (self._query() or self._due()):
+        elif (self.index is None and (self._query() or self._due())) or (
+            isinstance(self.index, CompactIndex) and self._due() and not self.index.due_known
+        ):
             parts.append(t("tui.status.indexing"))
         elif not self.rows:
             parts.append(
                 t("tui.status.empty_grid") if self.grid != ALL_GRIDS else t("tui.status.empty")
             )
+        elif result.query and result.more_pending:
+            parts.append(t("tui.status.found_more", n=result.exact, total=result.total))
         elif result.query:
             parts.append(t("tui.status.found", n=result.exact, total=result.total))
             if near:
@@ -572,4 +716,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
 
     def row_by_id(self, household_id: str) -> dict[str, Any] | None:
         """The loaded row of a household, if it is in the current grid."""
+        if isinstance(self.rows, LazyRows):
+            pos = self.rows.position(household_id)
+            return None if pos is None else self.rows[pos]
         return self._by_id.get(household_id)

@@ -9,6 +9,7 @@ next page whenever the cursor comes near the bottom.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -19,6 +20,7 @@ from textual.widgets import DataTable
 from visitlog.i18n import t
 from visitlog.model import Tag
 from visitlog.tui.common import RowTable, enum_label, shown
+from visitlog.tui.search import LazyRows
 
 #: (i18n key of the header, minimum width in cells)
 COLUMNS = (
@@ -53,8 +55,8 @@ class HouseholdTable(RowTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._rows: list[dict[str, Any]] = []
-        self._order: list[int] = []
+        self._rows: Sequence[dict[str, Any]] = []
+        self._order: Sequence[int] = []
         self._exact = 0
         self._loaded = 0
         self._year = dt.date.today().year
@@ -105,8 +107,8 @@ class HouseholdTable(RowTable):
 
     def show(
         self,
-        rows: list[dict[str, Any]],
-        order: list[int],
+        rows: Sequence[dict[str, Any]],
+        order: Sequence[int],
         exact: int | None = None,
         keep: str | None = None,
         year: int | None = None,
@@ -114,7 +116,7 @@ class HouseholdTable(RowTable):
         """Show ``rows[i] for i in order``: the first page now, more on demand.
 
         Args:
-            rows: all loaded rows.
+            rows: all loaded rows (or a district's, read as shown: :class:`LazyRows`).
             order: which of them match, in display order.
             exact: how many of ``order`` are exact matches (the rest are
                 near matches, shown dimmed); default all.
@@ -134,19 +136,33 @@ class HouseholdTable(RowTable):
             self._make_columns(self.size.width)
         self.clear()
         self._loaded = 0
-        target = None
-        if keep:
-            target = next(
-                (pos for pos, i in enumerate(self._order) if self._rows[i].get("id") == keep),
-                None,
-            )
+        target = self._position(keep) if keep else None
         need = self.PAGE if target is None else max(self.PAGE, target + self.SLACK + 1)
         self._load_more(need)
         if target is not None:
             self.move_cursor(row=target, animate=False, scroll=True)
 
+    def _position(self, household_id: str) -> int | None:
+        """Where a household is in the table's order (None: not listed)."""
+        rows = self._rows
+        if isinstance(rows, LazyRows):
+            # A district's every grid: find it by id, without reading the rows.
+            i = rows.position(household_id)
+            if i is None:
+                return None
+            try:
+                return self._order.index(i)
+            except ValueError:
+                return None
+        return next(
+            (pos for pos, i in enumerate(self._order) if rows[i].get("id") == household_id),
+            None,
+        )
+
     def _load_more(self, count: int) -> None:
         end = min(len(self._order), self._loaded + count)
+        if isinstance(self._rows, LazyRows):
+            self._rows.prefetch(self._order[pos] for pos in range(self._loaded, end))
         batch = []
         for pos in range(self._loaded, end):
             row = self._rows[self._order[pos]]

@@ -1,0 +1,216 @@
+"""Every grid of a district on the home screen: the kept search keys, rows read as shown.
+
+A district lists hundreds of thousands of households; from ``COMPACT_FROM`` on,
+"every grid" is searched through the keys kept in the database and its rows
+are read a page at a time.  Here the threshold is lowered so the demo street
+takes that way, and what the screen shows is compared with the in-memory way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from reliability_support import read_only_dir
+from textual.widgets import Input
+
+from visitlog import search
+from visitlog.plan import due_dates
+from visitlog.store import Store
+from visitlog.tui.app import make_app
+from visitlog.tui.common import ALL_GRIDS
+from visitlog.tui.screens.details import HouseholdScreen
+from visitlog.tui.screens.home import HomeScreen
+from visitlog.tui.search import CompactIndex, HouseholdIndex, LazyRows, display_order
+from visitlog.tui.widgets.household_table import HouseholdTable
+
+
+@pytest.fixture(autouse=True)
+def _district(monkeypatch: pytest.MonkeyPatch) -> None:
+    from visitlog.tui.screens import home
+
+    monkeypatch.setattr(home, "COMPACT_FROM", 1)
+
+
+def _ids(home: HomeScreen, exact_only: bool = False) -> list[str]:
+    ids = home.rows.ids if isinstance(home.rows, LazyRows) else [r["id"] for r in home.rows]
+    shown = home.result.indices[: home.result.exact] if exact_only else home.result.indices
+    return [ids[i] for i in shown]
+
+
+def _memory(store: Store, today) -> HouseholdIndex:
+    return HouseholdIndex(display_order(store.household_overview(year=today.year)))
+
+
+def _expected(index: HouseholdIndex, query: str, still_due: bool = False) -> list[str]:
+    result = index.search(query, still_due=still_due)
+    return [index.rows[i]["id"] for i in result.indices[: result.exact]]
+
+
+async def _every_grid(app, pilot, settle) -> HomeScreen:
+    await settle(pilot)
+    home = app.screen
+    app.action_set_grid(ALL_GRIDS)
+    await settle(pilot)
+    assert isinstance(home.index, CompactIndex) and isinstance(home.rows, LazyRows)
+    return home
+
+
+async def test_every_grid_is_listed_and_searched_through_the_kept_keys(
+    tui_store, today, settle, plain
+):
+    assert tui_store.search_keys_count() == (0, 200)
+    memory = _memory(tui_store, today)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        # The app made the keys the first time it needed them.
+        assert tui_store.search_keys_count() == (200, 200)
+        table = home.table
+        assert table.matches == 200 and table.row_count == HouseholdTable.PAGE
+        order = [r["id"] for r in memory.rows]
+        assert _ids(home) == order
+        # The rows on screen were read for the first page only.
+        assert [table.get_row_at(i)[0].plain for i in range(3)] == [
+            r["address"] for r in memory.rows[:3]
+        ]
+        await pilot.press("slash", *"cy1c12h")
+        await settle(pilot)
+        assert home.query_one("#search", Input).value == "cy1c12h"
+        found = _ids(home, exact_only=True)
+        assert found and found == _expected(memory, "cy1c12h")
+        for query in ("曹杨一村十二号", "曹杨1村12号", "一村12号楼", "王", "138"):
+            home.query_one("#search", Input).value = query
+            await settle(pilot)
+            assert _ids(home, exact_only=True) == _expected(memory, query), query
+        assert "找到" in plain(home.query_one("#status"))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.matches == 200
+
+
+async def test_the_first_matches_at_once_and_the_rest_after(
+    tui_store, today, settle, wait_for, plain, monkeypatch
+):
+    from visitlog.tui.screens import home as home_module
+
+    monkeypatch.setattr(CompactIndex, "FIRST", 3)
+    monkeypatch.setattr(home_module, "NEAR_DELAY", 0.3)
+    memory = _memory(tui_store, today)
+    everything = _expected(memory, "曹杨")
+    assert len(everything) > 3
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        await pilot.press("slash", *"曹杨")
+        assert home.result.more_pending and _ids(home, exact_only=True) == everything[:3]
+        assert "还在找" in plain(home.query_one("#status"))
+        await wait_for(pilot, lambda: not home.result.more_pending, "the rest of the matches")
+        await settle(pilot)
+        assert _ids(home, exact_only=True) == everything
+        assert "还在找" not in plain(home.query_one("#status"))
+
+
+async def test_still_due_enter_and_near_matches_on_every_grid(tui_store, today, settle, wait_for):
+    memory = _memory(tui_store, today)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        await pilot.press("u")
+        await settle(pilot)
+        due = tui_store.household_overview(year=today.year, unvisited=True)
+        assert sorted(_ids(home)) == sorted(r["id"] for r in due) and 0 < len(due) < 200
+        await pilot.press("u")
+        await settle(pilot)
+        assert home.table.matches == 200
+        # A typo (扬 for 杨): no exact match, near matches after.
+        home.query_one("#search", Input).value = "曹扬一村"
+        # Looked for once typing pauses, in a worker.
+        await wait_for(
+            pilot,
+            lambda: home.result.query == "曹扬1村" and len(home.result.indices) > 0,
+            "the near matches",
+        )
+        await settle(pilot)
+        assert home.result.exact == 0 and home.result.indices
+        near = [home.rows[i] for i in home.result.indices]
+        assert all("曹杨1村" in r["address_key"] for r in near)
+        home.query_one("#search", Input).value = ""
+        await settle(pilot)
+        home.table.focus()
+        await pilot.press("down", "down")
+        row = home.table.current_row()
+        assert row["id"] == memory.rows[2]["id"]
+        assert app.home_row(row["id"])["address"] == row["address"]
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, HouseholdScreen) and app.screen.household,
+            "the household's details",
+        )
+        assert app.screen.household_id == row["id"]
+
+
+async def test_an_edit_is_searchable_at_once_and_the_cursor_stays(
+    tui_store, today, settle, wait_for
+):
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        await pilot.press("down", "down", "down")
+        row = home.table.current_row()
+        tui_store.update_household(row["id"], head="欧阳娜娜")
+        app.data_changed(row["id"])
+        await settle(pilot)
+        assert home.table.current_id() == row["id"]
+        assert tui_store.search_keys_count() == (200, 200)
+        await pilot.press("slash", *"oynn")
+        await settle(pilot)
+        assert _ids(home, exact_only=True) == [row["id"]]
+
+
+async def test_o_orders_every_grid_by_due_date(tui_store, today, settle, wait_for):
+    expected = due_dates(tui_store, today=today)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: home.due_dates is not None, "the due dates")
+        await settle(pilot)
+        shown = _ids(home)
+        assert len(shown) == 200
+        dates = [expected[i] for i in shown if i in expected]
+        assert dates == sorted(dates) and dates[0] < dates[-1]
+
+
+async def test_a_read_only_district_is_listed_from_its_rows(demo_db, tmp_path, today, settle):
+    with Store(demo_db) as s:
+        s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    folder = tmp_path / "stick"
+    folder.mkdir()
+    dest = folder / "street.db"
+    dest.write_bytes(demo_db.read_bytes())
+    memory = None
+    with read_only_dir(folder), Store(dest) as store:
+        memory = _memory(store, today)
+        app = make_app(store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            home = app.screen
+            app.action_set_grid(ALL_GRIDS)
+            await settle(pilot)
+            # No keys can be kept: the rows are read whole, as for a street.
+            assert isinstance(home.index, HouseholdIndex)
+            await pilot.press("slash", *"cy1c3h")
+            await settle(pilot)
+            assert _ids(home, exact_only=True) == _expected(memory, "cy1c3h")
+        assert store.search_keys_count() == (0, 200)
+
+
+async def test_kept_keys_made_by_demo_are_used_as_they_are(demo_db, today, settle):
+    with Store(demo_db) as store:
+        assert search.refresh(store) == 200
+        before = store.query_values("SELECT count(*) FROM search_keys")
+        app = make_app(store, today=today)
+        async with app.run_test(size=(100, 30)) as pilot:
+            home = await _every_grid(app, pilot, settle)
+            assert len(home.index) == 200
+        assert store.query_values("SELECT count(*) FROM search_keys") == before
