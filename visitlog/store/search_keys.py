@@ -39,10 +39,13 @@ class SearchKeyRecords(StoreBase):
             out.append(d)
         return out
 
+    def search_keys_kept(self) -> int:
+        """How many households have keys (all live: a change drops them)."""
+        return int(self.scalar("SELECT count(*) FROM search_keys") or 0)
+
     def search_keys_count(self) -> tuple[int, int]:
         """``(households with keys, live households)``: equal when every key is there."""
-        kept = self.scalar("SELECT count(*) FROM search_keys") or 0
-        return int(kept), self.live_households()
+        return self.search_keys_kept(), self.live_households()
 
     def put_search_keys(self, rows: list[tuple[str, str, str, str, str]]) -> None:
         """Write ``(sort, id, keys, fuzzy, hlc)`` rows, in one transaction.

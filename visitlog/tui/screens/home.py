@@ -40,6 +40,9 @@ INDEX_DELAY = 0.4
 NEAR_DELAY = 0.15
 #: Seconds between showing the first grids' rows and reading all of them.
 FULL_LOAD_DELAY = 0.8
+#: ... and reading a district's kept search keys (well under a second of
+#: work, which the first paint, done by then, need not wait for).
+COMPACT_LOAD_DELAY = 0.2
 #: Above this many households, "every grid" shows the first grids' rows first.
 FIRST_PAGE_GRIDS = 2000
 #: From this many households on, "every grid" is searched through the keys
@@ -160,6 +163,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self.index: HouseholdIndex | CompactIndex | None = None
         #: Progress of making the kept search keys, while it runs: (done, todo).
         self._making: tuple[int, int] | None = None
+        self._first_grids: list[dict[str, Any]] = []
         self.loaded = False
         self.result = SearchResult()
         self._generation = 0
@@ -213,24 +217,32 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         """
         self._generation += 1
         generation = self._generation
+        delay, grids = 0.0, None
         if quick:
             try:
-                done = self._first_page(generation, keep)
+                total = self._first_page(generation, keep)
             except VisitlogError as exc:
                 self.on_home_screen_failed(self.Failed(str(exc)))
                 return
-            if done:
+            if total is None:
                 return
-        self._load(generation, self.grid, keep, FULL_LOAD_DELAY if quick else 0.0)
+            if total >= COMPACT_FROM:
+                # A district: its kept keys are read next, with the grids just read.
+                delay, grids = COMPACT_LOAD_DELAY, self._first_grids
+            else:
+                delay = FULL_LOAD_DELAY
+        self._load(generation, self.grid, keep, delay, grids)
 
-    def _first_page(self, generation: int, keep: str | None) -> bool:
+    def _first_page(self, generation: int, keep: str | None) -> int | None:
         """Show my grid's rows, or the first grids' rows when listing every grid.
 
         Returns:
-            True when that was everything (one grid, or a small database).
+            None when that was everything (one grid, or a small database);
+            else how many households every grid holds (the rest is read next).
         """
         store, year = self.vapp.store, self.vapp.today().year
         grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
+        self._first_grids = grids
         total = sum(g["households"] for g in grids)
         if self.grid != ALL_GRIDS or total < min(FIRST_PAGE_GRIDS + 1, COMPACT_FROM):
             rows = store.household_overview(
@@ -239,7 +251,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             self.on_home_screen_loaded(
                 self.Loaded(generation, self.grid, display_order(rows), grids, keep)
             )
-            return True
+            return None
         first: list[dict[str, Any]] = []
         for g in grids:
             first += store.household_overview(grid=g["micro_grid"], year=year)
@@ -248,10 +260,17 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self.on_home_screen_loaded(
             self.Loaded(generation, self.grid, display_order(first), grids, keep, True)
         )
-        return False
+        return total
 
     @work(thread=True, exclusive=True, group="home-load")
-    def _load(self, generation: int, grid: str, keep: str | None, delay: float = 0.0) -> None:
+    def _load(
+        self,
+        generation: int,
+        grid: str,
+        keep: str | None,
+        delay: float = 0.0,
+        grids: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Read every row of the grid (on a second connection, off the UI thread)."""
         app = self.vapp
         worker = get_current_worker()
@@ -262,8 +281,9 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             return
         try:
             with app.reader() as store:
-                grids = store.micro_grids()
-                grids.sort(key=lambda g: natural_key(g["micro_grid"]))
+                if grids is None:
+                    grids = store.micro_grids()
+                    grids.sort(key=lambda g: natural_key(g["micro_grid"]))
                 large = sum(g["households"] for g in grids) >= COMPACT_FROM
                 if grid == ALL_GRIDS and large and self._compact(store, generation, grids, keep):
                     return
@@ -291,7 +311,8 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         from visitlog.search import refresh
 
         app, worker = self.vapp, get_current_worker()
-        kept, households = store.search_keys_count()
+        kept = store.search_keys_kept()
+        households = sum(g["households"] for g in grids)
         if kept != households:
             if store.read_only:
                 return False
