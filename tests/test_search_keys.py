@@ -216,3 +216,18 @@ def test_an_older_file_gets_the_table_and_its_triggers(tmp_path):
         assert {"search_keys_changed", "search_keys_gone"} <= names
         assert store.search_keys_count() == (0, 0)
         assert store.get_setting("schema_release") == "0.3.0"
+
+
+def test_lazy_rows_read_many_ids_a_few_at_a_time(demo_store, monkeypatch):
+    monkeypatch.setattr(LazyRows, "STEP", 3)
+    calls: list[int] = []
+    ids = [r["id"] for r in _rows(demo_store)]
+
+    def fetch(wanted: list[str]) -> list[dict]:
+        calls.append(len(wanted))
+        return demo_store.household_overview(ids=wanted, year=YEAR)
+
+    rows = LazyRows(ids, fetch)
+    rows.prefetch(range(10))
+    assert calls == [3, 3, 3, 1]
+    assert [rows[i]["id"] for i in range(10)] == ids[:10]

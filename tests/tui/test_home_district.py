@@ -214,3 +214,22 @@ async def test_kept_keys_made_by_demo_are_used_as_they_are(demo_db, today, settl
             home = await _every_grid(app, pilot, settle)
             assert len(home.index) == 200
         assert store.query_values("SELECT count(*) FROM search_keys") == before
+
+
+async def test_the_cursor_is_kept_unless_deep_in_the_list(tui_store, today, settle, monkeypatch):
+    monkeypatch.setattr(HouseholdTable, "KEEP_DEEPEST", 5)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await _every_grid(app, pilot, settle)
+        await pilot.press("down", "down", "down")
+        shallow = home.table.current_id()
+        app.data_changed(shallow)
+        await settle(pilot)
+        assert home.table.current_id() == shallow
+        await pilot.press(*["down"] * 7)
+        deep = home.table.current_id()
+        assert home.table.cursor_row == 10
+        app.data_changed(deep)
+        await settle(pilot)
+        # Not kept ten rows down: the list starts at the top again.
+        assert home.table.cursor_row == 0 and home.table.row_count == HouseholdTable.PAGE

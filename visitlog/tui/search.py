@@ -243,6 +243,8 @@ class LazyRows(Sequence[dict[str, Any]]):
     """
 
     KEEP = 2000
+    #: Ids read per query (SQLite takes a bounded number of parameters).
+    STEP = 500
 
     def __init__(self, ids: list[str], fetch: Callable[[list[str]], list[dict[str, Any]]]):
         self.ids = ids
@@ -265,9 +267,10 @@ class LazyRows(Sequence[dict[str, Any]]):
     def prefetch(self, positions: Iterable[int]) -> None:
         """Read the rows at *positions* that are not kept yet, in one query."""
         wanted = [i for i in dict.fromkeys(positions) if i not in self._kept]
-        if wanted:
-            found = {r["id"]: r for r in self._fetch([self.ids[i] for i in wanted])}
-            for i in wanted:
+        for first in range(0, len(wanted), self.STEP):
+            part = wanted[first : first + self.STEP]
+            found = {r["id"]: r for r in self._fetch([self.ids[i] for i in part])}
+            for i in part:
                 self._kept[i] = found.get(self.ids[i]) or {"id": self.ids[i]}
         for i in wanted:
             self._kept.move_to_end(i)

@@ -52,6 +52,9 @@ class HouseholdTable(RowTable):
     PAGE = 40
     #: Load the next page when the cursor is this close to the last loaded row.
     SLACK = 15
+    #: In a district's list read as shown, the cursor is kept on its household
+    #: only up to this deep.
+    KEEP_DEEPEST = 1000
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -137,6 +140,10 @@ class HouseholdTable(RowTable):
         self.clear()
         self._loaded = 0
         target = self._position(keep) if keep else None
+        if target is not None and target > self.KEEP_DEEPEST and isinstance(self._rows, LazyRows):
+            # Rows are built from the top: thousands of them to keep the cursor
+            # deep in a district's list would take seconds.  Start at the top.
+            target = None
         need = self.PAGE if target is None else max(self.PAGE, target + self.SLACK + 1)
         self._load_more(need)
         if target is not None:
