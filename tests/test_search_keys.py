@@ -190,6 +190,7 @@ def test_lazy_rows_read_a_page_in_one_query(demo_store):
     assert calls == [40]  # kept
     assert rows[50] == {"id": "gone-household"}
     assert rows.position(ids[7]) == 7 and rows.position("nobody") is None
+    assert rows.kept(ids[7])["id"] == ids[7] and rows.kept(ids[45]) is None
     with pytest.raises(TypeError):
         list(rows)
 
@@ -231,3 +232,14 @@ def test_lazy_rows_read_many_ids_a_few_at_a_time(demo_store, monkeypatch):
     rows.prefetch(range(10))
     assert calls == [3, 3, 3, 1]
     assert [rows[i]["id"] for i in range(10)] == ids[:10]
+
+
+def test_lazy_rows_keep_only_the_latest_rows_read(demo_store, monkeypatch):
+    monkeypatch.setattr(LazyRows, "KEEP", 5)
+    ids = [r["id"] for r in _rows(demo_store)]
+    rows = LazyRows(ids, lambda wanted: demo_store.household_overview(ids=wanted, year=YEAR))
+    rows.prefetch(range(10))
+    assert rows.kept(ids[0]) is None and rows.kept(ids[4]) is None
+    assert [rows.kept(ids[i])["id"] for i in range(5, 10)] == ids[5:10]
+    # Read again when asked for.
+    assert rows[0]["id"] == ids[0] and rows.kept(ids[0])["id"] == ids[0]

@@ -250,6 +250,8 @@ class LazyRows(Sequence[dict[str, Any]]):
         self.ids = ids
         self._fetch = fetch
         self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        #: Positions of the kept rows by household id.
+        self._kept_at: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -272,10 +274,17 @@ class LazyRows(Sequence[dict[str, Any]]):
             found = {r["id"]: r for r in self._fetch([self.ids[i] for i in part])}
             for i in part:
                 self._kept[i] = found.get(self.ids[i]) or {"id": self.ids[i]}
+                self._kept_at[self.ids[i]] = i
         for i in wanted:
             self._kept.move_to_end(i)
         while len(self._kept) > self.KEEP:
-            self._kept.popitem(last=False)
+            i, _row = self._kept.popitem(last=False)
+            self._kept_at.pop(self.ids[i], None)
+
+    def kept(self, household_id: str) -> dict[str, Any] | None:
+        """The row of a household if it was read lately (None: not read, or not listed)."""
+        i = self._kept_at.get(household_id)
+        return None if i is None else self._kept.get(i)
 
     def position(self, household_id: str) -> int | None:
         """Where a household is in the list (None: not in it)."""

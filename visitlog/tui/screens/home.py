@@ -736,8 +736,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self.vapp.new_visit(row)
 
     def row_by_id(self, household_id: str) -> dict[str, Any] | None:
-        """The loaded row of a household, if it is in the current grid."""
+        """The loaded row of a household, if it is in the current grid (None: not
+        known here; the caller reads the household itself)."""
         if isinstance(self.rows, LazyRows):
-            pos = self.rows.position(household_id)
-            return None if pos is None else self.rows[pos]
+            # A district's: only the rows read lately (looking a household up
+            # among 450,000 ids for each item of a list would take long).
+            return self.rows.kept(household_id)
         return self._by_id.get(household_id)
