@@ -40,7 +40,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description="Time visitlog operations at street or district scale against same-run baselines.",
     )
     p.add_argument("--scale", choices=sorted(SCALES), default="street")
-    p.add_argument("--repeat", type=int, default=3, help="runs per case (default 3)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="runs per case (default 3; 1 at region scale, where one run of the heavy cases "
+        "takes minutes)",
+    )
     p.add_argument(
         "--only",
         nargs="+",
@@ -61,6 +67,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    if args.repeat is None:
+        args.repeat = 1 if args.scale == "region" else 3
     if args.repeat < 1:
         sys.exit("--repeat must be at least 1")
     started = time.perf_counter()
