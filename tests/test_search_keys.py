@@ -243,3 +243,17 @@ def test_lazy_rows_keep_only_the_latest_rows_read(demo_store, monkeypatch):
     assert [rows.kept(ids[i])["id"] for i in range(5, 10)] == ids[5:10]
     # Read again when asked for.
     assert rows[0]["id"] == ids[0] and rows.kept(ids[0])["id"] == ids[0]
+
+
+def test_demo_makes_the_keys_of_a_large_street(cli, db_path, monkeypatch):
+    monkeypatch.setattr(search, "KEEP_FROM", 150)
+    assert cli("demo", "--households", "160", "--seed", "3").exit_code == 0
+    with Store(db_path) as store:
+        assert store.search_keys_count() == (160, 160)
+
+
+def test_demo_of_a_small_street_leaves_them_to_the_app(cli, db_path, monkeypatch):
+    monkeypatch.setattr(search, "KEEP_FROM", 150)
+    assert cli("demo", "--households", "100", "--seed", "3").exit_code == 0
+    with Store(db_path) as store:
+        assert store.search_keys_count() == (0, 100)
