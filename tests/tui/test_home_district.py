@@ -233,3 +233,28 @@ async def test_the_cursor_is_kept_unless_deep_in_the_list(tui_store, today, sett
         await settle(pilot)
         # Not kept ten rows down: the list starts at the top again.
         assert home.table.cursor_row == 0 and home.table.row_count == HouseholdTable.PAGE
+
+
+async def test_the_first_page_of_a_district_comes_from_its_kept_keys(
+    tui_store, today, settle, monkeypatch
+):
+    """Before the rest is read, every grid's first page is read from the kept keys
+    in the list's order, without counting the grids first."""
+    search.refresh(tui_store)
+    tui_store.set_settings(default_grid=None)
+    memory = _memory(tui_store, today)
+    monkeypatch.setattr(HomeScreen, "_load", lambda *_args, **_kw: None)
+    counted: list[int] = []
+    real = Store.micro_grids
+    monkeypatch.setattr(Store, "micro_grids", lambda self: counted.append(1) or real(self))
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert home.grid == ALL_GRIDS and not home.loaded
+        table = home.table
+        assert table.row_count == HouseholdTable.PAGE
+        assert [table.get_row_at(i)[0].plain for i in range(HouseholdTable.PAGE)] == [
+            r["address"] for r in memory.rows[: HouseholdTable.PAGE]
+        ]
+        assert counted == []

@@ -88,6 +88,18 @@ class SearchKeyRecords(StoreBase):
             )
         )
 
+    def search_keys_first(self, n: int) -> list[str]:
+        """Ids of the first *n* households of the list (that have keys)."""
+        return [
+            r[0]
+            for r in self.query_values("SELECT id FROM search_keys ORDER BY sort, id LIMIT ?", [n])
+        ]
+
+    def households_upper_bound(self) -> int:
+        """At least how many households the file holds, read at once (the
+        largest rowid: deleted rows counted, so never fewer than the live ones)."""
+        return int(self.scalar("SELECT max(rowid) FROM households") or 0)
+
     def live_households(self) -> int:
         """How many live households there are."""
         return int(self.scalar(f"SELECT count(*) FROM households WHERE {live()}") or 0)

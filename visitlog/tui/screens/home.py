@@ -163,7 +163,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         self.index: HouseholdIndex | CompactIndex | None = None
         #: Progress of making the kept search keys, while it runs: (done, todo).
         self._making: tuple[int, int] | None = None
-        self._first_grids: list[dict[str, Any]] = []
+        self._first_grids: list[dict[str, Any]] | None = None
         self.loaded = False
         self.result = SearchResult()
         self._generation = 0
@@ -241,6 +241,17 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             else how many households every grid holds (the rest is read next).
         """
         store, year = self.vapp.store, self.vapp.today().year
+        if self.grid == ALL_GRIDS and store.households_upper_bound() >= COMPACT_FROM:
+            # A district: its first rows straight from the kept keys, in the
+            # list's order (counting its grids first would cost more than the
+            # rest of the first paint); the grids come with the rest.
+            first_ids = store.search_keys_first(HouseholdTable.PAGE)
+            if first_ids:
+                found = {r["id"]: r for r in store.household_overview(ids=first_ids, year=year)}
+                rows = [found[i] for i in first_ids if i in found]
+                self._first_grids = None
+                self.on_home_screen_loaded(self.Loaded(generation, self.grid, rows, [], keep, True))
+                return COMPACT_FROM
         grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
         self._first_grids = grids
         total = sum(g["households"] for g in grids)
