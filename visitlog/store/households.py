@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -173,6 +174,23 @@ class HouseholdRecords(StoreBase):
             d["visited_this_year"] = bool(d["visited_this_year"])
             out.append(d)
         return out
+
+    def households_due(self, year: int) -> Iterator[str]:
+        """Ids of the live households still due in *year*: not met that year, not vacant
+        (the filter of ``household list --unvisited``)."""
+        where, params = self._household_filter(None, True, year)
+        return (
+            r[0] for r in self.iter_values(f"SELECT h.id FROM households h WHERE {where}", params)
+        )
+
+    def households_upper_bound(self) -> int:
+        """At least how many households the file holds, read at once (the
+        largest rowid: deleted rows counted, so never fewer than the live ones)."""
+        return int(self.scalar("SELECT max(rowid) FROM households") or 0)
+
+    def live_households(self) -> int:
+        """How many live households there are."""
+        return int(self.scalar(f"SELECT count(*) FROM households WHERE {live()}") or 0)
 
     def has_grid(self, grid: str) -> bool:
         """True when some live household is in the 微网格 *grid*."""

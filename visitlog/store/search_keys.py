@@ -9,11 +9,9 @@ are to be made.  The table is local and only a cache.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from visitlog.model import Occupancy, Outcome
 from visitlog.rows import live
 from visitlog.store.database import StoreBase
 from visitlog.store.households import _json_list
@@ -70,36 +68,9 @@ class SearchKeyRecords(StoreBase):
             "SELECT id, CAST(keys AS BLOB), CAST(fuzzy AS BLOB) FROM search_keys ORDER BY sort, id"
         )
 
-    def households_due(self, year: int) -> Iterator[str]:
-        """Ids of the live households still due in *year*: not met that year, not vacant."""
-        return (
-            r[0]
-            for r in self.iter_values(
-                f"""SELECT h.id FROM households h
-                WHERE {live("h")} AND h.occupancy != ? AND NOT EXISTS (
-                    SELECT 1 FROM visits v WHERE v.live_household = h.id AND {live("v")}
-                    AND v.outcome = ? AND v.visit_date BETWEEN ? AND ?)""",
-                [
-                    Occupancy.VACANT.value,
-                    Outcome.MET.value,
-                    dt.date(year, 1, 1).isoformat(),
-                    dt.date(year, 12, 31).isoformat(),
-                ],
-            )
-        )
-
     def search_keys_first(self, n: int) -> list[str]:
         """Ids of the first *n* households of the list (that have keys)."""
         return [
             r[0]
             for r in self.query_values("SELECT id FROM search_keys ORDER BY sort, id LIMIT ?", [n])
         ]
-
-    def households_upper_bound(self) -> int:
-        """At least how many households the file holds, read at once (the
-        largest rowid: deleted rows counted, so never fewer than the live ones)."""
-        return int(self.scalar("SELECT max(rowid) FROM households") or 0)
-
-    def live_households(self) -> int:
-        """How many live households there are."""
-        return int(self.scalar(f"SELECT count(*) FROM households WHERE {live()}") or 0)

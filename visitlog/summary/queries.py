@@ -309,7 +309,7 @@ def run_queries(store: Any, queries: list[str], params: dict[str, Any]) -> list[
     cannot be opened (an unusual file system, say), the queries run one
     after another on the Store's connection.
     """
-    size = store.scalar("SELECT max(rowid) FROM households") or 0
+    size = store.households_upper_bound()
     if size >= PARALLEL_FROM_ROWS and len(queries) > 1:
 
         def run(sql: str) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ __all__ = [
     "HouseholdIndex",
     "LazyRows",
     "SearchResult",
+    "best_near",
     "display_order",
     "fuzzy_cutoff",
 ]
@@ -87,6 +88,41 @@ def fuzzy_cutoff(query: str) -> float:
     n = len(query)
     edits = 1 if n < 8 else 2
     return max(60.0, 100.0 * (1 - edits / n) - 0.01)
+
+
+def best_near(
+    query: str,
+    chunks: Iterable[tuple[Sequence[int], list[str]]],
+    limit: int,
+    wanted: Callable[[int], bool] | None = None,
+    skip: int = 0,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[int]:
+    """The *limit* best near matches of *query*, best first (ties in the table's order).
+
+    Args:
+        chunks: ``(rows, texts)``: the rows' near-match texts, a chunk at a time
+            (scored by one rapidfuzz call each, *cancelled* asked in between:
+            ``[]`` as soon as it says the query changed).
+        wanted: rows to keep among those scored (default all).
+        skip: how many rows of a chunk *wanted* may turn down (more are scored).
+    """
+    from rapidfuzz import fuzz, process
+
+    cutoff = fuzzy_cutoff(query)
+    found: list[tuple[float, int]] = []
+    for rows, texts in chunks:
+        if cancelled is not None and cancelled():
+            return []
+        matches = process.extract(
+            query, texts, scorer=fuzz.partial_ratio, score_cutoff=cutoff, limit=limit + skip
+        )
+        found += [
+            (score, rows[pos]) for _, score, pos in matches if wanted is None or wanted(rows[pos])
+        ]
+    # Best first; ties keep the table's order, so rows do not jump around.
+    found.sort(key=lambda m: (-m[0], m[1]))
+    return [i for _, i in found[:limit]]
 
 
 class HouseholdIndex:
@@ -198,31 +234,20 @@ class HouseholdIndex:
         Scores the rows in chunks and stops early (returning ``[]``) as soon
         as *cancelled* says the query has changed.
         """
-        from rapidfuzz import fuzz, process
-
         limit -= result.exact
         if limit <= 0:
             return []
         exclude = set(result.indices)
         pool = self.due_indices() if still_due else range(len(self.rows))
         candidates = [i for i in pool if i not in exclude]
-        cutoff = fuzzy_cutoff(result.query)
-        found: list[tuple[float, int]] = []
-        for start in range(0, len(candidates), self.CHUNK):
-            if cancelled is not None and cancelled():
-                return []
-            chunk = candidates[start : start + self.CHUNK]
-            matches = process.extract(
-                result.query,
-                [self.fuzzy[i] for i in chunk],
-                scorer=fuzz.partial_ratio,
-                score_cutoff=cutoff,
-                limit=limit,
+        chunks = (
+            (part, [self.fuzzy[i] for i in part])
+            for part in (
+                candidates[start : start + self.CHUNK]
+                for start in range(0, len(candidates), self.CHUNK)
             )
-            found += [(score, chunk[pos]) for _, score, pos in matches]
-        # Best first; ties keep the table's order, so rows do not jump around.
-        found.sort(key=lambda m: (-m[0], m[1]))
-        return [i for _, i in found[:limit]]
+        )
+        return best_near(result.query, chunks, limit, cancelled=cancelled)
 
 
 # -- every grid of a district ----------------------------------------------------------
@@ -369,12 +394,21 @@ class CompactIndex:
     def due_known(self) -> bool:
         return self._due is not None
 
-    def set_due(self, due_ids: Iterable[str]) -> None:
-        """Which households are still due this year (``Store.households_due``)."""
+    def due_mask(self, due_ids: Iterable[str]) -> bytearray:
+        """One byte a row, 1 for the households still due (``Store.households_due``);
+        tens of milliseconds for a district, so made off the UI thread."""
         due = set(due_ids)
-        self._due = bytearray(1 if i in due else 0 for i in self.rows.ids)
+        return bytearray(1 if i in due else 0 for i in self.rows.ids)
+
+    def set_due_mask(self, mask: bytearray) -> None:
+        """Which rows are still due this year (:meth:`due_mask`)."""
+        self._due = mask
         self._due_list = None
         self._last = None
+
+    def set_due(self, due_ids: Iterable[str]) -> None:
+        """Which households are still due this year (``Store.households_due``)."""
+        self.set_due_mask(self.due_mask(due_ids))
 
     def due_indices(self) -> list[int]:
         """Rows still due this year ([] until :meth:`set_due`)."""
@@ -490,31 +524,23 @@ class CompactIndex:
         cancelled: Callable[[], bool] | None = None,
     ) -> list[int]:
         """Near matches of ``result.query`` not among its exact ones (best first)."""
-        from rapidfuzz import fuzz, process
-
         limit -= result.exact
         if limit <= 0:
             return []
         exclude = set(result.indices[: result.exact])
         mask = self._due if still_due else None
-        cutoff = fuzzy_cutoff(result.query)
         fuzzy, fstarts, n = self.fuzzy, self.fstarts, len(self.rows)
-        found: list[tuple[float, int]] = []
-        for first in range(0, n, self.CHUNK):
-            if cancelled is not None and cancelled():
-                return []
-            last = min(first + self.CHUNK, n)
-            texts = fuzzy[fstarts[first] : fstarts[last] - 1].decode().split("\n")
-            matches = process.extract(
-                result.query,
-                texts,
-                scorer=fuzz.partial_ratio,
-                score_cutoff=cutoff,
-                limit=limit + len(exclude),
+        chunks = (
+            (
+                range(first, last),
+                fuzzy[fstarts[first] : fstarts[last] - 1].decode().split("\n"),
             )
-            for _, score, pos in matches:
-                i = first + pos
-                if i not in exclude and (mask is None or mask[i]):
-                    found.append((score, i))
-        found.sort(key=lambda m: (-m[0], m[1]))
-        return [i for _, i in found[:limit]]
+            for first, last in (
+                (first, min(first + self.CHUNK, n)) for first in range(0, n, self.CHUNK)
+            )
+        )
+
+        def wanted(i: int) -> bool:
+            return i not in exclude and (mask is None or bool(mask[i]))
+
+        return best_near(result.query, chunks, limit, wanted, len(exclude), cancelled)

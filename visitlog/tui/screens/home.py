@@ -123,7 +123,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     class DueKnown(Message):
         """Which households of a :class:`CompactIndex` are still due this year."""
 
-        def __init__(self, generation: int, index: CompactIndex, due: list[str]):
+        def __init__(self, generation: int, index: CompactIndex, due: bytearray):
             super().__init__()
             self.generation, self.index, self.due = generation, index, due
 
@@ -348,7 +348,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             raise _Stopped
         self.post_message(self.Loaded(generation, ALL_GRIDS, index.rows, grids, keep))
         self.post_message(self.Indexed(generation, index))
-        due = list(store.households_due(year))
+        due = index.due_mask(store.households_due(year))
         if not worker.is_cancelled:
             self.post_message(self.DueKnown(generation, index, due))
             self.post_message(self.Unsynced(store.unsynced_count()))
@@ -362,7 +362,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def on_home_screen_due_known(self, message: DueKnown) -> None:
         if message.generation != self._generation:
             return
-        message.index.set_due(message.due)
+        message.index.set_due_mask(message.due)
         if self.index is message.index and self._due():
             self.apply_filter(keep=self.table.current_id())
 
