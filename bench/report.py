@@ -23,7 +23,8 @@ class Row:
     ``value``/``low``/``high`` are in ``unit``; ``baseline`` is in
     ``baseline_unit``; ``ratio`` is case value over baseline in the sense the
     target states (e.g. rows/s of sync over rows/s of the plain upsert).
-    ``status`` is "pass", "FAIL", "not available", "error" or "info".
+    ``status`` is "pass", "FAIL", "not available", "error", "info" or
+    "skipped" (a case left out of a whole run at this scale; the notes say how to run it).
     """
 
     case: str

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from pghub import PgServer, need_server
+from same_replica import assert_same_replica
 from station import hold_key
 
 from visitlog import clock
@@ -508,6 +509,33 @@ class Replicas(RuleBasedStateMachine):
         self.rows.append(set(self.rows[r]))
         OPERATIONS["copy_to_new_laptop"] += 1
 
+    @precondition(lambda self: len(self.stores) < 6)
+    @rule(data=st.data())
+    def new_hub_from_a_laptop(self, data) -> None:
+        """The office's hub made by a laptop's first sync, from a snapshot of
+        the laptop's file: identical to the hub the same sync fills change by
+        change, and a replica like any other from then on."""
+        r = data.draw(st.integers(0, len(self.stores) - 1))
+        n = len(self.stores)
+        slow_path = self.dir / f"slow{n}.db"
+        Store(slow_path).close()  # an empty hub already there: filled change by change
+        slow_report = sync_with(self.stores[r], slow_path)
+        fast_path = self.dir / f"r{n}.db"
+        report = sync_with(self.stores[r], fast_path)
+        assert report.seeded and report.created_target and not slow_report.seeded
+        assert report.sent == slow_report.sent
+        fast, slow = Store(fast_path), Store(slow_path)
+        try:
+            assert_same_replica(fast, slow)
+        finally:
+            slow.close()
+        hold_key(fast_path)
+        fast.set_settings(worker=f"社工{n}")
+        self.stores.append(fast)
+        self.known.append(set(self.known[r]))
+        self.rows.append(set(self.rows[r]))
+        OPERATIONS["new_hub_from_a_laptop"] += 1
+
     @rule(data=st.data())
     def clock_skew(self, data) -> None:
         """One change from a laptop whose date is a year ahead; then another
@@ -757,6 +785,7 @@ def test_fifty_seeds_of_office_life_converge():
         "restores (both rules)",
         "disk_dies_after_a_sync",
         "copy_to_new_laptop",
+        "new_hub_from_a_laptop",
         "clock_skew",
     ):
         assert OPERATIONS[kind] > 0, kind

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Protocol
 
 #: The tables whose indexes and insert triggers are set aside.
@@ -32,7 +32,13 @@ class Indexed(Protocol):
 
 
 @contextlib.contextmanager
-def bulk_load(conn: sqlite3.Connection, leave_out: Collection[str] = ()) -> Iterator[Indexed]:
+def bulk_load(
+    conn: sqlite3.Connection,
+    leave_out: Collection[str] = (),
+    *,
+    tables: Sequence[str] = BULK_TABLES,
+    every_trigger: bool = False,
+) -> Iterator[Indexed]:
     """Set aside indexes and insert triggers of the record tables while
     writing many new rows inside the caller's transaction, then rebuild them.
 
@@ -49,14 +55,19 @@ def bulk_load(conn: sqlite3.Connection, leave_out: Collection[str] = ()) -> Iter
         leave_out: indexes not made again (a copy made for one reader that
             never uses them), unless ``indexed(table, every=True)`` asks for
             the table's every index.
+        tables: the tables whose indexes and triggers are set aside.
+        every_trigger: set aside their every trigger, not only the insert
+            triggers (rows copied whole from another replica, derived
+            columns and all: SQLite then copies their records as they are).
     """
-    marks = ",".join("?" * len(BULK_TABLES))
+    marks = ",".join("?" * len(tables))
+    which = "" if every_trigger else " AND sql LIKE '%AFTER INSERT%'"
     saved = conn.execute(
-        "SELECT type, name, sql, tbl_name FROM sqlite_master "
+        "SELECT type, name, sql, tbl_name FROM main.sqlite_master "
         f"WHERE tbl_name IN ({marks}) AND sql IS NOT NULL "
-        "AND (type = 'index' OR (type = 'trigger' AND sql LIKE '%AFTER INSERT%')) "
+        f"AND (type = 'index' OR (type = 'trigger'{which})) "
         "ORDER BY rowid",
-        BULK_TABLES,
+        list(tables),
     ).fetchall()
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
@@ -72,7 +83,7 @@ def bulk_load(conn: sqlite3.Connection, leave_out: Collection[str] = ()) -> Iter
 
     try:
         for kind, name, _, _ in saved:
-            conn.execute(f'DROP {kind.upper()} "{name}"')
+            conn.execute(f'DROP {kind.upper()} main."{name}"')
         yield indexed
         # Indexes first: a trigger's body may rely on them.
         for _kind, name, sql, _ in sorted(saved, key=lambda s: s[0] != "index"):

@@ -255,12 +255,17 @@ class Target:
 
     ``exists`` is False where a sync would make a new, empty hub; ``open``
     opens it (making it when absent), without upgrading an older schema.
+    ``seed`` (where the engine can): makes the absent hub whole from a
+    snapshot of this laptop's database, ``seed(store, progress)``, returning
+    what it took, or None when it did not (the hub is then made empty and
+    filled by the exchange).
     """
 
     name: str
     location: str
     exists: bool
     open: Callable[[], Replica]
+    seed: Callable[[Any, Any], Any] | None = None
 
 
 __all__ = ["Applier", "Change", "Peer", "Ranges", "Replica", "Session", "Target"]

@@ -102,6 +102,11 @@ def sync_with(
             raise VisitlogError(t("sync.err.same_file", path=found.name))
         if not found.exists and not create:
             raise VisitlogError(t("sync.err.no_hub", path=found.name))
+        # A new hub is made whole from this laptop's file where it can be
+        # (visitlog.sync.sqlite.seed); the exchange then finds little to do.
+        seeded = None
+        if not found.exists and not dry_run and found.seed is not None:
+            seeded = found.seed(store, progress)
         return exchange(
             local,
             found.open if found.exists or not dry_run else None,
@@ -111,6 +116,7 @@ def sync_with(
             progress=progress,
             batch_size=batch_size,
             created=not found.exists,
+            seeded=seeded,
         )
 
 
@@ -124,6 +130,7 @@ def exchange(
     progress: Progress | None = None,
     batch_size: int = 2000,
     created: bool = False,
+    seeded: SyncReport | None = None,
 ) -> SyncReport:
     """The two-way exchange between two replicas of any engine.
 
@@ -132,8 +139,12 @@ def exchange(
             which only counts what would be sent).
         name: the target's name, for the report and messages.
         created: the target was not there before (a new hub).
+        seeded: what a new hub took from a snapshot of this laptop before the
+            exchange (counted in as sent).
     """
     report = SyncReport(target=name, dry_run=dry_run, created_target=created)
+    if seeded is not None:
+        report.add(seeded)
     if open_target is None:
         return _estimate(local, None, report)
     with contextlib.closing(open_target()) as other:

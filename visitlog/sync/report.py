@@ -42,6 +42,9 @@ class SyncReport:
     #: Households this laptop let go of: moved out of what its station of a
     #: PostgreSQL hub may see.
     let_go: int = 0
+    #: The new hub was made from a snapshot of this laptop's database
+    #: (:mod:`visitlog.sync.sqlite.seed`), not filled change by change.
+    seeded: bool = False
 
     def add(self, part: SyncReport) -> None:
         """Count in one chunk of the same sync (a big sync commits in chunks):
@@ -67,6 +70,7 @@ class SyncReport:
         self.identity += part.identity
         self.rewritten += part.rewritten
         self.let_go += part.let_go
+        self.seeded = self.seeded or part.seeded
         self.peer, self.peer_is_hub = part.peer, part.peer_is_hub
 
     @property

@@ -24,6 +24,7 @@ from visitlog.store import StationKey, Store, Tx, load_key
 from visitlog.sync.interface import Change, Peer, Ranges, Target
 from visitlog.sync.sqlite.apply import Applier, let_go
 from visitlog.sync.sqlite.log import change_at, changes_since, count_by_table, version_vector
+from visitlog.sync.sqlite.seed import seed_hub
 
 #: Page cache of each connection a sync opens, in KiB.  A large first sync
 #: writes tables and indexes far bigger than SQLite's default 2 MB cache;
@@ -76,6 +77,7 @@ def find_file(path: Path | str) -> Target:
         location=str(target.resolve()),
         exists=hub_exists(target),
         open=lambda: SqliteReplica(target, upgrade=False),
+        seed=lambda store, progress: seed_hub(store, target, progress),
     )
 
 
