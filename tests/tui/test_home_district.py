@@ -258,3 +258,33 @@ async def test_the_first_page_of_a_district_comes_from_its_kept_keys(
             r["address"] for r in memory.rows[: HouseholdTable.PAGE]
         ]
         assert counted == []
+
+
+async def test_a_district_is_read_only_once_its_first_page_is_on_the_screen(
+    tui_store, today, settle, monkeypatch
+):
+    """On a slow laptop drawing the first page may take longer than the pause
+    before the district's keys are read; the read (seconds of work holding
+    Python) must then wait for the drawing, not the other way round."""
+    tui_store.set_settings(default_grid=None)  # every grid at start
+    events: list[str] = []
+    render, load = HouseholdTable.render_line, HomeScreen._load
+
+    def drawn(self, y):
+        if self.row_count and "drawn" not in events:
+            events.append("drawn")
+        return render(self, y)
+
+    def loading(self, *args, **kwargs):
+        events.append("load")
+        return load(self, *args, **kwargs)
+
+    monkeypatch.setattr(HouseholdTable, "render_line", drawn)
+    monkeypatch.setattr(HomeScreen, "_load", loading)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen) and home.grid == ALL_GRIDS
+        assert events[:2] == ["drawn", "load"]
+        assert isinstance(home.index, CompactIndex) and home.table.matches == 200

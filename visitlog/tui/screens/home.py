@@ -38,10 +38,10 @@ INDEX_DELAY = 0.4
 #: Seconds of quiet in the search box before near matches are looked for
 #: (only in large lists; small ones get them with the exact matches).
 NEAR_DELAY = 0.15
-#: Seconds between showing the first grids' rows and reading all of them.
+#: Seconds between drawing the first grids' rows and reading all of them.
 FULL_LOAD_DELAY = 0.8
 #: ... and reading a district's kept search keys (well under a second of
-#: work, which the first paint, done by then, need not wait for).
+#: work; the first paint is on the screen before it starts).
 COMPACT_LOAD_DELAY = 0.2
 #: Above this many households, "every grid" shows the first grids' rows first.
 FIRST_PAGE_GRIDS = 2000
@@ -231,6 +231,11 @@ class HomeScreen(VisitlogScreen, Screen[None]):
                 delay, grids = COMPACT_LOAD_DELAY, self._first_grids
             else:
                 delay = FULL_LOAD_DELAY
+            # The rest is read once the first page is on the screen: a slow
+            # laptop may take longer than the delay to draw it, and the read
+            # would then hold it back.
+            self.call_after_refresh(self._load, generation, self.grid, keep, delay, grids)
+            return
         self._load(generation, self.grid, keep, delay, grids)
 
     def _first_page(self, generation: int, keep: str | None) -> int | None:
