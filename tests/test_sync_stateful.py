@@ -7,7 +7,9 @@ the same roster (one 编号, several ids), and sync in random pairs (complete,
 interrupted, repeated) or by bundle.  Office life happens too: a laptop is
 restored from one of its earlier backups (its later work that never left it
 is lost with its disk, and nothing else), a database is copied to a new
-laptop, and a laptop's clock runs a year ahead for one change (which must go
+laptop, a laptop makes a new hub from its file (which must hold exactly what
+a hub filled change by change by the same sync holds, then live on as a
+replica like the others), and a laptop's clock runs a year ahead for one change (which must go
 through sync) while another's runs ahead for an hour and then ticks 100,000
 times behind that stamp.  A model tracks what each replica has seen.  After
 a full round every replica holds identical rows and the same

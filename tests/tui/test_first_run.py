@@ -6,6 +6,7 @@ import threading
 
 from textual.widgets import Input
 
+from visitlog.model import Household
 from visitlog.tui.app import make_app
 from visitlog.tui.screens.home import HomeScreen
 from visitlog.tui.screens.household_form import HouseholdFormScreen
@@ -164,3 +165,18 @@ async def test_household_form_for_an_existing_grid(tui_store, today, settle, wai
         await wait_for(pilot, lambda: app.screen.table.matches == before + 1, "the new row")
         await settle(pilot)
         assert app.screen.table.current_row()["address"] == "曹杨一村99号101室"
+
+
+async def test_no_welcome_when_only_my_grid_is_empty(store, today, settle, wait_for):
+    """My grid has no households yet but the file holds others': nothing to
+    welcome to (the other grids are counted after my empty grid is shown)."""
+    store.add_household(Household(address="兰溪路1号101室", micro_grid="兰溪1号网格"))
+    store.init_identity("王丽华", grid="曹杨一村1号网格")
+    app = make_app(store, today=today)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        home = app.home
+        await wait_for(pilot, lambda: home.grids, "the grid list")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert [g["micro_grid"] for g in home.grids] == ["兰溪1号网格"]

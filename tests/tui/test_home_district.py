@@ -288,3 +288,38 @@ async def test_a_district_is_read_only_once_its_first_page_is_on_the_screen(
         assert isinstance(home, HomeScreen) and home.grid == ALL_GRIDS
         assert events[:2] == ["drawn", "load"]
         assert isinstance(home.index, CompactIndex) and home.table.matches == 200
+
+
+async def test_my_grid_is_drawn_before_every_grid_is_counted(tui_store, today, settle, monkeypatch):
+    """A worker's laptop opens on its own grid: its rows are drawn first; the
+    grid list (every grid counted, a pass over the whole file) is read after."""
+    from textual.widgets import Select
+
+    events: list[str] = []
+    render, count = HouseholdTable.render_line, Store.micro_grids
+
+    def drawn(self, y):
+        if self.row_count and "drawn" not in events:
+            events.append("drawn")
+        return render(self, y)
+
+    def counting(self):
+        events.append("counted")
+        return count(self)
+
+    monkeypatch.setattr(HouseholdTable, "render_line", drawn)
+    monkeypatch.setattr(Store, "micro_grids", counting)
+    app = make_app(tui_store, today=today)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        home = app.home
+        assert isinstance(home, HomeScreen) and home.grid == "曹杨一村1号网格"
+        assert events[0] == "drawn"
+        await pilot.pause(0.6)  # the grid list is read a moment after the drawing
+        await settle(pilot)
+        assert "counted" in events
+        every = {g["micro_grid"] for g in count(tui_store)}
+        assert {g["micro_grid"] for g in home.grids} == every and len(every) > 1
+        options = home.query_one("#grid", Select)._options
+        assert {value for _label, value in options if isinstance(value, str)} == every | {ALL_GRIDS}
+        assert home.query_one("#grid", Select).value == "曹杨一村1号网格"

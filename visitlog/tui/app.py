@@ -189,7 +189,7 @@ class VisitlogApp(Localized, LongWork, BackgroundWork, DraftOffers, App[None]):
         then offer the drafts left by the last session (on top of it)."""
         if not self._started:
             return
-        empty = not home.grids
+        empty = not home.grids and not len(home.rows)
         if empty and not self._welcome_shown:
             from visitlog.tui.screens.welcome import WelcomeScreen
 

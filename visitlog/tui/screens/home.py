@@ -91,7 +91,7 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             generation: int,
             grid: str,
             rows: Sequence[dict[str, Any]],
-            grids: list[dict[str, Any]],
+            grids: list[dict[str, Any]] | None,
             keep: str | None,
             partial: bool = False,
         ):
@@ -133,6 +133,13 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         def __init__(self, query_id: int, indices: list[int]):
             super().__init__()
             self.query_id, self.indices = query_id, indices
+
+    class GridsKnown(Message):
+        """Every grid's name and size, read after my grid's rows were shown."""
+
+        def __init__(self, generation: int, grids: list[dict[str, Any]]):
+            super().__init__()
+            self.generation, self.grids = generation, grids
 
     class Failed(Message):
         """The loader could not read the database."""
@@ -257,13 +264,21 @@ class HomeScreen(VisitlogScreen, Screen[None]):
                 self._first_grids = None
                 self.on_home_screen_loaded(self.Loaded(generation, self.grid, rows, [], keep, True))
                 return COMPACT_FROM
+        if self.grid != ALL_GRIDS:
+            # My grid: its rows are all there is to show; every grid's name
+            # and size (a count over the whole file, a quarter of a second in
+            # a district) are read for the grid list once they are shown.
+            rows = store.household_overview(grid=self.grid, year=year)
+            self.on_home_screen_loaded(
+                self.Loaded(generation, self.grid, display_order(rows), None, keep)
+            )
+            self.call_after_refresh(self._after_drawn, generation, self._load_grids)
+            return None
         grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
         self._first_grids = grids
         total = sum(g["households"] for g in grids)
-        if self.grid != ALL_GRIDS or total < min(FIRST_PAGE_GRIDS + 1, COMPACT_FROM):
-            rows = store.household_overview(
-                grid=None if self.grid == ALL_GRIDS else self.grid, year=year
-            )
+        if total < min(FIRST_PAGE_GRIDS + 1, COMPACT_FROM):
+            rows = store.household_overview(year=year)
             self.on_home_screen_loaded(
                 self.Loaded(generation, self.grid, display_order(rows), grids, keep)
             )
@@ -277,6 +292,25 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             self.Loaded(generation, self.grid, display_order(first), grids, keep, True)
         )
         return total
+
+    def _load_grids(self) -> None:
+        self._read_grids(self._generation)
+
+    @work(thread=True, exclusive=True, group="home-grids")
+    def _read_grids(self, generation: int) -> None:
+        """Every grid's name and size, for the grid list (off the UI thread)."""
+        try:
+            with self.vapp.reader() as store:
+                grids = sorted(store.micro_grids(), key=lambda g: natural_key(g["micro_grid"]))
+        except VisitlogError:
+            return  # the list keeps my grid; the next load reads them again
+        self.post_message(self.GridsKnown(generation, grids))
+
+    def on_home_screen_grids_known(self, message: GridsKnown) -> None:
+        if message.generation == self._generation:
+            self.grids = message.grids
+            self._fill_grid_select()
+            self.vapp.home_loaded(self)
 
     @work(thread=True, exclusive=True, group="home-load")
     def _load(
@@ -439,8 +473,13 @@ class HomeScreen(VisitlogScreen, Screen[None]):
     def on_home_screen_loaded(self, message: Loaded) -> None:
         if message.generation != self._generation:
             return
-        self.grids = message.grids
-        self._fill_grid_select()
+        if message.grids is not None:
+            self.grids = message.grids
+            self._fill_grid_select()
+        else:
+            # Every grid is read once these rows are shown; meanwhile the
+            # list offers the one shown.
+            self._fill_grid_select([{"micro_grid": message.grid, "households": len(message.rows)}])
         if message.partial:
             # The first page of a long list: show it unless a filter is on.
             if self.index is None and not self._query() and not self._due():
@@ -458,7 +497,10 @@ class HomeScreen(VisitlogScreen, Screen[None]):
         if not self._query() and not self._due():
             n = len(self.rows)
             self._show(SearchResult("", list(range(n)), n, n), self.rows, keep=message.keep)
-        self.vapp.home_loaded(self)
+        if message.grids is not None or len(self.rows):
+            # (with my grid empty and the other grids not read yet, whether
+            # the whole file is empty is known once they are: GridsKnown)
+            self.vapp.home_loaded(self)
         if self.by_due:
             self._load_due(message.generation, message.grid)
         # The keys need pinyin, whose dictionaries take a few hundred
@@ -471,7 +513,21 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             self._index_args = None
             return
         self._index_args = (message.generation, message.rows)
-        self._index_timer = self.set_timer(INDEX_DELAY, self._start_index)
+        self._index_timer = None
+        self.call_after_refresh(self._after_drawn, message.generation, self._start_index)
+
+    def _after_drawn(self, generation: int, then: Any) -> None:
+        """Run *then* a moment after the rows of *generation* are on the screen:
+        a slow laptop may take longer than that moment to draw them, and work
+        started meanwhile would hold the drawing back."""
+        if generation != self._generation:
+            return
+        timer = self.set_timer(INDEX_DELAY, then)
+        if then == self._start_index:
+            if self._index_args is None:  # built already (the search box was used)
+                timer.stop()
+                return
+            self._index_timer = timer
 
     def _start_index(self) -> None:
         """Build the search keys now (once per load)."""
@@ -509,12 +565,13 @@ class HomeScreen(VisitlogScreen, Screen[None]):
             n = len(self.index.rows)
             self.result = SearchResult("", range(n), n, n)
 
-    def _fill_grid_select(self) -> None:
+    def _fill_grid_select(self, grids: list[dict[str, Any]] | None = None) -> None:
         select = self.query_one("#grid", Select)
-        names = [g["micro_grid"] for g in self.grids]
+        grids = self.grids if grids is None else grids
+        names = [g["micro_grid"] for g in grids]
         options = [(t("tui.grid.all"), ALL_GRIDS)] + [
             (shown(t("tui.grid.option", grid=g["micro_grid"], n=g["households"])), g["micro_grid"])
-            for g in self.grids
+            for g in grids
         ]
         self._setting_grid = True
         select.set_options(options)
