@@ -146,16 +146,20 @@ def test_a_visit_saved_while_the_hub_is_made_goes_in_with_the_exchange(tmp_path,
     assert version_vector(hub.conn) == version_vector(a.conn)
 
 
-def test_temporary_files_of_a_killed_seed_go_once_an_hour_old(tmp_path):
+@pytest.mark.parametrize("name", ["hub.db", "集中库[1]*.db"])
+def test_temporary_files_of_a_killed_seed_go_once_an_hour_old(tmp_path, name):
     a, _ = _office(tmp_path)
-    old = tmp_path / f".hub.db.deadbeef{seed._SUFFIX}"
-    fresh = tmp_path / f".hub.db.cafebabe{seed._SUFFIX}"
-    for path in (old, fresh):
+    old = tmp_path / f".{name}.deadbeef{seed._SUFFIX}"
+    fresh = tmp_path / f".{name}.cafebabe{seed._SUFFIX}"
+    other = tmp_path / f".other.db.deadbeef{seed._SUFFIX}"  # another hub's
+    for path in (old, fresh, other):
         path.write_bytes(b"x" * 100)
     hours_ago = time.time() - 2 * 3600
-    os.utime(old, (hours_ago, hours_ago))
-    assert sync_with(a, tmp_path / "hub.db").seeded
+    for path in (old, other):
+        os.utime(path, (hours_ago, hours_ago))
+    assert sync_with(a, tmp_path / name).seeded
     assert not old.exists() and fresh.exists()  # a seed running now may own it
+    assert other.exists()
 
 
 def test_a_laptop_holding_skips_fills_its_hub_change_by_change(tmp_path):

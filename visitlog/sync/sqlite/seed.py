@@ -44,6 +44,7 @@ else the hub is made empty and filled by the exchange, as before.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import time
@@ -78,7 +79,7 @@ def _remove(path: Path) -> None:
 def _remove_stale(target: Path) -> None:
     """Temporary files of seeds stopped by a kill, an hour old or more."""
     now = time.time()
-    for old in target.parent.glob(f".{target.name}.*{_SUFFIX}"):
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*{_SUFFIX}"):
         with contextlib.suppress(OSError):
             if now - old.stat().st_mtime > STALE_AFTER_S:
                 _remove(old)
