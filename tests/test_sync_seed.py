@@ -71,6 +71,11 @@ def test_a_new_hub_is_the_hub_the_exchange_would_fill(tmp_path):
     assert_same_replica(hub, slow)
     assert hub.check() == []
     assert hub.device_id not in (a.device_id, b.device_id, slow.device_id)
+    # the sync is in both audit trails, as any sync is, with what moved
+    [entry] = hub.query("SELECT detail FROM audit WHERE action = 'sync'")
+    assert json.loads(entry["detail"])["received"] == report.sent
+    mine = a.query("SELECT detail FROM audit WHERE action = 'sync' ORDER BY id DESC LIMIT 1")
+    assert json.loads(mine[0]["detail"])["sent"] == report.sent
     # nothing of the laptop's own travels: its worker, its peers, its audit trail
     assert hub.scalar("SELECT count(*) FROM audit WHERE action LIKE 'household.%'") == 0
     assert hub.get_setting("worker") in (None, "") and a.get_setting("worker") == "社工甲"

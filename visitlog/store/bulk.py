@@ -38,6 +38,7 @@ def bulk_load(
     *,
     tables: Sequence[str] = BULK_TABLES,
     every_trigger: bool = False,
+    cache_kib: int = BULK_CACHE_KIB,
 ) -> Iterator[Indexed]:
     """Set aside indexes and insert triggers of the record tables while
     writing many new rows inside the caller's transaction, then rebuild them.
@@ -59,6 +60,8 @@ def bulk_load(
         every_trigger: set aside their every trigger, not only the insert
             triggers (rows copied whole from another replica, derived
             columns and all: SQLite then copies their records as they are).
+        cache_kib: the page cache meanwhile (rows copied inside SQLite in
+            the order of their keys need little).
     """
     marks = ",".join("?" * len(tables))
     which = "" if every_trigger else " AND sql LIKE '%AFTER INSERT%'"
@@ -70,7 +73,7 @@ def bulk_load(
         list(tables),
     ).fetchall()
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
     built: set[str] = set()
 
     def indexed(tbl: str, *, every: bool = False) -> None:

@@ -143,8 +143,6 @@ def exchange(
             exchange (counted in as sent).
     """
     report = SyncReport(target=name, dry_run=dry_run, created_target=created)
-    if seeded is not None:
-        report.add(seeded)
     if open_target is None:
         return _estimate(local, None, report)
     with contextlib.closing(open_target()) as other:
@@ -162,7 +160,7 @@ def exchange(
             if dry_run:
                 return _estimate(local, other, report)
             other.upgrade()
-        _exchange(local, other, report, progress, batch_size)
+        _exchange(local, other, report, progress, batch_size, seeded)
     return report
 
 
@@ -196,8 +194,12 @@ def _exchange(
     report: SyncReport,
     progress: Progress | None,
     batch_size: int,
+    seeded: SyncReport | None = None,
 ) -> None:
-    """Chunk after chunk until nothing is missing on either side (a dry run: one)."""
+    """Chunk after chunk until nothing is missing on either side (a dry run: one).
+
+    *seeded*: what the new hub took from this laptop's snapshot, counted in
+    the first chunk (its report and both sides' audit entries)."""
     limit = None if report.dry_run else max(1, CHUNK_CHANGES)
     flow = Flow(progress, limit)
     cursor = Cursor()
@@ -206,7 +208,16 @@ def _exchange(
         part = SyncReport(target=report.target, dry_run=report.dry_run)
         earlier = [c["id"] for c in report.conflicts]
         more, settled = _chunk(
-            local, target, part, flow, cursor, batch_size, limit, number, earlier
+            local,
+            target,
+            part,
+            flow,
+            cursor,
+            batch_size,
+            limit,
+            number,
+            earlier,
+            seeded if number == 1 else None,
         )
         if settled:
             # Recorded by an earlier chunk, settled by this one (a later edit
@@ -230,6 +241,7 @@ def _chunk(
     limit: int | None,
     number: int,
     earlier: list[str],
+    seeded: SyncReport | None = None,
 ) -> tuple[bool, set[str]]:
     """One chunk: a whole exchange of at most *limit* changes, committed on
     both sides (rolled back on both in a dry run).
@@ -313,6 +325,15 @@ def _chunk(
         report.received = dict(at_local.received)
         found = {**at_target.new_conflicts, **at_local.new_conflicts}
         report.conflicts = [decode_conflict(c) for _, c in sorted(found.items())]
+        if seeded is not None:
+            # the changes the new hub took from this laptop's snapshot
+            for tbl, n in seeded.sent.items():
+                report.sent[tbl] = report.sent.get(tbl, 0) + n
+            report.conflicts = sorted(
+                {c["id"]: c for c in [*seeded.conflicts, *report.conflicts]}.values(),
+                key=lambda c: c["id"],
+            )
+            report.seeded = True
         if earlier:
             settled = set(earlier) - ls.open_conflicts(earlier) - ts.open_conflicts(earlier)
         report.skewed = [{**s, "at": "local"} for s in at_local.skewed()] + [

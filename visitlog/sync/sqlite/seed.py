@@ -60,6 +60,11 @@ from visitlog.sync.sqlite.log import count_by_table, version_vector
 
 #: What a new hub takes from the laptop, parents first.
 SEEDED_TABLES = (*SYNCED_FIELDS, "changes", "sync_held", "sync_orphans")
+#: The hub's page cache while it is filled (KiB): records are copied in the
+#: order of their keys and the indexes are built by sorting, which SQLite
+#: does in temporary files beyond this; a district's hub is made in under
+#: 300 MB.
+CACHE_KIB = 32 * 1024
 #: A temporary file of a seed stopped by a kill is removed after this long.
 STALE_AFTER_S = 3600
 _SUFFIX = ".seed"
@@ -130,7 +135,6 @@ def _fill(
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("PRAGMA temp_store = DEFAULT")
-        conn.execute("PRAGMA cache_size = -262144")
         key = "" if local.key is None else f" KEY {local.key.literal()}"
         conn.execute(f"ATTACH DATABASE ? AS laptop{key}", [str(local.path)])
         try:
@@ -153,7 +157,7 @@ def _copy(hub: Store, progress: Progress | None) -> SyncReport:
         }
         total, done = sum(sizes.values()), 0
         report(progress, "send", 0, total)
-        with bulk_load(conn, tables=SEEDED_TABLES, every_trigger=True):
+        with bulk_load(conn, tables=SEEDED_TABLES, every_trigger=True, cache_kib=CACHE_KIB):
             for tbl in SEEDED_TABLES:
                 conn.execute(f"INSERT INTO main.{tbl} {_select(conn, tbl)}")
                 done += sizes[tbl]
