@@ -260,6 +260,20 @@ async def test_the_first_page_of_a_district_comes_from_its_kept_keys(
         assert counted == []
 
 
+def _note_first_drawing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that gets "drawn" when the household table first draws a row."""
+    events: list[str] = []
+    render = HouseholdTable.render_line
+
+    def drawn(self, y):
+        if self.row_count and "drawn" not in events:
+            events.append("drawn")
+        return render(self, y)
+
+    monkeypatch.setattr(HouseholdTable, "render_line", drawn)
+    return events
+
+
 async def test_a_district_is_read_only_once_its_first_page_is_on_the_screen(
     tui_store, today, settle, monkeypatch
 ):
@@ -267,19 +281,13 @@ async def test_a_district_is_read_only_once_its_first_page_is_on_the_screen(
     before the district's keys are read; the read (seconds of work holding
     Python) must then wait for the drawing, not the other way round."""
     tui_store.set_settings(default_grid=None)  # every grid at start
-    events: list[str] = []
-    render, load = HouseholdTable.render_line, HomeScreen._load
-
-    def drawn(self, y):
-        if self.row_count and "drawn" not in events:
-            events.append("drawn")
-        return render(self, y)
+    events = _note_first_drawing(monkeypatch)
+    load = HomeScreen._load
 
     def loading(self, *args, **kwargs):
         events.append("load")
         return load(self, *args, **kwargs)
 
-    monkeypatch.setattr(HouseholdTable, "render_line", drawn)
     monkeypatch.setattr(HomeScreen, "_load", loading)
     app = make_app(tui_store, today=today)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -295,19 +303,13 @@ async def test_my_grid_is_drawn_before_every_grid_is_counted(tui_store, today, s
     grid list (every grid counted, a pass over the whole file) is read after."""
     from textual.widgets import Select
 
-    events: list[str] = []
-    render, count = HouseholdTable.render_line, Store.micro_grids
-
-    def drawn(self, y):
-        if self.row_count and "drawn" not in events:
-            events.append("drawn")
-        return render(self, y)
+    events = _note_first_drawing(monkeypatch)
+    count = Store.micro_grids
 
     def counting(self):
         events.append("counted")
         return count(self)
 
-    monkeypatch.setattr(HouseholdTable, "render_line", drawn)
     monkeypatch.setattr(Store, "micro_grids", counting)
     app = make_app(tui_store, today=today)
     async with app.run_test(size=(100, 30)) as pilot:
