@@ -243,11 +243,21 @@ def test_another_laptop_syncs_between_two_chunks_of_a_big_sync(
     with Store(big_path) as b:
         me, total = b.device_id, version_vector(b.conn)[b.device_id]
     outcome: dict[str, object] = {}
+    small_done = threading.Event()
+
+    def between_chunks(phase: str, done: int, _todo: int | None) -> None:
+        # Both sides committed (the second commit of a chunk), no lock held:
+        # while the small sync runs, the big one dawdles a moment here, so a
+        # fast machine does not finish all its chunks before the small sync
+        # has even opened the hub.  The small sync still has to get the lock
+        # in one of the pauses between chunks.
+        if phase == "commit" and done % 2 == 0:
+            small_done.wait(0.2)
 
     def big_sync() -> None:
         with Store(big_path) as b:
             try:
-                outcome["report"] = sync_with(b, hub)
+                outcome["report"] = sync_with(b, hub, progress=between_chunks)
             except Exception as exc:  # shown by the assertions below
                 outcome["error"] = exc
 
@@ -261,9 +271,11 @@ def test_another_laptop_syncs_between_two_chunks_of_a_big_sync(
         small.add_household(Household(address="花溪园2号", micro_grid="一网格"))
         small_report = sync_with(small, hub)
         big_held = log_of(hub)[me][0]
+        small_done.set()
         assert thread.is_alive() and 0 < big_held < total, "the big sync was not in progress"
         assert small_report.sent_total >= 1
     finally:
+        small_done.set()
         thread.join(120)
     assert "error" not in outcome, outcome.get("error")
     assert outcome["report"].sent_total == total  # type: ignore[attr-defined]

@@ -25,15 +25,20 @@ async def wait_for(
     timers and workers meanwhile.  Tests wait for the state they need (a
     screen, a focused widget, a row, a written file), never for a time.
 
+    The current screen must be mounted too (composed, its widgets there): a
+    screen just pushed is ``app.screen`` before its widgets exist, and a
+    test that waited for the screen then queries them.
+
     Args:
         what: the state waited for, said when it never comes (or a function
             that describes what there is instead).
     """
+    app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + NEVER
     while True:
         try:
-            if predicate():
+            if predicate() and app.screen.is_mounted:
                 return
         except NoMatches:
             pass  # the widget is still being mounted
