@@ -135,6 +135,9 @@ class MemorySession:
     def applier(self, now_ms: Callable[[], int] | None = None) -> MemoryApplier:
         return MemoryApplier(self.state, now_ms)
 
+    def receiving_whole(self) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
     def open_conflicts(self, ids: Sequence[str]) -> set[str]:
         return set(ids) & self.state["conflicts"].keys()
 

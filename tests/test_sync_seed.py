@@ -8,58 +8,21 @@ import json
 import os
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
+from office_history import office, visit_with
 from same_replica import assert_same_replica
 from typer.testing import CliRunner
 
-from visitlog import clock
 from visitlog.cli import app
-from visitlog.dedup import merges as dedup_merge
-from visitlog.model import Household, Item, Kind, Visit, VisitlogError
+from visitlog.model import Household, VisitlogError
 from visitlog.store import Store, cipher
-from visitlog.sync import list_conflicts, sync_with, version_vector
+from visitlog.sync import sync_with, version_vector
 from visitlog.sync.sqlite import seed
-
-YEAR_MS = 365 * 24 * 3600 * 1000
-
-
-def _visit(hid: str, date: str, who: str, item: str | None = None) -> Visit:
-    items = [Item.from_spec(Kind.DEMAND, item)] if item else []
-    return Visit(household_id=hid, visit_date=date, visitor=who, items=items)
-
-
-def _office(tmp_path: Path) -> tuple[Store, Store]:
-    """Two laptops with a history: concurrent edits (a conflict), a deletion,
-    a merge of duplicates, an edit stamped a year ahead (held), synced."""
-    a, b = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
-    a.init_identity("社工甲", "laptop-a")
-    b.init_identity("社工乙", "laptop-b")
-    hs = [
-        a.add_household(Household(address=f"曹杨一村{k}号101室", micro_grid="一网格", head="张三"))
-        for k in range(1, 5)
-    ]
-    visits = [a.add_visit(_visit(h.id, "2026-10-01", "社工甲", "其他:加装扶手")) for h in hs]
-    sync_with(b, a.path)
-    a.update_household(hs[0].id, note="独居老人")
-    b.update_household(hs[0].id, note="子女同住")  # concurrent: a conflict
-    b.delete_visit(visits[1].id)
-    b.add_visit(_visit(hs[2].id, "2026-10-05", "社工乙", "环境卫生:楼道堆物"))
-    dedup_merge.merge(a, [hs[2].id, hs[3].id], kind="households")
-    real = clock.wall_ms
-    clock.wall_ms = lambda: real() + YEAR_MS
-    try:
-        a.edit_visit(visits[0].id, summary="一年后的日期")
-    finally:
-        clock.wall_ms = real
-    sync_with(a, b.path)
-    assert list_conflicts(a)
-    return a, b
 
 
 def test_a_new_hub_is_the_hub_the_exchange_would_fill(tmp_path):
-    a, b = _office(tmp_path)
+    a, b = office(tmp_path)
     slow_path = tmp_path / "slow.db"
     Store(slow_path).close()  # an empty hub already there: filled change by change
     slow_report = sync_with(a, slow_path)
@@ -90,7 +53,7 @@ def test_a_new_hub_is_the_hub_the_exchange_would_fill(tmp_path):
 
 
 def test_a_failure_while_the_hub_is_made_leaves_no_hub_and_no_file(tmp_path, monkeypatch):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     before = version_vector(a.conn)
 
     finish = seed.Applier.finish
@@ -113,7 +76,7 @@ def test_a_failure_while_the_hub_is_made_leaves_no_hub_and_no_file(tmp_path, mon
 
 
 def test_a_hub_another_laptop_made_meanwhile_is_never_replaced(tmp_path, monkeypatch):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     other = Store(tmp_path / "other.db")
     other.add_household(Household(address="兰溪路1号", micro_grid="二网格"))
     fill = seed._fill
@@ -134,13 +97,13 @@ def test_a_hub_another_laptop_made_meanwhile_is_never_replaced(tmp_path, monkeyp
 
 
 def test_a_visit_saved_while_the_hub_is_made_goes_in_with_the_exchange(tmp_path, monkeypatch):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     put = seed._put_in_place
     saved = {}
 
     def saving_meanwhile(tmp, target, key):
         hid = a.query("SELECT id FROM households WHERE merged_into IS NULL LIMIT 1")[0]["id"]
-        saved["visit"] = a.add_visit(_visit(hid, "2026-10-09", "社工甲")).id
+        saved["visit"] = a.add_visit(visit_with(hid, "2026-10-09", "社工甲")).id
         return put(tmp, target, key)
 
     monkeypatch.setattr(seed, "_put_in_place", saving_meanwhile)
@@ -153,7 +116,7 @@ def test_a_visit_saved_while_the_hub_is_made_goes_in_with_the_exchange(tmp_path,
 
 @pytest.mark.parametrize("name", ["hub.db", "集中库[1]*.db"])
 def test_temporary_files_of_a_killed_seed_go_once_an_hour_old(tmp_path, name):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     old = tmp_path / f".{name}.deadbeef{seed._SUFFIX}"
     fresh = tmp_path / f".{name}.cafebabe{seed._SUFFIX}"
     other = tmp_path / f".other.db.deadbeef{seed._SUFFIX}"  # another hub's
@@ -168,7 +131,7 @@ def test_temporary_files_of_a_killed_seed_go_once_an_hour_old(tmp_path, name):
 
 
 def test_a_laptop_holding_skips_fills_its_hub_change_by_change(tmp_path):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     assert seed.seedable(a)
     # A station of a PostgreSQL hub holds skips: numbers of changes it may not see.
     a.conn.execute(
@@ -194,7 +157,7 @@ def test_a_plain_laptop_and_an_encrypted_hub_fill_change_by_change(tmp_path, mon
 
 
 def test_sync_new_hub_on_the_command_line(tmp_path):
-    a, _ = _office(tmp_path)
+    a, _ = office(tmp_path)
     hub = tmp_path / "hub.db"
     out = CliRunner().invoke(app, ["--db", str(a.path), "sync", str(hub), "--new-hub", "--json"])
     assert out.exit_code == 0, out.output

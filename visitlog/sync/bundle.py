@@ -230,10 +230,13 @@ def import_into(
             if first > have + 1:
                 raise BundleError(t("bundle.err.gap", path=path, device=d, have=have, first=first))
         done = 0
-        for batch in read_changes(opened, batch_size):
-            applier.add(batch)
-            done += len(batch)
-            report(progress, "receive", done, total)
+        # Into a file that holds nothing yet (a new laptop taking a whole
+        # district from a stick), the indexes are built once at the end.
+        with s.receiving_whole():
+            for batch in read_changes(opened, batch_size):
+                applier.add(batch)
+                done += len(batch)
+                report(progress, "receive", done, total)
         # The file was checked before; check it again now that every byte
         # was read, in case it changed in between (a stick pulled mid-copy).
         _, again = checksum_of(path)

@@ -153,6 +153,14 @@ class Session(Protocol):
         """An applier of received changes in this session (``now_ms``: the wall clock)."""
         ...
 
+    def receiving_whole(self) -> AbstractContextManager[object]:
+        """The context in which this session receives a whole replica's changes
+        at once (a bundle's): a replica that holds no records yet may set
+        its indexes aside meanwhile and build them once at the end, inside
+        the same transaction; any other replica does nothing special.  The
+        applier's ``finish`` comes after the context closes."""
+        ...
+
     def open_conflicts(self, ids: Sequence[str]) -> set[str]:
         """Which of the conflicts *ids* are recorded here and still open (one
         recorded by an earlier chunk of a sync may be settled by a later one)."""

@@ -509,6 +509,10 @@ class PgSession:
     def count_by_table(self, ranges: Ranges) -> Counter[str]:
         return _count_by_table(self.conn, ranges)
 
+    def receiving_whole(self) -> contextlib.AbstractContextManager[object]:
+        """A PostgreSQL hub receives a bundle as it receives a sync."""
+        return contextlib.nullcontext()
+
     def applier(self, now_ms: Callable[[], int] | None = None) -> PgApplier:
         return PgApplier(self.conn, now_ms, station=self._station() is not None)
 

@@ -40,6 +40,10 @@ from visitlog.sync.sqlite.rows import CHUNK, merge_rows
 _HOUR_MS = 3_600_000
 
 
+#: The tables whose rows other rows point to (a visit's household, an item's visit).
+_PARENT_TABLES = frozenset(parent for links in PARENTS.values() for _col, parent in links)
+
+
 class Applier(Receiver):
     """Applies a stream of received changes inside one open write transaction.
 
@@ -64,7 +68,8 @@ class Applier(Receiver):
         self._open_conflicts = bool(
             self.conn.execute("SELECT 1 FROM conflicts WHERE resolved = 0 LIMIT 1").fetchone()
         )
-        #: ids inserted by this apply, per table (parents of later inserts).
+        #: ids inserted by this apply, per table whose rows are parents of
+        #: others (a whole district's visits: some 2.6 million ids).
         self._inserted: dict[str, set[str]] = {}
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS sync_touched "
@@ -187,7 +192,8 @@ class Applier(Receiver):
             tup += [v.get(LIVE_SOURCE[c]) for c in live]
             tup.append(seq)
             values.append(tup)
-        self._inserted.setdefault(tbl, set()).update(r[0] for r in rows)
+        if tbl in _PARENT_TABLES:  # an item is no row's parent: its ids are not kept
+            self._inserted.setdefault(tbl, set()).update(r[0] for r in rows)
         orphans = [(tbl, rows[k][0]) for k in sorted(waiting)]
         if orphans:
             self.conn.executemany(

@@ -20,7 +20,7 @@ from typing import Any
 from visitlog.clock import now_iso
 from visitlog.i18n import t
 from visitlog.model import VisitlogError
-from visitlog.store import StationKey, Store, Tx, load_key
+from visitlog.store import StationKey, Store, Tx, bulk_load, load_key
 from visitlog.sync.interface import Change, Peer, Ranges, Target
 from visitlog.sync.sqlite.apply import Applier, let_go
 from visitlog.sync.sqlite.log import change_at, changes_since, count_by_table, version_vector
@@ -79,6 +79,12 @@ def find_file(path: Path | str) -> Target:
         open=lambda: SqliteReplica(target, upgrade=False),
         seed=lambda store, progress: seed_hub(store, target, progress),
     )
+
+
+#: The page cache (KiB) while a whole bundle goes into an empty file: the
+#: indexes are built once at the end, each from sorted keys, so a large
+#: cache buys little and would show in a laptop's memory.
+RECEIVE_CACHE_KIB = 64 * 1024
 
 
 class SqliteReplica:
@@ -177,6 +183,30 @@ class SqliteSession:
 
     def applier(self, now_ms: Callable[[], int] | None = None) -> Applier:
         return Applier(self.tx, now_ms)
+
+    @contextlib.contextmanager
+    def receiving_whole(self) -> Iterator[object]:
+        """A file that holds no records yet (a new laptop, a new hub file)
+        receives a whole bundle with its secondary indexes and insert
+        triggers set aside, built once over sorted keys when the context
+        closes (:func:`visitlog.store.bulk_load`, in this transaction: an
+        error rolls the schema back with the rows).  While the changes are
+        added, the applier looks rows up by their ids only, and no row is
+        merged away yet (merges are derived in ``finish``, after this), so
+        the insert triggers would have had nothing to correct."""
+        if not self.holds_nothing():
+            yield None
+            return
+        with bulk_load(self.conn, cache_kib=RECEIVE_CACHE_KIB):
+            yield None
+
+    def holds_nothing(self) -> bool:
+        """No record and no change held here (a file just made)."""
+        return not self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM changes) OR EXISTS (SELECT 1 FROM households) "
+            "OR EXISTS (SELECT 1 FROM visits) OR EXISTS (SELECT 1 FROM items) "
+            "OR EXISTS (SELECT 1 FROM sync_held) OR EXISTS (SELECT 1 FROM sync_orphans)"
+        ).fetchone()[0]
 
     def open_conflicts(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
