@@ -204,7 +204,7 @@ class MemoryReplica:
         return MemorySession(self.state).count_by_table(ranges)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[MemorySession]:
+    def session(self, whole: bool = False) -> Iterator[MemorySession]:
         work = copy.deepcopy(self.state)
         yield MemorySession(work)
         self.state = work

@@ -221,7 +221,7 @@ def import_into(
     source = manifest["source"]
     total = int(manifest.get("total") or 0)
     refuse_from_the_future(manifest, path)
-    with replica.session() as s:
+    with replica.session(whole=True) as s:
         mine_before = s.device  # checked first: a restored or copied file takes a new id
         applier = s.applier()
         own_vv_before = dict(applier.vv)

@@ -249,9 +249,13 @@ class Replica(Protocol):
         """As :meth:`Session.count_by_table`, read outside a session (dry runs)."""
         ...
 
-    def session(self) -> AbstractContextManager[Session]:
+    def session(self, whole: bool = False) -> AbstractContextManager[Session]:
         """Lock the replica for one exchange in one transaction: committed when
-        the block ends, rolled back whole when it raises."""
+        the block ends, rolled back whole when it raises.
+
+        *whole*: the session will receive a whole replica's changes at once
+        (a bundle, see :meth:`Session.receiving_whole`): a replica may tune
+        itself for that before its transaction begins."""
         ...
 
     def close(self) -> None: ...

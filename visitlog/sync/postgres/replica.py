@@ -167,7 +167,7 @@ class PgReplica:
         return _count_by_table(self.conn, ranges)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[PgSession]:
+    def session(self, whole: bool = False) -> Iterator[PgSession]:
         try:
             with self.conn.transaction():
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [HUB_LOCK])
