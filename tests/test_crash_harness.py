@@ -9,11 +9,14 @@ killed at random moments:
     another laptop's changes (sometimes a hub that does not exist yet, so
     the kill can land while the hub file is being created);
 (c) a burst of ``visit add`` processes, one after another; each id a
-    process printed is recorded as *saved*.
+    process printed is recorded as *saved*;
+(d) ``bundle import`` of a street's whole bundle into a new, empty laptop
+    (the path that sets the file's indexes aside and builds them at the end).
 
 After every kill: ``visitlog check`` passes on every database involved;
 every visit reported saved is still there with its list item and audit
-entry; and the interrupted operation is wholly done or wholly absent
+entry; the new laptop has all its indexes and triggers; and the
+interrupted operation is wholly done or wholly absent
 (roster: the household count is the before or the after count, with the
 change log and audit entry to match; sync: each side holds all of the
 other side's changes or none of them, as ``visitlog.sync.replica``
@@ -21,7 +24,8 @@ promises, and a sync run afterwards converges both; visit add: at most the
 one visit in flight may have been saved without being reported).
 
 The kill count is ``VISITLOG_KILLS`` (default 15, a CI-sized run of well
-under a minute), spread over the three operations; ``VISITLOG_KILL_SEED``
+under a minute), spread over the first three operations (each gets a third;
+the bundle import as many); ``VISITLOG_KILL_SEED``
 fixes the random moments.  The large run::
 
     VISITLOG_KILLS=120 .venv/bin/pytest tests/test_crash_harness.py -s -p no:xdist
@@ -351,3 +355,83 @@ def test_kill_visit_add_burst(templates, tmp_path):
     _report("visit_add", figures)
     assert figures["lost"] == 0 and figures["partial"] == 0
     assert saved, "no visit was saved before the kills: the burst never got going"
+
+
+# -- (d) a whole bundle into a new laptop -----------------------------------------------------
+
+
+def _schema(db: Path) -> list[tuple]:
+    return peek(
+        db,
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name",
+    )
+
+
+def test_kill_bundle_import_into_a_new_laptop(templates, tmp_path):
+    from station import hold_key
+
+    from visitlog.sync import export_bundle
+
+    rng = _rng("bundle")
+    source = copy_db(templates["street"], tmp_path / "source.db")
+    hold_key(source)
+    bundle = tmp_path / "street.vlb"
+    with Store(source) as s:
+        export_bundle(s, bundle)
+    everything = [peek(source, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")]
+    empty = tmp_path / "empty-template.db"
+    hold_key(empty)
+    new = Store(empty)
+    new.init_identity("新来的社工", "laptop-new")
+    checkpoint_close(new)
+    schema = _schema(empty)
+
+    def fresh() -> Path:
+        db = copy_db(empty, tmp_path / "new.db")
+        hold_key(db)
+        return db
+
+    db = fresh()
+    base = run_and_kill(visitlog_cmd(db, "bundle", "import", str(bundle)), None, watch=_wal(db))
+    assert base.returncode == 0, base.stderr
+    assert [peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")] == (
+        everything
+    )
+    figures = {"kills": 0, "done": 0, "absent": 0, "finished_before_kill": 0, "partial": 0}
+    attempt = 0
+    while figures["kills"] < PER_OPERATION:
+        attempt += 1
+        assert attempt < PER_OPERATION * 4, "the import keeps finishing before the kill"
+        db = fresh()
+        delay, after_write = _moment(rng, attempt, base)
+        result = run_and_kill(
+            visitlog_cmd(db, "bundle", "import", str(bundle)),
+            delay,
+            watch=_wal(db),
+            after_write=after_write,
+        )
+        _check_passes(db)
+        assert _schema(db) == schema  # the indexes set aside are back, or were never dropped
+        held = [peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")]
+        changes = peek(db, "SELECT count(*) FROM change_log")[0][0]
+        if not result.killed:
+            figures["finished_before_kill"] += 1
+            assert result.returncode == 0, result.stderr
+            assert held == everything
+            continue
+        figures["kills"] += 1
+        if held == [0, 0] and changes == 0:
+            figures["absent"] += 1
+            # and the laptop takes the bundle whole when it is imported again
+            again = run_and_kill(visitlog_cmd(db, "bundle", "import", str(bundle)), None)
+            assert again.returncode == 0, again.stderr
+            assert [
+                peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")
+            ] == (everything)
+            _check_passes(db)
+        elif held == everything:
+            figures["done"] += 1
+        else:
+            figures["partial"] += 1
+    _report("bundle_import", figures | {"baseline_s": round(base.elapsed, 2)})
+    assert figures["partial"] == 0
