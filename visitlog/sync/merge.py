@@ -88,6 +88,7 @@ DELETE_GUARDED = ("households", "visits", "items")
 #: The order rows are recomputed in: parents first (a visit that waited for
 #: its household is built before the items that waited for the visit).
 TABLE_ORDER = ("households", "visits", "items")
+_PARENTS_FIRST = {tbl: n for n, tbl in enumerate(TABLE_ORDER)}
 
 #: A stamp: ``(hlc, device)``.
 StampPair = tuple[str, str]
@@ -317,6 +318,15 @@ class Receiver:
                 out.inserts.setdefault(tbl, []).append((row_id, hlc, device, data, values))
             else:
                 out.touched.append((tbl, row_id))
+        if len(out.inserts) > 1:
+            # Parents first, whatever order the devices came in: a visit whose
+            # household is in the same batch goes in at once, not as an orphan
+            # built later row by row.
+            out.inserts = dict(
+                sorted(
+                    out.inserts.items(), key=lambda kv: _PARENTS_FIRST.get(kv[0], len(TABLE_ORDER))
+                )
+            )
         self.max_hlc = top
         return out
 
@@ -363,8 +373,9 @@ class Fold:
 
     For a row not here yet: ``insert`` is the row to insert once its parents
     are here (``parents``: the data naming them), or None when its insert has
-    not arrived.  For a row here: ``sets`` are the columns to write and
-    ``conflicts`` every conflict its log makes, by id.
+    not arrived.  For a row here: ``sets`` are the columns to write.  Either
+    way ``conflicts`` is every conflict its log makes, by id (recorded when
+    the row is written).
     """
 
     insert: dict[str, Any] | None = None
@@ -418,8 +429,15 @@ def fold_row(
     if row is None:
         if first is None:
             return Fold()  # its insert has not arrived: a later merge builds it
+        # A row built from its log (it came before its household or visit)
+        # makes the same conflicts as one inserted first and folded after.
+        built = {f: max(cands[f], key=rank.cand) for f in fields if cands.get(f)}
+        wanted = _unseen_delete(tbl, rid, parsed, built.get("deleted"), rank)
+        wanted.update(_conflicts(tbl, rid, cands, based, rank))
         return Fold(
-            insert=_folded_insert(tbl, rid, cands, first[0], first[1], rank), parents=first[1]
+            insert=_folded_insert(tbl, rid, cands, first[0], first[1], rank),
+            parents=first[1],
+            conflicts=wanted,
         )
 
     old_default = tuple(old_stamps.get("*") or (row["hlc"], row["device"]))

@@ -225,6 +225,7 @@ class PgApplier(Receiver):
                 ):
                     write.append((rid, fold.insert))
                     built.append(rid)
+                    self._settle(tbl, rid, fold.conflicts, existing.get(rid, {}))
                 else:
                     waiting.append(rid)
                 continue

@@ -84,6 +84,8 @@ def merge_rows(
                 # a later merge builds it (sync_orphans)
                 exists = conn.execute(f"SELECT 1 FROM {tbl} WHERE id = ?", [rid]).fetchone()
                 (built if exists else waiting).append((tbl, rid))
+                if exists:
+                    new.update(_settle(conn, fold.conflicts, existing.get(rid, [])))
                 continue
             built.append((tbl, rid))
             if fold.sets:
