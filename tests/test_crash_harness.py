@@ -101,6 +101,12 @@ def _wal(*dbs: Path) -> list[Path]:
     return [Path(f"{db}-wal") for db in dbs] + list(dbs)
 
 
+def _kill_at_random(rng: random.Random, attempt: int, base: Killed, db: Path, *args: str) -> Killed:
+    """``visitlog --db db args…`` killed at a random moment (:func:`_moment`)."""
+    delay, after_write = _moment(rng, attempt, base)
+    return run_and_kill(visitlog_cmd(db, *args), delay, watch=_wal(db), after_write=after_write)
+
+
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Checkpointed template databases, copied per kill where a fresh start is needed."""
@@ -150,13 +156,7 @@ def test_kill_roster_import(templates, tmp_path):
         before = live_counts(db)["households"]
         changes_before = peek(db, "SELECT count(*) FROM change_log")[0][0]
         audits_before = peek(db, "SELECT count(*) FROM audit WHERE action = 'roster.import'")[0][0]
-        delay, after_write = _moment(rng, attempt, base)
-        result = run_and_kill(
-            visitlog_cmd(db, "roster", "import", str(roster)),
-            delay,
-            watch=_wal(db),
-            after_write=after_write,
-        )
+        result = _kill_at_random(rng, attempt, base, db, "roster", "import", str(roster))
         _check_passes(db)
         after = live_counts(db)["households"]
         mine = peek(db, "SELECT count(*) FROM households WHERE ref LIKE ?", [f"{tag}-%"])[0][0]
@@ -378,7 +378,11 @@ def test_kill_bundle_import_into_a_new_laptop(templates, tmp_path):
     bundle = tmp_path / "street.vlb"
     with Store(source) as s:
         export_bundle(s, bundle)
-    everything = [peek(source, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")]
+
+    def held(db: Path) -> list[int]:
+        return [peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")]
+
+    everything = held(source)
     empty = tmp_path / "empty-template.db"
     hold_key(empty)
     new = Store(empty)
@@ -394,42 +398,32 @@ def test_kill_bundle_import_into_a_new_laptop(templates, tmp_path):
     db = fresh()
     base = run_and_kill(visitlog_cmd(db, "bundle", "import", str(bundle)), None, watch=_wal(db))
     assert base.returncode == 0, base.stderr
-    assert [peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")] == (
-        everything
-    )
+    assert held(db) == everything
     figures = {"kills": 0, "done": 0, "absent": 0, "finished_before_kill": 0, "partial": 0}
     attempt = 0
     while figures["kills"] < PER_OPERATION:
         attempt += 1
         assert attempt < PER_OPERATION * 4, "the import keeps finishing before the kill"
         db = fresh()
-        delay, after_write = _moment(rng, attempt, base)
-        result = run_and_kill(
-            visitlog_cmd(db, "bundle", "import", str(bundle)),
-            delay,
-            watch=_wal(db),
-            after_write=after_write,
-        )
+        result = _kill_at_random(rng, attempt, base, db, "bundle", "import", str(bundle))
         _check_passes(db)
         assert _schema(db) == schema  # the indexes set aside are back, or were never dropped
-        held = [peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")]
+        rows = held(db)
         changes = peek(db, "SELECT count(*) FROM change_log")[0][0]
         if not result.killed:
             figures["finished_before_kill"] += 1
             assert result.returncode == 0, result.stderr
-            assert held == everything
+            assert rows == everything
             continue
         figures["kills"] += 1
-        if held == [0, 0] and changes == 0:
+        if rows == [0, 0] and changes == 0:
             figures["absent"] += 1
             # and the laptop takes the bundle whole when it is imported again
             again = run_and_kill(visitlog_cmd(db, "bundle", "import", str(bundle)), None)
             assert again.returncode == 0, again.stderr
-            assert [
-                peek(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("households", "visits")
-            ] == (everything)
+            assert held(db) == everything
             _check_passes(db)
-        elif held == everything:
+        elif rows == everything:
             figures["done"] += 1
         else:
             figures["partial"] += 1

@@ -431,8 +431,8 @@ def fold_row(
             return Fold()  # its insert has not arrived: a later merge builds it
         # A row built from its log (it came before its household or visit)
         # makes the same conflicts as one inserted first and folded after.
-        built = {f: max(cands[f], key=rank.cand) for f in fields if cands.get(f)}
-        wanted = _unseen_delete(tbl, rid, parsed, built.get("deleted"), rank)
+        deleted = max(cands["deleted"], key=rank.cand) if cands.get("deleted") else None
+        wanted = _unseen_delete(tbl, rid, parsed, deleted, rank)
         wanted.update(_conflicts(tbl, rid, cands, based, rank))
         return Fold(
             insert=_folded_insert(tbl, rid, cands, first[0], first[1], rank),
