@@ -135,9 +135,10 @@ def upsert_baseline(src: str, dest: str) -> None:
     # Every table first: a trigger of one (households_merged) names the others,
     # and an upsert that may fire it cannot be prepared before they exist.
     # search_keys (the home screen's kept keys) is named by the households'
-    # triggers: made, as a hub has it, and left empty, as a hub's is.
+    # triggers: made, as a hub has it, and left empty, as a hub's is; so are
+    # the summary's kept months and stale marks the record tables' triggers name.
     for kind in ("table", "index", "trigger"):
-        for tbl in (*SYNCED, "search_keys"):
+        for tbl in (*SYNCED, "search_keys", "summary_months", "marks_stale"):
             for (sql,) in source.execute(
                 "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type = ? AND sql IS NOT NULL",
                 [tbl, kind],

@@ -81,7 +81,7 @@ def test_an_older_file_gets_the_index_and_keeps_its_schema_version(tmp_path):
     )
     db.conn.close()
     with Store(old) as store:
-        assert int(version) == 12 and store.schema_version == migrations.LATEST == 14
+        assert int(version) == 12 and store.schema_version == migrations.LATEST == 15
         names = {
             r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")
         }

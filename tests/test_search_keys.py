@@ -209,7 +209,7 @@ def test_an_older_file_gets_the_table_and_its_triggers(tmp_path):
     )
     db.conn.close()
     with Store(old) as store:
-        assert store.schema_version == migrations.LATEST == 14
+        assert store.schema_version == migrations.LATEST == 15
         names = {
             r[0]
             for r in store.query_values("SELECT name FROM sqlite_master WHERE type = 'trigger'")

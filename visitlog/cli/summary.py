@@ -102,7 +102,7 @@ def summary(
         raise ValidationError(t("summary.err.needs_output", format=chosen))
     if hub is not None:
         with hub_copy(hub, details=chosen in FILE_FORMATS) as copy:
-            _summary(copy, level, date_from, date_to, grid, chosen, output, reveal)
+            _summary(copy, level, date_from, date_to, grid, chosen, output, reveal, kept=False)
         return
     _summary(ctx.find_root().obj.store(), level, date_from, date_to, grid, chosen, output, reveal)
 
@@ -157,6 +157,7 @@ def _summary(
     chosen: str,
     output: Path | None,
     reveal: bool,
+    kept: bool = True,
 ) -> None:
     from visitlog.render import FILE_FORMATS, render, render_table, write_private
     from visitlog.summary import compute_summary
@@ -171,6 +172,8 @@ def _summary(
         date_to=date_to,
         grid=grid,
         details=chosen in FILE_FORMATS,
+        # A copy made only to be summed up once keeps no totals worth counting.
+        kept=kept,
     )
     if reveal:
         from visitlog.security import record_reveal

@@ -67,6 +67,7 @@ ZH = {
     "err.interrupted": "已中断，本次操作未保存。",
     # check
     "check.integrity": "SQLite 完整性检查失败：{detail}",
+    "check.totals": "汇总的累计数（{table}）与记录不符：已作废，下次汇总时从记录重新统计（记录本身未受影响）",
     "check.foreign_key": "{table} 第 {rowid} 行引用了不存在的 {parent}",
     "check.bad_enum": "{table}.{column} 有 {count} 行的值不在允许范围内",
     "check.orphan_items": "{count} 条清单条目属于已删除的走访",
@@ -141,6 +142,7 @@ EN = {
     "err.not_text": "The input holds characters that cannot be stored (not valid text, perhaps from a garbled file name or terminal); nothing was changed.",
     "err.interrupted": "Interrupted; nothing was saved.",
     "check.integrity": "SQLite integrity check failed: {detail}",
+    "check.totals": "The summary's kept totals ({table}) did not match the records: they were dropped and will be counted again from the records by the next summary (the records themselves are unaffected)",
     "check.foreign_key": "{table} row {rowid} refers to a missing {parent}",
     "check.bad_enum": "{table}.{column}: {count} rows hold a value outside the allowed list",
     "check.orphan_items": "{count} list items belong to deleted visits",

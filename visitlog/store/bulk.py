@@ -5,7 +5,7 @@ row is stamped, logged and audited exactly as a normal write is): while it
 is open the secondary indexes and the insert triggers of the record tables
 and the change log are set aside, and the page cache is large; on leaving it
 the indexes and triggers are made again from their stored definitions, in
-the same transaction.  Building an index once over sorted keys costs a small
+the same transaction, and the summary's kept totals are marked out of date.  Building an index once over sorted keys costs a small
 fraction of keeping it up to date row by row in random order, and the
 triggers only fill derived columns the writer already fills.  A crash or an
 error leaves the database as it was: the transaction rolls back, schema and
@@ -18,6 +18,8 @@ import contextlib
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from typing import Protocol
+
+from visitlog.store.totals import forget_all
 
 #: The tables whose indexes and insert triggers are set aside.
 BULK_TABLES = ("households", "visits", "items", "changes")
@@ -92,5 +94,8 @@ def bulk_load(
         for _kind, name, sql, _ in sorted(saved, key=lambda s: s[0] != "index"):
             if name not in built and name not in leave_out:
                 conn.execute(sql)
+        # The summary's kept totals missed what the insert triggers set aside
+        # would have told them: they are all counted again when next needed.
+        forget_all(conn)
     finally:
         conn.execute(f"PRAGMA cache_size = {cache}")

@@ -8,6 +8,7 @@ from visitlog.store.households import HouseholdRecords
 from visitlog.store.planning import PlanningReads
 from visitlog.store.search_keys import SearchKeyRecords
 from visitlog.store.settings import SettingsRecords
+from visitlog.store.totals_records import SummaryTotals
 from visitlog.store.visits import VisitRecords
 
 
@@ -19,6 +20,7 @@ class Store(
     AuditRecords,
     Backups,
     SearchKeyRecords,
+    SummaryTotals,
 ):
     """A visitlog database.
 

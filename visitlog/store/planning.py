@@ -110,7 +110,7 @@ class PlanningReads(StoreBase):
                 SELECT h.id, h.community, h.micro_grid, min(r.days) AS days
                 FROM households h CROSS JOIN json_each(h.tags) j
                 CROSS JOIN tag_rules r ON r.tag = j.value
-                WHERE {cond} GROUP BY h.id
+                WHERE {cond} AND instr(h.tags, '"') > 0 GROUP BY h.id
             ),
             judged AS MATERIALIZED (
                 SELECT k.community, k.micro_grid, EXISTS (

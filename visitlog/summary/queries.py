@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,6 +36,7 @@ from visitlog.model import (
 from visitlog.plan import on_time_by_grid
 from visitlog.rows import live
 from visitlog.store import DB_ERRORS
+from visitlog.store.totals import ITEM_COUNTS, ITEM_ROWS
 from visitlog.summary.metrics import NOT_VISITED, PLAN, RATED, sql_counters
 from visitlog.summary.periods import months_in_period, parse_level, resolve_period
 from visitlog.summary.rollup import Group, Summary, rollup
@@ -163,24 +164,36 @@ def _per_household_visits_sql(with_last: bool = False, with_visitors: bool = Fal
     """
 
 
-#: The still-due reason of a household joined with its visit counts (hv).
-_REASON = f"""
-    CASE WHEN hv.met > 0 THEN NULL
-         WHEN hv.refused > 0 THEN {_lit(Outcome.REFUSED.value)}
-         WHEN hv.not_home > 0 THEN {_lit(Outcome.NOT_HOME.value)}
-         WHEN hv.moved > 0 THEN {_lit(Outcome.MOVED.value)}
+def _reason(hv: str = "hv.") -> str:
+    """The still-due reason of a household from its visits' counts (columns
+    ``met``, ``refused``, ``not_home``, ``moved`` prefixed with *hv*)."""
+    return f"""
+    CASE WHEN {hv}met > 0 THEN NULL
+         WHEN {hv}refused > 0 THEN {_lit(Outcome.REFUSED.value)}
+         WHEN {hv}not_home > 0 THEN {_lit(Outcome.NOT_HOME.value)}
+         WHEN {hv}moved > 0 THEN {_lit(Outcome.MOVED.value)}
          ELSE {_lit(NOT_VISITED)} END
 """
+
+
 #: What a household row is for the summary (a merged tombstone may also be
 #: marked deleted: it counts as merged).
 _MERGED, _DELETED, _VACANT, _VISITED = "merged", "deleted", "vacant", "visited"
-_STATE = f"""
-    CASE WHEN h.merged_into IS NOT NULL THEN '{_MERGED}'
-         WHEN h.deleted != 0 THEN '{_DELETED}'
-         WHEN h.occupancy = {_lit(Occupancy.VACANT.value)} THEN '{_VACANT}'
-         WHEN hv.met > 0 THEN '{_VISITED}'
-         ELSE {_REASON} END
+
+
+def _state(h: str = "h.", hv: str = "hv.") -> str:
+    """The state of household *h* (a column prefix) with visit counts *hv*."""
+    return f"""
+    CASE WHEN {h}merged_into IS NOT NULL THEN '{_MERGED}'
+         WHEN {h}deleted != 0 THEN '{_DELETED}'
+         WHEN {h}occupancy = {_lit(Occupancy.VACANT.value)} THEN '{_VACANT}'
+         WHEN {hv}met > 0 THEN '{_VISITED}'
+         ELSE {_reason(hv)} END
 """
+
+
+_REASON = _reason()
+_STATE = _state()
 _OUTCOME_COLS = {
     Outcome.MET.value: "met",
     Outcome.NOT_HOME.value: "not_home",
@@ -288,6 +301,205 @@ def _merged_visits_sql(grid_filter: str) -> str:
     """
 
 
+# -- the same figures from the kept totals ---------------------------------------
+#
+# The Store keeps, month by month, what the visits and items of each grid add
+# up to, and per household the months it was met, refused, not at home or
+# found moved (visitlog.store.totals).  A period is then its whole months,
+# read from those totals, and the days at either end that do not make a whole
+# month (its edges), read from the records by date.  The figures are the
+# same as the queries above make (tests/test_summary_totals.py compares them).
+
+
+def period_parts(start: dt.date, end: dt.date) -> tuple[list[str], list[tuple[str, str]]]:
+    """``(whole months, edges)`` of the period: the months ('YYYY-MM') whose
+    every day is in it, and the ranges of days (from, to) that remain."""
+    whole: list[str] = []
+    edges: list[tuple[str, str]] = []
+    first = start.replace(day=1)
+    while first <= end:
+        nxt = (first + dt.timedelta(days=32)).replace(day=1)
+        last = nxt - dt.timedelta(days=1)
+        lo, hi = max(first, start), min(last, end)
+        if lo == first and hi == last:
+            whole.append(first.strftime("%Y-%m"))
+        else:
+            edges.append((lo.isoformat(), hi.isoformat()))
+        first = nxt
+    return whole, edges
+
+
+def _ranges(col: str, edges: list[tuple[str, str]]) -> str:
+    if not edges:
+        return f"{col} BETWEEN '1' AND '0'"  # no day (through the index all the same)
+    return "(" + " OR ".join(f"{col} BETWEEN {_lit(a)} AND {_lit(b)}" for a, b in edges) + ")"
+
+
+def _masks(whole: list[str]) -> dict[int, int]:
+    """Per year of the whole months, the bits of its months (January = 1)."""
+    out: dict[int, int] = {}
+    for month in whole:
+        year, m = int(month[:4]), int(month[5:7])
+        out[year] = out.get(year, 0) | (1 << (m - 1))
+    return out
+
+
+def _kept_households_sql(grid_filter: str, whole: list[str], edges: list[tuple[str, str]]) -> str:
+    """:func:`_households_sql` from the households' marks (whole months) and
+    the edges' visits; the visits it sums are the edges' only (the whole
+    months' are :func:`_kept_visits_sql`)."""
+    masks = _masks(whole)
+    outcomes = [f"sum({col}) AS {col}" for col in _OUTCOME_COLS.values()]
+    modes = [f"sum(mode_{i}) AS mode_{i}" for i in range(len(Mode.choices()))]
+    tags = [
+        _count(f"instr(tags, {_lit(chr(34) + tag + chr(34))}) > 0", f"tag_{i}")
+        for i, tag in enumerate(Tag.choices())
+    ]
+    tagged = _count("instr(tags, '\"') > 0", "tagged")
+    edge_modes = ", ".join(
+        _count(f"mode = {_lit(m)}", f"mode_{i}") for i, m in enumerate(Mode.choices())
+    )
+    edge = f"""
+        SELECT live_household AS hid, count(*) AS n,
+               {", ".join(_count(f"outcome = {_lit(o)}", c) for o, c in _OUTCOME_COLS.items())},
+               count(DISTINCT substr(visit_date, 1, 7))
+                   FILTER (WHERE outcome = {_lit(Outcome.MET.value)}) AS met_months,
+               {edge_modes}, json_group_array(visitor) AS visitors
+        FROM visits INDEXED BY visits_date
+        WHERE {_LIVE_V} AND {_ranges("visit_date", edges)}
+        GROUP BY live_household
+    """
+    # Each year of the whole months is its household's marks of that year,
+    # looked up by key as the households are read in id order.
+    joins = "".join(
+        f" LEFT JOIN household_marks m{y} ON m{y}.household = h.id AND m{y}.year = {y}"
+        for y in masks
+    )
+
+    def marked(c: str) -> str:
+        return " + ".join(f"(coalesce(m{y}.{c}, 0) & {b} != 0)" for y, b in masks.items()) or "0"
+
+    whole_met = " + ".join(f"(coalesce(m{y}.met, 0) & {b} = {b})" for y, b in masks.items())
+    flags = ", ".join(f"{marked(c)} + coalesce(e.{c}, 0) AS s_{c}" for c in _OUTCOME_COLS.values())
+    counts = ", ".join(f"coalesce(e.{c}, 0) AS {c}" for c in _OUTCOME_COLS.values())
+    e_modes = ", ".join(f"coalesce(e.mode_{i}, 0) AS mode_{i}" for i in range(len(Mode.choices())))
+    x_modes = ", ".join(f"x.mode_{i}" for i in range(len(Mode.choices())))
+    x_counts = ", ".join(f"x.{c}" for c in _OUTCOME_COLS.values())
+    return f"""
+        WITH edge AS MATERIALIZED ({edge})
+        SELECT community, micro_grid, state, count(*) AS households,
+               {tagged}, sum(n) AS visits,
+               group_concat(visitors) FILTER (WHERE visitors IS NOT NULL
+                   AND state NOT IN ('{_MERGED}', '{_DELETED}')) AS visitors,
+               {", ".join(outcomes)}, {", ".join(modes)}, {", ".join(tags)}
+               {_registry_sql("households")}
+        FROM (
+            SELECT x.community, x.micro_grid, x.tags, {_state("x.", "x.s_")} AS state,
+                   x.n, {x_counts}, x.visitors, x.met_months, {x_modes}
+            FROM (
+                SELECT h.community, h.micro_grid, h.tags, h.occupancy, h.deleted,
+                       h.merged_into, e.n, e.visitors, {flags}, {counts}, {e_modes},
+                       CASE WHEN {whole_met or 0} = {len(masks)}
+                             AND coalesce(e.met_months, 0) = {len(edges)}
+                            THEN :months ELSE 0 END AS met_months
+                FROM households h INDEXED BY households_summary{joins}
+                LEFT JOIN edge e ON e.hid = h.id
+                WHERE 1 = 1 {grid_filter}
+            ) AS x
+        )
+        GROUP BY community, micro_grid, state
+    """
+
+
+def _whole(months: list[str]) -> str:
+    return "(" + (", ".join(_lit(m) for m in months) or "NULL") + ")"
+
+
+def _kept_visits_sql(kept_filter: str, whole: list[str]) -> str:
+    """Per (居民区, 微网格, outcome, mode): the whole months' visits."""
+    return f"""
+        SELECT community, micro_grid, outcome, mode, sum(n) AS n FROM visit_totals
+        WHERE month IN {_whole(whole)} {kept_filter}
+        GROUP BY community, micro_grid, outcome, mode
+    """
+
+
+def _kept_visitors_sql(kept_filter: str, whole: list[str]) -> str:
+    """Per (居民区, 微网格): who visited in the whole months."""
+    return f"""
+        SELECT DISTINCT community, micro_grid, visitor FROM visitor_totals
+        WHERE month IN {_whole(whole)} {kept_filter}
+    """
+
+
+def _kept_items_sql(
+    grid_filter: str, kept_filter: str, whole: list[str], edges: list[tuple[str, str]]
+) -> str:
+    """:func:`_items_sql` from the whole months' totals and the edges' items
+    (overdue items are :func:`_overdue_counts_sql`)."""
+    sats = Satisfaction.choices()
+    cols = [
+        "sum(n) AS items_total",
+        "sum(open) AS open_items",
+        "sum(closed) AS closed_items",
+        "sum(on_spot) AS on_spot_items",
+        "sum(closed_with_deadline) AS closed_with_deadline",
+        "sum(on_time) AS on_time_items",
+        "0 AS overdue_items",
+        "sum(closed_with_dates) AS closed_with_dates",
+        "total(days) AS days_to_close_total",
+        "sum(fed_back) AS fed_back_items",
+    ]
+    cols += [f"sum(kind_{i}) AS kind_{i}" for i in range(len(Kind.choices()))]
+    cols += [f"sum(sat_{sats.index(v)}) AS sat_{i}" for i, v in enumerate(RATED)]
+    fields = ", ".join(["community", "micro_grid", "category", *ITEM_COUNTS, "days"])
+    edge = ITEM_ROWS.format(
+        month="",
+        index="INDEXED BY items_raised",
+        where=f"{_ranges('i.raised_date', edges)} {grid_filter}",
+        group="",
+    )
+    return f"""
+        SELECT community, micro_grid, category, {", ".join(cols)}
+        FROM (
+            SELECT {fields} FROM item_totals WHERE month IN {_whole(whole)} {kept_filter}
+            UNION ALL {edge}
+        )
+        GROUP BY community, micro_grid, category
+    """
+
+
+def _overdue_counts_sql(grid_filter: str) -> str:
+    """Per (居民区, 微网格, category): open items raised in the period whose
+    deadline is before the cut-off (read from the open items' own index)."""
+    return f"""
+        SELECT h.community, h.micro_grid, i.category, count(*) AS overdue_items
+        FROM items i INDEXED BY items_open
+        JOIN households h INDEXED BY households_summary ON h.id = i.live_household
+        WHERE i.deleted = 0 AND i.status IN {_in(s.value for s in OPEN_STATUSES)}
+          AND (i.deadline IS NULL) = 0 AND i.deadline < :cutoff
+          AND i.raised_date BETWEEN :date_from AND :date_to
+          AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
+          AND {_LIVE_H} {grid_filter}
+        GROUP BY h.community, h.micro_grid, i.category
+    """
+
+
+def _kept_queries(grid_filter: str, start: dt.date, end: dt.date) -> list[str]:
+    """The queries of a summary read from the kept totals, in the order
+    :func:`base_groups` takes their rows."""
+    whole, edges = period_parts(start, end)
+    kept_filter = " AND micro_grid = :grid" if grid_filter else ""
+    return [
+        _kept_households_sql(grid_filter, whole, edges),
+        _kept_items_sql(grid_filter, kept_filter, whole, edges),
+        _merged_visits_sql(grid_filter),
+        _kept_visits_sql(kept_filter, whole),
+        _kept_visitors_sql(kept_filter, whole),
+        _overdue_counts_sql(grid_filter),
+    ]
+
+
 #: From this many household rows on, the aggregate queries run side by side
 #: on their own read-only connections (one per query, so SQLite works on
 #: several cores); below it, one connection is quicker than opening more.
@@ -358,11 +570,20 @@ def _visitors_of(arrays: str) -> set[str]:
     return {name for array in json.loads(f"[{arrays}]") for name in array}
 
 
-def base_groups(households: list[Any], items: list[Any], merged: list[Any]) -> list[Group]:
-    """The (居民区, 微网格) groups with every count, from the three aggregate queries.
+def base_groups(
+    households: list[Any],
+    items: list[Any],
+    merged: list[Any],
+    visits: Sequence[Any] = (),
+    visitors: Sequence[Any] = (),
+    overdue: Sequence[Any] = (),
+) -> list[Group]:
+    """The (居民区, 微网格) groups with every count, from the aggregate queries.
 
     The queries return a few rows per grid (one per household state, one
     per item category); adding those up here is the only work Python does.
+    Read from the kept totals (:func:`_kept_queries`), the whole months'
+    visits, their visitors and the overdue items come in rows of their own.
     """
     groups: dict[tuple[str | None, str], Group] = {}
 
@@ -432,7 +653,27 @@ def base_groups(households: list[Any], items: list[Any], merged: list[Any]) -> l
     for r in merged:
         group(r).merged_visits = r["merged_visits"]
 
+    for r in visits:
+        g, n = group(r), r["n"] or 0
+        g.visits += n
+        if r["outcome"] in g.visits_by_outcome:
+            g.visits_by_outcome[r["outcome"]] += n
+        if r["mode"] in g.visits_by_mode:
+            g.visits_by_mode[r["mode"]] += n
+    for r in visitors:
+        group(r).visitors.add(r["visitor"])
+    for r in overdue:
+        group(r).overdue_items += r["overdue_items"]
+
     return list(groups.values())
+
+
+def _totals_current(store: Any, start: dt.date, end: dt.date) -> bool:
+    """Can the summary read the kept totals?  Brings them up to date first."""
+    if sql_counters("items") or not hasattr(store, "refresh_summary_totals"):
+        return False  # a counter of the registry reads the items themselves
+    whole, _ = period_parts(start, end)
+    return bool(store.refresh_summary_totals(whole))
 
 
 def plan_figures(store: Any, start: dt.date, end: dt.date, grid: str | None) -> dict[Any, Any]:
@@ -537,6 +778,7 @@ def compute_summary(
     grid: str | None = None,
     today: dt.date | None = None,
     details: bool = False,
+    kept: bool = True,
 ) -> Summary:
     """The meeting's figures for a period, per 微网格 / 居民区 / the street.
 
@@ -548,6 +790,9 @@ def compute_summary(
         grid: only this 微网格.
         today: the date taken as today (overdue cut-off, default period).
         details: also list the households still due and the overdue items.
+        kept: read the whole months from the totals the Store keeps, brought
+            up to date first (:mod:`visitlog.store.totals`); False, or a file
+            that keeps none or cannot be written, reads every record.
 
     Raises:
         ValidationError: a bad level or date, from after to, an unknown grid.
@@ -564,11 +809,15 @@ def compute_summary(
         "months": months_in_period(start, end),
     }
     grid_filter = " AND h.micro_grid = :grid" if grid is not None else ""
-    queries = [
-        _households_sql(grid_filter),
-        _items_sql(grid_filter),
-        _merged_visits_sql(grid_filter),
-    ]
+    if kept and _totals_current(store, start, end):
+        queries = _kept_queries(grid_filter, start, end)
+    else:
+        queries = [
+            _households_sql(grid_filter),
+            _items_sql(grid_filter),
+            _merged_visits_sql(grid_filter),
+        ]
+    parts = len(queries)
     if details:
         queries += [_still_due_sql(grid_filter), _overdue_sql(grid_filter)]
     # The planning rules' counts are read on the Store's own connection while
@@ -578,7 +827,7 @@ def compute_summary(
         planned = pool.submit(plan_figures, store, start, end, grid)
         results = run_queries(store, queries, params)
         figures = planned.result()
-    base = base_groups(*results[:3])
+    base = base_groups(*results[:parts])
     add_plan_counts(base, figures)
     if grid is not None and not base:
         check_grid(store, grid)  # a typo: raises, naming the closest grids
@@ -601,6 +850,6 @@ def compute_summary(
         base=base,
     )
     if details:
-        summary.still_due_list = _still_due_rows(results[3])
-        summary.overdue_list = _overdue_rows(results[4])
+        summary.still_due_list = _still_due_rows(results[parts])
+        summary.overdue_list = _overdue_rows(results[parts + 1])
     return summary

@@ -35,6 +35,7 @@ from visitlog.store.migrations.features import (
     m014_dedup_indexes,
     m015_inserts_kept_by_row,
     m016_search_keys,
+    m017_summary_totals,
 )
 from visitlog.store.migrations.registry import (
     LATEST,
@@ -79,6 +80,7 @@ __all__ = [
     "m014_dedup_indexes",
     "m015_inserts_kept_by_row",
     "m016_search_keys",
+    "m017_summary_totals",
     "migrations",
     "pending_names",
 ]

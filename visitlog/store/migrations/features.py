@@ -181,3 +181,23 @@ def m016_search_keys(db: Database) -> None:
         "BEGIN DELETE FROM search_keys WHERE id = old.id; END"
     )
     set_version(db, 14)
+
+
+@migrations(name="m017_summary_totals")
+def m017_summary_totals(db: Database) -> None:
+    """The summary's kept totals (:mod:`visitlog.store.totals`).
+
+    Month by month per 微网格 (visits, who made them, items) and per
+    household and year (the months it was met, refused, not at home, found
+    moved), with the triggers that strike off a month or a household's marks
+    whenever a row counted in them changes.  Local and only a cache: they
+    start empty and are counted when a summary first needs them.
+
+    Schema version 15: an older visitlog would change visits without
+    striking off their months, and a summary would then read stale totals.
+    """
+    from visitlog.store.totals import SCHEMA
+
+    for statement in SCHEMA:
+        db.conn.execute(statement)
+    set_version(db, 15)
