@@ -668,10 +668,22 @@ def base_groups(
     return list(groups.values())
 
 
+#: The indexes the edges of a period are read through.
+_KEPT_INDEXES = (
+    "visits_date",
+    "items_raised",
+    "items_open",
+    "households_summary",
+    "visits_summary",
+)
+
+
 def _totals_current(store: Any, start: dt.date, end: dt.date) -> bool:
     """Can the summary read the kept totals?  Brings them up to date first."""
     if sql_counters("items") or not hasattr(store, "refresh_summary_totals"):
         return False  # a counter of the registry reads the items themselves
+    if not store.has_index(*_KEPT_INDEXES):
+        return False  # a copy made only to be summed up once (summary --hub)
     whole, _ = period_parts(start, end)
     return bool(store.refresh_summary_totals(whole))
 
