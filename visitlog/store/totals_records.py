@@ -1,4 +1,4 @@
-"""The summary's kept totals as the Store reads, checks and counts them again
+"""The summary's kept totals as the Store brings them up to date and checks them
 (the tables and their triggers: :mod:`visitlog.store.totals`)."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class SummaryTotals(StoreBase):
         """Bring the totals of *months* and the households' marks up to date,
         in one transaction.  False when they cannot be (a read-only file, one
         without the tables, another program writing for longer than
-        :data:`REFRESH_WAIT_S`): the summary then reads the records."""
+        :data:`REFRESH_WAIT_S`, a full disk): the summary then reads the
+        records."""
         if self.read_only or not self.has_summary_totals():
             return False
         if self.summary_totals_current(months):

@@ -36,7 +36,17 @@ from visitlog.model import (
 from visitlog.plan import on_time_by_grid
 from visitlog.rows import live
 from visitlog.store import DB_ERRORS
-from visitlog.store.totals import ITEM_COUNTS, ITEM_ROWS
+from visitlog.store.totals import (
+    CATEGORIES,
+    ITEM_FLAGS,
+    KINDS,
+    MARK_SHIFT,
+    MODES,
+    OUTCOMES,
+    SATISFACTIONS,
+    YEARS,
+    q,
+)
 from visitlog.summary.metrics import NOT_VISITED, PLAN, RATED, sql_counters
 from visitlog.summary.periods import months_in_period, parse_level, resolve_period
 from visitlog.summary.rollup import Group, Summary, rollup
@@ -92,7 +102,6 @@ COPY_LEAVES_OUT = (
     "items_household",
     "items_live_visit",
     "items_open",
-    "households_grid",
     "households_grids",
     "households_ref",
     "households_ref_live",
@@ -254,8 +263,11 @@ def _households_sql(grid_filter: str) -> str:
     """
 
 
-def _items_sql(grid_filter: str) -> str:
-    """Per (居民区, 微网格, category): the live items raised in the period."""
+def _items_sql(
+    grid_filter: str, raised: str = "i.raised_date BETWEEN :date_from AND :date_to"
+) -> str:
+    """Per (居民区, 微网格, category): the live items raised in the period (or
+    on the days *raised* says)."""
     closed, open_ = _in(s.value for s in CLOSED_STATUSES), _in(s.value for s in OPEN_STATUSES)
     cols = [
         "count(*) AS items_total",
@@ -283,7 +295,7 @@ def _items_sql(grid_filter: str) -> str:
                    i.status IN {closed} AS closed, i.status IN {open_} AS open
             FROM items i INDEXED BY items_summary
             JOIN households h INDEXED BY households_summary ON h.id = i.live_household
-            WHERE i.deleted = 0 AND i.raised_date BETWEEN :date_from AND :date_to
+            WHERE i.deleted = 0 AND {raised}
               AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
               AND {_LIVE_H} {grid_filter}
         )
@@ -370,16 +382,21 @@ def _kept_households_sql(grid_filter: str, whole: list[str], edges: list[tuple[s
         GROUP BY live_household
     """
     # Each year of the whole months is its household's marks of that year,
-    # looked up by key as the households are read in id order.
+    # looked up by key (rowid × YEARS + year) as the households are read.
     joins = "".join(
-        f" LEFT JOIN household_marks m{y} ON m{y}.household = h.id AND m{y}.year = {y}"
-        for y in masks
+        f" LEFT JOIN household_marks m{y} ON m{y}.key = h.rowid * {YEARS} + {y}" for y in masks
     )
 
     def marked(c: str) -> str:
-        return " + ".join(f"(coalesce(m{y}.{c}, 0) & {b} != 0)" for y, b in masks.items()) or "0"
+        shift = MARK_SHIFT[c]
+        return (
+            " + ".join(
+                f"((coalesce(m{y}.bits, 0) >> {shift}) & {b} != 0)" for y, b in masks.items()
+            )
+            or "0"
+        )
 
-    whole_met = " + ".join(f"(coalesce(m{y}.met, 0) & {b} = {b})" for y, b in masks.items())
+    whole_met = " + ".join(f"(coalesce(m{y}.bits, 0) & {b} = {b})" for y, b in masks.items())
     flags = ", ".join(f"{marked(c)} + coalesce(e.{c}, 0) AS s_{c}" for c in _OUTCOME_COLS.values())
     counts = ", ".join(f"coalesce(e.{c}, 0) AS {c}" for c in _OUTCOME_COLS.values())
     e_modes = ", ".join(f"coalesce(e.mode_{i}, 0) AS mode_{i}" for i in range(len(Mode.choices())))
@@ -416,87 +433,72 @@ def _whole(months: list[str]) -> str:
 
 
 def _kept_visits_sql(kept_filter: str, whole: list[str]) -> str:
-    """Per (居民区, 微网格, outcome, mode): the whole months' visits."""
+    """Per (居民区, 微网格): the whole months' visits, by outcome and by mode,
+    and who made them (JSON arrays joined by commas)."""
+    cols = ", ".join(f"sum({q(c)}) AS {q(c)}" for c in (*OUTCOMES, *MODES))
     return f"""
-        SELECT community, micro_grid, outcome, mode, sum(n) AS n FROM visit_totals
-        WHERE month IN {_whole(whole)} {kept_filter}
-        GROUP BY community, micro_grid, outcome, mode
+        SELECT community, micro_grid, sum(n) AS n, {cols},
+               group_concat(visitors) AS visitors
+        FROM visit_totals WHERE month IN {_whole(whole)} {kept_filter}
+        GROUP BY community, micro_grid
     """
 
 
-def _kept_visitors_sql(kept_filter: str, whole: list[str]) -> str:
-    """Per (居民区, 微网格): who visited in the whole months."""
+def _kept_items_sql(kept_filter: str, whole: list[str]) -> str:
+    """Per (居民区, 微网格): the whole months' items, every count."""
+    counted = ("n", *ITEM_FLAGS, *KINDS, *SATISFACTIONS, *CATEGORIES, "c_other")
+    cols = ", ".join(f"sum({q(c)}) AS {q(c)}" for c in counted)
     return f"""
-        SELECT DISTINCT community, micro_grid, visitor FROM visitor_totals
-        WHERE month IN {_whole(whole)} {kept_filter}
+        SELECT community, micro_grid, {cols}, total(days) AS days
+        FROM item_totals WHERE month IN {_whole(whole)} {kept_filter}
+        GROUP BY community, micro_grid
     """
 
 
-def _kept_items_sql(
-    grid_filter: str, kept_filter: str, whole: list[str], edges: list[tuple[str, str]]
-) -> str:
-    """:func:`_items_sql` from the whole months' totals and the edges' items
-    (overdue items are :func:`_overdue_counts_sql`)."""
-    sats = Satisfaction.choices()
-    cols = [
-        "sum(n) AS items_total",
-        "sum(open) AS open_items",
-        "sum(closed) AS closed_items",
-        "sum(on_spot) AS on_spot_items",
-        "sum(closed_with_deadline) AS closed_with_deadline",
-        "sum(on_time) AS on_time_items",
-        "0 AS overdue_items",
-        "sum(closed_with_dates) AS closed_with_dates",
-        "total(days) AS days_to_close_total",
-        "sum(fed_back) AS fed_back_items",
-    ]
-    cols += [f"sum(kind_{i}) AS kind_{i}" for i in range(len(Kind.choices()))]
-    cols += [f"sum(sat_{sats.index(v)}) AS sat_{i}" for i, v in enumerate(RATED)]
-    fields = ", ".join(["community", "micro_grid", "category", *ITEM_COUNTS, "days"])
-    edge = ITEM_ROWS.format(
-        month="",
-        index="INDEXED BY items_raised",
-        where=f"{_ranges('i.raised_date', edges)} {grid_filter}",
-        group="",
-    )
+def _kept_overdue_sql(kept_filter: str, whole: list[str], cutoff: str) -> str:
+    """Per (居民区, 微网格): the whole months' open items due before the month
+    of the cut-off (the overdue of that month itself: :func:`_overdue_counts_sql`)."""
     return f"""
-        SELECT community, micro_grid, category, {", ".join(cols)}
-        FROM (
-            SELECT {fields} FROM item_totals WHERE month IN {_whole(whole)} {kept_filter}
-            UNION ALL {edge}
-        )
-        GROUP BY community, micro_grid, category
+        SELECT community, micro_grid, sum(n) AS overdue_items FROM overdue_totals
+        WHERE month IN {_whole(whole)} AND deadline_month < {_lit(cutoff[:7])} {kept_filter}
+        GROUP BY community, micro_grid
     """
 
 
-def _overdue_counts_sql(grid_filter: str) -> str:
-    """Per (居民区, 微网格, category): open items raised in the period whose
-    deadline is before the cut-off (read from the open items' own index)."""
+def _overdue_counts_sql(grid_filter: str, whole: list[str], cutoff: str) -> str:
+    """Per (居民区, 微网格): the whole months' open items due in the month of
+    the cut-off, before it (read from the open items' own index)."""
+    if not whole:
+        raised = "i.raised_date BETWEEN '1' AND '0'"  # none (through the index all the same)
+    else:
+        raised = f"i.raised_date BETWEEN {_lit(whole[0] + '-01')} AND {_lit(whole[-1] + '-31')}"
     return f"""
-        SELECT h.community, h.micro_grid, i.category, count(*) AS overdue_items
+        SELECT h.community, h.micro_grid, count(*) AS overdue_items
         FROM items i INDEXED BY items_open
         JOIN households h INDEXED BY households_summary ON h.id = i.live_household
         WHERE i.deleted = 0 AND i.status IN {_in(s.value for s in OPEN_STATUSES)}
-          AND (i.deadline IS NULL) = 0 AND i.deadline < :cutoff
-          AND i.raised_date BETWEEN :date_from AND :date_to
+          AND (i.deadline IS NULL) = 0
+          AND i.deadline >= {_lit(cutoff[:7])} AND i.deadline < :cutoff AND {raised}
           AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
           AND {_LIVE_H} {grid_filter}
-        GROUP BY h.community, h.micro_grid, i.category
+        GROUP BY h.community, h.micro_grid
     """
 
 
-def _kept_queries(grid_filter: str, start: dt.date, end: dt.date) -> list[str]:
+def _kept_queries(grid_filter: str, start: dt.date, end: dt.date, cutoff: str) -> list[str]:
     """The queries of a summary read from the kept totals, in the order
     :func:`base_groups` takes their rows."""
     whole, edges = period_parts(start, end)
     kept_filter = " AND micro_grid = :grid" if grid_filter else ""
     return [
         _kept_households_sql(grid_filter, whole, edges),
-        _kept_items_sql(grid_filter, kept_filter, whole, edges),
+        # the edges' items, their overdue with them
+        _items_sql(grid_filter, _ranges("i.raised_date", edges)),
         _merged_visits_sql(grid_filter),
         _kept_visits_sql(kept_filter, whole),
-        _kept_visitors_sql(kept_filter, whole),
-        _overdue_counts_sql(grid_filter),
+        _kept_items_sql(kept_filter, whole),
+        _kept_overdue_sql(kept_filter, whole, cutoff),
+        _overdue_counts_sql(grid_filter, whole, cutoff),
     ]
 
 
@@ -575,15 +577,16 @@ def base_groups(
     items: list[Any],
     merged: list[Any],
     visits: Sequence[Any] = (),
-    visitors: Sequence[Any] = (),
+    kept_items: Sequence[Any] = (),
     overdue: Sequence[Any] = (),
+    overdue_more: Sequence[Any] = (),
 ) -> list[Group]:
     """The (居民区, 微网格) groups with every count, from the aggregate queries.
 
     The queries return a few rows per grid (one per household state, one
     per item category); adding those up here is the only work Python does.
     Read from the kept totals (:func:`_kept_queries`), the whole months'
-    visits, their visitors and the overdue items come in rows of their own.
+    visits and items and the overdue items come in rows of their own.
     """
     groups: dict[tuple[str | None, str], Group] = {}
 
@@ -654,16 +657,20 @@ def base_groups(
         group(r).merged_visits = r["merged_visits"]
 
     for r in visits:
-        g, n = group(r), r["n"] or 0
-        g.visits += n
-        if r["outcome"] in g.visits_by_outcome:
-            g.visits_by_outcome[r["outcome"]] += n
-        if r["mode"] in g.visits_by_mode:
-            g.visits_by_mode[r["mode"]] += n
-    for r in visitors:
-        group(r).visitors.add(r["visitor"])
-    for r in overdue:
-        group(r).overdue_items += r["overdue_items"]
+        g = group(r)
+        g.visits += r["n"] or 0
+        for col in OUTCOMES:
+            if col[2:] in g.visits_by_outcome:
+                g.visits_by_outcome[col[2:]] += r[col] or 0
+        for col in MODES:
+            if col[2:] in g.visits_by_mode:
+                g.visits_by_mode[col[2:]] += r[col] or 0
+        if r["visitors"]:
+            g.visitors.update(_visitors_of(r["visitors"]))
+    for r in kept_items:
+        _add_kept_items(group(r), r)
+    for r in (*overdue, *overdue_more):
+        group(r).overdue_items += r["overdue_items"] or 0
 
     return list(groups.values())
 
@@ -671,11 +678,16 @@ def base_groups(
 #: The indexes the edges of a period are read through.
 _KEPT_INDEXES = (
     "visits_date",
-    "items_raised",
+    "items_summary",
     "items_open",
     "households_summary",
     "visits_summary",
 )
+
+
+def _read_queries(grid_filter: str) -> list[str]:
+    """The queries of a summary read from every record."""
+    return [_households_sql(grid_filter), _items_sql(grid_filter), _merged_visits_sql(grid_filter)]
 
 
 def _totals_current(store: Any, start: dt.date, end: dt.date) -> bool:
@@ -686,6 +698,38 @@ def _totals_current(store: Any, start: dt.date, end: dt.date) -> bool:
         return False  # a copy made only to be summed up once (summary --hub)
     whole, _ = period_parts(start, end)
     return bool(store.refresh_summary_totals(whole))
+
+
+#: The kept items' counts, by the Group's field they add to.
+_KEPT_ITEM_FIELDS = {
+    "items_total": "n",
+    "open_items": "open",
+    "closed_items": "closed",
+    "on_spot_items": "on_spot",
+    "closed_with_deadline": "closed_with_deadline",
+    "on_time_items": "on_time",
+    "closed_with_dates": "closed_with_dates",
+    "fed_back_items": "fed_back",
+}
+
+
+def _add_kept_items(g: Group, r: Any) -> None:
+    """The whole months' item counts of a grid (a row of :func:`_kept_items_sql`)."""
+    for name, col in _KEPT_ITEM_FIELDS.items():
+        setattr(g, name, getattr(g, name) + (r[col] or 0))
+    g.days_to_close_total += float(r["days"] or 0.0)
+    for col in KINDS:
+        if col[2:] in g.items:
+            g.items[col[2:]] += r[col] or 0
+    rated = 0
+    for col in SATISFACTIONS:
+        if col[2:] in RATED:
+            g.satisfaction[col[2:]] += r[col] or 0
+            rated += r[col] or 0
+    g.satisfaction[Satisfaction.UNRATED.value] += (r["n"] or 0) - rated
+    for col in CATEGORIES:
+        if r[col]:
+            g.items_by_category[col[2:]] = g.items_by_category.get(col[2:], 0) + r[col]
 
 
 def plan_figures(store: Any, start: dt.date, end: dt.date, grid: str | None) -> dict[Any, Any]:
@@ -821,14 +865,11 @@ def compute_summary(
         "months": months_in_period(start, end),
     }
     grid_filter = " AND h.micro_grid = :grid" if grid is not None else ""
-    if kept and _totals_current(store, start, end):
-        queries = _kept_queries(grid_filter, start, end)
+    kept = kept and _totals_current(store, start, end)
+    if kept:
+        queries = _kept_queries(grid_filter, start, end, params["cutoff"])
     else:
-        queries = [
-            _households_sql(grid_filter),
-            _items_sql(grid_filter),
-            _merged_visits_sql(grid_filter),
-        ]
+        queries = _read_queries(grid_filter)
     parts = len(queries)
     if details:
         queries += [_still_due_sql(grid_filter), _overdue_sql(grid_filter)]
@@ -838,6 +879,12 @@ def compute_summary(
     with ThreadPoolExecutor(max_workers=1) as pool:
         planned = pool.submit(plan_figures, store, start, end, grid)
         results = run_queries(store, queries, params)
+        if kept and any(r["c_other"] for r in results[4]):
+            # An item of a category this visitlog does not know (the kept
+            # totals count it but not by its name): every record is read.
+            queries = _read_queries(grid_filter) + queries[parts:]
+            parts = 3
+            results = run_queries(store, queries, params)
         figures = planned.result()
     base = base_groups(*results[:parts])
     add_plan_counts(base, figures)
