@@ -28,6 +28,11 @@ class NotFoundError(VisitlogError):
     """An id that names no live record."""
 
 
+#: The values of each ChoiceEnum, made on first use (a summary asks tens of
+#: thousands of times).
+_CHOICES: dict[type, tuple[str, ...]] = {}
+
+
 class ChoiceEnum(str, enum.Enum):
     """A str enum whose value is Chinese and which also accepts English aliases."""
 
@@ -49,7 +54,11 @@ class ChoiceEnum(str, enum.Enum):
 
     @classmethod
     def choices(cls) -> list[str]:
-        return [m.value for m in cls]
+        """The values, in order (a new list each time; made once per class)."""
+        made = _CHOICES.get(cls)
+        if made is None:
+            made = _CHOICES[cls] = tuple(m.value for m in cls)
+        return list(made)
 
     @classmethod
     def parse(cls, text: str | ChoiceEnum) -> ChoiceEnum:
