@@ -216,8 +216,9 @@ def _registry_sql(query: str) -> str:
     return "".join(f", {m.sql.expr} AS {m.name}" for m in sql_counters(query) if m.sql)
 
 
-def _add_registry_counts(g: Group, row: Any, query: str) -> None:
-    for m in sql_counters(query):
+def _add_registry_counts(g: Group, row: Any, counters: list[Any]) -> None:
+    """Add *row*'s values of the registry's *counters* (:func:`sql_counters`)."""
+    for m in counters:
         g.counts[m.name] = g.counts.get(m.name, 0) + (row[m.name] or 0)
 
 
@@ -602,10 +603,13 @@ def base_groups(
             )
         return g
 
-    modes, tags = Mode.choices(), Tag.choices()
+    modes = [(mode, f"mode_{i}") for i, mode in enumerate(Mode.choices())]
+    tags = [(tag, f"tag_{i}") for i, tag in enumerate(Tag.choices())]
+    # the registry is read once, not once a row
+    household_counters, item_counters = sql_counters("households"), sql_counters("items")
     for r in households:
         g, state, count = group(r), r["state"], r["households"]
-        _add_registry_counts(g, r, "households")
+        _add_registry_counts(g, r, household_counters)
         if state == _MERGED:
             g.merged_households += count
             continue
@@ -615,27 +619,27 @@ def base_groups(
         g.visits += r["visits"] or 0
         for outcome, col in _OUTCOME_COLS.items():
             g.visits_by_outcome[outcome] += r[col] or 0
-        for i, mode in enumerate(modes):
-            g.visits_by_mode[mode] += r[f"mode_{i}"] or 0
+        for mode, col in modes:
+            g.visits_by_mode[mode] += r[col] or 0
         if state == _VACANT:
             g.vacant_households += count
             continue
         g.households += count
         g.key_households += r["tagged"]
-        for i, tag in enumerate(tags):
-            g.key_groups_households[tag] += r[f"tag_{i}"]
+        for tag, col in tags:
+            g.key_groups_households[tag] += r[col]
         if state == _VISITED:
             g.visited_households += count
             g.key_visited += r["tagged"]
-            for i, tag in enumerate(tags):
-                g.key_groups_visited[tag] += r[f"tag_{i}"]
+            for tag, col in tags:
+                g.key_groups_visited[tag] += r[col]
         else:
             g.still_due += count
             g.still_due_reasons[state] += count
 
     for r in items:
         g = group(r)
-        _add_registry_counts(g, r, "items")
+        _add_registry_counts(g, r, item_counters)
         for name in _ITEM_COUNTS:
             setattr(g, name, getattr(g, name) + (r[name] or 0))
         g.days_to_close_total += float(r["days_to_close_total"] or 0.0)
