@@ -189,3 +189,32 @@ def test_a_full_check_finds_and_drops_totals_that_disagree(demo_store: Store) ->
     assert s.scalar("SELECT count(*) FROM summary_months") == 0
     _same(s)  # counted again from the records
     assert run_check(s.conn, full=True)[0] == []
+
+
+def test_a_period_ending_today_reads_its_last_month_as_a_whole_one(demo_store: Store) -> None:
+    """Nothing is dated after today, so this month's totals hold exactly the
+    period's days of it; a visit dated after the period's end keeps the days
+    read from the records (and the figures the same either way)."""
+    from visitlog.summary.queries import kept_parts
+
+    s = demo_store
+    start = TODAY.replace(month=1, day=1)
+    _same(s)
+    whole, edges = kept_parts(s, start, TODAY)
+    assert whole[-1] == _month(TODAY) and edges == []
+    # On the 1st, "yesterday" is another month: the record after the end is
+    # then one of tomorrow, in a period of this month's first day alone.
+    end = TODAY - dt.timedelta(days=1) if TODAY.day > 1 else TODAY
+    later = TODAY if TODAY.day > 1 else TODAY + dt.timedelta(days=1)
+    s.conn.execute(  # another program's record (visitlog refuses visits in the future)
+        "UPDATE visits SET visit_date = ? WHERE id = (SELECT id FROM visits "
+        "WHERE deleted = 0 AND merged_into IS NULL ORDER BY id LIMIT 1)",
+        [later.isoformat()],
+    )
+    assert s.refresh_summary_totals([_month(TODAY)])
+    whole, edges = kept_parts(s, start, end)
+    assert _month(TODAY) not in whole
+    assert edges == [(TODAY.replace(day=1).isoformat(), end.isoformat())]
+    kept = compute_summary(s, date_from=start.isoformat(), date_to=end.isoformat())
+    read = compute_summary(s, date_from=start.isoformat(), date_to=end.isoformat(), kept=False)
+    assert render(kept, "json", False) == render(read, "json", False)

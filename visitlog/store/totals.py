@@ -6,7 +6,10 @@ time; these tables keep what the pass would find, in a few small rows:
 
 * ``visit_totals``: one row per month, 居民区 and 微网格: how many live
   visits of live households, by outcome and by mode (a column each, named
-  ``o:见面``, ``m:入户`` …), and who made them (a JSON array of names).
+  ``o:见面``, ``m:入户`` …), who made them (a JSON array of names) and the
+  last day one was made (``item_totals`` too: the last day one was raised).
+  A period that ends on or after the last day of its last month's records
+  (one ending today) reads that month from the totals as if it were whole.
 * ``item_totals``: one row per month raised, 居民区 and 微网格: how many
   live items, open, closed, closed the day raised, with a deadline, closed
   by it, with both dates, fed back, their days to close, and by kind,
@@ -171,10 +174,11 @@ SCHEMA = (
     "CREATE TABLE summary_months (month TEXT PRIMARY KEY) WITHOUT ROWID",
     f"CREATE TABLE visit_totals ({_GRID_COLS}, n INTEGER NOT NULL, {_ints(OUTCOMES)}, "
     f"o_other INTEGER NOT NULL, {_ints(MODES)}, m_other INTEGER NOT NULL, "
-    "visitors TEXT NOT NULL)",
+    "visitors TEXT NOT NULL, last_day TEXT)",
     f"CREATE TABLE item_totals ({_GRID_COLS}, n INTEGER NOT NULL, {_ints(ITEM_FLAGS)}, "
     f"days REAL NOT NULL, {_ints(KINDS)}, k_other INTEGER NOT NULL, {_ints(SATISFACTIONS)}, "
-    f"s_other INTEGER NOT NULL, {_ints(CATEGORIES)}, c_other INTEGER NOT NULL)",
+    f"s_other INTEGER NOT NULL, {_ints(CATEGORIES)}, c_other INTEGER NOT NULL, "
+    "last_day TEXT)",
     "CREATE TABLE overdue_totals (month TEXT NOT NULL, community TEXT, micro_grid TEXT, "
     "deadline_month TEXT, n INTEGER NOT NULL)",
     "CREATE TABLE household_marks (key INTEGER PRIMARY KEY, bits INTEGER NOT NULL)",
@@ -306,6 +310,7 @@ def counts_sql(months: Sequence[str], whole_scan: bool) -> tuple[str, str, str]:
         *_by_value(MODES, "v.mode"),
         _other(MODES, "v.mode", "m_other"),
         "json_group_array(DISTINCT v.visitor) AS visitors",
+        "max(v.visit_date) AS last_day",
     ]
     visits = f"""
         SELECT substr(v.visit_date, 1, 7) AS month, h.community, h.micro_grid,
@@ -326,6 +331,7 @@ def counts_sql(months: Sequence[str], whole_scan: bool) -> tuple[str, str, str]:
         _other(SATISFACTIONS, "coalesce(i.satisfaction, '')", "s_other"),
         *_by_value(CATEGORIES, "i.category"),
         _other(CATEGORIES, "i.category", "c_other"),
+        "max(i.raised_date) AS last_day",
     ]
     items = f"""
         SELECT substr(i.raised_date, 1, 7) AS month, h.community, h.micro_grid,

@@ -486,10 +486,12 @@ def _overdue_counts_sql(grid_filter: str, whole: list[str], cutoff: str) -> str:
     """
 
 
-def _kept_queries(grid_filter: str, start: dt.date, end: dt.date, cutoff: str) -> list[str]:
-    """The queries of a summary read from the kept totals, in the order
+def _kept_queries(
+    grid_filter: str, whole: list[str], edges: list[tuple[str, str]], cutoff: str
+) -> list[str]:
+    """The queries of a summary read from the kept totals (the period's
+    *whole* months and its *edges*, :func:`kept_parts`), in the order
     :func:`base_groups` takes their rows."""
-    whole, edges = period_parts(start, end)
     kept_filter = " AND micro_grid = :grid" if grid_filter else ""
     return [
         _kept_households_sql(grid_filter, whole, edges),
@@ -701,7 +703,37 @@ def _totals_current(store: Any, start: dt.date, end: dt.date) -> bool:
     if not store.has_index(*_KEPT_INDEXES):
         return False  # a copy made only to be summed up once (summary --hub)
     whole, _ = period_parts(start, end)
-    return bool(store.refresh_summary_totals(whole))
+    last = _last_month(start, end)
+    return bool(store.refresh_summary_totals([*whole, *([last] if last else [])]))
+
+
+def _last_month(start: dt.date, end: dt.date) -> str | None:
+    """The month of *end* when the period has it only in part and from its
+    first day (a period ending today): it may read as a whole month."""
+    first = end.replace(day=1)
+    whole, _ = period_parts(start, end)
+    if start > first or first.strftime("%Y-%m") in whole:
+        return None
+    return first.strftime("%Y-%m")
+
+
+def kept_parts(store: Any, start: dt.date, end: dt.date) -> tuple[list[str], list[tuple[str, str]]]:
+    """:func:`period_parts`, with the month of *end* read from the totals as
+    a whole month when nothing in it is dated after *end* (a period ending
+    today: the days left of its month hold nothing yet).  The month's totals
+    and the households' marks then hold exactly the period's days of it."""
+    whole, edges = period_parts(start, end)
+    last = _last_month(start, end)
+    if last is None:
+        return whole, edges
+    latest = store.scalar(
+        "SELECT max(d) FROM (SELECT max(last_day) AS d FROM visit_totals WHERE month = ? "
+        "UNION ALL SELECT max(last_day) FROM item_totals WHERE month = ?)",
+        [last, last],
+    )
+    if latest is not None and latest > end.isoformat():
+        return whole, edges
+    return [*whole, last], [e for e in edges if e[0][:7] != last]
 
 
 #: The kept items' counts, by the Group's field they add to.
@@ -871,7 +903,8 @@ def compute_summary(
     grid_filter = " AND h.micro_grid = :grid" if grid is not None else ""
     kept = kept and _totals_current(store, start, end)
     if kept:
-        queries = _kept_queries(grid_filter, start, end, params["cutoff"])
+        whole, edges = kept_parts(store, start, end)
+        queries = _kept_queries(grid_filter, whole, edges, params["cutoff"])
     else:
         queries = _read_queries(grid_filter)
     parts = len(queries)
