@@ -486,6 +486,10 @@ def _overdue_counts_sql(grid_filter: str, whole: list[str], cutoff: str) -> str:
     """
 
 
+#: A query of no rows.
+_NOTHING = "SELECT 1 WHERE 0"
+
+
 def _kept_queries(
     grid_filter: str, whole: list[str], edges: list[tuple[str, str]], cutoff: str
 ) -> list[str]:
@@ -495,8 +499,8 @@ def _kept_queries(
     kept_filter = " AND micro_grid = :grid" if grid_filter else ""
     return [
         _kept_households_sql(grid_filter, whole, edges),
-        # the edges' items, their overdue with them
-        _items_sql(grid_filter, _ranges("i.raised_date", edges)),
+        # the edges' items, their overdue with them (no edges: nothing to read)
+        _items_sql(grid_filter, _ranges("i.raised_date", edges)) if edges else _NOTHING,
         _merged_visits_sql(grid_filter),
         _kept_visits_sql(kept_filter, whole),
         _kept_items_sql(kept_filter, whole),
