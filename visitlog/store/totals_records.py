@@ -9,7 +9,6 @@ from visitlog.model import VisitlogError
 from visitlog.store import cipher
 from visitlog.store.database import StoreBase
 from visitlog.store.totals import (
-    WHOLE_SCAN_FROM,
     count_months,
     differences,
     mark_households,
@@ -67,7 +66,7 @@ class SummaryTotals(StoreBase):
                 }
                 missing = sorted(set(months) - held)
                 if missing:
-                    count_months(conn, missing, len(missing) >= WHOLE_SCAN_FROM)
+                    count_months(conn, missing)
         except (VisitlogError, *cipher.DB_ERRORS, OSError):
             # Busy, a full disk, a file gone read-only: the records are read instead.
             return False
