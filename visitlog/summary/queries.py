@@ -1,11 +1,26 @@
 """The summary's SQL: the aggregate queries, running them, and their rows as groups.
 
-Everything is computed by SQL aggregates over the Store's connections: one
-pass over the period's visits (per household, then per group, with who
-made them), one over its list items; Python only adds up the few rows per grid
-into :class:`~visitlog.summary.rollup.Group` s.  Counters of the metric
-registry that carry their own SQL (:class:`~visitlog.summary.metrics.Sql`)
-are selected and added up here without further code.
+Everything is computed by SQL aggregates over the Store's connections;
+Python only adds up the few rows per grid into
+:class:`~visitlog.summary.rollup.Group` s.  Counters of the metric registry
+that carry their own SQL (:class:`~visitlog.summary.metrics.Sql`) are
+selected and added up here without further code.
+
+Two ways to the same figures:
+
+* **From the kept totals** (the default, :func:`_kept_queries`): the Store
+  keeps, month by month, what each grid's visits and items add up to, and
+  per household the months it was met, refused, not at home or moved
+  (:mod:`visitlog.store.totals`).  The period's whole months are read from
+  them, brought up to date first; the days of a month not whole (its edges)
+  from the records.  One pass over the households and their marks, and a few
+  thousand rows of totals.
+* **From every record** (:func:`_read_queries`: a copy made to be summed up
+  once, a read-only file, a busy one): one pass over the period's visits
+  (per household, then per group, with who made them), one over its items.
+
+``tests/test_summary_totals.py`` compares the two after everything an office
+does to its records.
 """
 
 from __future__ import annotations
