@@ -260,7 +260,10 @@ MARKS_OF = f"""
     ) AS m JOIN households h ON h.id = m.live_household
 """
 
-#: Dead visits: their items do not count (see visitlog.summary.queries).
+#: Deleted or merged visits (few; the partial index ``visits_dead`` holds
+#: them): an item of one of these does not count.  Items are tombstoned with
+#: their visit and live on the survivor of a merge (``live_visit``), so this
+#: rarely excludes anything.
 DEAD_VISITS = (
     "SELECT id FROM visits INDEXED BY visits_dead WHERE deleted != 0 OR merged_into IS NOT NULL"
 )

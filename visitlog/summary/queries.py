@@ -53,6 +53,7 @@ from visitlog.rows import live
 from visitlog.store import DB_ERRORS
 from visitlog.store.totals import (
     CATEGORIES,
+    DEAD_VISITS,
     ITEM_FLAGS,
     KINDS,
     MARK_SHIFT,
@@ -75,13 +76,6 @@ from visitlog.summary.rollup import Group, Summary, rollup
 #: A live household / a live visit (the partial indexes hold exactly these).
 _LIVE_H = live("h")
 _LIVE_V = live()
-#: Deleted or merged visits (few; the partial index ``visits_dead`` holds
-#: them): an item of one of these does not count.  Items are tombstoned with
-#: their visit and live on the survivor of a merge (``live_visit``), so this
-#: rarely excludes anything.
-_DEAD_VISITS = (
-    "SELECT id FROM visits INDEXED BY visits_dead WHERE deleted != 0 OR merged_into IS NOT NULL"
-)
 #: The columns of the synced tables a summary reads: its aggregates, the
 #: planning counts and the street's name.  A copy made only to be summed up
 #: (``summary --hub``) need hold no more; ``tests/test_summary_plan_metrics.py``
@@ -157,8 +151,12 @@ def _in(values: Iterable[Any]) -> str:
     return "(" + ", ".join(_lit(str(v)) for v in values) + ")"
 
 
-def _per_household_visits_sql(with_last: bool = False, with_visitors: bool = False) -> str:
-    """Per household: its live visits in the period, by outcome and by mode.
+def _per_household_visits_sql(
+    with_last: bool = False, with_visitors: bool = False, days: str | None = None
+) -> str:
+    """Per household: its live visits in the period (or on the *days* a
+    condition on ``visit_date`` names, read through the index of dates), by
+    outcome and by mode.
 
     ``met_months``: in how many calendar months of the period it was met.
     ``visitors`` (*with_visitors*): who made them, a JSON array (a name
@@ -182,8 +180,8 @@ def _per_household_visits_sql(with_last: bool = False, with_visitors: bool = Fal
                count(DISTINCT substr(visit_date, 1, 7))
                    FILTER (WHERE outcome = {_lit(Outcome.MET.value)}) AS met_months,
                {modes}{last}
-        FROM visits INDEXED BY visits_summary
-        WHERE {_LIVE_V} AND visit_date BETWEEN :date_from AND :date_to
+        FROM visits INDEXED BY {"visits_summary" if days is None else "visits_date"}
+        WHERE {_LIVE_V} AND {days or "visit_date BETWEEN :date_from AND :date_to"}
         GROUP BY live_household
     """
 
@@ -237,6 +235,27 @@ def _add_registry_counts(g: Group, row: Any, counters: list[Any]) -> None:
         g.counts[m.name] = g.counts.get(m.name, 0) + (row[m.name] or 0)
 
 
+def _household_figures() -> str:
+    """The aggregates of a (居民区, 微网格, state) row of households: how many,
+    with a key-group tag and with each tag, their visits by outcome and mode,
+    who made them, and the registry's own counters."""
+    # Tags are a JSON array of UTF-8 strings (the Store writes them with
+    # ensure_ascii=False), so instr() on the quoted tag finds one exactly.
+    tags = [
+        _count(f"instr(tags, {_lit(chr(34) + tag + chr(34))}) > 0", f"tag_{i}")
+        for i, tag in enumerate(Tag.choices())
+    ]
+    outcomes = [f"sum({col}) AS {col}" for col in _OUTCOME_COLS.values()]
+    modes = [f"sum(mode_{i}) AS mode_{i}" for i in range(len(Mode.choices()))]
+    tagged = _count("instr(tags, '\"') > 0", "tagged")
+    return f"""count(*) AS households, {tagged},
+               sum(n) AS visits,
+               group_concat(visitors) FILTER (WHERE visitors IS NOT NULL
+                   AND state NOT IN ('{_MERGED}', '{_DELETED}')) AS visitors,
+               {", ".join([*outcomes, *modes, *tags])}
+               {_registry_sql("households")}"""
+
+
 def _households_sql(grid_filter: str) -> str:
     """Per (居民区, 微网格, state of the household): households, their visits, tags.
 
@@ -249,24 +268,10 @@ def _households_sql(grid_filter: str) -> str:
     pass over the visits: a query of their own would read the visits' index
     again (on an encrypted database, decrypting every page a second time).
     """
-    modes = [f"sum(mode_{i}) AS mode_{i}" for i in range(len(Mode.choices()))]
-    # Tags are a JSON array of UTF-8 strings (the Store writes them with
-    # ensure_ascii=False), so instr() on the quoted tag finds one exactly.
-    tags = [
-        _count(f"instr(tags, {_lit(chr(34) + tag + chr(34))}) > 0", f"tag_{i}")
-        for i, tag in enumerate(Tag.choices())
-    ]
-    outcomes = [f"sum({col}) AS {col}" for col in _OUTCOME_COLS.values()]
-    tagged = _count("instr(tags, '\"') > 0", "tagged")
     hv_modes = ", ".join(f"hv.mode_{i}" for i in range(len(Mode.choices())))
     return f"""
         WITH hv AS MATERIALIZED ({_per_household_visits_sql(with_visitors=True)})
-        SELECT community, micro_grid, state, count(*) AS households,
-               {tagged}, sum(n) AS visits,
-               group_concat(visitors) FILTER (WHERE visitors IS NOT NULL
-                   AND state NOT IN ('{_MERGED}', '{_DELETED}')) AS visitors,
-               {", ".join(outcomes)}, {", ".join(modes)}, {", ".join(tags)}
-               {_registry_sql("households")}
+        SELECT community, micro_grid, state, {_household_figures()}
         FROM (
             SELECT h.community, h.micro_grid, h.tags, {_STATE} AS state,
                    hv.n, hv.met, hv.not_home, hv.refused, hv.moved, hv.visitors,
@@ -312,7 +317,7 @@ def _items_sql(
             FROM items i INDEXED BY items_summary
             JOIN households h INDEXED BY households_summary ON h.id = i.live_household
             WHERE i.deleted = 0 AND {raised}
-              AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
+              AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({DEAD_VISITS})
               AND {_LIVE_H} {grid_filter}
         )
         GROUP BY community, micro_grid, category
@@ -377,26 +382,7 @@ def _kept_households_sql(grid_filter: str, whole: list[str], edges: list[tuple[s
     the edges' visits; the visits it sums are the edges' only (the whole
     months' are :func:`_kept_visits_sql`)."""
     masks = _masks(whole)
-    outcomes = [f"sum({col}) AS {col}" for col in _OUTCOME_COLS.values()]
-    modes = [f"sum(mode_{i}) AS mode_{i}" for i in range(len(Mode.choices()))]
-    tags = [
-        _count(f"instr(tags, {_lit(chr(34) + tag + chr(34))}) > 0", f"tag_{i}")
-        for i, tag in enumerate(Tag.choices())
-    ]
-    tagged = _count("instr(tags, '\"') > 0", "tagged")
-    edge_modes = ", ".join(
-        _count(f"mode = {_lit(m)}", f"mode_{i}") for i, m in enumerate(Mode.choices())
-    )
-    edge = f"""
-        SELECT live_household AS hid, count(*) AS n,
-               {", ".join(_count(f"outcome = {_lit(o)}", c) for o, c in _OUTCOME_COLS.items())},
-               count(DISTINCT substr(visit_date, 1, 7))
-                   FILTER (WHERE outcome = {_lit(Outcome.MET.value)}) AS met_months,
-               {edge_modes}, json_group_array(visitor) AS visitors
-        FROM visits INDEXED BY visits_date
-        WHERE {_LIVE_V} AND {_ranges("visit_date", edges)}
-        GROUP BY live_household
-    """
+    edge = _per_household_visits_sql(with_visitors=True, days=_ranges("visit_date", edges))
     # Each year of the whole months is its household's marks of that year,
     # looked up by key (rowid × YEARS + year) as the households are read.
     joins = "".join(
@@ -420,12 +406,7 @@ def _kept_households_sql(grid_filter: str, whole: list[str], edges: list[tuple[s
     x_counts = ", ".join(f"x.{c}" for c in _OUTCOME_COLS.values())
     return f"""
         WITH edge AS MATERIALIZED ({edge})
-        SELECT community, micro_grid, state, count(*) AS households,
-               {tagged}, sum(n) AS visits,
-               group_concat(visitors) FILTER (WHERE visitors IS NOT NULL
-                   AND state NOT IN ('{_MERGED}', '{_DELETED}')) AS visitors,
-               {", ".join(outcomes)}, {", ".join(modes)}, {", ".join(tags)}
-               {_registry_sql("households")}
+        SELECT community, micro_grid, state, {_household_figures()}
         FROM (
             SELECT x.community, x.micro_grid, x.tags, {_state("x.", "x.s_")} AS state,
                    x.n, {x_counts}, x.visitors, x.met_months, {x_modes}
@@ -436,7 +417,7 @@ def _kept_households_sql(grid_filter: str, whole: list[str], edges: list[tuple[s
                              AND coalesce(e.met_months, 0) = {len(edges)}
                             THEN :months ELSE 0 END AS met_months
                 FROM households h INDEXED BY households_summary{joins}
-                LEFT JOIN edge e ON e.hid = h.id
+                LEFT JOIN edge e ON e.household_id = h.id
                 WHERE 1 = 1 {grid_filter}
             ) AS x
         )
@@ -495,7 +476,7 @@ def _overdue_counts_sql(grid_filter: str, whole: list[str], cutoff: str) -> str:
         WHERE i.deleted = 0 AND i.status IN {_in(s.value for s in OPEN_STATUSES)}
           AND (i.deadline IS NULL) = 0
           AND i.deadline >= {_lit(cutoff[:7])} AND i.deadline < :cutoff AND {raised}
-          AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({_DEAD_VISITS})
+          AND i.live_visit IS NOT NULL AND i.live_visit NOT IN ({DEAD_VISITS})
           AND {_LIVE_H} {grid_filter}
         GROUP BY h.community, h.micro_grid
     """
