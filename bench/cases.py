@@ -104,6 +104,21 @@ class Ctx:
         """A private copy of the dataset for one run."""
         return self.data.copy_to(self.fresh(name))
 
+    def whole(self, case: str) -> bool:
+        """Run *case*'s whole-district variants?  At region scale the cases
+        whose work is the whole dataset again in another form (a bundle of
+        every change, a roster workbook of every household) run only when
+        named (``--only CASE``): each takes minutes and grows with what it is
+        asked (measured so at district scale in every run), and without them
+        the region run fits its 20 minutes."""
+        return self.scale != "region" or case in self.only
+
+    def skipped(self, case: str, title: str, target: str, minutes: str) -> Row:
+        """The row of a whole-district variant left out of this region run."""
+        r = Row(case=title, target=target, status="skipped")
+        r.notes.append(f"{minutes} at this scale: run with --only {case}")
+        return r
+
     def times(self, n: int | None = None, cap: int | None = None) -> int:
         """How many runs: the requested repeat, capped for heavy cases at large scale."""
         n = n or self.repeat
@@ -270,6 +285,10 @@ def roster(ctx: Ctx) -> list[Row]:
     rows = []
     src = ctx.copy("roster-src.db")
     for fmt in names:
+        if fmt == "xlsx" and not ctx.whole("roster"):
+            title = f"roster import, {n:,} rows XLSX"
+            rows.append(ctx.skipped("roster", title, names[fmt], "about 4 minutes"))
+            continue
         path = ctx.path(f"roster.{fmt}")
         path.unlink(missing_ok=True)
         export = run([*VISITLOG, "--db", str(src), "roster", "export", str(path)], ctx.work)
@@ -388,10 +407,8 @@ def sync_chunked(ctx: Ctx) -> list[Row]:
     runs only when asked for by name (``--only sync_chunked``)."""
     title = f"initial sync into an empty hub already there, chunk by chunk ({ctx.scale})"
     target = "≥ 40% of baseline rows/s, peak < 300 MB"
-    if ctx.scale == "region" and "sync_chunked" not in ctx.only:
-        r = Row(case=title, target=target, status="skipped")
-        r.notes.append("minutes at this scale: run with --only sync_chunked")
-        return [r]
+    if not ctx.whole("sync_chunked"):
+        return [ctx.skipped("sync_chunked", title, target, "about 8 minutes")]
     rows_total = run([*CHILD, "count_rows", str(ctx.data.path)], ctx.work).json()["rows"]
     runs = ctx.times(cap=1 if ctx.scale in ("district", "region") else None)
     base = _upsert_baseline(ctx)

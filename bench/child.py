@@ -124,12 +124,16 @@ def upsert_baseline(src: str, dest: str) -> None:
 
     The destination gets the same table and index definitions, read from the
     source's ``sqlite_master``; this is the floor any sync into an empty hub
-    is compared with.
+    is compared with.  It is given the page cache visitlog's sync gives its
+    connection (64 MB), so the two write through the same cache.
     """
+    from visitlog.sync.sqlite.replica import SYNC_CACHE_KIB
+
     source = sqlite3.connect(f"file:{src}?immutable=1", uri=True)
     target = sqlite3.connect(dest, isolation_level=None)
     target.execute("PRAGMA journal_mode = WAL")
     target.execute("PRAGMA synchronous = NORMAL")
+    target.execute(f"PRAGMA cache_size = -{SYNC_CACHE_KIB}")
     total = 0
     target.execute("BEGIN IMMEDIATE")
     # Every table first: a trigger of one (households_merged) names the others,

@@ -85,3 +85,31 @@ def test_records_are_written_before_the_last_row_is_read(demo_cli, monkeypatch):
     # the last row was read with all but its own batch already written
     assert seen[-1] >= total - 10
     assert seen[0] == 0
+
+
+def test_other_json_is_laid_out_an_object_a_line(demo_cli, demo_db):
+    """``plan --json`` (as every other ``--json``) is the same JSON as before,
+    written by the C encoder: the households due an object a line."""
+    import datetime as dt
+
+    from visitlog.plan import make_plan
+
+    with Store(demo_db) as store:
+        expected = make_plan(store, until=dt.date(2099, 12, 31), today=dt.date.today()).to_json()
+    out = demo_cli("plan", "--until", "2099-12-31", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == expected
+    lines = out.stdout.splitlines()
+    assert len(expected) > 10
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(expected) + 2
+    assert [json.loads(line.strip().rstrip(",")) for line in lines[1:-1]] == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{}, [], {"a": []}, {"a": [{"b": 1}], "c": {"d": [1, "乙"]}}, [{"x": None}, {"y": 2.5}], "甲"],
+)
+def test_the_layout_is_the_same_json(value):
+    from visitlog.visible import json_layout
+
+    assert json.loads(json_layout(value)) == value

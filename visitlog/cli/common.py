@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from visitlog.i18n import t
 from visitlog.model import VisitlogError
 from visitlog.progress import Progress
 from visitlog.store import LockedError, Store, WrongKeyError, cipher, default_db_path, recovery
-from visitlog.visible import json_visible, visible
+from visitlog.visible import json_layout, json_visible, visible
 
 
 class DataConsole(Console):
@@ -191,18 +191,6 @@ def show_recovery(key: str, to: Console = console) -> None:
     to.print(t("enc.recovery_hint"))
 
 
-def to_jsonable(obj: Any) -> Any:
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(asdict(obj))
-    if isinstance(obj, dict):
-        return {k: to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 #: Values JSON writes as they are (exactly these types: a str enum goes the long way).
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 #: The field names of each record class met, in order.
@@ -210,8 +198,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def record_jsonable(obj: Any) -> Any:
-    """A record (dataclass) as JSON values: :func:`to_jsonable`, without
-    ``asdict``'s deep copy (a listing turns hundreds of thousands of them)."""
+    """A record (dataclass), or lists and dicts of them, as JSON values: what
+    ``asdict`` makes, without its deep copy (a listing turns millions)."""
     cls = type(obj)
     if cls in _PLAIN:
         return obj
@@ -233,6 +221,11 @@ def record_jsonable(obj: Any) -> Any:
     return obj
 
 
+#: One JSON encoder for every record written (``json.dumps`` with an option
+#: makes a new encoder at each call: a listing writes millions of records).
+_RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def emit_records(records: Iterable[Any], *, lines: bool = False) -> int:
     """Write records to stdout as they come: one JSON array (``--json``), one
     record a line inside it, or one object a line with no array (``--jsonl``).
@@ -244,10 +237,11 @@ def emit_records(records: Iterable[Any], *, lines: bool = False) -> int:
         How many records were written.
     """
     out = sys.stdout
+    encode = _RECORD_ENCODER.encode
     n = 0
     try:
         for record in records:
-            text = json_visible(json.dumps(record_jsonable(record), ensure_ascii=False))
+            text = json_visible(encode(record_jsonable(record)))
             if lines:
                 out.write(text + "\n")
             else:
@@ -264,8 +258,9 @@ def emit_records(records: Iterable[Any], *, lines: bool = False) -> int:
 
 
 def json_text(obj: Any) -> str:
-    """*obj* as JSON whose text a terminal shows as it is (:func:`json_visible`)."""
-    return json_visible(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2))
+    """*obj* as JSON whose text a terminal shows as it is (:func:`json_visible`),
+    laid out a key or a listed object a line (:func:`json_layout`)."""
+    return json_visible(json_layout(record_jsonable(obj)))
 
 
 def emit_json(obj: Any) -> None:
