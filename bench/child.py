@@ -214,6 +214,44 @@ def storage(db: str, floor: str) -> None:
     )
 
 
+def street_file(src: str, dest: str, prefix: str) -> None:
+    """One street's laptop file cut out of the district's: the households of
+    the 居民区 whose names begin with *prefix* (a street of the demo district),
+    their visits and items, and the street's name, in a new file of the same
+    schema.  Not timed: the summary of one street is (``summary`` case)."""
+    from visitlog.store import Store
+
+    Store(dest).close()
+    conn = sqlite3.connect(dest, isolation_level=None)
+    conn.execute("ATTACH ? AS d", [f"file:{src}?immutable=1"])
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(
+        "CREATE TEMP TABLE street AS SELECT id FROM d.households "
+        "WHERE substr(community, 1, length(?)) = ?",
+        [prefix, prefix],
+    )
+    counts = {}
+    for tbl, where in (
+        ("households", "id IN (SELECT id FROM temp.street)"),
+        ("visits", "household_id IN (SELECT id FROM temp.street)"),
+        ("items", "household_id IN (SELECT id FROM temp.street)"),
+    ):
+        mine = [r[1] for r in conn.execute(f"PRAGMA main.table_info({tbl})")]
+        theirs = {r[1] for r in conn.execute(f"PRAGMA d.table_info({tbl})")}
+        cols = ", ".join(c for c in mine if c in theirs)
+        conn.execute(f"INSERT INTO main.{tbl} ({cols}) SELECT {cols} FROM d.{tbl} WHERE {where}")
+        counts[tbl] = conn.execute(f"SELECT count(*) FROM main.{tbl}").fetchone()[0]
+    conn.execute(
+        "INSERT OR REPLACE INTO main.settings (key, value) "
+        "SELECT key, value FROM d.settings WHERE key = 'street'"
+    )
+    conn.execute("COMMIT")
+    conn.execute("DETACH d")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    _emit(counts)
+
+
 def count_rows(db: str) -> None:
     """Rows of the synced tables (live and tombstoned), for rows/s figures."""
     conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
@@ -508,6 +546,7 @@ ENTRY_POINTS: dict[str, Callable[..., None]] = {
     "upsert_baseline": upsert_baseline,
     "storage": storage,
     "count_rows": count_rows,
+    "street_file": street_file,
     "tui_paint": tui_paint,
     "tui_baseline": tui_baseline,
     "tui_search": tui_search,
