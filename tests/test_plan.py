@@ -352,7 +352,11 @@ def test_on_time_figures_on_a_hand_built_grid(store):
     assert set(on_time_by_grid(store, D(2026, 10, 1), D(2026, 10, 31), grid=b[1])) == {b}
 
 
-def test_on_time_figures_on_the_demo_street_match_a_day_by_day_recount(demo_store):
+@pytest.mark.parametrize("side_by_side", [False, True])
+def test_on_time_figures_on_the_demo_street_match_a_day_by_day_recount(demo_store, side_by_side):
+    """Both ways give the day-by-day figures: on the Store's connection, and
+    with the 特情 items read on a reader of their own beside the rest (as on a
+    large encrypted file)."""
     import json
     from collections import defaultdict
 
@@ -404,7 +408,7 @@ def test_on_time_figures_on_the_demo_street_match_a_day_by_day_recount(demo_stor
             and D.fromisoformat(closed) <= deadline
         )
         special[homes[hid][0]][hid].append(bool(followed or shut))
-    got = on_time_by_grid(demo_store, date_from, date_to)
+    got = on_time_by_grid(demo_store, date_from, date_to, side_by_side=side_by_side)
     assert sum(g.key_households for g in got.values()) > 10
     assert sum(g.special_households for g in got.values()) > 3
     for grid, figures in got.items():

@@ -694,3 +694,11 @@ def test_without_the_summary_indexes_the_figures_are_the_same(store: Store):
     for name in ("visits_summary", "visits_dead", "households_summary", "items_summary"):
         store.conn.execute(f"DROP INDEX {name}")
     assert _summary(store) == before
+
+
+def test_a_reader_keeps_the_page_cache_asked_for(store: Store):
+    """An encrypted file's summary readers keep 64 MB of pages (a page read
+    again from the disk is decrypted again); others keep SQLite's default."""
+    with store.reader() as plain, store.reader(4096) as larger:
+        default = plain.execute("PRAGMA cache_size").fetchone()[0]
+        assert larger.execute("PRAGMA cache_size").fetchone()[0] == -4096 != default

@@ -24,6 +24,7 @@ The rules are those in force now (:func:`visitlog.plan.rules.load_rules`).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,7 @@ def on_time_by_grid(
     date_to: dt.date,
     grid: str | None = None,
     rules: RuleBook | None = None,
+    side_by_side: bool = False,
 ) -> dict[tuple[str | None, str], OnTime]:
     """The 按期 counts of each (居民区, 微网格), as the summary groups them.
 
@@ -87,19 +89,42 @@ def on_time_by_grid(
         date_to: last day of the period.
         grid: only this 微网格.
         rules: the rules (default: those in force in *store*).
+        side_by_side: read the 特情 items on a reader of their own beside the
+            rest (on a large encrypted file, where each page read is also
+            decrypted, two cores do it in less time).
     """
     rules = rules or load_rules(store)
+    categories = rules.active("item")
+
+    def special(conn: Any = None) -> list[tuple[Any, ...]]:
+        if not categories:
+            return []
+        return store.special_on_time_counts(
+            categories, TRIGGER_KINDS, date_from, date_to, grid, conn=conn
+        )
+
+    if side_by_side and categories:
+        with store.reader() as conn, ThreadPoolExecutor(max_workers=1) as pool:
+            specials = pool.submit(special, conn)
+            out = _key_counts(store, rules, date_from, date_to, grid)
+            found = specials.result()
+    else:
+        out = _key_counts(store, rules, date_from, date_to, grid)
+        found = special()
+    for c, g, total, late in found:
+        out.setdefault((c, g), OnTime()).special_households = total
+        out[(c, g)].special_on_time = total - late
+    return out
+
+
+def _key_counts(
+    store: Store, rules: RuleBook, date_from: dt.date, date_to: dt.date, grid: str | None
+) -> dict[tuple[str | None, str], OnTime]:
+    """Every grid that can be due, with its 重点人群 households' 按期 counts."""
     out: dict[tuple[str | None, str], OnTime] = {key: OnTime() for key in store.plan_grids(grid)}
     tags = rules.active("tag")
     if tags:
         for c, g, total, on_time in store.key_on_time_counts(tags, date_from, date_to, grid):
             out.setdefault((c, g), OnTime()).key_households = total
             out[(c, g)].key_on_time = on_time or 0
-    categories = rules.active("item")
-    if categories:
-        for c, g, total, late in store.special_on_time_counts(
-            categories, TRIGGER_KINDS, date_from, date_to, grid
-        ):
-            out.setdefault((c, g), OnTime()).special_households = total
-            out[(c, g)].special_on_time = total - late
     return out

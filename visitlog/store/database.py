@@ -407,12 +407,15 @@ class StoreBase:
             self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
+    def reader(self, cache_kib: int | None = None) -> Iterator[sqlite3.Connection]:
         """A read-only connection of its own to this database, for reads run
         beside the Store's connection (on another thread, say).  Each sees its
         own consistent snapshot.  Raises sqlite3.Error (or SQLCipher's) when
         it cannot be opened.  An encrypted database's reader is given the key
         already derived: opening one costs no key derivation.
+
+        Args:
+            cache_kib: its page cache, when not SQLite's default 2 MB.
         """
         conn = cipher.connect(
             f"{self.path.resolve().as_uri()}?mode=ro",
@@ -423,6 +426,8 @@ class StoreBase:
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if cache_kib is not None:
+                conn.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
             yield conn
         finally:
             conn.close()

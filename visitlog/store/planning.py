@@ -13,7 +13,7 @@ from typing import Any
 
 from visitlog.model import CLOSED_STATUSES, OPEN_STATUSES, Occupancy, Outcome
 from visitlog.rows import live
-from visitlog.store.database import StoreBase
+from visitlog.store.database import StoreBase, sqlite_errors
 
 #: Where a query names its index of households (made by migration m006).
 HOUSEHOLD_INDEX = "INDEXED BY households_summary"
@@ -139,11 +139,17 @@ class PlanningReads(StoreBase):
         date_from: dt.date,
         date_to: dt.date,
         grid: str | None = None,
+        conn: Any = None,
     ) -> list[tuple[Any, ...]]:
         """``(居民区, 微网格, households, late)``: households with an item of
         *kinds* and *categories* (category → days to its deadline) raised in
         the period whose deadline fell in it, and those of them with an item
-        neither met again by its deadline nor closed by then."""
+        neither met again by its deadline nor closed by then.
+
+        Args:
+            conn: read on this connection of the same file (a :meth:`reader`)
+                instead of the Store's own, to run beside another read.
+        """
         cond, hparams = _households(grid)
         values, vparams = _values(categories)
         closed = ",".join("?" * len(CLOSED_STATUSES))
@@ -194,7 +200,11 @@ class PlanningReads(StoreBase):
             Outcome.MET.value,
             date_to.isoformat(),
         ]
-        return self.query_values(sql.replace("{HOUSEHOLD_INDEX}", self._household_index()), params)
+        sql = sql.replace("{HOUSEHOLD_INDEX}", self._household_index())
+        if conn is not None:
+            with sqlite_errors(self.path):
+                return conn.execute(sql, params).fetchall()
+        return self.query_values(sql, params)
 
     def _household_index(self) -> str:
         """``INDEXED BY`` the households' covering index (a small one, read in
