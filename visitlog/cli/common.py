@@ -213,9 +213,9 @@ def record_jsonable(obj: Any) -> Any:
             out[name] = value if type(value) in _PLAIN else record_jsonable(value)
         return out
     if isinstance(obj, list | tuple):
-        return [record_jsonable(v) for v in obj]
+        return [v if type(v) in _PLAIN else record_jsonable(v) for v in obj]
     if isinstance(obj, dict):
-        return {k: record_jsonable(v) for k, v in obj.items()}
+        return {k: v if type(v) in _PLAIN else record_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, Path):
         return str(obj)
     return obj
