@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from visitlog.cli.common import cell, console, emit_json
+from visitlog.cli.common import cell, console, emit_json, emit_records
 from visitlog.cli.options import GridOpt, JsonOpt, RevealOpt
 from visitlog.i18n import t
 from visitlog.model import ValidationError
@@ -102,12 +102,13 @@ def plan(
             format=chosen,
         )
     if chosen == "json":
-        data = result.to_json()
-        record_export(store, "plan", rows=len(data), to=str(output or "stdout"), format="json")
+        rows = len(result.entries)
+        record_export(store, "plan", rows=rows, to=str(output or "stdout"), format="json")
         if output is not None:
-            _write(output, emit_text(data))
+            _write(output, emit_text(result.to_json()))
             return
-        emit_json(data)
+        # a household a line as it is written (a district's plan lists 400,000)
+        emit_records(e.to_json() for e in result.entries)
         return
     if chosen in FILE_FORMATS:
         from visitlog.render.route import render_route_html, render_route_xlsx

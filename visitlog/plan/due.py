@@ -34,7 +34,7 @@ from visitlog.plan.rules import RuleBook
 REASON_ORDER = ("item", "outcome", "next_due", "tag", "never", "default")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VisitFact:
     """What a live visit tells the plan: its date, outcome and next-due date."""
 
@@ -43,7 +43,7 @@ class VisitFact:
     next_due: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemFact:
     """An open 问题 or 需求 of the household: its kind, category and the day it was raised."""
 

@@ -108,7 +108,10 @@ def end_of_week(today: dt.date) -> dt.date:
 
 
 @lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _day(text: str) -> dt.date | None:
+    """The date of an ISO date or time, one object for each day read (a
+    district's plan reads millions of visit dates, on a few hundred days)."""
     try:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
@@ -140,10 +143,12 @@ def read_facts(
     """The households that can be due, their live visits (with visitor) and open 问题/需求."""
     households = store.plan_households(grid)
     visits: dict[str, list[tuple[VisitFact, str]]] = defaultdict(list)
+    names: dict[str, str] = {}  # one string for each visitor and outcome, not one a visit
     for hid, day, outcome, next_due, visitor in store.plan_visits(grid):
         when = _date(day)
         if when is not None:
-            visits[hid].append((VisitFact(when, outcome, _date(next_due)), visitor))
+            fact = VisitFact(when, names.setdefault(outcome, outcome), _date(next_due))
+            visits[hid].append((fact, names.setdefault(visitor, visitor)))
     items: dict[str, list[ItemFact]] = defaultdict(list)
     for hid, kind, category, raised in store.plan_open_items(TRIGGER_KINDS, grid):
         when = _date(raised)

@@ -8,7 +8,7 @@ stay in :mod:`visitlog.plan`; they reach these queries as values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from visitlog.model import CLOSED_STATUSES, OPEN_STATUSES, Occupancy, Outcome
@@ -47,11 +47,11 @@ class PlanningReads(StoreBase):
             )
         ]
 
-    def plan_visits(self, grid: str | None = None) -> list[tuple[Any, ...]]:
+    def plan_visits(self, grid: str | None = None) -> Iterator[tuple[Any, ...]]:
         """``(household, visit_date, outcome, next_due, visitor)`` of their live
-        visits, oldest first."""
+        visits, oldest first (read a batch at a time: a district has millions)."""
         cond, params = _households(grid)
-        return self.query_values(
+        return self.iter_values(
             "SELECT v.live_household, v.visit_date, v.outcome, v.next_due, v.visitor "
             "FROM visits v JOIN households h ON h.id = v.live_household "
             f"WHERE {live('v')} AND {cond} ORDER BY v.visit_date, v.created_at, v.id",
@@ -60,13 +60,13 @@ class PlanningReads(StoreBase):
 
     def plan_open_items(
         self, kinds: Sequence[str], grid: str | None = None
-    ) -> list[tuple[Any, ...]]:
+    ) -> Iterator[tuple[Any, ...]]:
         """``(household, kind, category, raised)`` of their open items of *kinds*
-        (raised: the item's own date, else its visit's)."""
+        (raised: the item's own date, else its visit's), a batch at a time."""
         cond, params = _households(grid)
         open_marks = ",".join("?" * len(OPEN_STATUSES))
         kind_marks = ",".join("?" * len(kinds))
-        return self.query_values(
+        return self.iter_values(
             "SELECT i.live_household, i.kind, i.category, coalesce(i.raised_date, v.visit_date) "
             "FROM items i JOIN households h ON h.id = i.live_household "
             "LEFT JOIN visits v ON v.id = i.live_visit "
