@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -76,27 +78,37 @@ def export_roster(store: Store, path: Path | str, grid: str | None = None) -> in
                 path, itertools.chain([list(HEADERS.values())], map(_export_row, listing))
             )
         return listing.count
-    # The workbook measures its columns over every row before it writes one.
-    households = store.list_households(grid=grid)
-    if grid and not households:
-        raise VisitlogError(t("roster.err_no_grid", grid=grid))
+    # The workbook is read twice and never held whole (a district's roster is
+    # 450,000 rows): once for its columns' widths (measured on a sample spread
+    # over every row, as spreadsheet.fit_widths does) and the 居民区 it covers,
+    # then written row by row as it is read, in the same snapshot.
     header = list(HEADERS.values())
-    rows = [_export_row(h) for h in households]
+    with store.households_listing(grid=grid) as listing:
+        count = listing.count
+        if grid and not count:
+            raise VisitlogError(t("roster.err_no_grid", grid=grid))
+        step = max(1, math.ceil(count / spreadsheet.WIDTH_SAMPLE))
+        sample: list[list[Any]] = []
+        communities: set[str] = set()
+        for n, h in enumerate(listing):
+            if h.community:
+                communities.add(h.community)
+            if n % step == 0:
+                sample.append(_export_row(h))
+        # Full names, phones and tags leave the database: audited before the file is written.
+        record_export(store, "roster", rows=count, to=str(path.resolve()), grid=grid)
+        page = spreadsheet.PageHeader(
+            left=_export_scope(store, communities, grid),
+            center=t("roster.print_title"),
+            right=t("roster.print_when", date=dt.date.today().isoformat(), count=count),
+        )
+        _write_xlsx(path, header, sample, map(_export_row, listing), page)
+    return count
 
-    # Full names, phones and tags leave the database: audited before the file is written.
-    record_export(store, "roster", rows=len(rows), to=str(path.resolve()), grid=grid)
-    page = spreadsheet.PageHeader(
-        left=_export_scope(store, households, grid),
-        center=t("roster.print_title"),
-        right=t("roster.print_when", date=dt.date.today().isoformat(), count=len(rows)),
-    )
-    _write_xlsx(path, header, rows, page)
-    return len(rows)
 
-
-def _export_scope(store: Store, households: list[Household], grid: str | None) -> str:
+def _export_scope(store: Store, found: set[str], grid: str | None) -> str:
     """What an exported roster covers, for its page header: the grid, 居民区 or street."""
-    communities = sorted({h.community for h in households if h.community})
+    communities = sorted(found)
     if grid:
         return " ".join([*communities[:1], grid])
     if len(communities) == 1:
@@ -110,51 +122,65 @@ _LONG_COLUMNS = {"address": 36, "tags": 24, "note": 40, "head": 16, "estate": 20
 
 
 def _write_xlsx(
-    path: Path, header: list[str], rows: list[list[Any]], page: spreadsheet.PageHeader
+    path: Path,
+    header: list[str],
+    sample: list[list[Any]],
+    rows: Iterable[list[Any]],
+    page: spreadsheet.PageHeader,
 ) -> None:
+    """Stream *rows* into a write-only workbook: its columns, print setup and
+    header first, each row's height and styles before the row is appended
+    (*sample*: the rows the widths are measured on)."""
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
 
-    # A normal (not write-only) workbook: it records the sheet's dimension,
-    # which a reader uses for its progress bar.
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "住户名册"
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("住户名册")
     fields = list(HEADERS)
     caps = {i: _LONG_COLUMNS[f] for i, f in enumerate(fields) if f in _LONG_COLUMNS}
-    widths = spreadsheet.fit_widths(header, rows, caps=caps, wrap_header=False)
+    widths = spreadsheet.fit_widths(header, sample, caps=caps, wrap_header=False)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    spreadsheet.print_setup(ws, page)
     bold = spreadsheet.bold_font()
     wrap = Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
-    ws.append(header)
     # The header as on the summary's sheets: bold on a light fill, centred,
     # so it reads as the header on every printed page.
     fill = PatternFill("solid", fgColor="DDEBF7")
     centre = Alignment(horizontal="center", vertical="center")
-    for cell in ws[1]:
+    head = []
+    for label in header:
+        cell = WriteOnlyCell(ws, value=label)
         cell.font, cell.fill, cell.alignment = bold, fill, centre
+        head.append(cell)
+    ws.append(head)
     long_cols = [(i, widths[i]) for i in caps]
     for n, values in enumerate(rows, start=2):
-        ws.append([spreadsheet.xml_text(v) if isinstance(v, str) else v for v in values])
-        for i, v in enumerate(values):
-            if spreadsheet.needs_put(v):
-                spreadsheet.put(ws.cell(row=n, column=i + 1), v)
-        wraps = [
-            (i, width)
+        wraps = {
+            i
             for i, width in long_cols
             if isinstance(values[i], str) and spreadsheet.needs_wrap(values[i], width)
-        ]
+        }
+        out: list[Any] = []
+        for i, v in enumerate(values):
+            if not wraps and not spreadsheet.needs_put(v):
+                out.append(spreadsheet.xml_text(v) if isinstance(v, str) else v)
+                continue
+            cell = WriteOnlyCell(ws)
+            if spreadsheet.needs_put(v):
+                spreadsheet.put(cell, v)
+            else:
+                cell.value = spreadsheet.xml_text(v) if isinstance(v, str) else v
+            if wraps:
+                # A row grown for wrapped text reads from the top, all of it.
+                cell.alignment = wrap if i in wraps else top
+            out.append(cell)
         if wraps:
-            # A row grown for wrapped text reads from the top, all of it.
-            wrapped = {i for i, _width in wraps}
-            for i in range(len(values)):
-                # ws.cell, not ws[n]: a row lookup measures the whole sheet.
-                ws.cell(row=n, column=i + 1).alignment = wrap if i in wrapped else top
             ws.row_dimensions[n].height = max(
-                spreadsheet.wrapped_height(values[i], width) for i, width in wraps
+                spreadsheet.wrapped_height(values[i], widths[i]) for i in wraps
             )
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    spreadsheet.print_setup(ws, page)
+        ws.append(out)
     atomic_write(path, wb.save)
