@@ -97,12 +97,11 @@ def on_time_by_grid(
     categories = rules.active("item")
 
     def special(conn: Any = None) -> list[tuple[Any, ...]]:
-        if not categories:
-            return []
         return store.special_on_time_counts(
             categories, TRIGGER_KINDS, date_from, date_to, grid, conn=conn
         )
 
+    found: list[tuple[Any, ...]] = []
     if side_by_side and categories:
         with store.reader() as conn, ThreadPoolExecutor(max_workers=1) as pool:
             specials = pool.submit(special, conn)
@@ -110,7 +109,8 @@ def on_time_by_grid(
             found = specials.result()
     else:
         out = _key_counts(store, rules, date_from, date_to, grid)
-        found = special()
+        if categories:
+            found = special()
     for c, g, total, late in found:
         out.setdefault((c, g), OnTime()).special_households = total
         out[(c, g)].special_on_time = total - late

@@ -108,7 +108,6 @@ def end_of_week(today: dt.date) -> dt.date:
 
 
 @lru_cache(maxsize=8192)
-@lru_cache(maxsize=4096)
 def _day(text: str) -> dt.date | None:
     """The date of an ISO date or time, one object for each day read (a
     district's plan reads millions of visit dates, on a few hundred days)."""

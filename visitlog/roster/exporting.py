@@ -169,11 +169,7 @@ def _write_xlsx(
             if not wraps and not spreadsheet.needs_put(v):
                 out.append(spreadsheet.xml_text(v) if isinstance(v, str) else v)
                 continue
-            cell = WriteOnlyCell(ws)
-            if spreadsheet.needs_put(v):
-                spreadsheet.put(cell, v)
-            else:
-                cell.value = spreadsheet.xml_text(v) if isinstance(v, str) else v
+            cell = spreadsheet.put(WriteOnlyCell(ws), v)
             if wraps:
                 # A row grown for wrapped text reads from the top, all of it.
                 cell.alignment = wrap if i in wraps else top

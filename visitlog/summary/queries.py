@@ -510,6 +510,11 @@ def _kept_queries(
 #: several cores); below it, one connection is quicker than opening more.
 PARALLEL_FROM_ROWS = 20_000
 
+#: The page cache of an encrypted file's readers, in KiB: a page read again
+#: from the disk is decrypted again (a plain file's comes from the system's
+#: cache), so they keep more of what they read.
+ENCRYPTED_READER_CACHE_KIB = 64 * 1024
+
 
 def _fetch(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     cur = conn.execute(sql, params)
@@ -528,7 +533,7 @@ def run_queries(store: Any, queries: list[str], params: dict[str, Any]) -> list[
     """
     size = store.households_upper_bound()
     if size >= PARALLEL_FROM_ROWS and len(queries) > 1:
-        cache = ENCRYPTED_READER_CACHE_KIB if getattr(store, "key", None) is not None else None
+        cache = ENCRYPTED_READER_CACHE_KIB if store.key is not None else None
 
         def run(sql: str) -> list[dict[str, Any]]:
             with store.reader(cache) as conn:
@@ -774,21 +779,8 @@ def plan_figures(store: Any, start: dt.date, end: dt.date, grid: str | None) -> 
     planning rules (nothing when no metric asks for them)."""
     if not sql_counters(PLAN):
         return {}
-    return on_time_by_grid(store, start, end, grid, side_by_side=_large_encrypted(store))
-
-
-#: The page cache of an encrypted file's readers, in KiB: a page read again
-#: from the disk is decrypted again (a plain file's comes from the system's
-#: cache), so they keep more of what they read.
-ENCRYPTED_READER_CACHE_KIB = 64 * 1024
-
-
-def _large_encrypted(store: Any) -> bool:
-    """An encrypted file large enough for its reads to run side by side."""
-    return (
-        getattr(store, "key", None) is not None
-        and store.households_upper_bound() >= PARALLEL_FROM_ROWS
-    )
+    large = store.households_upper_bound() >= PARALLEL_FROM_ROWS
+    return on_time_by_grid(store, start, end, grid, side_by_side=large and store.key is not None)
 
 
 def add_plan_counts(base: list[Group], figures: dict[Any, Any]) -> None:
